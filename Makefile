@@ -1,0 +1,150 @@
+# sonde - build, test and benchmark.
+#
+#   make                 libsonde.a and libsonde.so
+#   make test            unit + integration tests (ends "N passed, N failed")
+#   make test T=counter  only tests whose name contains "counter"
+#   make test-asan       the same under AddressSanitizer + UBSan
+#   make test-tsan       the same under ThreadSanitizer
+#   make bench           benchmarks with in-run baselines
+#   make demo            build and run the demo
+#   make install PREFIX=/usr/local
+#   make ZLIB=0          build without zlib
+
+PREFIX ?= /usr/local
+CC ?= cc
+CXX ?= c++
+PYTHON ?= /usr/bin/python3
+BUILD ?= build
+
+VERSION := 0.1.0
+SOMAJOR := 0
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wno-unused-parameter
+CSTD := -std=c11 -D_GNU_SOURCE
+OPT ?= -O2
+CFLAGS_LIB = $(CSTD) $(WARN) $(OPT) -g -fPIC -fvisibility=hidden -DSONDE_BUILDING -Iinclude -Ilib
+
+# zlib: on when its header is found, unless ZLIB=0.
+ZLIB ?= $(shell printf '\#include <zlib.h>\nint main(void){return 0;}\n' | \
+          $(CC) -x c - -lz -o /dev/null >/dev/null 2>&1 && echo 1 || echo 0)
+ifeq ($(ZLIB),1)
+  CFLAGS_LIB += -DSONDE_HAVE_ZLIB=1
+  LIBS_ZLIB := -lz
+endif
+LIBS := -lpthread -lm $(LIBS_ZLIB)
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+HEADERS := $(wildcard include/*.h include/sonde/*.h)
+TEST_SRC := $(sort $(wildcard tests/test_*.c)) tests/runner.c
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+# ---- release library ---------------------------------------------------------
+REL := $(BUILD)/rel
+REL_OBJ := $(patsubst lib/%.c,$(REL)/%.o,$(LIB_SRC))
+
+all: $(BUILD)/libsonde.a $(BUILD)/libsonde.so
+
+$(REL)/%.o: lib/%.c $(HEADERS) $(wildcard lib/*.h) | $(REL)
+	$(CC) $(CFLAGS_LIB) -c $< -o $@
+
+$(REL) $(BUILD):
+	mkdir -p $@
+
+$(BUILD)/libsonde.a: $(REL_OBJ) | $(BUILD)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libsonde.so.$(VERSION): $(REL_OBJ) lib/sonde.map | $(BUILD)
+	$(CC) -shared -Wl,-soname,libsonde.so.$(SOMAJOR) -Wl,--version-script=lib/sonde.map \
+	  -o $@ $(REL_OBJ) $(LIBS)
+
+$(BUILD)/libsonde.so: $(BUILD)/libsonde.so.$(VERSION)
+	ln -sf libsonde.so.$(VERSION) $(BUILD)/libsonde.so.$(SOMAJOR)
+	ln -sf libsonde.so.$(VERSION) $@
+
+# ---- test builds: plain, asan, tsan -------------------------------------------
+# One directory per variant; the library is rebuilt with SONDE_TEST_BUILD so
+# SONDE_TESTABLE functions are visible to the tests.
+define variant
+$(1)_DIR := $(BUILD)/$(1)
+$(1)_LIBOBJ := $$(patsubst lib/%.c,$$($(1)_DIR)/lib/%.o,$(LIB_SRC))
+$(1)_TESTOBJ := $$(patsubst tests/%.c,$$($(1)_DIR)/tests/%.o,$(TEST_SRC))
+$(1)_CFLAGS := $(CSTD) $(WARN) -g -fno-omit-frame-pointer -DSONDE_TEST_BUILD -DSONDE_BUILDING \
+  -Iinclude -Ilib $(if $(filter 1,$(ZLIB)),-DSONDE_HAVE_ZLIB=1) $(2)
+
+$$($(1)_DIR)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*.h)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$($(1)_CFLAGS) -c $$< -o $$@
+
+$$($(1)_DIR)/tests/%.o: tests/%.c $(HEADERS) $(wildcard lib/*.h) tests/test.h
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$($(1)_CFLAGS) -DSONDE_SRC_DIR=\"$(CURDIR)\" -DSONDE_VARIANT_DIR=\"$(CURDIR)/$$($(1)_DIR)\" \
+	  -DSONDE_PYTHON=\"$(PYTHON)\" -c $$< -o $$@
+
+$$($(1)_DIR)/sonde-tests: $$($(1)_LIBOBJ) $$($(1)_TESTOBJ)
+	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $(LIBS)
+
+$$($(1)_DIR)/cxx-test: tests/cxx/cxx_test.cpp $$($(1)_LIBOBJ) $(HEADERS)
+	$$(CXX) -std=c++17 -Wall -Wextra -Werror $(2) -Iinclude -o $$@ tests/cxx/cxx_test.cpp \
+	  $$($(1)_LIBOBJ) $(LIBS)
+
+$(1)-bins: $$($(1)_DIR)/sonde-tests $$($(1)_DIR)/cxx-test
+endef
+
+$(eval $(call variant,test,-O2))
+comma := ,
+$(eval $(call variant,asan,-O1 -fsanitize=address$(comma)undefined -fno-sanitize-recover=undefined))
+$(eval $(call variant,tsan,-O1 -fsanitize=thread))
+
+test: test-bins all
+	@$(test_DIR)/sonde-tests $(T)
+
+test-asan: asan-bins
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	 $(asan_DIR)/sonde-tests $(T)
+
+test-tsan: tsan-bins
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(tsan_DIR)/sonde-tests $(T)
+
+# ---- bench -----------------------------------------------------------------------
+$(BUILD)/bench/sonde-bench: $(BENCH_SRC) bench/bench.h $(BUILD)/libsonde.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -Ilib -o $@ $(BENCH_SRC) $(BUILD)/libsonde.a $(LIBS)
+
+bench: $(BUILD)/bench/sonde-bench
+	$(BUILD)/bench/sonde-bench $(B)
+
+# ---- examples and demo ---------------------------------------------------------------
+$(BUILD)/examples/minimal: examples/minimal.c $(BUILD)/libsonde.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -Iinclude -o $@ $< $(BUILD)/libsonde.a $(LIBS)
+
+examples: $(BUILD)/examples/minimal
+
+demo: examples
+	$(BUILD)/examples/minimal
+
+# ---- install ------------------------------------------------------------------------
+$(BUILD)/sonde.pc: | $(BUILD)
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: sonde\nDescription: embeddable instrumentation SDK: metrics, logs, traces\nVersion: %s\nLibs: -L$${libdir} -lsonde\nLibs.private: %s\nCflags: -I$${includedir}\n' \
+	  '$(PREFIX)' '$(VERSION)' '$(LIBS)' > $@
+
+install: all $(BUILD)/sonde.pc
+	install -d $(DESTDIR)$(PREFIX)/include/sonde $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/sonde.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/sonde/*.h $(DESTDIR)$(PREFIX)/include/sonde/
+	install -m 644 $(BUILD)/libsonde.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libsonde.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libsonde.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsonde.so.$(SOMAJOR)
+	ln -sf libsonde.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsonde.so
+	install -m 644 $(BUILD)/sonde.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+check-source:
+	bash .ci/check
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all test test-asan test-tsan bench examples demo install clean check-source \
+        test-bins asan-bins tsan-bins

@@ -1,0 +1,16 @@
+/*
+ * sonde.h - the one header most users include.
+ *
+ * sonde is an embeddable instrumentation SDK: metrics with a lock-free hot
+ * path, Prometheus and OpenMetrics exposition, a ring-buffer structured
+ * logger and W3C trace context. See README.md for a tour.
+ */
+#ifndef SONDE_H
+#define SONDE_H
+
+#include "sonde/common.h"
+#include "sonde/version.h"
+#include "sonde/metrics.h"
+#include "sonde/expose.h"
+
+#endif /* SONDE_H */

@@ -1,0 +1,419 @@
+/*
+ * sonde/metrics.h - registries, metric families, counters, gauges,
+ * histograms, and the hot-path macros.
+ *
+ * Concurrency contract
+ *   - Hot-path calls (inc, add, set, observe) never take a lock, never
+ *     allocate once the calling thread has touched the metric's cell page,
+ *     and never fail loudly: a NULL handle is a no-op, a bad value (a NaN or
+ *     negative counter add, a NaN observation) is dropped and counted in the
+ *     library's self-metrics (see sonde_self_stats()).
+ *   - Counters and histograms keep one 8-byte cell per thread: the calling
+ *     thread is the only writer of its cell, so threads incrementing the same
+ *     counter do not share a cache line. A scrape sums the cells.
+ *   - Gauges are one shared atomic value (a set cannot be sharded).
+ *   - Registration, label lookup of a new child, removal and scrapes take
+ *     locks that the hot path never takes.
+ *
+ * Handles
+ *   - Child handles (sonde_counter, sonde_gauge, sonde_histogram) stay valid
+ *     memory until their registry is freed, even after the child is removed:
+ *     calls through a removed handle are discarded, never written into
+ *     another series.
+ *   - A removed child's cells are reused by a new child only after a grace
+ *     period (SONDE_CELL_GRACE_MS, 2 s, and two reclaim passes), so that a
+ *     thread that was in the middle of an increment when the child was
+ *     removed has finished it. A thread descheduled for longer than that
+ *     between reading the handle and writing its cell (a handful of
+ *     instructions) could land that one increment in the new child; this is
+ *     the design's stated bound.
+ *
+ * Names
+ *   - Metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, label names
+ *     [a-zA-Z_][a-zA-Z0-9_]*, and label names starting with "__" are
+ *     reserved. "le" is forbidden on histograms, "quantile" on summaries.
+ *   - Label values may hold any bytes (escaped at exposition); they are
+ *     limited to SONDE_LABEL_VALUE_MAX bytes each.
+ */
+#ifndef SONDE_METRICS_H
+#define SONDE_METRICS_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sonde_registry sonde_registry;
+typedef struct sonde_family sonde_family;
+typedef struct sonde_counter sonde_counter;
+typedef struct sonde_gauge sonde_gauge;
+typedef struct sonde_histogram sonde_histogram;
+
+typedef enum sonde_metric_type {
+	SONDE_TYPE_COUNTER = 1,
+	SONDE_TYPE_GAUGE = 2,
+	SONDE_TYPE_HISTOGRAM = 3,
+	SONDE_TYPE_SUMMARY = 4,
+	SONDE_TYPE_INFO = 5,
+	SONDE_TYPE_STATESET = 6,
+	SONDE_TYPE_UNTYPED = 7
+} sonde_metric_type;
+
+#define SONDE_LABELS_MAX 32          /* label names per family */
+#define SONDE_LABEL_VALUE_MAX 1024   /* bytes per label value */
+#define SONDE_NAME_MAX 256           /* bytes per metric or label name */
+#define SONDE_HELP_MAX 4096          /* bytes of help text */
+#define SONDE_BUCKETS_MAX 256        /* histogram bounds, +Inf not counted */
+#define SONDE_DEFAULT_MAX_CHILDREN 10000
+#define SONDE_CELL_GRACE_MS 2000
+
+/* ---- registries ---------------------------------------------------------- */
+
+/* A new, empty registry (no self-metrics, no process collector).
+ * Returns NULL on out-of-memory (sonde_last_error() says so).
+ * Free with sonde_registry_free(). */
+SONDE_API SONDE_WUR sonde_registry *sonde_registry_new(void);
+
+/* Frees the registry, its families and every child handle taken from it.
+ * Call it only when no thread uses those handles any more. NULL is a
+ * no-op. The default registry cannot be freed (the call is a no-op). */
+SONDE_API void sonde_registry_free(sonde_registry *r);
+
+/* The process-wide default registry, created on first use; it carries the
+ * library's self-metrics. Every function that takes a registry takes NULL
+ * to mean this one. Returns NULL only if its creation ran out of memory. */
+SONDE_API sonde_registry *sonde_registry_default(void);
+
+/* Removes a family from the registry's exposition. Its handles stay valid
+ * (calls through them are discarded) until the registry is freed, and the
+ * name can be registered again. SONDE_ENOENT if f is not in r,
+ * SONDE_EINVAL on NULL f. */
+SONDE_API SONDE_WUR int sonde_registry_unregister(sonde_registry *r, sonde_family *f);
+
+/* ---- defining families ----------------------------------------------------
+ * A family is a metric with a set of label names (possibly none). Every
+ * sonde_metric_opts field that may be left zero says so.
+ */
+typedef struct sonde_metric_opts {
+	size_t size;                     /* sizeof(sonde_metric_opts); required */
+	sonde_metric_type type;          /* required */
+	const char *name;                /* required, validated */
+	const char *help;                /* NULL or "" = none; <= SONDE_HELP_MAX */
+	const char *unit;                /* NULL = none (OpenMetrics # UNIT) */
+	const char *const *label_names;  /* label_count names, validated */
+	size_t label_count;              /* <= SONDE_LABELS_MAX */
+	const double *buckets;           /* histograms: strictly increasing,
+	                                    finite bounds; NULL = defaults */
+	size_t bucket_count;             /* <= SONDE_BUCKETS_MAX */
+	size_t max_children;             /* 0 = SONDE_DEFAULT_MAX_CHILDREN */
+} sonde_metric_opts;
+
+/* Zeroes *o and fills size, type, name and help. NULL o is a no-op. */
+SONDE_API void sonde_metric_opts_init(sonde_metric_opts *o, sonde_metric_type type,
+                                      const char *name, const char *help);
+
+/* Registers a family in r (NULL = default registry) and returns it.
+ * All strings are copied. If a family of that name exists with an identical
+ * definition (type, help, unit, label names, buckets), it is returned;
+ * otherwise NULL with SONDE_EEXIST. Other failures return NULL with:
+ * SONDE_EINVAL (NULL opts, bad size, bad name, reserved or duplicate label
+ * name, bad buckets, over a limit above), SONDE_ENOTSUP (a type not yet
+ * implemented), SONDE_ENOMEM. The reason is in sonde_last_error(). */
+SONDE_API SONDE_WUR sonde_family *sonde_family_new(sonde_registry *r,
+                                                   const sonde_metric_opts *o);
+
+/* Shorthands for the common cases; same errors as sonde_family_new. */
+SONDE_API SONDE_WUR sonde_family *sonde_counter_family_new(
+	sonde_registry *r, const char *name, const char *help,
+	size_t label_count, const char *const *label_names);
+SONDE_API SONDE_WUR sonde_family *sonde_gauge_family_new(
+	sonde_registry *r, const char *name, const char *help,
+	size_t label_count, const char *const *label_names);
+/* bounds NULL and bucket_count 0 select the Prometheus defaults
+ * (.005 .01 .025 .05 .1 .25 .5 1 2.5 5 10). */
+SONDE_API SONDE_WUR sonde_family *sonde_histogram_family_new(
+	sonde_registry *r, const char *name, const char *help,
+	const double *bounds, size_t bucket_count,
+	size_t label_count, const char *const *label_names);
+
+/* Single series (a family without labels) returning its only child. */
+SONDE_API SONDE_WUR sonde_counter *sonde_counter_new(sonde_registry *r, const char *name,
+                                                     const char *help);
+SONDE_API SONDE_WUR sonde_gauge *sonde_gauge_new(sonde_registry *r, const char *name,
+                                                 const char *help);
+SONDE_API SONDE_WUR sonde_histogram *sonde_histogram_new(sonde_registry *r, const char *name,
+                                                         const char *help, const double *bounds,
+                                                         size_t bucket_count);
+
+/* Bucket helpers: fill out[0..count-1]. SONDE_EINVAL when out is NULL,
+ * count is 0 or > SONDE_BUCKETS_MAX, width <= 0, start <= 0 for the
+ * exponential form, factor <= 1, or a bound is not finite. */
+SONDE_API SONDE_WUR int sonde_buckets_linear(double start, double width, size_t count,
+                                             double *out);
+SONDE_API SONDE_WUR int sonde_buckets_exponential(double start, double factor, size_t count,
+                                                  double *out);
+
+/* ---- children --------------------------------------------------------------
+ * sonde_X_labels() returns the child of family f for the given label values,
+ * creating it on first use. values[i] has lens[i] bytes (any bytes); lens
+ * NULL means each value is NUL-terminated. Lookup of an existing child takes
+ * no lock. Returns NULL with:
+ *   SONDE_EINVAL  f NULL, count != the family's label count, a NULL value,
+ *                 a value longer than SONDE_LABEL_VALUE_MAX;
+ *   SONDE_ETYPE   f is not a family of that type;
+ *   SONDE_ELIMIT  the family already has max_children children (the
+ *                 rejection is counted in sonde_label_sets_rejected_total);
+ *   SONDE_ENOMEM.
+ * Hot paths should keep the returned handle.
+ *
+ * sonde_X_with(f, "v1", "v2", ...) is the same with NUL-terminated values
+ * counted by the macro (at most 16).
+ */
+SONDE_API sonde_counter *sonde_counter_labels(sonde_family *f, size_t count,
+                                              const char *const *values, const size_t *lens);
+SONDE_API sonde_gauge *sonde_gauge_labels(sonde_family *f, size_t count,
+                                          const char *const *values, const size_t *lens);
+SONDE_API sonde_histogram *sonde_histogram_labels(sonde_family *f, size_t count,
+                                                  const char *const *values, const size_t *lens);
+SONDE_API sonde_counter *sonde_counter_with_n(sonde_family *f, size_t count, ...);
+SONDE_API sonde_gauge *sonde_gauge_with_n(sonde_family *f, size_t count, ...);
+SONDE_API sonde_histogram *sonde_histogram_with_n(sonde_family *f, size_t count, ...);
+
+#define SONDE__NARG(...) SONDE__NARG_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define SONDE__NARG_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, n, ...) n
+#define sonde_counter_with(f, ...) sonde_counter_with_n((f), SONDE__NARG(__VA_ARGS__), __VA_ARGS__)
+#define sonde_gauge_with(f, ...) sonde_gauge_with_n((f), SONDE__NARG(__VA_ARGS__), __VA_ARGS__)
+#define sonde_histogram_with(f, ...) sonde_histogram_with_n((f), SONDE__NARG(__VA_ARGS__), __VA_ARGS__)
+
+/* Removes the child with these label values. Handles to it stay valid and
+ * calls through them are discarded. SONDE_ENOENT if there is no such child;
+ * the errors of sonde_X_labels() otherwise. */
+SONDE_API SONDE_WUR int sonde_family_remove(sonde_family *f, size_t count,
+                                            const char *const *values, const size_t *lens);
+/* Removes every child of f (for a family without labels, the series
+ * starts again from zero). NULL is a no-op. */
+SONDE_API void sonde_family_clear(sonde_family *f);
+/* Changes the cardinality limit (0 = default). Children beyond a lowered
+ * limit are kept; only new ones are refused. SONDE_EINVAL on NULL. */
+SONDE_API SONDE_WUR int sonde_family_set_max_children(sonde_family *f, size_t max_children);
+/* Number of live children. 0 on NULL. */
+SONDE_API size_t sonde_family_size(const sonde_family *f);
+/* The family's name (owned by the family), or NULL on NULL. */
+SONDE_API const char *sonde_family_name(const sonde_family *f);
+
+/* ---- counters --------------------------------------------------------------
+ * Monotonic. inc adds 1. add(v) with v < 0 or NaN is dropped and counted;
+ * +Inf is accepted (the counter becomes +Inf). Integral v below 2^53 is
+ * added exactly to an integer cell; any other v to a double cell.
+ * value() sums all threads' cells (it takes the thread-list lock; not for
+ * hot paths); NULL gives 0.
+ */
+SONDE_API void sonde_counter_inc(sonde_counter *c);
+SONDE_API void sonde_counter_add(sonde_counter *c, double v);
+SONDE_API void sonde_counter_add_u64(sonde_counter *c, uint64_t v);
+SONDE_API double sonde_counter_value(const sonde_counter *c);
+
+/* ---- gauges ------------------------------------------------------------------
+ * set stores; add/sub/inc/dec are atomic read-modify-writes. NaN is stored
+ * as given (a gauge may legitimately be NaN). set_to_current_time stores the
+ * Unix time in seconds. value() of NULL is 0.
+ */
+SONDE_API void sonde_gauge_set(sonde_gauge *g, double v);
+SONDE_API void sonde_gauge_add(sonde_gauge *g, double v);
+SONDE_API void sonde_gauge_sub(sonde_gauge *g, double v);
+SONDE_API void sonde_gauge_inc(sonde_gauge *g);
+SONDE_API void sonde_gauge_dec(sonde_gauge *g);
+SONDE_API void sonde_gauge_set_to_current_time(sonde_gauge *g);
+SONDE_API double sonde_gauge_value(const sonde_gauge *g);
+
+/* ---- histograms ----------------------------------------------------------------
+ * observe(v) counts v in the first bucket whose bound is >= v (+Inf last)
+ * and adds it to the sum. NaN is dropped and counted. The read calls sum
+ * all threads' cells; NULL gives 0.
+ */
+SONDE_API void sonde_histogram_observe(sonde_histogram *h, double v);
+SONDE_API uint64_t sonde_histogram_count(const sonde_histogram *h);
+SONDE_API double sonde_histogram_sum(const sonde_histogram *h);
+/* Cumulative count of bucket i (i == bucket_count is +Inf). 0 when out of
+ * range or NULL. */
+SONDE_API uint64_t sonde_histogram_bucket(const sonde_histogram *h, size_t i);
+
+/* ---- self-metrics -----------------------------------------------------------
+ * What the hot path dropped, for hosts and tests; also exposed on the
+ * default registry as sonde_* families.
+ */
+typedef struct sonde_self_stats {
+	uint64_t counter_negative;   /* counter adds < 0 dropped */
+	uint64_t counter_nan;        /* counter adds of NaN dropped */
+	uint64_t histogram_nan;      /* histogram observations of NaN dropped */
+	uint64_t label_sets_rejected;/* children refused by a cardinality limit */
+	uint64_t cells_exhausted;    /* children refused: no cell left */
+} sonde_self_stats;
+/* Copies the process-wide counts into *out. NULL is a no-op. */
+SONDE_API void sonde_self_stats_get(sonde_self_stats *out);
+
+/* ---- hot-path macros -------------------------------------------------------
+ * Define a metric at file scope, use it anywhere in that file:
+ *
+ *   METRIC_DEFINE_COUNTER(requests, "app_requests_total", "Requests served.");
+ *   METRIC_DEFINE_COUNTER_FAMILY(hits, "app_hits_total", "Hits.", "method", "code");
+ *   ...
+ *   METRIC_INC(requests);
+ *   METRIC_INC_LABELS(hits, "GET", "200");
+ *
+ * The metric is registered in the default registry on first use. If that
+ * fails (a bad name, a clash), every use is a no-op and the reason is in
+ * sonde_last_error() of the thread that first used it. Labelled variants
+ * cache the child per call site when every label value is a compile-time
+ * constant, and look it up otherwise. Each macro evaluates each argument
+ * once; define SONDE_NO_SHORT_MACROS to get only the SONDE_ names.
+ */
+typedef struct sonde_static_site sonde_static_site;
+typedef struct sonde_static_metric {
+	int type;
+	const char *name;
+	const char *help;
+	const char *const *label_names;
+	size_t label_count;
+	const double *buckets;
+	size_t bucket_count;
+	void *handle;        /* child or family, published by sonde (atomic) */
+	int failed;          /* registration failed: every use is a no-op (atomic) */
+} sonde_static_metric;
+
+/* Bumped by sonde whenever a child is removed anywhere, so that call-site
+ * caches revalidate (removals are rare; revalidation is one lookup). */
+SONDE_API extern unsigned long sonde__static_gen;
+
+struct sonde_static_site {
+	void *rec; /* owned by sonde: the cached child and its generation (atomic) */
+};
+
+SONDE_API void *sonde_static_resolve(sonde_static_metric *m);
+SONDE_API void *sonde_static_child_n(sonde_static_metric *m, sonde_static_site *site,
+                                     int cacheable, size_t count, ...);
+
+static inline void *sonde__static_handle(sonde_static_metric *m)
+{
+	void *h = __atomic_load_n(&m->handle, __ATOMIC_ACQUIRE);
+	return SONDE_LIKELY(h != NULL) ? h : sonde_static_resolve(m);
+}
+
+/* The site cache: a record {child, gen} published once per generation. */
+typedef struct sonde__site_rec {
+	void *child;
+	unsigned long gen;
+} sonde__site_rec;
+
+static inline void *sonde__static_child(sonde_static_metric *m, sonde_static_site *s,
+                                        int cacheable)
+{
+	(void)m;
+	if (cacheable) {
+		sonde__site_rec *r = (sonde__site_rec *)__atomic_load_n(&s->rec, __ATOMIC_ACQUIRE);
+		if (SONDE_LIKELY(r != NULL) && r->gen == __atomic_load_n(&sonde__static_gen, __ATOMIC_ACQUIRE))
+			return r->child;
+	}
+	return NULL;
+}
+
+#define SONDE__C1(a) __builtin_constant_p(a)
+#define SONDE__CONST_1(a) SONDE__C1(a)
+#define SONDE__CONST_2(a, ...) (SONDE__C1(a) && SONDE__CONST_1(__VA_ARGS__))
+#define SONDE__CONST_3(a, ...) (SONDE__C1(a) && SONDE__CONST_2(__VA_ARGS__))
+#define SONDE__CONST_4(a, ...) (SONDE__C1(a) && SONDE__CONST_3(__VA_ARGS__))
+#define SONDE__CONST_5(a, ...) (SONDE__C1(a) && SONDE__CONST_4(__VA_ARGS__))
+#define SONDE__CONST_6(a, ...) (SONDE__C1(a) && SONDE__CONST_5(__VA_ARGS__))
+#define SONDE__CONST_7(a, ...) (SONDE__C1(a) && SONDE__CONST_6(__VA_ARGS__))
+#define SONDE__CONST_8(a, ...) (SONDE__C1(a) && SONDE__CONST_7(__VA_ARGS__))
+#define SONDE__CONST_9(...) 0
+#define SONDE__CONST_10(...) 0
+#define SONDE__CONST_11(...) 0
+#define SONDE__CONST_12(...) 0
+#define SONDE__CONST_13(...) 0
+#define SONDE__CONST_14(...) 0
+#define SONDE__CONST_15(...) 0
+#define SONDE__CONST_16(...) 0
+#define SONDE__CAT(a, b) SONDE__CAT_(a, b)
+#define SONDE__CAT_(a, b) a##b
+#define SONDE__ALL_CONST(...) SONDE__CAT(SONDE__CONST_, SONDE__NARG(__VA_ARGS__))(__VA_ARGS__)
+
+#define SONDE__STATIC_DEF(var, type, name, help, labels, nlabels, bounds, nbounds) \
+	static sonde_static_metric var = {(type), (name), (help), (labels), (nlabels), \
+	                                  (bounds), (nbounds), NULL, 0}
+#define SONDE__LABEL_ARRAY(var, ...) static const char *const var##_sonde_labels[] = {__VA_ARGS__}
+#define SONDE__LABEL_COUNT(var) (sizeof(var##_sonde_labels) / sizeof(var##_sonde_labels[0]))
+
+#define SONDE_METRIC_DEFINE_COUNTER(var, name, help) \
+	SONDE__STATIC_DEF(var, SONDE_TYPE_COUNTER, name, help, NULL, 0, NULL, 0)
+#define SONDE_METRIC_DEFINE_GAUGE(var, name, help) \
+	SONDE__STATIC_DEF(var, SONDE_TYPE_GAUGE, name, help, NULL, 0, NULL, 0)
+/* bounds: a const double array (or NULL with nbounds 0 for the defaults) */
+#define SONDE_METRIC_DEFINE_HISTOGRAM(var, name, help, bounds, nbounds) \
+	SONDE__STATIC_DEF(var, SONDE_TYPE_HISTOGRAM, name, help, NULL, 0, bounds, nbounds)
+#define SONDE_METRIC_DEFINE_COUNTER_FAMILY(var, name, help, ...) \
+	SONDE__LABEL_ARRAY(var, __VA_ARGS__); \
+	SONDE__STATIC_DEF(var, SONDE_TYPE_COUNTER, name, help, var##_sonde_labels, \
+	                  SONDE__LABEL_COUNT(var), NULL, 0)
+#define SONDE_METRIC_DEFINE_GAUGE_FAMILY(var, name, help, ...) \
+	SONDE__LABEL_ARRAY(var, __VA_ARGS__); \
+	SONDE__STATIC_DEF(var, SONDE_TYPE_GAUGE, name, help, var##_sonde_labels, \
+	                  SONDE__LABEL_COUNT(var), NULL, 0)
+#define SONDE_METRIC_DEFINE_HISTOGRAM_FAMILY(var, name, help, bounds, nbounds, ...) \
+	SONDE__LABEL_ARRAY(var, __VA_ARGS__); \
+	SONDE__STATIC_DEF(var, SONDE_TYPE_HISTOGRAM, name, help, var##_sonde_labels, \
+	                  SONDE__LABEL_COUNT(var), bounds, nbounds)
+
+#define SONDE_METRIC_INC(var) sonde_counter_inc((sonde_counter *)sonde__static_handle(&(var)))
+#define SONDE_METRIC_ADD(var, v) sonde_counter_add((sonde_counter *)sonde__static_handle(&(var)), (v))
+#define SONDE_METRIC_SET(var, v) sonde_gauge_set((sonde_gauge *)sonde__static_handle(&(var)), (v))
+#define SONDE_METRIC_GAUGE_ADD(var, v) sonde_gauge_add((sonde_gauge *)sonde__static_handle(&(var)), (v))
+#define SONDE_METRIC_OBSERVE(var, v) \
+	sonde_histogram_observe((sonde_histogram *)sonde__static_handle(&(var)), (v))
+
+/* The child of a labelled static metric for these values (cached per call
+ * site when they are all constants). */
+#define SONDE__SITE_CHILD(var, ...)                                                        \
+	__extension__({                                                                     \
+		static sonde_static_site sonde__site_;                                      \
+		void *sonde__ch_ = sonde__static_child(&(var), &sonde__site_,               \
+		                                       SONDE__ALL_CONST(__VA_ARGS__));      \
+		if (!sonde__ch_)                                                            \
+			sonde__ch_ = sonde_static_child_n(&(var), &sonde__site_,            \
+			                                  SONDE__ALL_CONST(__VA_ARGS__),    \
+			                                  SONDE__NARG(__VA_ARGS__), __VA_ARGS__); \
+		sonde__ch_;                                                                 \
+	})
+
+#define SONDE_METRIC_INC_LABELS(var, ...) \
+	sonde_counter_inc((sonde_counter *)SONDE__SITE_CHILD(var, __VA_ARGS__))
+#define SONDE_METRIC_ADD_LABELS(var, v, ...) \
+	sonde_counter_add((sonde_counter *)SONDE__SITE_CHILD(var, __VA_ARGS__), (v))
+#define SONDE_METRIC_SET_LABELS(var, v, ...) \
+	sonde_gauge_set((sonde_gauge *)SONDE__SITE_CHILD(var, __VA_ARGS__), (v))
+#define SONDE_METRIC_OBSERVE_LABELS(var, v, ...) \
+	sonde_histogram_observe((sonde_histogram *)SONDE__SITE_CHILD(var, __VA_ARGS__), (v))
+
+#ifndef SONDE_NO_SHORT_MACROS
+#define METRIC_DEFINE_COUNTER SONDE_METRIC_DEFINE_COUNTER
+#define METRIC_DEFINE_GAUGE SONDE_METRIC_DEFINE_GAUGE
+#define METRIC_DEFINE_HISTOGRAM SONDE_METRIC_DEFINE_HISTOGRAM
+#define METRIC_DEFINE_COUNTER_FAMILY SONDE_METRIC_DEFINE_COUNTER_FAMILY
+#define METRIC_DEFINE_GAUGE_FAMILY SONDE_METRIC_DEFINE_GAUGE_FAMILY
+#define METRIC_DEFINE_HISTOGRAM_FAMILY SONDE_METRIC_DEFINE_HISTOGRAM_FAMILY
+#define METRIC_INC SONDE_METRIC_INC
+#define METRIC_ADD SONDE_METRIC_ADD
+#define METRIC_SET SONDE_METRIC_SET
+#define METRIC_GAUGE_ADD SONDE_METRIC_GAUGE_ADD
+#define METRIC_OBSERVE SONDE_METRIC_OBSERVE
+#define METRIC_INC_LABELS SONDE_METRIC_INC_LABELS
+#define METRIC_ADD_LABELS SONDE_METRIC_ADD_LABELS
+#define METRIC_SET_LABELS SONDE_METRIC_SET_LABELS
+#define METRIC_OBSERVE_LABELS SONDE_METRIC_OBSERVE_LABELS
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SONDE_METRICS_H */
