@@ -108,9 +108,9 @@ test-tsan: tsan-bins
 	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(tsan_DIR)/sonde-tests $(T)
 
 # ---- bench -----------------------------------------------------------------------
-$(BUILD)/bench/sonde-bench: $(BENCH_SRC) bench/bench.h $(BUILD)/libsonde.a
+$(BUILD)/bench/sonde-bench: $(BENCH_SRC) bench/bench.h $(BUILD)/libsonde.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -Ilib -o $@ $(BENCH_SRC) $(BUILD)/libsonde.a $(LIBS)
+	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -Ilib -o $@ $(BENCH_SRC) $(BUILD)/libsonde.a $(LIBS) -lm
 
 bench: $(BUILD)/bench/sonde-bench
 	$(BUILD)/bench/sonde-bench $(B)

@@ -12,5 +12,6 @@
 #include "sonde/version.h"
 #include "sonde/metrics.h"
 #include "sonde/expose.h"
+#include "sonde/context.h"
 
 #endif /* SONDE_H */

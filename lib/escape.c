@@ -39,7 +39,7 @@ size_t sonde__utf8_valid_len(const unsigned char *s, size_t n)
 
 /* Skips one maximal invalid subpart: the lead byte plus any continuation
  * bytes that could still have belonged to it. */
-static size_t invalid_len(const unsigned char *s, size_t n)
+size_t sonde__utf8_invalid_len(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0];
 	size_t want, i;
@@ -111,7 +111,7 @@ static void put_escaped(sonde_buf *b, const char *s, size_t n, bool quote)
 			} else {
 				memcpy(b->data + b->len, fffd, 3);
 				b->len += 3;
-				i += invalid_len(p + i, n - i);
+				i += sonde__utf8_invalid_len(p + i, n - i);
 			}
 		}
 	}

@@ -97,7 +97,6 @@ int sonde__check_unit(const char *s);
 /* escape.c: exposition escaping, invalid UTF-8 replaced by U+FFFD. */
 void sonde__put_label_value(sonde_buf *b, const char *s, size_t n);
 void sonde__put_help(sonde_buf *b, const char *s, size_t n, bool openmetrics);
-size_t sonde__utf8_valid_len(const unsigned char *s, size_t n); /* 0 if invalid at s */
 
 /* family.c */
 sonde__child *sonde__family_child(sonde_family *f, sonde_metric_type want, size_t count,

@@ -26,6 +26,23 @@
 #define SONDE_TESTABLE
 #else
 #define SONDE_TESTABLE static
+
+/* ---- UTF-8 (escape.c) ------------------------------------------------------
+ * Length of the valid sequence at s (1-4) or 0; and the length of the
+ * maximal invalid subpart to replace by one U+FFFD. */
+size_t sonde__utf8_valid_len(const unsigned char *s, size_t n);
+size_t sonde__utf8_invalid_len(const unsigned char *s, size_t n);
+
+/* ---- JSON (json.c) ------------------------------------------------------------
+ * A quoted, escaped JSON string (invalid UTF-8 -> U+FFFD, control
+ * characters escaped); numbers in shortest round-trip form, NaN and
+ * infinities as the strings "NaN", "+Inf", "-Inf". */
+void sonde__json_put_string(sonde_buf *b, const char *s, size_t n);
+void sonde__json_put_cstr(sonde_buf *b, const char *s);
+void sonde__json_put_double(sonde_buf *b, double v);
+void sonde__json_put_i64(sonde_buf *b, int64_t v);
+void sonde__json_put_u64(sonde_buf *b, uint64_t v);
+
 #endif
 
 /* ---- allocation (alloc.c): the only way lib/ gets memory ---------------- */
@@ -65,5 +82,22 @@ size_t sonde__fmt_u64(char *out, uint64_t v);
 size_t sonde__fmt_i64(char *out, int64_t v);
 /* Locale-independent strtod for tests of round trips; returns consumed. */
 double sonde__parse_double(const char *s, size_t len, size_t *consumed);
+
+
+/* ---- UTF-8 (escape.c) ------------------------------------------------------
+ * Length of the valid sequence at s (1-4) or 0; and the length of the
+ * maximal invalid subpart to replace by one U+FFFD. */
+size_t sonde__utf8_valid_len(const unsigned char *s, size_t n);
+size_t sonde__utf8_invalid_len(const unsigned char *s, size_t n);
+
+/* ---- JSON (json.c) ------------------------------------------------------------
+ * A quoted, escaped JSON string (invalid UTF-8 -> U+FFFD, control
+ * characters escaped); numbers in shortest round-trip form, NaN and
+ * infinities as the strings "NaN", "+Inf", "-Inf". */
+void sonde__json_put_string(sonde_buf *b, const char *s, size_t n);
+void sonde__json_put_cstr(sonde_buf *b, const char *s);
+void sonde__json_put_double(sonde_buf *b, double v);
+void sonde__json_put_i64(sonde_buf *b, int64_t v);
+void sonde__json_put_u64(sonde_buf *b, uint64_t v);
 
 #endif

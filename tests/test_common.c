@@ -279,3 +279,44 @@ TEST(allocation_failure_every_step)
 	}
 	ASSERT_TRUE(completed);
 }
+
+static const char *json(const char *s, size_t n)
+{
+	static sonde_buf b = SONDE_BUF_INIT;
+	sonde_buf_reset(&b);
+	sonde__json_put_string(&b, s, n);
+	sonde__buf_terminate(&b);
+	return b.data;
+}
+
+TEST(json_string_escaping)
+{
+	ASSERT_STREQ(json("plain", 5), "\"plain\"");
+	ASSERT_STREQ(json("q\"b\\n\nr\rt\t", 10), "\"q\\\"b\\\\n\\nr\\rt\\t\"");
+	ASSERT_STREQ(json("\x01\x1f\x7f", 3), "\"\\u0001\\u001f\\u007f\"");
+	ASSERT_STREQ(json("a\0b", 3), "\"a\\u0000b\"");
+	ASSERT_STREQ(json("caf\xc3\xa9 \xf0\x9f\x98\x80", 10), "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+	/* invalid UTF-8: lone continuation, truncated sequence, overlong,
+	 * surrogate: each maximal invalid subpart becomes one U+FFFD */
+	ASSERT_STREQ(json("\x80x", 2), "\"\xef\xbf\xbdx\"");
+	ASSERT_STREQ(json("\xe2\x82", 2), "\"\xef\xbf\xbd\"");
+	ASSERT_STREQ(json("\xc0\xaf", 2), "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+	ASSERT_STREQ(json("\xed\xa0\x80", 3), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+}
+
+TEST(json_numbers)
+{
+	sonde_buf b = SONDE_BUF_INIT;
+	sonde__json_put_double(&b, 0.1);
+	sonde__buf_putc(&b, ' ');
+	sonde__json_put_double(&b, NAN);
+	sonde__buf_putc(&b, ' ');
+	sonde__json_put_double(&b, -INFINITY);
+	sonde__buf_putc(&b, ' ');
+	sonde__json_put_i64(&b, INT64_MIN);
+	sonde__buf_putc(&b, ' ');
+	sonde__json_put_u64(&b, UINT64_MAX);
+	sonde__buf_terminate(&b);
+	ASSERT_STREQ(b.data, "0.1 \"NaN\" \"-Inf\" -9223372036854775808 18446744073709551615");
+	sonde_buf_destroy(&b);
+}

@@ -1,0 +1,156 @@
+/* bench/bench_metrics.c - the metrics hot path beside its baselines:
+ * a plain add, an atomic fetch_add and a mutex-guarded add, 1 and 2
+ * threads, all in the same run. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "bench.h"
+#include "sonde.h"
+
+/* ---- baselines ------------------------------------------------------------ */
+typedef struct padded {
+	_Alignas(64) uint64_t v;
+} padded;
+static padded plain[16];
+static _Alignas(64) _Atomic uint64_t shared_atomic;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static _Alignas(64) uint64_t mutexed;
+
+static void b_plain(void *arg, uint64_t n, int tid)
+{
+	uint64_t *p = &plain[tid].v;
+	(void)arg;
+	for (uint64_t i = 0; i < n; i++) {
+		/* keep the value in memory: one add to memory per iteration */
+		__asm__ volatile("" : "+m"(*p));
+		(*p)++;
+	}
+}
+
+static void b_fetch_add(void *arg, uint64_t n, int tid)
+{
+	(void)arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++)
+		atomic_fetch_add_explicit(&shared_atomic, 1, memory_order_relaxed);
+}
+
+static void b_mutex(void *arg, uint64_t n, int tid)
+{
+	(void)arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&mu);
+		mutexed++;
+		pthread_mutex_unlock(&mu);
+	}
+}
+
+/* ---- sonde ---------------------------------------------------------------- */
+static void b_counter_inc(void *arg, uint64_t n, int tid)
+{
+	sonde_counter *c = arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++)
+		sonde_counter_inc(c);
+}
+
+static void b_counter_lookup(void *arg, uint64_t n, int tid)
+{
+	sonde_family *f = arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++)
+		sonde_counter_inc(sonde_counter_with(f, "GET", "200"));
+}
+
+METRIC_DEFINE_COUNTER(bench_macro_c, "bench_macro_total", "Macro bench.");
+METRIC_DEFINE_COUNTER_FAMILY(bench_macro_l, "bench_macro_labels_total", "Macro bench.", "method",
+                             "code");
+
+static void b_macro_inc(void *arg, uint64_t n, int tid)
+{
+	(void)arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++)
+		METRIC_INC(bench_macro_c);
+}
+
+static void b_macro_labels(void *arg, uint64_t n, int tid)
+{
+	(void)arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++)
+		METRIC_INC_LABELS(bench_macro_l, "GET", "200");
+}
+
+static void b_gauge_set(void *arg, uint64_t n, int tid)
+{
+	sonde_gauge *g = arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++)
+		sonde_gauge_set(g, (double)i);
+}
+
+/* The same log-uniform values in [0.001, 10) as the peer baselines. */
+static double values[4096];
+
+static void b_observe(void *arg, uint64_t n, int tid)
+{
+	sonde_histogram *h = arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++)
+		sonde_histogram_observe(h, values[i & 4095]);
+}
+
+BENCH(metrics)
+{
+	sonde_registry *r = sonde_registry_new();
+	const char *labels[] = {"method", "code"};
+	const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+	sonde_counter *c = sonde_counter_new(r, "bench_total", "Bench.");
+	sonde_family *f = sonde_counter_family_new(r, "bench_labels_total", "Bench.", 2, labels);
+	sonde_gauge *g = sonde_gauge_new(r, "bench_gauge", "Bench.");
+	sonde_histogram *h = sonde_histogram_new(r, "bench_seconds", "Bench.", bounds, 10);
+	double plain1, inc1, inc2;
+	uint64_t x = 88172645463325252ull;
+	char id[64];
+
+	for (int i = 0; i < 4096; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		values[i] = 0.001 * __builtin_pow(10000.0, (double)(x % 1000000) / 1e6);
+	}
+	/* 100 children in the family, as a service would have */
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "%d", i);
+		sonde_counter_inc(sonde_counter_with(f, "POST", id));
+	}
+
+	plain1 = bench_ns_per_op(1, b_plain, NULL);
+	bench_row("base.plain_add.1t", "plain non-atomic add to memory, 1 thread", plain1, "ns/op");
+	bench_row("base.plain_add.2t", "same, 2 threads, own cache lines", bench_ns_per_op(2, b_plain, NULL), "ns/op");
+	bench_row("base.fetch_add.1t", "atomic_fetch_add relaxed, 1 thread", bench_ns_per_op(1, b_fetch_add, NULL), "ns/op");
+	bench_row("base.fetch_add.2t", "same counter, 2 threads", bench_ns_per_op(2, b_fetch_add, NULL), "ns/op");
+	bench_row("base.mutex.1t", "mutex lock/add/unlock, 1 thread", bench_ns_per_op(1, b_mutex, NULL), "ns/op");
+	bench_row("base.mutex.2t", "same mutex, 2 threads", bench_ns_per_op(2, b_mutex, NULL), "ns/op");
+
+	inc1 = bench_ns_per_op(1, b_counter_inc, c);
+	inc2 = bench_ns_per_op(2, b_counter_inc, c);
+	bench_row("counter.inc_handle.1t", "sonde_counter_inc via handle, 1 thread", inc1, "ns/op");
+	bench_row("counter.inc_handle.2t", "same counter, 2 threads", inc2, "ns/op");
+	bench_row("counter.inc_macro.1t", "METRIC_INC, 1 thread", bench_ns_per_op(1, b_macro_inc, NULL), "ns/op");
+	bench_row("counter.inc_lookup_2labels.1t", "sonde_counter_with(f,\"GET\",\"200\") + inc, 101 children",
+	          bench_ns_per_op(1, b_counter_lookup, f), "ns/op");
+	bench_row("counter.inc_lookup_2labels.2t", "same, 2 threads", bench_ns_per_op(2, b_counter_lookup, f), "ns/op");
+	bench_row("counter.inc_macro_labels.1t", "METRIC_INC_LABELS with constant values (site cache)",
+	          bench_ns_per_op(1, b_macro_labels, NULL), "ns/op");
+	bench_row("gauge.set.1t", "sonde_gauge_set, 1 thread", bench_ns_per_op(1, b_gauge_set, g), "ns/op");
+	bench_row("histogram.observe_10b.1t", "sonde_histogram_observe, 10 buckets, 1 thread",
+	          bench_ns_per_op(1, b_observe, h), "ns/op");
+	bench_row("histogram.observe_10b.2t", "same histogram, 2 threads", bench_ns_per_op(2, b_observe, h), "ns/op");
+	bench_ratio("ratio.inc_handle_vs_plain", "counter inc via handle / plain add (1 thread)", inc1 / plain1, "<= 2x");
+	bench_ratio("ratio.inc_2t_vs_1t", "counter inc 2 threads / 1 thread, per op", inc2 / inc1, "<= 1.5x");
+	sonde_registry_free(r);
+}
