@@ -26,8 +26,10 @@ OPT ?= -O2
 CFLAGS_LIB = $(CSTD) $(WARN) $(OPT) -g -fPIC -fvisibility=hidden -DSONDE_BUILDING -Iinclude -Ilib
 
 # zlib: on when its header is found, unless ZLIB=0.
-ZLIB ?= $(shell printf '\#include <zlib.h>\nint main(void){return 0;}\n' | \
-          $(CC) -x c - -lz -o /dev/null >/dev/null 2>&1 && echo 1 || echo 0)
+ifeq ($(origin ZLIB),undefined)
+ZLIB := $(shell echo 'int main(void){return zlibVersion() == 0;}' | \
+          $(CC) -x c -include zlib.h - -lz -o /dev/null >/dev/null 2>&1 && echo 1 || echo 0)
+endif
 ifeq ($(ZLIB),1)
   CFLAGS_LIB += -DSONDE_HAVE_ZLIB=1
   LIBS_ZLIB := -lz
@@ -69,12 +71,13 @@ define variant
 $(1)_DIR := $(BUILD)/$(1)
 $(1)_LIBOBJ := $$(patsubst lib/%.c,$$($(1)_DIR)/lib/%.o,$(LIB_SRC))
 $(1)_TESTOBJ := $$(patsubst tests/%.c,$$($(1)_DIR)/tests/%.o,$(TEST_SRC))
-$(1)_CFLAGS := $(CSTD) $(WARN) -g -fno-omit-frame-pointer -DSONDE_TEST_BUILD -DSONDE_BUILDING \
+# Tests compile without SONDE_BUILDING, as a host does (inline hot path).
+$(1)_CFLAGS := $(CSTD) $(WARN) -g -fno-omit-frame-pointer -DSONDE_TEST_BUILD \
   -Iinclude -Ilib $(if $(filter 1,$(ZLIB)),-DSONDE_HAVE_ZLIB=1) $(2)
 
 $$($(1)_DIR)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*.h)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$($(1)_CFLAGS) -c $$< -o $$@
+	$$(CC) $$($(1)_CFLAGS) -DSONDE_BUILDING -c $$< -o $$@
 
 $$($(1)_DIR)/tests/%.o: tests/%.c $(HEADERS) $(wildcard lib/*.h) tests/test.h
 	@mkdir -p $$(dir $$@)
@@ -126,11 +129,22 @@ demo: examples
 	$(BUILD)/examples/minimal
 
 # ---- install ------------------------------------------------------------------------
-$(BUILD)/sonde.pc: | $(BUILD)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: sonde\nDescription: embeddable instrumentation SDK: metrics, logs, traces\nVersion: %s\nLibs: -L$${libdir} -lsonde\nLibs.private: %s\nCflags: -I$${includedir}\n' \
-	  '$(PREFIX)' '$(VERSION)' '$(LIBS)' > $@
+# Written at install time: it records the PREFIX of that install.
+define SONDE_PC
+prefix=$(PREFIX)
+libdir=$${prefix}/lib
+includedir=$${prefix}/include
 
-install: all $(BUILD)/sonde.pc
+Name: sonde
+Description: embeddable instrumentation SDK: metrics, logs, traces
+Version: $(VERSION)
+Libs: -L$${libdir} -lsonde
+Libs.private: $(LIBS)
+Cflags: -I$${includedir}
+endef
+export SONDE_PC
+
+install: all
 	install -d $(DESTDIR)$(PREFIX)/include/sonde $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/sonde.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/sonde/*.h $(DESTDIR)$(PREFIX)/include/sonde/
@@ -138,7 +152,7 @@ install: all $(BUILD)/sonde.pc
 	install -m 755 $(BUILD)/libsonde.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libsonde.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsonde.so.$(SOMAJOR)
 	ln -sf libsonde.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsonde.so
-	install -m 644 $(BUILD)/sonde.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	printf '%s\n' "$$SONDE_PC" > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sonde.pc
 
 check-source:
 	bash .ci/check
@@ -148,3 +162,6 @@ clean:
 
 .PHONY: all test test-asan test-tsan bench examples demo install clean check-source \
         test-bins asan-bins tsan-bins
+
+print-%:
+	@echo '$*=$($*)'

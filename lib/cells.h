@@ -40,13 +40,14 @@ typedef _Atomic uint64_t sonde__cell_t;
 
 enum { SONDE_CELL_NONE = 0, SONDE_CELL_U64 = 1, SONDE_CELL_F64 = 2 };
 
-extern SONDE_TLS sonde__cell_t **sonde__tls_dir;
-extern SONDE_TLS uint32_t sonde__tls_npages;
+/* Exported: the inlined counter path in metrics.h reads them (ABI). */
+SONDE_API extern SONDE_TLS sonde__cell_t **sonde__tls_dir;
+SONDE_API extern SONDE_TLS uint32_t sonde__tls_npages;
 
 /* First cell of run idx in the calling thread's pages; allocates the page
  * on first touch. Never NULL: when memory runs out, a shared sink that is
  * never read (the write is lost and counted). */
-sonde__cell_t *sonde__cell_slow(uint32_t idx);
+SONDE_API sonde__cell_t *sonde__cell_slow(uint32_t idx);
 
 static inline sonde__cell_t *sonde__cell(uint32_t idx)
 {

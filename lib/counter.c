@@ -6,14 +6,16 @@
 /* 2^53: below it an integral double converts to uint64_t exactly. */
 #define EXACT_INT_LIMIT 9007199254740992.0
 
-void sonde_counter_inc(sonde_counter *c)
+/* Parenthesized names: the header's inline macros must not expand here
+ * (they do not under SONDE_BUILDING; this keeps it so). */
+void(sonde_counter_inc)(sonde_counter *c)
 {
 	if (SONDE_UNLIKELY(!c))
 		return;
 	sonde__cell_add_u64(sonde__cell(sonde__load_relaxed(&c->c.cell)), 1);
 }
 
-void sonde_counter_add_u64(sonde_counter *c, uint64_t v)
+void(sonde_counter_add_u64)(sonde_counter *c, uint64_t v)
 {
 	if (SONDE_UNLIKELY(!c))
 		return;

@@ -214,6 +214,50 @@ SONDE_API void sonde_counter_add(sonde_counter *c, double v);
 SONDE_API void sonde_counter_add_u64(sonde_counter *c, uint64_t v);
 SONDE_API double sonde_counter_value(const sonde_counter *c);
 
+/* ---- the inlined counter hot path ------------------------------------------
+ * In code that includes this header, sonde_counter_inc() and
+ * sonde_counter_add_u64() expand inline: a relaxed load of the handle's
+ * cell index, two thread-local loads, and a load/add/store on the calling
+ * thread's own cell. This freezes, for major version 0, three facts of the
+ * ABI: the first 4 bytes of a counter handle hold its cell index; the
+ * exported thread-locals sonde__tls_dir / sonde__tls_npages reach the
+ * thread's cell pages of 512 cells; sonde__cell_slow() handles the first
+ * touch. The exported functions stay (bindings call them, and so does
+ * taking their address). Define SONDE_NO_INLINE to call them instead.
+ */
+#if !defined(SONDE_BUILDING) && !defined(SONDE_NO_INLINE) && (defined(__GNUC__) || defined(__clang__))
+extern __thread uint64_t **sonde__hot_dir __asm__("sonde__tls_dir");
+extern __thread uint32_t sonde__hot_npages __asm__("sonde__tls_npages");
+SONDE_API uint64_t *sonde__hot_cell_slow(uint32_t idx) __asm__("sonde__cell_slow");
+
+static inline uint64_t *sonde__hot_cell(const void *handle)
+{
+	uint32_t idx = __atomic_load_n((const uint32_t *)handle, __ATOMIC_RELAXED);
+	uint32_t pg = idx >> 9;
+
+	if (SONDE_LIKELY(pg < sonde__hot_npages)) {
+		uint64_t *p = sonde__hot_dir[pg];
+		if (SONDE_LIKELY(p != NULL))
+			return p + (idx & 511u);
+	}
+	return sonde__hot_cell_slow(idx);
+}
+
+static inline void sonde__counter_add_u64_inline(sonde_counter *c, uint64_t v)
+{
+	uint64_t *cell;
+
+	if (SONDE_UNLIKELY(c == NULL))
+		return;
+	cell = sonde__hot_cell(c);
+	/* single writer: this thread owns the cell, so no read-modify-write */
+	__atomic_store_n(cell, __atomic_load_n(cell, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
+#define sonde_counter_inc(c) sonde__counter_add_u64_inline((c), 1)
+#define sonde_counter_add_u64(c, v) sonde__counter_add_u64_inline((c), (v))
+#endif
+
 /* ---- gauges ------------------------------------------------------------------
  * set stores; add/sub/inc/dec are atomic read-modify-writes. NaN is stored
  * as given (a gauge may legitimately be NaN). set_to_current_time stores the
