@@ -1,10 +1,21 @@
 /*
- * lib/expose_text.c - the Prometheus text format 0.0.4.
+ * lib/expose_text.c - the Prometheus text format 0.0.4 and OpenMetrics
+ * 1.0.0 text, from one walker.
  *
  * Families sorted by name (the registry keeps them sorted), children in
- * creation order, no timestamps (Prometheus stamps the scrape; explicit
- * ones make it drop samples as too old). A family with no children writes
+ * creation order, no timestamps (Prometheus stamps the scrape; explicit ones
+ * make it drop samples as too old). A family with no children writes
  * nothing, as client_golang does.
+ *
+ * Where the formats differ:
+ *                      text 0.0.4                OpenMetrics 1.0.0
+ *   counter family     name as registered        name without _total;
+ *                                                samples name_total, name_created
+ *   metadata           HELP, TYPE                TYPE, UNIT, HELP
+ *   HELP escaping      \\ and \n                  \\, \n and \"
+ *   le                 shortest float ("1")      canonical ("1.0", "1e+06")
+ *   _created           none                      counters and histograms
+ *   end                last line's LF            "# EOF\n"
  */
 #include "metrics-int.h"
 
@@ -28,14 +39,22 @@ static void put_u64(sonde_buf *b, uint64_t v)
 	sonde__buf_put(b, tmp, sonde__fmt_u64(tmp, v));
 }
 
-/* name{labels} or name{labels,extra} or name; then a space. */
-static void put_series(sonde_buf *b, const sonde_family *f, const char *suffix,
-                       const sonde__child *c, const char *extra_k, const char *extra_v,
-                       size_t extra_vlen)
+typedef struct walk {
+	sonde_buf *b;
+	bool om;
+	const char *name; /* family name as written (OM counters: without _total) */
+	size_t name_len;
+} walk;
+
+/* name+suffix{labels[,extra]} then a space. */
+static void put_series(walk *w, const char *suffix, size_t suffix_len, const sonde__child *c,
+                       const char *extra_k, const char *extra_v, size_t extra_vlen)
 {
-	sonde__buf_put(b, f->name, f->name_len);
-	if (suffix)
-		sonde__buf_puts(b, suffix);
+	sonde_buf *b = w->b;
+
+	sonde__buf_put(b, w->name, w->name_len);
+	if (suffix_len)
+		sonde__buf_put(b, suffix, suffix_len);
 	if (c->lbl_len || extra_k) {
 		sonde__buf_putc(b, '{');
 		sonde__buf_put(b, c->lbl, c->lbl_len);
@@ -52,7 +71,18 @@ static void put_series(sonde_buf *b, const sonde_family *f, const char *suffix,
 	sonde__buf_putc(b, ' ');
 }
 
-static void render_histogram(sonde_buf *b, const sonde_family *f, const sonde__child *c)
+#define SUFFIX(s) s, sizeof(s) - 1
+
+static void put_created(walk *w, const sonde__child *c)
+{
+	if (!w->om || c->read_fn)
+		return;
+	put_series(w, SUFFIX("_created"), c, NULL, NULL, 0);
+	put_num(w->b, (double)(c->created_ns / 1000) / 1e6);
+	sonde__buf_putc(w->b, '\n');
+}
+
+static void render_histogram(walk *w, const sonde__child *c)
 {
 	uint32_t idx = sonde__load_relaxed(&((sonde__child *)c)->cell), i;
 	uint64_t cum = 0;
@@ -61,67 +91,101 @@ static void render_histogram(sonde_buf *b, const sonde_family *f, const sonde__c
 	for (i = 0; i <= c->nbounds; i++) {
 		size_t n;
 		cum += sonde__cells_sum_u64_locked(idx + i);
-		if (i < c->nbounds)
-			n = sonde__fmt_double(le, c->bounds[i]);
-		else
+		if (i == c->nbounds)
 			n = (memcpy(le, "+Inf", 4), 4);
-		put_series(b, f, "_bucket", c, "le", le, n);
-		put_u64(b, cum);
-		sonde__buf_putc(b, '\n');
+		else if (w->om)
+			n = sonde__fmt_double_canonical(le, c->bounds[i]);
+		else
+			n = sonde__fmt_double(le, c->bounds[i]);
+		put_series(w, SUFFIX("_bucket"), c, "le", le, n);
+		put_u64(w->b, cum);
+		sonde__buf_putc(w->b, '\n');
 	}
-	put_series(b, f, "_sum", c, NULL, NULL, 0);
-	put_num(b, sonde__cells_sum_f64_locked(idx + c->nbounds + 1));
-	sonde__buf_putc(b, '\n');
+	put_series(w, SUFFIX("_sum"), c, NULL, NULL, 0);
+	put_num(w->b, sonde__cells_sum_f64_locked(idx + c->nbounds + 1));
+	sonde__buf_putc(w->b, '\n');
 	/* _count is the cumulative +Inf count read above: always equal. */
-	put_series(b, f, "_count", c, NULL, NULL, 0);
-	put_u64(b, cum);
+	put_series(w, SUFFIX("_count"), c, NULL, NULL, 0);
+	put_u64(w->b, cum);
+	sonde__buf_putc(w->b, '\n');
+	put_created(w, c);
+}
+
+static const char *type_word(sonde_metric_type t)
+{
+	switch (t) {
+	case SONDE_TYPE_COUNTER: return "counter";
+	case SONDE_TYPE_GAUGE: return "gauge";
+	case SONDE_TYPE_HISTOGRAM: return "histogram";
+	case SONDE_TYPE_SUMMARY: return "summary";
+	default: return "untyped";
+	}
+}
+
+static void put_meta(walk *w, const char *what, const char *text, size_t len, bool help)
+{
+	sonde_buf *b = w->b;
+
+	sonde__buf_put(b, "# ", 2);
+	sonde__buf_puts(b, what);
+	sonde__buf_putc(b, ' ');
+	sonde__buf_put(b, w->name, w->name_len);
+	sonde__buf_putc(b, ' ');
+	if (help)
+		sonde__put_help(b, text, len, w->om);
+	else
+		sonde__buf_put(b, text, len);
 	sonde__buf_putc(b, '\n');
 }
 
-static void render_family(sonde_buf *b, sonde_family *f)
+static void render_family(walk *w, sonde_family *f)
 {
 	const sonde__child *c;
-	const char *type;
+	const char *type = type_word(f->type);
 
 	pthread_mutex_lock(&f->mu);
 	if (!f->head) {
 		pthread_mutex_unlock(&f->mu);
 		return;
 	}
-	switch (f->type) {
-	case SONDE_TYPE_COUNTER: type = "counter"; break;
-	case SONDE_TYPE_GAUGE: type = "gauge"; break;
-	case SONDE_TYPE_HISTOGRAM: type = "histogram"; break;
-	default: type = "untyped"; break;
+	w->name = f->name;
+	w->name_len = f->name_len;
+	if (w->om) {
+		if (f->type == SONDE_TYPE_COUNTER && w->name_len > 6 &&
+		    memcmp(w->name + w->name_len - 6, "_total", 6) == 0)
+			w->name_len -= 6;
+		if (f->type == SONDE_TYPE_UNTYPED)
+			type = "unknown";
+		put_meta(w, "TYPE", type, strlen(type), false);
+		if (f->unit)
+			put_meta(w, "UNIT", f->unit, strlen(f->unit), false);
+		if (f->help_len)
+			put_meta(w, "HELP", f->help, f->help_len, true);
+	} else {
+		if (f->help_len)
+			put_meta(w, "HELP", f->help, f->help_len, true);
+		put_meta(w, "TYPE", type, strlen(type), false);
 	}
-	if (f->help_len) {
-		sonde__buf_put(b, "# HELP ", 7);
-		sonde__buf_put(b, f->name, f->name_len);
-		sonde__buf_putc(b, ' ');
-		sonde__put_help(b, f->help, f->help_len, false);
-		sonde__buf_putc(b, '\n');
-	}
-	sonde__buf_put(b, "# TYPE ", 7);
-	sonde__buf_put(b, f->name, f->name_len);
-	sonde__buf_putc(b, ' ');
-	sonde__buf_puts(b, type);
-	sonde__buf_putc(b, '\n');
 
 	sonde__cells_lock();
 	for (c = f->head; c; c = c->next) {
 		switch (f->type) {
 		case SONDE_TYPE_COUNTER:
-			put_series(b, f, NULL, c, NULL, NULL, 0);
-			put_num(b, sonde__counter_value_locked(c));
-			sonde__buf_putc(b, '\n');
+			if (w->om)
+				put_series(w, SUFFIX("_total"), c, NULL, NULL, 0);
+			else
+				put_series(w, NULL, 0, c, NULL, NULL, 0);
+			put_num(w->b, sonde__counter_value_locked(c));
+			sonde__buf_putc(w->b, '\n');
+			put_created(w, c);
 			break;
 		case SONDE_TYPE_GAUGE:
-			put_series(b, f, NULL, c, NULL, NULL, 0);
-			put_num(b, sonde_gauge_value((const sonde_gauge *)c));
-			sonde__buf_putc(b, '\n');
+			put_series(w, NULL, 0, c, NULL, NULL, 0);
+			put_num(w->b, sonde_gauge_value((const sonde_gauge *)c));
+			sonde__buf_putc(w->b, '\n');
 			break;
 		case SONDE_TYPE_HISTOGRAM:
-			render_histogram(b, f, c);
+			render_histogram(w, c);
 			break;
 		default:
 			break;
@@ -131,27 +195,22 @@ static void render_family(sonde_buf *b, sonde_family *f)
 	pthread_mutex_unlock(&f->mu);
 }
 
-int sonde_expose(sonde_registry *r, sonde_format fmt, sonde_buf *out)
+int sonde__expose_render(sonde_registry *r, sonde_format fmt, sonde_buf *out);
+int sonde__expose_render(sonde_registry *r, sonde_format fmt, sonde_buf *out)
 {
+	walk w;
 	size_t i;
 
-	if (!out)
-		return sonde__fail(SONDE_EINVAL, "sonde_expose: output buffer is NULL");
-	if (fmt != SONDE_FORMAT_TEXT) {
-		if (fmt == SONDE_FORMAT_OPENMETRICS)
-			return sonde__fail(SONDE_ENOTSUP,
-			                   "sonde_expose: OpenMetrics is not available in this version");
-		return sonde__fail(SONDE_EINVAL, "sonde_expose: unknown format %d", (int)fmt);
-	}
-	if (!r)
-		r = sonde_registry_default();
-	if (!r)
-		return SONDE_ENOMEM;
+	memset(&w, 0, sizeof(w));
+	w.b = out;
+	w.om = fmt == SONDE_FORMAT_OPENMETRICS;
 	sonde_buf_reset(out);
 	pthread_mutex_lock(&r->mu);
 	for (i = 0; i < r->nfams && !out->oom; i++)
-		render_family(out, r->fams[i]);
+		render_family(&w, r->fams[i]);
 	pthread_mutex_unlock(&r->mu);
+	if (w.om)
+		sonde__buf_put(out, "# EOF\n", 6);
 	sonde__buf_terminate(out);
 	if (out->oom)
 		return sonde__fail(SONDE_ENOMEM, "sonde_expose: out of memory after %zu bytes", out->len);

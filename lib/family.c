@@ -616,8 +616,19 @@ static int check_opts(const sonde_metric_opts *o, const double **b, size_t *nb)
 	if (o->help && strnlen(o->help, SONDE_HELP_MAX + 1) > SONDE_HELP_MAX)
 		return sonde__fail(SONDE_EINVAL, "%s: help text is longer than %d bytes", o->name,
 		                   SONDE_HELP_MAX);
-	if (o->unit && (rc = sonde__check_unit(o->unit)))
-		return rc;
+	if (o->unit && *o->unit) {
+		/* OpenMetrics: the name must end in _<unit> (before _total) */
+		size_t nl = strlen(o->name), ul = strlen(o->unit);
+		if ((rc = sonde__check_unit(o->unit)))
+			return rc;
+		if (o->type == SONDE_TYPE_COUNTER && nl > 6 && strcmp(o->name + nl - 6, "_total") == 0)
+			nl -= 6;
+		if (nl < ul + 1 || o->name[nl - ul - 1] != '_' ||
+		    memcmp(o->name + nl - ul, o->unit, ul) != 0)
+			return sonde__fail(SONDE_EINVAL,
+			                   "%s: unit \"%s\" must be the name's suffix (name_%s)", o->name,
+			                   o->unit, o->unit);
+	}
 	if (o->label_count > SONDE_LABELS_MAX)
 		return sonde__fail(SONDE_EINVAL, "%s: %zu labels, the limit is %d", o->name,
 		                   o->label_count, SONDE_LABELS_MAX);
@@ -669,7 +680,7 @@ static const char *const *suffixes(sonde_metric_type t)
 {
 	static const char *const hist[] = {"_bucket", "_sum", "_count", "_created", NULL};
 	static const char *const sum[] = {"_sum", "_count", "_created", NULL};
-	static const char *const ctr[] = {"_created", NULL};
+	static const char *const ctr[] = {"_total", "_created", NULL};
 	static const char *const none[] = {NULL};
 
 	switch (t) {

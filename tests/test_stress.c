@@ -19,7 +19,7 @@ static void *adder(void *arg)
 	long id = (long)arg;
 	int i;
 	sonde_counter *mine;
-	char v[8];
+	char v[32];
 
 	snprintf(v, sizeof(v), "t%ld", id);
 	mine = sonde_counter_with(sfam, v);
@@ -60,7 +60,7 @@ TEST_TIMEOUT(stress_threads_exact_totals, 120)
 	const double bounds[] = {0.5, 1.5, 2.5};
 	long i;
 	double want_add = 0;
-	char v[8];
+	char v[32];
 
 	sreg = sonde_registry_new();
 	shared_c = sonde_counter_new(sreg, "st_total", "Stress.");

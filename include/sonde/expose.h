@@ -38,6 +38,37 @@ SONDE_API const char *sonde_format_content_type(sonde_format fmt);
  * (out keeps what was rendered so far, not a valid exposition). */
 SONDE_API SONDE_WUR int sonde_expose(sonde_registry *r, sonde_format fmt, sonde_buf *out);
 
+/* Picks the format for a scraper's Accept header, as Prometheus' own
+ * client does: media ranges in order of q; the first of
+ * application/openmetrics-text (version 1.0.0, 0.0.1 or none) or
+ * text/plain (version 0.0.4 or none) wins; anything else, NULL, empty or
+ * malformed input gives text 0.0.4. accept has len bytes (SIZE_MAX: it is
+ * NUL-terminated); at most 32 media ranges are considered. Fills *fmt and
+ * *content_type (static strings; either pointer may be NULL, not both).
+ * Never allocates. SONDE_EINVAL when both outputs are NULL. */
+SONDE_API int sonde_expose_negotiate(const char *accept, size_t len, sonde_format *fmt,
+                                     const char **content_type);
+
+/* True when an Accept-Encoding header allows gzip (gzip or x-gzip with
+ * q > 0, or * with q > 0 and gzip not refused with q=0). NULL gives false.
+ * len as for sonde_expose_negotiate. */
+SONDE_API bool sonde_accepts_gzip(const char *accept_encoding, size_t len);
+
+typedef struct sonde_expose_result {
+	sonde_format format;
+	const char *content_type;     /* the Content-Type header to send */
+	const char *content_encoding; /* "gzip", or NULL for none */
+} sonde_expose_result;
+
+/* One call for a /metrics handler: negotiates the format from accept
+ * (NUL-terminated, may be NULL), renders r (NULL = default registry) into
+ * body, and gzips it when accept_encoding allows and sonde was built with
+ * zlib. The headers to send are in *res (static strings).
+ * SONDE_EINVAL on NULL body or res; SONDE_ENOMEM; SONDE_EIO if zlib fails. */
+SONDE_API SONDE_WUR int sonde_expose_http(sonde_registry *r, const char *accept,
+                                          const char *accept_encoding, sonde_buf *body,
+                                          sonde_expose_result *res);
+
 #ifdef __cplusplus
 }
 #endif
