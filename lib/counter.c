@@ -46,8 +46,6 @@ double sonde__counter_value_locked(const sonde__child *c)
 {
 	uint32_t idx;
 
-	if (c->read_fn)
-		return c->read_fn(c->read_arg);
 	idx = sonde__load_relaxed(&((sonde__child *)c)->cell);
 	return (double)sonde__cells_sum_u64_locked(idx) + sonde__cells_sum_f64_locked(idx + 1);
 }
@@ -59,8 +57,35 @@ double sonde_counter_value(const sonde_counter *c)
 	/* A removed child points at the trash run, which reads as 0. */
 	if (!c)
 		return 0;
+	if (c->c.read_fn)
+		return sonde__child_value(&c->c, SONDE_TYPE_COUNTER);
 	sonde__cells_lock();
 	v = sonde__counter_value_locked(&c->c);
+	sonde__cells_unlock();
+	return v;
+}
+
+double sonde__child_value(const sonde__child *c, sonde_metric_type t)
+{
+	double v;
+
+	if (c->read_fn) {
+		v = c->read_fn(c->read_arg);
+		if (t == SONDE_TYPE_COUNTER && !(v >= 0)) {
+			/* a counter cannot be NaN or negative (OpenMetrics forbids
+			 * it): expose 0 and count the bad value */
+			if (isnan(v))
+				sonde__self_count_counter_nan();
+			else
+				sonde__self_count_counter_negative();
+			v = 0;
+		}
+		return v;
+	}
+	if (t == SONDE_TYPE_GAUGE)
+		return sonde__bits_dbl(sonde__load_relaxed(&((sonde__child *)c)->gauge));
+	sonde__cells_lock();
+	v = sonde__counter_value_locked(c);
 	sonde__cells_unlock();
 	return v;
 }

@@ -167,7 +167,8 @@ static void render_family(walk *w, sonde_family *f)
 		put_meta(w, "TYPE", type, strlen(type), false);
 	}
 
-	sonde__cells_lock();
+	/* The cells lock is taken per child, so that callback children run
+	 * without it (a callback may read other metrics). */
 	for (c = f->head; c; c = c->next) {
 		switch (f->type) {
 		case SONDE_TYPE_COUNTER:
@@ -175,23 +176,24 @@ static void render_family(walk *w, sonde_family *f)
 				put_series(w, SUFFIX("_total"), c, NULL, NULL, 0);
 			else
 				put_series(w, NULL, 0, c, NULL, NULL, 0);
-			put_num(w->b, sonde__counter_value_locked(c));
+			put_num(w->b, sonde__child_value(c, SONDE_TYPE_COUNTER));
 			sonde__buf_putc(w->b, '\n');
 			put_created(w, c);
 			break;
 		case SONDE_TYPE_GAUGE:
 			put_series(w, NULL, 0, c, NULL, NULL, 0);
-			put_num(w->b, sonde_gauge_value((const sonde_gauge *)c));
+			put_num(w->b, sonde__child_value(c, SONDE_TYPE_GAUGE));
 			sonde__buf_putc(w->b, '\n');
 			break;
 		case SONDE_TYPE_HISTOGRAM:
+			sonde__cells_lock();
 			render_histogram(w, c);
+			sonde__cells_unlock();
 			break;
 		default:
 			break;
 		}
 	}
-	sonde__cells_unlock();
 	pthread_mutex_unlock(&f->mu);
 }
 

@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "metrics-int.h"
 
@@ -249,7 +250,7 @@ static size_t label_string(const sonde_family *f, size_t count, const char *cons
 /* One allocation: the child, the value pointers, lengths, values and the
  * escaped label string. */
 static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count,
-                               const char *const *values, const size_t *lens)
+                               const char *const *values, const size_t *lens, bool with_cells)
 {
 	sonde_buf lb = SONDE_BUF_INIT;
 	size_t size, i, vbytes = 0;
@@ -291,7 +292,8 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count,
 	p[lb.len] = '\0';
 	sonde_buf_destroy(&lb);
 
-	rc = child_cells(f, &idx);
+	idx = SONDE_CELL_TRASH;
+	rc = with_cells ? child_cells(f, &idx) : SONDE_OK;
 	if (rc) {
 		sonde__free(c, size);
 		if (rc == SONDE_ELIMIT) {
@@ -304,7 +306,7 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count,
 		return NULL;
 	}
 	sonde__store_relaxed(&c->cell, idx);
-	c->ncells = cells_needed(f);
+	c->ncells = with_cells ? cells_needed(f) : 0;
 	c->bounds = f->bounds;
 	c->nbounds = (uint32_t)f->nbounds;
 	c->fam = f;
@@ -320,7 +322,8 @@ static void child_free(sonde__child *c)
 
 /* Under f->mu: creates, indexes and links a new child. */
 static sonde__child *child_insert(sonde_family *f, uint64_t h, size_t count,
-                                  const char *const *values, const size_t *lens)
+                                  const char *const *values, const size_t *lens,
+                                  bool with_cells)
 {
 	sonde__child *c;
 
@@ -331,7 +334,7 @@ static sonde__child *child_insert(sonde_family *f, uint64_t h, size_t count,
 		            f->name, f->max_children);
 		return NULL;
 	}
-	c = child_new(f, h, count, values, lens);
+	c = child_new(f, h, count, values, lens, with_cells);
 	if (!c)
 		return NULL;
 	if (table_put(f, c)) {
@@ -406,7 +409,7 @@ sonde__child *sonde__family_child(sonde_family *f, sonde_metric_type want, size_
 	}
 	c = table_find(f, h, count, values, lens);
 	if (!c)
-		c = child_insert(f, h, count, values, lens);
+		c = child_insert(f, h, count, values, lens, true);
 	pthread_mutex_unlock(&f->mu);
 	return c;
 }
@@ -662,7 +665,7 @@ static bool same_definition(const sonde_family *f, const sonde_metric_opts *o, c
 {
 	size_t i;
 
-	if (f->internal || f->type != o->type || !same_str(f->help, o->help) ||
+	if (f->internal || f->func || f->type != o->type || !same_str(f->help, o->help) ||
 	    !same_str(f->unit, o->unit) || f->nlabels != o->label_count || f->nbounds != nb)
 		return false;
 	for (i = 0; i < f->nlabels; i++)
@@ -796,7 +799,9 @@ static int registry_insert(sonde_registry *r, size_t pos, sonde_family *f)
 	return SONDE_OK;
 }
 
-static sonde_family *family_register(sonde_registry *r, const sonde_metric_opts *o, bool internal)
+/* internal: self-metrics; func: callback families (no automatic child). */
+static sonde_family *family_register(sonde_registry *r, const sonde_metric_opts *o, bool internal,
+                                     bool func)
 {
 	const double *b = NULL;
 	size_t nb = 0, pos;
@@ -836,9 +841,10 @@ static sonde_family *family_register(sonde_registry *r, const sonde_metric_opts 
 		return NULL;
 	}
 	f->internal = internal;
-	if (f->nlabels == 0 && !internal) {
+	f->func = func;
+	if (f->nlabels == 0 && !internal && !func) {
 		pthread_mutex_lock(&f->mu);
-		sonde__child *c = child_insert(f, hash_values(0, NULL, NULL), 0, NULL, NULL);
+		sonde__child *c = child_insert(f, hash_values(0, NULL, NULL), 0, NULL, NULL, true);
 		pthread_mutex_unlock(&f->mu);
 		if (!c) {
 			pthread_mutex_unlock(&r->mu);
@@ -858,7 +864,7 @@ static sonde_family *family_register(sonde_registry *r, const sonde_metric_opts 
 
 sonde_family *sonde_family_new(sonde_registry *r, const sonde_metric_opts *o)
 {
-	return family_register(r, o, false);
+	return family_register(r, o, false, false);
 }
 
 sonde_family *sonde__family_new_internal(sonde_registry *r, sonde_metric_type type,
@@ -870,25 +876,117 @@ sonde_family *sonde__family_new_internal(sonde_registry *r, sonde_metric_type ty
 	sonde_metric_opts_init(&o, type, name, help);
 	o.label_count = nlabels;
 	o.label_names = label_names;
-	return family_register(r, &o, true);
+	return family_register(r, &o, true, false);
 }
 
-int sonde__family_add_fn_child(sonde_family *f, const char *const *values,
-                               double (*fn)(const void *), const void *arg)
+/* Adds a callback child; under f->mu. */
+static int add_fn_child(sonde_family *f, size_t count, const char *const *values,
+                        const size_t *lens, sonde_value_fn fn, void *arg)
 {
-	size_t lens[SONDE_LABELS_MAX], i;
+	uint64_t h = hash_values(count, values, lens);
 	sonde__child *c;
 
-	for (i = 0; i < f->nlabels; i++)
-		lens[i] = strlen(values[i]);
 	pthread_mutex_lock(&f->mu);
-	c = child_insert(f, hash_values(f->nlabels, values, lens), f->nlabels, values, lens);
+	if (table_find(f, h, count, values, lens)) {
+		pthread_mutex_unlock(&f->mu);
+		return sonde__fail(SONDE_EEXIST, "%s: a child with these label values exists", f->name);
+	}
+	c = child_insert(f, h, count, values, lens, false);
 	if (c) {
 		c->read_fn = fn;
 		c->read_arg = arg;
 	}
 	pthread_mutex_unlock(&f->mu);
 	return c ? SONDE_OK : sonde_last_status();
+}
+
+int sonde__family_add_fn_child(sonde_family *f, const char *const *values,
+                               sonde_value_fn fn, void *arg)
+{
+	size_t lens[SONDE_LABELS_MAX], i;
+
+	for (i = 0; i < f->nlabels; i++)
+		lens[i] = strlen(values[i]);
+	return add_fn_child(f, f->nlabels, values, lens, fn, arg);
+}
+
+int sonde_family_add_func(sonde_family *f, size_t count, const char *const *values,
+                          const size_t *lens_in, sonde_value_fn fn, void *user)
+{
+	size_t lens[SONDE_LABELS_MAX];
+
+	if (!f || !fn)
+		return sonde__fail(SONDE_EINVAL, "sonde_family_add_func: family or fn is NULL");
+	if (f->type != SONDE_TYPE_COUNTER && f->type != SONDE_TYPE_GAUGE)
+		return sonde__fail(SONDE_ETYPE, "%s: callback children are for counters and gauges",
+		                   f->name);
+	if (f->nlabels == 0 || f->internal)
+		return sonde__fail(SONDE_EINVAL, "%s: use sonde_gauge_func_new/sonde_counter_func_new "
+		                                 "for a family without labels", f->name);
+	if (count > SONDE_LABELS_MAX)
+		return sonde__fail(SONDE_EINVAL, "%s: too many label values", f->name);
+	if (check_values(f, count, values, lens_in, lens))
+		return sonde_last_status();
+	return add_fn_child(f, count, values, lens, fn, user);
+}
+
+static sonde_family *func_new(sonde_registry *r, sonde_metric_type t, const char *name,
+                              const char *help, sonde_value_fn fn, void *user)
+{
+	sonde_metric_opts o;
+	sonde_family *f;
+
+	if (!fn) {
+		sonde__fail(SONDE_EINVAL, "%s: callback is NULL", name ? name : "(null)");
+		return NULL;
+	}
+	sonde_metric_opts_init(&o, t, name, help);
+	f = family_register(r, &o, false, true);
+	if (f && add_fn_child(f, 0, NULL, NULL, fn, user) != SONDE_OK) {
+		int st = sonde_last_status();
+		char msg[256];
+		snprintf(msg, sizeof(msg), "%s", sonde_last_error());
+		sonde__ignore(sonde_registry_unregister(f->reg, f));
+		sonde__fail(st, "%s", msg);
+		return NULL;
+	}
+	return f;
+}
+
+sonde_family *sonde_gauge_func_new(sonde_registry *r, const char *name, const char *help,
+                                   sonde_value_fn fn, void *user)
+{
+	return func_new(r, SONDE_TYPE_GAUGE, name, help, fn, user);
+}
+
+sonde_family *sonde_counter_func_new(sonde_registry *r, const char *name, const char *help,
+                                     sonde_value_fn fn, void *user)
+{
+	return func_new(r, SONDE_TYPE_COUNTER, name, help, fn, user);
+}
+
+sonde_family *sonde_registry_find(sonde_registry *r, const char *name)
+{
+	sonde_family *f = NULL;
+	size_t pos;
+	bool found;
+
+	if (!name) {
+		sonde__fail(SONDE_EINVAL, "sonde_registry_find: name is NULL");
+		return NULL;
+	}
+	if (!r)
+		r = sonde_registry_default();
+	if (!r)
+		return NULL;
+	pthread_mutex_lock(&r->mu);
+	pos = find_pos(r, name, &found);
+	if (found)
+		f = r->fams[pos];
+	pthread_mutex_unlock(&r->mu);
+	if (!f)
+		sonde__fail(SONDE_ENOENT, "no metric named \"%.64s\"", name);
+	return f;
 }
 
 static sonde_family *shorthand(sonde_registry *r, sonde_metric_type t, const char *name,

@@ -45,6 +45,6 @@ double sonde_gauge_value(const sonde_gauge *g)
 	if (!g)
 		return 0;
 	if (g->c.read_fn)
-		return g->c.read_fn(g->c.read_arg);
+		return sonde__child_value(&g->c, SONDE_TYPE_GAUGE);
 	return sonde__bits_dbl(sonde__load_relaxed(&((sonde_gauge *)g)->c.gauge));
 }

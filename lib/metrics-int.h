@@ -40,8 +40,8 @@ struct sonde__child {
 	char *lbl;                  /* escaped `k="v",k2="v2"` for exposition, "" if none */
 	size_t lbl_len;
 	size_t alloc_size;          /* bytes of this allocation */
-	double (*read_fn)(const void *arg); /* internal callback children */
-	const void *read_arg;
+	sonde_value_fn read_fn;     /* callback children: value read at scrape */
+	void *read_arg;
 	int64_t created_ns;
 	sonde__child *next, *prev;  /* live list (creation order) or graveyard */
 };
@@ -78,6 +78,7 @@ struct sonde_family {
 	sonde__child *graveyard;   /* removed children, freed with the family */
 	bool unregistered;
 	bool internal;             /* self-metrics: callback children */
+	bool func;                 /* created by a *_func_new call */
 };
 
 struct sonde_registry {
@@ -107,7 +108,11 @@ sonde_family *sonde__family_new_internal(sonde_registry *r, sonde_metric_type ty
                                          const char *name, const char *help, size_t nlabels,
                                          const char *const *label_names);
 int sonde__family_add_fn_child(sonde_family *f, const char *const *values,
-                               double (*fn)(const void *), const void *arg);
+                               sonde_value_fn fn, void *arg);
+/* A child's value at scrape time (callback children: fn, NaN/negative
+ * counter values replaced by 0 and counted). Takes the cells lock for
+ * cell-backed children; call without holding it. */
+double sonde__child_value(const sonde__child *c, sonde_metric_type t);
 /* Bumped on every child removal: macro call-site caches revalidate. */
 void sonde__static_gen_bump(void);
 

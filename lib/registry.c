@@ -1,5 +1,6 @@
 /* lib/registry.c - registries: a sorted array of families, one mutex. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "metrics-int.h"
 
@@ -32,6 +33,10 @@ static void default_init(void)
 	r->is_default = true;
 	sonde__self_register(r);
 	default_reg = r;
+	/* Out of memory here leaves the default registry without process
+	 * metrics; every other call still works. */
+	if (!getenv("SONDE_NO_PROCESS_METRICS"))
+		sonde__ignore(sonde_process_collector_register(r));
 }
 
 sonde_registry *sonde_registry_default(void)

@@ -38,12 +38,12 @@ void sonde_self_stats_get(sonde_self_stats *out)
 	out->cells_exhausted = sonde__load_relaxed(&n_rejected[SONDE_REJECT_CELLS]);
 }
 
-static double read_atomic(const void *arg)
+static double read_atomic(void *arg)
 {
-	return (double)sonde__load_relaxed((atomic_uint_fast64_t *)(uintptr_t)arg);
+	return (double)sonde__load_relaxed((atomic_uint_fast64_t *)arg);
 }
 
-static double read_lost(const void *arg)
+static double read_lost(void *arg)
 {
 	(void)arg;
 	return (double)sonde__cells_lost_writes();
@@ -68,9 +68,9 @@ void sonde__self_register(sonde_registry *r)
 	                               "adds, NaN observations).",
 	                               2, v_labels);
 	if (f) {
-		(void)sonde__family_add_fn_child(f, neg, read_atomic, &n_counter_negative);
-		(void)sonde__family_add_fn_child(f, cnan, read_atomic, &n_counter_nan);
-		(void)sonde__family_add_fn_child(f, hnan, read_atomic, &n_histogram_nan);
+		(void)sonde__family_add_fn_child(f, neg, read_atomic, (void *)&n_counter_negative);
+		(void)sonde__family_add_fn_child(f, cnan, read_atomic, (void *)&n_counter_nan);
+		(void)sonde__family_add_fn_child(f, hnan, read_atomic, (void *)&n_histogram_nan);
 	}
 	f = sonde__family_new_internal(r, SONDE_TYPE_COUNTER, "sonde_children_rejected_total",
 	                               "Label sets sonde refused to create a child for.", 1,
@@ -78,8 +78,8 @@ void sonde__self_register(sonde_registry *r)
 	if (f) {
 		(void)sonde__family_add_fn_child(f, card, read_atomic,
 		                                 &n_rejected[SONDE_REJECT_CARDINALITY]);
-		(void)sonde__family_add_fn_child(f, cells, read_atomic, &n_rejected[SONDE_REJECT_CELLS]);
-		(void)sonde__family_add_fn_child(f, oom, read_atomic, &n_rejected[SONDE_REJECT_OOM]);
+		(void)sonde__family_add_fn_child(f, cells, read_atomic, (void *)&n_rejected[SONDE_REJECT_CELLS]);
+		(void)sonde__family_add_fn_child(f, oom, read_atomic, (void *)&n_rejected[SONDE_REJECT_OOM]);
 	}
 	f = sonde__family_new_internal(r, SONDE_TYPE_COUNTER, "sonde_lost_writes_total",
 	                               "Metric writes lost because no memory could be had for a "

@@ -45,6 +45,13 @@ void sonde__json_put_u64(sonde_buf *b, uint64_t v);
 
 #endif
 
+/* Drops a status on purpose (gcc's warn_unused_result ignores a (void)
+ * cast); each use says why in a comment. */
+static inline void sonde__ignore(int rc)
+{
+	(void)rc;
+}
+
 /* ---- allocation (alloc.c): the only way lib/ gets memory ---------------- */
 void *sonde__malloc(size_t n);
 void *sonde__calloc(size_t count, size_t n);

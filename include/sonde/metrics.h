@@ -283,6 +283,49 @@ SONDE_API double sonde_histogram_sum(const sonde_histogram *h);
  * range or NULL. */
 SONDE_API uint64_t sonde_histogram_bucket(const sonde_histogram *h, size_t i);
 
+/* ---- callback metrics -------------------------------------------------------
+ * For values the host already keeps (a pool size, a queue length): the
+ * value is read from fn(user) at every scrape, on the scraping thread,
+ * while the family's lock is held. fn must be thread-safe if scrapes run
+ * concurrently, must not register or remove metrics of the same family
+ * (that would deadlock), and may read any metric. A counter callback that
+ * returns NaN or a negative value is exposed as 0 and counted in
+ * sonde_rejected_values_total.
+ */
+typedef double (*sonde_value_fn)(void *user);
+
+/* A gauge or counter without labels whose value comes from fn. Same
+ * errors as sonde_family_new, plus SONDE_EINVAL for a NULL fn. The
+ * returned family can be unregistered with sonde_registry_unregister(). */
+SONDE_API SONDE_WUR sonde_family *sonde_gauge_func_new(sonde_registry *r, const char *name,
+                                                       const char *help, sonde_value_fn fn,
+                                                       void *user);
+SONDE_API SONDE_WUR sonde_family *sonde_counter_func_new(sonde_registry *r, const char *name,
+                                                         const char *help, sonde_value_fn fn,
+                                                         void *user);
+/* Adds a child with these label values to a labelled gauge or counter
+ * family, its value read from fn. SONDE_EEXIST if the child exists;
+ * SONDE_EINVAL (NULL fn, f, a family without labels, wrong count or bad
+ * value), SONDE_ETYPE (a histogram family), SONDE_ELIMIT, SONDE_ENOMEM. */
+SONDE_API SONDE_WUR int sonde_family_add_func(sonde_family *f, size_t count,
+                                              const char *const *values, const size_t *lens,
+                                              sonde_value_fn fn, void *user);
+
+/* The family called name in r (NULL = default registry), or NULL with
+ * SONDE_ENOENT (SONDE_EINVAL for a NULL name). */
+SONDE_API sonde_family *sonde_registry_find(sonde_registry *r, const char *name);
+
+/* The standard process metrics from /proc (process_cpu_seconds_total,
+ * process_resident_memory_bytes, process_virtual_memory_bytes,
+ * process_open_fds, process_max_fds, process_start_time_seconds,
+ * process_threads), as client_golang names them. The default registry has
+ * them unless the environment variable SONDE_NO_PROCESS_METRICS is set
+ * when it is created; register adds them to another registry
+ * (SONDE_EEXIST if already there), unregister removes them (SONDE_ENOENT
+ * if absent). /proc is read at most every 100 ms however many scrapes. */
+SONDE_API SONDE_WUR int sonde_process_collector_register(sonde_registry *r);
+SONDE_API SONDE_WUR int sonde_process_collector_unregister(sonde_registry *r);
+
 /* ---- self-metrics -----------------------------------------------------------
  * What the hot path dropped, for hosts and tests; also exposed on the
  * default registry as sonde_* families.

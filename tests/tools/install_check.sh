@@ -25,5 +25,6 @@ cc -std=c11 "$src/examples/minimal.c" $(pkg-config --cflags sonde) "$tmp/lib/lib
    $(pkg-config --libs-only-other --static sonde) -lpthread -lm $(pkg-config --static --libs sonde | grep -o -- '-lz' || true) \
    -o "$tmp/min_static"
 "$tmp/min_static" > "$tmp/out_static"
-cmp "$tmp/out_shared" "$tmp/out_static"
+# process_* values differ between runs; the app samples must not
+cmp <(grep ^app_ "$tmp/out_shared") <(grep ^app_ "$tmp/out_static")
 echo "install ok"
