@@ -18,6 +18,7 @@
  *   end                last line's LF            "# EOF\n"
  */
 #include "metrics-int.h"
+#include "summary.h"
 
 const char *sonde_format_content_type(sonde_format fmt)
 {
@@ -77,8 +78,26 @@ static void put_created(walk *w, const sonde__child *c)
 {
 	if (!w->om || c->read_fn)
 		return;
+	int64_t us = c->created_ns / 1000;
+	char tmp[40];
+	size_t n, i;
+
 	put_series(w, SUFFIX("_created"), c, NULL, NULL, 0);
-	put_num(w->b, (double)(c->created_ns / 1000) / 1e6);
+	/* seconds.microseconds in fixed point: exact, and no float
+	 * formatting per sample */
+	n = sonde__fmt_i64(tmp, us / 1000000);
+	tmp[n++] = '.';
+	{
+		int64_t frac = us % 1000000;
+		for (i = 6; i-- > 0; frac /= 10)
+			tmp[n + i] = (char)('0' + frac % 10);
+	}
+	n += 6;
+	while (tmp[n - 1] == '0')
+		n--;
+	if (tmp[n - 1] == '.')
+		n--;
+	sonde__buf_put(w->b, tmp, n);
 	sonde__buf_putc(w->b, '\n');
 }
 
@@ -107,6 +126,33 @@ static void render_histogram(walk *w, const sonde__child *c)
 	/* _count is the cumulative +Inf count read above: always equal. */
 	put_series(w, SUFFIX("_count"), c, NULL, NULL, 0);
 	put_u64(w->b, cum);
+	sonde__buf_putc(w->b, '\n');
+	put_created(w, c);
+}
+
+static void render_summary(walk *w, const sonde_family *f, const sonde__child *c)
+{
+	double qv[SONDE_QUANTILES_MAX];
+	sonde__summ_snapshot snap;
+	char q[SONDE_DBL_MAX];
+	size_t i, n;
+
+	if (sonde__summary_read(c, f->quantiles, f->nquantiles, qv, &snap) != SONDE_OK) {
+		w->b->oom = 1;
+		return;
+	}
+	for (i = 0; i < f->nquantiles; i++) {
+		n = w->om ? sonde__fmt_double_canonical(q, f->quantiles[i])
+		          : sonde__fmt_double(q, f->quantiles[i]);
+		put_series(w, NULL, 0, c, "quantile", q, n);
+		put_num(w->b, qv[i]);
+		sonde__buf_putc(w->b, '\n');
+	}
+	put_series(w, SUFFIX("_sum"), c, NULL, NULL, 0);
+	put_num(w->b, snap.sum);
+	sonde__buf_putc(w->b, '\n');
+	put_series(w, SUFFIX("_count"), c, NULL, NULL, 0);
+	put_u64(w->b, snap.count);
 	sonde__buf_putc(w->b, '\n');
 	put_created(w, c);
 }
@@ -189,6 +235,9 @@ static void render_family(walk *w, sonde_family *f)
 			sonde__cells_lock();
 			render_histogram(w, c);
 			sonde__cells_unlock();
+			break;
+		case SONDE_TYPE_SUMMARY:
+			render_summary(w, f, c);
 			break;
 		default:
 			break;

@@ -7,7 +7,9 @@
 #include <stdio.h>
 
 #include "metrics-int.h"
+#include "summary.h"
 
+static const double default_quantiles[] = {0.5, 0.9, 0.99};
 static const double default_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                           0.5,   1,    2.5,   5,    10};
 
@@ -305,6 +307,11 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count,
 		}
 		return NULL;
 	}
+	if (f->type == SONDE_TYPE_SUMMARY && sonde__summary_child_init(c, f) != SONDE_OK) {
+		sonde__free(c, size);
+		sonde__fail(SONDE_ENOMEM, "%s: out of memory for a new child", f->name);
+		return NULL;
+	}
 	sonde__store_relaxed(&c->cell, idx);
 	c->ncells = with_cells ? cells_needed(f) : 0;
 	c->bounds = f->bounds;
@@ -317,6 +324,8 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count,
 
 static void child_free(sonde__child *c)
 {
+	if (c->ext)
+		sonde__summary_child_free(c);
 	sonde__free(c, c->alloc_size);
 }
 
@@ -431,6 +440,8 @@ static void child_remove_locked(sonde_family *f, sonde__child *c)
 	/* Later calls through old handles land in the trash run. */
 	sonde__store_release(&c->cell, SONDE_CELL_TRASH);
 	c->removed = true;
+	if (c->ext)
+		sonde__summary_child_retire(c);
 	c->prev = NULL;
 	c->next = f->graveyard;
 	f->graveyard = c;
@@ -471,6 +482,8 @@ static void reset_only_child(sonde_family *f, sonde__child *c)
 	uint32_t idx, old = sonde__load_relaxed(&c->cell);
 
 	sonde__store_relaxed(&c->gauge, 0);
+	if (c->ext) /* summaries cannot be reset in place (documented) */
+		return;
 	if (!c->ncells || child_cells(f, &idx) != SONDE_OK)
 		return;
 	sonde__store_release(&c->cell, idx);
@@ -531,6 +544,7 @@ void sonde__family_free(sonde_family *f)
 		n = c->next;
 		child_free(c);
 	}
+	sonde__free(f->quantiles, f->nquantiles * sizeof(double));
 	t = sonde__load_relaxed(&f->table);
 	if (t)
 		sonde__free(t, table_bytes(t));
@@ -606,8 +620,8 @@ static int check_opts(const sonde_metric_opts *o, const double **b, size_t *nb)
 	case SONDE_TYPE_COUNTER:
 	case SONDE_TYPE_GAUGE:
 	case SONDE_TYPE_HISTOGRAM:
-		break;
 	case SONDE_TYPE_SUMMARY:
+		break;
 	case SONDE_TYPE_INFO:
 	case SONDE_TYPE_STATESET:
 	case SONDE_TYPE_UNTYPED:
@@ -646,6 +660,28 @@ static int check_opts(const sonde_metric_opts *o, const double **b, size_t *nb)
 				return sonde__fail(SONDE_EINVAL, "%s: label name \"%s\" appears twice",
 				                   o->name, o->label_names[i]);
 	}
+	if (o->type == SONDE_TYPE_SUMMARY) {
+		size_t nq = o->quantiles ? o->quantile_count : 0;
+		if (!o->quantiles && o->quantile_count)
+			return sonde__fail(SONDE_EINVAL, "%s: quantile_count is %zu but quantiles is NULL",
+			                   o->name, o->quantile_count);
+		if (nq > SONDE_QUANTILES_MAX)
+			return sonde__fail(SONDE_EINVAL, "%s: %zu quantiles, the limit is %d", o->name, nq,
+			                   SONDE_QUANTILES_MAX);
+		for (i = 0; i < nq; i++)
+			if (!(o->quantiles[i] >= 0 && o->quantiles[i] <= 1) ||
+			    (i && !(o->quantiles[i] > o->quantiles[i - 1])))
+				return sonde__fail(SONDE_EINVAL,
+				                   "%s: quantiles must be strictly increasing within [0, 1] "
+				                   "(quantile %zu)", o->name, i);
+		if (o->max_age_seconds != 0 &&
+		    !(o->max_age_seconds >= 0.001 && o->max_age_seconds <= 86400.0 * 365))
+			return sonde__fail(SONDE_EINVAL, "%s: max_age_seconds must be in [0.001, 1 year]",
+			                   o->name);
+		if (o->age_buckets > SONDE_SUMMARY_SLOTS_MAX)
+			return sonde__fail(SONDE_EINVAL, "%s: age_buckets must be 1..%d", o->name,
+			                   SONDE_SUMMARY_SLOTS_MAX);
+	}
 	if (o->type == SONDE_TYPE_HISTOGRAM)
 		return check_buckets(o, b, nb);
 	if (o->buckets || o->bucket_count)
@@ -674,6 +710,14 @@ static bool same_definition(const sonde_family *f, const sonde_metric_opts *o, c
 	for (i = 0; i < nb; i++)
 		if (f->bounds[i] != b[i])
 			return false;
+	if (f->type == SONDE_TYPE_SUMMARY) {
+		const double *q = o->quantiles ? o->quantiles : default_quantiles;
+		size_t nq = o->quantiles ? o->quantile_count : SONDE_ARRAY_LEN(default_quantiles);
+		if (nq != f->nquantiles || memcmp(q, f->quantiles, nq * sizeof(double)) != 0 ||
+		    (o->max_age_seconds ? o->max_age_seconds : 600) != f->max_age_s ||
+		    (o->age_buckets ? o->age_buckets : 5) != f->age_buckets)
+			return false;
+	}
 	return true;
 }
 
@@ -766,6 +810,19 @@ static sonde_family *family_alloc(const sonde_metric_opts *o, const double *b, s
 			f->label_names[i] = sonde__strndup(o->label_names[i], strlen(o->label_names[i]));
 			if (!f->label_names[i])
 				goto oom;
+		}
+	}
+	if (o->type == SONDE_TYPE_SUMMARY) {
+		const double *q = o->quantiles ? o->quantiles : default_quantiles;
+		size_t nq = o->quantiles ? o->quantile_count : SONDE_ARRAY_LEN(default_quantiles);
+		f->max_age_s = o->max_age_seconds ? o->max_age_seconds : 600;
+		f->age_buckets = o->age_buckets ? o->age_buckets : 5;
+		if (nq) {
+			f->quantiles = sonde__malloc(nq * sizeof(double));
+			if (!f->quantiles)
+				goto oom;
+			memcpy(f->quantiles, q, nq * sizeof(double));
+			f->nquantiles = nq;
 		}
 	}
 	if (nb) {
@@ -1113,4 +1170,67 @@ sonde_histogram *sonde_histogram_with_n(sonde_family *f, size_t count, ...)
 	c = with_va(f, SONDE_TYPE_HISTOGRAM, count, ap);
 	va_end(ap);
 	return (sonde_histogram *)c;
+}
+
+/* ---- summaries --------------------------------------------------------------------- */
+
+sonde_summary *sonde_summary_new(sonde_registry *r, const char *name, const char *help)
+{
+	return (sonde_summary *)only_child(shorthand(r, SONDE_TYPE_SUMMARY, name, help, NULL, 0, 0, NULL),
+	                                   SONDE_TYPE_SUMMARY);
+}
+
+sonde_family *sonde_summary_family_new(sonde_registry *r, const char *name, const char *help,
+                                       size_t label_count, const char *const *label_names)
+{
+	return shorthand(r, SONDE_TYPE_SUMMARY, name, help, NULL, 0, label_count, label_names);
+}
+
+sonde_summary *sonde_summary_labels(sonde_family *f, size_t count, const char *const *values,
+                                    const size_t *lens)
+{
+	return (sonde_summary *)sonde__family_child(f, SONDE_TYPE_SUMMARY, count, values, lens);
+}
+
+sonde_summary *sonde_summary_with_n(sonde_family *f, size_t count, ...)
+{
+	va_list ap;
+	sonde__child *c;
+
+	va_start(ap, count);
+	c = with_va(f, SONDE_TYPE_SUMMARY, count, ap);
+	va_end(ap);
+	return (sonde_summary *)c;
+}
+
+uint64_t sonde_summary_count(const sonde_summary *s)
+{
+	sonde__summ_snapshot snap;
+	double q;
+
+	if (!s || sonde__summary_read(&s->c, NULL, 0, &q, &snap) != SONDE_OK)
+		return 0;
+	return snap.count;
+}
+
+double sonde_summary_sum(const sonde_summary *s)
+{
+	sonde__summ_snapshot snap;
+	double q;
+
+	if (!s || sonde__summary_read(&s->c, NULL, 0, &q, &snap) != SONDE_OK)
+		return 0;
+	return snap.sum;
+}
+
+double sonde_summary_quantile(const sonde_summary *s, double q)
+{
+	sonde__summ_snapshot snap;
+	double v = NAN;
+
+	if (!s || !(q >= 0 && q <= 1))
+		return NAN;
+	if (sonde__summary_read(&s->c, &q, 1, &v, &snap) != SONDE_OK)
+		return NAN;
+	return v;
 }

@@ -43,6 +43,7 @@ struct sonde__child {
 	sonde_value_fn read_fn;     /* callback children: value read at scrape */
 	void *read_arg;
 	int64_t created_ns;
+	void *ext;                  /* summaries: per-child state (summary.h) */
 	sonde__child *next, *prev;  /* live list (creation order) or graveyard */
 };
 
@@ -50,6 +51,7 @@ struct sonde__child {
 struct sonde_counter { sonde__child c; };
 struct sonde_gauge { sonde__child c; };
 struct sonde_histogram { sonde__child c; };
+struct sonde_summary { sonde__child c; };
 
 typedef struct sonde__table {
 	size_t cap; /* power of two */
@@ -70,6 +72,10 @@ struct sonde_family {
 	double *bounds;
 	size_t nbounds;
 	size_t max_children;
+	double *quantiles;         /* summaries */
+	size_t nquantiles;
+	double max_age_s;
+	uint32_t age_buckets;
 	_Atomic size_t nchildren;
 	pthread_mutex_t mu;
 	_Atomic(sonde__table *) table;

@@ -103,6 +103,7 @@ TEST(collectors_process_metrics)
 		fds[i] = open("/dev/null", O_RDONLY);
 	for (i = 0; i < 30000000; i++)
 		spin += i; /* some CPU time */
+	ASSERT_TRUE(spin > 0);
 	usleep(120000); /* past the 100 ms cache */
 	ASSERT_OK(sonde_expose(NULL, SONDE_FORMAT_TEXT, &b));
 	open2 = value_of(b.data, "process_open_fds");

@@ -49,6 +49,7 @@ typedef struct sonde_family sonde_family;
 typedef struct sonde_counter sonde_counter;
 typedef struct sonde_gauge sonde_gauge;
 typedef struct sonde_histogram sonde_histogram;
+typedef struct sonde_summary sonde_summary;
 
 typedef enum sonde_metric_type {
 	SONDE_TYPE_COUNTER = 1,
@@ -67,6 +68,7 @@ typedef enum sonde_metric_type {
 #define SONDE_BUCKETS_MAX 256        /* histogram bounds, +Inf not counted */
 #define SONDE_DEFAULT_MAX_CHILDREN 10000
 #define SONDE_CELL_GRACE_MS 2000
+#define SONDE_QUANTILES_MAX 32
 
 /* ---- registries ---------------------------------------------------------- */
 
@@ -107,6 +109,12 @@ typedef struct sonde_metric_opts {
 	                                    finite bounds; NULL = defaults */
 	size_t bucket_count;             /* <= SONDE_BUCKETS_MAX */
 	size_t max_children;             /* 0 = SONDE_DEFAULT_MAX_CHILDREN */
+	/* summaries */
+	const double *quantiles;         /* strictly increasing, in [0, 1];
+	                                    NULL = 0.5, 0.9, 0.99 */
+	size_t quantile_count;           /* <= SONDE_QUANTILES_MAX */
+	double max_age_seconds;          /* window length; 0 = 600 */
+	unsigned age_buckets;            /* slots in the window, 1..16; 0 = 5 */
 } sonde_metric_opts;
 
 /* Zeroes *o and fills size, type, name and help. NULL o is a no-op. */
@@ -282,6 +290,41 @@ SONDE_API double sonde_histogram_sum(const sonde_histogram *h);
 /* Cumulative count of bucket i (i == bucket_count is +Inf). 0 when out of
  * range or NULL. */
 SONDE_API uint64_t sonde_histogram_bucket(const sonde_histogram *h, size_t i);
+
+/* ---- summaries -------------------------------------------------------------------
+ * Quantiles over a sliding window (max_age, default 600 s, in age_buckets
+ * slots, default 5; the window covers between max_age - max_age /
+ * age_buckets and max_age), plus _sum and _count over the whole lifetime,
+ * as the Prometheus clients define them. Empty window: quantiles are NaN.
+ *
+ * Error: every reported quantile is within 0.78 % (relative) of the exact
+ * quantile of the observations in the window, the observation of rank
+ * floor(q * (n - 1)), for 2^-40 <= |v| < 2^41; smaller magnitudes count as
+ * 0, larger ones are clamped to the top bucket. Observe takes no lock and
+ * writes only the calling thread's own block (one coarse clock read, an
+ * index computed from the double's bits, two adds).
+ * Memory bound: per thread that observes a child, 1.7 KiB plus 1280 bytes
+ * per distinct binary exponent observed (at most 162): <= 209 KiB.
+ * NaN is dropped and counted; a NULL handle is a no-op. Reading quantiles
+ * allocates 83 KiB of scratch for the merge. A label-less summary cannot be
+ * reset by sonde_family_clear (a no-op for it).
+ */
+SONDE_API SONDE_WUR sonde_summary *sonde_summary_new(sonde_registry *r, const char *name,
+                                                     const char *help);
+SONDE_API SONDE_WUR sonde_family *sonde_summary_family_new(sonde_registry *r, const char *name,
+                                                           const char *help, size_t label_count,
+                                                           const char *const *label_names);
+SONDE_API sonde_summary *sonde_summary_labels(sonde_family *f, size_t count,
+                                              const char *const *values, const size_t *lens);
+SONDE_API sonde_summary *sonde_summary_with_n(sonde_family *f, size_t count, ...);
+#define sonde_summary_with(f, ...) sonde_summary_with_n((f), SONDE__NARG(__VA_ARGS__), __VA_ARGS__)
+SONDE_API void sonde_summary_observe(sonde_summary *s, double v);
+/* Lifetime count and sum; 0 on NULL. */
+SONDE_API uint64_t sonde_summary_count(const sonde_summary *s);
+SONDE_API double sonde_summary_sum(const sonde_summary *s);
+/* The q-quantile (0 <= q <= 1) of the current window: NaN when the window
+ * is empty, q is out of range, s is NULL or memory ran out. */
+SONDE_API double sonde_summary_quantile(const sonde_summary *s, double q);
 
 /* ---- callback metrics -------------------------------------------------------
  * For values the host already keeps (a pool size, a queue length): the
