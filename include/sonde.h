@@ -13,5 +13,6 @@
 #include "sonde/metrics.h"
 #include "sonde/expose.h"
 #include "sonde/context.h"
+#include "sonde/trace.h"
 
 #endif /* SONDE_H */

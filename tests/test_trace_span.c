@@ -1,0 +1,378 @@
+/* tests/test_trace_span.c - spans, nesting, sampling, the span histogram
+ * and end hook, and the extract/inject helpers. */
+#include <pthread.h>
+
+#include "sonde.h"
+#include "sonde/trace.h"
+#include "test.h"
+
+static bool zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+TEST(trace_span_root_and_nested)
+{
+	sonde_span outer, inner;
+	const sonde_span_context *oc, *ic;
+
+	ASSERT_FALSE(sonde_span_context_valid(sonde_context_current()));
+	sonde_span_start(&outer, "outer");
+	oc = sonde_span_get_context(&outer);
+	ASSERT_TRUE(sonde_span_context_valid(oc));
+	ASSERT_TRUE(sonde_context_current() == oc); /* attached */
+	ASSERT_TRUE(zero(outer.parent_span_id, 8));
+	ASSERT_TRUE(oc->trace_flags & SONDE_TRACE_FLAG_RANDOM);
+	ASSERT_TRUE(sonde_span_is_sampled(&outer)); /* default ratio 1 */
+	ASSERT_EQ_INT(oc->correlation_len, 32);     /* derived from the trace id */
+	{
+		char hex[33];
+		sonde_id_to_hex(oc->trace_id, 16, hex);
+		ASSERT_STREQ(oc->correlation_id, hex);
+	}
+
+	sonde_span_start(&inner, "inner");
+	ic = sonde_span_get_context(&inner);
+	ASSERT_TRUE(memcmp(ic->trace_id, oc->trace_id, 16) == 0);
+	ASSERT_TRUE(memcmp(inner.parent_span_id, oc->span_id, 8) == 0);
+	ASSERT_TRUE(memcmp(ic->span_id, oc->span_id, 8) != 0);
+	ASSERT_STREQ(ic->correlation_id, oc->correlation_id);
+	ASSERT_TRUE(sonde_context_current() == ic);
+	sonde_span_end(&inner);
+	ASSERT_TRUE(sonde_context_current() == oc); /* restored */
+	ASSERT_TRUE(inner.duration_ns >= 0);
+	sonde_span_end(&inner); /* twice: ignored */
+	ASSERT_TRUE(sonde_context_current() == oc);
+	sonde_span_end(&outer);
+	ASSERT_FALSE(sonde_span_context_valid(sonde_context_current()));
+	sonde_span_end(NULL);
+	sonde_span_start(NULL, "x");
+}
+
+TEST(trace_span_out_of_order_end)
+{
+	sonde_span a, b;
+
+	sonde_span_start(&a, "a");
+	sonde_span_start(&b, "b");
+	sonde_span_end(&a); /* wrong order: measured, context left alone */
+	ASSERT_EQ_INT(sonde_last_status(), SONDE_ESTATE);
+	ASSERT_TRUE(sonde_context_current() == sonde_span_get_context(&b));
+	sonde_span_end(&b);
+	/* b restores what was current when b started: a's context */
+	ASSERT_TRUE(sonde_context_current() == sonde_span_get_context(&a));
+}
+
+TEST(trace_span_parent_based_sampling)
+{
+	sonde_span_context p;
+	sonde_span s;
+
+	memset(&p, 0, sizeof(p));
+	memset(p.trace_id, 0x11, 16);
+	memset(p.span_id, 0x22, 8);
+	p.is_remote = 1;
+	p.trace_flags = 0; /* unsampled parent: child unsampled, whatever the ratio */
+	sonde_trace_set_sampler_ratio(1.0);
+	sonde_span_start_child_of(&s, "child", &p);
+	ASSERT_FALSE(sonde_span_is_sampled(&s));
+	ASSERT_EQ_INT(sonde_span_get_context(&s)->is_remote, 0);
+	sonde_span_end(&s);
+	p.trace_flags = SONDE_TRACE_FLAG_SAMPLED | SONDE_TRACE_FLAG_RANDOM | 0x80;
+	sonde_trace_set_sampler_ratio(0.0);
+	sonde_span_start_child_of(&s, "child", &p);
+	ASSERT_TRUE(sonde_span_is_sampled(&s));
+	ASSERT_EQ_INT(sonde_span_get_context(&s)->trace_flags, 3); /* unknown bit dropped */
+	sonde_span_end(&s);
+	/* roots follow the ratio */
+	sonde_span_start_child_of(&s, "root", NULL);
+	ASSERT_FALSE(sonde_span_is_sampled(&s));
+	sonde_span_end(&s);
+	sonde_trace_set_sampler_ratio(5);
+	ASSERT_EQ_DBL(sonde_trace_sampler_ratio(), 1.0);
+	sonde_trace_set_sampler_ratio(NAN);
+	ASSERT_EQ_DBL(sonde_trace_sampler_ratio(), 0.0);
+}
+
+TEST(trace_span_root_ratio_statistical)
+{
+	const int n = 40000;
+	int hits = 0;
+	double p = 0.2, sd = sqrt(n * p * (1 - p));
+
+	sonde_trace_set_sampler_ratio(p);
+	for (int i = 0; i < n; i++) {
+		sonde_span s;
+		sonde_span_start(&s, "r");
+		hits += sonde_span_is_sampled(&s);
+		sonde_span_end(&s);
+	}
+	if (fabs(hits - n * p) > 5 * sd)
+		FAIL("%d of %d sampled at ratio %g", hits, n, p);
+}
+
+static int hook_calls;
+static sonde_span seen;
+
+static void on_end(const sonde_span *s, void *arg)
+{
+	hook_calls += *(int *)arg;
+	seen = *s;
+}
+
+TEST(trace_span_attrs_status_hook)
+{
+	sonde_span s;
+	int one = 1;
+
+	sonde_trace_set_span_end_hook(on_end, &one);
+	sonde_span_start(&s, "db.query");
+	sonde_span_set_str(&s, "db.system", "postgres");
+	sonde_span_set_int(&s, "rows", 42);
+	sonde_span_set_double(&s, "ratio", 0.5);
+	sonde_span_set_bool(&s, "cached", true);
+	for (int i = 0; i < 6; i++)
+		sonde_span_set_int(&s, "extra", i);
+	sonde_span_set_error(&s, "timeout");
+	sonde_span_set_status(&s, SONDE_SPAN_STATUS_OK, NULL); /* does not clear ERROR */
+	sonde_span_end(&s);
+	ASSERT_EQ_INT(hook_calls, 1);
+	ASSERT_STREQ(seen.name, "db.query");
+	ASSERT_EQ_INT(seen.attr_count, SONDE_SPAN_ATTRS_MAX);
+	ASSERT_EQ_INT(seen.attrs_dropped, 2);
+	ASSERT_EQ_INT(seen.attrs[0].type, SONDE_ATTR_STRING);
+	ASSERT_STREQ(seen.attrs[0].v.str, "postgres");
+	ASSERT_EQ_INT(seen.attrs[1].v.i, 42);
+	ASSERT_EQ_DBL(seen.attrs[2].v.d, 0.5);
+	ASSERT_TRUE(seen.attrs[3].v.b);
+	ASSERT_EQ_INT(seen.status, SONDE_SPAN_STATUS_ERROR);
+	ASSERT_STREQ(seen.status_msg, "timeout");
+	ASSERT_TRUE(seen.end_unix_ns > 0);
+	sonde_span_set_int(&s, "late", 1); /* after end: no-op */
+	ASSERT_EQ_INT(s.attr_count, SONDE_SPAN_ATTRS_MAX);
+	sonde_trace_set_span_end_hook(NULL, NULL);
+	sonde_span_start(&s, "x");
+	sonde_span_end(&s);
+	ASSERT_EQ_INT(hook_calls, 1);
+}
+
+TEST(trace_span_histogram)
+{
+	sonde_registry *r = sonde_registry_new();
+	sonde_family *f;
+	const char *v[1] = {"work"};
+	sonde_span s;
+
+	ASSERT_OK(sonde_trace_enable_span_metrics(r, NULL));
+	for (int i = 0; i < 3; i++) {
+		sonde_span_start(&s, "work");
+		sonde_span_end(&s);
+	}
+	sonde_span_start(&s, "other");
+	sonde_span_end(&s);
+	f = sonde_histogram_family_new(r, "span_duration_seconds",
+	                               "Duration of finished spans, by span name.", NULL, 0, 1,
+	                               (const char *const[]){"name"});
+	ASSERT_NOT_NULL(f);
+	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(f, 1, v, NULL)), 3);
+	ASSERT_EQ_INT(sonde_family_size(f), 2);
+	/* wrong shapes are refused */
+	ASSERT_EQ_INT(sonde_trace_set_span_histogram(sonde_counter_family_new(r, "c_total", "c", 1,
+	                                                 (const char *const[]){"name"})),
+	              SONDE_ETYPE);
+	ASSERT_EQ_INT(sonde_trace_set_span_histogram(sonde_histogram_family_new(r, "h2", "h", NULL, 0,
+	                                                 0, NULL)),
+	              SONDE_EINVAL);
+	ASSERT_OK(sonde_trace_set_span_histogram(NULL));
+	sonde_span_start(&s, "work");
+	sonde_span_end(&s);
+	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(f, 1, v, NULL)), 3);
+	sonde_registry_free(r);
+}
+
+/* hook swapped while other threads end spans: never a torn (fn, arg) */
+static int arg_a = 1, arg_b = 2;
+static _Atomic int torn;
+static void hook_a(const sonde_span *s, void *arg) { (void)s; if (arg != &arg_a) torn = 1; }
+static void hook_b(const sonde_span *s, void *arg) { (void)s; if (arg != &arg_b) torn = 1; }
+
+static void *span_loop(void *x)
+{
+	(void)x;
+	for (int i = 0; i < 20000; i++) {
+		sonde_span s;
+		sonde_span_start(&s, "t");
+		sonde_span_end(&s);
+	}
+	return NULL;
+}
+
+TEST(trace_span_hook_swap_threads)
+{
+	pthread_t t[2];
+
+	sonde_trace_set_span_end_hook(hook_a, &arg_a);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, span_loop, NULL);
+	for (int i = 0; i < 2000; i++) {
+		if (i & 1)
+			sonde_trace_set_span_end_hook(hook_a, &arg_a);
+		else
+			sonde_trace_set_span_end_hook(hook_b, &arg_b);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	sonde_trace_set_span_end_hook(NULL, NULL);
+	ASSERT_EQ_INT(torn, 0);
+}
+
+/* ---- extract / inject ------------------------------------------------------ */
+
+#define H(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
+
+TEST(trace_propagate_continue)
+{
+	sonde_trace_carrier *c = sonde_trace_carrier_new();
+	sonde_header in[] = {
+		H("TrAcEpArEnT", " \t00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03 \t"),
+		H("TRACESTATE", "foo=1,bar=2"),
+		H("tracestate", "baz=3"),
+		H("Baggage", "user=alice;p"),
+		H("baggage", "tenant=t%201"),
+		H("X-Request-ID", "req-123_abc"),
+		H("trace-state", "ignored=1"),
+	};
+	sonde_trace_headers out = SONDE_TRACE_HEADERS_INIT;
+	const sonde_span_context *ctx;
+	sonde_span server, client;
+
+	ASSERT_OK(sonde_trace_extract(c, in, sizeof(in) / sizeof(in[0])));
+	ASSERT_TRUE(sonde_trace_carrier_continued(c));
+	ctx = sonde_trace_carrier_context(c);
+	ASSERT_EQ_INT(ctx->trace_id[0], 0x0a);
+	ASSERT_EQ_INT(ctx->span_id[0], 0xb7);
+	ASSERT_EQ_INT(ctx->trace_flags, 3);
+	ASSERT_EQ_INT(ctx->is_remote, 1);
+	ASSERT_STREQ(ctx->correlation_id, "req-123_abc");
+	ASSERT_EQ_INT(sonde_tracestate_count(sonde_trace_carrier_tracestate(c)), 3);
+	ASSERT_EQ_INT(sonde_baggage_count(sonde_trace_carrier_baggage(c)), 2);
+
+	sonde_span_start_child_of(&server, "GET /", ctx);
+	ASSERT_TRUE(memcmp(server.parent_span_id, ctx->span_id, 8) == 0);
+	ASSERT_STREQ(sonde_context_current()->correlation_id, "req-123_abc");
+	sonde_span_start(&client, "call");
+	ASSERT_OK(sonde_tracestate_set(sonde_trace_carrier_tracestate(c), "sonde", 5, "1", 1));
+	ASSERT_OK(sonde_trace_inject(c, NULL, &out));
+	ASSERT_EQ_INT(out.count, 3);
+	{
+		char want[SONDE_TRACEPARENT_BUFSZ];
+		sonde_span_context_format_traceparent(sonde_span_get_context(&client), want, sizeof(want));
+		ASSERT_STREQ(out.headers[0].name, "traceparent");
+		ASSERT_STREQ(out.headers[0].value, want);
+		ASSERT_TRUE(strncmp(want, "00-0af7651916cd43dd8448eb211c80319c-", 36) == 0);
+		ASSERT_STREQ(want + 53, "03"); /* random flag copied exactly */
+	}
+	ASSERT_STREQ(out.headers[1].name, "tracestate");
+	ASSERT_STREQ(out.headers[1].value, "sonde=1,foo=1,bar=2,baz=3");
+	ASSERT_STREQ(out.headers[2].name, "baggage");
+	ASSERT_STREQ(out.headers[2].value, "user=alice;p,tenant=t%201");
+	ASSERT_EQ_INT(out.headers[2].value_len, strlen("user=alice;p,tenant=t%201"));
+	sonde_span_end(&client);
+	sonde_span_end(&server);
+	sonde_trace_headers_destroy(&out);
+	sonde_trace_carrier_free(c);
+}
+
+TEST(trace_propagate_restart_cases)
+{
+	sonde_trace_carrier *c = sonde_trace_carrier_new();
+	sonde_trace_headers out = SONDE_TRACE_HEADERS_INIT;
+	const sonde_span_context *ctx;
+	sonde_header invalid[] = {
+		H("traceparent", "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01"),
+		H("tracestate", "foo=1"),
+		H("x-correlation-id", "has space"),
+	};
+	sonde_header two[] = {
+		H("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+		H("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+	};
+	sonde_header bad_state[] = {
+		H("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"),
+		H("tracestate", "foo=1"),
+		H("tracestate", "foo=2"),
+		H("x-correlation-id", "corr:1/2"),
+	};
+
+	sonde_trace_set_sampler_ratio(1.0);
+	ASSERT_OK(sonde_trace_extract(c, invalid, 3));
+	ASSERT_FALSE(sonde_trace_carrier_continued(c));
+	ctx = sonde_trace_carrier_context(c);
+	ASSERT_TRUE(sonde_span_context_valid(ctx));
+	ASSERT_EQ_INT(ctx->trace_id[0] == 0x0a && ctx->trace_id[1] == 0xf7, 0);
+	ASSERT_TRUE(zero(ctx->span_id, 8));
+	ASSERT_EQ_INT(ctx->trace_flags, SONDE_TRACE_FLAG_RANDOM | SONDE_TRACE_FLAG_SAMPLED);
+	ASSERT_EQ_INT(ctx->correlation_len, 32); /* bad request id: derived */
+	ASSERT_EQ_INT(sonde_tracestate_count(sonde_trace_carrier_tracestate(c)), 0);
+	/* inject without a span: a fresh parent-id each call */
+	ASSERT_OK(sonde_trace_inject(c, ctx, &out));
+	ASSERT_EQ_INT(out.count, 1);
+	{
+		sonde_traceparent a, b;
+		ASSERT_OK(sonde_traceparent_parse(out.traceparent, 55, &a));
+		ASSERT_OK(sonde_trace_inject(c, ctx, &out));
+		ASSERT_OK(sonde_traceparent_parse(out.traceparent, 55, &b));
+		ASSERT_TRUE(memcmp(a.trace_id, ctx->trace_id, 16) == 0);
+		ASSERT_TRUE(memcmp(a.trace_id, b.trace_id, 16) == 0);
+		ASSERT_TRUE(memcmp(a.parent_id, b.parent_id, 8) != 0);
+		ASSERT_EQ_INT(a.flags, 3);
+	}
+
+	ASSERT_OK(sonde_trace_extract(c, two, 2));
+	ASSERT_FALSE(sonde_trace_carrier_continued(c));
+
+	ASSERT_OK(sonde_trace_extract(c, bad_state, 4));
+	ASSERT_TRUE(sonde_trace_carrier_continued(c));
+	ASSERT_EQ_INT(sonde_tracestate_count(sonde_trace_carrier_tracestate(c)), 0);
+	ASSERT_STREQ(sonde_trace_carrier_context(c)->correlation_id, "corr:1/2");
+	ASSERT_OK(sonde_trace_inject(c, sonde_trace_carrier_context(c), &out));
+	ASSERT_EQ_INT(out.count, 1);
+	ASSERT_STREQ(out.traceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00");
+
+	/* nothing at all: a new trace; no current context: inject starts one */
+	ASSERT_OK(sonde_trace_extract(c, NULL, 0));
+	ASSERT_FALSE(sonde_trace_carrier_continued(c));
+	ASSERT_OK(sonde_trace_inject(NULL, NULL, &out));
+	ASSERT_EQ_INT(out.count, 1);
+	ASSERT_EQ_INT(strlen(out.traceparent), 55);
+	ASSERT_EQ_INT(sonde_trace_extract(NULL, NULL, 0), SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_trace_extract(c, NULL, 1), SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_trace_inject(c, NULL, NULL), SONDE_EINVAL);
+	sonde_trace_headers_destroy(&out);
+	sonde_trace_carrier_free(c);
+	sonde_trace_carrier_free(NULL);
+}
+
+TEST(trace_propagate_request_id_bounds)
+{
+	sonde_trace_carrier *c = sonde_trace_carrier_new();
+	char id65[66];
+	sonde_header h[2];
+
+	memset(id65, 'a', 65);
+	id65[65] = '\0';
+	h[0] = (sonde_header){"x-request-id", 12, id65, 64};
+	ASSERT_OK(sonde_trace_extract(c, h, 1));
+	ASSERT_EQ_INT(sonde_trace_carrier_context(c)->correlation_len, 64);
+	h[0].value_len = 65; /* too long: ignored, falls back to x-correlation-id */
+	h[1] = (sonde_header){"X-Correlation-Id", 16, "\"quoted\"", 8};
+	ASSERT_OK(sonde_trace_extract(c, h, 2));
+	ASSERT_EQ_INT(sonde_trace_carrier_context(c)->correlation_len, 32);
+	h[1] = (sonde_header){"X-Correlation-Id", 16, "ok-1", 4};
+	ASSERT_OK(sonde_trace_extract(c, h, 2));
+	ASSERT_STREQ(sonde_trace_carrier_context(c)->correlation_id, "ok-1");
+	sonde_trace_carrier_free(c);
+}
