@@ -74,6 +74,24 @@ static void put_series(walk *w, const char *suffix, size_t suffix_len, const son
 
 #define SUFFIX(s) s, sizeof(s) - 1
 
+/* OpenMetrics: ` # {labels} value timestamp` before the line's LF. */
+static void put_exemplar(walk *w, const sonde__child *c, size_t slot)
+{
+	char text[800];
+	size_t len;
+	double v;
+	int64_t ts;
+
+	if (!w->om || !sonde__exemplar_read(c, slot, text, &len, &v, &ts))
+		return;
+	sonde__buf_put(w->b, " # {", 4);
+	sonde__buf_put(w->b, text, len);
+	sonde__buf_put(w->b, "} ", 2);
+	put_num(w->b, v);
+	sonde__buf_putc(w->b, ' ');
+	put_num(w->b, (double)ts / 1e6);
+}
+
 static void put_created(walk *w, const sonde__child *c)
 {
 	if (!w->om || c->read_fn)
@@ -118,6 +136,7 @@ static void render_histogram(walk *w, const sonde__child *c)
 			n = sonde__fmt_double(le, c->bounds[i]);
 		put_series(w, SUFFIX("_bucket"), c, "le", le, n);
 		put_u64(w->b, cum);
+		put_exemplar(w, c, i);
 		sonde__buf_putc(w->b, '\n');
 	}
 	put_series(w, SUFFIX("_sum"), c, NULL, NULL, 0);
@@ -223,6 +242,7 @@ static void render_family(walk *w, sonde_family *f)
 			else
 				put_series(w, NULL, 0, c, NULL, NULL, 0);
 			put_num(w->b, sonde__child_value(c, SONDE_TYPE_COUNTER));
+			put_exemplar(w, c, 0);
 			sonde__buf_putc(w->b, '\n');
 			put_created(w, c);
 			break;

@@ -324,6 +324,7 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count,
 
 static void child_free(sonde__child *c)
 {
+	sonde__exemplars_free(c);
 	if (c->ext)
 		sonde__summary_child_free(c);
 	sonde__free(c, c->alloc_size);

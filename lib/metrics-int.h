@@ -25,6 +25,7 @@
 #include "sonde-int.h"
 
 typedef struct sonde__child sonde__child;
+typedef struct sonde__exemplars sonde__exemplars;
 
 struct sonde__child {
 	_Atomic uint32_t cell;      /* first cell of the run, SONDE_CELL_TRASH once removed */
@@ -44,6 +45,7 @@ struct sonde__child {
 	void *read_arg;
 	int64_t created_ns;
 	void *ext;                  /* summaries: per-child state (summary.h) */
+	_Atomic(sonde__exemplars *) exemplars; /* exemplar.c, allocated on first use */
 	sonde__child *next, *prev;  /* live list (creation order) or graveyard */
 };
 
@@ -121,6 +123,13 @@ int sonde__family_add_fn_child(sonde_family *f, const char *const *values,
 double sonde__child_value(const sonde__child *c, sonde_metric_type t);
 /* Bumped on every child removal: macro call-site caches revalidate. */
 void sonde__static_gen_bump(void);
+
+/* exemplar.c */
+void sonde__exemplars_free(sonde__child *c);
+/* Slot i's exemplar (counter: 0; histogram: bucket i): escaped label
+ * text (no braces, up to 768 bytes), value, Unix microseconds. */
+bool sonde__exemplar_read(const sonde__child *c, size_t i, char *text, size_t *len, double *v,
+                          int64_t *ts_us);
 
 /* self.c */
 void sonde__self_register(sonde_registry *r);

@@ -202,8 +202,14 @@ void sonde_span_end(sonde_span *span)
 	f = atomic_load_explicit(&span_family, memory_order_acquire);
 	if (f) {
 		const char *v[1] = {span->name};
-		sonde_histogram_observe(sonde_histogram_labels(f, 1, v, &span->name_len),
-		                        (double)span->duration_ns / 1e9);
+		sonde_histogram *h = sonde_histogram_labels(f, 1, v, &span->name_len);
+		double secs = (double)span->duration_ns / 1e9;
+		/* a sampled span becomes its bucket's exemplar: the trace exists in
+		 * the backend, so the link from the histogram leads somewhere */
+		if (span->scope.ctx.trace_flags & SONDE_TRACE_FLAG_SAMPLED)
+			sonde_histogram_observe_exemplar(h, secs, &span->scope.ctx);
+		else
+			sonde_histogram_observe(h, secs);
 	}
 	fn = read_hook(&arg);
 	if (fn) {

@@ -326,6 +326,37 @@ SONDE_API double sonde_summary_sum(const sonde_summary *s);
  * is empty, q is out of range, s is NULL or memory ran out. */
 SONDE_API double sonde_summary_quantile(const sonde_summary *s, double q);
 
+/* ---- exemplars ----------------------------------------------------------------------
+ * An exemplar links a counter or a histogram bucket to one traced request:
+ * OpenMetrics exposition writes the latest one after the sample
+ * (`x_total 7 # {trace_id="..",span_id=".."} 1 1700000000.5`); the text
+ * format has none. One is kept per counter child and per histogram bucket
+ * (the bucket the value falls in), in storage allocated on a child's first
+ * exemplar (about 800 bytes per slot). Recording costs a seqlock write; a
+ * concurrent writer of the same slot drops its exemplar rather than wait.
+ *
+ * _add_exemplar / _observe_exemplar: count v as add/observe do, and when
+ * ctx (NULL = the calling thread's current context) holds a trace, record
+ * {trace_id, span_id} = v. Never fail loudly; NULL handle is a no-op.
+ * _labels variants: any labels, names validated, at most 128 code points of
+ * names and values together (SONDE_ELIMIT beyond, and nothing is counted),
+ * SONDE_EINVAL for NULLs, a negative/NaN counter value or a NaN
+ * observation, SONDE_ENOMEM.
+ */
+#define SONDE_EXEMPLAR_MAX_CHARS 128
+struct sonde_span_context;
+SONDE_API void sonde_counter_add_exemplar(sonde_counter *c, double v,
+                                          const struct sonde_span_context *ctx);
+SONDE_API void sonde_histogram_observe_exemplar(sonde_histogram *h, double v,
+                                                const struct sonde_span_context *ctx);
+SONDE_API SONDE_WUR int sonde_counter_add_exemplar_labels(sonde_counter *c, double v, size_t n,
+                                                          const char *const *names,
+                                                          const char *const *values);
+SONDE_API SONDE_WUR int sonde_histogram_observe_exemplar_labels(sonde_histogram *h, double v,
+                                                                size_t n,
+                                                                const char *const *names,
+                                                                const char *const *values);
+
 /* ---- callback metrics -------------------------------------------------------
  * For values the host already keeps (a pool size, a queue length): the
  * value is read from fn(user) at every scrape, on the scraping thread,
