@@ -14,5 +14,6 @@
 #include "sonde/expose.h"
 #include "sonde/context.h"
 #include "sonde/trace.h"
+#include "sonde/health.h"
 
 #endif /* SONDE_H */
