@@ -15,5 +15,6 @@
 #include "sonde/context.h"
 #include "sonde/trace.h"
 #include "sonde/health.h"
+#include "sonde/log.h"
 
 #endif /* SONDE_H */

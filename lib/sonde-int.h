@@ -27,22 +27,6 @@
 #else
 #define SONDE_TESTABLE static
 
-/* ---- UTF-8 (escape.c) ------------------------------------------------------
- * Length of the valid sequence at s (1-4) or 0; and the length of the
- * maximal invalid subpart to replace by one U+FFFD. */
-size_t sonde__utf8_valid_len(const unsigned char *s, size_t n);
-size_t sonde__utf8_invalid_len(const unsigned char *s, size_t n);
-
-/* ---- JSON (json.c) ------------------------------------------------------------
- * A quoted, escaped JSON string (invalid UTF-8 -> U+FFFD, control
- * characters escaped); numbers in shortest round-trip form, NaN and
- * infinities as the strings "NaN", "+Inf", "-Inf". */
-void sonde__json_put_string(sonde_buf *b, const char *s, size_t n);
-void sonde__json_put_cstr(sonde_buf *b, const char *s);
-void sonde__json_put_double(sonde_buf *b, double v);
-void sonde__json_put_i64(sonde_buf *b, int64_t v);
-void sonde__json_put_u64(sonde_buf *b, uint64_t v);
-
 #endif
 
 /* Drops a status on purpose (gcc's warn_unused_result ignores a (void)

@@ -1,0 +1,541 @@
+/*
+ * sonde/log.h - the structured logger: typed fields, per-thread lock-free
+ * rings, formatting and writing on a background thread.
+ *
+ *   sonde_log_opts o;
+ *   sonde_log_opts_init(&o, "checkout");
+ *   sonde_logger *log = sonde_logger_new(&o);         // stdout, JSON lines
+ *   LOG_INFO(log, "request done", LOG_INT("status", 200), LOG_STR("path", p),
+ *            LOG_DOUBLE("ms", 1.25));
+ *   ...
+ *   sonde_log_shutdown();                             // drains, stops the thread
+ *
+ * writes
+ *
+ *   {"@timestamp":"2026-11-23T10:00:00.123456Z","level":"info","message":"request done",
+ *    "service":"checkout","trace_id":"...","span_id":"...","status":200,"path":"/a","ms":1.25}
+ *
+ * Concurrency contract
+ *   - A log call (the LOG_* macros) never takes a lock and never allocates
+ *     once its thread has logged once (the first call of a thread allocates
+ *     the thread's ring). When the level is off it costs one load and a
+ *     branch, and the field values are not evaluated. When on, it copies the
+ *     values, the thread's current trace context (sonde_context_current())
+ *     and a timestamp into the calling thread's ring; formatting and writing
+ *     happen on the backend thread. Log calls return void and never fail
+ *     loudly: a NULL logger is a no-op, a record that finds the ring full is
+ *     dropped and counted (SONDE_LOG_OVERFLOW_DROP, the default) or waits for
+ *     room (SONDE_LOG_OVERFLOW_BLOCK).
+ *   - Records of one thread are written in the order that thread emitted
+ *     them. Records of different threads are merged by timestamp per batch
+ *     of the backend (near-chronological, not a total order).
+ *   - A thread that exits loses none of its records: its ring is drained by
+ *     the backend, then freed. A process that forks keeps a working logger
+ *     in the child: the child starts its own backend on its first log call;
+ *     records emitted before the fork are written by the parent only.
+ *   - Async-signal safety: a log call from a signal handler that interrupted
+ *     a log call of the same thread drops its record (counted) instead of
+ *     corrupting the ring; otherwise it is as safe as the interrupted code
+ *     allows (the first call of a thread allocates). Only
+ *     sonde_log_sink_reopen() and sonde_logger_set_level() are
+ *     async-signal-safe.
+ *
+ * Every function below may be called from any thread unless it says
+ * otherwise. Functions that can fail return a negative sonde_status (or
+ * NULL) and set sonde_last_error().
+ */
+#ifndef SONDE_LOG_H
+#define SONDE_LOG_H
+
+#include "common.h"
+#include "context.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- levels ------------------------------------------------------------- */
+typedef enum sonde_log_level {
+	SONDE_LOG_LEVEL_TRACE = 0,
+	SONDE_LOG_LEVEL_DEBUG = 1,
+	SONDE_LOG_LEVEL_INFO = 2,
+	SONDE_LOG_LEVEL_WARN = 3,
+	SONDE_LOG_LEVEL_ERROR = 4,
+	SONDE_LOG_LEVEL_FATAL = 5,
+	SONDE_LOG_LEVEL_OFF = 6 /* as a minimum level: nothing passes */
+} sonde_log_level;
+
+/* "trace" ... "fatal", "off"; "unknown" for anything else. Static storage. */
+SONDE_API const char *sonde_log_level_name(int level);
+
+/* Parses a level name of len bytes (s need not be NUL-terminated),
+ * case-insensitive: trace, debug, info, warn or warning, error, fatal, off.
+ * Surrounding spaces are ignored. SONDE_EINVAL (and *out untouched) for
+ * NULL s or out, or an unknown name. No allocation. */
+SONDE_API SONDE_WUR int sonde_log_level_parse(const char *s, size_t len, sonde_log_level *out);
+
+/* ---- process-wide configuration -----------------------------------------
+ * Optional. Applies to rings created after the call (a thread's ring is
+ * created by its first log call) and to the next backend start.
+ */
+typedef struct sonde_log_config {
+	size_t size;               /* sizeof(sonde_log_config); required */
+	size_t ring_bytes;         /* per-thread ring; 0 = 128 KiB. Rounded up to
+	                              a power of two, 1 KiB .. 64 MiB. A record
+	                              takes at most a quarter of it: longer string
+	                              values are truncated (and flagged). */
+	unsigned shutdown_timeout_ms; /* bound on the drain in sonde_log_shutdown()
+	                                 and at exit; 0 = 2000 ms */
+	unsigned idle_sleep_max_us;   /* the backend's longest sleep when the
+	                                 rings are empty; 0 = 1000 us */
+} sonde_log_config;
+
+/* Zeroes *c and sets size. NULL is a no-op. */
+SONDE_API void sonde_log_config_init(sonde_log_config *c);
+/* Installs c (copied). SONDE_EINVAL on NULL or a bad size field. Never
+ * blocks; no allocation. */
+SONDE_API SONDE_WUR int sonde_log_configure(const sonde_log_config *c);
+
+/* ---- sinks ----------------------------------------------------------------
+ * Where formatted lines go. The backend thread is the only writer of a
+ * sink, so a sink needs no locking of its own; several loggers may share
+ * one. A sink is reference-counted: the creator holds one reference and
+ * drops it with sonde_log_sink_free(); each logger using the sink holds
+ * another until the logger is freed. The sink is closed when the last
+ * reference goes.
+ *
+ * Errors: a failing write (disk full, closed descriptor, a callback
+ * returning < 0) is counted (sonde_log_sink_errors(), the metric
+ * sonde_log_sink_errors_total{sink=...}); the lines of that write are lost
+ * for that sink. After the next write that succeeds, a warn record
+ * "log sink write failed" with the counts (errors, lines_lost) is written
+ * to that sink.
+ * sonde never crashes, prints or aborts because of a sink.
+ */
+typedef struct sonde_log_sink sonde_log_sink;
+
+typedef enum sonde_log_format {
+	SONDE_LOG_FORMAT_JSON = 0,  /* JSON lines (default) */
+	SONDE_LOG_FORMAT_LOGFMT = 1 /* key=value pairs, one record a line */
+} sonde_log_format;
+
+typedef struct sonde_log_sink_opts {
+	size_t size;               /* sizeof(sonde_log_sink_opts); required */
+	sonde_log_format format;   /* default JSON */
+	sonde_log_level level;     /* records below it are not written here;
+	                              default TRACE (everything the logger
+	                              passes) */
+	const char *name;          /* label of the sink's metrics; copied;
+	                              NULL = "stdout", "stderr", the file path,
+	                              or "callback" */
+	uint64_t max_bytes;        /* file sinks: rotate before a line would make
+	                              the file larger; 0 = never rotate */
+	unsigned max_files;        /* file sinks: rotated files kept (app.log.1
+	                              is the newest); 0 = 5 */
+} sonde_log_sink_opts;
+
+/* Zeroes *o and sets size. NULL is a no-op. */
+SONDE_API void sonde_log_sink_opts_init(sonde_log_sink_opts *o);
+
+/* A sink writing to standard output / standard error (never closed by
+ * sonde). opts NULL = defaults. NULL with SONDE_EINVAL on a bad opts size,
+ * SONDE_ENOMEM. */
+SONDE_API SONDE_WUR sonde_log_sink *sonde_log_sink_stdout(const sonde_log_sink_opts *opts);
+SONDE_API SONDE_WUR sonde_log_sink *sonde_log_sink_stderr(const sonde_log_sink_opts *opts);
+
+/* A sink appending to the file at path (created 0644 if missing, opened
+ * O_APPEND, so whole lines from several processes do not interleave).
+ * With opts->max_bytes, the file is rotated by size: path.N-1 -> path.N ...
+ * path -> path.1, keeping max_files rotated files. Rotation is off in a
+ * forked child (parent and child would rotate the same files); the child
+ * keeps appending. NULL with SONDE_EINVAL (NULL or empty path, bad opts),
+ * SONDE_EIO (the file cannot be opened: the reason is in the error
+ * message), SONDE_ENOMEM. */
+SONDE_API SONDE_WUR sonde_log_sink *sonde_log_sink_file(const char *path,
+                                                        const sonde_log_sink_opts *opts);
+
+/* Receives each formatted line: line[0..len) without the trailing newline
+ * (line[len] is '\n'). Runs on the backend thread; it must not block for
+ * long, must not call sonde_log_flush() (that fails with SONDE_ESTATE
+ * there) and may log (its own records are written in a later batch, and
+ * dropped rather than blocking in block mode). Return 0, or < 0 for an
+ * error (counted as a write error). */
+typedef int (*sonde_log_line_fn)(void *ctx, sonde_log_level level, const char *line, size_t len);
+
+/* A sink calling fn(ctx, ...) for each line. ctx is not owned. NULL with
+ * SONDE_EINVAL (NULL fn, bad opts), SONDE_ENOMEM. */
+SONDE_API SONDE_WUR sonde_log_sink *sonde_log_sink_callback(sonde_log_line_fn fn, void *ctx,
+                                                            const sonde_log_sink_opts *opts);
+
+/* Drops the caller's reference (see above). NULL is a no-op. */
+SONDE_API void sonde_log_sink_free(sonde_log_sink *s);
+
+/* File sinks: asks the backend to close and reopen the path before it
+ * writes its next line there (for logrotate's "move, then signal"). Only
+ * sets a flag: async-signal-safe, never blocks. sonde_log_flush() after it
+ * guarantees the next record goes to the new file. SONDE_EINVAL on NULL,
+ * SONDE_ENOTSUP on a sink that is not a file. */
+SONDE_API SONDE_WUR int sonde_log_sink_reopen(sonde_log_sink *s);
+
+/* Changes the sink's minimum level (takes effect on the backend's next
+ * batch). NULL is a no-op. */
+SONDE_API void sonde_log_sink_set_level(sonde_log_sink *s, sonde_log_level level);
+
+/* Write errors of this sink so far. 0 on NULL. */
+SONDE_API uint64_t sonde_log_sink_errors(const sonde_log_sink *s);
+
+/* ---- loggers ----------------------------------------------------------------
+ * A logger is immutable after creation (except its level): a service name,
+ * bound fields pre-rendered for every format, a redaction list, an
+ * overflow policy and its sinks. Child loggers copy all of it and add
+ * bound fields. sonde_logger_free() may be called while records of the
+ * logger are still in rings: the logger is released by the backend once
+ * it has written them.
+ */
+typedef struct sonde_logger sonde_logger;
+
+typedef enum sonde_log_overflow {
+	SONDE_LOG_OVERFLOW_DROP = 0, /* drop the new record and count it; never blocks */
+	SONDE_LOG_OVERFLOW_BLOCK = 1 /* wait for room (spins ~1 us, then sleeps) */
+} sonde_log_overflow;
+
+typedef struct sonde_log_opts {
+	size_t size;                   /* sizeof(sonde_log_opts); required */
+	const char *service;           /* required; copied */
+	sonde_log_level level;         /* minimum level (zero is TRACE;
+	                                  sonde_log_opts_init sets INFO) */
+	const char *level_env;         /* environment variable overriding level
+	                                  when set to a valid name; NULL =
+	                                  "LOG_LEVEL", "" = none */
+	sonde_log_overflow overflow;   /* default DROP */
+	const char *const *redact_keys;/* field keys whose values are written as
+	                                  "[REDACTED]" (bound and call-site
+	                                  fields); copied; at most 64 */
+	size_t redact_count;
+	sonde_log_sink *const *sinks;  /* the logger takes a reference to each;
+	                                  none = a JSON sink on stdout */
+	size_t sink_count;             /* at most 16 */
+} sonde_log_opts;
+
+/* Zeroes *o, sets size, service and level INFO. NULL o is a no-op. */
+SONDE_API void sonde_log_opts_init(sonde_log_opts *o, const char *service);
+
+/* A new root logger; starts the backend thread if it is not running.
+ * Returns NULL with SONDE_EINVAL (NULL opts, bad size, NULL or empty
+ * service, a level out of range, too many sinks or redaction keys, a NULL
+ * sink or key), SONDE_ENOMEM, SONDE_EIO (the backend thread could not be
+ * started). Free with sonde_logger_free(). */
+SONDE_API SONDE_WUR sonde_logger *sonde_logger_new(const sonde_log_opts *opts);
+
+/* One bound field for sonde_logger_child(): build it with the
+ * sonde_log_field_* constructors. Strings are copied by the child. */
+typedef struct sonde_log_field {
+	const char *key;
+	int type; /* SONDE_LOG_T_* */
+	union {
+		int64_t i;
+		uint64_t u;
+		double d;
+		const char *s;
+	} v;
+	size_t len; /* strings: bytes of s */
+} sonde_log_field;
+
+#define SONDE_LOG_T_STR 1
+#define SONDE_LOG_T_I64 2
+#define SONDE_LOG_T_U64 3
+#define SONDE_LOG_T_F64 4
+#define SONDE_LOG_T_BOOL 5
+
+/* A child of parent with the same service, sinks, level, policy and
+ * redaction list, plus n bound fields (written after service, in order;
+ * a key the parent already binds is replaced). Keys and string values are
+ * copied. NULL with SONDE_EINVAL (NULL parent, n > 32, a NULL or empty
+ * key, a bad type), SONDE_ENOMEM. The child is independent of the parent:
+ * either may be freed first. */
+SONDE_API SONDE_WUR sonde_logger *sonde_logger_child(const sonde_logger *parent,
+                                                     const sonde_log_field *fields, size_t n);
+
+/* Releases the logger (its records already emitted are still written).
+ * The caller must not log through it any more. NULL is a no-op. */
+SONDE_API void sonde_logger_free(sonde_logger *l);
+
+/* The logger's minimum level: a relaxed store / load; async-signal-safe.
+ * A level out of range is clamped to OFF. NULL is a no-op / gives OFF. */
+SONDE_API void sonde_logger_set_level(sonde_logger *l, sonde_log_level level);
+SONDE_API sonde_log_level sonde_logger_level(const sonde_logger *l);
+/* Sets the level of every live logger (takes the logger-list lock). */
+SONDE_API void sonde_log_set_level_all(sonde_log_level level);
+
+/* Bound-field constructors (no allocation; s is read when the child is
+ * created). A NULL string is written as null. */
+static inline sonde_log_field sonde_log_field_str(const char *key, const char *s)
+{
+	sonde_log_field f;
+	f.key = key;
+	f.type = SONDE_LOG_T_STR;
+	f.v.s = s;
+	f.len = (size_t)-1; /* NUL-terminated: measured by sonde */
+	return f;
+}
+static inline sonde_log_field sonde_log_field_i64(const char *key, int64_t v)
+{
+	sonde_log_field f;
+	f.key = key;
+	f.type = SONDE_LOG_T_I64;
+	f.v.i = v;
+	f.len = 0;
+	return f;
+}
+static inline sonde_log_field sonde_log_field_u64(const char *key, uint64_t v)
+{
+	sonde_log_field f;
+	f.key = key;
+	f.type = SONDE_LOG_T_U64;
+	f.v.u = v;
+	f.len = 0;
+	return f;
+}
+static inline sonde_log_field sonde_log_field_f64(const char *key, double v)
+{
+	sonde_log_field f;
+	f.key = key;
+	f.type = SONDE_LOG_T_F64;
+	f.v.d = v;
+	f.len = 0;
+	return f;
+}
+static inline sonde_log_field sonde_log_field_bool(const char *key, bool v)
+{
+	sonde_log_field f;
+	f.key = key;
+	f.type = SONDE_LOG_T_BOOL;
+	f.v.u = v ? 1u : 0u;
+	f.len = 0;
+	return f;
+}
+
+/* ---- flush, shutdown, statistics ---------------------------------------- */
+
+/* Returns once every record emitted (by any thread) before the call is
+ * written to its sinks and the sinks' buffers are handed to the kernel.
+ * Blocks without a time limit (a sink that blocks forever blocks it).
+ * SONDE_ESTATE when called from the backend thread (a sink callback):
+ * it would wait for itself. SONDE_OK when no backend runs and nothing is
+ * pending. Not async-signal-safe. */
+SONDE_API SONDE_WUR int sonde_log_flush(void);
+
+/* Drains every ring and stops the backend thread, waiting at most
+ * shutdown_timeout_ms (sonde_log_config, default 2 s) for the drain;
+ * records still unwritten then are discarded and counted as dropped, and
+ * SONDE_ETIMEDOUT is returned. Log calls made after it are dropped and
+ * counted until a new logger is created, which restarts the backend.
+ * Loggers stay valid (free them when you like). Also registered with
+ * atexit() at the first backend start, so a process that returns from
+ * main without calling it still drains. SONDE_ESTATE from the backend
+ * thread. */
+SONDE_API SONDE_WUR int sonde_log_shutdown(void);
+
+typedef struct sonde_log_stats {
+	size_t size;                /* sizeof(sonde_log_stats); set by the caller */
+	uint64_t written[6];        /* records written, by level */
+	uint64_t dropped;           /* records dropped: ring full, nested call
+	                               from a signal handler, after shutdown */
+	uint64_t truncated;         /* records whose strings were truncated */
+	uint64_t sink_errors;       /* failed writes, all sinks */
+	uint64_t rings;             /* rings in use (live and draining threads) */
+} sonde_log_stats;
+
+/* Copies the process-wide counts (also exported on the default registry as
+ * sonde_log_records_total{level}, sonde_log_dropped_total and
+ * sonde_log_sink_errors_total{sink}). SONDE_EINVAL on NULL or a size field
+ * smaller than the first version of the struct. */
+SONDE_API SONDE_WUR int sonde_log_stats_get(sonde_log_stats *out);
+
+/* ---- call sites and the emit entry point (used by the macros) ------------
+ * Layout frozen: the macros build a static const sonde_log_site per call
+ * site and an array of values per call.
+ */
+typedef struct sonde_log_site {
+	const char *message;
+	const char *file;
+	const char *const *keys;     /* nfields literal keys */
+	const unsigned char *types;  /* nfields SONDE_LOG_T_* */
+	int line;
+	unsigned char level;
+	unsigned char nfields;
+} sonde_log_site;
+
+typedef struct sonde_log_value {
+	union {
+		int64_t i;
+		uint64_t u;
+		double d;
+		const char *s;
+	} v;
+	size_t len; /* strings: bytes, or (size_t)-1 for NUL-terminated */
+} sonde_log_value;
+
+static inline sonde_log_value sonde__log_v_str(const char *s)
+{
+	sonde_log_value x;
+	x.v.s = s;
+	x.len = (size_t)-1;
+	return x;
+}
+static inline sonde_log_value sonde__log_v_strn(const char *s, size_t n)
+{
+	sonde_log_value x;
+	x.v.s = s;
+	x.len = s ? n : (size_t)-1;
+	return x;
+}
+static inline sonde_log_value sonde__log_v_i64(int64_t v)
+{
+	sonde_log_value x;
+	x.v.i = v;
+	x.len = 0;
+	return x;
+}
+static inline sonde_log_value sonde__log_v_u64(uint64_t v)
+{
+	sonde_log_value x;
+	x.v.u = v;
+	x.len = 0;
+	return x;
+}
+static inline sonde_log_value sonde__log_v_f64(double v)
+{
+	sonde_log_value x;
+	x.v.d = v;
+	x.len = 0;
+	return x;
+}
+static inline sonde_log_value sonde__log_v_bool(bool v)
+{
+	sonde_log_value x;
+	x.v.u = v ? 1u : 0u;
+	x.len = 0;
+	return x;
+}
+
+/* Copies one record into the calling thread's ring. vals has
+ * site->nfields entries (NULL when 0). Use the macros instead. */
+SONDE_API void sonde__log_emit(sonde_logger *l, const sonde_log_site *site,
+                               const sonde_log_value *vals);
+
+/* The level check: the first member of every sonde_logger is its minimum
+ * level as an int (frozen: this is the one inlined piece of the layout). */
+static inline bool sonde__log_on(const sonde_logger *l, int level)
+{
+	return l != NULL && level >= __atomic_load_n((const int *)(const void *)l, __ATOMIC_RELAXED);
+}
+
+/* ---- macros ------------------------------------------------------------------
+ *   LOG_INFO(log, "message");
+ *   LOG_WARN(log, "slow", LOG_INT("ms", ms), LOG_STR("path", path),
+ *            LOG_UINT("bytes", n), LOG_DOUBLE("ratio", r), LOG_BOOL("hit", h),
+ *            LOG_STRN("body", p, len));
+ *
+ * The message and the keys must be string literals (a variable does not
+ * compile); at most 16 fields. The logger expression is evaluated once;
+ * the values only when the level is enabled. String values are copied
+ * (up to a quarter of the ring). Compiles as C11 and C++17.
+ */
+#define SONDE_LOG_STR(k, s) (SONDE_LOG_T_STR, "" k "", sonde__log_v_str(s))
+#define SONDE_LOG_STRN(k, s, n) (SONDE_LOG_T_STR, "" k "", sonde__log_v_strn((s), (n)))
+#define SONDE_LOG_INT(k, v) (SONDE_LOG_T_I64, "" k "", sonde__log_v_i64(v))
+#define SONDE_LOG_UINT(k, v) (SONDE_LOG_T_U64, "" k "", sonde__log_v_u64(v))
+#define SONDE_LOG_DOUBLE(k, v) (SONDE_LOG_T_F64, "" k "", sonde__log_v_f64(v))
+#define SONDE_LOG_BOOL(k, v) (SONDE_LOG_T_BOOL, "" k "", sonde__log_v_bool(v))
+
+#define SONDE__LOG_CAT(a, b) SONDE__LOG_CAT_(a, b)
+#define SONDE__LOG_CAT_(a, b) a##b
+#define SONDE__LOG_KEY(t, k, v) k
+#define SONDE__LOG_TYPE(t, k, v) t
+#define SONDE__LOG_VAL(t, k, v) v
+#define SONDE__LOG_AP(m, f) m f
+/* number of fields (1..16) after the message */
+#define SONDE__LOG_NF(...) \
+	SONDE__LOG_NF_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, x)
+#define SONDE__LOG_NF_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, \
+                       n, ...) n
+/* F: message only; V: message and fields */
+#define SONDE__LOG_SEL(...) \
+	SONDE__LOG_NF_(__VA_ARGS__, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, F, x)
+
+#define SONDE__LOG_M1(m, a) SONDE__LOG_AP(m, a)
+#define SONDE__LOG_M2(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M1(m, __VA_ARGS__)
+#define SONDE__LOG_M3(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M2(m, __VA_ARGS__)
+#define SONDE__LOG_M4(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M3(m, __VA_ARGS__)
+#define SONDE__LOG_M5(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M4(m, __VA_ARGS__)
+#define SONDE__LOG_M6(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M5(m, __VA_ARGS__)
+#define SONDE__LOG_M7(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M6(m, __VA_ARGS__)
+#define SONDE__LOG_M8(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M7(m, __VA_ARGS__)
+#define SONDE__LOG_M9(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M8(m, __VA_ARGS__)
+#define SONDE__LOG_M10(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M9(m, __VA_ARGS__)
+#define SONDE__LOG_M11(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M10(m, __VA_ARGS__)
+#define SONDE__LOG_M12(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M11(m, __VA_ARGS__)
+#define SONDE__LOG_M13(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M12(m, __VA_ARGS__)
+#define SONDE__LOG_M14(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M13(m, __VA_ARGS__)
+#define SONDE__LOG_M15(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M14(m, __VA_ARGS__)
+#define SONDE__LOG_M16(m, a, ...) SONDE__LOG_AP(m, a), SONDE__LOG_M15(m, __VA_ARGS__)
+#define SONDE__LOG_MAP(m, ...) \
+	SONDE__LOG_CAT(SONDE__LOG_M, SONDE__LOG_NF(x, __VA_ARGS__))(m, __VA_ARGS__)
+
+#define SONDE__LOG_F(lvl, logger, msg)                                                      \
+	do {                                                                                \
+		sonde_logger *const sonde__lg = (logger);                                   \
+		if (sonde__log_on(sonde__lg, (lvl))) {                                      \
+			static const sonde_log_site sonde__site = {"" msg "", __FILE__, 0, 0,   \
+			                                           __LINE__, (lvl), 0};         \
+			sonde__log_emit(sonde__lg, &sonde__site, 0);                        \
+		}                                                                           \
+	} while (0)
+
+#define SONDE__LOG_V(lvl, logger, msg, ...)                                                  \
+	do {                                                                                 \
+		sonde_logger *const sonde__lg = (logger);                                    \
+		if (sonde__log_on(sonde__lg, (lvl))) {                                       \
+			static const char *const sonde__keys[] = {                           \
+				SONDE__LOG_MAP(SONDE__LOG_KEY, __VA_ARGS__)};                \
+			static const unsigned char sonde__types[] = {                        \
+				SONDE__LOG_MAP(SONDE__LOG_TYPE, __VA_ARGS__)};               \
+			static const sonde_log_site sonde__site = {                          \
+				"" msg "", __FILE__, sonde__keys, sonde__types, __LINE__,     \
+				(lvl), (unsigned char)(sizeof(sonde__types))};               \
+			const sonde_log_value sonde__vals[] = {                              \
+				SONDE__LOG_MAP(SONDE__LOG_VAL, __VA_ARGS__)};                \
+			sonde__log_emit(sonde__lg, &sonde__site, sonde__vals);               \
+		}                                                                            \
+	} while (0)
+
+#define SONDE__LOG(lvl, logger, ...) \
+	SONDE__LOG_CAT(SONDE__LOG_, SONDE__LOG_SEL(__VA_ARGS__))(lvl, logger, __VA_ARGS__)
+
+#define SONDE_LOG_TRACE(logger, ...) SONDE__LOG(SONDE_LOG_LEVEL_TRACE, logger, __VA_ARGS__)
+#define SONDE_LOG_DEBUG(logger, ...) SONDE__LOG(SONDE_LOG_LEVEL_DEBUG, logger, __VA_ARGS__)
+#define SONDE_LOG_INFO(logger, ...) SONDE__LOG(SONDE_LOG_LEVEL_INFO, logger, __VA_ARGS__)
+#define SONDE_LOG_WARN(logger, ...) SONDE__LOG(SONDE_LOG_LEVEL_WARN, logger, __VA_ARGS__)
+#define SONDE_LOG_ERROR(logger, ...) SONDE__LOG(SONDE_LOG_LEVEL_ERROR, logger, __VA_ARGS__)
+#define SONDE_LOG_FATAL(logger, ...) SONDE__LOG(SONDE_LOG_LEVEL_FATAL, logger, __VA_ARGS__)
+
+#ifndef SONDE_NO_SHORT_MACROS
+#define LOG_TRACE SONDE_LOG_TRACE
+#define LOG_DEBUG SONDE_LOG_DEBUG
+#define LOG_INFO SONDE_LOG_INFO
+#define LOG_WARN SONDE_LOG_WARN
+#define LOG_ERROR SONDE_LOG_ERROR
+#define LOG_FATAL SONDE_LOG_FATAL
+#define LOG_STR SONDE_LOG_STR
+#define LOG_STRN SONDE_LOG_STRN
+#define LOG_INT SONDE_LOG_INT
+#define LOG_UINT SONDE_LOG_UINT
+#define LOG_DOUBLE SONDE_LOG_DOUBLE
+#define LOG_BOOL SONDE_LOG_BOOL
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SONDE_LOG_H */
