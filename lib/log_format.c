@@ -276,15 +276,24 @@ void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec)
 	const sonde_logger *l = h->logger;
 	const char *s = rec->strs;
 	bool json = fmt == 0;
-	unsigned i;
+	unsigned i, first = 0;
+	const char *msg = site->message;
+	size_t msg_len = msg ? strlen(msg) : 0;
 
+	/* sonde_log_write(): the message is the first string value, stored
+	 * after the correlation id */
+	if (!msg) {
+		msg = rec->strs + (rec->ctx ? rec->ctx->corr_len : 0);
+		msg_len = (rec->vals[0] & REC_STR_NULL) ? 0 : (uint32_t)rec->vals[0];
+		first = 1;
+	}
 	if (json) {
 		sonde__buf_put(b, "{\"@timestamp\":\"", 15);
 		put_timestamp(b, rec->ns);
 		sonde__buf_put(b, "\",\"level\":\"", 11);
 		sonde__buf_puts(b, sonde_log_level_name(h->level));
 		sonde__buf_put(b, "\",\"message\":", 12);
-		sonde__json_put_cstr(b, site->message);
+		sonde__json_put_string(b, msg, msg_len);
 		sonde__buf_put(b, l->json_bound, l->json_bound_len);
 	} else {
 		sonde__buf_put(b, "ts=", 3);
@@ -292,7 +301,7 @@ void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec)
 		sonde__buf_put(b, " level=", 7);
 		sonde__buf_puts(b, sonde_log_level_name(h->level));
 		sonde__buf_put(b, " msg=", 5);
-		sonde__json_put_cstr(b, site->message);
+		sonde__json_put_string(b, msg, msg_len);
 		sonde__buf_put(b, l->logfmt_bound, l->logfmt_bound_len);
 	}
 	if (rec->ctx) {
@@ -315,7 +324,9 @@ void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec)
 			s += c->corr_len;
 		}
 	}
-	for (i = 0; i < h->nfields; i++) {
+	if (first)
+		s += msg_len;
+	for (i = first; i < h->nfields; i++) {
 		const char *key = site->keys[i];
 		int type = site->types[i];
 		uint64_t u = rec->vals[i];

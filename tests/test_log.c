@@ -1113,3 +1113,109 @@ TEST(log_macros_compile_as_cxx17_and_c11)
 	free(out);
 	unlink(cxx[10]);
 }
+
+/* ---- sonde_log_write: message and keys known at run time ------------------------------ */
+
+TEST(log_write_runtime_call)
+{
+	cap *c = cap_new();
+	sonde_log_sink *s = cap_sink(c, SONDE_LOG_FORMAT_JSON, SONDE_LOG_LEVEL_TRACE);
+	sonde_logger *root = logger_on("py", s, SONDE_LOG_LEVEL_INFO);
+	char key[16], msg[64];
+	sonde_log_field f[4];
+	sonde_span_context ctx;
+	sonde_context_scope scope;
+	int i;
+
+	/* keys and message from buffers that change after the call */
+	snprintf(key, sizeof(key), "user");
+	snprintf(msg, sizeof(msg), "login \"ok\"\n");
+	f[0] = sonde_log_field_str(key, "ann\xff");
+	f[1] = sonde_log_field_i64("n", -5);
+	f[2] = sonde_log_field_f64("ratio", 0.1);
+	f[3] = sonde_log_field_bool("ok", 1);
+	ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_WARN, msg, strlen(msg), f, 4));
+	memset(key, 'X', 4);
+	memset(msg, 'Y', 5);
+	/* below the level: accepted, nothing written */
+	ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_DEBUG, "hidden", 6, NULL, 0));
+	/* no fields, embedded NUL in the message (length-delimited) */
+	ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_ERROR, "a\0b", 3, NULL, 0));
+	/* with a trace context: same stamping as the macros */
+	memset(&ctx, 0, sizeof(ctx));
+	memset(ctx.trace_id, 0x11, 16);
+	memset(ctx.span_id, 0x22, 8);
+	sonde_context_attach(&scope, &ctx);
+	ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "traced", 6, f + 1, 1));
+	ASSERT_OK(sonde_context_detach(&scope));
+	/* the same key set many times: interned once, cached */
+	for (i = 0; i < 100; i++)
+		ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "loop", 4, f + 1, 1));
+	/* bad input */
+	ASSERT_EQ_INT(sonde_log_write(NULL, SONDE_LOG_LEVEL_INFO, "x", 1, NULL, 0), SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_log_write(root, 99, "x", 1, NULL, 0), SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, NULL, 2), SONDE_EINVAL);
+	{
+		sonde_log_field bad = sonde_log_field_i64("", 1);
+		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, &bad, 1), SONDE_EINVAL);
+		bad.key = "k";
+		bad.type = 42;
+		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, &bad, 1), SONDE_EINVAL);
+	}
+	{
+		static const char *const ks[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7",
+		                                 "k8", "k9", "k10", "k11", "k12", "k13", "k14", "k15"};
+		sonde_log_field many[16];
+		for (i = 0; i < 16; i++)
+			many[i] = sonde_log_field_i64(ks[i], i);
+		many[1].key = "k0";
+		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, many, 2), SONDE_EINVAL);
+		ASSERT_CONTAINS(sonde_last_error(), "twice");
+		many[1].key = "k1";
+		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, many, 16), SONDE_EINVAL);
+		ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "fifteen", 7, many, 15));
+	}
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(cap_count(c), 104);
+	check_cap(c, "{\"count\":104,\"expect\":["
+	             "{\"__order__\":[\"@timestamp\",\"level\",\"message\",\"service\",\"user\",\"n\","
+	             "\"ratio\",\"ok\"],\"level\":\"warn\",\"message\":\"login \\\"ok\\\"\\n\","
+	             "\"user\":\"ann\\ufffd\",\"n\":-5,\"ratio\":0.1,\"ok\":true},"
+	             "{\"level\":\"error\",\"message\":\"a\\u0000b\"},"
+	             "{\"message\":\"traced\",\"trace_id\":\"11111111111111111111111111111111\","
+	             "\"span_id\":\"2222222222222222\",\"n\":-5},"
+	             "{\"message\":\"loop\",\"n\":-5}],"
+	             "\"absent\":[[\"trace_id\"],[\"n\"]]}");
+	sonde_logger_free(root);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	cap_free(c);
+}
+
+TEST(log_write_interning_is_bounded)
+{
+	cap *c = cap_new();
+	sonde_log_sink *s = cap_sink(c, SONDE_LOG_FORMAT_JSON, SONDE_LOG_LEVEL_TRACE);
+	sonde_logger *root = logger_on("py", s, SONDE_LOG_LEVEL_INFO);
+	char key[32];
+	sonde_log_field f;
+	int i, rc = SONDE_OK;
+
+	/* keys that vary with data would grow memory without end: capped */
+	for (i = 0; i <= SONDE_LOG_SITES_MAX && rc == SONDE_OK; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		f = sonde_log_field_i64(key, i);
+		rc = sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "m", 1, &f, 1);
+	}
+	ASSERT_EQ_INT(rc, SONDE_ELIMIT);
+	ASSERT_TRUE(i >= SONDE_LOG_SITES_MAX - 10); /* a few may have been interned by other tests */
+	ASSERT_CONTAINS(sonde_last_error(), "distinct");
+	/* known combinations keep working */
+	f = sonde_log_field_i64("k1", 1);
+	ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "m", 1, &f, 1));
+	ASSERT_OK(sonde_log_flush());
+	sonde_logger_free(root);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	cap_free(c);
+}

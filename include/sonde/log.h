@@ -356,6 +356,22 @@ SONDE_API SONDE_WUR int sonde_log_stats_get(sonde_log_stats *out);
  * Layout frozen: the macros build a static const sonde_log_site per call
  * site and an array of values per call.
  */
+/* ---- runtime log call ----------------------------------------------------------
+ * For messages and keys known only at run time (language bindings): level
+ * SONDE_LOG_LEVEL_TRACE..FATAL, msg of msg_len bytes (copied; NULL = ""),
+ * and n fields (at most 15; keys NUL-terminated; string values copied,
+ * len SIZE_MAX or (size_t)-1 meaning NUL-terminated). Same record, JSON
+ * and ordering as the macros; never blocks unless the logger's overflow
+ * policy is block. Each distinct (level, keys, types) combination is
+ * interned once and kept for the process's life: keys must not vary with
+ * data. Returns SONDE_OK (also when the level is off); SONDE_EINVAL (NULL
+ * logger, bad level, a NULL or empty key, a key given twice, an unknown
+ * type, too many fields); SONDE_ELIMIT past SONDE_LOG_SITES_MAX combinations;
+ * SONDE_ENOMEM. Steady state takes no lock (a per-thread cache). */
+#define SONDE_LOG_SITES_MAX 4096
+SONDE_API SONDE_WUR int sonde_log_write(sonde_logger *l, int level, const char *msg,
+                                        size_t msg_len, const sonde_log_field *fields, size_t n);
+
 typedef struct sonde_log_site {
 	const char *message;
 	const char *file;
