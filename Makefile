@@ -38,7 +38,8 @@ LIBS := -lpthread -lm $(LIBS_ZLIB)
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 HEADERS := $(wildcard include/*.h include/sonde/*.h)
-TEST_SRC := $(sort $(wildcard tests/test_*.c)) tests/runner.c
+TEST_SRC := $(sort $(wildcard tests/test_*.c)) tests/runner.c \
+            $(sort $(wildcard tests/fuzz/fuzz_*.c)) tests/fuzz/replay.c
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 # ---- release library ---------------------------------------------------------
@@ -119,14 +120,61 @@ bench: $(BUILD)/bench/sonde-bench
 	$(BUILD)/bench/sonde-bench $(B)
 
 # ---- examples and demo ---------------------------------------------------------------
+# Examples build as a host builds them: -Iinclude only, against libsonde.a.
+# examples/service is sonde-demo, the service `make demo` runs.
+# libmicrohttpd is detected like zlib: examples/microhttpd is built only when
+# it links (MHD=0 skips it).
+DEMO_SRC := $(sort $(wildcard examples/service/*.c))
+DEMO_HDR := $(wildcard examples/service/*.h)
+EX_CFLAGS := $(CSTD) $(WARN) -O2 -g -Iinclude
+ifeq ($(origin MHD),undefined)
+MHD := $(shell echo 'int main(void){return MHD_get_version() == 0;}' | \
+         $(CC) -x c -include microhttpd.h - -lmicrohttpd -o /dev/null >/dev/null 2>&1 && echo 1 || echo 0)
+endif
+EX_NAMES := sonde-demo log_and_trace $(if $(filter 1,$(MHD)),microhttpd)
+EXAMPLES := $(BUILD)/examples/minimal $(addprefix $(BUILD)/examples/,$(EX_NAMES))
+
+# $(call example_rules,OUTDIR,CFLAGS,LIBSONDE): the example programs into OUTDIR.
+define example_rules
+$(1)/sonde-demo: $(DEMO_SRC) $(DEMO_HDR) $(3) $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -o $$@ $(DEMO_SRC) $(3) $(LIBS)
+
+$(1)/log_and_trace: examples/log_and_trace.c $(3) $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -o $$@ $$< $(3) $(LIBS)
+
+$(1)/microhttpd: examples/microhttpd.c $(3) $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -o $$@ $$< $(3) -lmicrohttpd $(LIBS)
+endef
+
+$(eval $(call example_rules,$(BUILD)/examples,$(EX_CFLAGS),$(BUILD)/libsonde.a))
+
 $(BUILD)/examples/minimal: examples/minimal.c $(BUILD)/libsonde.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -Iinclude -o $@ $< $(BUILD)/libsonde.a $(LIBS)
 
-examples: $(BUILD)/examples/minimal
+# The demo tests (tests/test_demo*.c) run the examples of their own variant
+# (build/test/examples, build/asan/examples, ...), built with the variant's
+# flags and library objects: `make test-asan T=demo` runs sonde-demo under
+# ASan+UBSan. Adding them to <variant>-bins makes `make test`, `test-asan`
+# and `test-tsan` build them.
+DEMO_VARIANTS := test asan tsan
+$(foreach v,$(DEMO_VARIANTS),$(eval $(call example_rules,$($(v)_DIR)/examples,$($(v)_CFLAGS),$($(v)_LIBOBJ))))
+$(foreach v,$(DEMO_VARIANTS),$(eval $(v)-bins: $(addprefix $($(v)_DIR)/examples/,$(EX_NAMES))))
 
-demo: examples
-	$(BUILD)/examples/minimal
+examples: $(EXAMPLES)
+
+# `make demo` serves until Ctrl-C when run from a terminal. Without one (CI,
+# scripts) it stops after DURATION seconds (default 5) so it cannot hang;
+# DURATION=N bounds it anywhere. DEMO_ARGS passes more options
+# (e.g. DEMO_ARGS="--listen 127.0.0.1:9500").
+DURATION ?=
+demo: $(BUILD)/examples/sonde-demo
+	@if [ -n "$(DURATION)" ]; then d="--duration $(DURATION)"; \
+	 elif [ -t 0 ]; then d=""; else d="--duration 5"; fi; \
+	 $(BUILD)/examples/sonde-demo $$d $(DEMO_ARGS)
 
 # ---- install ------------------------------------------------------------------------
 # Written at install time: it records the PREFIX of that install.
@@ -160,7 +208,7 @@ check-source:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all test test-asan test-tsan bench examples demo install clean check-source \
+.PHONY: all test test-asan test-tsan bench examples demo install clean check-source fuzz fuzz-bins \
         test-bins asan-bins tsan-bins
 
 print-%:
