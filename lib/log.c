@@ -649,6 +649,8 @@ static int bound_set(bound_field *b, const char *key, int type, sonde_log_value 
 		size_t len = v.len == (size_t)-1 ? strlen(v.v.s) : v.len;
 		char *s = sonde__strndup(v.v.s, len);
 		if (!s) {
+			/* n.v still points at the caller's string: not ours to free */
+			n.v.v.s = NULL;
 			bound_clear(&n);
 			return SONDE_ENOMEM;
 		}
