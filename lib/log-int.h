@@ -182,6 +182,10 @@ typedef struct sonde__log_global {
 	pthread_cond_t backend_cv, flush_cv, wait_cv;
 	_Atomic int state;
 	int stopping;              /* log_mu */
+	int backend_exited;        /* log_mu: the backend left its loop */
+	int abandoned;             /* log_mu: shutdown gave up waiting for a
+	                              backend stuck in a sink; the backend
+	                              finishes the shutdown itself on exit */
 	int64_t stop_deadline_ns;  /* log_mu, CLOCK_MONOTONIC */
 	pthread_t thread;
 	sonde__log_ring *rings;    /* log_mu */
@@ -233,5 +237,10 @@ void sonde__log_sink_put(sonde_log_sink *s, int level, const char *line, size_t 
 /* Backend: write what the sink buffered; report recovered errors. */
 void sonde__log_sink_flush(sonde_log_sink *s);
 void sonde__log_sink_export(sonde_log_sink *s);
+
+/* The part of sonde_log_shutdown() after the backend stopped: discard
+ * what is left, free orphaned rings and retired loggers, wake producers.
+ * Returns the number of records discarded. Called without log_mu. */
+uint64_t sonde__log_finish_shutdown(void);
 
 #endif

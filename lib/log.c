@@ -348,6 +348,8 @@ static int start_locked(void)
 	if (st == ST_STOPPED)
 		sonde__fetch_add_relaxed(&G.dropped, discard_all_locked());
 	G.stopping = 0;
+	G.backend_exited = 0;
+	G.abandoned = 0;
 	/* The backend must not run the host's signal handlers. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -946,40 +948,11 @@ int sonde_log_flush(void)
 	return SONDE_OK;
 }
 
-int sonde_log_shutdown(void)
+uint64_t sonde__log_finish_shutdown(void)
 {
 	sonde_logger *l, *next;
 	sonde__log_ring *r, *rnext;
 	uint64_t left;
-	unsigned ms;
-	struct timespec ts;
-
-	if (sonde__log_is_backend)
-		return sonde__fail(SONDE_ESTATE, "sonde_log_shutdown: called from the log backend "
-		                                 "thread (a sink callback)");
-	pthread_mutex_lock(&G.log_mu);
-	if (sonde__load_relaxed(&G.state) == ST_STOPPING) {
-		/* another thread is shutting down: wait for it */
-		while (sonde__load_relaxed(&G.state) == ST_STOPPING)
-			pthread_cond_wait(&G.flush_cv, &G.log_mu);
-		pthread_mutex_unlock(&G.log_mu);
-		return SONDE_OK;
-	}
-	if (sonde__load_relaxed(&G.state) != ST_RUNNING) {
-		if (sonde__load_relaxed(&G.state) == ST_NEED_START)
-			sonde__store_relaxed(&G.state, ST_STOPPED);
-		pthread_mutex_unlock(&G.log_mu);
-		return SONDE_OK;
-	}
-	ms = G.shutdown_timeout_ms ? G.shutdown_timeout_ms : 2000;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	G.stop_deadline_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (int64_t)ms * 1000000;
-	G.stopping = 1;
-	sonde__store_relaxed(&G.state, ST_STOPPING);
-	pthread_cond_signal(&G.backend_cv);
-	pthread_mutex_unlock(&G.log_mu);
-
-	pthread_join(G.thread, NULL);
 
 	pthread_mutex_lock(&G.log_mu);
 	/* what the deadline left behind is discarded and counted */
@@ -1012,6 +985,80 @@ int sonde_log_shutdown(void)
 	pthread_mutex_lock(&G.wait_mu);
 	pthread_cond_broadcast(&G.wait_cv);
 	pthread_mutex_unlock(&G.wait_mu);
+	return left;
+}
+
+int sonde_log_shutdown(void)
+{
+	uint64_t left;
+	unsigned ms;
+	struct timespec ts;
+
+	if (sonde__log_is_backend)
+		return sonde__fail(SONDE_ESTATE, "sonde_log_shutdown: called from the log backend "
+		                                 "thread (a sink callback)");
+	pthread_mutex_lock(&G.log_mu);
+	if (sonde__load_relaxed(&G.state) == ST_STOPPING) {
+		if (G.abandoned) {
+			pthread_mutex_unlock(&G.log_mu);
+			return sonde__fail(SONDE_ETIMEDOUT, "sonde_log_shutdown: the log backend is "
+			                                    "still stuck in a sink");
+		}
+		/* another thread is shutting down: wait for it */
+		while (sonde__load_relaxed(&G.state) == ST_STOPPING && !G.abandoned)
+			pthread_cond_wait(&G.flush_cv, &G.log_mu);
+		pthread_mutex_unlock(&G.log_mu);
+		return SONDE_OK;
+	}
+	if (sonde__load_relaxed(&G.state) != ST_RUNNING) {
+		if (sonde__load_relaxed(&G.state) == ST_NEED_START)
+			sonde__store_relaxed(&G.state, ST_STOPPED);
+		pthread_mutex_unlock(&G.log_mu);
+		return SONDE_OK;
+	}
+	ms = G.shutdown_timeout_ms ? G.shutdown_timeout_ms : 2000;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	G.stop_deadline_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (int64_t)ms * 1000000;
+	G.stopping = 1;
+	sonde__store_relaxed(&G.state, ST_STOPPING);
+	pthread_cond_signal(&G.backend_cv);
+	pthread_mutex_unlock(&G.log_mu);
+
+	/* The backend checks the deadline between records; a sink that never
+	 * returns would hold it forever, so the join is bounded too (the drain
+	 * deadline plus 500 ms). If it times out, the backend is left to finish
+	 * the shutdown itself when (if) the sink returns: rings and loggers
+	 * stay allocated until then, and the host's exit is not held up. */
+	{
+		struct timespec jd;
+		int jr, exited;
+
+		clock_gettime(CLOCK_REALTIME, &jd);
+		jd.tv_sec += (time_t)(ms / 1000);
+		jd.tv_nsec += (long)(ms % 1000) * 1000000L + 500000000L;
+		while (jd.tv_nsec >= 1000000000L) {
+			jd.tv_sec++;
+			jd.tv_nsec -= 1000000000L;
+		}
+		jr = pthread_timedjoin_np(G.thread, NULL, &jd);
+		if (jr != 0) {
+			pthread_mutex_lock(&G.log_mu);
+			exited = G.backend_exited;
+			if (!exited)
+				G.abandoned = 1;
+			pthread_cond_broadcast(&G.flush_cv);
+			pthread_mutex_unlock(&G.log_mu);
+			if (!exited) {
+				pthread_detach(G.thread);
+				return sonde__fail(SONDE_ETIMEDOUT,
+				                   "sonde_log_shutdown: a sink has not returned for %u ms; "
+				                   "the backend finishes when it does",
+				                   ms + 500);
+			}
+			pthread_join(G.thread, NULL); /* it left its loop just now */
+		}
+	}
+	left = sonde__log_finish_shutdown();
 	if (left)
 		return sonde__fail(SONDE_ETIMEDOUT,
 		                   "sonde_log_shutdown: %llu records were not written within %u ms",

@@ -411,5 +411,17 @@ void *sonde__log_backend_main(void *arg)
 	export_cap = nexport = 0;
 	sonde_buf_destroy(&line[0]);
 	sonde_buf_destroy(&line[1]);
+	/* If sonde_log_shutdown() gave up on us (a sink held us past its
+	 * bound), nobody joins: finish the shutdown here. The flags are read
+	 * and written under log_mu by both sides, so exactly one runs it. */
+	{
+		int ab;
+		pthread_mutex_lock(&G.log_mu);
+		G.backend_exited = 1;
+		ab = G.abandoned;
+		pthread_mutex_unlock(&G.log_mu);
+		if (ab)
+			sonde__ignore((int)sonde__log_finish_shutdown());
+	}
 	return NULL;
 }
