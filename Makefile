@@ -166,14 +166,15 @@ $(foreach v,$(DEMO_VARIANTS),$(eval $(v)-bins: $(addprefix $($(v)_DIR)/examples/
 
 examples: $(EXAMPLES)
 
-# `make demo` serves until Ctrl-C when run from a terminal. Without one (CI,
-# scripts) it stops after DURATION seconds (default 5) so it cannot hang;
-# DURATION=N bounds it anywhere. DEMO_ARGS passes more options
-# (e.g. DEMO_ARGS="--listen 127.0.0.1:9500").
+# `make demo` serves until Ctrl-C when run from a terminal (stdin and stdout
+# both terminals). Otherwise (CI, `.ci/run`'s `make -s demo >/dev/null`,
+# scripts) it stops after 5 seconds so it cannot hang. DURATION=N bounds it
+# anywhere, DURATION=0 means until Ctrl-C (`make demo DURATION=0 | jq .`).
+# DEMO_ARGS passes more options (e.g. DEMO_ARGS="--listen 127.0.0.1:9500").
 DURATION ?=
 demo: $(BUILD)/examples/sonde-demo
 	@if [ -n "$(DURATION)" ]; then d="--duration $(DURATION)"; \
-	 elif [ -t 0 ]; then d=""; else d="--duration 5"; fi; \
+	 elif [ -t 0 ] && [ -t 1 ]; then d=""; else d="--duration 5"; fi; \
 	 $(BUILD)/examples/sonde-demo $$d $(DEMO_ARGS)
 
 # ---- install ------------------------------------------------------------------------
@@ -213,3 +214,31 @@ clean:
 
 print-%:
 	@echo '$*=$($*)'
+
+# ---- bindings: Python, Go, Rust (bindings/README.md) ------------------------------
+# Each target runs that language's own test runner and ends with
+# "bindings-<lang>: N passed, N failed". Go and Rust are skipped, with the
+# reason printed, when `go` / `cargo` is not installed.
+BINDINGS_ENV = BUILD=$(CURDIR)/$(BUILD) PYTHON=$(PYTHON) SONDE_ZLIB_LIBS="$(LIBS_ZLIB)"
+
+test-python: all
+	@$(BINDINGS_ENV) bash bindings/run-tests.sh python
+
+test-go: all
+	@$(BINDINGS_ENV) bash bindings/run-tests.sh go
+
+test-rust: all
+	@$(BINDINGS_ENV) bash bindings/run-tests.sh rust
+
+test-bindings: all
+	@rc=0; for l in python go rust; do \
+	  $(BINDINGS_ENV) bash bindings/run-tests.sh $$l || rc=1; done; exit $$rc
+
+bench-bindings: all
+	SONDE_LIBRARY=$(CURDIR)/$(BUILD)/libsonde.so PYTHONPATH=bindings/python $(PYTHON) bindings/python/bench.py
+	@if command -v go >/dev/null 2>&1; then cd bindings/go && GOTOOLCHAIN=local GOPROXY=off \
+	  GOCACHE=$(CURDIR)/$(BUILD)/go-cache GOPATH=$(CURDIR)/$(BUILD)/go-path \
+	  CGO_LDFLAGS="-L$(CURDIR)/$(BUILD) $(LIBS_ZLIB)" go test -run '^$$' -bench . -benchtime 1000000x .; \
+	else echo "bench-bindings: go not found, Go benchmarks skipped"; fi
+
+.PHONY: test-python test-go test-rust test-bindings bench-bindings
