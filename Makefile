@@ -100,8 +100,10 @@ comma := ,
 $(eval $(call variant,asan,-O1 -fsanitize=address$(comma)undefined -fno-sanitize-recover=undefined))
 $(eval $(call variant,tsan,-O1 -fsanitize=thread))
 
+# The C suite, then the bindings' suites (skipped when T filters), then one
+# closing line "total: N passed, N failed".
 test: test-bins all
-	@$(test_DIR)/sonde-tests $(T)
+	@bash tests/tools/run_all.sh $(test_DIR)/sonde-tests $(T)
 
 test-asan: asan-bins
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
@@ -177,6 +179,43 @@ demo: $(BUILD)/examples/sonde-demo
 	 elif [ -t 0 ] && [ -t 1 ]; then d=""; else d="--duration 5"; fi; \
 	 $(BUILD)/examples/sonde-demo $$d $(DEMO_ARGS)
 
+# ---- fuzzing (libFuzzer, clang) ---------------------------------------------------
+# make fuzz [FUZZ_SECONDS=60]: each target in tests/fuzz/ runs for FUZZ_SECONDS
+# from its seed corpus (tests/fuzz/corpus/<name>, read only); new inputs go to
+# build/fuzz/corpus-<name>, a crash to build/fuzz/crash-* (and fails the run).
+# make test replays every corpus file, so a crash input copied into the corpus
+# is a regression test from then on.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_CFLAGS := $(CSTD) -g -O1 -fno-omit-frame-pointer -Iinclude -Ilib -DSONDE_BUILDING \
+  -DSONDE_TEST_BUILD -DSONDE_SRC_DIR=\"$(CURDIR)\" \
+  $(if $(filter 1,$(ZLIB)),-DSONDE_HAVE_ZLIB=1)
+FUZZ_LIBOBJ := $(patsubst lib/%.c,$(FUZZ_DIR)/lib/%.o,$(LIB_SRC))
+
+$(FUZZ_DIR)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBOBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DSONDE_FUZZ_LIBFUZZER -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(FUZZ_LIBOBJ) $(LIBS)
+
+fuzz-bins: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
+
+fuzz: fuzz-bins
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus-$$t; \
+	  echo "=== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
+	    $(FUZZ_DIR)/corpus-$$t tests/fuzz/corpus/$$t > $(FUZZ_DIR)/$$t.log 2>&1 \
+	    || { tail -40 $(FUZZ_DIR)/$$t.log; echo "fuzz $$t: FAILED"; exit 1; }; \
+	  echo "fuzz $$t: $$(grep -o 'stat::number_of_executed_units: *[0-9]*' $(FUZZ_DIR)/$$t.log | grep -o '[0-9]*$$') executions, no failure"; \
+	done
+
 # ---- install ------------------------------------------------------------------------
 # Written at install time: it records the PREFIX of that install.
 define SONDE_PC
@@ -242,3 +281,5 @@ bench-bindings: all
 	else echo "bench-bindings: go not found, Go benchmarks skipped"; fi
 
 .PHONY: test-python test-go test-rust test-bindings bench-bindings
+
+.PHONY: fuzz fuzz-bins

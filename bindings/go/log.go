@@ -1,0 +1,455 @@
+package sonde
+
+/*
+#include <stdlib.h>
+#include <string.h>
+#include <sonde.h>
+#include <sonde/log.h>
+
+// The values of one record arrive as raw 64-bit words, lengths and one
+// string buffer (Go memory must not hold pointers when passed to C); the
+// string values point into buf. Fields past 16 make sonde drop the record.
+static void sgo_log_emit(sonde_logger *l, const sonde_log_site *site, const uint64_t *raw,
+                         const size_t *lens, const char *buf)
+{
+	sonde_log_value vals[16];
+	unsigned n = site->nfields;
+	for (unsigned i = 0; i < n && i < 16; i++) {
+		if (site->types[i] == SONDE_LOG_T_STR) {
+			vals[i].v.s = lens[i] == (size_t)-1 ? NULL : buf + raw[i];
+			vals[i].len = lens[i];
+		} else {
+			vals[i].v.u = raw[i];
+			vals[i].len = 0;
+		}
+	}
+	sonde__log_emit(l, site, vals);
+}
+
+static sonde_log_site *sgo_site_new(int level, const char *msg, size_t nfields)
+{
+	sonde_log_site *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->message = strdup(msg);
+	s->file = "go";
+	s->keys = calloc(nfields ? nfields : 1, sizeof(char *));
+	s->types = calloc(nfields ? nfields : 1, 1);
+	s->level = (unsigned char)level;
+	s->nfields = (unsigned char)(nfields > 255 ? 255 : nfields);
+	return s;
+}
+
+static void sgo_site_set(sonde_log_site *s, size_t i, const char *key, int type)
+{
+	((const char **)s->keys)[i] = strdup(key);
+	((unsigned char *)s->types)[i] = (unsigned char)type;
+}
+
+static sonde_log_field *sgo_fields(size_t n) { return calloc(n ? n : 1, sizeof(sonde_log_field)); }
+*/
+import "C"
+
+import (
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Level is a log level.
+type Level int
+
+const (
+	LevelTrace Level = iota
+	LevelDebug
+	LevelInfo
+	LevelWarn
+	LevelError
+	LevelFatal
+	LevelOff
+)
+
+// ParseLevel reads "trace" ... "fatal", "off" (any case, "warning" too).
+func ParseLevel(s string) (Level, error) {
+	var l C.sonde_log_level
+	p, n, keep := bytesArg(s)
+	err := lockedStatus(func() C.int { return C.sonde_log_level_parse(p, n, &l) })
+	_ = keep
+	return Level(l), err
+}
+
+func (l Level) String() string { return C.GoString(C.sonde_log_level_name(C.int(l))) }
+
+const (
+	tStr  = C.SONDE_LOG_T_STR
+	tI64  = C.SONDE_LOG_T_I64
+	tU64  = C.SONDE_LOG_T_U64
+	tF64  = C.SONDE_LOG_T_F64
+	tBool = C.SONDE_LOG_T_BOOL
+)
+
+// Field is one typed key/value of a record.
+type Field struct {
+	key  string
+	typ  int
+	bits uint64
+	str  string
+	null bool
+}
+
+func String(k, v string) Field       { return Field{key: k, typ: tStr, str: v} }
+func Bytes(k string, v []byte) Field { return Field{key: k, typ: tStr, str: string(v)} }
+func Int(k string, v int) Field      { return Field{key: k, typ: tI64, bits: uint64(int64(v))} }
+func Int64(k string, v int64) Field  { return Field{key: k, typ: tI64, bits: uint64(v)} }
+func Uint64(k string, v uint64) Field {
+	return Field{key: k, typ: tU64, bits: v}
+}
+func Float64(k string, v float64) Field { return Field{key: k, typ: tF64, bits: math.Float64bits(v)} }
+func Bool(k string, v bool) Field {
+	f := Field{key: k, typ: tBool}
+	if v {
+		f.bits = 1
+	}
+	return f
+}
+
+// Null writes key: null.
+func Null(k string) Field { return Field{key: k, typ: tStr, null: true} }
+
+// Err writes err's message under "error" (null for a nil error).
+func Err(err error) Field {
+	if err == nil {
+		return Null("error")
+	}
+	return String("error", err.Error())
+}
+
+// Sink is a log destination; loggers keep their own reference, so Close
+// it once the loggers that use it are created.
+type Sink struct{ p *C.sonde_log_sink }
+
+// SinkOpts: Format "json" (default) or "logfmt"; Level the sink's minimum;
+// MaxBytes/MaxFiles rotate file sinks.
+type SinkOpts struct {
+	Format   string
+	Level    Level
+	Name     string
+	MaxBytes uint64
+	MaxFiles uint
+}
+
+func sinkOpts(o SinkOpts, co *C.sonde_log_sink_opts) (*C.char, error) {
+	C.sonde_log_sink_opts_init(co)
+	switch o.Format {
+	case "", "json":
+	case "logfmt":
+		co.format = C.SONDE_LOG_FORMAT_LOGFMT
+	default:
+		return nil, fmtErr("sonde: log format %q: want json or logfmt", o.Format)
+	}
+	co.level = C.sonde_log_level(o.Level)
+	co.max_bytes = C.uint64_t(o.MaxBytes)
+	co.max_files = C.uint(o.MaxFiles)
+	name := cstrOrNil(o.Name)
+	co.name = name
+	return name, nil
+}
+
+func newSink(o SinkOpts, mk func(*C.sonde_log_sink_opts) *C.sonde_log_sink) (*Sink, error) {
+	var co C.sonde_log_sink_opts
+	name, err := sinkOpts(o, &co)
+	if err != nil {
+		return nil, err
+	}
+	defer freeAll(name)
+	p, err := lockedPtr(func() unsafe.Pointer { return unsafe.Pointer(mk(&co)) })
+	if err != nil {
+		return nil, err
+	}
+	return &Sink{(*C.sonde_log_sink)(p)}, nil
+}
+
+func StdoutSink(o SinkOpts) (*Sink, error) {
+	return newSink(o, func(co *C.sonde_log_sink_opts) *C.sonde_log_sink { return C.sonde_log_sink_stdout(co) })
+}
+
+func StderrSink(o SinkOpts) (*Sink, error) {
+	return newSink(o, func(co *C.sonde_log_sink_opts) *C.sonde_log_sink { return C.sonde_log_sink_stderr(co) })
+}
+
+// FileSink appends to path (rotating by size with MaxBytes).
+func FileSink(path string, o SinkOpts) (*Sink, error) {
+	if err := noNUL("path", path); err != nil {
+		return nil, err
+	}
+	p := C.CString(path)
+	defer freeAll(p)
+	return newSink(o, func(co *C.sonde_log_sink_opts) *C.sonde_log_sink { return C.sonde_log_sink_file(p, co) })
+}
+
+func (s *Sink) Close() {
+	if s != nil && s.p != nil {
+		C.sonde_log_sink_free(s.p)
+		s.p = nil
+	}
+}
+
+// Reopen asks a file sink to reopen its path (after logrotate moved it).
+func (s *Sink) Reopen() error {
+	if s == nil {
+		return errNilFamily
+	}
+	return lockedStatus(func() C.int { return C.sonde_log_sink_reopen(s.p) })
+}
+
+// LoggerOpts configure a root logger. LevelEnv nil means "LOG_LEVEL";
+// point it at "" to ignore the environment. No sinks = JSON on stdout.
+type LoggerOpts struct {
+	Service  string
+	Level    Level
+	LevelEnv *string
+	Block    bool // wait for room instead of dropping when a ring is full
+	Redact   []string
+	Sinks    []*Sink
+}
+
+// Logger is a sonde logger; a nil *Logger is a no-op.
+type Logger struct{ p *C.sonde_logger }
+
+func NewLogger(o LoggerOpts) (*Logger, error) {
+	if err := noNUL("service or redact key", append([]string{o.Service}, o.Redact...)...); err != nil {
+		return nil, err
+	}
+	var co C.sonde_log_opts
+	svc := C.CString(o.Service)
+	defer freeAll(svc)
+	C.sonde_log_opts_init(&co, svc)
+	co.level = C.sonde_log_level(o.Level)
+	if o.LevelEnv != nil {
+		env := C.CString(*o.LevelEnv)
+		defer freeAll(env)
+		co.level_env = env
+	}
+	if o.Block {
+		co.overflow = C.SONDE_LOG_OVERFLOW_BLOCK
+	}
+	if n := len(o.Redact); n > 0 {
+		arr := (*[1 << 16]*C.char)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof((*C.char)(nil)))))[:n:n]
+		for i, k := range o.Redact {
+			arr[i] = C.CString(k)
+		}
+		defer func() { freeAll(arr...); C.free(unsafe.Pointer(&arr[0])) }()
+		co.redact_keys, co.redact_count = &arr[0], C.size_t(n)
+	}
+	if n := len(o.Sinks); n > 0 {
+		arr := (*[1 << 16]*C.sonde_log_sink)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof((*C.char)(nil)))))[:n:n]
+		for i, s := range o.Sinks {
+			if s != nil {
+				arr[i] = s.p
+			}
+		}
+		defer C.free(unsafe.Pointer(&arr[0]))
+		co.sinks, co.sink_count = &arr[0], C.size_t(n)
+	}
+	p, err := lockedPtr(func() unsafe.Pointer { return unsafe.Pointer(C.sonde_logger_new(&co)) })
+	if err != nil {
+		return nil, err
+	}
+	return &Logger{(*C.sonde_logger)(p)}, nil
+}
+
+// With returns a child logger with these fields bound to every record.
+func (l *Logger) With(fields ...Field) (*Logger, error) {
+	if l == nil {
+		return nil, newError(-1, "sonde: nil logger")
+	}
+	n := len(fields)
+	arr := (*[1 << 10]C.sonde_log_field)(unsafe.Pointer(C.sgo_fields(C.size_t(n))))[: n+1 : n+1]
+	var strs []*C.char
+	defer func() { freeAll(strs...); C.free(unsafe.Pointer(&arr[0])) }()
+	for i, f := range fields {
+		if err := noNUL("field key", f.key); err != nil {
+			return nil, err
+		}
+		k := C.CString(f.key)
+		strs = append(strs, k)
+		arr[i].key = k
+		arr[i]._type = C.int(f.typ)
+		if f.typ == tStr {
+			if !f.null {
+				s := C.CString(f.str)
+				strs = append(strs, s)
+				*(**C.char)(unsafe.Pointer(&arr[i].v)) = s
+				arr[i].len = C.size_t(len(f.str))
+			}
+		} else {
+			*(*uint64)(unsafe.Pointer(&arr[i].v)) = f.bits
+		}
+	}
+	p, err := lockedPtr(func() unsafe.Pointer { return unsafe.Pointer(C.sonde_logger_child(l.p, &arr[0], C.size_t(n))) })
+	if err != nil {
+		return nil, err
+	}
+	return &Logger{(*C.sonde_logger)(p)}, nil
+}
+
+// Close releases the logger (its records already emitted are written).
+func (l *Logger) Close() {
+	if l != nil && l.p != nil {
+		C.sonde_logger_free(l.p)
+		l.p = nil
+	}
+}
+
+func (l *Logger) SetLevel(lv Level) {
+	if l != nil {
+		C.sonde_logger_set_level(l.p, C.sonde_log_level(lv))
+	}
+}
+
+func (l *Logger) Level() Level {
+	if l == nil {
+		return LevelOff
+	}
+	return Level(C.sonde_logger_level(l.p))
+}
+
+// Enabled reports whether a record at lv would be emitted.
+func (l *Logger) Enabled(lv Level) bool { return l != nil && l.p != nil && lv >= l.Level() }
+
+// SiteLimit bounds the call sites (level, message, keys, types) the binding
+// interns in C memory for the life of the process: the C logger keeps a
+// pointer to them. Past it, the message moves to a field "message_text"
+// under the message "[message in field message_text]"; past twice it, the
+// record is dropped and counted in SitesDropped.
+var SiteLimit int64 = 4096
+
+// SitesDropped counts records dropped because no call site could be interned.
+var SitesDropped int64
+
+var (
+	siteMu    sync.Mutex
+	sites     sync.Map // key -> *C.sonde_log_site
+	nSites    int64
+	nFallback int64
+)
+
+func siteKey(lv Level, msg string, fields []Field) string {
+	var b strings.Builder
+	b.WriteByte(byte('0' + lv))
+	b.WriteString(msg)
+	for _, f := range fields {
+		b.WriteByte(0)
+		b.WriteByte(byte(f.typ))
+		b.WriteString(f.key)
+	}
+	return b.String()
+}
+
+func makeSite(lv Level, msg string, fields []Field, extra bool) *C.sonde_log_site {
+	n := len(fields)
+	if extra {
+		n++
+	}
+	cm := C.CString(msg)
+	defer freeAll(cm)
+	s := C.sgo_site_new(C.int(lv), cm, C.size_t(n))
+	for i, f := range fields {
+		k := C.CString(f.key)
+		C.sgo_site_set(s, C.size_t(i), k, C.int(f.typ))
+		freeAll(k)
+	}
+	if extra {
+		k := C.CString("message_text")
+		C.sgo_site_set(s, C.size_t(n-1), k, tStr)
+		freeAll(k)
+	}
+	return s
+}
+
+func site(lv Level, msg string, fields []Field) (*C.sonde_log_site, bool) {
+	key := siteKey(lv, msg, fields)
+	if s, ok := sites.Load(key); ok {
+		return s.(*C.sonde_log_site), false
+	}
+	siteMu.Lock()
+	defer siteMu.Unlock()
+	if s, ok := sites.Load(key); ok {
+		return s.(*C.sonde_log_site), false
+	}
+	if nSites < SiteLimit {
+		s := makeSite(lv, msg, fields, false)
+		sites.Store(key, s)
+		nSites++
+		return s, false
+	}
+	fkey := "\x01" + siteKey(lv, "", fields)
+	if s, ok := sites.Load(fkey); ok {
+		return s.(*C.sonde_log_site), true
+	}
+	if nFallback >= SiteLimit {
+		atomic.AddInt64(&SitesDropped, 1)
+		return nil, false
+	}
+	s := makeSite(lv, "[message in field message_text]", fields, true)
+	sites.Store(fkey, s)
+	nFallback++
+	return s, true
+}
+
+// Log emits one record if lv is enabled. The goroutine's current trace
+// context is stamped when it runs inside a span (see StartSpan).
+func (l *Logger) Log(lv Level, msg string, fields ...Field) {
+	if !l.Enabled(lv) {
+		return
+	}
+	s, moved := site(lv, msg, fields)
+	if s == nil {
+		return
+	}
+	if moved {
+		fields = append(fields[:len(fields):len(fields)], String("message_text", msg))
+	}
+	n := len(fields)
+	raw := make([]uint64, n+1)
+	lens := make([]C.size_t, n+1)
+	var buf []byte
+	for i, f := range fields {
+		if f.typ == tStr {
+			if f.null {
+				lens[i] = ^C.size_t(0)
+				continue
+			}
+			raw[i] = uint64(len(buf))
+			lens[i] = C.size_t(len(f.str))
+			buf = append(buf, f.str...)
+		} else {
+			raw[i] = f.bits
+		}
+	}
+	buf = append(buf, 0)
+	C.sgo_log_emit(l.p, s, (*C.uint64_t)(unsafe.Pointer(&raw[0])), &lens[0], (*C.char)(unsafe.Pointer(&buf[0])))
+}
+
+func (l *Logger) Trace(msg string, f ...Field) { l.Log(LevelTrace, msg, f...) }
+func (l *Logger) Debug(msg string, f ...Field) { l.Log(LevelDebug, msg, f...) }
+func (l *Logger) Info(msg string, f ...Field)  { l.Log(LevelInfo, msg, f...) }
+func (l *Logger) Warn(msg string, f ...Field)  { l.Log(LevelWarn, msg, f...) }
+func (l *Logger) Error(msg string, f ...Field) { l.Log(LevelError, msg, f...) }
+func (l *Logger) Fatal(msg string, f ...Field) { l.Log(LevelFatal, msg, f...) }
+
+// LogFlush returns once every record emitted before the call is written.
+func LogFlush() error { return lockedStatus(func() C.int { return C.sonde_log_flush() }) }
+
+// LogShutdown drains the rings and stops the backend thread.
+func LogShutdown() error { return lockedStatus(func() C.int { return C.sonde_log_shutdown() }) }
+
+// Handle is the C sonde_logger pointer, for handing the logger to C code.
+func (l *Logger) Handle() unsafe.Pointer {
+	if l == nil {
+		return nil
+	}
+	return unsafe.Pointer(l.p)
+}

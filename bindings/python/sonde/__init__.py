@@ -1,0 +1,43 @@
+"""sonde: Python binding of the sonde instrumentation SDK (libsonde).
+
+A thin ctypes layer: metrics, exposition, the structured logger and trace
+context all live in libsonde, so Python code and the C/C++ (or Go, Rust)
+code of the same process share one registry, one log stream and one trace
+context. The metrics API follows prometheus_client:
+
+    from sonde import Counter, Histogram, generate_latest
+    c = Counter('app_requests', 'Requests.', ['method'])
+    c.labels('GET').inc()
+    h = Histogram('app_latency_seconds', 'Latency.')
+    with h.time():
+        work()
+    print(generate_latest().decode())
+
+The shared library is found through $SONDE_LIBRARY, then the package
+folder, then the system path (see sonde._lib).
+"""
+
+from . import _lib
+from ._errors import (AlreadyExists, InvalidArgument, LimitReached, NotFound, OutOfMemory,
+                      SondeError, StateError, Timeout, WrongType)
+from .exposition import (CONTENT_TYPE_LATEST, CONTENT_TYPE_OPENMETRICS, choose_encoder,
+                         expose_http, generate_latest, make_wsgi_app, negotiate)
+from .metrics import (DEFAULT_BUCKETS, REGISTRY, Counter, Gauge, Histogram, Registry,
+                      Summary, buckets_exponential, buckets_linear)
+from .trace import (Baggage, Span, SpanContext, TraceParent, TraceState, attach,
+                    current_context, enable_span_metrics, extract, inject,
+                    set_sampler_ratio, span)
+
+if _lib.HAVE_LOG:
+    from . import log
+    from .log import Logger, file_sink, stderr_sink, stdout_sink
+    from .log import flush as log_flush
+    from .log import shutdown as log_shutdown
+
+__version__ = "0.1.0"
+library_path = _lib.path
+
+
+def library_version():
+    """The version string of the libsonde actually loaded."""
+    return _lib.lib.sonde_version().decode()

@@ -1,0 +1,347 @@
+"""Loading libsonde and declaring the C ABI (ctypes only, no compiler).
+
+Search order for the shared library:
+  1. $SONDE_LIBRARY: a path to libsonde.so (or libsonde.so.0).
+  2. The package folder: sonde/libsonde.so.0, then sonde/libsonde.so.
+  3. The system search path: libsonde.so.0 (the soname), then
+     ctypes.util.find_library("sonde").
+The first that loads wins; a library whose major version differs from
+the one these declarations were written for is refused.
+
+Two handles are opened on the same library: `lib` (ctypes.CDLL, releases
+the GIL around each call; used for anything that can block or take a
+lock for long) and `hot` (ctypes.PyDLL, keeps the GIL; used only for
+calls that never block: increments, observations, label lookups,
+exposition of nothing). Both refer to one loaded copy, so there is one
+registry, one logger and one trace context per process.
+"""
+
+import ctypes
+import ctypes.util
+import os
+
+ABI_MAJOR = 0
+
+c_void_p = ctypes.c_void_p
+c_char_p = ctypes.c_char_p
+c_size_t = ctypes.c_size_t
+c_double = ctypes.c_double
+c_int = ctypes.c_int
+c_uint = ctypes.c_uint
+c_bool = ctypes.c_bool
+c_u8 = ctypes.c_uint8
+c_u32 = ctypes.c_uint32
+c_u64 = ctypes.c_uint64
+c_i64 = ctypes.c_int64
+P = ctypes.POINTER
+
+
+class LibraryNotFound(OSError):
+    pass
+
+
+def _candidates():
+    env = os.environ.get("SONDE_LIBRARY")
+    if env:
+        yield env
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in ("libsonde.so.0", "libsonde.so"):
+        p = os.path.join(here, name)
+        if os.path.exists(p):
+            yield p
+    yield "libsonde.so.0"
+    found = ctypes.util.find_library("sonde")
+    if found:
+        yield found
+
+
+def _load():
+    errors = []
+    for path in _candidates():
+        try:
+            cdll = ctypes.CDLL(path)
+        except OSError as e:
+            errors.append("%s: %s" % (path, e))
+            continue
+        cdll.sonde_version_hex.restype = c_uint
+        cdll.sonde_version_hex.argtypes = []
+        major = cdll.sonde_version_hex() >> 16
+        if major != ABI_MAJOR:
+            errors.append("%s: major version %d, expected %d" % (path, major, ABI_MAJOR))
+            continue
+        return path, cdll, ctypes.PyDLL(path)
+    raise LibraryNotFound(
+        "libsonde not found (set SONDE_LIBRARY to the path of libsonde.so); tried: "
+        + "; ".join(errors))
+
+
+path, lib, hot = _load()
+
+
+# ---- structs (layouts checked against a C compiler by tests/test_abi.py) --------
+
+class Buf(ctypes.Structure):
+    _fields_ = [("data", c_void_p), ("len", c_size_t), ("cap", c_size_t), ("oom", c_int)]
+
+
+class MetricOpts(ctypes.Structure):
+    _fields_ = [
+        ("size", c_size_t), ("type", c_int), ("name", c_char_p), ("help", c_char_p),
+        ("unit", c_char_p), ("label_names", P(c_char_p)), ("label_count", c_size_t),
+        ("buckets", P(c_double)), ("bucket_count", c_size_t), ("max_children", c_size_t),
+        ("quantiles", P(c_double)), ("quantile_count", c_size_t),
+        ("max_age_seconds", c_double), ("age_buckets", c_uint),
+    ]
+
+
+class SpanContext(ctypes.Structure):
+    _fields_ = [
+        ("trace_id", c_u8 * 16), ("span_id", c_u8 * 8), ("trace_flags", c_u8),
+        ("is_remote", c_u8), ("correlation_len", c_u8), ("correlation_id", ctypes.c_char * 65),
+    ]
+
+
+class ContextScope(ctypes.Structure):
+    _fields_ = [("ctx", SpanContext), ("prev", c_void_p), ("magic", c_u32)]
+
+
+class _AttrValue(ctypes.Union):
+    _fields_ = [("str", c_void_p), ("i", c_i64), ("d", c_double), ("b", c_bool)]
+
+
+class SpanAttr(ctypes.Structure):
+    _fields_ = [("key", c_void_p), ("type", c_int), ("str_len", c_size_t), ("v", _AttrValue)]
+
+
+class Span(ctypes.Structure):
+    _fields_ = [
+        ("scope", ContextScope), ("parent_span_id", c_u8 * 8), ("name", c_void_p),
+        ("name_len", c_size_t), ("start_mono_ns", c_i64), ("duration_ns", c_i64),
+        ("end_unix_ns", c_i64), ("status_msg", c_void_p), ("status", c_int),
+        ("attr_count", c_u32), ("attrs_dropped", c_u32), ("state", c_u32),
+        ("attrs", SpanAttr * 8),
+    ]
+
+
+class TraceParentC(ctypes.Structure):
+    _fields_ = [("version", c_u8), ("flags", c_u8), ("trace_id", c_u8 * 16),
+                ("parent_id", c_u8 * 8)]
+
+
+class ExposeResult(ctypes.Structure):
+    _fields_ = [("format", c_int), ("content_type", c_char_p), ("content_encoding", c_char_p)]
+
+
+class Header(ctypes.Structure):
+    _fields_ = [("name", c_void_p), ("name_len", c_size_t), ("value", c_void_p),
+                ("value_len", c_size_t)]
+
+
+class TraceHeaders(ctypes.Structure):
+    _fields_ = [("count", c_size_t), ("headers", Header * 3),
+                ("traceparent", ctypes.c_char * 56), ("tracestate", ctypes.c_char * 513),
+                ("baggage", Buf)]
+
+
+# logger
+class LogSinkOpts(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("format", c_int), ("level", c_int), ("name", c_char_p),
+                ("max_bytes", c_u64), ("max_files", c_uint)]
+
+
+class LogOpts(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("service", c_char_p), ("level", c_int),
+                ("level_env", c_char_p), ("overflow", c_int), ("redact_keys", P(c_char_p)),
+                ("redact_count", c_size_t), ("sinks", P(c_void_p)), ("sink_count", c_size_t)]
+
+
+class _LogUnion(ctypes.Union):
+    _fields_ = [("i", c_i64), ("u", c_u64), ("d", c_double), ("s", c_void_p)]
+
+
+class LogField(ctypes.Structure):
+    _fields_ = [("key", c_char_p), ("type", c_int), ("v", _LogUnion), ("len", c_size_t)]
+
+
+class LogSite(ctypes.Structure):
+    _fields_ = [("message", c_void_p), ("file", c_void_p), ("keys", c_void_p),
+                ("types", c_void_p), ("line", c_int), ("level", ctypes.c_ubyte),
+                ("nfields", ctypes.c_ubyte)]
+
+
+class LogValue(ctypes.Structure):
+    _fields_ = [("v", _LogUnion), ("len", c_size_t)]
+
+
+class LogStats(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("written", c_u64 * 6), ("dropped", c_u64),
+                ("truncated", c_u64), ("sink_errors", c_u64), ("rings", c_u64)]
+
+
+STRUCTS = {
+    "sonde_buf": Buf, "sonde_metric_opts": MetricOpts, "sonde_span_context": SpanContext,
+    "sonde_context_scope": ContextScope, "sonde_span_attr": SpanAttr, "sonde_span": Span,
+    "sonde_traceparent": TraceParentC, "sonde_expose_result": ExposeResult,
+    "sonde_header": Header, "sonde_trace_headers": TraceHeaders,
+    "sonde_log_sink_opts": LogSinkOpts, "sonde_log_opts": LogOpts, "sonde_log_field": LogField,
+    "sonde_log_site": LogSite, "sonde_log_value": LogValue, "sonde_log_stats": LogStats,
+}
+
+# ---- functions: name -> (restype, argtypes, hot) ----------------------------------
+vp, sz, d = c_void_p, c_size_t, c_double
+CSTRS = P(c_char_p)
+SIZES = P(c_size_t)
+_DECLS = {
+    "sonde_version": (c_char_p, [], False),
+    "sonde_strerror": (c_char_p, [c_int], False),
+    "sonde_status_name": (c_char_p, [c_int], False),
+    "sonde_last_error": (c_char_p, [], True),
+    "sonde_last_status": (c_int, [], True),
+    "sonde_buf_destroy": (None, [P(Buf)], False),
+    "sonde_now_mono_ns": (c_i64, [], True),
+    # registries and families
+    "sonde_registry_new": (vp, [], False),
+    "sonde_registry_free": (None, [vp], False),
+    "sonde_registry_default": (vp, [], False),
+    "sonde_registry_unregister": (c_int, [vp, vp], False),
+    "sonde_registry_find": (vp, [vp, c_char_p], False),
+    "sonde_metric_opts_init": (None, [P(MetricOpts), c_int, c_char_p, c_char_p], False),
+    "sonde_family_new": (vp, [vp, P(MetricOpts)], False),
+    "sonde_family_remove": (c_int, [vp, sz, CSTRS, SIZES], False),
+    "sonde_family_clear": (None, [vp], False),
+    "sonde_family_size": (sz, [vp], False),
+    "sonde_family_name": (c_char_p, [vp], False),
+    "sonde_family_set_max_children": (c_int, [vp, sz], False),
+    "sonde_counter_labels": (vp, [vp, sz, CSTRS, SIZES], True),
+    "sonde_gauge_labels": (vp, [vp, sz, CSTRS, SIZES], True),
+    "sonde_histogram_labels": (vp, [vp, sz, CSTRS, SIZES], True),
+    "sonde_summary_labels": (vp, [vp, sz, CSTRS, SIZES], True),
+    # hot path
+    "sonde_counter_inc": (None, [vp], True),
+    "sonde_counter_add": (None, [vp, d], True),
+    "sonde_counter_add_u64": (None, [vp, c_u64], True),
+    "sonde_counter_value": (d, [vp], False),
+    "sonde_gauge_set": (None, [vp, d], True),
+    "sonde_gauge_add": (None, [vp, d], True),
+    "sonde_gauge_sub": (None, [vp, d], True),
+    "sonde_gauge_inc": (None, [vp], True),
+    "sonde_gauge_dec": (None, [vp], True),
+    "sonde_gauge_set_to_current_time": (None, [vp], True),
+    "sonde_gauge_value": (d, [vp], True),
+    "sonde_histogram_observe": (None, [vp, d], True),
+    "sonde_histogram_count": (c_u64, [vp], False),
+    "sonde_histogram_sum": (d, [vp], False),
+    "sonde_histogram_bucket": (c_u64, [vp, sz], False),
+    "sonde_summary_observe": (None, [vp, d], True),
+    "sonde_summary_count": (c_u64, [vp], False),
+    "sonde_summary_sum": (d, [vp], False),
+    "sonde_summary_quantile": (d, [vp, d], False),
+    "sonde_buckets_linear": (c_int, [d, d, sz, P(c_double)], False),
+    "sonde_buckets_exponential": (c_int, [d, d, sz, P(c_double)], False),
+    # exposition
+    "sonde_format_content_type": (c_char_p, [c_int], False),
+    "sonde_expose": (c_int, [vp, c_int, P(Buf)], False),
+    "sonde_expose_negotiate": (c_int, [c_char_p, sz, P(c_int), P(c_char_p)], False),
+    "sonde_accepts_gzip": (c_bool, [c_char_p, sz], False),
+    "sonde_expose_http": (c_int, [vp, c_char_p, c_char_p, P(Buf), P(ExposeResult)], False),
+    # context and trace
+    "sonde_span_context_valid": (c_bool, [P(SpanContext)], True),
+    "sonde_context_current": (P(SpanContext), [], True),
+    "sonde_context_attach": (None, [P(ContextScope), P(SpanContext)], True),
+    "sonde_context_detach": (c_int, [P(ContextScope)], True),
+    "sonde_trace_id_generate": (None, [P(c_u8)], True),
+    "sonde_span_id_generate": (None, [P(c_u8)], True),
+    "sonde_traceparent_parse": (c_int, [c_char_p, sz, P(TraceParentC)], True),
+    "sonde_traceparent_format": (sz, [P(TraceParentC), c_char_p, sz], True),
+    "sonde_span_context_format_traceparent": (sz, [P(SpanContext), c_char_p, sz], True),
+    "sonde_tracestate_new": (vp, [], False),
+    "sonde_tracestate_free": (None, [vp], False),
+    "sonde_tracestate_clear": (None, [vp], False),
+    "sonde_tracestate_parse": (c_int, [vp, c_char_p, sz], False),
+    "sonde_tracestate_set": (c_int, [vp, c_char_p, sz, c_char_p, sz], False),
+    "sonde_tracestate_remove": (c_int, [vp, c_char_p, sz], False),
+    "sonde_tracestate_get": (c_bool, [vp, c_char_p, sz, P(c_void_p), P(c_size_t)], False),
+    "sonde_tracestate_count": (sz, [vp], False),
+    "sonde_tracestate_member": (c_int, [vp, sz, P(c_void_p), P(c_size_t), P(c_void_p),
+                                        P(c_size_t)], False),
+    "sonde_tracestate_format": (sz, [vp, sz, c_char_p, sz], False),
+    "sonde_baggage_new": (vp, [], False),
+    "sonde_baggage_free": (None, [vp], False),
+    "sonde_baggage_clear": (None, [vp], False),
+    "sonde_baggage_parse": (c_int, [vp, c_char_p, sz], False),
+    "sonde_baggage_set": (c_int, [vp, c_char_p, sz, c_char_p, sz, c_char_p, sz], False),
+    "sonde_baggage_remove": (c_int, [vp, c_char_p, sz], False),
+    "sonde_baggage_get": (c_bool, [vp, c_char_p, sz, P(c_void_p), P(c_size_t)], False),
+    "sonde_baggage_count": (sz, [vp], False),
+    "sonde_baggage_entry": (c_int, [vp, sz, P(c_void_p), P(c_size_t), P(c_void_p),
+                                    P(c_size_t), P(c_void_p), P(c_size_t)], False),
+    "sonde_baggage_format": (c_int, [vp, P(Buf)], False),
+    "sonde_trace_set_sampler_ratio": (None, [d], False),
+    "sonde_trace_sampler_ratio": (d, [], False),
+    "sonde_span_start": (None, [P(Span), c_void_p], True),
+    "sonde_span_start_child_of": (None, [P(Span), c_void_p, P(SpanContext)], True),
+    "sonde_span_end": (None, [P(Span)], False),  # may run the span-end hook
+    "sonde_span_set_str": (None, [P(Span), c_void_p, c_void_p], True),
+    "sonde_span_set_int": (None, [P(Span), c_void_p, c_i64], True),
+    "sonde_span_set_double": (None, [P(Span), c_void_p, d], True),
+    "sonde_span_set_bool": (None, [P(Span), c_void_p, c_bool], True),
+    "sonde_span_set_status": (None, [P(Span), c_int, c_void_p], True),
+    "sonde_span_set_error": (None, [P(Span), c_void_p], True),
+    "sonde_span_is_sampled": (c_bool, [P(Span)], True),
+    "sonde_trace_enable_span_metrics": (c_int, [vp, c_char_p], False),
+    "sonde_trace_set_span_histogram": (c_int, [vp], False),
+    "sonde_trace_carrier_new": (vp, [], False),
+    "sonde_trace_carrier_free": (None, [vp], False),
+    "sonde_trace_extract": (c_int, [vp, P(Header), sz], False),
+    "sonde_trace_carrier_context": (P(SpanContext), [vp], False),
+    "sonde_trace_carrier_continued": (c_bool, [vp], False),
+    "sonde_trace_carrier_tracestate": (vp, [vp], False),
+    "sonde_trace_carrier_baggage": (vp, [vp], False),
+    "sonde_trace_inject": (c_int, [vp, P(SpanContext), P(TraceHeaders)], False),
+    "sonde_trace_headers_destroy": (None, [P(TraceHeaders)], False),
+}
+
+# The logger (include/sonde/log.h). Declared only when the library exports it.
+_LOG_DECLS = {
+    "sonde_log_level_name": (c_char_p, [c_int], False),
+    "sonde_log_level_parse": (c_int, [c_char_p, sz, P(c_int)], False),
+    "sonde_log_sink_opts_init": (None, [P(LogSinkOpts)], False),
+    "sonde_log_sink_stdout": (vp, [P(LogSinkOpts)], False),
+    "sonde_log_sink_stderr": (vp, [P(LogSinkOpts)], False),
+    "sonde_log_sink_file": (vp, [c_char_p, P(LogSinkOpts)], False),
+    "sonde_log_sink_free": (None, [vp], False),
+    "sonde_log_sink_reopen": (c_int, [vp], False),
+    "sonde_log_sink_set_level": (None, [vp, c_int], False),
+    "sonde_log_sink_errors": (c_u64, [vp], False),
+    "sonde_log_opts_init": (None, [P(LogOpts), c_char_p], False),
+    "sonde_logger_new": (vp, [P(LogOpts)], False),
+    "sonde_logger_child": (vp, [vp, P(LogField), sz], False),
+    "sonde_logger_free": (None, [vp], False),
+    "sonde_logger_set_level": (None, [vp, c_int], False),
+    "sonde_logger_level": (c_int, [vp], False),
+    "sonde_log_set_level_all": (None, [c_int], False),
+    "sonde_log_flush": (c_int, [], False),
+    "sonde_log_shutdown": (c_int, [], False),
+    "sonde_log_stats_get": (c_int, [P(LogStats)], False),
+    "sonde__log_emit": (None, [vp, P(LogSite), c_void_p], False),
+}
+
+
+def _declare(decls):
+    for name, (res, args, is_hot) in decls.items():
+        for handle in (lib, hot):
+            f = getattr(handle, name)
+            f.restype = res
+            f.argtypes = args
+
+
+_declare(_DECLS)
+HAVE_LOG = hasattr(lib, "sonde_logger_new") and hasattr(lib, "sonde__log_emit")
+if HAVE_LOG:
+    _declare(_LOG_DECLS)
+
+
+def fn(name):
+    """The function to call: the GIL-keeping one for hot calls."""
+    decl = _DECLS.get(name) or _LOG_DECLS.get(name)
+    return getattr(hot if decl and decl[2] else lib, name)

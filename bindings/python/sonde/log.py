@@ -1,0 +1,334 @@
+"""The structured logger: libsonde's rings and backend thread, from Python.
+
+    log = sonde.Logger("checkout", sinks=[sonde.file_sink("/var/log/app.log")])
+    log.info("request done", status=200, path="/a", ms=1.25, cached=True)
+    api = log.child(component="api")
+    api.warn("slow", ms=812)
+    sonde.log_flush()
+
+Records from Python, C, Go and Rust in one process go through the same
+backend and sinks, and carry the thread's current trace context.
+
+Field types: bool -> bool, int -> int64 (uint64 above 2**63-1, a string
+beyond), float -> double, None -> null, str/bytes -> string (str as UTF-8;
+invalid bytes are escaped by the logger), anything else -> str(value).
+
+Call sites: the C logger keeps a pointer to each call site's message and
+field keys instead of copying them, so this module interns each distinct
+(level, message, keys, types) once, for the life of the process, up to
+SITE_LIMIT of them. Past that, records go through a site per (level,
+keys) whose message is "[message in field message_text]", with the message moved
+to a field "message_text"; past twice the limit they are dropped and counted in
+sites_dropped. Keep messages constant and put variable parts in fields,
+as with any structured logger.
+"""
+
+import ctypes
+import threading
+
+from . import _errors, _lib
+from .metrics import to_bytes
+
+if not _lib.HAVE_LOG:  # pragma: no cover - depends on the library build
+    raise ImportError("this libsonde has no logger (sonde_logger_new is not exported)")
+
+TRACE, DEBUG, INFO, WARN, ERROR, FATAL, OFF = range(7)
+_LEVELS = {"trace": 0, "debug": 1, "info": 2, "warn": 3, "warning": 3, "error": 4,
+           "fatal": 5, "off": 6}
+_T_STR, _T_I64, _T_U64, _T_F64, _T_BOOL = 1, 2, 3, 4, 5
+SITE_LIMIT = 4096
+MAX_FIELDS = 16
+sites_dropped = 0
+
+_emit_nb = _lib.hot.sonde__log_emit   # keeps the GIL: never blocks (drop policy)
+_emit_blk = _lib.lib.sonde__log_emit  # releases the GIL: may wait (block policy)
+_level_of = _lib.hot.sonde_logger_level
+_sites = {}
+_fallback = {}
+_sites_lock = threading.Lock()
+_FILE = ctypes.create_string_buffer(b"python")
+
+
+def _level(level):
+    if isinstance(level, int) and not isinstance(level, bool):
+        if 0 <= level <= 6:
+            return level
+        raise _errors.InvalidArgument(-1, "log level %d out of range 0..6" % level)
+    if isinstance(level, str):
+        b = level.encode("utf-8", "replace")
+        out = ctypes.c_int()
+        _errors.check(_lib.lib.sonde_log_level_parse(b, len(b), ctypes.byref(out)))
+        return out.value
+    raise _errors.InvalidArgument(-1, "log level must be a name or 0..6, not %r" % (level,))
+
+
+def _make_site(level, msg, keys, types):
+    keep = [ctypes.create_string_buffer(msg)]
+    kbufs = [ctypes.create_string_buffer(k) for k in keys]
+    keep += kbufs
+    karr = (ctypes.c_void_p * max(len(keys), 1))(*[ctypes.addressof(b) for b in kbufs])
+    tarr = (ctypes.c_ubyte * max(len(types), 1))(*types)
+    keep += [karr, tarr]
+    site = _lib.LogSite(ctypes.addressof(keep[0]), ctypes.addressof(_FILE),
+                        ctypes.addressof(karr), ctypes.addressof(tarr), 0, level,
+                        min(len(keys), 255))
+    return site, keep
+
+
+def _site(level, msg, keys, types):
+    global sites_dropped
+    key = (level, msg, keys, types)
+    s = _sites.get(key)
+    if s is not None:
+        return s[0], False
+    with _sites_lock:
+        s = _sites.get(key)
+        if s is not None:
+            return s[0], False
+        if len(_sites) < SITE_LIMIT:
+            s = _sites[key] = _make_site(level, msg, keys, types)
+            return s[0], False
+        fkey = (level, keys, types)
+        s = _fallback.get(fkey)
+        if s is None:
+            if len(_fallback) >= SITE_LIMIT:
+                sites_dropped += 1
+                return None, False
+            s = _fallback[fkey] = _make_site(level, b"[message in field message_text]",
+                                             keys + (b"message_text",), types + (_T_STR,))
+        return s[0], True
+
+
+def _typed(v):
+    """(type, LogValue-compatible raw, keepalive)"""
+    if v is None:
+        return _T_STR, None
+    if v is True or v is False:
+        return _T_BOOL, int(v)
+    t = type(v)
+    if t is int or (isinstance(v, int)):
+        if -(1 << 63) <= v < (1 << 63):
+            return _T_I64, v
+        if 0 <= v < (1 << 64):
+            return _T_U64, v
+        return _T_STR, str(v).encode()
+    if t is float or isinstance(v, float):
+        return _T_F64, v
+    if t is bytes:
+        return _T_STR, v
+    return _T_STR, to_bytes(v if isinstance(v, str) else str(v), "field value")
+
+
+class Sink:
+    """A log destination (reference-counted in C; loggers hold their own)."""
+
+    def __init__(self, handle):
+        self._h = ctypes.c_void_p(handle)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            _lib.lib.sonde_log_sink_free(self._h)
+            self._h = None
+
+    def reopen(self):
+        """File sinks: reopen the path before the next write (logrotate)."""
+        _errors.check(_lib.lib.sonde_log_sink_reopen(self._h))
+
+    def set_level(self, level):
+        _lib.lib.sonde_log_sink_set_level(self._h, _level(level))
+
+    @property
+    def errors(self):
+        return _lib.lib.sonde_log_sink_errors(self._h)
+
+
+def _sink_opts(format, level, name, max_bytes=0, max_files=0):
+    o = _lib.LogSinkOpts()
+    _lib.lib.sonde_log_sink_opts_init(ctypes.byref(o))
+    if format not in ("json", "logfmt"):
+        raise _errors.InvalidArgument(-1, "log format must be 'json' or 'logfmt'")
+    o.format = 0 if format == "json" else 1
+    o.level = _level(level) if level is not None else TRACE
+    o.name = to_bytes(name, "sink name", True)
+    o.max_bytes = max_bytes
+    o.max_files = max_files
+    return o
+
+
+def _new_sink(h):
+    if not h:
+        raise _errors.last()
+    return Sink(h)
+
+
+def stdout_sink(format="json", level=None, name=None):
+    return _new_sink(_lib.lib.sonde_log_sink_stdout(ctypes.byref(_sink_opts(format, level, name))))
+
+
+def stderr_sink(format="json", level=None, name=None):
+    return _new_sink(_lib.lib.sonde_log_sink_stderr(ctypes.byref(_sink_opts(format, level, name))))
+
+
+def file_sink(path, format="json", level=None, name=None, max_bytes=0, max_files=0):
+    """Appends to path; with max_bytes, rotates (path.1 newest, max_files kept)."""
+    p = to_bytes(path, "path", True)
+    o = _sink_opts(format, level, name, max_bytes, max_files)
+    return _new_sink(_lib.lib.sonde_log_sink_file(p, ctypes.byref(o)))
+
+
+class Logger:
+    """Logger(service, level="info", sinks=None (stdout JSON), level_env=None
+    ("LOG_LEVEL"; "" for none), overflow="drop"|"block", redact=(keys...))."""
+
+    def __init__(self, service, level="info", sinks=None, level_env=None, overflow="drop",
+                 redact=(), _handle=None):
+        if _handle is not None:
+            self._h = ctypes.c_void_p(_handle)
+            return
+        o = _lib.LogOpts()
+        svc = to_bytes(service, "service", True)
+        _lib.lib.sonde_log_opts_init(ctypes.byref(o), svc)
+        o.level = _level(level)
+        o.level_env = to_bytes(level_env, "level_env", True)
+        if overflow not in ("drop", "block"):
+            raise _errors.InvalidArgument(-1, "overflow must be 'drop' or 'block'")
+        o.overflow = 0 if overflow == "drop" else 1
+        rk = [to_bytes(k, "redact key", True) for k in redact]
+        rarr = (ctypes.c_char_p * max(len(rk), 1))(*rk)
+        o.redact_keys, o.redact_count = rarr, len(rk)
+        sinks = list(sinks or ())
+        sarr = (ctypes.c_void_p * max(len(sinks), 1))(*[s._h.value for s in sinks])
+        o.sinks, o.sink_count = sarr, len(sinks)
+        h = _lib.lib.sonde_logger_new(ctypes.byref(o))
+        if not h:
+            raise _errors.last()
+        self._h = ctypes.c_void_p(h)
+        self._blocking = overflow == "block"
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            _lib.lib.sonde_logger_free(self._h)
+            self._h = None
+
+    def child(self, **fields):
+        """A logger with these fields bound to every record."""
+        keep = []
+        arr = (_lib.LogField * max(len(fields), 1))()
+        for i, (k, v) in enumerate(fields.items()):
+            t, raw = _typed(v)
+            f = arr[i]
+            f.key = to_bytes(k, "field key", True)
+            f.type = t
+            if t == _T_STR:
+                keep.append(raw)
+                f.v.s = ctypes.cast(ctypes.c_char_p(raw), ctypes.c_void_p).value if raw else None
+                f.len = len(raw) if raw is not None else 0
+            elif t == _T_F64:
+                f.v.d = raw
+            elif t == _T_U64 or t == _T_BOOL:
+                f.v.u = raw
+            else:
+                f.v.i = raw
+        h = _lib.lib.sonde_logger_child(self._h, arr, len(fields))
+        if not h:
+            raise _errors.last()
+        c = Logger(None, _handle=h)
+        c._blocking = self._blocking
+        return c
+
+    @property
+    def level(self):
+        return _lib.lib.sonde_logger_level(self._h)
+
+    @level.setter
+    def level(self, level):
+        _lib.lib.sonde_logger_set_level(self._h, _level(level))
+
+    def set_level(self, level):
+        self.level = level
+
+    def is_enabled(self, level):
+        return _level(level) >= _level_of(self._h)
+
+    def log(self, level, msg, /, **fields):
+        lv = _level(level)
+        if lv >= _level_of(self._h):
+            self._emit(lv, msg, fields)
+
+    def _emit(self, lv, msg, fields):
+        m = to_bytes(msg, "message", True) or b""
+        keys = tuple(to_bytes(k, "field key", True) for k in fields)
+        typed = [_typed(v) for v in fields.values()]
+        types = tuple(t for t, _ in typed)
+        site, moved = _site(lv, m, keys, types)
+        if site is None:
+            return
+        if moved:
+            typed.append((_T_STR, m))
+        n = len(typed)
+        vals = (_lib.LogValue * max(n, 1))()
+        for i, (t, raw) in enumerate(typed):
+            v = vals[i]
+            if t == _T_STR:
+                if raw is None:
+                    v.len = ctypes.c_size_t(-1).value
+                else:
+                    v.v.s = ctypes.cast(ctypes.c_char_p(raw), ctypes.c_void_p).value
+                    v.len = len(raw)
+            elif t == _T_F64:
+                v.v.d = raw
+            elif t == _T_I64:
+                v.v.i = raw
+            else:
+                v.v.u = raw
+        # the bytes objects in typed stay alive until emit returns (it copies)
+        (_emit_blk if self._blocking else _emit_nb)(self._h, ctypes.byref(site), vals)
+
+    def trace(self, msg, /, **fields):
+        if 0 >= _level_of(self._h):
+            self._emit(0, msg, fields)
+
+    def debug(self, msg, /, **fields):
+        if 1 >= _level_of(self._h):
+            self._emit(1, msg, fields)
+
+    def info(self, msg, /, **fields):
+        if 2 >= _level_of(self._h):
+            self._emit(2, msg, fields)
+
+    def warn(self, msg, /, **fields):
+        if 3 >= _level_of(self._h):
+            self._emit(3, msg, fields)
+
+    warning = warn
+
+    def error(self, msg, /, **fields):
+        if 4 >= _level_of(self._h):
+            self._emit(4, msg, fields)
+
+    def fatal(self, msg, /, **fields):
+        if 5 >= _level_of(self._h):
+            self._emit(5, msg, fields)
+
+
+def flush():
+    """Returns once every record emitted before the call is written."""
+    _errors.check(_lib.lib.sonde_log_flush())
+
+
+def shutdown():
+    """Drains the rings and stops the backend (a new Logger restarts it)."""
+    _errors.check(_lib.lib.sonde_log_shutdown())
+
+
+def set_level_all(level):
+    _lib.lib.sonde_log_set_level_all(_level(level))
+
+
+def stats():
+    s = _lib.LogStats()
+    s.size = ctypes.sizeof(s)
+    _errors.check(_lib.lib.sonde_log_stats_get(ctypes.byref(s)))
+    names = ("trace", "debug", "info", "warn", "error", "fatal")
+    return {"written": {names[i]: s.written[i] for i in range(6)}, "dropped": s.dropped,
+            "truncated": s.truncated, "sink_errors": s.sink_errors, "rings": s.rings}

@@ -1,0 +1,513 @@
+"""Registries and metrics, shaped like prometheus_client.
+
+    from sonde import Counter, Histogram, generate_latest
+    REQUESTS = Counter('app_requests', 'Requests.', ['method'])
+    REQUESTS.labels('GET').inc()
+    LATENCY = Histogram('app_latency_seconds', 'Latency.')
+    with LATENCY.time():
+        ...
+
+Every value lives in libsonde: this module only holds handles. A metric
+registered here and one registered by C code in the same registry come out
+in the same exposition.
+"""
+
+import ctypes
+import functools
+import time
+
+from . import _errors, _lib
+from ._lib import MetricOpts
+
+_TYPE_COUNTER, _TYPE_GAUGE, _TYPE_HISTOGRAM, _TYPE_SUMMARY = 1, 2, 3, 4
+INF = float("inf")
+DEFAULT_BUCKETS = (.005, .01, .025, .05, .075, .1, .25, .5, .75, 1.0, 2.5, 5.0, 7.5, 10.0, INF)
+
+_f = _lib.fn
+_c_inc = _f("sonde_counter_inc")
+_c_add = _f("sonde_counter_add")
+_c_add_u64 = _f("sonde_counter_add_u64")
+_c_value = _f("sonde_counter_value")
+_g_set = _f("sonde_gauge_set")
+_g_add = _f("sonde_gauge_add")
+_g_sub = _f("sonde_gauge_sub")
+_g_inc = _f("sonde_gauge_inc")
+_g_dec = _f("sonde_gauge_dec")
+_g_now = _f("sonde_gauge_set_to_current_time")
+_g_value = _f("sonde_gauge_value")
+_h_observe = _f("sonde_histogram_observe")
+_s_observe = _f("sonde_summary_observe")
+_LABELS = {_TYPE_COUNTER: _f("sonde_counter_labels"), _TYPE_GAUGE: _f("sonde_gauge_labels"),
+           _TYPE_HISTOGRAM: _f("sonde_histogram_labels"),
+           _TYPE_SUMMARY: _f("sonde_summary_labels")}
+_U64_MAX = (1 << 64) - 1
+
+
+def to_bytes(s, what="value", cstring=False):
+    """str -> UTF-8 bytes (surrogate-escaped bytes of os.fsdecode() come back
+    as the original bytes); bytes pass through; None stays None (the C side
+    rejects it with its own message); anything else goes through str().
+    cstring: the value goes to C as a NUL-terminated string, so a NUL
+    inside it is an error rather than a silent truncation."""
+    if s is None:
+        return s
+    if not isinstance(s, bytes):
+        if not isinstance(s, str):
+            s = str(s)
+        try:
+            s = s.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError as e:
+            raise _errors.InvalidArgument(-1, "%s %r is not encodable as UTF-8: %s" % (what, s, e))
+    if cstring and b"\0" in s:
+        raise _errors.InvalidArgument(-1, "%s %r contains a NUL byte" % (what, s))
+    return s
+
+
+class Registry:
+    """A sonde registry. Registry() makes a new, empty one (freed when the
+    last metric using it and this object are gone); REGISTRY is the
+    process-wide default one that C code reaches with NULL."""
+
+    def __init__(self):
+        h = _lib.lib.sonde_registry_new()
+        if not h:
+            raise _errors.last()
+        self._h = ctypes.c_void_p(h)
+        self._owned = True
+
+    @classmethod
+    def _default(cls):
+        r = cls.__new__(cls)
+        r._h = ctypes.c_void_p(None)  # NULL = the default registry everywhere
+        r._owned = False
+        return r
+
+    @property
+    def handle(self):
+        """The sonde_registry pointer as an int (0 for the default registry)."""
+        return self._h.value or 0
+
+    def __del__(self):
+        if getattr(self, "_owned", False) and self._h:
+            _lib.lib.sonde_registry_free(self._h)
+            self._h = ctypes.c_void_p(None)
+
+    def unregister(self, metric):
+        _errors.check(_lib.lib.sonde_registry_unregister(self._h, metric._fam))
+
+    def generate(self, fmt="text"):
+        from .exposition import generate_latest
+        return generate_latest(self, fmt)
+
+
+REGISTRY = Registry._default()
+
+
+def _full_name(name, namespace, subsystem, unit):
+    full = "_".join(p for p in (namespace, subsystem, name) if p)
+    if unit and not full.endswith("_" + unit):
+        full += "_" + unit
+    return full
+
+
+def _cstr_array(items):
+    arr = (ctypes.c_char_p * max(len(items), 1))()
+    for i, v in enumerate(items):
+        arr[i] = v
+    return arr
+
+
+class _Timer:
+    """Context manager and decorator that passes elapsed seconds to fn."""
+
+    __slots__ = ("_fn", "_start")
+
+    def __init__(self, fn):
+        self._fn = fn
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self._fn(max(time.perf_counter() - self._start, 0.0))
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapped(*a, **kw):
+            with _Timer(self._fn):
+                return func(*a, **kw)
+        return wrapped
+
+
+class _ExceptionCounter:
+    __slots__ = ("_child", "_exc")
+
+    def __init__(self, child, exc):
+        self._child, self._exc = child, exc
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, value, tb):
+        if typ is not None and issubclass(typ, self._exc):
+            self._child.inc()
+        return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapped(*a, **kw):
+            with _ExceptionCounter(self._child, self._exc):
+                return func(*a, **kw)
+        return wrapped
+
+
+class _InProgress:
+    __slots__ = ("_child",)
+
+    def __init__(self, child):
+        self._child = child
+
+    def __enter__(self):
+        self._child.inc()
+        return self
+
+    def __exit__(self, *exc):
+        self._child.dec()
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapped(*a, **kw):
+            with _InProgress(self._child):
+                return func(*a, **kw)
+        return wrapped
+
+
+# ---- children: the hot-path operations ------------------------------------------------
+
+class _Child:
+    __slots__ = ("_h", "_owner")
+
+    def __init__(self, handle, owner):
+        self._h = ctypes.c_void_p(handle)
+        self._owner = owner  # keeps the family (and its registry) alive
+
+    def _missing(self):
+        raise ValueError("%s metric %r has labels %r: call .labels(...) first"
+                         % (self._kind, self._owner._name, self._owner._labelnames))
+
+
+class CounterChild(_Child):
+    __slots__ = ()
+    _kind = "counter"
+
+    def inc(self, amount=1):
+        """Adds amount (default 1). A negative amount raises ValueError, as
+        prometheus_client does; a NaN is dropped and counted by sonde."""
+        h = self._h
+        if not h:
+            self._missing()
+        if amount == 1:
+            _c_inc(h)
+        elif type(amount) is int and 0 <= amount <= _U64_MAX:
+            _c_add_u64(h, amount)
+        elif amount < 0:
+            raise ValueError("Counters can only be incremented by non-negative amounts.")
+        else:
+            _c_add(h, amount)
+
+    def count_exceptions(self, exception=Exception):
+        if not self._h:
+            self._missing()
+        return _ExceptionCounter(self, exception)
+
+    def get(self):
+        """The current value (sums every thread's cell: not for hot paths)."""
+        return _c_value(self._h)
+
+
+class GaugeChild(_Child):
+    __slots__ = ()
+    _kind = "gauge"
+
+    def inc(self, amount=1):
+        h = self._h
+        if not h:
+            self._missing()
+        if amount == 1:
+            _g_inc(h)
+        else:
+            _g_add(h, amount)
+
+    def dec(self, amount=1):
+        h = self._h
+        if not h:
+            self._missing()
+        if amount == 1:
+            _g_dec(h)
+        else:
+            _g_sub(h, amount)
+
+    def set(self, value):
+        h = self._h
+        if not h:
+            self._missing()
+        _g_set(h, float(value))
+
+    def set_to_current_time(self):
+        if not self._h:
+            self._missing()
+        _g_now(self._h)
+
+    def track_inprogress(self):
+        if not self._h:
+            self._missing()
+        return _InProgress(self)
+
+    def time(self):
+        if not self._h:
+            self._missing()
+        return _Timer(self.set)
+
+    def get(self):
+        return _g_value(self._h)
+
+
+class HistogramChild(_Child):
+    __slots__ = ()
+    _kind = "histogram"
+
+    def observe(self, amount):
+        h = self._h
+        if not h:
+            self._missing()
+        _h_observe(h, amount)
+
+    def time(self):
+        """Times a block (with ...) or a function (@...) in seconds."""
+        if not self._h:
+            self._missing()
+        return _Timer(self.observe)
+
+    def get_count(self):
+        return _lib.lib.sonde_histogram_count(self._h)
+
+    def get_sum(self):
+        return _lib.lib.sonde_histogram_sum(self._h)
+
+    def get_bucket(self, i):
+        """Cumulative count of bucket i (the last one is +Inf)."""
+        return _lib.lib.sonde_histogram_bucket(self._h, i)
+
+
+class SummaryChild(_Child):
+    __slots__ = ()
+    _kind = "summary"
+
+    def observe(self, amount):
+        h = self._h
+        if not h:
+            self._missing()
+        _s_observe(h, amount)
+
+    def time(self):
+        if not self._h:
+            self._missing()
+        return _Timer(self.observe)
+
+    def get_count(self):
+        return _lib.lib.sonde_summary_count(self._h)
+
+    def get_sum(self):
+        return _lib.lib.sonde_summary_sum(self._h)
+
+    def quantile(self, q):
+        return _lib.lib.sonde_summary_quantile(self._h, q)
+
+
+# ---- families ---------------------------------------------------------------------------
+
+class _Metric:
+    """A family. Without label names it is also its only child."""
+
+    _ctype = 0
+    _child_cls = _Child
+
+    def __init__(self, name, documentation="", labelnames=(), namespace="", subsystem="",
+                 unit="", registry=REGISTRY, max_children=0, _opts=None):
+        if registry is None:  # prometheus_client: not registered anywhere
+            registry = Registry()
+        if not isinstance(registry, Registry):
+            raise TypeError("registry must be a sonde.Registry, not %r" % type(registry))
+        if isinstance(labelnames, str):
+            labelnames = (labelnames,)
+        self._labelnames = tuple(labelnames)
+        if not name or not isinstance(name, str):
+            raise _errors.InvalidArgument(-1, "metric name must be a non-empty str, not %r" % (name,))
+        self._name = self._c_name(_full_name(name, namespace, subsystem, unit))
+        self._registry = registry
+        self._children = {}
+        names = [to_bytes(n, "label name", True) for n in self._labelnames]
+        self._keep = names
+        o = MetricOpts()
+        # the opts struct points at these bytes: keep them alive until the call
+        cname, chelp = to_bytes(self._name, "metric name", True), to_bytes(documentation, "help", True)
+        names += [cname, chelp]
+        _lib.lib.sonde_metric_opts_init(ctypes.byref(o), self._ctype, cname, chelp)
+        if unit:
+            o.unit = to_bytes(unit, "unit", True)
+        arr = _cstr_array(names[:len(self._labelnames)])
+        o.label_names = arr
+        o.label_count = len(self._labelnames)
+        o.max_children = max_children
+        if _opts:
+            _opts(o, self._keep)
+        fam = _lib.lib.sonde_family_new(registry._h, ctypes.byref(o))
+        if not fam:
+            raise _errors.last()
+        self._fam = ctypes.c_void_p(fam)
+        h = None
+        if not self._labelnames:
+            h = _LABELS[self._ctype](self._fam, 0, None, None)
+            if not h:
+                raise _errors.last()
+        self._child_cls.__init__(self, h, self)
+
+    @staticmethod
+    def _c_name(full):
+        return full
+
+    @property
+    def name(self):
+        """The family name as registered in sonde."""
+        return self._name
+
+    def labels(self, *labelvalues, **labelkwargs):
+        """The child for these label values (positional, or by name), created
+        on first use and cached. Values may be str (UTF-8), bytes, or
+        anything str() accepts."""
+        if labelkwargs:
+            if labelvalues:
+                raise ValueError("can't pass both *args and **kwargs")
+            if sorted(labelkwargs) != sorted(self._labelnames):
+                raise ValueError("incorrect label names: %r, expected %r"
+                                 % (tuple(labelkwargs), self._labelnames))
+            labelvalues = tuple(labelkwargs[n] for n in self._labelnames)
+        try:
+            child = self._children.get(labelvalues)
+        except TypeError:  # an unhashable value: look it up uncached
+            return self._lookup(labelvalues)
+        if child is None:
+            child = self._lookup(labelvalues)
+            self._children[labelvalues] = child
+        return child
+
+    def _encode_values(self, labelvalues):
+        vals = [to_bytes(v, "label value") for v in labelvalues]
+        n = len(vals)
+        arr = _cstr_array(vals)
+        lens = (ctypes.c_size_t * max(n, 1))(*[len(v) if v is not None else 0 for v in vals])
+        return n, arr, lens
+
+    def _lookup(self, labelvalues):
+        n, arr, lens = self._encode_values(labelvalues)
+        h = _LABELS[self._ctype](self._fam, n, arr, lens)
+        if not h:
+            raise _errors.last()
+        return self._child_cls(h, self)
+
+    def remove(self, *labelvalues):
+        """Removes a child; handles to it stay safe (their writes are discarded)."""
+        n, arr, lens = self._encode_values(labelvalues)
+        _errors.check(_lib.lib.sonde_family_remove(self._fam, n, arr, lens))
+        for k in [k for k in self._children if k == labelvalues or
+                  tuple(to_bytes(v) for v in k) == tuple(to_bytes(v) for v in labelvalues)]:
+            del self._children[k]
+
+    def clear(self):
+        _lib.lib.sonde_family_clear(self._fam)
+        self._children.clear()
+
+    def __len__(self):
+        return _lib.lib.sonde_family_size(self._fam)
+
+    def __repr__(self):
+        return "sonde.%s(%r, labels=%r)" % (type(self).__name__, self._name, self._labelnames)
+
+
+class Counter(_Metric, CounterChild):
+    """Counter('name', 'help', ['label', ...]). As in prometheus_client the
+    exposed name ends in _total (added when missing)."""
+
+    _ctype = _TYPE_COUNTER
+    _child_cls = CounterChild
+
+    @staticmethod
+    def _c_name(full):
+        return full if full.endswith("_total") else full + "_total"
+
+
+class Gauge(_Metric, GaugeChild):
+    _ctype = _TYPE_GAUGE
+    _child_cls = GaugeChild
+
+
+class Histogram(_Metric, HistogramChild):
+    """Histogram('name', 'help', labels, buckets=DEFAULT_BUCKETS). A final
+    +Inf bound may be given or not; sonde always adds it."""
+
+    _ctype = _TYPE_HISTOGRAM
+    _child_cls = HistogramChild
+
+    def __init__(self, name, documentation="", labelnames=(), namespace="", subsystem="",
+                 unit="", registry=REGISTRY, buckets=DEFAULT_BUCKETS, max_children=0):
+        bounds = [float(b) for b in buckets]
+        if bounds and bounds[-1] == INF:
+            bounds.pop()
+        if "le" in (labelnames if not isinstance(labelnames, str) else (labelnames,)):
+            raise ValueError("histogram label name 'le' is reserved")
+
+        def opts(o, keep):
+            arr = (ctypes.c_double * max(len(bounds), 1))(*bounds)
+            keep.append(arr)
+            o.buckets = arr
+            o.bucket_count = len(bounds)
+        super().__init__(name, documentation, labelnames, namespace, subsystem, unit,
+                         registry, max_children, opts)
+
+
+class Summary(_Metric, SummaryChild):
+    """Summary('name', 'help', labels, quantiles=(0.5, 0.9, 0.99),
+    max_age_seconds=600, age_buckets=5). Unlike prometheus_client's, a
+    sonde summary reports quantiles over a sliding window."""
+
+    _ctype = _TYPE_SUMMARY
+    _child_cls = SummaryChild
+
+    def __init__(self, name, documentation="", labelnames=(), namespace="", subsystem="",
+                 unit="", registry=REGISTRY, quantiles=None, max_age_seconds=0,
+                 age_buckets=0, max_children=0):
+        def opts(o, keep):
+            if quantiles is not None:
+                q = [float(x) for x in quantiles]
+                arr = (ctypes.c_double * max(len(q), 1))(*q)
+                keep.append(arr)
+                o.quantiles = arr
+                o.quantile_count = len(q)
+            o.max_age_seconds = float(max_age_seconds)
+            o.age_buckets = int(age_buckets)
+        super().__init__(name, documentation, labelnames, namespace, subsystem, unit,
+                         registry, max_children, opts)
+
+
+def buckets_linear(start, width, count):
+    out = (ctypes.c_double * max(count, 1))()
+    _errors.check(_lib.lib.sonde_buckets_linear(start, width, count, out))
+    return [out[i] for i in range(count)]
+
+
+def buckets_exponential(start, factor, count):
+    out = (ctypes.c_double * max(count, 1))()
+    _errors.check(_lib.lib.sonde_buckets_exponential(start, factor, count, out))
+    return [out[i] for i in range(count)]
+

@@ -1,0 +1,509 @@
+"""W3C trace context: traceparent, tracestate, baggage, the current
+context and spans.
+
+The current context is libsonde's, per OS thread: a span started in
+Python is the parent of one started by C code called on the same thread,
+and the logger stamps its trace_id. A Python thread is an OS thread, so
+`with span(...)` works across threading; asyncio tasks sharing one thread
+share its context (start and end a span within one task step, or pass
+contexts explicitly with child_of=).
+"""
+
+import ctypes
+import threading
+
+from . import _errors, _lib
+from .metrics import to_bytes
+
+_f = _lib.fn
+_current = _f("sonde_context_current")
+_attach = _f("sonde_context_attach")
+_detach = _f("sonde_context_detach")
+_start = _f("sonde_span_start")
+_start_child = _f("sonde_span_start_child_of")
+_end = _f("sonde_span_end")
+
+SAMPLED = 0x01
+RANDOM = 0x02
+
+# Spans and scopes attached on this thread: sonde links their C memory
+# into the thread's context, so they are kept alive until detached even if
+# the caller drops its reference without ending them.
+_attached = threading.local()
+
+
+def _hold(obj):
+    lst = getattr(_attached, "objs", None)
+    if lst is None:
+        lst = _attached.objs = []
+    lst.append(obj)
+
+
+def _release(obj):
+    lst = getattr(_attached, "objs", None)
+    if lst:
+        for i in range(len(lst) - 1, -1, -1):
+            if lst[i] is obj:
+                del lst[i]
+                return
+
+
+class SpanContext:
+    """An immutable copy of a sonde_span_context."""
+
+    __slots__ = ("_c",)
+
+    def __init__(self, c=None):
+        self._c = _lib.SpanContext()
+        if c is not None:
+            ctypes.memmove(ctypes.byref(self._c), ctypes.byref(c), ctypes.sizeof(self._c))
+
+    @classmethod
+    def _from_ptr(cls, p):
+        return cls(p.contents)
+
+    @classmethod
+    def create(cls, trace_id, span_id, flags=SAMPLED, remote=True):
+        """From hex strings or bytes (16 and 8 bytes)."""
+        def raw(x, n, what):
+            if isinstance(x, str):
+                try:
+                    x = bytes.fromhex(x)
+                except ValueError:
+                    raise _errors.InvalidArgument(-1, "%s is not hex" % what)
+            if not isinstance(x, (bytes, bytearray)) or len(x) != n:
+                raise _errors.InvalidArgument(-1, "%s must be %d bytes" % (what, n))
+            return x
+        c = _lib.SpanContext()
+        c.trace_id[:] = list(raw(trace_id, 16, "trace_id"))
+        c.span_id[:] = list(raw(span_id, 8, "span_id"))
+        c.trace_flags = flags & 0xFF
+        c.is_remote = 1 if remote else 0
+        return cls(c)
+
+    @property
+    def trace_id(self):
+        return bytes(self._c.trace_id).hex()
+
+    @property
+    def span_id(self):
+        return bytes(self._c.span_id).hex()
+
+    @property
+    def trace_flags(self):
+        return self._c.trace_flags
+
+    @property
+    def sampled(self):
+        return bool(self._c.trace_flags & SAMPLED)
+
+    @property
+    def is_remote(self):
+        return bool(self._c.is_remote)
+
+    @property
+    def correlation_id(self):
+        return self._c.correlation_id[:self._c.correlation_len].decode("ascii", "replace")
+
+    def is_valid(self):
+        return bool(_lib.lib.sonde_span_context_valid(ctypes.byref(self._c)))
+
+    __bool__ = is_valid
+
+    def traceparent(self):
+        """The traceparent header for an outgoing request in this context."""
+        out = ctypes.create_string_buffer(56)
+        n = _lib.lib.sonde_span_context_format_traceparent(ctypes.byref(self._c), out, 56)
+        if n == 0:
+            raise _errors.last("context has no valid trace")
+        return out.raw[:n].decode()
+
+    def __repr__(self):
+        return "SpanContext(trace_id=%s, span_id=%s, flags=%02x)" % (
+            self.trace_id, self.span_id, self.trace_flags)
+
+
+def current_context():
+    """A copy of the calling thread's current context (falsy when none)."""
+    return SpanContext._from_ptr(_current())
+
+
+class attach:
+    """with attach(ctx): makes ctx (a SpanContext, or None to hide the outer
+    one) the thread's current context for the block."""
+
+    __slots__ = ("_scope", "_ctx")
+
+    def __init__(self, ctx):
+        self._ctx = ctx
+        self._scope = _lib.ContextScope()
+
+    def __enter__(self):
+        _attach(ctypes.byref(self._scope),
+                None if self._ctx is None else ctypes.byref(self._ctx._c))
+        _hold(self)
+        return self._ctx
+
+    def __exit__(self, *exc):
+        _errors.check(_detach(ctypes.byref(self._scope)))
+        _release(self)
+        return False
+
+
+class TraceParent:
+    """A parsed traceparent header."""
+
+    __slots__ = ("version", "flags", "trace_id", "parent_id")
+
+    def __init__(self, trace_id, parent_id, flags=SAMPLED, version=0):
+        self.trace_id, self.parent_id, self.flags, self.version = (
+            trace_id, parent_id, flags, version)
+
+    @classmethod
+    def parse(cls, header):
+        """Parses per W3C Trace Context; raises InvalidArgument (a
+        ValueError) with sonde's reason otherwise."""
+        b = to_bytes(header, "traceparent")
+        if b is None:
+            raise _errors.InvalidArgument(-1, "traceparent is None")
+        tp = _lib.TraceParentC()
+        _errors.check(_lib.lib.sonde_traceparent_parse(b, len(b), ctypes.byref(tp)))
+        return cls(bytes(tp.trace_id).hex(), bytes(tp.parent_id).hex(), tp.flags, tp.version)
+
+    def format(self):
+        tp = _lib.TraceParentC()
+        try:
+            tp.trace_id[:] = list(bytes.fromhex(self.trace_id))
+            tp.parent_id[:] = list(bytes.fromhex(self.parent_id))
+        except ValueError:
+            raise _errors.InvalidArgument(-1, "trace_id / parent_id must be 32 / 16 hex digits")
+        tp.flags = self.flags & 0xFF
+        tp.version = self.version & 0xFF
+        out = ctypes.create_string_buffer(56)
+        n = _lib.lib.sonde_traceparent_format(ctypes.byref(tp), out, 56)
+        if n == 0:
+            raise _errors.last()
+        return out.raw[:n].decode()
+
+    def context(self):
+        return SpanContext.create(self.trace_id, self.parent_id, self.flags, remote=True)
+
+    def __repr__(self):
+        return "TraceParent(%r)" % self.format()
+
+
+def _ptr_bytes(p, n):
+    return ctypes.string_at(p.value, n.value) if n.value else b""
+
+
+class TraceState:
+    """A W3C tracestate list (keys move to the front when set)."""
+
+    def __init__(self, header=None):
+        h = _lib.lib.sonde_tracestate_new()
+        if not h:
+            raise _errors.last()
+        self._h = ctypes.c_void_p(h)
+        if header is not None:
+            self.parse(header)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            _lib.lib.sonde_tracestate_free(self._h)
+            self._h = None
+
+    def parse(self, header):
+        b = to_bytes(header, "tracestate") or b""
+        _errors.check(_lib.lib.sonde_tracestate_parse(self._h, b, len(b)))
+
+    def __setitem__(self, key, value):
+        k, v = to_bytes(key, "key"), to_bytes(value, "value")
+        _errors.check(_lib.lib.sonde_tracestate_set(self._h, k, len(k or b""), v,
+                                                     len(v or b"")))
+
+    def __getitem__(self, key):
+        k = to_bytes(key, "key") or b""
+        p, n = ctypes.c_void_p(), ctypes.c_size_t()
+        if not _lib.lib.sonde_tracestate_get(self._h, k, len(k), ctypes.byref(p),
+                                             ctypes.byref(n)):
+            raise KeyError(key)
+        return _ptr_bytes(p, n).decode()
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __delitem__(self, key):
+        k = to_bytes(key, "key") or b""
+        st = _lib.lib.sonde_tracestate_remove(self._h, k, len(k))
+        if st == -4:
+            raise KeyError(key)
+        _errors.check(st)
+
+    def __len__(self):
+        return _lib.lib.sonde_tracestate_count(self._h)
+
+    def items(self):
+        out = []
+        for i in range(len(self)):
+            k, kn, v, vn = ctypes.c_void_p(), ctypes.c_size_t(), ctypes.c_void_p(), ctypes.c_size_t()
+            _errors.check(_lib.lib.sonde_tracestate_member(
+                self._h, i, ctypes.byref(k), ctypes.byref(kn), ctypes.byref(v), ctypes.byref(vn)))
+            out.append((_ptr_bytes(k, kn).decode(), _ptr_bytes(v, vn).decode()))
+        return out
+
+    def format(self, limit=0):
+        out = ctypes.create_string_buffer(4096)
+        n = _lib.lib.sonde_tracestate_format(self._h, limit, out, 4096)
+        return out.raw[:n].decode()
+
+    __str__ = format
+
+
+class Baggage:
+    """W3C baggage: str keys, str values (percent-decoded), properties."""
+
+    def __init__(self, header=None):
+        h = _lib.lib.sonde_baggage_new()
+        if not h:
+            raise _errors.last()
+        self._h = ctypes.c_void_p(h)
+        if header is not None:
+            self.parse(header)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            _lib.lib.sonde_baggage_free(self._h)
+            self._h = None
+
+    def parse(self, header):
+        """Raises InvalidArgument on a malformed header (the baggage is then
+        empty) and LimitReached past 64 members / 8192 bytes (the members
+        that fit are kept)."""
+        b = to_bytes(header, "baggage") or b""
+        _errors.check(_lib.lib.sonde_baggage_parse(self._h, b, len(b)))
+
+    def set(self, key, value, properties=None):
+        k, v, p = to_bytes(key, "key"), to_bytes(value, "value"), to_bytes(properties) or b""
+        _errors.check(_lib.lib.sonde_baggage_set(self._h, k, len(k or b""), v, len(v or b""),
+                                                 p, len(p)))
+
+    __setitem__ = set
+
+    def __getitem__(self, key):
+        k = to_bytes(key, "key") or b""
+        p, n = ctypes.c_void_p(), ctypes.c_size_t()
+        if not _lib.lib.sonde_baggage_get(self._h, k, len(k), ctypes.byref(p), ctypes.byref(n)):
+            raise KeyError(key)
+        return _ptr_bytes(p, n).decode("utf-8", "replace")
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __delitem__(self, key):
+        k = to_bytes(key, "key") or b""
+        st = _lib.lib.sonde_baggage_remove(self._h, k, len(k))
+        if st == -4:
+            raise KeyError(key)
+        _errors.check(st)
+
+    def __len__(self):
+        return _lib.lib.sonde_baggage_count(self._h)
+
+    def entries(self):
+        """[(key, value, properties)] in order."""
+        out = []
+        for i in range(len(self)):
+            ptrs = [ctypes.c_void_p() if j % 2 == 0 else ctypes.c_size_t() for j in range(6)]
+            _errors.check(_lib.lib.sonde_baggage_entry(self._h, i,
+                                                       *[ctypes.byref(x) for x in ptrs]))
+            out.append(tuple(_ptr_bytes(ptrs[j], ptrs[j + 1]).decode("utf-8", "replace")
+                             for j in (0, 2, 4)))
+        return out
+
+    def format(self):
+        buf = _lib.Buf()
+        try:
+            _errors.check(_lib.lib.sonde_baggage_format(self._h, ctypes.byref(buf)))
+            return ctypes.string_at(buf.data, buf.len).decode() if buf.len else ""
+        finally:
+            _lib.lib.sonde_buf_destroy(ctypes.byref(buf))
+
+    __str__ = format
+
+
+class Span:
+    """A sonde span. Use `with span("name") as s:`; it becomes the thread's
+    current context, so C code and the logger see it. An exception leaving
+    the block sets the span's status to ERROR. End it on the thread that
+    started it."""
+
+    __slots__ = ("_s", "_name", "_keep", "_parent", "_started")
+
+    def __init__(self, name, child_of=None):
+        self._s = _lib.Span()
+        self._name = to_bytes(name, "span name", True) if name is not None else None
+        self._keep = []
+        self._parent = child_of
+        self._started = False
+
+    def start(self):
+        if self._started:
+            raise _errors.StateError(-9, "span already started")
+        self._started = True
+        if self._parent is not None:
+            _start_child(ctypes.byref(self._s), self._name, ctypes.byref(self._parent._c))
+        else:
+            _start(ctypes.byref(self._s), self._name)
+        _hold(self)
+        return self
+
+    def end(self):
+        """Ends the span (on the thread that started it); twice is a no-op."""
+        _end(ctypes.byref(self._s))
+        _release(self)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, typ, value, tb):
+        if typ is not None:
+            self.set_error("%s: %s" % (typ.__name__, value))
+        self.end()
+        return False
+
+    def _k(self, s, what):
+        b = to_bytes(s, what, True)
+        if b is None:
+            return None
+        b = ctypes.create_string_buffer(b)  # must outlive the span: kept
+        self._keep.append(b)
+        return ctypes.addressof(b)
+
+    def set_attribute(self, key, value):
+        """str, int, float or bool values (others go through str())."""
+        k = self._k(key, "attribute key")
+        if k is None:
+            raise _errors.InvalidArgument(-1, "attribute key is None")
+        sp = ctypes.byref(self._s)
+        if isinstance(value, bool):
+            _lib.lib.sonde_span_set_bool(sp, k, value)
+        elif isinstance(value, int) and -(1 << 63) <= value < (1 << 63):
+            _lib.lib.sonde_span_set_int(sp, k, value)
+        elif isinstance(value, float):
+            _lib.lib.sonde_span_set_double(sp, k, value)
+        else:
+            _lib.lib.sonde_span_set_str(sp, k, self._k(value, "attribute value"))
+
+    def set_status(self, ok=True, message=None):
+        _lib.lib.sonde_span_set_status(ctypes.byref(self._s), 1 if ok else 2,
+                                       self._k(message, "message"))
+
+    def set_error(self, message=None):
+        _lib.lib.sonde_span_set_error(ctypes.byref(self._s), self._k(message, "message"))
+
+    @property
+    def context(self):
+        return SpanContext(self._s.scope.ctx)
+
+    @property
+    def sampled(self):
+        return bool(_lib.lib.sonde_span_is_sampled(ctypes.byref(self._s)))
+
+    @property
+    def parent_span_id(self):
+        return bytes(self._s.parent_span_id).hex()
+
+    @property
+    def duration_ns(self):
+        return self._s.duration_ns
+
+    @property
+    def status(self):
+        return ("unset", "ok", "error")[self._s.status] if 0 <= self._s.status < 3 else "?"
+
+
+span = Span
+
+
+def set_sampler_ratio(ratio):
+    _lib.lib.sonde_trace_set_sampler_ratio(float(ratio))
+
+
+def enable_span_metrics(registry=None, metric_name=None):
+    """Observe every span's duration in metric_name{name=...} (default
+    span_duration_seconds) in registry (default REGISTRY)."""
+    from .metrics import REGISTRY
+    reg = registry or REGISTRY
+    _errors.check(_lib.lib.sonde_trace_enable_span_metrics(
+        reg._h, to_bytes(metric_name, "metric name", True)))
+
+
+def extract(headers):
+    """The context of an incoming request: headers is a mapping or a list of
+    (name, value). Returns (SpanContext, continued, TraceState copy of the
+    raw header, Baggage) where continued says whether a valid traceparent
+    was received; start the server span with span(name, child_of=ctx)."""
+    items = list(headers.items()) if hasattr(headers, "items") else list(headers)
+    keep = []
+    arr = (_lib.Header * max(len(items), 1))()
+    for i, (k, v) in enumerate(items):
+        kb, vb = to_bytes(k, "header name") or b"", to_bytes(v, "header value") or b""
+        kbuf, vbuf = ctypes.create_string_buffer(kb), ctypes.create_string_buffer(vb)
+        keep += [kbuf, vbuf]
+        arr[i].name, arr[i].name_len = ctypes.addressof(kbuf), len(kb)
+        arr[i].value, arr[i].value_len = ctypes.addressof(vbuf), len(vb)
+    c = _lib.lib.sonde_trace_carrier_new()
+    if not c:
+        raise _errors.last()
+    try:
+        _errors.check(_lib.lib.sonde_trace_extract(c, arr, len(items)))
+        ctx = SpanContext._from_ptr(_lib.lib.sonde_trace_carrier_context(c))
+        continued = bool(_lib.lib.sonde_trace_carrier_continued(c))
+        ts = TraceState()
+        ts.parse(_fmt_ts(_lib.lib.sonde_trace_carrier_tracestate(c)))
+        bg = Baggage()
+        bh = _fmt_bg(_lib.lib.sonde_trace_carrier_baggage(c))
+        if bh:
+            bg.parse(bh)
+        return ctx, continued, ts, bg
+    finally:
+        _lib.lib.sonde_trace_carrier_free(c)
+
+
+def _fmt_ts(h):
+    out = ctypes.create_string_buffer(4096)
+    n = _lib.lib.sonde_tracestate_format(h, 4095, out, 4096)
+    return out.raw[:n]
+
+
+def _fmt_bg(h):
+    buf = _lib.Buf()
+    try:
+        _errors.check(_lib.lib.sonde_baggage_format(h, ctypes.byref(buf)))
+        return ctypes.string_at(buf.data, buf.len) if buf.len else b""
+    finally:
+        _lib.lib.sonde_buf_destroy(ctypes.byref(buf))
+
+
+def inject(ctx=None, tracestate=None, baggage=None):
+    """Headers for an outgoing request: a dict with traceparent, and
+    tracestate / baggage when given and non-empty. ctx None = the current
+    context (a new trace when there is none)."""
+    h = _lib.TraceHeaders()
+    try:
+        _errors.check(_lib.lib.sonde_trace_inject(
+            None, None if ctx is None else ctypes.byref(ctx._c), ctypes.byref(h)))
+        out = {"traceparent": h.traceparent.decode()}
+    finally:
+        _lib.lib.sonde_trace_headers_destroy(ctypes.byref(h))
+    if tracestate is not None and len(tracestate):
+        out["tracestate"] = tracestate.format()
+    if baggage is not None and len(baggage):
+        out["baggage"] = baggage.format()
+    return out

@@ -1,0 +1,130 @@
+import json
+import os
+import tempfile
+import unittest
+
+import sonde
+from sonde import _lib
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().splitlines()
+
+
+@unittest.skipUnless(_lib.HAVE_LOG, "libsonde without logger")
+class TestLogger(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.path = os.path.join(self.dir, "app.log")
+
+    def logger(self, **kw):
+        kw.setdefault("level_env", "")
+        return sonde.Logger("svc", sinks=[sonde.file_sink(self.path)], **kw)
+
+    def records(self):
+        sonde.log_flush()
+        return [json.loads(line) for line in read(self.path)]
+
+    def test_typed_fields(self):
+        log = self.logger()
+        log.info("typed", i=-5, u=2 ** 64 - 1, huge=2 ** 70, f=0.1, t=True, n=None, s="é",
+                 b=b"\xff", o=[1])
+        r = self.records()[0]
+        self.assertEqual(r["message"], "typed")
+        self.assertEqual(r["level"], "info")
+        self.assertEqual(r["service"], "svc")
+        self.assertEqual((r["i"], r["u"], r["huge"], r["f"], r["t"], r["n"], r["s"], r["o"]),
+                         (-5, 2 ** 64 - 1, str(2 ** 70), 0.1, True, None, "é", "[1]"))
+        self.assertEqual(r["b"], "\ufffd")  # invalid UTF-8 is escaped by the logger
+
+    def test_levels(self):
+        log = self.logger(level="warn")
+        log.info("hidden")
+        log.warn("shown")
+        log.level = "debug"
+        self.assertEqual(log.level, sonde.log.DEBUG)
+        self.assertTrue(log.is_enabled("debug"))
+        log.debug("now shown")
+        log.trace("still hidden")
+        log.log("error", "via log()")
+        self.assertEqual([r["message"] for r in self.records()],
+                         ["shown", "now shown", "via log()"])
+        with self.assertRaises(sonde.InvalidArgument):
+            log.level = "loud"
+        with self.assertRaises(ValueError):
+            log.level = 9
+
+    def test_level_env(self):
+        os.environ["SONDE_PY_TEST_LEVEL"] = "error"
+        try:
+            log = self.logger(level_env="SONDE_PY_TEST_LEVEL")
+        finally:
+            del os.environ["SONDE_PY_TEST_LEVEL"]
+        self.assertEqual(log.level, sonde.log.ERROR)
+
+    def test_child_loggers_bind_fields(self):
+        log = self.logger()
+        api = log.child(component="api", shard=3)
+        api.child(user="bob").info("deep", x=1)
+        log.info("root")
+        recs = self.records()
+        self.assertEqual((recs[0]["component"], recs[0]["shard"], recs[0]["user"], recs[0]["x"]),
+                         ("api", 3, "bob", 1))
+        self.assertNotIn("component", recs[1])
+        del api  # freeing a parent keeps the child usable (C contract)
+
+    def test_redaction_and_logfmt(self):
+        path2 = os.path.join(self.dir, "fmt.log")
+        log = sonde.Logger("svc", sinks=[sonde.file_sink(path2, format="logfmt")],
+                           redact=["password"], level_env="")
+        log.info("login", user="ann", password="hunter2")
+        sonde.log_flush()
+        line = read(path2)[0]
+        self.assertIn("user=ann", line)
+        self.assertIn("REDACTED", line)
+        self.assertNotIn("hunter2", line)
+
+    def test_trace_context_stamped(self):
+        log = self.logger()
+        with sonde.span("op") as sp:
+            log.info("inside")
+        log.info("outside")
+        a, b = self.records()
+        self.assertEqual(a["trace_id"], sp.context.trace_id)
+        self.assertEqual(a["span_id"], sp.context.span_id)
+        self.assertNotIn("trace_id", b)
+
+    def test_site_cache_limit_moves_message_to_field(self):
+        log = self.logger()
+        saved = sonde.log.SITE_LIMIT
+        sonde.log.SITE_LIMIT = len(sonde.log._sites)
+        try:
+            log.info("a message never seen before %d" % id(self), k=1)
+        finally:
+            sonde.log.SITE_LIMIT = saved
+        r = self.records()[0]
+        self.assertEqual(r["message"], "[message in field message_text]")
+        self.assertTrue(r["message_text"].startswith("a message never seen before"))
+        self.assertEqual(r["k"], 1)
+
+    def test_bad_arguments(self):
+        with self.assertRaises(sonde.InvalidArgument):
+            sonde.Logger("")
+        with self.assertRaises(ValueError):
+            sonde.file_sink(self.path, format="xml")
+        with self.assertRaises(sonde.SondeError) as cm:
+            sonde.file_sink(os.path.join(self.dir, "no", "such", "dir.log"))
+        self.assertEqual(cm.exception.name, "EIO")
+        self.assertIn("no", str(cm.exception))
+
+    def test_stats(self):
+        log = self.logger()
+        before = sonde.log.stats()["written"]["error"]
+        log.error("counted")
+        sonde.log_flush()
+        self.assertEqual(sonde.log.stats()["written"]["error"], before + 1)
+
+
+if __name__ == "__main__":
+    unittest.main()

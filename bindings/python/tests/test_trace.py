@@ -1,0 +1,168 @@
+import threading
+import unittest
+
+import sonde
+from sonde import Baggage, TraceParent, TraceState
+
+TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+class TestTraceParent(unittest.TestCase):
+    def test_parse_format_roundtrip(self):
+        tp = TraceParent.parse(TP)
+        self.assertEqual(tp.trace_id, "0af7651916cd43dd8448eb211c80319c")
+        self.assertEqual(tp.parent_id, "b7ad6b7169203331")
+        self.assertEqual(tp.flags, 1)
+        self.assertEqual(tp.format(), TP)
+        self.assertTrue(tp.context().sampled)
+
+    def test_invalid_inputs_raise_value_errors(self):
+        bad = [TP.upper(), "00-" + "0" * 32 + "-b7ad6b7169203331-01", TP[:-1], "", "ff" + TP[2:],
+               b"\xff" * 55, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01x"]
+        for s in bad:
+            with self.assertRaises(ValueError, msg=s):
+                TraceParent.parse(s)
+        with self.assertRaises(ValueError):
+            TraceParent.parse(None)
+        with self.assertRaises(ValueError):
+            TraceParent("zz", "b7ad6b7169203331").format()
+
+    def test_higher_version_and_flags_masked(self):
+        tp = TraceParent.parse("cc" + TP[2:-2] + "ff-more")
+        self.assertEqual(tp.version, 0xCC)
+        self.assertEqual(tp.flags, 0xFF)
+        self.assertTrue(tp.format().endswith("-03"))
+
+
+class TestTraceState(unittest.TestCase):
+    def test_set_moves_to_front(self):
+        ts = TraceState("a=1,b=2")
+        ts["b"] = "3"
+        ts["c"] = "4"
+        self.assertEqual(ts.items(), [("c", "4"), ("b", "3"), ("a", "1")])
+        self.assertEqual(ts.format(), "c=4,b=3,a=1")
+        self.assertEqual(ts["a"], "1")
+        del ts["a"]
+        self.assertEqual(len(ts), 2)
+        with self.assertRaises(KeyError):
+            ts["a"]
+        with self.assertRaises(KeyError):
+            del ts["a"]
+
+    def test_invalid(self):
+        ts = TraceState()
+        with self.assertRaises(sonde.InvalidArgument):
+            ts.parse("A=1")
+        self.assertEqual(len(ts), 0)
+        with self.assertRaises(sonde.InvalidArgument):
+            ts["k"] = "bad,value"
+        with self.assertRaises(sonde.LimitReached):
+            ts.parse(",".join("k%d=v" % i for i in range(33)))
+
+
+class TestBaggage(unittest.TestCase):
+    def test_parse_decode_format(self):
+        b = Baggage("userId=alice, serverNode = DF%2028 ;ttl=3, isProduction=false")
+        self.assertEqual(b["serverNode"], "DF 28")
+        self.assertEqual(b.entries()[1], ("serverNode", "DF 28", "ttl=3"))
+        b.set("city", "Zürich")
+        self.assertEqual(b["city"], "Zürich")
+        self.assertIn("city=Z%C3%BCrich", b.format())
+        del b["userId"]
+        self.assertIsNone(b.get("userId"))
+        with self.assertRaises(sonde.InvalidArgument):
+            b.parse("bad key=1")
+        self.assertEqual(len(b), 0)
+
+
+class TestSpans(unittest.TestCase):
+    def test_nesting_and_current_context(self):
+        self.assertFalse(sonde.current_context())
+        with sonde.span("outer") as outer:
+            octx = sonde.current_context()
+            self.assertEqual(octx.span_id, outer.context.span_id)
+            with sonde.span("inner") as inner:
+                self.assertEqual(inner.context.trace_id, octx.trace_id)
+                self.assertEqual(inner.parent_span_id, octx.span_id)
+                inner.set_attribute("http.status", 200)
+                inner.set_attribute("ok", True)
+                inner.set_attribute("ratio", 0.5)
+                inner.set_attribute("path", "/a")
+            self.assertEqual(sonde.current_context().span_id, octx.span_id)
+        self.assertFalse(sonde.current_context())
+        self.assertGreater(inner.duration_ns, 0)
+        self.assertEqual(outer.parent_span_id, "0" * 16)
+
+    def test_unended_span_is_kept_alive_and_nul_names_refused(self):
+        def start_and_forget():
+            sonde.span("forgotten").start()  # never ended; reference dropped
+        start_and_forget()
+        import gc
+        gc.collect()
+        ctx = sonde.current_context()  # the C side still points at its memory
+        self.assertTrue(ctx)
+        with sonde.span("after") as s:
+            self.assertEqual(s.parent_span_id, ctx.span_id)
+        with self.assertRaises(ValueError):
+            sonde.span("a\0b")
+        # leave the thread clean for the other tests
+        from sonde import trace
+        for obj in list(getattr(trace._attached, "objs", [])):
+            obj.end()
+        self.assertFalse(sonde.current_context())
+
+    def test_exception_marks_error(self):
+        with self.assertRaises(RuntimeError):
+            with sonde.span("fails") as s:
+                raise RuntimeError("boom")
+        self.assertEqual(s.status, "error")
+        self.assertFalse(sonde.current_context())
+
+    def test_child_of_remote_and_attach(self):
+        remote = TraceParent.parse(TP).context()
+        with sonde.span("server", child_of=remote) as s:
+            self.assertEqual(s.context.trace_id, remote.trace_id)
+            self.assertEqual(s.parent_span_id, remote.span_id)
+        with sonde.attach(remote):
+            self.assertEqual(sonde.current_context().span_id, "b7ad6b7169203331")
+            with sonde.attach(None):
+                self.assertFalse(sonde.current_context())
+        self.assertFalse(sonde.current_context())
+
+    def test_context_is_per_thread(self):
+        seen = []
+        with sonde.span("main"):
+            t = threading.Thread(target=lambda: seen.append(bool(sonde.current_context())))
+            t.start()
+            t.join()
+        self.assertEqual(seen, [False])
+
+    def test_extract_inject(self):
+        ctx, continued, ts, bg = sonde.extract({"TraceParent": TP, "tracestate": "x=1",
+                                                "baggage": "k=v", "X-Request-Id": "req-1"})
+        self.assertTrue(continued)
+        self.assertEqual(ctx.correlation_id, "req-1")
+        self.assertEqual(ts["x"], "1")
+        self.assertEqual(bg["k"], "v")
+        with sonde.span("handler", child_of=ctx) as s:
+            hdrs = sonde.inject(tracestate=ts, baggage=bg)
+        self.assertEqual(hdrs["traceparent"],
+                         "00-%s-%s-01" % (ctx.trace_id, s.context.span_id))
+        self.assertEqual(hdrs["tracestate"], "x=1")
+        ctx2, continued2, _, _ = sonde.extract([("traceparent", "garbage")])
+        self.assertFalse(continued2)
+        self.assertTrue(ctx2)  # a fresh trace
+
+    def test_span_metrics(self):
+        reg = sonde.Registry()
+        sonde.enable_span_metrics(reg, "py_span_seconds")
+        try:
+            with sonde.span("timed"):
+                pass
+            self.assertIn(b'py_span_seconds_count{name="timed"} 1', sonde.generate_latest(reg))
+        finally:
+            sonde._lib.lib.sonde_trace_set_span_histogram(None)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# bindings/run-tests.sh LANG - runs one binding's tests with its own runner
+# (python: unittest, go: go test, rust: cargo test) and ends with the line
+#   bindings-LANG: N passed, N failed
+# counted from that runner's output. Exit status: the runner's (0 when the
+# toolchain is absent and the suite is skipped, with the reason printed).
+#
+# Environment (set by `make test-bindings`): BUILD (absolute build dir),
+# PYTHON, SONDE_ZLIB_LIBS (-lz when libsonde was built with zlib).
+set -u
+lang=${1:?usage: run-tests.sh python|go|rust}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+BUILD=${BUILD:-$root/build}
+PYTHON=${PYTHON:-/usr/bin/python3}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+passed=0
+failed=0
+
+case "$lang" in
+python)
+	SONDE_LIBRARY="$BUILD/libsonde.so" SONDE_SRC_DIR="$root" \
+	PYTHONPATH="$here/python:$here/python/tests" PYTHONDONTWRITEBYTECODE=1 \
+		"$PYTHON" -m unittest discover -s "$here/python/tests" -v 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\}.*/\1/p' "$log" | tail -n 1)
+	f=$(sed -n 's/^FAILED (.*failures=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+	e=$(sed -n 's/^FAILED (.*errors=\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+	s=$(sed -n 's/^\(OK\|FAILED\) (.*skipped=\([0-9]*\).*/\2/p' "$log" | tail -n 1)
+	failed=$(( ${f:-0} + ${e:-0} ))
+	passed=$(( ${ran:-0} - failed - ${s:-0} ))
+	[ "${s:-0}" = 0 ] || echo "bindings-python: ${s} skipped"
+	;;
+go)
+	if ! command -v go >/dev/null 2>&1; then
+		echo "bindings-go: skipped: go not found (apt-get install golang-go)"
+		echo "bindings-go: 0 passed, 0 failed"
+		exit 0
+	fi
+	mkdir -p "$BUILD/go-cache" "$BUILD/go-path"
+	(cd "$here/go" && GOTOOLCHAIN=local GOFLAGS= GOPROXY=off GOCACHE="$BUILD/go-cache" \
+		GOPATH="$BUILD/go-path" CGO_LDFLAGS="-L$BUILD ${SONDE_ZLIB_LIBS:-}" \
+		go test -count=1 -v ./... 2>&1) | tee "$log"
+	rc=${PIPESTATUS[0]}
+	passed=$(grep -c -E '^\s*--- PASS' "$log")
+	failed=$(grep -c -E '^\s*--- FAIL' "$log")
+	;;
+rust)
+	if ! command -v cargo >/dev/null 2>&1; then
+		echo "bindings-rust: skipped: cargo not found"
+		echo "bindings-rust: 0 passed, 0 failed"
+		exit 0
+	fi
+	CARGO_TARGET_DIR="$BUILD/rust" SONDE_LIB_DIR="$BUILD" SONDE_INCLUDE_DIR="$root/include" \
+		cargo test --offline --manifest-path "$here/rust/Cargo.toml" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	while read -r p f; do
+		passed=$((passed + p))
+		failed=$((failed + f))
+	done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log")
+	;;
+*)
+	echo "run-tests.sh: unknown language $lang" >&2
+	exit 2
+	;;
+esac
+
+# a runner that failed without reporting a failing test (a build error)
+if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+	failed=1
+fi
+echo "bindings-$lang: $passed passed, $failed failed"
+exit "$rc"

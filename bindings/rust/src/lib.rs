@@ -1,0 +1,1202 @@
+//! Rust binding of libsonde: metrics, exposition, the structured logger and
+//! W3C trace context, shared with the C/C++ (and Python, Go) parts of the
+//! same process. A thin layer: every value lives in libsonde.
+//!
+//! ```no_run
+//! let reqs = sonde::CounterVec::new(None, "app_requests_total", "Requests.", &["method"]).unwrap();
+//! reqs.with_label_values(&["GET"]).unwrap().inc();
+//! let lat = sonde::Histogram::new(None, "app_latency_seconds", "Latency.", None).unwrap();
+//! {
+//!     let _t = lat.start_timer();            // observes on drop
+//!     let _span = sonde::Span::start("work"); // current context until dropped
+//! }
+//! print!("{}", String::from_utf8_lossy(&sonde::Registry::default_registry().expose(sonde::Format::Text).unwrap()));
+//! ```
+//!
+//! Thread safety: metric handles, registries and loggers are `Send + Sync`
+//! (the C side is thread-safe for them). Spans and context guards are
+//! neither: sonde's current context is per thread, so a guard must be
+//! dropped on the thread that made it.
+
+mod sys;
+
+use std::collections::HashMap;
+use std::ffi::{CStr, CString};
+use std::fmt;
+use std::marker::PhantomData;
+use std::os::raw::{c_char, c_int};
+use std::ptr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+// ---- errors ---------------------------------------------------------------------------
+
+/// A failed sonde call: the C status, its symbol and the thread's
+/// last-error message (what was wrong, with which name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: i32,
+    pub name: String,
+    pub message: String,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.name)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Status codes (include/sonde/common.h), for matching on `Error::code`.
+pub mod status {
+    pub const EINVAL: i32 = -1;
+    pub const ENOMEM: i32 = -2;
+    pub const EEXIST: i32 = -3;
+    pub const ENOENT: i32 = -4;
+    pub const ELIMIT: i32 = -5;
+    pub const ETYPE: i32 = -6;
+    pub const EIO: i32 = -8;
+    pub const ESTATE: i32 = -9;
+}
+
+fn cstr(p: *const c_char) -> String {
+    if p.is_null() {
+        String::new()
+    } else {
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+}
+
+impl Error {
+    fn new(code: i32, message: impl Into<String>) -> Error {
+        Error { code, name: cstr(unsafe { sys::sonde_status_name(code) }), message: message.into() }
+    }
+    /// The error of the sonde call that just failed on this thread.
+    fn last(status: c_int) -> Error {
+        let mut code = status;
+        if code == 0 {
+            code = unsafe { sys::sonde_last_status() };
+        }
+        if code == 0 {
+            code = status::EINVAL;
+        }
+        let mut msg = cstr(unsafe { sys::sonde_last_error() });
+        if msg.is_empty() {
+            msg = cstr(unsafe { sys::sonde_strerror(code) });
+        }
+        Error::new(code, msg)
+    }
+}
+
+fn check(st: c_int) -> Result<()> {
+    if st < 0 {
+        Err(Error::last(st))
+    } else {
+        Ok(())
+    }
+}
+
+fn nonnull<T>(p: *mut T) -> Result<*mut T> {
+    if p.is_null() {
+        Err(Error::last(0))
+    } else {
+        Ok(p)
+    }
+}
+
+/// A C string from Rust text; an interior NUL is an InvalidArgument error.
+fn c(s: &str, what: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::new(status::EINVAL, format!("{what} {s:?} contains a NUL byte")))
+}
+
+/// The version of the linked libsonde.
+pub fn version() -> String {
+    cstr(unsafe { sys::sonde_version() })
+}
+
+// ---- registries -------------------------------------------------------------------------
+
+struct RegInner {
+    p: *mut sys::sonde_registry,
+}
+
+impl Drop for RegInner {
+    fn drop(&mut self) {
+        unsafe { sys::sonde_registry_free(self.p) } // NULL (default) is a no-op
+    }
+}
+
+// The C registry is thread-safe (see include/sonde/metrics.h).
+unsafe impl Send for RegInner {}
+unsafe impl Sync for RegInner {}
+
+/// A registry. Every metric handle keeps its registry alive, so a
+/// registry is freed when the last `Registry` clone and handle are gone.
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<RegInner>,
+}
+
+impl Registry {
+    /// A new, empty registry.
+    pub fn new() -> Result<Registry> {
+        let p = nonnull(unsafe { sys::sonde_registry_new() })?;
+        Ok(Registry { inner: Arc::new(RegInner { p }) })
+    }
+
+    /// The process-wide default registry (NULL on the C side).
+    pub fn default_registry() -> Registry {
+        Registry { inner: Arc::new(RegInner { p: ptr::null_mut() }) }
+    }
+
+    /// The C pointer (null for the default registry), for C code.
+    pub fn as_ptr(&self) -> *mut std::ffi::c_void {
+        self.inner.p as *mut _
+    }
+
+    /// Renders every family.
+    pub fn expose(&self, fmt: Format) -> Result<Vec<u8>> {
+        let mut b = sys::sonde_buf { data: ptr::null_mut(), len: 0, cap: 0, oom: 0 };
+        let st = unsafe { sys::sonde_expose(self.inner.p, fmt as c_int, &mut b) };
+        let out = take_buf(&mut b);
+        check(st).map(|_| out)
+    }
+
+    /// For a /metrics handler: (body, content type, content encoding).
+    pub fn expose_http(&self, accept: Option<&str>, accept_encoding: Option<&str>) -> Result<(Vec<u8>, &'static str, Option<&'static str>)> {
+        let a = accept.map(|s| c(s, "accept")).transpose()?;
+        let e = accept_encoding.map(|s| c(s, "accept-encoding")).transpose()?;
+        let mut b = sys::sonde_buf { data: ptr::null_mut(), len: 0, cap: 0, oom: 0 };
+        let mut res = sys::sonde_expose_result { format: 0, content_type: ptr::null(), content_encoding: ptr::null() };
+        let st = unsafe {
+            sys::sonde_expose_http(self.inner.p, a.as_ref().map_or(ptr::null(), |x| x.as_ptr()),
+                e.as_ref().map_or(ptr::null(), |x| x.as_ptr()), &mut b, &mut res)
+        };
+        let body = take_buf(&mut b);
+        check(st)?;
+        Ok((body, static_str(res.content_type), if res.content_encoding.is_null() { None } else { Some(static_str(res.content_encoding)) }))
+    }
+
+    /// Removes a family from the exposition (its handles stay safe).
+    pub fn unregister(&self, f: &impl AsFamily) -> Result<()> {
+        check(unsafe { sys::sonde_registry_unregister(self.inner.p, f.family_ptr()) })
+    }
+}
+
+fn static_str(p: *const c_char) -> &'static str {
+    // sonde's content types are static ASCII strings
+    if p.is_null() { "" } else { unsafe { CStr::from_ptr(p) }.to_str().unwrap_or("") }
+}
+
+fn take_buf(b: &mut sys::sonde_buf) -> Vec<u8> {
+    let v = if b.data.is_null() || b.len == 0 {
+        Vec::new()
+    } else {
+        unsafe { std::slice::from_raw_parts(b.data as *const u8, b.len) }.to_vec()
+    };
+    unsafe { sys::sonde_buf_destroy(b) };
+    v
+}
+
+/// Exposition formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text 0.0.4
+    Text = 0,
+    /// OpenMetrics 1.0.0
+    OpenMetrics = 1,
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        static_str(unsafe { sys::sonde_format_content_type(self as c_int) })
+    }
+}
+
+/// The format and Content-Type for a scraper's Accept header (any bytes).
+pub fn negotiate(accept: &[u8]) -> (Format, &'static str) {
+    let mut f: c_int = 0;
+    let mut ct: *const c_char = ptr::null();
+    unsafe { sys::sonde_expose_negotiate(accept.as_ptr() as *const c_char, accept.len(), &mut f, &mut ct) };
+    (if f == 1 { Format::OpenMetrics } else { Format::Text }, static_str(ct))
+}
+
+// ---- families and children ----------------------------------------------------------------
+
+/// Anything backed by a metric family.
+pub trait AsFamily {
+    fn family_ptr(&self) -> *mut sys_family::Family;
+}
+
+#[doc(hidden)]
+pub mod sys_family {
+    pub type Family = super::sys::sonde_family;
+}
+
+struct Fam {
+    p: *mut sys::sonde_family,
+    reg: Registry,
+    labels: usize,
+}
+unsafe impl Send for Fam {}
+unsafe impl Sync for Fam {}
+
+struct Def<'a> {
+    ty: c_int,
+    name: &'a str,
+    help: &'a str,
+    labels: &'a [&'a str],
+    buckets: Option<&'a [f64]>,
+    quantiles: Option<&'a [f64]>,
+}
+
+fn new_family(reg: Option<&Registry>, d: Def) -> Result<Arc<Fam>> {
+    let reg = reg.cloned().unwrap_or_else(Registry::default_registry);
+    let name = c(d.name, "metric name")?;
+    let help = c(d.help, "help")?;
+    let labels: Vec<CString> = d.labels.iter().map(|l| c(l, "label name")).collect::<Result<_>>()?;
+    let lp: Vec<*const c_char> = labels.iter().map(|l| l.as_ptr()).collect();
+    let mut o: sys::sonde_metric_opts = unsafe { std::mem::zeroed() };
+    unsafe { sys::sonde_metric_opts_init(&mut o, d.ty, name.as_ptr(), help.as_ptr()) };
+    o.label_names = if lp.is_empty() { ptr::null() } else { lp.as_ptr() };
+    o.label_count = lp.len();
+    let b: Vec<f64> = d.buckets.map(|b| b.iter().copied().filter(|x| *x != f64::INFINITY).collect()).unwrap_or_default();
+    if d.buckets.is_some() {
+        o.buckets = b.as_ptr();
+        o.bucket_count = b.len();
+    }
+    if let Some(q) = d.quantiles {
+        o.quantiles = q.as_ptr();
+        o.quantile_count = q.len();
+    }
+    let p = nonnull(unsafe { sys::sonde_family_new(reg.inner.p, &o) })?;
+    Ok(Arc::new(Fam { p, reg, labels: d.labels.len() }))
+}
+
+/// Label values as byte strings with lengths (any bytes; invalid UTF-8 is
+/// replaced at exposition).
+fn child<T>(f: &Fam, values: &[&[u8]], get: unsafe extern "C" fn(*mut sys::sonde_family, usize, *const *const c_char, *const usize) -> *mut T) -> Result<*mut T> {
+    let ptrs: Vec<*const c_char> = values.iter().map(|v| if v.is_empty() { b"\0".as_ptr() as *const c_char } else { v.as_ptr() as *const c_char }).collect();
+    let lens: Vec<usize> = values.iter().map(|v| v.len()).collect();
+    nonnull(unsafe { get(f.p, values.len(), if ptrs.is_empty() { ptr::null() } else { ptrs.as_ptr() }, if lens.is_empty() { ptr::null() } else { lens.as_ptr() }) })
+}
+
+macro_rules! metric {
+    ($(#[$m:meta])* $name:ident, $vec:ident, $cty:ty, $labels_fn:path) => {
+        $(#[$m])*
+        #[derive(Clone)]
+        pub struct $name {
+            p: *mut $cty,
+            _fam: Arc<Fam>,
+        }
+        // Hot-path calls on one child are thread-safe in C (per-thread
+        // cells or atomics), and the handle lives as long as its registry.
+        unsafe impl Send for $name {}
+        unsafe impl Sync for $name {}
+
+        /// A family with labels; children are created on first use (the C
+        /// side keeps them: the same values give the same child).
+        #[derive(Clone)]
+        pub struct $vec {
+            fam: Arc<Fam>,
+        }
+
+        impl $vec {
+            /// The child for these label values, as text.
+            pub fn with_label_values(&self, values: &[&str]) -> Result<$name> {
+                let v: Vec<&[u8]> = values.iter().map(|s| s.as_bytes()).collect();
+                self.with_label_bytes(&v)
+            }
+            /// The child for these label values, as bytes.
+            pub fn with_label_bytes(&self, values: &[&[u8]]) -> Result<$name> {
+                let p = child(&self.fam, values, $labels_fn)?;
+                Ok($name { p, _fam: self.fam.clone() })
+            }
+            /// Removes a child; handles to it stay safe (writes discarded).
+            pub fn remove(&self, values: &[&str]) -> Result<()> {
+                let ptrs: Vec<*const c_char> = values.iter().map(|v| v.as_ptr() as *const c_char).collect();
+                let lens: Vec<usize> = values.iter().map(|v| v.len()).collect();
+                check(unsafe { sys::sonde_family_remove(self.fam.p, values.len(), ptrs.as_ptr(), lens.as_ptr()) })
+            }
+            /// Removes every child.
+            pub fn clear(&self) {
+                unsafe { sys::sonde_family_clear(self.fam.p) }
+            }
+            /// Live children.
+            pub fn len(&self) -> usize {
+                unsafe { sys::sonde_family_size(self.fam.p) }
+            }
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+            /// The label names' count.
+            pub fn label_count(&self) -> usize {
+                self.fam.labels
+            }
+            /// The registry this family is in.
+            pub fn registry(&self) -> &Registry {
+                &self.fam.reg
+            }
+        }
+
+        impl AsFamily for $vec {
+            fn family_ptr(&self) -> *mut sys::sonde_family {
+                self.fam.p
+            }
+        }
+        impl AsFamily for $name {
+            fn family_ptr(&self) -> *mut sys::sonde_family {
+                self._fam.p
+            }
+        }
+    };
+}
+
+metric!(
+    /// One counter series.
+    Counter, CounterVec, sys::sonde_counter, sys::sonde_counter_labels);
+metric!(
+    /// One gauge series.
+    Gauge, GaugeVec, sys::sonde_gauge, sys::sonde_gauge_labels);
+metric!(
+    /// One histogram series.
+    Histogram, HistogramVec, sys::sonde_histogram, sys::sonde_histogram_labels);
+metric!(
+    /// One summary series (quantiles over a sliding window).
+    Summary, SummaryVec, sys::sonde_summary, sys::sonde_summary_labels);
+
+fn def<'a>(ty: c_int, name: &'a str, help: &'a str, labels: &'a [&'a str]) -> Def<'a> {
+    Def { ty, name, help, labels, buckets: None, quantiles: None }
+}
+
+impl Counter {
+    /// A counter without labels in `reg` (None = the default registry).
+    pub fn new(reg: Option<&Registry>, name: &str, help: &str) -> Result<Counter> {
+        CounterVec::new(reg, name, help, &[])?.with_label_bytes(&[])
+    }
+    #[inline]
+    pub fn inc(&self) {
+        unsafe { sys::sonde_counter_inc(self.p) }
+    }
+    /// Adds v (negative or NaN: dropped and counted by sonde).
+    #[inline]
+    pub fn add(&self, v: f64) {
+        unsafe { sys::sonde_counter_add(self.p, v) }
+    }
+    #[inline]
+    pub fn add_u64(&self, v: u64) {
+        unsafe { sys::sonde_counter_add_u64(self.p, v) }
+    }
+    /// Sums every thread's cell (not for hot paths).
+    pub fn get(&self) -> f64 {
+        unsafe { sys::sonde_counter_value(self.p) }
+    }
+}
+
+impl CounterVec {
+    pub fn new(reg: Option<&Registry>, name: &str, help: &str, labels: &[&str]) -> Result<CounterVec> {
+        Ok(CounterVec { fam: new_family(reg, def(sys::TYPE_COUNTER, name, help, labels))? })
+    }
+}
+
+impl Gauge {
+    pub fn new(reg: Option<&Registry>, name: &str, help: &str) -> Result<Gauge> {
+        GaugeVec::new(reg, name, help, &[])?.with_label_bytes(&[])
+    }
+    pub fn set(&self, v: f64) {
+        unsafe { sys::sonde_gauge_set(self.p, v) }
+    }
+    pub fn add(&self, v: f64) {
+        unsafe { sys::sonde_gauge_add(self.p, v) }
+    }
+    pub fn sub(&self, v: f64) {
+        unsafe { sys::sonde_gauge_sub(self.p, v) }
+    }
+    pub fn inc(&self) {
+        unsafe { sys::sonde_gauge_inc(self.p) }
+    }
+    pub fn dec(&self) {
+        unsafe { sys::sonde_gauge_dec(self.p) }
+    }
+    pub fn get(&self) -> f64 {
+        unsafe { sys::sonde_gauge_value(self.p) }
+    }
+}
+
+impl GaugeVec {
+    pub fn new(reg: Option<&Registry>, name: &str, help: &str, labels: &[&str]) -> Result<GaugeVec> {
+        Ok(GaugeVec { fam: new_family(reg, def(sys::TYPE_GAUGE, name, help, labels))? })
+    }
+}
+
+impl Histogram {
+    /// buckets None = Prometheus' defaults; a trailing +Inf is optional.
+    pub fn new(reg: Option<&Registry>, name: &str, help: &str, buckets: Option<&[f64]>) -> Result<Histogram> {
+        HistogramVec::new(reg, name, help, &[], buckets)?.with_label_bytes(&[])
+    }
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        unsafe { sys::sonde_histogram_observe(self.p, v) }
+    }
+    /// A guard that observes the seconds until it is dropped (or `stop`).
+    pub fn start_timer(&self) -> Timer<'_> {
+        Timer { h: self, start: Instant::now(), done: false }
+    }
+    pub fn count(&self) -> u64 {
+        unsafe { sys::sonde_histogram_count(self.p) }
+    }
+    pub fn sum(&self) -> f64 {
+        unsafe { sys::sonde_histogram_sum(self.p) }
+    }
+    /// Cumulative count of bucket i (the last is +Inf).
+    pub fn bucket(&self, i: usize) -> u64 {
+        unsafe { sys::sonde_histogram_bucket(self.p, i) }
+    }
+}
+
+impl HistogramVec {
+    pub fn new(reg: Option<&Registry>, name: &str, help: &str, labels: &[&str], buckets: Option<&[f64]>) -> Result<HistogramVec> {
+        let mut d = def(sys::TYPE_HISTOGRAM, name, help, labels);
+        d.buckets = buckets;
+        Ok(HistogramVec { fam: new_family(reg, d)? })
+    }
+}
+
+/// Observes elapsed seconds into a histogram when dropped.
+pub struct Timer<'a> {
+    h: &'a Histogram,
+    start: Instant,
+    done: bool,
+}
+
+impl Timer<'_> {
+    /// Observes now and returns the seconds.
+    pub fn stop(mut self) -> f64 {
+        self.done = true;
+        let s = self.start.elapsed().as_secs_f64();
+        self.h.observe(s);
+        s
+    }
+}
+
+impl Drop for Timer<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.h.observe(self.start.elapsed().as_secs_f64());
+        }
+    }
+}
+
+impl Summary {
+    pub fn new(reg: Option<&Registry>, name: &str, help: &str, quantiles: Option<&[f64]>) -> Result<Summary> {
+        SummaryVec::new(reg, name, help, &[], quantiles)?.with_label_bytes(&[])
+    }
+    pub fn observe(&self, v: f64) {
+        unsafe { sys::sonde_summary_observe(self.p, v) }
+    }
+    pub fn count(&self) -> u64 {
+        unsafe { sys::sonde_summary_count(self.p) }
+    }
+    pub fn sum(&self) -> f64 {
+        unsafe { sys::sonde_summary_sum(self.p) }
+    }
+    /// NaN when the window is empty or q is out of range.
+    pub fn quantile(&self, q: f64) -> f64 {
+        unsafe { sys::sonde_summary_quantile(self.p, q) }
+    }
+}
+
+impl SummaryVec {
+    pub fn new(reg: Option<&Registry>, name: &str, help: &str, labels: &[&str], quantiles: Option<&[f64]>) -> Result<SummaryVec> {
+        let mut d = def(sys::TYPE_SUMMARY, name, help, labels);
+        d.quantiles = quantiles;
+        Ok(SummaryVec { fam: new_family(reg, d)? })
+    }
+}
+
+// ---- trace context -------------------------------------------------------------------------
+
+pub const FLAG_SAMPLED: u8 = 0x01;
+pub const FLAG_RANDOM: u8 = 0x02;
+
+/// A copy of a sonde_span_context (plain data: Send, Copy).
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+pub struct SpanContext {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub flags: u8,
+    pub remote: bool,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl SpanContext {
+    fn from_c(c: &sys::sonde_span_context) -> SpanContext {
+        SpanContext { trace_id: c.trace_id, span_id: c.span_id, flags: c.trace_flags, remote: c.is_remote != 0 }
+    }
+    fn to_c(&self) -> sys::sonde_span_context {
+        let mut c: sys::sonde_span_context = unsafe { std::mem::zeroed() };
+        c.trace_id = self.trace_id;
+        c.span_id = self.span_id;
+        c.trace_flags = self.flags;
+        c.is_remote = self.remote as u8;
+        c
+    }
+    pub fn is_valid(&self) -> bool {
+        self.trace_id != [0; 16]
+    }
+    pub fn sampled(&self) -> bool {
+        self.flags & FLAG_SAMPLED != 0
+    }
+    pub fn trace_id_hex(&self) -> String {
+        hex(&self.trace_id)
+    }
+    pub fn span_id_hex(&self) -> String {
+        hex(&self.span_id)
+    }
+    /// The traceparent header for an outgoing request in this context.
+    pub fn traceparent(&self) -> Result<String> {
+        let c = self.to_c();
+        let mut out = [0 as c_char; 56];
+        let n = unsafe { sys::sonde_span_context_format_traceparent(&c, out.as_mut_ptr(), 56) };
+        if n == 0 {
+            return Err(Error::last(0));
+        }
+        Ok(cstr(out.as_ptr()))
+    }
+}
+
+/// The calling thread's current context (invalid when none).
+pub fn current_context() -> SpanContext {
+    SpanContext::from_c(unsafe { &*sys::sonde_context_current() })
+}
+
+/// A parsed traceparent header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Traceparent {
+    pub version: u8,
+    pub flags: u8,
+    pub trace_id: [u8; 16],
+    pub parent_id: [u8; 8],
+}
+
+impl Traceparent {
+    /// Parses per W3C Trace Context (any bytes in; EINVAL with sonde's reason).
+    pub fn parse(s: &[u8]) -> Result<Traceparent> {
+        let mut tp = sys::sonde_traceparent::default();
+        check(unsafe { sys::sonde_traceparent_parse(s.as_ptr() as *const c_char, s.len(), &mut tp) })?;
+        Ok(Traceparent { version: tp.version, flags: tp.flags, trace_id: tp.trace_id, parent_id: tp.parent_id })
+    }
+    /// Formats version 00 with the unknown flag bits cleared.
+    pub fn format(&self) -> Result<String> {
+        let tp = sys::sonde_traceparent { version: self.version, flags: self.flags, trace_id: self.trace_id, parent_id: self.parent_id };
+        let mut out = [0 as c_char; 56];
+        if unsafe { sys::sonde_traceparent_format(&tp, out.as_mut_ptr(), 56) } == 0 {
+            return Err(Error::last(0));
+        }
+        Ok(cstr(out.as_ptr()))
+    }
+    /// The remote parent context it describes.
+    pub fn context(&self) -> SpanContext {
+        SpanContext { trace_id: self.trace_id, span_id: self.parent_id, flags: self.flags & 0x03, remote: true }
+    }
+}
+
+/// A W3C tracestate list.
+pub struct TraceState {
+    p: *mut sys::sonde_tracestate,
+}
+// One object may be used from one thread at a time (C contract): Send, not Sync.
+unsafe impl Send for TraceState {}
+
+impl TraceState {
+    pub fn new() -> Result<TraceState> {
+        Ok(TraceState { p: nonnull(unsafe { sys::sonde_tracestate_new() })? })
+    }
+    pub fn parse(&mut self, s: &[u8]) -> Result<()> {
+        check(unsafe { sys::sonde_tracestate_parse(self.p, s.as_ptr() as *const c_char, s.len()) })
+    }
+    /// Adds or updates key and moves it to the front.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        check(unsafe { sys::sonde_tracestate_set(self.p, key.as_ptr() as *const c_char, key.len(), value.as_ptr() as *const c_char, value.len()) })
+    }
+    pub fn get(&self, key: &str) -> Option<String> {
+        let mut v: *const c_char = ptr::null();
+        let mut n = 0usize;
+        if unsafe { sys::sonde_tracestate_get(self.p, key.as_ptr() as *const c_char, key.len(), &mut v, &mut n) } {
+            Some(String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(v as *const u8, n) }).into_owned())
+        } else {
+            None
+        }
+    }
+    pub fn remove(&mut self, key: &str) -> Result<()> {
+        check(unsafe { sys::sonde_tracestate_remove(self.p, key.as_ptr() as *const c_char, key.len()) })
+    }
+    pub fn len(&self) -> usize {
+        unsafe { sys::sonde_tracestate_count(self.p) }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Display for TraceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = vec![0 as c_char; 4096];
+        unsafe { sys::sonde_tracestate_format(self.p, 0, out.as_mut_ptr(), out.len()) };
+        f.write_str(&cstr(out.as_ptr()))
+    }
+}
+
+impl Drop for TraceState {
+    fn drop(&mut self) {
+        unsafe { sys::sonde_tracestate_free(self.p) }
+    }
+}
+
+/// W3C baggage.
+pub struct Baggage {
+    p: *mut sys::sonde_baggage,
+}
+unsafe impl Send for Baggage {}
+
+impl Baggage {
+    pub fn new() -> Result<Baggage> {
+        Ok(Baggage { p: nonnull(unsafe { sys::sonde_baggage_new() })? })
+    }
+    pub fn parse(&mut self, s: &[u8]) -> Result<()> {
+        check(unsafe { sys::sonde_baggage_parse(self.p, s.as_ptr() as *const c_char, s.len()) })
+    }
+    /// value: any bytes; properties in header syntax ("" for none).
+    pub fn set(&mut self, key: &str, value: &[u8], properties: &str) -> Result<()> {
+        check(unsafe {
+            sys::sonde_baggage_set(self.p, key.as_ptr() as *const c_char, key.len(), value.as_ptr() as *const c_char, value.len(),
+                properties.as_ptr() as *const c_char, properties.len())
+        })
+    }
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let mut v: *const c_char = ptr::null();
+        let mut n = 0usize;
+        if unsafe { sys::sonde_baggage_get(self.p, key.as_ptr() as *const c_char, key.len(), &mut v, &mut n) } {
+            Some(unsafe { std::slice::from_raw_parts(v as *const u8, n) }.to_vec())
+        } else {
+            None
+        }
+    }
+    pub fn remove(&mut self, key: &str) -> Result<()> {
+        check(unsafe { sys::sonde_baggage_remove(self.p, key.as_ptr() as *const c_char, key.len()) })
+    }
+    pub fn len(&self) -> usize {
+        unsafe { sys::sonde_baggage_count(self.p) }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn format(&self) -> Result<String> {
+        let mut b = sys::sonde_buf { data: ptr::null_mut(), len: 0, cap: 0, oom: 0 };
+        let st = unsafe { sys::sonde_baggage_format(self.p, &mut b) };
+        let v = take_buf(&mut b);
+        check(st)?;
+        Ok(String::from_utf8_lossy(&v).into_owned())
+    }
+}
+
+impl Drop for Baggage {
+    fn drop(&mut self) {
+        unsafe { sys::sonde_baggage_free(self.p) }
+    }
+}
+
+/// A span: RAII guard. Starting it makes it the thread's current context;
+/// dropping it (or `end`) ends it and restores the previous one. Not Send:
+/// it must end on the thread that started it, innermost first.
+pub struct Span {
+    s: Box<sys::sonde_span>, // must not move while attached: boxed
+    _name: CString,
+    keep: Vec<CString>,
+    ended: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Span {
+    /// A child of the current context, or the root of a new trace.
+    pub fn start(name: &str) -> Span {
+        Self::start_impl(name, None)
+    }
+    /// A child of an explicit parent (e.g. from `Traceparent::context`).
+    pub fn start_child_of(name: &str, parent: &SpanContext) -> Span {
+        Self::start_impl(name, Some(parent))
+    }
+    fn start_impl(name: &str, parent: Option<&SpanContext>) -> Span {
+        let n = CString::new(name.replace('\0', "")).unwrap_or_default();
+        let mut s: Box<sys::sonde_span> = Box::new(unsafe { std::mem::zeroed() });
+        unsafe {
+            match parent {
+                Some(p) => {
+                    let c = p.to_c();
+                    sys::sonde_span_start_child_of(&mut *s, n.as_ptr(), &c)
+                }
+                None => sys::sonde_span_start(&mut *s, n.as_ptr()),
+            }
+        }
+        Span { s, _name: n, keep: Vec::new(), ended: false, _not_send: PhantomData }
+    }
+    pub fn context(&self) -> SpanContext {
+        SpanContext::from_c(unsafe { &*sys::sonde_span_get_context(&*self.s) })
+    }
+    pub fn parent_span_id(&self) -> [u8; 8] {
+        self.s.parent_span_id
+    }
+    pub fn duration_ns(&self) -> i64 {
+        self.s.duration_ns
+    }
+    fn keep(&mut self, s: &str) -> *const c_char {
+        let c = CString::new(s.replace('\0', "")).unwrap_or_default();
+        let p = c.as_ptr();
+        self.keep.push(c); // sonde keeps the pointer until the span ends
+        p
+    }
+    pub fn set_str(&mut self, key: &str, value: &str) {
+        let (k, v) = (self.keep(key), self.keep(value));
+        unsafe { sys::sonde_span_set_str(&mut *self.s, k, v) }
+    }
+    pub fn set_int(&mut self, key: &str, value: i64) {
+        let k = self.keep(key);
+        unsafe { sys::sonde_span_set_int(&mut *self.s, k, value) }
+    }
+    pub fn set_f64(&mut self, key: &str, value: f64) {
+        let k = self.keep(key);
+        unsafe { sys::sonde_span_set_double(&mut *self.s, k, value) }
+    }
+    pub fn set_bool(&mut self, key: &str, value: bool) {
+        let k = self.keep(key);
+        unsafe { sys::sonde_span_set_bool(&mut *self.s, k, value) }
+    }
+    pub fn set_error(&mut self, msg: &str) {
+        let m = self.keep(msg);
+        unsafe { sys::sonde_span_set_error(&mut *self.s, m) }
+    }
+    /// The status: 0 unset, 1 ok, 2 error.
+    pub fn status(&self) -> i32 {
+        self.s.status
+    }
+    /// Ends the span now (dropping it does the same).
+    pub fn end(&mut self) {
+        if !self.ended {
+            self.ended = true;
+            unsafe { sys::sonde_span_end(&mut *self.s) }
+        }
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// Makes a context current on this thread until dropped (not Send).
+pub struct ContextGuard {
+    scope: Box<sys::sonde_context_scope>,
+    _not_send: PhantomData<*const ()>,
+}
+
+/// Attaches ctx (None hides the outer context) until the guard drops.
+pub fn attach(ctx: Option<&SpanContext>) -> ContextGuard {
+    let mut scope: Box<sys::sonde_context_scope> = Box::new(unsafe { std::mem::zeroed() });
+    let c = ctx.map(|c| c.to_c());
+    unsafe { sys::sonde_context_attach(&mut *scope, c.as_ref().map_or(ptr::null(), |c| c as *const _)) };
+    ContextGuard { scope, _not_send: PhantomData }
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        unsafe { sys::sonde_context_detach(&mut *self.scope) };
+    }
+}
+
+// ---- logger ------------------------------------------------------------------------------
+
+/// Log levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Trace = 0,
+    Debug = 1,
+    Info = 2,
+    Warn = 3,
+    Error = 4,
+    Fatal = 5,
+    Off = 6,
+}
+
+impl Level {
+    /// "trace".."fatal", "off" (any case, "warning" too).
+    pub fn parse(s: &str) -> Result<Level> {
+        let mut l: c_int = 0;
+        check(unsafe { sys::sonde_log_level_parse(s.as_ptr() as *const c_char, s.len(), &mut l) })?;
+        Ok(Level::from_int(l))
+    }
+    fn from_int(l: c_int) -> Level {
+        [Level::Trace, Level::Debug, Level::Info, Level::Warn, Level::Error, Level::Fatal, Level::Off][l.clamp(0, 6) as usize]
+    }
+}
+
+/// A typed field value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value<'a> {
+    Str(&'a [u8]),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+    Null,
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(s: &'a str) -> Self {
+        Value::Str(s.as_bytes())
+    }
+}
+impl<'a> From<&'a String> for Value<'a> {
+    fn from(s: &'a String) -> Self {
+        Value::Str(s.as_bytes())
+    }
+}
+impl<'a> From<&'a [u8]> for Value<'a> {
+    fn from(s: &'a [u8]) -> Self {
+        Value::Str(s)
+    }
+}
+impl From<i64> for Value<'_> {
+    fn from(v: i64) -> Self {
+        Value::I64(v)
+    }
+}
+impl From<i32> for Value<'_> {
+    fn from(v: i32) -> Self {
+        Value::I64(v as i64)
+    }
+}
+impl From<u64> for Value<'_> {
+    fn from(v: u64) -> Self {
+        Value::U64(v)
+    }
+}
+impl From<f64> for Value<'_> {
+    fn from(v: f64) -> Self {
+        Value::F64(v)
+    }
+}
+impl From<bool> for Value<'_> {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl Value<'_> {
+    fn ty(&self) -> u8 {
+        match self {
+            Value::Str(_) | Value::Null => sys::LOG_T_STR,
+            Value::I64(_) => sys::LOG_T_I64,
+            Value::U64(_) => sys::LOG_T_U64,
+            Value::F64(_) => sys::LOG_T_F64,
+            Value::Bool(_) => sys::LOG_T_BOOL,
+        }
+    }
+    fn raw(&self) -> sys::sonde_log_value {
+        match *self {
+            Value::Str(s) => sys::sonde_log_value { v: sys::sonde_log_union { s: s.as_ptr() as *const c_char }, len: s.len() },
+            Value::Null => sys::sonde_log_value { v: sys::sonde_log_union { s: ptr::null() }, len: usize::MAX },
+            Value::I64(i) => sys::sonde_log_value { v: sys::sonde_log_union { i }, len: 0 },
+            Value::U64(u) => sys::sonde_log_value { v: sys::sonde_log_union { u }, len: 0 },
+            Value::F64(d) => sys::sonde_log_value { v: sys::sonde_log_union { d }, len: 0 },
+            Value::Bool(b) => sys::sonde_log_value { v: sys::sonde_log_union { u: b as u64 }, len: 0 },
+        }
+    }
+}
+
+/// A log destination; loggers hold their own reference.
+pub struct Sink {
+    p: *mut sys::sonde_log_sink,
+}
+unsafe impl Send for Sink {}
+unsafe impl Sync for Sink {}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        unsafe { sys::sonde_log_sink_free(self.p) }
+    }
+}
+
+/// How a sink writes: "json" (default) or "logfmt" lines, its minimum
+/// level, and size rotation for files.
+#[derive(Clone, Debug, Default)]
+pub struct SinkOpts {
+    pub logfmt: bool,
+    pub level: Option<Level>,
+    pub max_bytes: u64,
+    pub max_files: u32,
+}
+
+impl Sink {
+    fn make(o: &SinkOpts, f: impl FnOnce(*const sys::sonde_log_sink_opts) -> *mut sys::sonde_log_sink) -> Result<Sink> {
+        let mut co: sys::sonde_log_sink_opts = unsafe { std::mem::zeroed() };
+        unsafe { sys::sonde_log_sink_opts_init(&mut co) };
+        co.format = o.logfmt as c_int;
+        co.level = o.level.map_or(0, |l| l as c_int);
+        co.max_bytes = o.max_bytes;
+        co.max_files = o.max_files;
+        Ok(Sink { p: nonnull(f(&co))? })
+    }
+    pub fn stdout(o: &SinkOpts) -> Result<Sink> {
+        Sink::make(o, |co| unsafe { sys::sonde_log_sink_stdout(co) })
+    }
+    pub fn stderr(o: &SinkOpts) -> Result<Sink> {
+        Sink::make(o, |co| unsafe { sys::sonde_log_sink_stderr(co) })
+    }
+    pub fn file(path: &str, o: &SinkOpts) -> Result<Sink> {
+        let p = c(path, "path")?;
+        Sink::make(o, |co| unsafe { sys::sonde_log_sink_file(p.as_ptr(), co) })
+    }
+}
+
+/// A sonde logger (Send + Sync: log calls are thread-safe in C).
+pub struct Logger {
+    p: *mut sys::sonde_logger,
+}
+unsafe impl Send for Logger {}
+unsafe impl Sync for Logger {}
+
+impl Drop for Logger {
+    fn drop(&mut self) {
+        unsafe { sys::sonde_logger_free(self.p) }
+    }
+}
+
+/// Root logger options. `level_env` None = "LOG_LEVEL", Some("") = none.
+#[derive(Default)]
+pub struct LoggerOpts<'a> {
+    pub level: Option<Level>,
+    pub level_env: Option<&'a str>,
+    pub block: bool,
+    pub redact: &'a [&'a str],
+    pub sinks: &'a [&'a Sink],
+}
+
+/// Call sites the binding interns for the life of the process (the C
+/// logger keeps a pointer to a site's message and keys). Past the limit,
+/// the message moves to a field "message_text"; past twice it, records are
+/// dropped.
+pub const SITE_LIMIT: usize = 4096;
+
+struct SiteMem {
+    site: sys::sonde_log_site,
+    _msg: CString,
+    _keys: Vec<CString>,
+    _kp: Vec<*const c_char>,
+    _types: Vec<u8>,
+}
+unsafe impl Send for SiteMem {}
+unsafe impl Sync for SiteMem {}
+
+type SiteKey = (u8, Vec<u8>, Vec<(Vec<u8>, u8)>);
+static SITES: RwLock<Option<HashMap<SiteKey, &'static SiteMem>>> = RwLock::new(None);
+static SITES_FALLBACK: Mutex<usize> = Mutex::new(0);
+
+fn make_site(level: u8, msg: &[u8], keys: &[(&[u8], u8)]) -> &'static SiteMem {
+    let strip = |b: &[u8]| CString::new(b.iter().copied().filter(|c| *c != 0).collect::<Vec<u8>>()).unwrap();
+    let msg = strip(msg);
+    let keysc: Vec<CString> = keys.iter().map(|(k, _)| strip(k)).collect();
+    let kp: Vec<*const c_char> = keysc.iter().map(|k| k.as_ptr()).collect();
+    let types: Vec<u8> = keys.iter().map(|(_, t)| *t).collect();
+    let mut m = Box::new(SiteMem {
+        site: sys::sonde_log_site { message: msg.as_ptr(), file: b"rust\0".as_ptr() as *const c_char, keys: ptr::null(), types: ptr::null(), line: 0, level, nfields: keys.len().min(255) as u8 },
+        _msg: msg,
+        _keys: keysc,
+        _kp: kp,
+        _types: types,
+    });
+    m.site.keys = if m._kp.is_empty() { ptr::null() } else { m._kp.as_ptr() };
+    m.site.types = if m._types.is_empty() { ptr::null() } else { m._types.as_ptr() };
+    Box::leak(m) // lives for the process: the backend reads it later
+}
+
+fn site(level: u8, msg: &str, fields: &[(&str, Value)]) -> Option<(&'static SiteMem, bool)> {
+    let key: SiteKey = (level, msg.as_bytes().to_vec(), fields.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.ty())).collect());
+    if let Some(m) = SITES.read().unwrap().as_ref().and_then(|h| h.get(&key)) {
+        return Some((m, false));
+    }
+    let mut w = SITES.write().unwrap();
+    let h = w.get_or_insert_with(HashMap::new);
+    if let Some(m) = h.get(&key) {
+        return Some((m, false));
+    }
+    let keys: Vec<(&[u8], u8)> = fields.iter().map(|(k, v)| (k.as_bytes(), v.ty())).collect();
+    if h.len() < SITE_LIMIT {
+        let m = make_site(level, msg.as_bytes(), &keys);
+        h.insert(key, m);
+        return Some((m, false));
+    }
+    let fkey: SiteKey = (level | 0x80, Vec::new(), key.2.clone());
+    if let Some(m) = h.get(&fkey) {
+        return Some((m, true));
+    }
+    let mut n = SITES_FALLBACK.lock().unwrap();
+    if *n >= SITE_LIMIT {
+        return None;
+    }
+    *n += 1;
+    let mut k2 = keys;
+    k2.push((b"message_text", sys::LOG_T_STR));
+    let m = make_site(level, b"[message in field message_text]", &k2);
+    h.insert(fkey, m);
+    Some((m, true))
+}
+
+impl Logger {
+    pub fn new(service: &str, o: &LoggerOpts) -> Result<Logger> {
+        let svc = c(service, "service")?;
+        let env = o.level_env.map(|e| c(e, "level_env")).transpose()?;
+        let redact: Vec<CString> = o.redact.iter().map(|k| c(k, "redact key")).collect::<Result<_>>()?;
+        let rp: Vec<*const c_char> = redact.iter().map(|k| k.as_ptr()).collect();
+        let sp: Vec<*mut sys::sonde_log_sink> = o.sinks.iter().map(|s| s.p).collect();
+        let mut co: sys::sonde_log_opts = unsafe { std::mem::zeroed() };
+        unsafe { sys::sonde_log_opts_init(&mut co, svc.as_ptr()) };
+        if let Some(l) = o.level {
+            co.level = l as c_int;
+        }
+        co.level_env = env.as_ref().map_or(ptr::null(), |e| e.as_ptr());
+        co.overflow = o.block as c_int;
+        co.redact_keys = if rp.is_empty() { ptr::null() } else { rp.as_ptr() };
+        co.redact_count = rp.len();
+        co.sinks = if sp.is_empty() { ptr::null() } else { sp.as_ptr() };
+        co.sink_count = sp.len();
+        Ok(Logger { p: nonnull(unsafe { sys::sonde_logger_new(&co) })? })
+    }
+
+    /// A child logger with these fields bound to every record.
+    pub fn with(&self, fields: &[(&str, Value)]) -> Result<Logger> {
+        let keys: Vec<CString> = fields.iter().map(|(k, _)| c(k, "field key")).collect::<Result<_>>()?;
+        let arr: Vec<sys::sonde_log_field> = fields
+            .iter()
+            .zip(&keys)
+            .map(|((_, v), k)| {
+                let r = v.raw();
+                sys::sonde_log_field { key: k.as_ptr(), type_: v.ty() as c_int, v: r.v, len: if matches!(v, Value::Null) { 0 } else { r.len } }
+            })
+            .collect();
+        Ok(Logger { p: nonnull(unsafe { sys::sonde_logger_child(self.p, if arr.is_empty() { ptr::null() } else { arr.as_ptr() }, arr.len()) })? })
+    }
+
+    pub fn level(&self) -> Level {
+        Level::from_int(unsafe { sys::sonde_logger_level(self.p) })
+    }
+    pub fn set_level(&self, l: Level) {
+        unsafe { sys::sonde_logger_set_level(self.p, l as c_int) }
+    }
+    pub fn enabled(&self, l: Level) -> bool {
+        l as c_int >= unsafe { sys::sonde_logger_level(self.p) } && l != Level::Off
+    }
+    /// The C pointer, for handing the logger to C code.
+    pub fn as_ptr(&self) -> *mut std::ffi::c_void {
+        self.p as *mut _
+    }
+
+    /// Emits one record with typed fields (at most 16; more and sonde
+    /// drops the record and counts it).
+    pub fn log(&self, level: Level, msg: &str, fields: &[(&str, Value)]) {
+        if !self.enabled(level) {
+            return;
+        }
+        let Some((s, moved)) = site(level as u8, msg, fields) else { return };
+        let mut vals: Vec<sys::sonde_log_value> = fields.iter().map(|(_, v)| v.raw()).collect();
+        if moved {
+            vals.push(Value::Str(msg.as_bytes()).raw());
+        }
+        // the values (and the bytes they point to) outlive the call; emit copies them
+        unsafe { sys::sonde__log_emit(self.p, &s.site, if vals.is_empty() { ptr::null() } else { vals.as_ptr() }) }
+    }
+    pub fn trace(&self, msg: &str, f: &[(&str, Value)]) {
+        self.log(Level::Trace, msg, f)
+    }
+    pub fn debug(&self, msg: &str, f: &[(&str, Value)]) {
+        self.log(Level::Debug, msg, f)
+    }
+    pub fn info(&self, msg: &str, f: &[(&str, Value)]) {
+        self.log(Level::Info, msg, f)
+    }
+    pub fn warn(&self, msg: &str, f: &[(&str, Value)]) {
+        self.log(Level::Warn, msg, f)
+    }
+    pub fn error(&self, msg: &str, f: &[(&str, Value)]) {
+        self.log(Level::Error, msg, f)
+    }
+    pub fn fatal(&self, msg: &str, f: &[(&str, Value)]) {
+        self.log(Level::Fatal, msg, f)
+    }
+}
+
+/// Returns once every record emitted before the call is written.
+pub fn log_flush() -> Result<()> {
+    check(unsafe { sys::sonde_log_flush() })
+}
+
+/// Drains the rings and stops the backend thread.
+pub fn log_shutdown() -> Result<()> {
+    check(unsafe { sys::sonde_log_shutdown() })
+}
+
+#[doc(hidden)]
+/// Struct sizes and alignments as this crate declares them, for the
+/// layout test against the C compiler.
+pub fn layout_of(name: &str) -> Option<(usize, usize)> {
+    use std::mem::{align_of, size_of};
+    macro_rules! l {
+        ($t:ty) => {
+            Some((size_of::<$t>(), align_of::<$t>()))
+        };
+    }
+    match name {
+        "sonde_buf" => l!(sys::sonde_buf),
+        "sonde_metric_opts" => l!(sys::sonde_metric_opts),
+        "sonde_span_context" => l!(sys::sonde_span_context),
+        "sonde_context_scope" => l!(sys::sonde_context_scope),
+        "sonde_span_attr" => l!(sys::sonde_span_attr),
+        "sonde_span" => l!(sys::sonde_span),
+        "sonde_traceparent" => l!(sys::sonde_traceparent),
+        "sonde_expose_result" => l!(sys::sonde_expose_result),
+        "sonde_log_sink_opts" => l!(sys::sonde_log_sink_opts),
+        "sonde_log_opts" => l!(sys::sonde_log_opts),
+        "sonde_log_field" => l!(sys::sonde_log_field),
+        "sonde_log_site" => l!(sys::sonde_log_site),
+        "sonde_log_value" => l!(sys::sonde_log_value),
+        _ => None,
+    }
+}
+
+#[doc(hidden)]
+/// Offsets of the fields this crate reads or writes by name, in the order
+/// of the layout test's C helper.
+pub fn field_offsets() -> [usize; 8] {
+    use std::mem::offset_of;
+    [
+        offset_of!(sys::sonde_span, parent_span_id),
+        offset_of!(sys::sonde_span, duration_ns),
+        offset_of!(sys::sonde_span, status),
+        offset_of!(sys::sonde_span, attrs),
+        offset_of!(sys::sonde_log_site, level),
+        offset_of!(sys::sonde_log_site, nfields),
+        offset_of!(sys::sonde_metric_opts, age_buckets),
+        offset_of!(sys::sonde_log_opts, sink_count),
+    ]
+}

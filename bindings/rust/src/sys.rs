@@ -1,0 +1,277 @@
+//! Hand-written declarations of the libsonde C ABI (include/sonde/*.h).
+//! Struct layouts are checked against the C compiler by tests/polyglot.rs.
+#![allow(non_camel_case_types, dead_code)]
+
+use std::os::raw::{c_char, c_double, c_int, c_uint};
+
+pub enum sonde_registry {}
+pub enum sonde_family {}
+pub enum sonde_counter {}
+pub enum sonde_gauge {}
+pub enum sonde_histogram {}
+pub enum sonde_summary {}
+pub enum sonde_tracestate {}
+pub enum sonde_baggage {}
+pub enum sonde_logger {}
+pub enum sonde_log_sink {}
+
+pub const TYPE_COUNTER: c_int = 1;
+pub const TYPE_GAUGE: c_int = 2;
+pub const TYPE_HISTOGRAM: c_int = 3;
+pub const TYPE_SUMMARY: c_int = 4;
+
+#[repr(C)]
+pub struct sonde_buf {
+    pub data: *mut c_char,
+    pub len: usize,
+    pub cap: usize,
+    pub oom: c_int,
+}
+
+#[repr(C)]
+pub struct sonde_metric_opts {
+    pub size: usize,
+    pub type_: c_int,
+    pub name: *const c_char,
+    pub help: *const c_char,
+    pub unit: *const c_char,
+    pub label_names: *const *const c_char,
+    pub label_count: usize,
+    pub buckets: *const c_double,
+    pub bucket_count: usize,
+    pub max_children: usize,
+    pub quantiles: *const c_double,
+    pub quantile_count: usize,
+    pub max_age_seconds: c_double,
+    pub age_buckets: c_uint,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct sonde_span_context {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub trace_flags: u8,
+    pub is_remote: u8,
+    pub correlation_len: u8,
+    pub correlation_id: [c_char; 65],
+}
+
+#[repr(C)]
+pub struct sonde_context_scope {
+    pub ctx: sonde_span_context,
+    pub prev: *mut sonde_context_scope,
+    pub magic: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union sonde_attr_value {
+    pub str_: *const c_char,
+    pub i: i64,
+    pub d: c_double,
+    pub b: bool,
+}
+
+#[repr(C)]
+pub struct sonde_span_attr {
+    pub key: *const c_char,
+    pub type_: c_int,
+    pub str_len: usize,
+    pub v: sonde_attr_value,
+}
+
+pub const SPAN_ATTRS_MAX: usize = 8;
+
+#[repr(C)]
+pub struct sonde_span {
+    pub scope: sonde_context_scope,
+    pub parent_span_id: [u8; 8],
+    pub name: *const c_char,
+    pub name_len: usize,
+    pub start_mono_ns: i64,
+    pub duration_ns: i64,
+    pub end_unix_ns: i64,
+    pub status_msg: *const c_char,
+    pub status: c_int,
+    pub attr_count: u32,
+    pub attrs_dropped: u32,
+    pub state: u32,
+    pub attrs: [sonde_span_attr; SPAN_ATTRS_MAX],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct sonde_traceparent {
+    pub version: u8,
+    pub flags: u8,
+    pub trace_id: [u8; 16],
+    pub parent_id: [u8; 8],
+}
+
+#[repr(C)]
+pub struct sonde_expose_result {
+    pub format: c_int,
+    pub content_type: *const c_char,
+    pub content_encoding: *const c_char,
+}
+
+#[repr(C)]
+pub struct sonde_log_sink_opts {
+    pub size: usize,
+    pub format: c_int,
+    pub level: c_int,
+    pub name: *const c_char,
+    pub max_bytes: u64,
+    pub max_files: c_uint,
+}
+
+#[repr(C)]
+pub struct sonde_log_opts {
+    pub size: usize,
+    pub service: *const c_char,
+    pub level: c_int,
+    pub level_env: *const c_char,
+    pub overflow: c_int,
+    pub redact_keys: *const *const c_char,
+    pub redact_count: usize,
+    pub sinks: *const *mut sonde_log_sink,
+    pub sink_count: usize,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union sonde_log_union {
+    pub i: i64,
+    pub u: u64,
+    pub d: c_double,
+    pub s: *const c_char,
+}
+
+#[repr(C)]
+pub struct sonde_log_field {
+    pub key: *const c_char,
+    pub type_: c_int,
+    pub v: sonde_log_union,
+    pub len: usize,
+}
+
+#[repr(C)]
+pub struct sonde_log_site {
+    pub message: *const c_char,
+    pub file: *const c_char,
+    pub keys: *const *const c_char,
+    pub types: *const u8,
+    pub line: c_int,
+    pub level: u8,
+    pub nfields: u8,
+}
+
+#[repr(C)]
+pub struct sonde_log_value {
+    pub v: sonde_log_union,
+    pub len: usize,
+}
+
+pub const LOG_T_STR: u8 = 1;
+pub const LOG_T_I64: u8 = 2;
+pub const LOG_T_U64: u8 = 3;
+pub const LOG_T_F64: u8 = 4;
+pub const LOG_T_BOOL: u8 = 5;
+
+extern "C" {
+    pub fn sonde_version() -> *const c_char;
+    pub fn sonde_version_hex() -> c_uint;
+    pub fn sonde_strerror(status: c_int) -> *const c_char;
+    pub fn sonde_status_name(status: c_int) -> *const c_char;
+    pub fn sonde_last_error() -> *const c_char;
+    pub fn sonde_last_status() -> c_int;
+    pub fn sonde_buf_destroy(b: *mut sonde_buf);
+
+    pub fn sonde_registry_new() -> *mut sonde_registry;
+    pub fn sonde_registry_free(r: *mut sonde_registry);
+    pub fn sonde_registry_unregister(r: *mut sonde_registry, f: *mut sonde_family) -> c_int;
+    pub fn sonde_metric_opts_init(o: *mut sonde_metric_opts, t: c_int, name: *const c_char, help: *const c_char);
+    pub fn sonde_family_new(r: *mut sonde_registry, o: *const sonde_metric_opts) -> *mut sonde_family;
+    pub fn sonde_family_remove(f: *mut sonde_family, n: usize, v: *const *const c_char, lens: *const usize) -> c_int;
+    pub fn sonde_family_clear(f: *mut sonde_family);
+    pub fn sonde_family_size(f: *const sonde_family) -> usize;
+    pub fn sonde_counter_labels(f: *mut sonde_family, n: usize, v: *const *const c_char, lens: *const usize) -> *mut sonde_counter;
+    pub fn sonde_gauge_labels(f: *mut sonde_family, n: usize, v: *const *const c_char, lens: *const usize) -> *mut sonde_gauge;
+    pub fn sonde_histogram_labels(f: *mut sonde_family, n: usize, v: *const *const c_char, lens: *const usize) -> *mut sonde_histogram;
+    pub fn sonde_summary_labels(f: *mut sonde_family, n: usize, v: *const *const c_char, lens: *const usize) -> *mut sonde_summary;
+
+    pub fn sonde_counter_inc(c: *mut sonde_counter);
+    pub fn sonde_counter_add(c: *mut sonde_counter, v: c_double);
+    pub fn sonde_counter_add_u64(c: *mut sonde_counter, v: u64);
+    pub fn sonde_counter_value(c: *const sonde_counter) -> c_double;
+    pub fn sonde_gauge_set(g: *mut sonde_gauge, v: c_double);
+    pub fn sonde_gauge_add(g: *mut sonde_gauge, v: c_double);
+    pub fn sonde_gauge_sub(g: *mut sonde_gauge, v: c_double);
+    pub fn sonde_gauge_inc(g: *mut sonde_gauge);
+    pub fn sonde_gauge_dec(g: *mut sonde_gauge);
+    pub fn sonde_gauge_value(g: *const sonde_gauge) -> c_double;
+    pub fn sonde_histogram_observe(h: *mut sonde_histogram, v: c_double);
+    pub fn sonde_histogram_count(h: *const sonde_histogram) -> u64;
+    pub fn sonde_histogram_sum(h: *const sonde_histogram) -> c_double;
+    pub fn sonde_histogram_bucket(h: *const sonde_histogram, i: usize) -> u64;
+    pub fn sonde_summary_observe(s: *mut sonde_summary, v: c_double);
+    pub fn sonde_summary_count(s: *const sonde_summary) -> u64;
+    pub fn sonde_summary_sum(s: *const sonde_summary) -> c_double;
+    pub fn sonde_summary_quantile(s: *const sonde_summary, q: c_double) -> c_double;
+
+    pub fn sonde_format_content_type(fmt: c_int) -> *const c_char;
+    pub fn sonde_expose(r: *mut sonde_registry, fmt: c_int, out: *mut sonde_buf) -> c_int;
+    pub fn sonde_expose_negotiate(accept: *const c_char, len: usize, fmt: *mut c_int, ct: *mut *const c_char) -> c_int;
+    pub fn sonde_expose_http(r: *mut sonde_registry, accept: *const c_char, accept_encoding: *const c_char, body: *mut sonde_buf, res: *mut sonde_expose_result) -> c_int;
+
+    pub fn sonde_span_context_valid(c: *const sonde_span_context) -> bool;
+    pub fn sonde_context_current() -> *const sonde_span_context;
+    pub fn sonde_context_attach(scope: *mut sonde_context_scope, ctx: *const sonde_span_context);
+    pub fn sonde_context_detach(scope: *mut sonde_context_scope) -> c_int;
+    pub fn sonde_traceparent_parse(s: *const c_char, len: usize, out: *mut sonde_traceparent) -> c_int;
+    pub fn sonde_traceparent_format(tp: *const sonde_traceparent, out: *mut c_char, cap: usize) -> usize;
+    pub fn sonde_span_context_format_traceparent(c: *const sonde_span_context, out: *mut c_char, cap: usize) -> usize;
+    pub fn sonde_tracestate_new() -> *mut sonde_tracestate;
+    pub fn sonde_tracestate_free(t: *mut sonde_tracestate);
+    pub fn sonde_tracestate_parse(t: *mut sonde_tracestate, s: *const c_char, len: usize) -> c_int;
+    pub fn sonde_tracestate_set(t: *mut sonde_tracestate, k: *const c_char, kl: usize, v: *const c_char, vl: usize) -> c_int;
+    pub fn sonde_tracestate_remove(t: *mut sonde_tracestate, k: *const c_char, kl: usize) -> c_int;
+    pub fn sonde_tracestate_get(t: *const sonde_tracestate, k: *const c_char, kl: usize, v: *mut *const c_char, vl: *mut usize) -> bool;
+    pub fn sonde_tracestate_count(t: *const sonde_tracestate) -> usize;
+    pub fn sonde_tracestate_format(t: *const sonde_tracestate, limit: usize, out: *mut c_char, cap: usize) -> usize;
+    pub fn sonde_baggage_new() -> *mut sonde_baggage;
+    pub fn sonde_baggage_free(b: *mut sonde_baggage);
+    pub fn sonde_baggage_parse(b: *mut sonde_baggage, s: *const c_char, len: usize) -> c_int;
+    pub fn sonde_baggage_set(b: *mut sonde_baggage, k: *const c_char, kl: usize, v: *const c_char, vl: usize, p: *const c_char, pl: usize) -> c_int;
+    pub fn sonde_baggage_remove(b: *mut sonde_baggage, k: *const c_char, kl: usize) -> c_int;
+    pub fn sonde_baggage_get(b: *const sonde_baggage, k: *const c_char, kl: usize, v: *mut *const c_char, vl: *mut usize) -> bool;
+    pub fn sonde_baggage_count(b: *const sonde_baggage) -> usize;
+    pub fn sonde_baggage_format(b: *const sonde_baggage, out: *mut sonde_buf) -> c_int;
+    pub fn sonde_span_start(s: *mut sonde_span, name: *const c_char);
+    pub fn sonde_span_start_child_of(s: *mut sonde_span, name: *const c_char, parent: *const sonde_span_context);
+    pub fn sonde_span_end(s: *mut sonde_span);
+    pub fn sonde_span_set_str(s: *mut sonde_span, k: *const c_char, v: *const c_char);
+    pub fn sonde_span_set_int(s: *mut sonde_span, k: *const c_char, v: i64);
+    pub fn sonde_span_set_double(s: *mut sonde_span, k: *const c_char, v: c_double);
+    pub fn sonde_span_set_bool(s: *mut sonde_span, k: *const c_char, v: bool);
+    pub fn sonde_span_set_error(s: *mut sonde_span, msg: *const c_char);
+    pub fn sonde_span_get_context(s: *const sonde_span) -> *const sonde_span_context;
+
+    pub fn sonde_log_level_parse(s: *const c_char, len: usize, out: *mut c_int) -> c_int;
+    pub fn sonde_log_sink_opts_init(o: *mut sonde_log_sink_opts);
+    pub fn sonde_log_sink_stdout(o: *const sonde_log_sink_opts) -> *mut sonde_log_sink;
+    pub fn sonde_log_sink_stderr(o: *const sonde_log_sink_opts) -> *mut sonde_log_sink;
+    pub fn sonde_log_sink_file(path: *const c_char, o: *const sonde_log_sink_opts) -> *mut sonde_log_sink;
+    pub fn sonde_log_sink_free(s: *mut sonde_log_sink);
+    pub fn sonde_log_opts_init(o: *mut sonde_log_opts, service: *const c_char);
+    pub fn sonde_logger_new(o: *const sonde_log_opts) -> *mut sonde_logger;
+    pub fn sonde_logger_child(p: *const sonde_logger, f: *const sonde_log_field, n: usize) -> *mut sonde_logger;
+    pub fn sonde_logger_free(l: *mut sonde_logger);
+    pub fn sonde_logger_set_level(l: *mut sonde_logger, level: c_int);
+    pub fn sonde_logger_level(l: *const sonde_logger) -> c_int;
+    pub fn sonde_log_flush() -> c_int;
+    pub fn sonde_log_shutdown() -> c_int;
+    pub fn sonde__log_emit(l: *mut sonde_logger, site: *const sonde_log_site, vals: *const sonde_log_value);
+}
+

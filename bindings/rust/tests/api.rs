@@ -1,0 +1,244 @@
+use sonde::{status, Counter, CounterVec, Format, Gauge, Histogram, HistogramVec, Level, Logger, LoggerOpts, Registry, Sink, Span, Summary, Traceparent, Value};
+
+fn text(r: &Registry) -> String {
+    String::from_utf8(r.expose(Format::Text).unwrap()).unwrap()
+}
+
+fn assert_send_sync<T: Send + Sync>() {}
+
+#[test]
+fn handles_are_send_and_sync() {
+    assert_send_sync::<Counter>();
+    assert_send_sync::<CounterVec>();
+    assert_send_sync::<Histogram>();
+    assert_send_sync::<Registry>();
+    assert_send_sync::<Logger>();
+}
+
+#[test]
+fn counter_values_and_exposition() {
+    let r = Registry::new().unwrap();
+    let c = Counter::new(Some(&r), "jobs_total", "Jobs.").unwrap();
+    c.inc();
+    c.add(2.5);
+    c.add_u64(3);
+    c.add(-1.0); // dropped and counted by sonde
+    c.add(f64::NAN);
+    assert_eq!(c.get(), 6.5);
+    assert!(text(&r).contains("# TYPE jobs_total counter\njobs_total 6.5\n"));
+}
+
+#[test]
+fn labels_and_errors_carry_the_c_message() {
+    let r = Registry::new().unwrap();
+    let v = CounterVec::new(Some(&r), "req_total", "R.", &["method", "code"]).unwrap();
+    v.with_label_values(&["GET", "200"]).unwrap().inc();
+    v.with_label_values(&["GET", "200"]).unwrap().add(2.0);
+    v.with_label_bytes(&[b"a\xffb", b"q\"\\\n"]).unwrap().inc();
+    assert_eq!(v.len(), 2);
+    let e = v.with_label_values(&["only-one"]).err().unwrap();
+    assert_eq!((e.code, e.name.as_str()), (status::EINVAL, "EINVAL"));
+    assert!(e.message.contains("1 label values given"), "{e}");
+    let long = "x".repeat(2000);
+    assert_eq!(v.with_label_values(&["GET", &long]).err().unwrap().code, status::EINVAL);
+    let many: Vec<&str> = vec![""; 40];
+    assert!(v.with_label_values(&many).is_err());
+    let out = text(&r);
+    assert!(out.contains("req_total{method=\"GET\",code=\"200\"} 3\n"), "{out}");
+    assert!(out.contains("req_total{method=\"a\u{fffd}b\",code=\"q\\\"\\\\\\n\"} 1\n"), "{out}");
+}
+
+#[test]
+fn names_conflicts_limits() {
+    let r = Registry::new().unwrap();
+    let e = Counter::new(Some(&r), "9bad", "").err().unwrap();
+    assert!(e.code == status::EINVAL && e.message.contains("\"9bad\" is invalid"), "{e}");
+    assert_eq!(Counter::new(Some(&r), "nul\0name", "").err().unwrap().code, status::EINVAL);
+    Gauge::new(Some(&r), "same", "one").unwrap();
+    Gauge::new(Some(&r), "same", "one").unwrap();
+    assert_eq!(Gauge::new(Some(&r), "same", "two").err().unwrap().code, status::EEXIST);
+    assert!(HistogramVec::new(Some(&r), "h", "", &["le"], None).is_err());
+    assert!(Histogram::new(Some(&r), "bad_seconds", "", Some(&[1.0, 0.5])).is_err());
+}
+
+#[test]
+fn remove_clear_unregister() {
+    let r = Registry::new().unwrap();
+    let v = CounterVec::new(Some(&r), "rm_total", "", &["k"]).unwrap();
+    let old = v.with_label_values(&["a"]).unwrap();
+    old.inc();
+    v.remove(&["a"]).unwrap();
+    old.inc(); // discarded, never a crash
+    assert!(!text(&r).contains("rm_total{k=\"a\"}"));
+    assert_eq!(v.remove(&["zz"]).err().unwrap().code, status::ENOENT);
+    v.with_label_values(&["b"]).unwrap().inc();
+    v.clear();
+    assert!(v.is_empty());
+    r.unregister(&v).unwrap();
+    assert_eq!(r.unregister(&v).err().unwrap().code, status::ENOENT);
+}
+
+#[test]
+fn gauge_histogram_summary_and_timer() {
+    let r = Registry::new().unwrap();
+    let g = Gauge::new(Some(&r), "temp", "").unwrap();
+    g.set(10.0);
+    g.inc();
+    g.add(2.5);
+    g.dec();
+    g.sub(0.5);
+    assert_eq!(g.get(), 12.0);
+    let h = Histogram::new(Some(&r), "lat_seconds", "", Some(&[0.1, 1.0, f64::INFINITY])).unwrap();
+    for v in [0.05, 0.1, 0.5, 3.0] {
+        h.observe(v);
+    }
+    assert_eq!((h.bucket(0), h.bucket(1), h.bucket(2), h.count()), (2, 3, 4, 4));
+    {
+        let _t = h.start_timer();
+    }
+    let secs = h.start_timer().stop();
+    assert!(secs >= 0.0 && h.count() == 6 && h.bucket(0) == 4);
+    let s = Summary::new(Some(&r), "size_bytes", "", Some(&[0.5, 0.99])).unwrap();
+    for i in 1..=100 {
+        s.observe(i as f64);
+    }
+    assert_eq!((s.count(), s.sum()), (100, 5050.0));
+    assert!((s.quantile(0.5) - 50.0).abs() / 50.0 < 0.01);
+    let out = text(&r);
+    assert!(out.contains("lat_seconds_bucket{le=\"+Inf\"} 6\n") && out.contains("size_bytes{quantile=\"0.99\"}"), "{out}");
+}
+
+#[test]
+fn threads_share_one_counter() {
+    let r = Registry::new().unwrap();
+    let c = Counter::new(Some(&r), "thr_total", "").unwrap();
+    let hs: Vec<_> = (0..4)
+        .map(|_| {
+            let c = c.clone();
+            std::thread::spawn(move || (0..10000).for_each(|_| c.inc()))
+        })
+        .collect();
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    assert_eq!(c.get(), 40000.0);
+}
+
+#[test]
+fn registry_lifetime_follows_handles() {
+    let c = {
+        let r = Registry::new().unwrap();
+        Counter::new(Some(&r), "outlives_total", "").unwrap()
+    }; // the registry object is gone, the handle keeps it alive
+    c.inc();
+    assert_eq!(c.get(), 1.0);
+    let d = Counter::new(None, "rust_default_total", "D.").unwrap();
+    d.inc();
+    let out = text(&Registry::default_registry());
+    assert!(out.contains("rust_default_total 1\n") && out.contains("# TYPE process_cpu_seconds_total counter"));
+}
+
+#[test]
+fn exposition_formats_and_negotiation() {
+    let r = Registry::new().unwrap();
+    Counter::new(Some(&r), "http_x_total", "X.").unwrap().add(3.0);
+    let om = String::from_utf8(r.expose(Format::OpenMetrics).unwrap()).unwrap();
+    assert!(om.contains("# TYPE http_x counter\n") && om.ends_with("# EOF\n"), "{om}");
+    assert_eq!(sonde::negotiate(b"application/openmetrics-text;version=1.0.0,*/*;q=0.1"), (Format::OpenMetrics, Format::OpenMetrics.content_type()));
+    assert_eq!(sonde::negotiate(b"\xff garbage").0, Format::Text);
+    let (body, ct, enc) = r.expose_http(Some("text/plain"), None).unwrap();
+    assert_eq!((ct, enc), (Format::Text.content_type(), None));
+    assert!(String::from_utf8(body).unwrap().contains("http_x_total 3\n"));
+}
+
+const TP: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+#[test]
+fn traceparent_tracestate_baggage() {
+    let tp = Traceparent::parse(TP.as_bytes()).unwrap();
+    assert_eq!(tp.format().unwrap(), TP);
+    assert!(tp.context().sampled());
+    for bad in [TP.to_uppercase().into_bytes(), format!("00-{}-b7ad6b7169203331-01", "0".repeat(32)).into_bytes(), TP[..54].as_bytes().to_vec(), vec![], vec![0xff; 55]] {
+        assert_eq!(Traceparent::parse(&bad).err().unwrap().code, status::EINVAL);
+    }
+    let mut ts = sonde::TraceState::new().unwrap();
+    ts.parse(b"a=1,b=2").unwrap();
+    ts.set("b", "3").unwrap();
+    assert_eq!(ts.to_string(), "b=3,a=1");
+    assert_eq!(ts.get("a").as_deref(), Some("1"));
+    assert!(ts.parse(b"A=1").is_err() && ts.is_empty());
+    let mut bg = sonde::Baggage::new().unwrap();
+    bg.parse(b"userId=alice,serverNode=DF%2028;ttl=3").unwrap();
+    assert_eq!(bg.get("serverNode").unwrap(), b"DF 28");
+    bg.set("city", "Zürich".as_bytes(), "").unwrap();
+    assert!(bg.format().unwrap().contains("city=Z%C3%BCrich"));
+    assert_eq!(bg.remove("nope").err().unwrap().code, status::ENOENT);
+}
+
+#[test]
+fn span_guards_nest_and_restore() {
+    assert!(!sonde::current_context().is_valid());
+    {
+        let outer = Span::start("outer");
+        {
+            let mut inner = Span::start("inner");
+            assert_eq!(inner.parent_span_id(), outer.context().span_id);
+            assert_eq!(inner.context().trace_id, outer.context().trace_id);
+            inner.set_int("n", 3);
+            inner.set_str("path", "/a");
+            inner.set_bool("ok", true);
+            inner.set_f64("r", 0.5);
+            inner.set_error("boom");
+            assert_eq!(inner.status(), 2);
+            inner.end();
+            assert!(inner.duration_ns() > 0);
+            assert_eq!(sonde::current_context(), outer.context());
+        }
+        let remote = Traceparent::parse(TP.as_bytes()).unwrap().context();
+        let s = Span::start_child_of("server", &remote);
+        assert_eq!(s.parent_span_id(), remote.span_id);
+        assert!(s.context().traceparent().unwrap().starts_with("00-0af7651916cd43dd8448eb211c80319c-"));
+        drop(s);
+        let _g = sonde::attach(Some(&remote));
+        assert_eq!(sonde::current_context().span_id_hex(), "b7ad6b7169203331");
+    }
+    assert!(!sonde::current_context().is_valid());
+    let seen = std::thread::spawn(|| sonde::current_context().is_valid());
+    let _s = Span::start("main");
+    assert!(!seen.join().unwrap(), "context leaked across threads");
+}
+
+fn log_file(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sonde-rs-{}-{}", std::process::id(), name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("app.log");
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+#[test]
+fn logger_fields_levels_children() {
+    let path = log_file("fields");
+    let sink = Sink::file(path.to_str().unwrap(), &Default::default()).unwrap();
+    let log = Logger::new("svc", &LoggerOpts { level_env: Some(""), sinks: &[&sink], ..Default::default() }).unwrap();
+    log.debug("hidden", &[]);
+    log.info("typed", &[("i", (-5i64).into()), ("u", u64::MAX.into()), ("f", 0.1.into()), ("t", true.into()), ("s", "é".into()),
+        ("n", Value::Null), ("b", Value::Str(b"\xff")), ("o", Some(3i64).into())]);
+    let api = log.with(&[("component", "api".into()), ("shard", 3i64.into())]).unwrap();
+    api.warn("child", &[]);
+    log.set_level(Level::Debug);
+    assert_eq!(log.level(), Level::Debug);
+    log.debug("now shown", &[]);
+    sonde::log_flush().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for want in ["\"message\":\"typed\"", "\"i\":-5", "\"u\":18446744073709551615", "\"f\":0.1", "\"t\":true", "\"s\":\"é\"", "\"n\":null", "\"b\":\"\u{fffd}\"", "\"o\":3"] {
+        assert!(lines[0].contains(want), "{want} not in {}", lines[0]);
+    }
+    assert!(lines[1].contains("\"component\":\"api\"") && lines[1].contains("\"shard\":3") && lines[1].contains("\"level\":\"warn\""), "{}", lines[1]);
+    assert!(lines[2].contains("now shown"));
+    assert_eq!(Level::parse("WARNING").unwrap(), Level::Warn);
+    assert!(Level::parse("loud").is_err());
+    assert_eq!(Logger::new("", &Default::default()).err().unwrap().code, status::EINVAL);
+    let e = Sink::file("/nonexistent-dir/x/y.log", &Default::default()).err().unwrap();
+    assert_eq!(e.code, status::EIO, "{e}");
+}
