@@ -241,7 +241,24 @@ static void render_family(walk *w, sonde_family *f)
 				put_series(w, SUFFIX("_total"), c, NULL, NULL, 0);
 			else
 				put_series(w, NULL, 0, c, NULL, NULL, 0);
-			put_num(w->b, sonde__child_value(c, SONDE_TYPE_COUNTER));
+			if (c->read_fn) {
+				put_num(w->b, sonde__child_value(c, SONDE_TYPE_COUNTER));
+			} else {
+				/* integer adds are exact to 2^64: print the integer cell
+				 * as it is unless fractional adds made it a float */
+				uint32_t idx;
+				uint64_t u;
+				double d;
+				sonde__cells_lock();
+				idx = sonde__load_relaxed(&((sonde__child *)c)->cell);
+				u = sonde__cells_sum_u64_locked(idx);
+				d = sonde__cells_sum_f64_locked(idx + 1);
+				sonde__cells_unlock();
+				if (d == 0)
+					put_u64(w->b, u);
+				else
+					put_num(w->b, (double)u + d);
+			}
 			put_exemplar(w, c, 0);
 			sonde__buf_putc(w->b, '\n');
 			put_created(w, c);

@@ -210,3 +210,23 @@ TEST(cxx_headers_compile_and_run)
 	ASSERT_CONTAINS(out, "cxx ok");
 	free(out);
 }
+
+TEST(expose_counter_integer_exact_above_2_53)
+{
+	sonde_registry *r = sonde_registry_new();
+	sonde_counter *c = sonde_counter_new(r, "big_total", "B.");
+	sonde_counter *f = sonde_counter_new(r, "frac_total", "F.");
+	sonde_buf b = SONDE_BUF_INIT;
+
+	sonde_counter_add_u64(c, 9007199254740993ull); /* 2^53 + 1: no double holds it */
+	sonde_counter_add_u64(c, 1);
+	sonde_counter_add_u64(f, 3);
+	sonde_counter_add(f, 0.5);
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_TEXT, &b));
+	ASSERT_CONTAINS(b.data, "big_total 9007199254740994\n");
+	ASSERT_CONTAINS(b.data, "frac_total 3.5\n");
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
+	ASSERT_CONTAINS(b.data, "big_total 9007199254740994\n");
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
+}

@@ -214,8 +214,11 @@ SONDE_API const char *sonde_family_name(const sonde_family *f);
  * Monotonic. inc adds 1. add(v) with v < 0 or NaN is dropped and counted;
  * +Inf is accepted (the counter becomes +Inf). Integral v below 2^53 is
  * added exactly to an integer cell; any other v to a double cell.
- * value() sums all threads' cells (it takes the thread-list lock; not for
- * hot paths); NULL gives 0.
+ * Exposition prints the integer cell exactly (to 2^64, wrapping beyond)
+ * while no fractional value was added; otherwise integer + fraction as a
+ * double. value() returns that sum as a double (exact below 2^53); it sums
+ * all threads' cells under the thread-list lock (not for hot paths); NULL
+ * gives 0.
  */
 SONDE_API void sonde_counter_inc(sonde_counter *c);
 SONDE_API void sonde_counter_add(sonde_counter *c, double v);
