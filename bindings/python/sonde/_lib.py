@@ -324,6 +324,7 @@ _LOG_DECLS = {
     "sonde_log_shutdown": (c_int, [], False),
     "sonde_log_stats_get": (c_int, [P(LogStats)], False),
     "sonde__log_emit": (None, [vp, P(LogSite), c_void_p], False),
+    "sonde_log_write": (c_int, [vp, c_int, c_char_p, sz, P(LogField), sz], False),
 }
 
 

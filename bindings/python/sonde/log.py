@@ -13,18 +13,14 @@ Field types: bool -> bool, int -> int64 (uint64 above 2**63-1, a string
 beyond), float -> double, None -> null, str/bytes -> string (str as UTF-8;
 invalid bytes are escaped by the logger), anything else -> str(value).
 
-Call sites: the C logger keeps a pointer to each call site's message and
-field keys instead of copying them, so this module interns each distinct
-(level, message, keys, types) once, for the life of the process, up to
-SITE_LIMIT of them. Past that, records go through a site per (level,
-keys) whose message is "[message in field message_text]", with the message moved
-to a field "message_text"; past twice the limit they are dropped and counted in
-sites_dropped. Keep messages constant and put variable parts in fields,
-as with any structured logger.
+Messages and field keys may be any strings: records go through
+sonde_log_write(), which copies the message with the record and interns
+each distinct (level, keys, types) combination once in C (at most 4096 of
+them, so keys must not vary with data; past that the call raises
+sonde.LimitReached). At most 15 fields per record.
 """
 
 import ctypes
-import threading
 
 from . import _errors, _lib
 from .metrics import to_bytes
@@ -36,17 +32,11 @@ TRACE, DEBUG, INFO, WARN, ERROR, FATAL, OFF = range(7)
 _LEVELS = {"trace": 0, "debug": 1, "info": 2, "warn": 3, "warning": 3, "error": 4,
            "fatal": 5, "off": 6}
 _T_STR, _T_I64, _T_U64, _T_F64, _T_BOOL = 1, 2, 3, 4, 5
-SITE_LIMIT = 4096
-MAX_FIELDS = 16
-sites_dropped = 0
+MAX_FIELDS = 15
 
-_emit_nb = _lib.hot.sonde__log_emit   # keeps the GIL: never blocks (drop policy)
-_emit_blk = _lib.lib.sonde__log_emit  # releases the GIL: may wait (block policy)
+_write_nb = _lib.hot.sonde_log_write   # keeps the GIL: never blocks (drop policy)
+_write_blk = _lib.lib.sonde_log_write  # releases the GIL: may wait (block policy)
 _level_of = _lib.hot.sonde_logger_level
-_sites = {}
-_fallback = {}
-_sites_lock = threading.Lock()
-_FILE = ctypes.create_string_buffer(b"python")
 
 
 def _level(level):
@@ -60,43 +50,6 @@ def _level(level):
         _errors.check(_lib.lib.sonde_log_level_parse(b, len(b), ctypes.byref(out)))
         return out.value
     raise _errors.InvalidArgument(-1, "log level must be a name or 0..6, not %r" % (level,))
-
-
-def _make_site(level, msg, keys, types):
-    keep = [ctypes.create_string_buffer(msg)]
-    kbufs = [ctypes.create_string_buffer(k) for k in keys]
-    keep += kbufs
-    karr = (ctypes.c_void_p * max(len(keys), 1))(*[ctypes.addressof(b) for b in kbufs])
-    tarr = (ctypes.c_ubyte * max(len(types), 1))(*types)
-    keep += [karr, tarr]
-    site = _lib.LogSite(ctypes.addressof(keep[0]), ctypes.addressof(_FILE),
-                        ctypes.addressof(karr), ctypes.addressof(tarr), 0, level,
-                        min(len(keys), 255))
-    return site, keep
-
-
-def _site(level, msg, keys, types):
-    global sites_dropped
-    key = (level, msg, keys, types)
-    s = _sites.get(key)
-    if s is not None:
-        return s[0], False
-    with _sites_lock:
-        s = _sites.get(key)
-        if s is not None:
-            return s[0], False
-        if len(_sites) < SITE_LIMIT:
-            s = _sites[key] = _make_site(level, msg, keys, types)
-            return s[0], False
-        fkey = (level, keys, types)
-        s = _fallback.get(fkey)
-        if s is None:
-            if len(_fallback) >= SITE_LIMIT:
-                sites_dropped += 1
-                return None, False
-            s = _fallback[fkey] = _make_site(level, b"[message in field message_text]",
-                                             keys + (b"message_text",), types + (_T_STR,))
-        return s[0], True
 
 
 def _typed(v):
@@ -257,32 +210,37 @@ class Logger:
 
     def _emit(self, lv, msg, fields):
         m = to_bytes(msg, "message", True) or b""
-        keys = tuple(to_bytes(k, "field key", True) for k in fields)
-        typed = [_typed(v) for v in fields.values()]
-        types = tuple(t for t, _ in typed)
-        site, moved = _site(lv, m, keys, types)
-        if site is None:
-            return
-        if moved:
-            typed.append((_T_STR, m))
-        n = len(typed)
-        vals = (_lib.LogValue * max(n, 1))()
-        for i, (t, raw) in enumerate(typed):
-            v = vals[i]
+        n = len(fields)
+        if n > MAX_FIELDS:
+            raise _errors.InvalidArgument(-1, "at most %d fields per record, got %d"
+                                          % (MAX_FIELDS, n))
+        arr = (_lib.LogField * max(n, 1))()
+        keep = []
+        for i, (k, v) in enumerate(fields.items()):
+            t, raw = _typed(v)
+            f = arr[i]
+            kb = to_bytes(k, "field key", True)
+            keep.append(kb)
+            f.key = kb
+            f.type = t
             if t == _T_STR:
                 if raw is None:
-                    v.len = ctypes.c_size_t(-1).value
+                    f.v.s = None
+                    f.len = 0
                 else:
-                    v.v.s = ctypes.cast(ctypes.c_char_p(raw), ctypes.c_void_p).value
-                    v.len = len(raw)
+                    keep.append(raw)
+                    f.v.s = ctypes.cast(ctypes.c_char_p(raw), ctypes.c_void_p).value
+                    f.len = len(raw)
             elif t == _T_F64:
-                v.v.d = raw
+                f.v.d = raw
             elif t == _T_I64:
-                v.v.i = raw
+                f.v.i = raw
             else:
-                v.v.u = raw
-        # the bytes objects in typed stay alive until emit returns (it copies)
-        (_emit_blk if self._blocking else _emit_nb)(self._h, ctypes.byref(site), vals)
+                f.v.u = raw
+        # the bytes in keep stay alive until the call returns (it copies)
+        rc = (_write_blk if self._blocking else _write_nb)(self._h, lv, m, len(m), arr, n)
+        if rc:
+            raise _errors.last()
 
     def trace(self, msg, /, **fields):
         if 0 >= _level_of(self._h):

@@ -95,18 +95,19 @@ class TestLogger(unittest.TestCase):
         self.assertEqual(a["span_id"], sp.context.span_id)
         self.assertNotIn("trace_id", b)
 
-    def test_site_cache_limit_moves_message_to_field(self):
+    def test_varying_messages_and_field_limit(self):
         log = self.logger()
-        saved = sonde.log.SITE_LIMIT
-        sonde.log.SITE_LIMIT = len(sonde.log._sites)
-        try:
-            log.info("a message never seen before %d" % id(self), k=1)
-        finally:
-            sonde.log.SITE_LIMIT = saved
-        r = self.records()[0]
-        self.assertEqual(r["message"], "[message in field message_text]")
-        self.assertTrue(r["message_text"].startswith("a message never seen before"))
-        self.assertEqual(r["k"], 1)
+        # messages are copied with each record: any number of distinct ones
+        for i in range(50):
+            log.info("message number %d" % i, k=i)
+        log.info("fifteen", **{"f%d" % i: i for i in range(15)})
+        with self.assertRaises(sonde.InvalidArgument):
+            log.info("sixteen", **{"f%d" % i: i for i in range(16)})
+        recs = self.records()
+        self.assertEqual(len(recs), 51)
+        self.assertEqual(recs[49]["message"], "message number 49")
+        self.assertEqual(recs[49]["k"], 49)
+        self.assertEqual(recs[50]["f14"], 14)
 
     def test_bad_arguments(self):
         with self.assertRaises(sonde.InvalidArgument):
