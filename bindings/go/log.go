@@ -6,44 +6,31 @@ package sonde
 #include <sonde.h>
 #include <sonde/log.h>
 
-// The values of one record arrive as raw 64-bit words, lengths and one
-// string buffer (Go memory must not hold pointers when passed to C); the
-// string values point into buf. Fields past 16 make sonde drop the record.
-static void sgo_log_emit(sonde_logger *l, const sonde_log_site *site, const uint64_t *raw,
-                         const size_t *lens, const char *buf)
+// One record through sonde_log_write(): the message, the keys (each
+// NUL-terminated, one after another), the types, and the values as raw
+// 64-bit words with lengths, string values pointing into buf (Go memory
+// passed to C must not hold pointers). More than 15 fields, a key given
+// twice or a bad type: sonde refuses the record (the status is returned).
+static int sgo_log_write(sonde_logger *l, int level, const char *msg, size_t msg_len,
+                         const char *keys, const unsigned char *types, const uint64_t *raw,
+                         const size_t *lens, const char *buf, size_t n)
 {
-	sonde_log_value vals[16];
-	unsigned n = site->nfields;
-	for (unsigned i = 0; i < n && i < 16; i++) {
-		if (site->types[i] == SONDE_LOG_T_STR) {
-			vals[i].v.s = lens[i] == (size_t)-1 ? NULL : buf + raw[i];
-			vals[i].len = lens[i];
+	sonde_log_field f[15];
+	if (n > 15)
+		return sonde_log_write(l, level, msg, msg_len, NULL, n); // EINVAL
+	for (size_t i = 0; i < n; i++) {
+		f[i].key = keys;
+		keys += strlen(keys) + 1;
+		f[i].type = types[i];
+		if (types[i] == SONDE_LOG_T_STR) {
+			f[i].v.s = lens[i] == (size_t)-1 ? NULL : buf + raw[i];
+			f[i].len = lens[i] == (size_t)-1 ? 0 : lens[i];
 		} else {
-			vals[i].v.u = raw[i];
-			vals[i].len = 0;
+			f[i].v.u = raw[i];
+			f[i].len = 0;
 		}
 	}
-	sonde__log_emit(l, site, vals);
-}
-
-static sonde_log_site *sgo_site_new(int level, const char *msg, size_t nfields)
-{
-	sonde_log_site *s = calloc(1, sizeof(*s));
-	if (!s)
-		return NULL;
-	s->message = strdup(msg);
-	s->file = "go";
-	s->keys = calloc(nfields ? nfields : 1, sizeof(char *));
-	s->types = calloc(nfields ? nfields : 1, 1);
-	s->level = (unsigned char)level;
-	s->nfields = (unsigned char)(nfields > 255 ? 255 : nfields);
-	return s;
-}
-
-static void sgo_site_set(sonde_log_site *s, size_t i, const char *key, int type)
-{
-	((const char **)s->keys)[i] = strdup(key);
-	((unsigned char *)s->types)[i] = (unsigned char)type;
+	return sonde_log_write(l, level, msg, msg_len, f, n);
 }
 
 static sonde_log_field *sgo_fields(size_t n) { return calloc(n ? n : 1, sizeof(sonde_log_field)); }
@@ -52,9 +39,6 @@ import "C"
 
 import (
 	"math"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 )
 
@@ -319,104 +303,31 @@ func (l *Logger) Level() Level {
 // Enabled reports whether a record at lv would be emitted.
 func (l *Logger) Enabled(lv Level) bool { return l != nil && l.p != nil && lv >= l.Level() }
 
-// SiteLimit bounds the call sites (level, message, keys, types) the binding
-// interns in C memory for the life of the process: the C logger keeps a
-// pointer to them. Past it, the message moves to a field "message_text"
-// under the message "[message in field message_text]"; past twice it, the
-// record is dropped and counted in SitesDropped.
-var SiteLimit int64 = 4096
-
-// SitesDropped counts records dropped because no call site could be interned.
-var SitesDropped int64
-
-var (
-	siteMu    sync.Mutex
-	sites     sync.Map // key -> *C.sonde_log_site
-	nSites    int64
-	nFallback int64
-)
-
-func siteKey(lv Level, msg string, fields []Field) string {
-	var b strings.Builder
-	b.WriteByte(byte('0' + lv))
-	b.WriteString(msg)
-	for _, f := range fields {
-		b.WriteByte(0)
-		b.WriteByte(byte(f.typ))
-		b.WriteString(f.key)
-	}
-	return b.String()
-}
-
-func makeSite(lv Level, msg string, fields []Field, extra bool) *C.sonde_log_site {
-	n := len(fields)
-	if extra {
-		n++
-	}
-	cm := C.CString(msg)
-	defer freeAll(cm)
-	s := C.sgo_site_new(C.int(lv), cm, C.size_t(n))
-	for i, f := range fields {
-		k := C.CString(f.key)
-		C.sgo_site_set(s, C.size_t(i), k, C.int(f.typ))
-		freeAll(k)
-	}
-	if extra {
-		k := C.CString("message_text")
-		C.sgo_site_set(s, C.size_t(n-1), k, tStr)
-		freeAll(k)
-	}
-	return s
-}
-
-func site(lv Level, msg string, fields []Field) (*C.sonde_log_site, bool) {
-	key := siteKey(lv, msg, fields)
-	if s, ok := sites.Load(key); ok {
-		return s.(*C.sonde_log_site), false
-	}
-	siteMu.Lock()
-	defer siteMu.Unlock()
-	if s, ok := sites.Load(key); ok {
-		return s.(*C.sonde_log_site), false
-	}
-	if nSites < SiteLimit {
-		s := makeSite(lv, msg, fields, false)
-		sites.Store(key, s)
-		nSites++
-		return s, false
-	}
-	fkey := "\x01" + siteKey(lv, "", fields)
-	if s, ok := sites.Load(fkey); ok {
-		return s.(*C.sonde_log_site), true
-	}
-	if nFallback >= SiteLimit {
-		atomic.AddInt64(&SitesDropped, 1)
-		return nil, false
-	}
-	s := makeSite(lv, "[message in field message_text]", fields, true)
-	sites.Store(fkey, s)
-	nFallback++
-	return s, true
-}
-
-// Log emits one record if lv is enabled. The goroutine's current trace
-// context is stamped when it runs inside a span (see StartSpan).
+// Log emits one record if lv is enabled, through sonde_log_write(): the
+// message is copied with the record, so it may vary freely; keys are
+// interned once per (level, keys, types) in C, so keep them constant. A
+// record with more than 15 fields or a key given twice is not written
+// (LogErr says why). The goroutine's current trace context is stamped when
+// it runs inside a span (see StartSpan).
 func (l *Logger) Log(lv Level, msg string, fields ...Field) {
+	_ = l.LogErr(lv, msg, fields...)
+}
+
+// LogErr is Log returning sonde's error for a record it refused.
+func (l *Logger) LogErr(lv Level, msg string, fields ...Field) error {
 	if !l.Enabled(lv) {
-		return
-	}
-	s, moved := site(lv, msg, fields)
-	if s == nil {
-		return
-	}
-	if moved {
-		fields = append(fields[:len(fields):len(fields)], String("message_text", msg))
+		return nil
 	}
 	n := len(fields)
 	raw := make([]uint64, n+1)
 	lens := make([]C.size_t, n+1)
-	var buf []byte
+	types := make([]byte, n+1)
+	var keys, buf []byte
+	buf = append(buf, msg...)
 	for i, f := range fields {
+		keys = append(keys, f.key...)
+		keys = append(keys, 0)
+		types[i] = byte(f.typ)
 		if f.typ == tStr {
 			if f.null {
 				lens[i] = ^C.size_t(0)
@@ -429,8 +340,14 @@ func (l *Logger) Log(lv Level, msg string, fields ...Field) {
 			raw[i] = f.bits
 		}
 	}
+	keys = append(keys, 0)
 	buf = append(buf, 0)
-	C.sgo_log_emit(l.p, s, (*C.uint64_t)(unsafe.Pointer(&raw[0])), &lens[0], (*C.char)(unsafe.Pointer(&buf[0])))
+	return lockedStatus(func() C.int {
+		return C.sgo_log_write(l.p, C.int(lv), (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(msg)),
+			(*C.char)(unsafe.Pointer(&keys[0])), (*C.uchar)(unsafe.Pointer(&types[0])),
+			(*C.uint64_t)(unsafe.Pointer(&raw[0])), &lens[0], (*C.char)(unsafe.Pointer(&buf[0])),
+			C.size_t(n))
+	})
 }
 
 func (l *Logger) Trace(msg string, f ...Field) { l.Log(LevelTrace, msg, f...) }

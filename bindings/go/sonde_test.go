@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http/httptest"
@@ -14,7 +15,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -503,15 +503,26 @@ func TestLoggerGoAndCInOneStreamWithTrace(t *testing.T) {
 	}
 }
 
-func TestLoggerSiteLimitFallback(t *testing.T) {
+func TestLoggerVaryingMessagesAndLimits(t *testing.T) {
 	l, path := newLogger(t, sonde.LoggerOpts{Level: sonde.LevelInfo})
-	l.Info("warm")
-	saved := atomic.LoadInt64(&sonde.SiteLimit)
-	sonde.SiteLimit = 1 // this test's sites are beyond it; the fallback has room
-	l.Info("never seen before", sonde.Int("k", 1))
-	sonde.SiteLimit = saved
+	for i := 0; i < 50; i++ {
+		l.Info(fmt.Sprintf("message number %d", i), sonde.Int("k", i))
+	}
+	many := make([]sonde.Field, 16)
+	for i := range many {
+		many[i] = sonde.Int(fmt.Sprintf("f%d", i), i)
+	}
+	if err := l.LogErr(sonde.LevelInfo, "fifteen", many[:15]...); err != nil {
+		t.Fatalf("15 fields: %v", err)
+	}
+	if err := l.LogErr(sonde.LevelInfo, "sixteen", many...); !errors.Is(err, sonde.ErrInvalid) {
+		t.Errorf("16 fields: %v, want ErrInvalid", err)
+	}
+	if err := l.LogErr(sonde.LevelInfo, "dup", sonde.Int("a", 1), sonde.Int("a", 2)); !errors.Is(err, sonde.ErrInvalid) {
+		t.Errorf("duplicate key: %v, want ErrInvalid", err)
+	}
 	recs := readRecords(t, path)
-	if len(recs) != 2 || recs[1]["message"] != "[message in field message_text]" || recs[1]["message_text"] != "never seen before" || recs[1]["k"] != 1.0 {
-		t.Errorf("fallback %v", recs)
+	if len(recs) != 51 || recs[49]["message"] != "message number 49" || recs[49]["k"] != 49.0 || recs[50]["f14"] != 14.0 {
+		t.Errorf("records %d: %v", len(recs), recs[len(recs)-1])
 	}
 }

@@ -20,13 +20,12 @@
 
 mod sys;
 
-use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::fmt;
 use std::marker::PhantomData;
 use std::os::raw::{c_char, c_int};
 use std::ptr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 // ---- errors ---------------------------------------------------------------------------
@@ -993,76 +992,6 @@ pub struct LoggerOpts<'a> {
     pub sinks: &'a [&'a Sink],
 }
 
-/// Call sites the binding interns for the life of the process (the C
-/// logger keeps a pointer to a site's message and keys). Past the limit,
-/// the message moves to a field "message_text"; past twice it, records are
-/// dropped.
-pub const SITE_LIMIT: usize = 4096;
-
-struct SiteMem {
-    site: sys::sonde_log_site,
-    _msg: CString,
-    _keys: Vec<CString>,
-    _kp: Vec<*const c_char>,
-    _types: Vec<u8>,
-}
-unsafe impl Send for SiteMem {}
-unsafe impl Sync for SiteMem {}
-
-type SiteKey = (u8, Vec<u8>, Vec<(Vec<u8>, u8)>);
-static SITES: RwLock<Option<HashMap<SiteKey, &'static SiteMem>>> = RwLock::new(None);
-static SITES_FALLBACK: Mutex<usize> = Mutex::new(0);
-
-fn make_site(level: u8, msg: &[u8], keys: &[(&[u8], u8)]) -> &'static SiteMem {
-    let strip = |b: &[u8]| CString::new(b.iter().copied().filter(|c| *c != 0).collect::<Vec<u8>>()).unwrap();
-    let msg = strip(msg);
-    let keysc: Vec<CString> = keys.iter().map(|(k, _)| strip(k)).collect();
-    let kp: Vec<*const c_char> = keysc.iter().map(|k| k.as_ptr()).collect();
-    let types: Vec<u8> = keys.iter().map(|(_, t)| *t).collect();
-    let mut m = Box::new(SiteMem {
-        site: sys::sonde_log_site { message: msg.as_ptr(), file: b"rust\0".as_ptr() as *const c_char, keys: ptr::null(), types: ptr::null(), line: 0, level, nfields: keys.len().min(255) as u8 },
-        _msg: msg,
-        _keys: keysc,
-        _kp: kp,
-        _types: types,
-    });
-    m.site.keys = if m._kp.is_empty() { ptr::null() } else { m._kp.as_ptr() };
-    m.site.types = if m._types.is_empty() { ptr::null() } else { m._types.as_ptr() };
-    Box::leak(m) // lives for the process: the backend reads it later
-}
-
-fn site(level: u8, msg: &str, fields: &[(&str, Value)]) -> Option<(&'static SiteMem, bool)> {
-    let key: SiteKey = (level, msg.as_bytes().to_vec(), fields.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.ty())).collect());
-    if let Some(m) = SITES.read().unwrap().as_ref().and_then(|h| h.get(&key)) {
-        return Some((m, false));
-    }
-    let mut w = SITES.write().unwrap();
-    let h = w.get_or_insert_with(HashMap::new);
-    if let Some(m) = h.get(&key) {
-        return Some((m, false));
-    }
-    let keys: Vec<(&[u8], u8)> = fields.iter().map(|(k, v)| (k.as_bytes(), v.ty())).collect();
-    if h.len() < SITE_LIMIT {
-        let m = make_site(level, msg.as_bytes(), &keys);
-        h.insert(key, m);
-        return Some((m, false));
-    }
-    let fkey: SiteKey = (level | 0x80, Vec::new(), key.2.clone());
-    if let Some(m) = h.get(&fkey) {
-        return Some((m, true));
-    }
-    let mut n = SITES_FALLBACK.lock().unwrap();
-    if *n >= SITE_LIMIT {
-        return None;
-    }
-    *n += 1;
-    let mut k2 = keys;
-    k2.push((b"message_text", sys::LOG_T_STR));
-    let m = make_site(level, b"[message in field message_text]", &k2);
-    h.insert(fkey, m);
-    Some((m, true))
-}
-
 impl Logger {
     pub fn new(service: &str, o: &LoggerOpts) -> Result<Logger> {
         let svc = c(service, "service")?;
@@ -1112,19 +1041,33 @@ impl Logger {
         self.p as *mut _
     }
 
-    /// Emits one record with typed fields (at most 16; more and sonde
-    /// drops the record and counts it).
+    /// Emits one record with typed fields through `sonde_log_write`: the
+    /// message is copied with the record (it may vary freely); keys are
+    /// interned once per (level, keys, types) in C, so keep them constant.
+    /// A record sonde refuses (more than 15 fields, a key given twice, a key
+    /// with a NUL) is not written; `try_log` says why.
     pub fn log(&self, level: Level, msg: &str, fields: &[(&str, Value)]) {
+        let _ = self.try_log(level, msg, fields);
+    }
+
+    /// `log`, returning sonde's error for a refused record.
+    pub fn try_log(&self, level: Level, msg: &str, fields: &[(&str, Value)]) -> Result<()> {
         if !self.enabled(level) {
-            return;
+            return Ok(());
         }
-        let Some((s, moved)) = site(level as u8, msg, fields) else { return };
-        let mut vals: Vec<sys::sonde_log_value> = fields.iter().map(|(_, v)| v.raw()).collect();
-        if moved {
-            vals.push(Value::Str(msg.as_bytes()).raw());
-        }
-        // the values (and the bytes they point to) outlive the call; emit copies them
-        unsafe { sys::sonde__log_emit(self.p, &s.site, if vals.is_empty() { ptr::null() } else { vals.as_ptr() }) }
+        let keys: Vec<CString> = fields.iter().map(|(k, _)| c(k, "field key")).collect::<Result<_>>()?;
+        let arr: Vec<sys::sonde_log_field> = fields
+            .iter()
+            .zip(&keys)
+            .map(|((_, v), k)| {
+                let r = v.raw();
+                sys::sonde_log_field { key: k.as_ptr(), type_: v.ty() as c_int, v: r.v, len: if matches!(v, Value::Null) { 0 } else { r.len } }
+            })
+            .collect();
+        // keys, values and the bytes they point to outlive the call; it copies them
+        check(unsafe {
+            sys::sonde_log_write(self.p, level as c_int, msg.as_ptr() as *const c_char, msg.len(), if arr.is_empty() { ptr::null() } else { arr.as_ptr() }, arr.len())
+        })
     }
     pub fn trace(&self, msg: &str, f: &[(&str, Value)]) {
         self.log(Level::Trace, msg, f)

@@ -273,5 +273,6 @@ extern "C" {
     pub fn sonde_log_flush() -> c_int;
     pub fn sonde_log_shutdown() -> c_int;
     pub fn sonde__log_emit(l: *mut sonde_logger, site: *const sonde_log_site, vals: *const sonde_log_value);
+    pub fn sonde_log_write(l: *mut sonde_logger, level: c_int, msg: *const c_char, msg_len: usize, f: *const sonde_log_field, n: usize) -> c_int;
 }
 

@@ -242,3 +242,25 @@ fn logger_fields_levels_children() {
     let e = Sink::file("/nonexistent-dir/x/y.log", &Default::default()).err().unwrap();
     assert_eq!(e.code, status::EIO, "{e}");
 }
+
+#[test]
+fn logger_varying_messages_and_limits() {
+    let path = log_file("varying");
+    let sink = Sink::file(path.to_str().unwrap(), &Default::default()).unwrap();
+    let log = Logger::new("svc", &LoggerOpts { level_env: Some(""), sinks: &[&sink], ..Default::default() }).unwrap();
+    // messages are copied with each record: any number of distinct ones
+    for i in 0..50i64 {
+        log.info(&format!("message number {i}"), &[("k", i.into())]);
+    }
+    let names: Vec<String> = (0..16).map(|i| format!("f{i}")).collect();
+    let many: Vec<(&str, Value)> = names.iter().enumerate().map(|(i, n)| (n.as_str(), (i as i64).into())).collect();
+    log.try_log(Level::Info, "fifteen", &many[..15]).unwrap();
+    assert_eq!(log.try_log(Level::Info, "sixteen", &many).err().unwrap().code, status::EINVAL);
+    assert_eq!(log.try_log(Level::Info, "dup", &[("a", 1i64.into()), ("a", 2i64.into())]).err().unwrap().code, status::EINVAL);
+    sonde::log_flush().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 51, "{text}");
+    assert!(lines[49].contains("\"message\":\"message number 49\"") && lines[49].contains("\"k\":49"), "{}", lines[49]);
+    assert!(lines[50].contains("\"f14\":14"), "{}", lines[50]);
+}
