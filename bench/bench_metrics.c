@@ -28,6 +28,20 @@ static void b_plain(void *arg, uint64_t n, int tid)
 	}
 }
 
+/* The peer baselines' lim.tls_inc: a plain ++ on a thread-local, kept in
+ * memory (what a hand-written per-thread counter costs). */
+static __thread uint64_t tls_counter;
+
+static void b_tls_inc(void *arg, uint64_t n, int tid)
+{
+	(void)arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++) {
+		__asm__ volatile("" : "+m"(tls_counter));
+		tls_counter++;
+	}
+}
+
 static void b_fetch_add(void *arg, uint64_t n, int tid)
 {
 	(void)arg;
@@ -112,7 +126,7 @@ BENCH(metrics)
 	sonde_family *f = sonde_counter_family_new(r, "bench_labels_total", "Bench.", 2, labels);
 	sonde_gauge *g = sonde_gauge_new(r, "bench_gauge", "Bench.");
 	sonde_histogram *h = sonde_histogram_new(r, "bench_seconds", "Bench.", bounds, 10);
-	double plain1, inc1, inc2;
+	double plain1, tls1, inc1, inc2;
 	uint64_t x = 88172645463325252ull;
 	char id[64];
 
@@ -131,6 +145,8 @@ BENCH(metrics)
 	plain1 = bench_ns_per_op(1, b_plain, NULL);
 	bench_row("base.plain_add.1t", "plain non-atomic add to memory, 1 thread", plain1, "ns/op");
 	bench_row("base.plain_add.2t", "same, 2 threads, own cache lines", bench_ns_per_op(2, b_plain, NULL), "ns/op");
+	tls1 = bench_ns_per_op(1, b_tls_inc, NULL);
+	bench_row("base.tls_inc.1t", "plain ++ on a __thread variable (peer notes' lim.tls_inc)", tls1, "ns/op");
 	bench_row("base.fetch_add.1t", "atomic_fetch_add relaxed, 1 thread", bench_ns_per_op(1, b_fetch_add, NULL), "ns/op");
 	bench_row("base.fetch_add.2t", "same counter, 2 threads", bench_ns_per_op(2, b_fetch_add, NULL), "ns/op");
 	bench_row("base.mutex.1t", "mutex lock/add/unlock, 1 thread", bench_ns_per_op(1, b_mutex, NULL), "ns/op");
@@ -151,6 +167,7 @@ BENCH(metrics)
 	          bench_ns_per_op(1, b_observe, h), "ns/op");
 	bench_row("histogram.observe_10b.2t", "same histogram, 2 threads", bench_ns_per_op(2, b_observe, h), "ns/op");
 	bench_ratio("ratio.inc_handle_vs_plain", "counter inc via handle / plain add (1 thread)", inc1 / plain1, "<= 2x");
+	bench_ratio("ratio.inc_handle_vs_tls_inc", "counter inc via handle / ++ on a __thread (1 thread)", inc1 / tls1, "");
 	bench_ratio("ratio.inc_2t_vs_1t", "counter inc 2 threads / 1 thread, per op", inc2 / inc1, "<= 1.5x");
 	sonde_registry_free(r);
 }
