@@ -215,6 +215,15 @@ static void render_family(walk *w, sonde_family *f)
 	}
 	w->name = f->name;
 	w->name_len = f->name_len;
+	if (f->type == SONDE_TYPE_INFO) {
+		/* text: a gauge named base_info; OpenMetrics: family base, samples
+		 * base_info */
+		w->name = f->alt_name;
+		w->name_len = w->om ? f->base_len : f->alt_len;
+		type = w->om ? "info" : "gauge";
+	} else if (f->type == SONDE_TYPE_STATESET) {
+		type = w->om ? "stateset" : "gauge";
+	}
 	if (w->om) {
 		if (f->type == SONDE_TYPE_COUNTER && w->name_len > 6 &&
 		    memcmp(w->name + w->name_len - 6, "_total", 6) == 0)
@@ -276,6 +285,22 @@ static void render_family(walk *w, sonde_family *f)
 		case SONDE_TYPE_SUMMARY:
 			render_summary(w, f, c);
 			break;
+		case SONDE_TYPE_INFO:
+			if (w->om)
+				put_series(w, SUFFIX("_info"), c, NULL, NULL, 0);
+			else
+				put_series(w, NULL, 0, c, NULL, NULL, 0);
+			sonde__buf_put(w->b, "1\n", 2);
+			break;
+		case SONDE_TYPE_STATESET: {
+			uint64_t mask = sonde__load_relaxed(&((sonde__child *)c)->gauge);
+			size_t i;
+			for (i = 0; i < f->nstates; i++) {
+				put_series(w, NULL, 0, c, f->name, f->states_esc[i], strlen(f->states_esc[i]));
+				sonde__buf_put(w->b, (mask >> i) & 1 ? "1\n" : "0\n", 2);
+			}
+			break;
+		}
 		default:
 			break;
 		}

@@ -546,6 +546,16 @@ void sonde__family_free(sonde_family *f)
 		child_free(c);
 	}
 	sonde__free(f->quantiles, f->nquantiles * sizeof(double));
+	if (f->alt_name)
+		sonde__free(f->alt_name, f->alt_len + 1);
+	for (i = 0; i < f->nstates; i++) {
+		if (f->states && f->states[i])
+			sonde__free(f->states[i], strlen(f->states[i]) + 1);
+		if (f->states_esc && f->states_esc[i])
+			sonde__free(f->states_esc[i], strlen(f->states_esc[i]) + 1);
+	}
+	sonde__free(f->states, f->nstates * sizeof(char *));
+	sonde__free(f->states_esc, f->nstates * sizeof(char *));
 	t = sonde__load_relaxed(&f->table);
 	if (t)
 		sonde__free(t, table_bytes(t));
@@ -622,9 +632,9 @@ static int check_opts(const sonde_metric_opts *o, const double **b, size_t *nb)
 	case SONDE_TYPE_GAUGE:
 	case SONDE_TYPE_HISTOGRAM:
 	case SONDE_TYPE_SUMMARY:
-		break;
 	case SONDE_TYPE_INFO:
 	case SONDE_TYPE_STATESET:
+		break;
 	case SONDE_TYPE_UNTYPED:
 		return sonde__fail(SONDE_ENOTSUP, "%s: metric type %s is not available in this version",
 		                   o->name, type_name(o->type));
@@ -683,6 +693,31 @@ static int check_opts(const sonde_metric_opts *o, const double **b, size_t *nb)
 			return sonde__fail(SONDE_EINVAL, "%s: age_buckets must be 1..%d", o->name,
 			                   SONDE_SUMMARY_SLOTS_MAX);
 	}
+	if (o->type == SONDE_TYPE_STATESET) {
+		if (o->label_count)
+			return sonde__fail(SONDE_EINVAL, "%s: a stateset has no labels but its states",
+			                   o->name);
+		if (sonde__check_label_name(o->name, SONDE_TYPE_STATESET))
+			return sonde__fail(SONDE_EINVAL,
+			                   "%s: a stateset's name is also its label name: must match "
+			                   "[a-zA-Z_][a-zA-Z0-9_]* and not start with __",
+			                   o->name);
+		if (!o->states || o->state_count == 0 || o->state_count > SONDE_STATES_MAX)
+			return sonde__fail(SONDE_EINVAL, "%s: a stateset needs 1..%d states", o->name,
+			                   SONDE_STATES_MAX);
+		for (i = 0; i < o->state_count; i++) {
+			if (!o->states[i] || !o->states[i][0] ||
+			    strlen(o->states[i]) > SONDE_LABEL_VALUE_MAX)
+				return sonde__fail(SONDE_EINVAL, "%s: state %zu is NULL, empty or too long",
+				                   o->name, i);
+			for (j = 0; j < i; j++)
+				if (strcmp(o->states[i], o->states[j]) == 0)
+					return sonde__fail(SONDE_EINVAL, "%s: state \"%s\" appears twice",
+					                   o->name, o->states[i]);
+		}
+	} else if (o->states || o->state_count) {
+		return sonde__fail(SONDE_EINVAL, "%s: states are only for statesets", o->name);
+	}
 	if (o->type == SONDE_TYPE_HISTOGRAM)
 		return check_buckets(o, b, nb);
 	if (o->buckets || o->bucket_count)
@@ -711,6 +746,13 @@ static bool same_definition(const sonde_family *f, const sonde_metric_opts *o, c
 	for (i = 0; i < nb; i++)
 		if (f->bounds[i] != b[i])
 			return false;
+	if (f->type == SONDE_TYPE_STATESET) {
+		if (f->nstates != o->state_count)
+			return false;
+		for (i = 0; i < f->nstates; i++)
+			if (strcmp(f->states[i], o->states[i]) != 0)
+				return false;
+	}
 	if (f->type == SONDE_TYPE_SUMMARY) {
 		const double *q = o->quantiles ? o->quantiles : default_quantiles;
 		size_t nq = o->quantiles ? o->quantile_count : SONDE_ARRAY_LEN(default_quantiles);
@@ -729,12 +771,14 @@ static const char *const *suffixes(sonde_metric_type t)
 	static const char *const hist[] = {"_bucket", "_sum", "_count", "_created", NULL};
 	static const char *const sum[] = {"_sum", "_count", "_created", NULL};
 	static const char *const ctr[] = {"_total", "_created", NULL};
+	static const char *const info[] = {"_info", NULL};
 	static const char *const none[] = {NULL};
 
 	switch (t) {
 	case SONDE_TYPE_HISTOGRAM: return hist;
 	case SONDE_TYPE_SUMMARY: return sum;
 	case SONDE_TYPE_COUNTER: return ctr;
+	case SONDE_TYPE_INFO: return info;
 	default: return none;
 	}
 }
@@ -824,6 +868,35 @@ static sonde_family *family_alloc(const sonde_metric_opts *o, const double *b, s
 				goto oom;
 			memcpy(f->quantiles, q, nq * sizeof(double));
 			f->nquantiles = nq;
+		}
+	}
+	if (o->type == SONDE_TYPE_INFO) {
+		/* "build" or "build_info": the samples are build_info either way */
+		f->base_len = f->name_len;
+		if (f->base_len > 5 && !strcmp(f->name + f->base_len - 5, "_info"))
+			f->base_len -= 5;
+		f->alt_len = f->base_len + 5;
+		f->alt_name = sonde__malloc(f->alt_len + 1);
+		if (!f->alt_name)
+			goto oom;
+		memcpy(f->alt_name, f->name, f->base_len);
+		memcpy(f->alt_name + f->base_len, "_info", 6);
+	}
+	if (o->type == SONDE_TYPE_STATESET) {
+		f->states = sonde__calloc(o->state_count, sizeof(char *));
+		f->states_esc = sonde__calloc(o->state_count, sizeof(char *));
+		if (!f->states || !f->states_esc)
+			goto oom;
+		f->nstates = o->state_count;
+		for (i = 0; i < o->state_count; i++) {
+			sonde_buf e = SONDE_BUF_INIT;
+			sonde__put_label_value(&e, o->states[i], strlen(o->states[i]));
+			sonde__buf_terminate(&e);
+			f->states[i] = sonde__strndup(o->states[i], strlen(o->states[i]));
+			f->states_esc[i] = e.oom ? NULL : sonde__strndup(e.data, e.len);
+			sonde_buf_destroy(&e);
+			if (!f->states[i] || !f->states_esc[i])
+				goto oom;
 		}
 	}
 	if (nb) {
@@ -1234,4 +1307,85 @@ double sonde_summary_quantile(const sonde_summary *s, double q)
 	if (sonde__summary_read(&s->c, &q, 1, &v, &snap) != SONDE_OK)
 		return NAN;
 	return v;
+}
+
+/* ---- info and stateset ---------------------------------------------------------- */
+
+sonde_family *sonde_info_family_new(sonde_registry *r, const char *name, const char *help,
+                                    size_t label_count, const char *const *label_names)
+{
+	return shorthand(r, SONDE_TYPE_INFO, name, help, NULL, 0, label_count, label_names);
+}
+
+int sonde_info_add(sonde_family *f, size_t count, const char *const *values, const size_t *lens)
+{
+	return sonde__family_child(f, SONDE_TYPE_INFO, count, values, lens) ? SONDE_OK
+	                                                                    : sonde_last_status();
+}
+
+sonde_stateset *sonde_stateset_new(sonde_registry *r, const char *name, const char *help,
+                                   size_t state_count, const char *const *states)
+{
+	sonde_metric_opts o;
+
+	sonde_metric_opts_init(&o, SONDE_TYPE_STATESET, name, help);
+	o.states = states;
+	o.state_count = state_count;
+	return (sonde_stateset *)only_child(sonde_family_new(r, &o), SONDE_TYPE_STATESET);
+}
+
+static int state_index(const sonde_stateset *s, const char *state)
+{
+	const sonde_family *f = s->c.fam;
+	size_t i;
+
+	for (i = 0; state && i < f->nstates; i++)
+		if (strcmp(f->states[i], state) == 0)
+			return (int)i;
+	sonde__fail(SONDE_ENOENT, "%s: no state \"%.64s\"", f->name, state ? state : "(null)");
+	return -1;
+}
+
+int sonde_stateset_set(sonde_stateset *s, const char *state, bool on)
+{
+	int i;
+
+	if (!s)
+		return sonde__fail(SONDE_EINVAL, "sonde_stateset_set: stateset is NULL");
+	i = state_index(s, state);
+	if (i < 0)
+		return SONDE_ENOENT;
+	if (on)
+		atomic_fetch_or_explicit(&s->c.gauge, (uint64_t)1 << i, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&s->c.gauge, ~((uint64_t)1 << i), memory_order_relaxed);
+	return SONDE_OK;
+}
+
+int sonde_stateset_enum(sonde_stateset *s, const char *state)
+{
+	int i;
+
+	if (!s)
+		return sonde__fail(SONDE_EINVAL, "sonde_stateset_enum: stateset is NULL");
+	i = state_index(s, state);
+	if (i < 0)
+		return SONDE_ENOENT;
+	sonde__store_relaxed(&s->c.gauge, (uint64_t)1 << i);
+	return SONDE_OK;
+}
+
+void sonde_stateset_set_mask(sonde_stateset *s, uint64_t mask)
+{
+	size_t n;
+
+	if (!s)
+		return;
+	n = s->c.fam->nstates;
+	sonde__store_relaxed(&s->c.gauge, n >= 64 ? mask : mask & (((uint64_t)1 << n) - 1));
+}
+
+uint64_t sonde_stateset_mask(const sonde_stateset *s)
+{
+	return s ? sonde__load_relaxed(&((sonde_stateset *)s)->c.gauge) : 0;
 }

@@ -54,6 +54,7 @@ struct sonde_counter { sonde__child c; };
 struct sonde_gauge { sonde__child c; };
 struct sonde_histogram { sonde__child c; };
 struct sonde_summary { sonde__child c; };
+struct sonde_stateset { sonde__child c; };
 
 typedef struct sonde__table {
 	size_t cap; /* power of two */
@@ -78,6 +79,11 @@ struct sonde_family {
 	size_t nquantiles;
 	double max_age_s;
 	uint32_t age_buckets;
+	char *alt_name;            /* info: base + "_info" (both formats use it) */
+	size_t alt_len, base_len;
+	char **states;             /* stateset: raw names and escaped label values */
+	char **states_esc;
+	size_t nstates;
 	_Atomic size_t nchildren;
 	pthread_mutex_t mu;
 	_Atomic(sonde__table *) table;

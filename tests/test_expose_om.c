@@ -269,3 +269,73 @@ TEST(expose_http_gzip_round_trip)
 	sonde_buf_destroy(&body);
 	sonde_registry_free(r);
 }
+
+TEST(om_info_and_stateset)
+{
+	sonde_registry *r = sonde_registry_new();
+	const char *bl[] = {"version", "commit"};
+	const char *st[] = {"starting", "active", "draining \"x\""};
+	sonde_family *info = sonde_info_family_new(r, "build_info", "Build.", 2, bl);
+	sonde_family *info2 = sonde_info_family_new(r, "runtime", "Runtime.", 1, bl);
+	sonde_stateset *mode = sonde_stateset_new(r, "mode", "Mode.", 3, st);
+	sonde_buf b = SONDE_BUF_INIT;
+	char *out = NULL;
+	int rc;
+
+	ASSERT_NOT_NULL(info);
+	ASSERT_NOT_NULL(info2);
+	ASSERT_NOT_NULL(mode);
+	ASSERT_OK(sonde_info_add(info, 2, (const char *[]){"1.2.3", "abc"}, NULL));
+	ASSERT_OK(sonde_info_add(info2, 1, (const char *[]){"c11"}, NULL));
+	ASSERT_OK(sonde_stateset_enum(mode, "active"));
+	ASSERT_EQ_U64(sonde_stateset_mask(mode), 2);
+	ASSERT_OK(sonde_stateset_set(mode, "draining \"x\"", true));
+	ASSERT_EQ_INT(sonde_stateset_set(mode, "nope", true), SONDE_ENOENT);
+	ASSERT_EQ_INT(sonde_info_add(info, 1, (const char *[]){"x"}, NULL), SONDE_EINVAL);
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
+	ASSERT_CONTAINS(b.data, "# TYPE build info\n# HELP build Build.\nbuild_info{version=\"1.2.3\",commit=\"abc\"} 1\n");
+	ASSERT_CONTAINS(b.data, "# TYPE runtime info\n");
+	ASSERT_CONTAINS(b.data, "runtime_info{version=\"c11\"} 1\n");
+	ASSERT_CONTAINS(b.data, "# TYPE mode stateset\n# HELP mode Mode.\nmode{mode=\"starting\"} 0\n"
+	                        "mode{mode=\"active\"} 1\nmode{mode=\"draining \\\"x\\\"\"} 1\n");
+	{
+		const char *check =
+			"import sys\n"
+			"from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
+			"f = {x.name: x for x in p(open(sys.argv[1]).read())}\n"
+			"assert f['build'].type == 'info' and f['build'].samples[0].labels == {'version': '1.2.3', 'commit': 'abc'}\n"
+			"m = f['mode']\n"
+			"assert m.type == 'stateset'\n"
+			"assert {s.labels['mode']: s.value for s in m.samples} == {'starting': 0, 'active': 1, 'draining \"x\"': 1}, m.samples\n"
+			"print('types ok')\n";
+		const char *argv[] = {SONDE_PYTHON, "-c", check, NULL, NULL};
+		argv[3] = sonde_test_tmpfile(0, b.data, b.len);
+		rc = sonde_test_run(argv, NULL, &out);
+		if (rc != 0)
+			FAIL("parser: %s\n%s", out, b.data);
+		free(out);
+	}
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_TEXT, &b));
+	ASSERT_CONTAINS(b.data, "# TYPE build_info gauge\nbuild_info{version=\"1.2.3\",commit=\"abc\"} 1\n");
+	ASSERT_CONTAINS(b.data, "# TYPE mode gauge\n");
+	{
+		const char *argv[] = {"promtool", "check", "metrics", NULL};
+		rc = sonde_test_run(argv, sonde_test_tmpfile(1, b.data, b.len), &out);
+		if (rc != 0)
+			FAIL("promtool %d: %s\n%s", rc, out, b.data);
+		free(out);
+	}
+	/* validation */
+	ASSERT_NULL(sonde_stateset_new(r, "bad-name", "x", 1, st));
+	ASSERT_NULL(sonde_stateset_new(r, "s2", "x", 0, st));
+	ASSERT_NULL(sonde_stateset_new(r, "s3", "x", 2, (const char *[]){"a", "a"}));
+	ASSERT_CONTAINS(sonde_last_error(), "twice");
+	ASSERT_NULL(sonde_stateset_new(r, "s4", "x", 1, (const char *[]){""}));
+	ASSERT_NULL(sonde_info_family_new(r, "build_info", "Other help.", 2, bl)); /* clash */
+	sonde_stateset_set_mask(mode, ~0ull);
+	ASSERT_EQ_U64(sonde_stateset_mask(mode), 7);
+	sonde_stateset_set_mask(NULL, 1);
+	ASSERT_EQ_U64(sonde_stateset_mask(NULL), 0);
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
+}

@@ -50,6 +50,7 @@ typedef struct sonde_counter sonde_counter;
 typedef struct sonde_gauge sonde_gauge;
 typedef struct sonde_histogram sonde_histogram;
 typedef struct sonde_summary sonde_summary;
+typedef struct sonde_stateset sonde_stateset;
 
 typedef enum sonde_metric_type {
 	SONDE_TYPE_COUNTER = 1,
@@ -69,6 +70,7 @@ typedef enum sonde_metric_type {
 #define SONDE_DEFAULT_MAX_CHILDREN 10000
 #define SONDE_CELL_GRACE_MS 2000
 #define SONDE_QUANTILES_MAX 32
+#define SONDE_STATES_MAX 64
 
 /* ---- registries ---------------------------------------------------------- */
 
@@ -115,6 +117,9 @@ typedef struct sonde_metric_opts {
 	size_t quantile_count;           /* <= SONDE_QUANTILES_MAX */
 	double max_age_seconds;          /* window length; 0 = 600 */
 	unsigned age_buckets;            /* slots in the window, 1..16; 0 = 5 */
+	/* statesets */
+	const char *const *states;       /* state names: non-empty, unique */
+	size_t state_count;              /* 1..SONDE_STATES_MAX */
 } sonde_metric_opts;
 
 /* Zeroes *o and fills size, type, name and help. NULL o is a no-op. */
@@ -359,6 +364,42 @@ SONDE_API SONDE_WUR int sonde_histogram_observe_exemplar_labels(sonde_histogram 
                                                                 size_t n,
                                                                 const char *const *names,
                                                                 const char *const *values);
+
+/* ---- info and stateset (OpenMetrics types) --------------------------------------
+ * An info family exposes one sample of value 1 per child, carrying
+ * metadata in its labels (build info, versions): OpenMetrics writes
+ * `# TYPE build info` and `build_info{version="1.2"} 1`; text 0.0.4 writes a
+ * gauge `build_info`, as client_golang and prometheus-cpp do. The name may
+ * be given with or without the `_info` suffix.
+ * A stateset is a set of named boolean states (at most 64), exposed as one
+ * sample per state with a label named after the family:
+ * `mode{mode="active"} 1`, `mode{mode="standby"} 0` (a gauge in text 0.0.4).
+ * Its name must also be a valid label name; it has no other labels.
+ */
+/* Same errors as sonde_family_new. */
+SONDE_API SONDE_WUR sonde_family *sonde_info_family_new(sonde_registry *r, const char *name,
+                                                        const char *help, size_t label_count,
+                                                        const char *const *label_names);
+/* Adds the child with these label values (reading 1), or finds it.
+ * Errors as sonde_counter_labels; SONDE_ETYPE if f is not an info family. */
+SONDE_API SONDE_WUR int sonde_info_add(sonde_family *f, size_t count, const char *const *values,
+                                       const size_t *lens);
+/* A stateset with these states, all false. Errors as sonde_family_new,
+ * plus SONDE_EINVAL for no states, more than SONDE_STATES_MAX, an empty or
+ * repeated state name, or a name that is not a valid label name. */
+SONDE_API SONDE_WUR sonde_stateset *sonde_stateset_new(sonde_registry *r, const char *name,
+                                                       const char *help, size_t state_count,
+                                                       const char *const *states);
+/* Sets one state. SONDE_ENOENT for an unknown state, SONDE_EINVAL on NULL.
+ * Lock-free (an atomic bit). */
+SONDE_API SONDE_WUR int sonde_stateset_set(sonde_stateset *s, const char *state, bool on);
+/* Sets exactly this state true and every other false (an enum).
+ * SONDE_ENOENT for an unknown state, SONDE_EINVAL on NULL. */
+SONDE_API SONDE_WUR int sonde_stateset_enum(sonde_stateset *s, const char *state);
+/* All states at once: bit i is state i (bits past the state count are
+ * ignored). NULL is a no-op; mask() of NULL is 0. */
+SONDE_API void sonde_stateset_set_mask(sonde_stateset *s, uint64_t mask);
+SONDE_API uint64_t sonde_stateset_mask(const sonde_stateset *s);
 
 /* ---- callback metrics -------------------------------------------------------
  * For values the host already keeps (a pool size, a queue length): the
