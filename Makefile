@@ -34,7 +34,10 @@ ifeq ($(ZLIB),1)
   CFLAGS_LIB += -DSONDE_HAVE_ZLIB=1
   LIBS_ZLIB := -lz
 endif
-LIBS := -lpthread -lm $(LIBS_ZLIB)
+# What the library needs: libc, pthreads, zlib when enabled (no libm).
+LIBS := -lpthread $(LIBS_ZLIB)
+# Tests, benches and examples also use libm.
+PROG_LIBS := $(LIBS) -lm
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 HEADERS := $(wildcard include/*.h include/sonde/*.h)
@@ -86,11 +89,11 @@ $$($(1)_DIR)/tests/%.o: tests/%.c $(HEADERS) $(wildcard lib/*.h) tests/test.h
 	  -DSONDE_PYTHON=\"$(PYTHON)\" -c $$< -o $$@
 
 $$($(1)_DIR)/sonde-tests: $$($(1)_LIBOBJ) $$($(1)_TESTOBJ)
-	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $(LIBS)
+	$$(CC) $$($(1)_CFLAGS) -o $$@ $$^ $(PROG_LIBS)
 
 $$($(1)_DIR)/cxx-test: tests/cxx/cxx_test.cpp $$($(1)_LIBOBJ) $(HEADERS)
 	$$(CXX) -std=c++17 -Wall -Wextra -Werror $(2) -Iinclude -o $$@ tests/cxx/cxx_test.cpp \
-	  $$($(1)_LIBOBJ) $(LIBS)
+	  $$($(1)_LIBOBJ) $(PROG_LIBS)
 
 $(1)-bins: $$($(1)_DIR)/sonde-tests $$($(1)_DIR)/cxx-test
 endef
@@ -116,7 +119,7 @@ test-tsan: tsan-bins
 # ---- bench -----------------------------------------------------------------------
 $(BUILD)/bench/sonde-bench: $(BENCH_SRC) bench/bench.h $(BUILD)/libsonde.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -Ilib -o $@ $(BENCH_SRC) $(BUILD)/libsonde.a $(LIBS) -lm
+	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -Ilib -o $@ $(BENCH_SRC) $(BUILD)/libsonde.a $(PROG_LIBS)
 
 bench: $(BUILD)/bench/sonde-bench
 	$(BUILD)/bench/sonde-bench $(B)
@@ -140,22 +143,22 @@ EXAMPLES := $(BUILD)/examples/minimal $(addprefix $(BUILD)/examples/,$(EX_NAMES)
 define example_rules
 $(1)/sonde-demo: $(DEMO_SRC) $(DEMO_HDR) $(3) $(HEADERS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $(DEMO_SRC) $(3) $(LIBS)
+	$$(CC) $(2) -o $$@ $(DEMO_SRC) $(3) $(PROG_LIBS)
 
 $(1)/log_and_trace: examples/log_and_trace.c $(3) $(HEADERS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$< $(3) $(LIBS)
+	$$(CC) $(2) -o $$@ $$< $(3) $(PROG_LIBS)
 
 $(1)/microhttpd: examples/microhttpd.c $(3) $(HEADERS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$< $(3) -lmicrohttpd $(LIBS)
+	$$(CC) $(2) -o $$@ $$< $(3) -lmicrohttpd $(PROG_LIBS)
 endef
 
 $(eval $(call example_rules,$(BUILD)/examples,$(EX_CFLAGS),$(BUILD)/libsonde.a))
 
 $(BUILD)/examples/minimal: examples/minimal.c $(BUILD)/libsonde.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O2 -Iinclude -o $@ $< $(BUILD)/libsonde.a $(LIBS)
+	$(CC) $(CSTD) $(WARN) -O2 -Iinclude -o $@ $< $(BUILD)/libsonde.a $(PROG_LIBS)
 
 # The demo tests (tests/test_demo*.c) run the examples of their own variant
 # (build/test/examples, build/asan/examples, ...), built with the variant's
@@ -200,7 +203,7 @@ $(FUZZ_DIR)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*.h)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBOBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DSONDE_FUZZ_LIBFUZZER -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(FUZZ_LIBOBJ) $(LIBS)
+	  -o $@ $< $(FUZZ_LIBOBJ) $(PROG_LIBS)
 
 fuzz-bins: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 

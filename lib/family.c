@@ -931,15 +931,34 @@ static int registry_insert(sonde_registry *r, size_t pos, sonde_family *f)
 }
 
 /* internal: self-metrics; func: callback families (no automatic child). */
-static sonde_family *family_register(sonde_registry *r, const sonde_metric_opts *o, bool internal,
-                                     bool func)
+/* The options as this library knows them: a caller compiled against an
+ * older, smaller sonde_metric_opts passes its own size, and the fields it
+ * does not have read as zero. */
+#define OPTS_V1_SIZE offsetof(sonde_metric_opts, quantiles)
+
+static sonde_family *family_register(sonde_registry *r, const sonde_metric_opts *o_in,
+                                     bool internal, bool func)
 {
+	sonde_metric_opts copy;
+	const sonde_metric_opts *o = &copy;
 	const double *b = NULL;
 	size_t nb = 0, pos;
 	sonde_family *f;
 	const sonde_family *other;
 	bool found;
 
+	if (!o_in) {
+		sonde__fail(SONDE_EINVAL, "metric options are NULL");
+		return NULL;
+	}
+	if (o_in->size < OPTS_V1_SIZE) {
+		sonde__fail(SONDE_EINVAL, "metric options: size is %zu, want at least %zu", o_in->size,
+		            (size_t)OPTS_V1_SIZE);
+		return NULL;
+	}
+	memset(&copy, 0, sizeof(copy));
+	memcpy(&copy, o_in, o_in->size < sizeof(copy) ? o_in->size : sizeof(copy));
+	copy.size = sizeof(copy);
 	if (!r)
 		r = sonde_registry_default();
 	if (!r)

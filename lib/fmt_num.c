@@ -189,6 +189,56 @@ static size_t fmt_general(char *out, double v, int exp_at)
 	return layout(out, v < 0, digits, n, x, exp_at);
 }
 
+static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
+                                   1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
+
+/* Fast path for doubles with a short exact decimal form (0.25, 12.5,
+ * 1.001): finds the fewest fraction digits k whose nearest decimal
+ * m / 10^k converts back to v. m and 10^k are exact doubles, so the
+ * division is correctly rounded exactly like strtod of that decimal, and
+ * the check proves the round trip. Limited to at most 15 significant
+ * digits and 1e-4 <= |v| < 1e15, where sonde__fmt_double prints the same
+ * digits (its first 15-digit hit, zeros stripped) in plain notation.
+ * Returns 0 when it does not apply; the caller then uses fmt_num.
+ * (The snprintf/strtod search below costs ~1 us; this ~10-50 ns when it
+ * hits.) */
+static size_t fast_double(char *out, double v)
+{
+	double a = v < 0 ? -v : v;
+	int k;
+
+	if (!(a >= 1e-4 && a < 1e15) || a == (double)(int64_t)a)
+		return 0;
+	for (k = 1; k <= 17; k++) {
+		double p = a * pow10_tab[k], m;
+		if (p >= 1e15)
+			return 0;
+		/* round half up (p >= 0): no libm */
+		m = (double)(int64_t)(p + 0.5);
+		if (m / pow10_tab[k] == a) {
+			uint64_t im = (uint64_t)m, ip = im / (uint64_t)pow10_tab[k];
+			uint64_t fp = im % (uint64_t)pow10_tab[k];
+			size_t n = 0;
+			char frac[20];
+			int i;
+
+			if (v < 0)
+				out[n++] = '-';
+			n += sonde__fmt_u64(out + n, ip);
+			out[n++] = '.';
+			for (i = k - 1; i >= 0; i--) {
+				frac[i] = (char)('0' + fp % 10);
+				fp /= 10;
+			}
+			while (k > 1 && frac[k - 1] == '0')
+				k--;
+			memcpy(out + n, frac, (size_t)k);
+			return n + (size_t)k;
+		}
+	}
+	return 0;
+}
+
 size_t sonde__fmt_double(char *out, double v)
 {
 	if (!isfinite(v))
@@ -199,6 +249,11 @@ size_t sonde__fmt_double(char *out, double v)
 	}
 	if (v == floor(v) && fabs(v) < 9007199254740992.0)
 		return sonde__fmt_i64(out, (int64_t)v);
+	{
+		size_t n = fast_double(out, v);
+		if (n)
+			return n;
+	}
 	return fmt_general(out, v, 21);
 }
 

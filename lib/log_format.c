@@ -76,63 +76,11 @@ static void put_timestamp(sonde_buf *b, int64_t ns)
 
 /* ---- numbers ------------------------------------------------------------------------ */
 
-static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
-                                   1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
-
-/* Fast path for doubles with a short exact decimal form (0.25, 12.5,
- * 1.001): finds the fewest fraction digits k whose nearest decimal
- * m / 10^k converts back to v. m and 10^k are exact doubles, so the
- * division is correctly rounded exactly like strtod of that decimal, and
- * the check proves the round trip. Limited to at most 15 significant
- * digits and 1e-4 <= |v| < 1e15, where sonde__fmt_double prints the same
- * digits (its first 15-digit hit, zeros stripped) in plain notation.
- * Returns 0 when it does not apply; the caller then uses fmt_num.
- * (A candidate for lib/fmt_num.c itself: the snprintf/strtod search
- * there costs ~1 us; this costs ~10-50 ns when it hits.) */
-static size_t fast_double(char *out, double v)
-{
-	double a = v < 0 ? -v : v;
-	int k;
-
-	if (!(a >= 1e-4 && a < 1e15) || a == (double)(int64_t)a)
-		return 0;
-	for (k = 1; k <= 17; k++) {
-		double m = __builtin_round(a * pow10_tab[k]);
-		if (m >= 1e15)
-			return 0;
-		if (m / pow10_tab[k] == a) {
-			uint64_t im = (uint64_t)m, ip = im / (uint64_t)pow10_tab[k];
-			uint64_t fp = im % (uint64_t)pow10_tab[k];
-			size_t n = 0;
-			char frac[20];
-			int i;
-
-			if (v < 0)
-				out[n++] = '-';
-			n += sonde__fmt_u64(out + n, ip);
-			out[n++] = '.';
-			for (i = k - 1; i >= 0; i--) {
-				frac[i] = (char)('0' + fp % 10);
-				fp /= 10;
-			}
-			while (k > 1 && frac[k - 1] == '0')
-				k--;
-			memcpy(out + n, frac, (size_t)k);
-			return n + (size_t)k;
-		}
-	}
-	return 0;
-}
-
 static void put_double(sonde_buf *b, double v, bool json)
 {
 	char tmp[SONDE_DBL_MAX + 2];
-	size_t n = fast_double(tmp, v);
 
-	if (n) {
-		sonde__buf_put(b, tmp, n);
-		return;
-	}
+	/* sonde__fmt_double has the fast path for short decimals */
 	if (json) {
 		sonde__json_put_double(b, v);
 		return;

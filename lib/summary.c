@@ -370,11 +370,12 @@ typedef struct merged {
 	uint64_t neg[EXP_N][SUB];
 } merged;
 
+/* The midpoint of bucket (biased exponent e, sub-bucket m): the mantissa
+ * 1 + (m + 0.5) / 64 times 2^(e - 1023), built from the bits (no libm). */
 static double bucket_mid(uint32_t e, uint32_t m)
 {
-	double lo = ldexp(1.0 + (double)m / SUB, (int)e - 1023);
-	double hi = ldexp(1.0 + (double)(m + 1) / SUB, (int)e - 1023);
-	return lo + (hi - lo) / 2;
+	double scale = sonde__bits_dbl((uint64_t)e << 52); /* 2^(e-1023), e normal */
+	return (1.0 + ((double)m + 0.5) / SUB) * scale;
 }
 
 /* The value of rank r (0-based) in the merged window. */
@@ -469,7 +470,7 @@ int sonde__summary_read(const sonde__child *c, const double *qs, size_t nq, doub
 	snap->window_count = total;
 	if (total)
 		for (i = 0; i < nq; i++)
-			out[i] = value_at(w, (uint64_t)floor(qs[i] * (double)(total - 1)));
+			out[i] = value_at(w, (uint64_t)(qs[i] * (double)(total - 1))); /* floor: >= 0 */
 	sonde__free(w, sizeof(*w));
 	return SONDE_OK;
 }

@@ -565,3 +565,35 @@ TEST(macro_site_cache_revalidates_after_removal)
 	/* the cached child was dropped: the new child got every increment */
 	ASSERT_EQ_DBL(sonde_counter_value(sonde_counter_with(f, "DELETE", "204")), 3);
 }
+
+TEST(opts_from_an_older_smaller_struct)
+{
+	/* A caller compiled against the first layout (fields up to
+	 * max_children) passes its own size: sonde must read nothing past it
+	 * (the allocation is exactly that big, for ASan) and treat the rest as
+	 * zero. */
+	size_t v1 = offsetof(sonde_metric_opts, quantiles), smaller;
+	unsigned char *o = malloc(v1);
+	sonde_metric_opts full;
+	sonde_registry *r = sonde_registry_new();
+	const char *l[] = {"k"};
+	sonde_family *f;
+
+	memset(&full, 0, sizeof(full));
+	full.size = v1;
+	full.type = SONDE_TYPE_COUNTER;
+	full.name = "old_total";
+	full.help = "Old.";
+	full.label_names = l;
+	full.label_count = 1;
+	memcpy(o, &full, v1);
+	f = sonde_family_new(r, (const sonde_metric_opts *)(void *)o);
+	ASSERT_NOT_NULL(f);
+	sonde_counter_inc(sonde_counter_with(f, "x"));
+	smaller = v1 - 1; /* smaller than any published layout */
+	memcpy(o, &smaller, sizeof(smaller));
+	ASSERT_NULL(sonde_family_new(r, (const sonde_metric_opts *)(void *)o));
+	ASSERT_CONTAINS(sonde_last_error(), "size");
+	free(o);
+	sonde_registry_free(r);
+}

@@ -100,7 +100,9 @@ SONDE_API SONDE_WUR int sonde_registry_unregister(sonde_registry *r, sonde_famil
  * sonde_metric_opts field that may be left zero says so.
  */
 typedef struct sonde_metric_opts {
-	size_t size;                     /* sizeof(sonde_metric_opts); required */
+	size_t size;                     /* sizeof(sonde_metric_opts) as the caller
+	                                    was compiled; fields past it read as
+	                                    zero (older callers keep working) */
 	sonde_metric_type type;          /* required */
 	const char *name;                /* required, validated */
 	const char *help;                /* NULL or "" = none; <= SONDE_HELP_MAX */

@@ -91,6 +91,7 @@ class MetricOpts(ctypes.Structure):
         ("buckets", P(c_double)), ("bucket_count", c_size_t), ("max_children", c_size_t),
         ("quantiles", P(c_double)), ("quantile_count", c_size_t),
         ("max_age_seconds", c_double), ("age_buckets", c_uint),
+        ("states", P(c_char_p)), ("state_count", c_size_t),
     ]
 
 

@@ -44,6 +44,8 @@ pub struct sonde_metric_opts {
     pub quantile_count: usize,
     pub max_age_seconds: c_double,
     pub age_buckets: c_uint,
+    pub states: *const *const c_char,
+    pub state_count: usize,
 }
 
 #[repr(C)]
