@@ -62,6 +62,20 @@ size_t sonde__utf8_invalid_len(const unsigned char *s, size_t n)
 	return i;
 }
 
+size_t sonde__utf8_copy_or_fffd(char *dst, const unsigned char *p, size_t n, size_t *written)
+{
+	size_t k = sonde__utf8_valid_len(p, n);
+
+	if (k) {
+		memcpy(dst, p, k);
+		*written = k;
+		return k;
+	}
+	memcpy(dst, fffd, 3);
+	*written = 3;
+	return sonde__utf8_invalid_len(p, n);
+}
+
 static void put_escaped(sonde_buf *b, const char *s, size_t n, bool quote)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -103,16 +117,9 @@ static void put_escaped(sonde_buf *b, const char *s, size_t n, bool quote)
 			b->data[b->len++] = (char)c; /* other control bytes pass as they are */
 			i++;
 		} else {
-			size_t k = sonde__utf8_valid_len(p + i, n - i);
-			if (k) {
-				memcpy(b->data + b->len, s + i, k);
-				b->len += k;
-				i += k;
-			} else {
-				memcpy(b->data + b->len, fffd, 3);
-				b->len += 3;
-				i += sonde__utf8_invalid_len(p + i, n - i);
-			}
+			size_t w;
+			i += sonde__utf8_copy_or_fffd(b->data + b->len, p + i, n - i, &w);
+			b->len += w;
 		}
 	}
 	if (run) {

@@ -35,16 +35,9 @@ void sonde__json_put_string(sonde_buf *b, const char *s, size_t n)
 			run = 0;
 		}
 		if (c >= 0x80) {
-			size_t k = sonde__utf8_valid_len(p + i, n - i);
-			if (k) {
-				memcpy(b->data + b->len, s + i, k);
-				b->len += k;
-				i += k;
-			} else {
-				memcpy(b->data + b->len, "\xef\xbf\xbd", 3);
-				b->len += 3;
-				i += sonde__utf8_invalid_len(p + i, n - i);
-			}
+			size_t w;
+			i += sonde__utf8_copy_or_fffd(b->data + b->len, p + i, n - i, &w);
+			b->len += w;
 			continue;
 		}
 		b->data[b->len++] = '\\';

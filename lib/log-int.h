@@ -242,5 +242,7 @@ void sonde__log_sink_export(sonde_log_sink *s);
  * what is left, free orphaned rings and retired loggers, wake producers.
  * Returns the number of records discarded. Called without log_mu. */
 uint64_t sonde__log_finish_shutdown(void);
+/* Takes r off the ring list (and the ring count). log_mu held. */
+void sonde__log_ring_unlink_locked(sonde__log_ring *r);
 
 #endif

@@ -246,6 +246,18 @@ static sonde__log_ring *ring_new(uint64_t cap)
 	return r;
 }
 
+/* Takes r off the ring list. log_mu held. */
+void sonde__log_ring_unlink_locked(sonde__log_ring *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		G.rings = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	sonde__fetch_add_relaxed(&G.nrings, (uint64_t)-1);
+}
+
 void sonde__log_ring_free(sonde__log_ring *r)
 {
 	if (r)
@@ -290,13 +302,7 @@ static void ring_key_dtor(void *p)
 	st = sonde__load_relaxed(&G.state);
 	if (st == ST_STOPPED || st == ST_INIT) {
 		/* no backend will ever drain it: what is left was discarded */
-		if (r->prev)
-			r->prev->next = r->next;
-		else
-			G.rings = r->next;
-		if (r->next)
-			r->next->prev = r->prev;
-		sonde__fetch_add_relaxed(&G.nrings, (uint64_t)-1);
+		sonde__log_ring_unlink_locked(r);
 		pthread_mutex_unlock(&G.log_mu);
 		sonde__log_ring_free(r);
 		return;
@@ -963,13 +969,7 @@ uint64_t sonde__log_finish_shutdown(void)
 		rnext = r->next;
 		if (!sonde__load_acquire(&r->orphaned))
 			continue;
-		if (r->prev)
-			r->prev->next = r->next;
-		else
-			G.rings = r->next;
-		if (r->next)
-			r->next->prev = r->prev;
-		sonde__fetch_add_relaxed(&G.nrings, (uint64_t)-1);
+		sonde__log_ring_unlink_locked(r);
 		sonde__log_ring_free(r);
 	}
 	l = G.retired;

@@ -362,13 +362,7 @@ void *sonde__log_backend_main(void *arg)
 			if (!c->orphaned || c->pos != c->end)
 				continue;
 			r = c->r;
-			if (r->prev)
-				r->prev->next = r->next;
-			else
-				G.rings = r->next;
-			if (r->next)
-				r->next->prev = r->prev;
-			sonde__fetch_add_relaxed(&G.nrings, (uint64_t)-1);
+			sonde__log_ring_unlink_locked(r);
 			sonde__log_ring_free(r);
 		}
 		ncur = 0;

@@ -80,6 +80,10 @@ double sonde__parse_double(const char *s, size_t len, size_t *consumed);
  * maximal invalid subpart to replace by one U+FFFD. */
 size_t sonde__utf8_valid_len(const unsigned char *s, size_t n);
 size_t sonde__utf8_invalid_len(const unsigned char *s, size_t n);
+/* Writes the sequence at p (valid: copied; invalid: U+FFFD) to dst, which
+ * has room for 4 bytes; returns the bytes consumed, *written the bytes
+ * written. n > 0. */
+size_t sonde__utf8_copy_or_fffd(char *dst, const unsigned char *p, size_t n, size_t *written);
 
 /* ---- JSON (json.c) ------------------------------------------------------------
  * A quoted, escaped JSON string (invalid UTF-8 -> U+FFFD, control
