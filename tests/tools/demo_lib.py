@@ -226,12 +226,19 @@ def split_responses(raw):
     return out
 
 
+def _with_letter(h):
+    # Random hex may hold no a-f at all (p = (10/16)^n): then .upper()
+    # changes nothing and an "uppercase id" case would be a valid one.
+    # The last digit becomes a letter, and the id is never all zero.
+    return h[:-1] + "abcdef"[int(h[-1], 16) % 6]
+
+
 def new_trace_id():
-    return os.urandom(16).hex()
+    return _with_letter(os.urandom(16).hex())
 
 
 def new_span_id():
-    return os.urandom(8).hex()
+    return _with_letter(os.urandom(8).hex())
 
 
 def main_guard(fn):
