@@ -75,8 +75,12 @@ static uint64_t hash_values(size_t count, const char *const *values, const size_
 			h = mix(h, w);
 		}
 		if (j < n) {
+			/* the tail, little-endian as the 8-byte loads above (a
+			 * variable-length memcpy here would be a libc call) */
+			size_t k;
 			w = 0;
-			memcpy(&w, p + j, n - j);
+			for (k = 0; j + k < n; k++)
+				w |= (uint64_t)(unsigned char)p[j + k] << (8 * k);
 			h = mix(h, w);
 		}
 	}
