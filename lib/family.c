@@ -56,40 +56,101 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 	return h ^ (h >> 29);
 }
 
-static uint64_t hash_values(size_t count, const char *const *values, const size_t *lens)
+static inline uint64_t load8(const char *p)
 {
-	/* Eight bytes at a time, each value preceded by its length (so
-	 * ("ab","c") and ("a","bc") hash apart), then a murmur3 finalizer so
-	 * the low bits that pick the slot are well mixed. */
-	uint64_t h = 0x6a09e667f3bcc908ull;
-	size_t i, j;
+	uint64_t w;
 
-	for (i = 0; i < count; i++) {
-		const char *p = values[i];
-		size_t n = lens[i];
-		uint64_t w;
+	memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
 
-		h = mix(h, n);
-		for (j = 0; j + 8 <= n; j += 8) {
-			memcpy(&w, p + j, 8);
-			h = mix(h, w);
-		}
-		if (j < n) {
-			/* the tail, little-endian as the 8-byte loads above (a
-			 * variable-length memcpy here would be a libc call) */
-			size_t k;
-			w = 0;
-			for (k = 0; j + k < n; k++)
-				w |= (uint64_t)(unsigned char)p[j + k] << (8 * k);
-			h = mix(h, w);
-		}
+#define HASH_SEED 0x6a09e667f3bcc908ull
+
+/* One label value into the hash: its bytes eight at a time (the last word
+ * zero-padded, little-endian), then its length, so ("ab","c") and
+ * ("a","bc") hash apart. */
+static inline uint64_t hash_value(uint64_t h, const char *p, size_t n)
+{
+	size_t j, k;
+	uint64_t w;
+
+	for (j = 0; j + 8 <= n; j += 8)
+		h = mix(h, load8(p + j));
+	if (j < n) {
+		/* byte by byte: a variable-length memcpy would be a libc call */
+		w = 0;
+		for (k = 0; j + k < n; k++)
+			w |= (uint64_t)(unsigned char)p[j + k] << (8 * k);
+		h = mix(h, w);
 	}
+	return mix(h, n);
+}
+
+/* hash_value() of a NUL-terminated value, measuring it on the way: one
+ * pass instead of strnlen and then the hash. Stops once past
+ * SONDE_LABEL_VALUE_MAX bytes (*len then says too long). */
+static inline uint64_t hash_cstr(uint64_t h, const char *p, size_t *len)
+{
+	size_t j = 0;
+	unsigned k;
+	uint64_t w;
+
+	for (;;) {
+		w = 0;
+		for (k = 0; k < 8; k++) {
+			unsigned char ch = (unsigned char)p[j + k];
+			if (!ch)
+				break;
+			w |= (uint64_t)ch << (8 * k);
+		}
+		j += k;
+		if (k)
+			h = mix(h, w);
+		if (k < 8 || j > SONDE_LABEL_VALUE_MAX)
+			break;
+	}
+	*len = j;
+	return mix(h, j);
+}
+
+/* A murmur3 finalizer, so the low bits that pick the slot are well mixed. */
+static inline uint64_t hash_end(uint64_t h)
+{
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
 	return h;
+}
+
+static uint64_t hash_values(size_t count, const char *const *values, const size_t *lens)
+{
+	uint64_t h = HASH_SEED;
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		h = hash_value(h, values[i], lens[i]);
+	return hash_end(h);
+}
+
+/* Label values are short: an inline loop beats a call to memcmp. */
+static inline bool bytes_equal(const char *a, const char *b, size_t n)
+{
+	size_t j;
+
+	if (n > 64)
+		return memcmp(a, b, n) == 0;
+	for (j = 0; j + 8 <= n; j += 8)
+		if (load8(a + j) != load8(b + j))
+			return false;
+	for (; j < n; j++)
+		if (a[j] != b[j])
+			return false;
+	return true;
 }
 
 static bool child_matches(const sonde__child *c, uint64_t h, size_t count,
@@ -100,7 +161,7 @@ static bool child_matches(const sonde__child *c, uint64_t h, size_t count,
 	if (c->hash != h)
 		return false;
 	for (i = 0; i < count; i++)
-		if (c->lens[i] != lens[i] || memcmp(c->vals[i], values[i], lens[i]) != 0)
+		if (c->lens[i] != lens[i] || !bytes_equal(c->vals[i], values[i], lens[i]))
 			return false;
 	return true;
 }
@@ -368,9 +429,11 @@ static sonde__child *child_insert(sonde_family *f, uint64_t h, size_t count,
 	return c;
 }
 
+/* Checks the label values and hashes them (*h); lens gets their lengths. */
 static int check_values(const sonde_family *f, size_t count, const char *const *values,
-                        const size_t *lens_in, size_t *lens)
+                        const size_t *lens_in, size_t *lens, uint64_t *h)
 {
+	uint64_t hh = HASH_SEED;
 	size_t i;
 
 	if (count != f->nlabels)
@@ -382,12 +445,19 @@ static int check_values(const sonde_family *f, size_t count, const char *const *
 		if (!values[i])
 			return sonde__fail(SONDE_EINVAL, "%s: value of label \"%s\" is NULL", f->name,
 			                   f->label_names[i]);
-		lens[i] = lens_in ? lens_in[i] : strnlen(values[i], SONDE_LABEL_VALUE_MAX + 1);
+		if (lens_in) {
+			lens[i] = lens_in[i];
+			if (lens[i] <= SONDE_LABEL_VALUE_MAX)
+				hh = hash_value(hh, values[i], lens[i]);
+		} else {
+			hh = hash_cstr(hh, values[i], &lens[i]);
+		}
 		if (lens[i] > SONDE_LABEL_VALUE_MAX)
 			return sonde__fail(SONDE_EINVAL,
 			                   "%s: value of label \"%s\" is longer than %d bytes", f->name,
 			                   f->label_names[i], SONDE_LABEL_VALUE_MAX);
 	}
+	*h = hash_end(hh);
 	return SONDE_OK;
 }
 
@@ -407,11 +477,10 @@ sonde__child *sonde__family_child(sonde_family *f, sonde_metric_type want, size_
 		            type_name(want));
 		return NULL;
 	}
-	if (count > SONDE_LABELS_MAX || check_values(f, count, values, lens_in, lens))
+	if (count > SONDE_LABELS_MAX || check_values(f, count, values, lens_in, lens, &h))
 		return count > SONDE_LABELS_MAX
 		               ? (sonde__fail(SONDE_EINVAL, "%s: too many label values", f->name), NULL)
 		               : NULL;
-	h = hash_values(count, values, lens);
 	c = table_find(f, h, count, values, lens);
 	if (c)
 		return c;
@@ -465,9 +534,8 @@ int sonde_family_remove(sonde_family *f, size_t count, const char *const *values
 		return sonde__fail(SONDE_EINVAL, "sonde_family_remove: family is NULL");
 	if (count > SONDE_LABELS_MAX)
 		return sonde__fail(SONDE_EINVAL, "%s: too many label values", f->name);
-	if (check_values(f, count, values, lens_in, lens))
+	if (check_values(f, count, values, lens_in, lens, &h))
 		return sonde_last_status();
-	h = hash_values(count, values, lens);
 	pthread_mutex_lock(&f->mu);
 	c = table_find(f, h, count, values, lens);
 	if (!c || f->internal) {
@@ -1034,10 +1102,9 @@ sonde_family *sonde__family_new_internal(sonde_registry *r, sonde_metric_type ty
 }
 
 /* Adds a callback child; under f->mu. */
-static int add_fn_child(sonde_family *f, size_t count, const char *const *values,
+static int add_fn_child(sonde_family *f, uint64_t h, size_t count, const char *const *values,
                         const size_t *lens, sonde_value_fn fn, void *arg)
 {
-	uint64_t h = hash_values(count, values, lens);
 	sonde__child *c;
 
 	pthread_mutex_lock(&f->mu);
@@ -1061,13 +1128,15 @@ int sonde__family_add_fn_child(sonde_family *f, const char *const *values,
 
 	for (i = 0; i < f->nlabels; i++)
 		lens[i] = strlen(values[i]);
-	return add_fn_child(f, f->nlabels, values, lens, fn, arg);
+	return add_fn_child(f, hash_values(f->nlabels, values, lens), f->nlabels, values, lens, fn,
+	                    arg);
 }
 
 int sonde_family_add_func(sonde_family *f, size_t count, const char *const *values,
                           const size_t *lens_in, sonde_value_fn fn, void *user)
 {
 	size_t lens[SONDE_LABELS_MAX];
+	uint64_t h;
 
 	if (!f || !fn)
 		return sonde__fail(SONDE_EINVAL, "sonde_family_add_func: family or fn is NULL");
@@ -1079,9 +1148,9 @@ int sonde_family_add_func(sonde_family *f, size_t count, const char *const *valu
 		                                 "for a family without labels", f->name);
 	if (count > SONDE_LABELS_MAX)
 		return sonde__fail(SONDE_EINVAL, "%s: too many label values", f->name);
-	if (check_values(f, count, values, lens_in, lens))
+	if (check_values(f, count, values, lens_in, lens, &h))
 		return sonde_last_status();
-	return add_fn_child(f, count, values, lens, fn, user);
+	return add_fn_child(f, h, count, values, lens, fn, user);
 }
 
 static sonde_family *func_new(sonde_registry *r, sonde_metric_type t, const char *name,
@@ -1096,7 +1165,7 @@ static sonde_family *func_new(sonde_registry *r, sonde_metric_type t, const char
 	}
 	sonde_metric_opts_init(&o, t, name, help);
 	f = family_register(r, &o, false, true);
-	if (f && add_fn_child(f, 0, NULL, NULL, fn, user) != SONDE_OK) {
+	if (f && add_fn_child(f, hash_values(0, NULL, NULL), 0, NULL, NULL, fn, user) != SONDE_OK) {
 		int st = sonde_last_status();
 		char msg[256];
 		snprintf(msg, sizeof(msg), "%s", sonde_last_error());

@@ -334,6 +334,45 @@ TEST(label_value_length_limit)
 	sonde_registry_free(r);
 }
 
+/* A value is hashed in one pass when its length is measured (NUL-terminated)
+ * and from the given length otherwise: both must find the same child, for
+ * every length around the 8-byte words, and values that differ only in
+ * their last byte must stay apart. */
+TEST(label_lookup_by_length_or_nul_agree)
+{
+	sonde_registry *r = reg();
+	const char *l[] = {"a", "b"};
+	sonde_family *f = sonde_counter_family_new(r, "agree_total", "A.", 2, l);
+	char v[48], w[48];
+	size_t n;
+
+	for (n = 0; n <= 40; n++) {
+		const char *vals[2], *wv[2];
+		size_t lens[2];
+		sonde_counter *c;
+
+		memset(v, 'k', n);
+		v[n] = '\0';
+		memcpy(w, v, n + 1);
+		if (n)
+			w[n - 1] = 'q';
+		vals[0] = v;
+		vals[1] = "x";
+		lens[0] = n;
+		lens[1] = 1;
+		c = sonde_counter_with(f, v, "x");
+		ASSERT_NOT_NULL(c);
+		ASSERT_TRUE(sonde_counter_labels(f, 2, vals, lens) == c);
+		ASSERT_TRUE(sonde_counter_labels(f, 2, vals, NULL) == c);
+		wv[0] = w;
+		wv[1] = "x";
+		if (n)
+			ASSERT_TRUE(sonde_counter_labels(f, 2, wv, NULL) != c);
+	}
+	ASSERT_EQ_INT(sonde_family_size(f), 41 + 40);
+	sonde_registry_free(r);
+}
+
 TEST(many_children_table_growth)
 {
 	sonde_registry *r = reg();
