@@ -640,7 +640,7 @@ void sonde__family_free(sonde_family *f)
 		if (f->label_names[i])
 			sonde__free(f->label_names[i], strlen(f->label_names[i]) + 1);
 	sonde__free(f->label_names, f->nlabels * sizeof(char *));
-	sonde__free(f->bounds, f->nbounds * sizeof(double));
+	sonde__free(f->bounds, SONDE__BOUNDS_PADDED(f->nbounds) * sizeof(double));
 	if (f->name)
 		sonde__free(f->name, f->name_len + 1);
 	if (f->help)
@@ -972,10 +972,12 @@ static sonde_family *family_alloc(const sonde_metric_opts *o, const double *b, s
 		}
 	}
 	if (nb) {
-		f->bounds = sonde__malloc(nb * sizeof(double));
+		f->bounds = sonde__malloc(SONDE__BOUNDS_PADDED(nb) * sizeof(double));
 		if (!f->bounds)
 			goto oom;
 		memcpy(f->bounds, b, nb * sizeof(double));
+		for (i = nb; i < SONDE__BOUNDS_PADDED(nb); i++)
+			f->bounds[i] = INFINITY;
 		f->nbounds = nb;
 	}
 	return f;

@@ -4,21 +4,36 @@
  * (the last is +Inf) and the sum. _count is the sum of the buckets, so a
  * scrape can never show a _count different from the +Inf bucket. */
 #include <math.h>
+#include <string.h>
 
 #include "metrics-int.h"
 
 /* Index of the first bound >= v (nb for +Inf). Few bounds: count the
- * bounds below v without branches (the compiler vectorizes it); many:
- * binary search. */
+ * bounds below v without branches, two at a time (the array is padded
+ * with +Inf to an even length, see SONDE__BOUNDS_PADDED); many: binary
+ * search. */
 static inline uint32_t find_bucket(const double *b, uint32_t nb, double v)
 {
 	uint32_t i, lo, hi;
 
 	if (nb <= 16) {
+#if defined(__GNUC__) || defined(__clang__)
+		typedef double v2d __attribute__((vector_size(16)));
+		typedef long long v2i __attribute__((vector_size(16)));
+		v2d vv = {v, v}, bb;
+		v2i acc = {0, 0};
+
+		for (i = 0; i < nb; i += 2) {
+			memcpy(&bb, b + i, sizeof(bb));
+			acc += (v2i)(vv > bb); /* -1 in each lane where v > bound */
+		}
+		return (uint32_t)-(acc[0] + acc[1]);
+#else
 		uint32_t n = 0;
 		for (i = 0; i < nb; i++)
 			n += v > b[i];
 		return n;
+#endif
 	}
 	lo = 0;
 	hi = nb;

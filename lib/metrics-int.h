@@ -65,6 +65,11 @@ typedef struct sonde__table {
 
 #define SONDE_TOMBSTONE ((sonde__child *)(uintptr_t)1)
 
+/* A family's bounds array holds nbounds rounded up to even, padded with
+ * +Inf (which no value exceeds), so the bucket search compares two at a
+ * time without a tail. */
+#define SONDE__BOUNDS_PADDED(nb) (((size_t)(nb) + 1) & ~(size_t)1)
+
 struct sonde_family {
 	sonde_registry *reg;
 	sonde_metric_type type;
@@ -72,7 +77,7 @@ struct sonde_family {
 	size_t name_len, help_len;
 	size_t nlabels;
 	char **label_names;
-	double *bounds;
+	double *bounds;            /* SONDE__BOUNDS_PADDED(nbounds) of them: +Inf pads */
 	size_t nbounds;
 	size_t max_children;
 	double *quantiles;         /* summaries */

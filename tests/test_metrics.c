@@ -143,6 +143,40 @@ TEST(histogram_many_bounds_binary_search)
 	sonde_registry_free(r);
 }
 
+/* Every bound count from 1 to 20 (odd ones use the +Inf padding of the
+ * pairwise search; past 16, the binary search): a value on a bound lands
+ * in that bucket, one just above it in the next, infinities at the ends. */
+TEST(histogram_bucket_choice_every_bound_count)
+{
+	sonde_registry *r = reg();
+	double b[20];
+	char name[32];
+	size_t nb, i;
+
+	for (nb = 1; nb <= 20; nb++) {
+		sonde_histogram *h;
+
+		for (i = 0; i < nb; i++)
+			b[i] = (double)i * 1.5 - 3; /* negatives, zero, positives */
+		snprintf(name, sizeof(name), "h%zu", nb);
+		h = sonde_histogram_new(r, name, "H.", b, nb);
+		ASSERT_NOT_NULL(h);
+		sonde_histogram_observe(h, -INFINITY);
+		for (i = 0; i < nb; i++) {
+			sonde_histogram_observe(h, b[i]);
+			sonde_histogram_observe(h, nextafter(b[i], INFINITY));
+		}
+		sonde_histogram_observe(h, INFINITY);
+		/* cumulative: bucket k holds -Inf, b[0..k] and the k values just
+		 * above b[0..k-1] */
+		for (i = 0; i < nb; i++)
+			ASSERT_EQ_U64(sonde_histogram_bucket(h, i), 2 * (uint64_t)i + 2);
+		ASSERT_EQ_U64(sonde_histogram_bucket(h, nb), 2 * (uint64_t)nb + 2);
+		ASSERT_EQ_U64(sonde_histogram_count(h), 2 * (uint64_t)nb + 2);
+	}
+	sonde_registry_free(r);
+}
+
 TEST(histogram_nan_dropped_and_counted)
 {
 	sonde_registry *r = reg();
