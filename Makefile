@@ -5,6 +5,8 @@
 #   make test T=counter  only tests whose name contains "counter"
 #   make test-asan       the same under AddressSanitizer + UBSan
 #   make test-tsan       the same under ThreadSanitizer
+#   make test-clang      the C suite built with clang
+#   make test-oom        only the allocation-failure suite
 #   make bench           benchmarks with in-run baselines
 #   make demo            build and run the demo
 #   make install PREFIX=/usr/local
@@ -60,9 +62,11 @@ $(REL) $(BUILD):
 $(BUILD)/libsonde.a: $(REL_OBJ) | $(BUILD)
 	rm -f $@ && ar rcs $@ $^
 
+# --no-undefined: every symbol the library uses must come from $(LIBS), so
+# a stray libm call (or any other dependency) fails the build, not the host.
 $(BUILD)/libsonde.so.$(VERSION): $(REL_OBJ) lib/sonde.map | $(BUILD)
 	$(CC) -shared -Wl,-soname,libsonde.so.$(SOMAJOR) -Wl,--version-script=lib/sonde.map \
-	  -o $@ $(REL_OBJ) $(LIBS)
+	  -Wl,--no-undefined -o $@ $(REL_OBJ) $(LIBS)
 
 $(BUILD)/libsonde.so: $(BUILD)/libsonde.so.$(VERSION)
 	ln -sf libsonde.so.$(VERSION) $(BUILD)/libsonde.so.$(SOMAJOR)
@@ -115,6 +119,15 @@ test-asan: asan-bins
 
 test-tsan: tsan-bins
 	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(tsan_DIR)/sonde-tests $(T)
+
+# The C suite built by clang with the same warnings (STYLE: gcc and clang in
+# CI), in its own build directory.
+test-clang:
+	@$(MAKE) -s CC=clang CXX=clang++ BUILD=$(BUILD)-clang SONDE_SKIP_BINDINGS=1 test
+
+# The allocation-failure suite alone (it also runs in every test target).
+test-oom: test-bins
+	@$(test_DIR)/sonde-tests oom
 
 # ---- bench -----------------------------------------------------------------------
 $(BUILD)/bench/sonde-bench: $(BENCH_SRC) bench/bench.h $(BUILD)/libsonde.a $(HEADERS)
@@ -251,7 +264,7 @@ check-source:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all test test-asan test-tsan bench examples demo install clean check-source fuzz fuzz-bins \
+.PHONY: all test test-asan test-tsan test-clang test-oom bench examples demo install clean check-source fuzz fuzz-bins \
         test-bins asan-bins tsan-bins
 
 print-%:

@@ -247,7 +247,9 @@ size_t sonde__fmt_double(char *out, double v)
 		out[0] = '0';
 		return 1;
 	}
-	if (v == floor(v) && fabs(v) < 9007199254740992.0)
+	/* an integer below 2^53: the conversion is exact (no floor(): clang
+	 * leaves it a libm call, and the library does not link libm) */
+	if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v)
 		return sonde__fmt_i64(out, (int64_t)v);
 	{
 		size_t n = fast_double(out, v);
