@@ -7,6 +7,7 @@
 #   make test-tsan       the same under ThreadSanitizer
 #   make test-clang      the C suite built with clang
 #   make test-oom        only the allocation-failure suite
+#   make format          reformat the C sources (make format-check: verify)
 #   make bench           benchmarks with in-run baselines
 #   make demo            build and run the demo
 #   make install PREFIX=/usr/local
@@ -124,6 +125,16 @@ test-tsan: tsan-bins
 # CI), in its own build directory.
 test-clang:
 	@$(MAKE) -s CC=clang CXX=clang++ BUILD=$(BUILD)-clang SONDE_SKIP_BINDINGS=1 test
+
+# Layout per .clang-format (clang-format 14, the version CI installs).
+FORMAT_SRC := $(sort $(wildcard lib/*.c lib/*.h include/*.h include/sonde/*.h tests/*.c tests/*.h \
+                tests/fuzz/*.c tests/cxx/*.cpp bench/*.c bench/*.h examples/*.c examples/*/*.c \
+                examples/*/*.h bindings/rust/tests/c/*.c))
+CLANG_FORMAT ?= $(shell command -v clang-format-14 || command -v clang-format)
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRC)
+format-check:
+	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRC) && echo "format: ok"
 
 # The allocation-failure suite alone (it also runs in every test target).
 test-oom: test-bins
@@ -264,7 +275,7 @@ check-source:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all test test-asan test-tsan test-clang test-oom bench examples demo install clean check-source fuzz fuzz-bins \
+.PHONY: all test test-asan test-tsan test-clang test-oom format format-check bench examples demo install clean check-source fuzz fuzz-bins \
         test-bins asan-bins tsan-bins
 
 print-%:

@@ -25,13 +25,13 @@ typedef struct bench_case {
 
 void bench_register(bench_case *bc);
 
-#define BENCH(name)                                                         \
-	static void bench_##name(void);                                     \
-	__attribute__((constructor)) static void bench_reg_##name(void)      \
-	{                                                                   \
-		static bench_case bc = {#name, bench_##name, NULL};         \
-		bench_register(&bc);                                        \
-	}                                                                   \
+#define BENCH(name)                                                     \
+	static void bench_##name(void);                                 \
+	__attribute__((constructor)) static void bench_reg_##name(void) \
+	{                                                               \
+		static bench_case bc = {#name, bench_##name, NULL};     \
+		bench_register(&bc);                                    \
+	}                                                               \
 	static void bench_##name(void)
 
 /* Median ns per operation per thread over 5 repetitions. */

@@ -140,8 +140,8 @@ typedef struct lat_arg {
 	void *arg;
 	int calls;
 	int cpu;
-	double *samples;  /* calls entries, ns */
-	double *bursts;   /* calls / BURST entries, ns per call */
+	double *samples; /* calls entries, ns */
+	double *bursts;  /* calls / BURST entries, ns per call */
 	pthread_barrier_t *bar;
 } lat_arg;
 
@@ -171,11 +171,10 @@ static void *lat_thread(void *p)
 		}
 		nanosleep(&gap, NULL);
 	}
-	a->calls = k;   /* samples taken */
-	a->cpu = b;     /* bursts taken */
+	a->calls = k; /* samples taken */
+	a->cpu = b;   /* bursts taken */
 	return NULL;
 }
-
 
 typedef struct lat_result {
 	double p50, p99, p999, mean_le_p90, burst;
@@ -248,9 +247,9 @@ static void latency_rows(const char *id, const char *what, call_fn fn, void *arg
 			if (sonde_log_flush() != SONDE_OK)
 				fprintf(stderr, "flush: %s\n", sonde_last_error());
 	}
-#define ROW(field, suffix, desc)                                                          \
-	snprintf(rid, sizeof(rid), "%s.%dt.%s", id, threads, suffix);                     \
-	snprintf(rwhat, sizeof(rwhat), "%s, %d thr, %s", what, threads, desc);            \
+#define ROW(field, suffix, desc)                                               \
+	snprintf(rid, sizeof(rid), "%s.%dt.%s", id, threads, suffix);          \
+	snprintf(rwhat, sizeof(rwhat), "%s, %d thr, %s", what, threads, desc); \
 	bench_row(rid, rwhat, med3(r[0].field, r[1].field, r[2].field), "ns/call");
 	ROW(p50, "p50", "p50");
 	ROW(p99, "p99", "p99");
@@ -316,13 +315,16 @@ BENCH(log)
 	LOG_DEBUG(l, "off"); /* warm the disabled path */
 	latency_rows("log.sonde_call", "LOG_INFO + 3 fields", call_sonde, l, 1);
 	latency_rows("log.sonde_call", "LOG_INFO + 3 fields", call_sonde, l, 2);
-	latency_rows("log.baseline_snprintf", "snprintf JSON + write, caller", call_snprintf, NULL, 1);
-	latency_rows("log.baseline_snprintf", "snprintf JSON + write, caller", call_snprintf, NULL, 2);
+	latency_rows("log.baseline_snprintf", "snprintf JSON + write, caller", call_snprintf, NULL,
+	             1);
+	latency_rows("log.baseline_snprintf", "snprintf JSON + write, caller", call_snprintf, NULL,
+	             2);
 	sonde_logger_free(l);
 	sonde_log_sink_free(s);
 	for (int i = 0; i < 3; i++)
 		tp[i] = throughput();
-	bench_row("log.backend_throughput", "1 producer -> backend -> /dev/null (JSON), median of 3",
+	bench_row("log.backend_throughput",
+	          "1 producer -> backend -> /dev/null (JSON), median of 3",
 	          med3(tp[0], tp[1], tp[2]) / 1e6, "M rec/s");
 	{
 		/* the baseline's rate on the caller thread */

@@ -144,31 +144,46 @@ BENCH(metrics)
 
 	plain1 = bench_ns_per_op(1, b_plain, NULL);
 	bench_row("base.plain_add.1t", "plain non-atomic add to memory, 1 thread", plain1, "ns/op");
-	bench_row("base.plain_add.2t", "same, 2 threads, own cache lines", bench_ns_per_op(2, b_plain, NULL), "ns/op");
+	bench_row("base.plain_add.2t", "same, 2 threads, own cache lines",
+	          bench_ns_per_op(2, b_plain, NULL), "ns/op");
 	tls1 = bench_ns_per_op(1, b_tls_inc, NULL);
-	bench_row("base.tls_inc.1t", "plain ++ on a __thread variable (peer notes' lim.tls_inc)", tls1, "ns/op");
-	bench_row("base.fetch_add.1t", "atomic_fetch_add relaxed, 1 thread", bench_ns_per_op(1, b_fetch_add, NULL), "ns/op");
-	bench_row("base.fetch_add.2t", "same counter, 2 threads", bench_ns_per_op(2, b_fetch_add, NULL), "ns/op");
-	bench_row("base.mutex.1t", "mutex lock/add/unlock, 1 thread", bench_ns_per_op(1, b_mutex, NULL), "ns/op");
-	bench_row("base.mutex.2t", "same mutex, 2 threads", bench_ns_per_op(2, b_mutex, NULL), "ns/op");
+	bench_row("base.tls_inc.1t", "plain ++ on a __thread variable (peer notes' lim.tls_inc)",
+	          tls1, "ns/op");
+	bench_row("base.fetch_add.1t", "atomic_fetch_add relaxed, 1 thread",
+	          bench_ns_per_op(1, b_fetch_add, NULL), "ns/op");
+	bench_row("base.fetch_add.2t", "same counter, 2 threads",
+	          bench_ns_per_op(2, b_fetch_add, NULL), "ns/op");
+	bench_row("base.mutex.1t", "mutex lock/add/unlock, 1 thread",
+	          bench_ns_per_op(1, b_mutex, NULL), "ns/op");
+	bench_row("base.mutex.2t", "same mutex, 2 threads", bench_ns_per_op(2, b_mutex, NULL),
+	          "ns/op");
 
 	inc1 = bench_ns_per_op(1, b_counter_inc, c);
 	inc2 = bench_ns_per_op(2, b_counter_inc, c);
 	bench_row("counter.inc_handle.1t", "sonde_counter_inc via handle, 1 thread", inc1, "ns/op");
 	bench_row("counter.inc_handle.2t", "same counter, 2 threads", inc2, "ns/op");
-	bench_row("counter.inc_macro.1t", "METRIC_INC, 1 thread", bench_ns_per_op(1, b_macro_inc, NULL), "ns/op");
-	bench_row("counter.inc_lookup_2labels.1t", "sonde_counter_with(f,\"GET\",\"200\") + inc, 101 children",
+	bench_row("counter.inc_macro.1t", "METRIC_INC, 1 thread",
+	          bench_ns_per_op(1, b_macro_inc, NULL), "ns/op");
+	bench_row("counter.inc_lookup_2labels.1t",
+	          "sonde_counter_with(f,\"GET\",\"200\") + inc, 101 children",
 	          bench_ns_per_op(1, b_counter_lookup, f), "ns/op");
-	bench_row("counter.inc_lookup_2labels.2t", "same, 2 threads", bench_ns_per_op(2, b_counter_lookup, f), "ns/op");
-	bench_row("counter.inc_macro_labels.1t", "METRIC_INC_LABELS with constant values (site cache)",
+	bench_row("counter.inc_lookup_2labels.2t", "same, 2 threads",
+	          bench_ns_per_op(2, b_counter_lookup, f), "ns/op");
+	bench_row("counter.inc_macro_labels.1t",
+	          "METRIC_INC_LABELS with constant values (site cache)",
 	          bench_ns_per_op(1, b_macro_labels, NULL), "ns/op");
-	bench_row("gauge.set.1t", "sonde_gauge_set, 1 thread", bench_ns_per_op(1, b_gauge_set, g), "ns/op");
+	bench_row("gauge.set.1t", "sonde_gauge_set, 1 thread", bench_ns_per_op(1, b_gauge_set, g),
+	          "ns/op");
 	bench_row("histogram.observe_10b.1t", "sonde_histogram_observe, 10 buckets, 1 thread",
 	          bench_ns_per_op(1, b_observe, h), "ns/op");
-	bench_row("histogram.observe_10b.2t", "same histogram, 2 threads", bench_ns_per_op(2, b_observe, h), "ns/op");
-	bench_ratio("ratio.inc_handle_vs_plain", "counter inc via handle / plain add (1 thread)", inc1 / plain1, "<= 2x");
-	bench_ratio("ratio.inc_handle_vs_tls_inc", "counter inc via handle / ++ on a __thread (1 thread)", inc1 / tls1, "");
-	bench_ratio("ratio.inc_2t_vs_1t", "counter inc 2 threads / 1 thread, per op", inc2 / inc1, "<= 1.5x");
+	bench_row("histogram.observe_10b.2t", "same histogram, 2 threads",
+	          bench_ns_per_op(2, b_observe, h), "ns/op");
+	bench_ratio("ratio.inc_handle_vs_plain", "counter inc via handle / plain add (1 thread)",
+	            inc1 / plain1, "<= 2x");
+	bench_ratio("ratio.inc_handle_vs_tls_inc",
+	            "counter inc via handle / ++ on a __thread (1 thread)", inc1 / tls1, "");
+	bench_ratio("ratio.inc_2t_vs_1t", "counter inc 2 threads / 1 thread, per op", inc2 / inc1,
+	            "<= 1.5x");
 	sonde_registry_free(r);
 }
 
@@ -187,7 +202,8 @@ BENCH(summary)
 
 	bench_row("summary.observe.1t", "sonde_summary_observe, quantiles .5/.9/.99, 1 thread",
 	          bench_ns_per_op(1, b_summary, s), "ns/op");
-	bench_row("summary.observe.2t", "same summary, 2 threads", bench_ns_per_op(2, b_summary, s), "ns/op");
+	bench_row("summary.observe.2t", "same summary, 2 threads", bench_ns_per_op(2, b_summary, s),
+	          "ns/op");
 	sonde_registry_free(r);
 }
 
@@ -242,8 +258,9 @@ BENCH(exposition)
 			if (dt < best)
 				best = dt;
 		}
-		bench_row("expose.text_gzip.100k", res.content_encoding ? "text 0.0.4 + gzip level 1, 100k series"
-		                                                        : "text (built without zlib), 100k series",
+		bench_row("expose.text_gzip.100k",
+		          res.content_encoding ? "text 0.0.4 + gzip level 1, 100k series"
+		                               : "text (built without zlib), 100k series",
 		          100000.0 / (best / 1e9) / 1e6, "M samp/s");
 	}
 	sonde_buf_destroy(&b);

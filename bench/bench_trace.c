@@ -107,8 +107,8 @@ BENCH(trace)
 		return;
 	/* a realistic full header: 32 vendors, "vendorNN=<16 hex>" */
 	for (int i = 0; i < 32; i++)
-		len += (size_t)snprintf(hdr + len, sizeof(hdr) - len, "%svendor%02d=%016x", i ? "," : "",
-		                        i, 0x9abcdef0u + (unsigned)i);
+		len += (size_t)snprintf(hdr + len, sizeof(hdr) - len, "%svendor%02d=%016x",
+		                        i ? "," : "", i, 0x9abcdef0u + (unsigned)i);
 	ta.ts = sonde_tracestate_new();
 	ta.s = hdr;
 	ta.len = len;
@@ -121,7 +121,8 @@ BENCH(trace)
 	          bench_ns_per_op(1, b_tp_parse, NULL), "ns/op");
 	bench_row("trace.traceparent_format", "sonde_traceparent_format (target <= 20 ns)",
 	          bench_ns_per_op(1, b_tp_format, &tp), "ns/op");
-	bench_row("trace.tracestate_parse_32", "sonde_tracestate_parse, 32 members of 25 chars (831 bytes)",
+	bench_row("trace.tracestate_parse_32",
+	          "sonde_tracestate_parse, 32 members of 25 chars (831 bytes)",
 	          bench_ns_per_op(1, b_ts_parse, &ta), "ns/op");
 	bench_row("trace.trace_id", "sonde_trace_id_generate (target <= 10 ns)",
 	          bench_ns_per_op(1, b_trace_id, NULL), "ns/op");
@@ -133,7 +134,8 @@ BENCH(trace)
 	          bench_ns_per_op(1, b_span, NULL), "ns/op");
 	r = sonde_registry_new();
 	if (r && sonde_trace_enable_span_metrics(r, NULL) == SONDE_OK) {
-		bench_row("trace.span_start_end_hist", "same, with the span_duration_seconds histogram",
+		bench_row("trace.span_start_end_hist",
+		          "same, with the span_duration_seconds histogram",
 		          bench_ns_per_op(1, b_span, NULL), "ns/op");
 		if (sonde_trace_set_span_histogram(NULL) != SONDE_OK)
 			return;

@@ -86,11 +86,12 @@ static void *worker(void *arg)
 			sonde_span_set_int(&span, "db.rows", rows);
 			sleep_ms(2 + q);
 			/* exemplars: the current context is the "db query" span */
-			sonde_histogram_observe_exemplar(query_seconds,
-			                                 (double)(sonde_now_mono_ns() - t0) / 1e9, NULL);
+			sonde_histogram_observe_exemplar(
+			        query_seconds, (double)(sonde_now_mono_ns() - t0) / 1e9, NULL);
 			sonde_counter_add_exemplar(rows_read, rows, NULL);
 			LOG_INFO(log_root, "query done", LOG_INT("request", j->request),
-			         LOG_INT("query", q), LOG_INT("rows", rows), LOG_STR("thread", "worker"));
+			         LOG_INT("query", q), LOG_INT("rows", rows),
+			         LOG_STR("thread", "worker"));
 			sonde_span_end(&span);
 		}
 		if (sonde_context_detach(&scope) != SONDE_OK)
@@ -143,9 +144,11 @@ int main(int argc, char **argv)
 		incoming[0].name_len = 11;
 		incoming[0].value = argc > 1 && req == 0 ? argv[1] : "";
 		incoming[0].value_len = strlen(incoming[0].value);
-		if (sonde_trace_extract(carrier, incoming, incoming[0].value_len ? 1 : 0) != SONDE_OK)
+		if (sonde_trace_extract(carrier, incoming, incoming[0].value_len ? 1 : 0) !=
+		    SONDE_OK)
 			return 1;
-		sonde_span_start_child_of(&server, "handle request", sonde_trace_carrier_context(carrier));
+		sonde_span_start_child_of(&server, "handle request",
+		                          sonde_trace_carrier_context(carrier));
 		LOG_INFO(log_root, "request received", LOG_INT("request", req),
 		         LOG_BOOL("continued", sonde_trace_carrier_continued(carrier)),
 		         LOG_STR("thread", "main"));
@@ -161,7 +164,8 @@ int main(int argc, char **argv)
 		j.state = 0;
 		pthread_mutex_unlock(&j.mu);
 
-		LOG_INFO(log_root, "request done", LOG_INT("request", req), LOG_STR("thread", "main"));
+		LOG_INFO(log_root, "request done", LOG_INT("request", req),
+		         LOG_STR("thread", "main"));
 		sonde_span_end(&server);
 	}
 

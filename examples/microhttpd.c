@@ -49,11 +49,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		path = "/metrics";
 		/* count this scrape before rendering, so it sees itself */
 		METRIC_INC_LABELS(scrapes, path, "200");
-		if (sonde_expose_http(NULL,
-		                      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept"),
-		                      MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		                                                  "Accept-Encoding"),
-		                      &body, &res) != SONDE_OK) {
+		if (sonde_expose_http(
+		            NULL, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept"),
+		            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding"),
+		            &body, &res) != SONDE_OK) {
 			fprintf(stderr, "microhttpd: expose: %s\n", sonde_last_error());
 			sonde_buf_destroy(&body);
 			code = MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -112,8 +111,9 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port,
-	                     NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	                     NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR,
+	                     (struct sockaddr *)&sin, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+	                     MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "microhttpd: cannot listen on 127.0.0.1:%ld\n", port);
 		return 1;

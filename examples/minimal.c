@@ -12,7 +12,7 @@ int main(void)
 {
 	const double bounds[] = {0.01, 0.1, 1};
 	sonde_histogram *latency =
-		sonde_histogram_new(NULL, "app_latency_seconds", "Request latency.", bounds, 3);
+	        sonde_histogram_new(NULL, "app_latency_seconds", "Request latency.", bounds, 3);
 	sonde_buf out = SONDE_BUF_INIT;
 
 	if (!latency) {

@@ -31,8 +31,8 @@ static void libc_free(void *ctx, void *p, size_t n)
 	free(p);
 }
 
-static sonde_allocator alloc = {sizeof(sonde_allocator), libc_malloc, libc_calloc,
-                                libc_realloc, libc_free, NULL};
+static sonde_allocator alloc = {
+        sizeof(sonde_allocator), libc_malloc, libc_calloc, libc_realloc, libc_free, NULL};
 /* Set by the first allocation; after that the hooks are fixed, because
  * memory from one allocator must go back to the same one. */
 static atomic_bool frozen;
@@ -50,8 +50,12 @@ int sonde_set_allocator(const sonde_allocator *a)
 		                   "sonde_set_allocator: sonde has already allocated memory; "
 		                   "install the allocator before any other sonde call");
 	if (!a) {
-		sonde_allocator d = {sizeof(sonde_allocator), libc_malloc, libc_calloc,
-		                     libc_realloc, libc_free, NULL};
+		sonde_allocator d = {sizeof(sonde_allocator),
+		                     libc_malloc,
+		                     libc_calloc,
+		                     libc_realloc,
+		                     libc_free,
+		                     NULL};
 		alloc = d;
 		return SONDE_OK;
 	}

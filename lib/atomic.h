@@ -22,10 +22,10 @@
 #define sonde__store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
 #define sonde__store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
 #define sonde__fetch_add_relaxed(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
-#define sonde__cas_weak(p, expp, v) \
+#define sonde__cas_weak(p, expp, v)                                                   \
 	atomic_compare_exchange_weak_explicit((p), (expp), (v), memory_order_relaxed, \
 	                                      memory_order_relaxed)
-#define sonde__cas_strong_acqrel(p, expp, v) \
+#define sonde__cas_strong_acqrel(p, expp, v)                                            \
 	atomic_compare_exchange_strong_explicit((p), (expp), (v), memory_order_acq_rel, \
 	                                        memory_order_acquire)
 
@@ -39,14 +39,20 @@
 
 static inline uint64_t sonde__dbl_bits(double d)
 {
-	union { double d; uint64_t u; } x;
+	union {
+		double d;
+		uint64_t u;
+	} x;
 	x.d = d;
 	return x.u;
 }
 
 static inline double sonde__bits_dbl(uint64_t u)
 {
-	union { double d; uint64_t u; } x;
+	union {
+		double d;
+		uint64_t u;
+	} x;
 	x.u = u;
 	return x.d;
 }

@@ -151,17 +151,19 @@ static int props_put(sonde_buf *b, sonde_buf *tmp, const char *s, size_t n)
 			while (v < pn && sonde__is_ows(p[v]))
 				v++;
 			if (v == pn || p[v] != '=')
-				return sonde__fail(SONDE_EINVAL,
-				                   "baggage: property \"%.*s\" is not key or key=value",
-				                   (int)(k > 64 ? 64 : k), p);
+				return sonde__fail(
+				        SONDE_EINVAL,
+				        "baggage: property \"%.*s\" is not key or key=value",
+				        (int)(k > 64 ? 64 : k), p);
 			v++;
 			while (v < pn && sonde__is_ows(p[v]))
 				v++;
 			for (size_t x = v; x < pn; x++)
 				if (!boctet((unsigned char)p[x]))
-					return sonde__fail(SONDE_EINVAL,
-					                   "baggage: property value has byte 0x%02x",
-					                   (unsigned char)p[x]);
+					return sonde__fail(
+					        SONDE_EINVAL,
+					        "baggage: property value has byte 0x%02x",
+					        (unsigned char)p[x]);
 			sonde__buf_putc(b, '=');
 			/* decode, then re-encode in the one canonical form */
 			{
@@ -269,8 +271,8 @@ static size_t total_size(const sonde_baggage *b)
 /* ---- parse -------------------------------------------------------------------- */
 
 typedef struct parse_state {
-	size_t total;     /* header size of the kept entries */
-	size_t dropped;   /* members over the limits */
+	size_t total;   /* header size of the kept entries */
+	size_t dropped; /* members over the limits */
 	sonde_buf tmp;
 } parse_state;
 
@@ -373,16 +375,18 @@ int sonde_baggage_parse_lines(sonde_baggage *b, size_t n, const char *const *lin
 		return sonde__fail(SONDE_EINVAL, "baggage_parse: NULL argument");
 	b->count = 0;
 	for (size_t i = 0; i < n && rc == SONDE_OK; i++)
-		rc = parse_line(b, &st, lines[i], lens ? lens[i] : (lines[i] ? strlen(lines[i]) : 0));
+		rc = parse_line(b, &st, lines[i],
+		                lens ? lens[i] : (lines[i] ? strlen(lines[i]) : 0));
 	sonde_buf_destroy(&st.tmp);
 	if (rc) {
 		b->count = 0;
 		return rc;
 	}
 	if (st.dropped)
-		return sonde__fail(SONDE_ELIMIT,
-		                   "baggage: %zu member(s) dropped: more than %d members or %d bytes",
-		                   st.dropped, SONDE_BAGGAGE_MAX_MEMBERS, SONDE_BAGGAGE_MAX_BYTES);
+		return sonde__fail(
+		        SONDE_ELIMIT,
+		        "baggage: %zu member(s) dropped: more than %d members or %d bytes",
+		        st.dropped, SONDE_BAGGAGE_MAX_MEMBERS, SONDE_BAGGAGE_MAX_BYTES);
 	return SONDE_OK;
 }
 
@@ -404,7 +408,8 @@ int sonde_baggage_set(sonde_baggage *b, const char *key, size_t key_len, const c
 	if (!b || !key || (!value && value_len) || (!properties && properties_len))
 		return sonde__fail(SONDE_EINVAL, "baggage_set: NULL argument");
 	if (!token_valid(key, key_len))
-		return sonde__fail(SONDE_EINVAL, "baggage_set: key \"%.*s\" is not an RFC 7230 token",
+		return sonde__fail(SONDE_EINVAL,
+		                   "baggage_set: key \"%.*s\" is not an RFC 7230 token",
 		                   (int)(key_len > 64 ? 64 : key_len), key);
 	if (properties_len) {
 		rc = props_put(&props, &tmp, properties, properties_len);
@@ -425,7 +430,8 @@ int sonde_baggage_set(sonde_baggage *b, const char *key, size_t key_len, const c
 		kept++;
 	}
 	sz = key_len + 1 + enc_len(value ? value : "", value_len) + (props.len ? 1 + props.len : 0);
-	if (kept + 1 > SONDE_BAGGAGE_MAX_MEMBERS || total + sz + (kept ? 1 : 0) > SONDE_BAGGAGE_MAX_BYTES) {
+	if (kept + 1 > SONDE_BAGGAGE_MAX_MEMBERS ||
+	    total + sz + (kept ? 1 : 0) > SONDE_BAGGAGE_MAX_BYTES) {
 		rc = sonde__fail(SONDE_ELIMIT,
 		                 "baggage_set: \"%.*s\" would make %zu members / %zu bytes (limits "
 		                 "%d / %d)",
@@ -492,8 +498,8 @@ int sonde_baggage_remove(sonde_baggage *b, const char *key, size_t key_len)
 	return SONDE_OK;
 }
 
-bool sonde_baggage_get(const sonde_baggage *b, const char *key, size_t key_len,
-                       const char **value, size_t *value_len)
+bool sonde_baggage_get(const sonde_baggage *b, const char *key, size_t key_len, const char **value,
+                       size_t *value_len)
 {
 	if (!b || !key)
 		return false;
@@ -524,7 +530,8 @@ int sonde_baggage_entry(const sonde_baggage *b, size_t i, const char **key, size
 	if (!b)
 		return sonde__fail(SONDE_EINVAL, "baggage_entry: b is NULL");
 	if (i >= b->count)
-		return sonde__fail(SONDE_ENOENT, "baggage_entry: index %zu >= count %zu", i, b->count);
+		return sonde__fail(SONDE_ENOENT, "baggage_entry: index %zu >= count %zu", i,
+		                   b->count);
 	x = &b->e[i];
 	if (key)
 		*key = e_key(x);

@@ -90,8 +90,9 @@ static void slab_exit(void *arg)
 			if (kind_pages[pg][i] == SONDE_CELL_U64)
 				sonde__store_relaxed(a, sonde__load_relaxed(a) + v);
 			else if (kind_pages[pg][i] == SONDE_CELL_F64)
-				sonde__store_relaxed(a, sonde__dbl_bits(sonde__bits_dbl(sonde__load_relaxed(a)) +
-				                                        sonde__bits_dbl(v)));
+				sonde__store_relaxed(
+				        a, sonde__dbl_bits(sonde__bits_dbl(sonde__load_relaxed(a)) +
+				                           sonde__bits_dbl(v)));
 		}
 	}
 	if (s->prev)

@@ -30,7 +30,7 @@
 #define SONDE_PAGE_SHIFT 9
 #define SONDE_PAGE_CELLS (1u << SONDE_PAGE_SHIFT) /* 512 cells: 4 KiB */
 #define SONDE_PAGE_MASK (SONDE_PAGE_CELLS - 1)
-#define SONDE_MAX_PAGES 8192u                     /* 4 Mi cells */
+#define SONDE_MAX_PAGES 8192u /* 4 Mi cells */
 #define SONDE_CELLS_MAX (SONDE_PAGE_CELLS * SONDE_MAX_PAGES)
 /* Page 0 is the trash run: removed children point there. It is written by
  * late increments and never read. */

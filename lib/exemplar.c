@@ -75,9 +75,9 @@ static void slot_write(ex_slot *s, double v, const char *text, size_t len)
 	uint64_t seq = sonde__load_relaxed(&s->seq), w[EX_WORDS];
 	size_t i;
 
-	if ((seq & 1) || !atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq + 1,
-	                                                          memory_order_acquire,
-	                                                          memory_order_relaxed))
+	if ((seq & 1) ||
+	    !atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq + 1, memory_order_acquire,
+	                                             memory_order_relaxed))
 		return; /* another writer: drop this one */
 	memset(w, 0, sizeof(w));
 	memcpy(w, text, len);
@@ -139,12 +139,13 @@ static int render(size_t n, const char *const *names, const char *const *values,
 			return sonde__fail(SONDE_EINVAL, "exemplar: NULL label name or value");
 		if ((rc = sonde__check_label_name(names[i], SONDE_TYPE_UNTYPED)))
 			return rc;
-		cp += code_points(names[i], strlen(names[i])) + code_points(values[i], strlen(values[i]));
+		cp += code_points(names[i], strlen(names[i])) +
+		      code_points(values[i], strlen(values[i]));
 	}
 	if (cp > SONDE_EXEMPLAR_MAX_CHARS)
 		return sonde__fail(SONDE_ELIMIT,
-		                   "exemplar: labels are %zu code points, OpenMetrics allows %d", cp,
-		                   SONDE_EXEMPLAR_MAX_CHARS);
+		                   "exemplar: labels are %zu code points, OpenMetrics allows %d",
+		                   cp, SONDE_EXEMPLAR_MAX_CHARS);
 	for (i = 0; i < n; i++) {
 		if (i)
 			sonde__buf_putc(&b, ',');
@@ -250,7 +251,8 @@ int sonde_counter_add_exemplar_labels(sonde_counter *c, double v, size_t n,
 	int rc;
 
 	if (!c)
-		return sonde__fail(SONDE_EINVAL, "sonde_counter_add_exemplar_labels: counter is NULL");
+		return sonde__fail(SONDE_EINVAL,
+		                   "sonde_counter_add_exemplar_labels: counter is NULL");
 	if (!(v >= 0))
 		return sonde__fail(SONDE_EINVAL, "exemplar: counter value must be >= 0");
 	rc = record(&c->c, 0, v, n, names, values);
@@ -265,7 +267,8 @@ int sonde_histogram_observe_exemplar_labels(sonde_histogram *h, double v, size_t
 	int rc;
 
 	if (!h)
-		return sonde__fail(SONDE_EINVAL, "sonde_histogram_observe_exemplar_labels: NULL histogram");
+		return sonde__fail(SONDE_EINVAL,
+		                   "sonde_histogram_observe_exemplar_labels: NULL histogram");
 	if (isnan(v))
 		return sonde__fail(SONDE_EINVAL, "exemplar: NaN observation");
 	rc = record(&h->c, hist_slot(&h->c, v), v, n, names, values);

@@ -282,9 +282,7 @@ static void render_family(walk *w, sonde_family *f)
 			render_histogram(w, c);
 			sonde__cells_unlock();
 			break;
-		case SONDE_TYPE_SUMMARY:
-			render_summary(w, f, c);
-			break;
+		case SONDE_TYPE_SUMMARY: render_summary(w, f, c); break;
 		case SONDE_TYPE_INFO:
 			if (w->om)
 				put_series(w, SUFFIX("_info"), c, NULL, NULL, 0);
@@ -296,13 +294,13 @@ static void render_family(walk *w, sonde_family *f)
 			uint64_t mask = sonde__load_relaxed(&((sonde__child *)c)->gauge);
 			size_t i;
 			for (i = 0; i < f->nstates; i++) {
-				put_series(w, NULL, 0, c, f->name, f->states_esc[i], strlen(f->states_esc[i]));
+				put_series(w, NULL, 0, c, f->name, f->states_esc[i],
+				           strlen(f->states_esc[i]));
 				sonde__buf_put(w->b, (mask >> i) & 1 ? "1\n" : "0\n", 2);
 			}
 			break;
 		}
-		default:
-			break;
+		default: break;
 		}
 	}
 	pthread_mutex_unlock(&f->mu);
@@ -326,6 +324,7 @@ int sonde__expose_render(sonde_registry *r, sonde_format fmt, sonde_buf *out)
 		sonde__buf_put(out, "# EOF\n", 6);
 	sonde__buf_terminate(out);
 	if (out->oom)
-		return sonde__fail(SONDE_ENOMEM, "sonde_expose: out of memory after %zu bytes", out->len);
+		return sonde__fail(SONDE_ENOMEM, "sonde_expose: out of memory after %zu bytes",
+		                   out->len);
 	return SONDE_OK;
 }

@@ -10,8 +10,7 @@
 #include "summary.h"
 
 static const double default_quantiles[] = {0.5, 0.9, 0.99};
-static const double default_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                          0.5,   1,    2.5,   5,    10};
+static const double default_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 unsigned long sonde__static_gen;
 
@@ -272,12 +271,9 @@ static void table_del(sonde_family *f, sonde__child *c)
 static uint32_t cells_needed(const sonde_family *f)
 {
 	switch (f->type) {
-	case SONDE_TYPE_COUNTER:
-		return 2; /* integer part, fractional part */
-	case SONDE_TYPE_HISTOGRAM:
-		return (uint32_t)f->nbounds + 2; /* buckets, +Inf, sum */
-	default:
-		return 0;
+	case SONDE_TYPE_COUNTER: return 2; /* integer part, fractional part */
+	case SONDE_TYPE_HISTOGRAM: return (uint32_t)f->nbounds + 2; /* buckets, +Inf, sum */
+	default: return 0;
 	}
 }
 
@@ -316,8 +312,8 @@ static size_t label_string(const sonde_family *f, size_t count, const char *cons
 
 /* One allocation: the child, the value pointers, lengths, values and the
  * escaped label string. */
-static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count,
-                               const char *const *values, const size_t *lens, bool with_cells)
+static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const char *const *values,
+                               const size_t *lens, bool with_cells)
 {
 	sonde_buf lb = SONDE_BUF_INIT;
 	size_t size, i, vbytes = 0;
@@ -397,8 +393,7 @@ static void child_free(sonde__child *c)
 
 /* Under f->mu: creates, indexes and links a new child. */
 static sonde__child *child_insert(sonde_family *f, uint64_t h, size_t count,
-                                  const char *const *values, const size_t *lens,
-                                  bool with_cells)
+                                  const char *const *values, const size_t *lens, bool with_cells)
 {
 	sonde__child *c;
 
@@ -437,14 +432,15 @@ static int check_values(const sonde_family *f, size_t count, const char *const *
 	size_t i;
 
 	if (count != f->nlabels)
-		return sonde__fail(SONDE_EINVAL, "%s: %zu label values given, the family has %zu labels",
-		                   f->name, count, f->nlabels);
+		return sonde__fail(SONDE_EINVAL,
+		                   "%s: %zu label values given, the family has %zu labels", f->name,
+		                   count, f->nlabels);
 	if (count && !values)
 		return sonde__fail(SONDE_EINVAL, "%s: label values array is NULL", f->name);
 	for (i = 0; i < count; i++) {
 		if (!values[i])
-			return sonde__fail(SONDE_EINVAL, "%s: value of label \"%s\" is NULL", f->name,
-			                   f->label_names[i]);
+			return sonde__fail(SONDE_EINVAL, "%s: value of label \"%s\" is NULL",
+			                   f->name, f->label_names[i]);
 		if (lens_in) {
 			lens[i] = lens_in[i];
 			if (lens[i] <= SONDE_LABEL_VALUE_MAX)
@@ -454,8 +450,8 @@ static int check_values(const sonde_family *f, size_t count, const char *const *
 		}
 		if (lens[i] > SONDE_LABEL_VALUE_MAX)
 			return sonde__fail(SONDE_EINVAL,
-			                   "%s: value of label \"%s\" is longer than %d bytes", f->name,
-			                   f->label_names[i], SONDE_LABEL_VALUE_MAX);
+			                   "%s: value of label \"%s\" is longer than %d bytes",
+			                   f->name, f->label_names[i], SONDE_LABEL_VALUE_MAX);
 	}
 	*h = hash_end(hh);
 	return SONDE_OK;
@@ -479,7 +475,8 @@ sonde__child *sonde__family_child(sonde_family *f, sonde_metric_type want, size_
 	}
 	if (count > SONDE_LABELS_MAX || check_values(f, count, values, lens_in, lens, &h))
 		return count > SONDE_LABELS_MAX
-		               ? (sonde__fail(SONDE_EINVAL, "%s: too many label values", f->name), NULL)
+		               ? (sonde__fail(SONDE_EINVAL, "%s: too many label values", f->name),
+		                  NULL)
 		               : NULL;
 	c = table_find(f, h, count, values, lens);
 	if (c)
@@ -659,8 +656,9 @@ static int check_buckets(const sonde_metric_opts *o, const double **b, size_t *n
 
 	if (!o->buckets) {
 		if (cnt)
-			return sonde__fail(SONDE_EINVAL, "%s: bucket_count is %zu but buckets is NULL",
-			                   o->name, cnt);
+			return sonde__fail(SONDE_EINVAL,
+			                   "%s: bucket_count is %zu but buckets is NULL", o->name,
+			                   cnt);
 		*b = default_buckets;
 		*n = SONDE_ARRAY_LEN(default_buckets);
 		return SONDE_OK;
@@ -672,15 +670,17 @@ static int check_buckets(const sonde_metric_opts *o, const double **b, size_t *n
 		return sonde__fail(SONDE_EINVAL, "%s: at least one finite bucket bound is needed",
 		                   o->name);
 	if (cnt > SONDE_BUCKETS_MAX)
-		return sonde__fail(SONDE_EINVAL, "%s: %zu bucket bounds, the limit is %d", o->name, cnt,
-		                   SONDE_BUCKETS_MAX);
+		return sonde__fail(SONDE_EINVAL, "%s: %zu bucket bounds, the limit is %d", o->name,
+		                   cnt, SONDE_BUCKETS_MAX);
 	for (i = 0; i < cnt; i++) {
 		if (!isfinite(o->buckets[i]))
-			return sonde__fail(SONDE_EINVAL, "%s: bucket bound %zu is not finite", o->name, i);
-		if (i && !(o->buckets[i] > o->buckets[i - 1]))
-			return sonde__fail(SONDE_EINVAL,
-			                   "%s: bucket bounds must be strictly increasing (bound %zu)",
+			return sonde__fail(SONDE_EINVAL, "%s: bucket bound %zu is not finite",
 			                   o->name, i);
+		if (i && !(o->buckets[i] > o->buckets[i - 1]))
+			return sonde__fail(
+			        SONDE_EINVAL,
+			        "%s: bucket bounds must be strictly increasing (bound %zu)",
+			        o->name, i);
 	}
 	*b = o->buckets;
 	*n = cnt;
@@ -705,13 +705,14 @@ static int check_opts(const sonde_metric_opts *o, const double **b, size_t *nb)
 	case SONDE_TYPE_HISTOGRAM:
 	case SONDE_TYPE_SUMMARY:
 	case SONDE_TYPE_INFO:
-	case SONDE_TYPE_STATESET:
-		break;
+	case SONDE_TYPE_STATESET: break;
 	case SONDE_TYPE_UNTYPED:
-		return sonde__fail(SONDE_ENOTSUP, "%s: metric type %s is not available in this version",
-		                   o->name, type_name(o->type));
+		return sonde__fail(SONDE_ENOTSUP,
+		                   "%s: metric type %s is not available in this version", o->name,
+		                   type_name(o->type));
 	default:
-		return sonde__fail(SONDE_EINVAL, "%s: unknown metric type %d", o->name, (int)o->type);
+		return sonde__fail(SONDE_EINVAL, "%s: unknown metric type %d", o->name,
+		                   (int)o->type);
 	}
 	if (o->help && strnlen(o->help, SONDE_HELP_MAX + 1) > SONDE_HELP_MAX)
 		return sonde__fail(SONDE_EINVAL, "%s: help text is longer than %d bytes", o->name,
@@ -721,13 +722,14 @@ static int check_opts(const sonde_metric_opts *o, const double **b, size_t *nb)
 		size_t nl = strlen(o->name), ul = strlen(o->unit);
 		if ((rc = sonde__check_unit(o->unit)))
 			return rc;
-		if (o->type == SONDE_TYPE_COUNTER && nl > 6 && strcmp(o->name + nl - 6, "_total") == 0)
+		if (o->type == SONDE_TYPE_COUNTER && nl > 6 &&
+		    strcmp(o->name + nl - 6, "_total") == 0)
 			nl -= 6;
 		if (nl < ul + 1 || o->name[nl - ul - 1] != '_' ||
 		    memcmp(o->name + nl - ul, o->unit, ul) != 0)
 			return sonde__fail(SONDE_EINVAL,
-			                   "%s: unit \"%s\" must be the name's suffix (name_%s)", o->name,
-			                   o->unit, o->unit);
+			                   "%s: unit \"%s\" must be the name's suffix (name_%s)",
+			                   o->name, o->unit, o->unit);
 	}
 	if (o->label_count > SONDE_LABELS_MAX)
 		return sonde__fail(SONDE_EINVAL, "%s: %zu labels, the limit is %d", o->name,
@@ -740,26 +742,31 @@ static int check_opts(const sonde_metric_opts *o, const double **b, size_t *nb)
 			return rc;
 		for (j = 0; j < i; j++)
 			if (strcmp(o->label_names[i], o->label_names[j]) == 0)
-				return sonde__fail(SONDE_EINVAL, "%s: label name \"%s\" appears twice",
-				                   o->name, o->label_names[i]);
+				return sonde__fail(SONDE_EINVAL,
+				                   "%s: label name \"%s\" appears twice", o->name,
+				                   o->label_names[i]);
 	}
 	if (o->type == SONDE_TYPE_SUMMARY) {
 		size_t nq = o->quantiles ? o->quantile_count : 0;
 		if (!o->quantiles && o->quantile_count)
-			return sonde__fail(SONDE_EINVAL, "%s: quantile_count is %zu but quantiles is NULL",
+			return sonde__fail(SONDE_EINVAL,
+			                   "%s: quantile_count is %zu but quantiles is NULL",
 			                   o->name, o->quantile_count);
 		if (nq > SONDE_QUANTILES_MAX)
-			return sonde__fail(SONDE_EINVAL, "%s: %zu quantiles, the limit is %d", o->name, nq,
-			                   SONDE_QUANTILES_MAX);
+			return sonde__fail(SONDE_EINVAL, "%s: %zu quantiles, the limit is %d",
+			                   o->name, nq, SONDE_QUANTILES_MAX);
 		for (i = 0; i < nq; i++)
 			if (!(o->quantiles[i] >= 0 && o->quantiles[i] <= 1) ||
 			    (i && !(o->quantiles[i] > o->quantiles[i - 1])))
-				return sonde__fail(SONDE_EINVAL,
-				                   "%s: quantiles must be strictly increasing within [0, 1] "
-				                   "(quantile %zu)", o->name, i);
+				return sonde__fail(
+				        SONDE_EINVAL,
+				        "%s: quantiles must be strictly increasing within [0, 1] "
+				        "(quantile %zu)",
+				        o->name, i);
 		if (o->max_age_seconds != 0 &&
 		    !(o->max_age_seconds >= 0.001 && o->max_age_seconds <= 86400.0 * 365))
-			return sonde__fail(SONDE_EINVAL, "%s: max_age_seconds must be in [0.001, 1 year]",
+			return sonde__fail(SONDE_EINVAL,
+			                   "%s: max_age_seconds must be in [0.001, 1 year]",
 			                   o->name);
 		if (o->age_buckets > SONDE_SUMMARY_SLOTS_MAX)
 			return sonde__fail(SONDE_EINVAL, "%s: age_buckets must be 1..%d", o->name,
@@ -767,24 +774,27 @@ static int check_opts(const sonde_metric_opts *o, const double **b, size_t *nb)
 	}
 	if (o->type == SONDE_TYPE_STATESET) {
 		if (o->label_count)
-			return sonde__fail(SONDE_EINVAL, "%s: a stateset has no labels but its states",
-			                   o->name);
-		if (sonde__check_label_name(o->name, SONDE_TYPE_STATESET))
 			return sonde__fail(SONDE_EINVAL,
-			                   "%s: a stateset's name is also its label name: must match "
-			                   "[a-zA-Z_][a-zA-Z0-9_]* and not start with __",
-			                   o->name);
+			                   "%s: a stateset has no labels but its states", o->name);
+		if (sonde__check_label_name(o->name, SONDE_TYPE_STATESET))
+			return sonde__fail(
+			        SONDE_EINVAL,
+			        "%s: a stateset's name is also its label name: must match "
+			        "[a-zA-Z_][a-zA-Z0-9_]* and not start with __",
+			        o->name);
 		if (!o->states || o->state_count == 0 || o->state_count > SONDE_STATES_MAX)
-			return sonde__fail(SONDE_EINVAL, "%s: a stateset needs 1..%d states", o->name,
-			                   SONDE_STATES_MAX);
+			return sonde__fail(SONDE_EINVAL, "%s: a stateset needs 1..%d states",
+			                   o->name, SONDE_STATES_MAX);
 		for (i = 0; i < o->state_count; i++) {
 			if (!o->states[i] || !o->states[i][0] ||
 			    strlen(o->states[i]) > SONDE_LABEL_VALUE_MAX)
-				return sonde__fail(SONDE_EINVAL, "%s: state %zu is NULL, empty or too long",
+				return sonde__fail(SONDE_EINVAL,
+				                   "%s: state %zu is NULL, empty or too long",
 				                   o->name, i);
 			for (j = 0; j < i; j++)
 				if (strcmp(o->states[i], o->states[j]) == 0)
-					return sonde__fail(SONDE_EINVAL, "%s: state \"%s\" appears twice",
+					return sonde__fail(SONDE_EINVAL,
+					                   "%s: state \"%s\" appears twice",
 					                   o->name, o->states[i]);
 		}
 	} else if (o->states || o->state_count) {
@@ -924,7 +934,8 @@ static sonde_family *family_alloc(const sonde_metric_opts *o, const double *b, s
 		if (!f->label_names)
 			goto oom;
 		for (i = 0; i < f->nlabels; i++) {
-			f->label_names[i] = sonde__strndup(o->label_names[i], strlen(o->label_names[i]));
+			f->label_names[i] =
+			        sonde__strndup(o->label_names[i], strlen(o->label_names[i]));
 			if (!f->label_names[i])
 				goto oom;
 		}
@@ -1026,8 +1037,8 @@ static sonde_family *family_register(sonde_registry *r, const sonde_metric_opts 
 		return NULL;
 	}
 	if (o_in->size < OPTS_V1_SIZE) {
-		sonde__fail(SONDE_EINVAL, "metric options: size is %zu, want at least %zu", o_in->size,
-		            (size_t)OPTS_V1_SIZE);
+		sonde__fail(SONDE_EINVAL, "metric options: size is %zu, want at least %zu",
+		            o_in->size, (size_t)OPTS_V1_SIZE);
 		return NULL;
 	}
 	memset(&copy, 0, sizeof(copy));
@@ -1112,7 +1123,8 @@ static int add_fn_child(sonde_family *f, uint64_t h, size_t count, const char *c
 	pthread_mutex_lock(&f->mu);
 	if (table_find(f, h, count, values, lens)) {
 		pthread_mutex_unlock(&f->mu);
-		return sonde__fail(SONDE_EEXIST, "%s: a child with these label values exists", f->name);
+		return sonde__fail(SONDE_EEXIST, "%s: a child with these label values exists",
+		                   f->name);
 	}
 	c = child_insert(f, h, count, values, lens, false);
 	if (c) {
@@ -1123,8 +1135,8 @@ static int add_fn_child(sonde_family *f, uint64_t h, size_t count, const char *c
 	return c ? SONDE_OK : sonde_last_status();
 }
 
-int sonde__family_add_fn_child(sonde_family *f, const char *const *values,
-                               sonde_value_fn fn, void *arg)
+int sonde__family_add_fn_child(sonde_family *f, const char *const *values, sonde_value_fn fn,
+                               void *arg)
 {
 	size_t lens[SONDE_LABELS_MAX], i;
 
@@ -1146,8 +1158,10 @@ int sonde_family_add_func(sonde_family *f, size_t count, const char *const *valu
 		return sonde__fail(SONDE_ETYPE, "%s: callback children are for counters and gauges",
 		                   f->name);
 	if (f->nlabels == 0 || f->internal)
-		return sonde__fail(SONDE_EINVAL, "%s: use sonde_gauge_func_new/sonde_counter_func_new "
-		                                 "for a family without labels", f->name);
+		return sonde__fail(SONDE_EINVAL,
+		                   "%s: use sonde_gauge_func_new/sonde_counter_func_new "
+		                   "for a family without labels",
+		                   f->name);
 	if (count > SONDE_LABELS_MAX)
 		return sonde__fail(SONDE_EINVAL, "%s: too many label values", f->name);
 	if (check_values(f, count, values, lens_in, lens, &h))
@@ -1255,22 +1269,22 @@ static sonde__child *only_child(sonde_family *f, sonde_metric_type t)
 
 sonde_counter *sonde_counter_new(sonde_registry *r, const char *name, const char *help)
 {
-	return (sonde_counter *)only_child(shorthand(r, SONDE_TYPE_COUNTER, name, help, NULL, 0, 0, NULL),
-	                                   SONDE_TYPE_COUNTER);
+	return (sonde_counter *)only_child(
+	        shorthand(r, SONDE_TYPE_COUNTER, name, help, NULL, 0, 0, NULL), SONDE_TYPE_COUNTER);
 }
 
 sonde_gauge *sonde_gauge_new(sonde_registry *r, const char *name, const char *help)
 {
-	return (sonde_gauge *)only_child(shorthand(r, SONDE_TYPE_GAUGE, name, help, NULL, 0, 0, NULL),
-	                                 SONDE_TYPE_GAUGE);
+	return (sonde_gauge *)only_child(
+	        shorthand(r, SONDE_TYPE_GAUGE, name, help, NULL, 0, 0, NULL), SONDE_TYPE_GAUGE);
 }
 
 sonde_histogram *sonde_histogram_new(sonde_registry *r, const char *name, const char *help,
                                      const double *bounds, size_t bucket_count)
 {
 	return (sonde_histogram *)only_child(
-		shorthand(r, SONDE_TYPE_HISTOGRAM, name, help, bounds, bucket_count, 0, NULL),
-		SONDE_TYPE_HISTOGRAM);
+	        shorthand(r, SONDE_TYPE_HISTOGRAM, name, help, bounds, bucket_count, 0, NULL),
+	        SONDE_TYPE_HISTOGRAM);
 }
 
 /* ---- typed child lookup ------------------------------------------------------------ */
@@ -1344,8 +1358,8 @@ sonde_histogram *sonde_histogram_with_n(sonde_family *f, size_t count, ...)
 
 sonde_summary *sonde_summary_new(sonde_registry *r, const char *name, const char *help)
 {
-	return (sonde_summary *)only_child(shorthand(r, SONDE_TYPE_SUMMARY, name, help, NULL, 0, 0, NULL),
-	                                   SONDE_TYPE_SUMMARY);
+	return (sonde_summary *)only_child(
+	        shorthand(r, SONDE_TYPE_SUMMARY, name, help, NULL, 0, 0, NULL), SONDE_TYPE_SUMMARY);
 }
 
 sonde_family *sonde_summary_family_new(sonde_registry *r, const char *name, const char *help,

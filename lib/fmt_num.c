@@ -189,8 +189,8 @@ static size_t fmt_general(char *out, double v, int exp_at)
 	return layout(out, v < 0, digits, n, x, exp_at);
 }
 
-static const double pow10_tab[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
-                                   1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
+static const double pow10_tab[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
+                                   1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
 
 /* Fast path for doubles with a short exact decimal form (0.25, 12.5,
  * 1.001): finds the fewest fraction digits k whose nearest decimal

@@ -62,13 +62,13 @@ struct check {
 	sonde_histogram *hist;
 
 	/* guarded by h->mu */
-	bool running;     /* a run is in flight */
-	bool released;    /* release(user) was called or is being called */
+	bool running;       /* a run is in flight */
+	bool released;      /* release(user) was called or is being called */
 	bool free_releases; /* sonde_health_free() calls release (free's thread only) */
-	uint64_t started; /* runs started */
-	uint64_t done;    /* runs finished (== started unless running) */
+	uint64_t started;   /* runs started */
+	uint64_t done;      /* runs finished (== started unless running) */
 	int64_t run_start, run_deadline;
-	bool have;        /* a result is stored */
+	bool have; /* a result is stored */
 	int result;
 	int64_t result_at; /* monotonic ns when that run finished */
 	int64_t result_ns; /* how long it took */
@@ -82,8 +82,8 @@ struct sonde_health {
 	size_t n, cap;
 	atomic_size_t n_pub;
 	size_t refs;
-	bool closing;      /* sonde_health_free() has begun */
-	bool detached;     /* ... and stopped waiting: runs clean up after themselves */
+	bool closing;  /* sonde_health_free() has begun */
+	bool detached; /* ... and stopped waiting: runs clean up after themselves */
 	int64_t free_wait_ns;
 	atomic_bool latched; /* a startup evaluation answered 200 */
 	unsigned flags;
@@ -100,10 +100,10 @@ typedef struct item {
 	int state;
 	int result;
 	bool cached;
-	uint64_t wait_seq;  /* pending: done when c->done reaches this */
-	int64_t deadline;   /* pending: the run's deadline */
+	uint64_t wait_seq; /* pending: done when c->done reaches this */
+	int64_t deadline;  /* pending: the run's deadline */
 	int64_t run_start;
-	int64_t ns;         /* responseTime */
+	int64_t ns; /* responseTime */
 	char msg[SONDE_HEALTH_MSG_MAX];
 } item;
 
@@ -292,9 +292,9 @@ sonde_health *sonde_health_new(const sonde_health_opts *o)
 	/* Identical definitions return the existing family, so several health
 	 * objects (or a re-created one) share these two. */
 	h->status_fam = sonde_gauge_family_new(
-		reg, "sonde_health_check_status",
-		"Result of the last evaluation of a health check: 1 pass, 0.5 warn, 0 fail.", 2,
-		status_labels);
+	        reg, "sonde_health_check_status",
+	        "Result of the last evaluation of a health check: 1 pass, 0.5 warn, 0 fail.", 2,
+	        status_labels);
 	if (!h->status_fam)
 		goto fail_fam;
 	h->dur_fam = sonde_histogram_family_new(reg, "sonde_health_check_duration_seconds",
@@ -385,8 +385,8 @@ void sonde_health_free(sonde_health *h)
 
 /* ---- checks ------------------------------------------------------------------------ */
 
-void sonde_health_check_opts_init(sonde_health_check_opts *o, const char *name,
-                                  sonde_health_fn fn, void *user)
+void sonde_health_check_opts_init(sonde_health_check_opts *o, const char *name, sonde_health_fn fn,
+                                  void *user)
 {
 	if (!o)
 		return;
@@ -411,8 +411,9 @@ int sonde_health_add_check(sonde_health *h, const sonde_health_check_opts *o)
 		return sonde__fail(SONDE_EINVAL, "sonde_health_add_check: NULL %s",
 		                   h ? "opts" : "health object");
 	if (o->size != sizeof(sonde_health_check_opts))
-		return sonde__fail(SONDE_EINVAL, "sonde_health_check_opts.size is %zu, expected %zu",
-		                   o->size, sizeof(sonde_health_check_opts));
+		return sonde__fail(SONDE_EINVAL,
+		                   "sonde_health_check_opts.size is %zu, expected %zu", o->size,
+		                   sizeof(sonde_health_check_opts));
 	rc = check_name_valid(o->name, &len);
 	if (rc)
 		return rc;
@@ -431,7 +432,8 @@ int sonde_health_add_check(sonde_health *h, const sonde_health_check_opts *o)
 
 	c = sonde__calloc(1, sizeof(*c));
 	if (!c)
-		return sonde__fail(SONDE_ENOMEM, "out of memory adding health check \"%s\"", o->name);
+		return sonde__fail(SONDE_ENOMEM, "out of memory adding health check \"%s\"",
+		                   o->name);
 	c->h = h;
 	memcpy(c->name, o->name, len);
 	c->name[len] = '\0';
@@ -448,8 +450,9 @@ int sonde_health_add_check(sonde_health *h, const sonde_health_check_opts *o)
 	for (i = 0; i < NPROBES; i++) {
 		if (!(probes & bits[i]))
 			continue;
-		c->gauge[i] = sonde_gauge_with(h->status_fam, c->name,
-		                               sonde_health_probe_name((sonde_health_probe)bits[i]));
+		c->gauge[i] =
+		        sonde_gauge_with(h->status_fam, c->name,
+		                         sonde_health_probe_name((sonde_health_probe)bits[i]));
 		if (!c->gauge[i])
 			goto fail_metric;
 	}
@@ -469,7 +472,8 @@ int sonde_health_add_check(sonde_health *h, const sonde_health_check_opts *o)
 			unlock(h);
 			sonde__free(c, sizeof(*c));
 			errno = saved_errno;
-			return sonde__fail(SONDE_EEXIST, "health check \"%s\" already exists", o->name);
+			return sonde__fail(SONDE_EEXIST, "health check \"%s\" already exists",
+			                   o->name);
 		}
 	}
 	if (h->n == h->cap) {
@@ -649,16 +653,15 @@ static void put_timestamp(sonde_buf *b, int64_t unix_ns)
 		ms = 0;
 		gmtime_r(&secs, &tm);
 	}
-	n = snprintf(tmp, sizeof(tmp), "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"",
-	             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	             tm.tm_sec, ms);
+	n = snprintf(tmp, sizeof(tmp), "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
+	             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 	if (n > 0 && (size_t)n < sizeof(tmp))
 		sonde__buf_put(b, tmp, (size_t)n);
 }
 
 static void write_body(const sonde_health *h, sonde_buf *b, sonde_health_probe probe,
-                       sonde_health_status st, int64_t unix_ns, int64_t mono_end,
-                       const item *items, size_t k)
+                       sonde_health_status st, int64_t unix_ns, int64_t mono_end, const item *items,
+                       size_t k)
 {
 	size_t i;
 
@@ -824,7 +827,9 @@ int sonde_health_evaluate(sonde_health *h, sonde_health_probe probe, sonde_buf *
 
 	for (i = 0; i < k; i++) {
 		const item *it = &items[i];
-		double v = it->result == SONDE_HEALTH_PASS ? 1 : it->result == SONDE_HEALTH_WARN ? 0.5 : 0;
+		double v = it->result == SONDE_HEALTH_PASS   ? 1
+		           : it->result == SONDE_HEALTH_WARN ? 0.5
+		                                             : 0;
 		sonde_gauge_set(it->c->gauge[probe_index(bit)], v);
 		if (it->result == SONDE_HEALTH_FAIL)
 			st = SONDE_HEALTH_UNHEALTHY;

@@ -27,7 +27,7 @@ static inline uint32_t find_bucket(const double *b, uint32_t nb, double v)
 			memcpy(&bb, b + i, sizeof(bb));
 			acc += (v2i)(vv > bb); /* -1 in each lane where v > bound */
 		}
-		return (uint32_t)-(acc[0] + acc[1]);
+		return (uint32_t) - (acc[0] + acc[1]);
 #else
 		uint32_t n = 0;
 		for (i = 0; i < nb; i++)
@@ -117,14 +117,18 @@ int sonde_buckets_linear(double start, double width, size_t count, double *out)
 	size_t i;
 
 	if (!out || count == 0 || count > SONDE_BUCKETS_MAX)
-		return sonde__fail(SONDE_EINVAL, "sonde_buckets_linear: out is NULL or count %zu is "
-		                                 "not in 1..%d", count, SONDE_BUCKETS_MAX);
+		return sonde__fail(SONDE_EINVAL,
+		                   "sonde_buckets_linear: out is NULL or count %zu is "
+		                   "not in 1..%d",
+		                   count, SONDE_BUCKETS_MAX);
 	if (!(width > 0) || !isfinite(start) || !isfinite(width))
-		return sonde__fail(SONDE_EINVAL, "sonde_buckets_linear: width must be > 0 and finite");
+		return sonde__fail(SONDE_EINVAL,
+		                   "sonde_buckets_linear: width must be > 0 and finite");
 	for (i = 0; i < count; i++) {
 		out[i] = start + width * (double)i;
 		if (!isfinite(out[i]))
-			return sonde__fail(SONDE_EINVAL, "sonde_buckets_linear: bound %zu overflows", i);
+			return sonde__fail(SONDE_EINVAL,
+			                   "sonde_buckets_linear: bound %zu overflows", i);
 	}
 	return SONDE_OK;
 }
@@ -134,15 +138,19 @@ int sonde_buckets_exponential(double start, double factor, size_t count, double 
 	size_t i;
 
 	if (!out || count == 0 || count > SONDE_BUCKETS_MAX)
-		return sonde__fail(SONDE_EINVAL, "sonde_buckets_exponential: out is NULL or count %zu "
-		                                 "is not in 1..%d", count, SONDE_BUCKETS_MAX);
-	if (!(start > 0) || !isfinite(start) || !(factor > 1) || !isfinite(factor))
 		return sonde__fail(SONDE_EINVAL,
-		                   "sonde_buckets_exponential: need start > 0 and factor > 1, finite");
+		                   "sonde_buckets_exponential: out is NULL or count %zu "
+		                   "is not in 1..%d",
+		                   count, SONDE_BUCKETS_MAX);
+	if (!(start > 0) || !isfinite(start) || !(factor > 1) || !isfinite(factor))
+		return sonde__fail(
+		        SONDE_EINVAL,
+		        "sonde_buckets_exponential: need start > 0 and factor > 1, finite");
 	for (i = 0; i < count; i++) {
 		out[i] = i ? out[i - 1] * factor : start;
 		if (!isfinite(out[i]))
-			return sonde__fail(SONDE_EINVAL, "sonde_buckets_exponential: bound %zu overflows", i);
+			return sonde__fail(SONDE_EINVAL,
+			                   "sonde_buckets_exponential: bound %zu overflows", i);
 	}
 	return SONDE_OK;
 }

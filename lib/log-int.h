@@ -90,10 +90,10 @@ SONDE_STATIC_ASSERT(sizeof(rec_ctx) == 32, "record context is 32 bytes");
 /* A record as the backend sees it. */
 typedef struct sonde__log_rec {
 	const rec_hdr *h;
-	const rec_ctx *ctx;     /* NULL when absent */
-	const uint64_t *vals;   /* h->nfields slots */
-	const char *strs;       /* string area: correlation id, then strings */
-	int64_t ns;             /* Unix time */
+	const rec_ctx *ctx;   /* NULL when absent */
+	const uint64_t *vals; /* h->nfields slots */
+	const char *strs;     /* string area: correlation id, then strings */
+	int64_t ns;           /* Unix time */
 } sonde__log_rec;
 
 /* ---- rings -------------------------------------------------------------------- */
@@ -124,8 +124,8 @@ struct sonde_log_sink {
 	int format;
 	_Atomic int level;
 	_Atomic int refs;
-	_Atomic int reopen;          /* set by sonde_log_sink_reopen, taken by the backend */
-	_Atomic uint64_t errors;     /* write errors so far */
+	_Atomic int reopen;      /* set by sonde_log_sink_reopen, taken by the backend */
+	_Atomic uint64_t errors; /* write errors so far */
 	char *name;
 	size_t name_len;
 	/* fd and file */
@@ -134,17 +134,17 @@ struct sonde_log_sink {
 	size_t path_len;
 	uint64_t max_bytes;
 	unsigned max_files;
-	uint64_t file_size;          /* bytes in the current file (ours + what was there) */
+	uint64_t file_size; /* bytes in the current file (ours + what was there) */
 	/* callback */
 	sonde_log_line_fn fn;
 	void *ctx;
 	/* backend only */
-	sonde_buf out;               /* lines waiting for write() */
+	sonde_buf out; /* lines waiting for write() */
 	uint64_t out_lines;
 	uint64_t errs_unreported, lines_lost;
 	bool dirty;
 	struct sonde_log_sink *dirty_next;
-	sonde_counter *err_metric;   /* sonde_log_sink_errors_total{sink=name}; may be NULL */
+	sonde_counter *err_metric; /* sonde_log_sink_errors_total{sink=name}; may be NULL */
 	uint64_t err_exported;
 };
 
@@ -152,19 +152,19 @@ struct sonde_log_sink {
 typedef struct bound_field {
 	char *key;
 	int type;
-	sonde_log_value v;  /* strings: v.v.s owned (len bytes + NUL), or NULL */
+	sonde_log_value v; /* strings: v.v.s owned (len bytes + NUL), or NULL */
 } bound_field;
 
 struct sonde_logger {
-	int level;                   /* first: sonde__log_on() reads it (relaxed) */
+	int level; /* first: sonde__log_on() reads it (relaxed) */
 	int overflow;
 	char *service;
 	size_t service_len;
 	bound_field *bound;
 	size_t nbound, bound_cap;
-	char *json_bound;            /* `,"service":"x","k":v...`, redaction applied */
+	char *json_bound; /* `,"service":"x","k":v...`, redaction applied */
 	size_t json_bound_len;
-	char *logfmt_bound;          /* ` service=x k=v...` */
+	char *logfmt_bound; /* ` service=x k=v...` */
 	size_t logfmt_bound_len;
 	char **redact;
 	size_t nredact;
@@ -181,19 +181,19 @@ typedef struct sonde__log_global {
 	pthread_mutex_t cycle_mu, log_mu, wait_mu;
 	pthread_cond_t backend_cv, flush_cv, wait_cv;
 	_Atomic int state;
-	int stopping;              /* log_mu */
-	int backend_exited;        /* log_mu: the backend left its loop */
-	int abandoned;             /* log_mu: shutdown gave up waiting for a
-	                              backend stuck in a sink; the backend
-	                              finishes the shutdown itself on exit */
-	int64_t stop_deadline_ns;  /* log_mu, CLOCK_MONOTONIC */
+	int stopping;             /* log_mu */
+	int backend_exited;       /* log_mu: the backend left its loop */
+	int abandoned;            /* log_mu: shutdown gave up waiting for a
+	                             backend stuck in a sink; the backend
+	                             finishes the shutdown itself on exit */
+	int64_t stop_deadline_ns; /* log_mu, CLOCK_MONOTONIC */
 	pthread_t thread;
-	sonde__log_ring *rings;    /* log_mu */
-	sonde_logger *loggers;     /* log_mu */
-	sonde_logger *retired;     /* log_mu */
+	sonde__log_ring *rings;         /* log_mu */
+	sonde_logger *loggers;          /* log_mu */
+	sonde_logger *retired;          /* log_mu */
 	uint64_t flush_req, flush_done; /* log_mu */
-	_Atomic int tsc;           /* 1: timestamps are TSC ticks */
-	bool in_child;             /* set in a forked child: rotation off */
+	_Atomic int tsc;                /* 1: timestamps are TSC ticks */
+	bool in_child;                  /* set in a forked child: rotation off */
 	/* configuration (log_mu to write; read when creating rings) */
 	_Atomic uint64_t ring_bytes;
 	unsigned shutdown_timeout_ms;

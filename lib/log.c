@@ -23,12 +23,12 @@
 #include "log-int.h"
 
 sonde__log_global sonde__log_g = {
-	.cycle_mu = PTHREAD_MUTEX_INITIALIZER,
-	.log_mu = PTHREAD_MUTEX_INITIALIZER,
-	.wait_mu = PTHREAD_MUTEX_INITIALIZER,
-	.backend_cv = PTHREAD_COND_INITIALIZER,
-	.flush_cv = PTHREAD_COND_INITIALIZER,
-	.wait_cv = PTHREAD_COND_INITIALIZER,
+        .cycle_mu = PTHREAD_MUTEX_INITIALIZER,
+        .log_mu = PTHREAD_MUTEX_INITIALIZER,
+        .wait_mu = PTHREAD_MUTEX_INITIALIZER,
+        .backend_cv = PTHREAD_COND_INITIALIZER,
+        .flush_cv = PTHREAD_COND_INITIALIZER,
+        .wait_cv = PTHREAD_COND_INITIALIZER,
 };
 #define G sonde__log_g
 
@@ -98,7 +98,6 @@ static void init_metrics(void)
 	                                           "Failed writes of log sinks.", 1, sink_label);
 }
 
-
 static void init(void)
 {
 	uint64_t rb = sonde__load_relaxed(&G.ring_bytes);
@@ -154,7 +153,8 @@ int sonde_log_configure(const sonde_log_config *c)
 	return SONDE_OK;
 }
 
-static const char *const level_names[] = {"trace", "debug", "info", "warn", "error", "fatal", "off"};
+static const char *const level_names[] = {"trace", "debug", "info", "warn",
+                                          "error", "fatal", "off"};
 
 const char *sonde_log_level_name(int level)
 {
@@ -415,7 +415,7 @@ static bool wait_room(sonde__log_ring *r, uint64_t pos, uint32_t size)
 	int i;
 
 	if (sonde__log_is_backend)
-		return false; /* the backend would wait for itself */
+		return false;       /* the backend would wait for itself */
 	for (i = 0; i < 200; i++) { /* ~1 us of pause */
 #if defined(__x86_64__) || defined(__i386__)
 		_mm_pause();
@@ -475,8 +475,8 @@ static sonde__log_ring *emit_slow_ring(void)
 /* The drop notice: a normal record through a static site. */
 static const char *const drop_keys[] = {"dropped"};
 static const unsigned char drop_types[] = {SONDE_LOG_T_U64};
-static const sonde_log_site drop_site = {"log records dropped", __FILE__, drop_keys, drop_types,
-                                         __LINE__, SONDE_LOG_LEVEL_WARN, 1};
+static const sonde_log_site drop_site = {
+        "log records dropped", __FILE__, drop_keys, drop_types, __LINE__, SONDE_LOG_LEVEL_WARN, 1};
 
 void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_log_value *vals)
 {
@@ -756,28 +756,36 @@ sonde_logger *sonde_logger_new(const sonde_log_opts *o)
 		return sonde__fail(SONDE_EINVAL, "sonde_logger_new: opts is NULL"), NULL;
 	if (o->size < sizeof(sonde_log_opts))
 		return sonde__fail(SONDE_EINVAL, "sonde_logger_new: size field is %zu, want %zu",
-		                   o->size, sizeof(sonde_log_opts)), NULL;
+		                   o->size, sizeof(sonde_log_opts)),
+		       NULL;
 	if (!o->service || !*o->service)
-		return sonde__fail(SONDE_EINVAL, "sonde_logger_new: service is NULL or empty"), NULL;
+		return sonde__fail(SONDE_EINVAL, "sonde_logger_new: service is NULL or empty"),
+		       NULL;
 	if ((int)o->level < 0 || o->level > SONDE_LOG_LEVEL_OFF)
 		return sonde__fail(SONDE_EINVAL, "sonde_logger_new: level %d out of range",
-		                   (int)o->level), NULL;
+		                   (int)o->level),
+		       NULL;
 	if (o->overflow != SONDE_LOG_OVERFLOW_DROP && o->overflow != SONDE_LOG_OVERFLOW_BLOCK)
 		return sonde__fail(SONDE_EINVAL, "sonde_logger_new: unknown overflow policy %d",
-		                   (int)o->overflow), NULL;
+		                   (int)o->overflow),
+		       NULL;
 	if (o->sink_count > SONDE__LOG_MAX_SINKS || (o->sink_count && !o->sinks))
 		return sonde__fail(SONDE_EINVAL, "sonde_logger_new: %zu sinks (max %d)",
-		                   o->sink_count, SONDE__LOG_MAX_SINKS), NULL;
+		                   o->sink_count, SONDE__LOG_MAX_SINKS),
+		       NULL;
 	for (i = 0; i < o->sink_count; i++)
 		if (!o->sinks[i])
-			return sonde__fail(SONDE_EINVAL, "sonde_logger_new: sink %zu is NULL", i), NULL;
+			return sonde__fail(SONDE_EINVAL, "sonde_logger_new: sink %zu is NULL", i),
+			       NULL;
 	if (o->redact_count > SONDE__LOG_MAX_REDACT || (o->redact_count && !o->redact_keys))
 		return sonde__fail(SONDE_EINVAL, "sonde_logger_new: %zu redaction keys (max %d)",
-		                   o->redact_count, SONDE__LOG_MAX_REDACT), NULL;
+		                   o->redact_count, SONDE__LOG_MAX_REDACT),
+		       NULL;
 	for (i = 0; i < o->redact_count; i++)
 		if (!o->redact_keys[i])
-			return sonde__fail(SONDE_EINVAL, "sonde_logger_new: redaction key %zu is NULL",
-			                   i), NULL;
+			return sonde__fail(SONDE_EINVAL,
+			                   "sonde_logger_new: redaction key %zu is NULL", i),
+			       NULL;
 	sonde__log_init_once();
 
 	l = sonde__calloc(1, sizeof(*l));
@@ -824,14 +832,18 @@ sonde_logger *sonde_logger_child(const sonde_logger *parent, const sonde_log_fie
 		return sonde__fail(SONDE_EINVAL, "sonde_logger_child: parent is NULL"), NULL;
 	if (n > SONDE__LOG_MAX_BOUND || (n && !fields))
 		return sonde__fail(SONDE_EINVAL, "sonde_logger_child: %zu fields (max %d)", n,
-		                   SONDE__LOG_MAX_BOUND), NULL;
+		                   SONDE__LOG_MAX_BOUND),
+		       NULL;
 	for (i = 0; i < n; i++) {
 		if (!fields[i].key || !*fields[i].key)
-			return sonde__fail(SONDE_EINVAL, "sonde_logger_child: field %zu has no key", i),
+			return sonde__fail(SONDE_EINVAL, "sonde_logger_child: field %zu has no key",
+			                   i),
 			       NULL;
 		if (fields[i].type < SONDE_LOG_T_STR || fields[i].type > SONDE_LOG_T_BOOL)
-			return sonde__fail(SONDE_EINVAL, "sonde_logger_child: field \"%s\" has bad type %d",
-			                   fields[i].key, fields[i].type), NULL;
+			return sonde__fail(SONDE_EINVAL,
+			                   "sonde_logger_child: field \"%s\" has bad type %d",
+			                   fields[i].key, fields[i].type),
+			       NULL;
 	}
 	l = sonde__calloc(1, sizeof(*l));
 	if (!l)
@@ -929,8 +941,9 @@ int sonde_log_flush(void)
 	int st;
 
 	if (sonde__log_is_backend)
-		return sonde__fail(SONDE_ESTATE, "sonde_log_flush: called from the log backend thread "
-		                                 "(a sink callback); it would wait for itself");
+		return sonde__fail(SONDE_ESTATE,
+		                   "sonde_log_flush: called from the log backend thread "
+		                   "(a sink callback); it would wait for itself");
 	pthread_mutex_lock(&G.log_mu);
 	st = sonde__load_relaxed(&G.state);
 	if (st == ST_NEED_START && rings_pending_locked())
@@ -1001,8 +1014,9 @@ int sonde_log_shutdown(void)
 	if (sonde__load_relaxed(&G.state) == ST_STOPPING) {
 		if (G.abandoned) {
 			pthread_mutex_unlock(&G.log_mu);
-			return sonde__fail(SONDE_ETIMEDOUT, "sonde_log_shutdown: the log backend is "
-			                                    "still stuck in a sink");
+			return sonde__fail(SONDE_ETIMEDOUT,
+			                   "sonde_log_shutdown: the log backend is "
+			                   "still stuck in a sink");
 		}
 		/* another thread is shutting down: wait for it */
 		while (sonde__load_relaxed(&G.state) == ST_STOPPING && !G.abandoned)
@@ -1050,10 +1064,11 @@ int sonde_log_shutdown(void)
 			pthread_mutex_unlock(&G.log_mu);
 			if (!exited) {
 				pthread_detach(G.thread);
-				return sonde__fail(SONDE_ETIMEDOUT,
-				                   "sonde_log_shutdown: a sink has not returned for %u ms; "
-				                   "the backend finishes when it does",
-				                   ms + 500);
+				return sonde__fail(
+				        SONDE_ETIMEDOUT,
+				        "sonde_log_shutdown: a sink has not returned for %u ms; "
+				        "the backend finishes when it does",
+				        ms + 500);
 			}
 			pthread_join(G.thread, NULL); /* it left its loop just now */
 		}

@@ -72,7 +72,8 @@ static void clock_start(void)
 	nanosleep(&d, NULL);
 	clk_last = read_pair();
 	if (clk_last.tsc > clk_first.tsc)
-		ns_per_tick = (double)(clk_last.ns - clk_first.ns) / (double)(clk_last.tsc - clk_first.tsc);
+		ns_per_tick = (double)(clk_last.ns - clk_first.ns) /
+		              (double)(clk_last.tsc - clk_first.tsc);
 	clk_last_mono = mono_ns();
 }
 
@@ -87,7 +88,8 @@ static void clock_refresh(void)
 		return;
 	clk_last = read_pair();
 	if (clk_last.tsc > clk_first.tsc && clk_last.ns > clk_first.ns)
-		ns_per_tick = (double)(clk_last.ns - clk_first.ns) / (double)(clk_last.tsc - clk_first.tsc);
+		ns_per_tick = (double)(clk_last.ns - clk_first.ns) /
+		              (double)(clk_last.tsc - clk_first.tsc);
 	clk_last_mono = now;
 }
 
@@ -139,7 +141,8 @@ static void publish_rpos(cursor *c)
 static bool cursor_peek(cursor *c, const rec_hdr **out)
 {
 	while (c->pos < c->end) {
-		const rec_hdr *h = (const rec_hdr *)(const void *)(c->r->data + (c->pos & c->r->mask));
+		const rec_hdr *h =
+		        (const rec_hdr *)(const void *)(c->r->data + (c->pos & c->r->mask));
 		if (h->kind != REC_PAD) {
 			*out = h;
 			return true;

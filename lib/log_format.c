@@ -90,9 +90,9 @@ static void put_double(sonde_buf *b, double v, bool json)
 
 /* ---- keys ------------------------------------------------------------------------------ */
 
-static const char *const reserved[] = {"@timestamp", "ts",      "level",       "message",
-                                       "msg",        "service", "trace_id",    "span_id",
-                                       "trace_flags", "correlation_id", "_truncated"};
+static const char *const reserved[] = {
+        "@timestamp", "ts",      "level",       "message",        "msg",       "service",
+        "trace_id",   "span_id", "trace_flags", "correlation_id", "_truncated"};
 
 static bool is_reserved(const char *k)
 {
@@ -182,24 +182,16 @@ static void put_value(sonde_buf *b, bool json, int type, uint64_t u, const char 
 		else
 			put_str(b, json, s, (size_t)(uint32_t)u);
 		break;
-	case SONDE_LOG_T_I64:
-		sonde__buf_put(b, tmp, sonde__fmt_i64(tmp, (int64_t)u));
-		break;
-	case SONDE_LOG_T_U64:
-		sonde__buf_put(b, tmp, sonde__fmt_u64(tmp, u));
-		break;
-	case SONDE_LOG_T_F64:
-		put_double(b, sonde__bits_dbl(u), json);
-		break;
+	case SONDE_LOG_T_I64: sonde__buf_put(b, tmp, sonde__fmt_i64(tmp, (int64_t)u)); break;
+	case SONDE_LOG_T_U64: sonde__buf_put(b, tmp, sonde__fmt_u64(tmp, u)); break;
+	case SONDE_LOG_T_F64: put_double(b, sonde__bits_dbl(u), json); break;
 	case SONDE_LOG_T_BOOL:
 		if (u)
 			sonde__buf_put(b, "true", 4);
 		else
 			sonde__buf_put(b, "false", 5);
 		break;
-	default:
-		sonde__buf_put(b, "null", 4);
-		break;
+	default: sonde__buf_put(b, "null", 4); break;
 	}
 }
 

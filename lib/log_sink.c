@@ -42,9 +42,11 @@ static sonde_log_sink *sink_new(int kind, const sonde_log_sink_opts *o, const ch
 	}
 	if (o->size < sizeof(sonde_log_sink_opts))
 		return sonde__fail(SONDE_EINVAL, "log sink: size field is %zu, want %zu", o->size,
-		                   sizeof(sonde_log_sink_opts)), NULL;
+		                   sizeof(sonde_log_sink_opts)),
+		       NULL;
 	if (o->format != SONDE_LOG_FORMAT_JSON && o->format != SONDE_LOG_FORMAT_LOGFMT)
-		return sonde__fail(SONDE_EINVAL, "log sink: unknown format %d", (int)o->format), NULL;
+		return sonde__fail(SONDE_EINVAL, "log sink: unknown format %d", (int)o->format),
+		       NULL;
 	if ((int)o->level < 0 || o->level > SONDE_LOG_LEVEL_OFF)
 		return sonde__fail(SONDE_EINVAL, "log sink: level %d out of range", (int)o->level),
 		       NULL;
@@ -99,7 +101,8 @@ static int file_open(sonde_log_sink *s)
 	if (s->fd < 0) {
 		rc = errno;
 	} else {
-		s->file_size = fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+		s->file_size =
+		        fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
 	}
 	errno = saved;
 	return rc;
@@ -121,10 +124,12 @@ sonde_log_sink *sonde_log_sink_file(const char *path, const sonde_log_sink_opts 
 	int err;
 
 	if (!path || !*path)
-		return sonde__fail(SONDE_EINVAL, "sonde_log_sink_file: path is NULL or empty"), NULL;
+		return sonde__fail(SONDE_EINVAL, "sonde_log_sink_file: path is NULL or empty"),
+		       NULL;
 	if (strlen(path) >= SINK_PATH_MAX)
 		return sonde__fail(SONDE_EINVAL, "sonde_log_sink_file: path longer than %d bytes",
-		                   SINK_PATH_MAX - 1), NULL;
+		                   SINK_PATH_MAX - 1),
+		       NULL;
 	s = sink_new(SINK_FILE, o, path);
 	if (!s)
 		return NULL;
@@ -138,7 +143,8 @@ sonde_log_sink *sonde_log_sink_file(const char *path, const sonde_log_sink_opts 
 	if (err) {
 		sonde_log_sink_free(s);
 		return sonde__fail(SONDE_EIO, "sonde_log_sink_file: cannot open \"%s\": %s", path,
-		                   strerror(err)), NULL;
+		                   strerror(err)),
+		       NULL;
 	}
 	return s;
 }
@@ -215,8 +221,8 @@ int sonde_log_sink_reopen(sonde_log_sink *s)
 	if (!s)
 		return sonde__fail(SONDE_EINVAL, "sonde_log_sink_reopen: sink is NULL");
 	if (s->kind != SINK_FILE)
-		return sonde__fail(SONDE_ENOTSUP, "sonde_log_sink_reopen: sink \"%s\" is not a file",
-		                   s->name);
+		return sonde__fail(SONDE_ENOTSUP,
+		                   "sonde_log_sink_reopen: sink \"%s\" is not a file", s->name);
 	sonde__store_relaxed(&s->reopen, 1);
 	return SONDE_OK;
 }
@@ -224,9 +230,9 @@ int sonde_log_sink_reopen(sonde_log_sink *s)
 void sonde_log_sink_set_level(sonde_log_sink *s, sonde_log_level level)
 {
 	if (s)
-		sonde__store_relaxed(&s->level,
-		                     (int)level < 0 || level > SONDE_LOG_LEVEL_OFF ? SONDE_LOG_LEVEL_OFF
-		                                                                   : (int)level);
+		sonde__store_relaxed(&s->level, (int)level < 0 || level > SONDE_LOG_LEVEL_OFF
+		                                        ? SONDE_LOG_LEVEL_OFF
+		                                        : (int)level);
 }
 
 uint64_t sonde_log_sink_errors(const sonde_log_sink *s)
@@ -250,8 +256,8 @@ static void format_notice(sonde_buf *b, sonde_log_sink *s, const sonde__log_rec 
 {
 	static const char *const keys[] = {"sink", "errors", "lines_lost"};
 	static const unsigned char types[] = {SONDE_LOG_T_STR, SONDE_LOG_T_U64, SONDE_LOG_T_U64};
-	static const sonde_log_site site = {"log sink write failed", __FILE__, keys, types,
-	                                    __LINE__, SONDE_LOG_LEVEL_WARN, 3};
+	static const sonde_log_site site = {
+	        "log sink write failed", __FILE__, keys, types, __LINE__, SONDE_LOG_LEVEL_WARN, 3};
 	rec_hdr h;
 	uint64_t vals[3];
 	sonde__log_rec rec;

@@ -74,7 +74,8 @@ static const dyn_site *intern(int level, const sonde_log_field *f, size_t n, uin
 			continue; /* renamed by the formatter like other reserved keys */
 		for (j = 0; j < i; j++)
 			if (strcmp(f[i].key, f[j].key) == 0) {
-				sonde__fail(SONDE_EINVAL, "sonde_log_write: key \"%.64s\" appears twice",
+				sonde__fail(SONDE_EINVAL,
+				            "sonde_log_write: key \"%.64s\" appears twice",
 				            f[i].key);
 				return NULL;
 			}
@@ -85,10 +86,11 @@ static const dyn_site *intern(int level, const sonde_log_field *f, size_t n, uin
 			goto out;
 	if (nsites >= SONDE_LOG_SITES_MAX) {
 		pthread_mutex_unlock(&intern_mu);
-		sonde__fail(SONDE_ELIMIT,
-		            "sonde_log_write: %d distinct (level, keys) combinations already; keys must "
-		            "not vary with data",
-		            SONDE_LOG_SITES_MAX);
+		sonde__fail(
+		        SONDE_ELIMIT,
+		        "sonde_log_write: %d distinct (level, keys) combinations already; keys must "
+		        "not vary with data",
+		        SONDE_LOG_SITES_MAX);
 		return NULL;
 	}
 	for (i = 0; i < n; i++)
@@ -136,7 +138,8 @@ int sonde_log_write(sonde_logger *l, int level, const char *msg, size_t msg_len,
 	if (!l)
 		return sonde__fail(SONDE_EINVAL, "sonde_log_write: logger is NULL");
 	if (level < SONDE_LOG_LEVEL_TRACE || level > SONDE_LOG_LEVEL_FATAL)
-		return sonde__fail(SONDE_EINVAL, "sonde_log_write: level %d is not a log level", level);
+		return sonde__fail(SONDE_EINVAL, "sonde_log_write: level %d is not a log level",
+		                   level);
 	if (n + 1 > SONDE__LOG_MAX_FIELDS)
 		return sonde__fail(SONDE_EINVAL, "sonde_log_write: %zu fields, at most %d", n,
 		                   SONDE__LOG_MAX_FIELDS - 1);
@@ -146,10 +149,11 @@ int sonde_log_write(sonde_logger *l, int level, const char *msg, size_t msg_len,
 		return sonde__fail(SONDE_EINVAL, "sonde_log_write: fields is NULL");
 	for (i = 0; i < n; i++) {
 		if (!fields[i].key || !fields[i].key[0])
-			return sonde__fail(SONDE_EINVAL, "sonde_log_write: field %zu has no key", i);
+			return sonde__fail(SONDE_EINVAL, "sonde_log_write: field %zu has no key",
+			                   i);
 		if (fields[i].type < SONDE_LOG_T_STR || fields[i].type > SONDE_LOG_T_BOOL)
-			return sonde__fail(SONDE_EINVAL, "sonde_log_write: field %zu has type %d", i,
-			                   fields[i].type);
+			return sonde__fail(SONDE_EINVAL, "sonde_log_write: field %zu has type %d",
+			                   i, fields[i].type);
 	}
 	h = hash_site(level, fields, n);
 	d = cache[h % CACHE];

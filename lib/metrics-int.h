@@ -4,16 +4,13 @@
  * Synchronization table
  *   what                          written by                    read by                 guarded by
  *   registry's family array       registration, unregister      expose, registration    registry mu
- *   family's child table slots    child insert/remove (fam mu)  lookup (no lock)        release store /
- *                                                                                       acquire load
- *   family's table pointer        resize (fam mu)               lookup (no lock)        release/acquire;
- *                                                                                       old tables kept
- *                                                                                       until family free
- *   family's live list, counts    insert/remove (fam mu)        expose (fam mu)         fam mu
- *   child's cell index            create, remove, clear         hot path (relaxed)      atomic
- *   child's gauge bits            gauge ops                     expose, value()         atomic
- *   child's labels, hash, bounds  create, before publication    anyone after acquire    immutable
- * Lock order: registry mu -> family mu -> cells mu. The hot path takes none.
+ *   family's child table slots    child insert/remove (fam mu)  lookup (no lock)        release
+ * store / acquire load family's table pointer        resize (fam mu)               lookup (no lock)
+ * release/acquire; old tables kept until family free family's live list, counts    insert/remove
+ * (fam mu)        expose (fam mu)         fam mu child's cell index            create, remove,
+ * clear         hot path (relaxed)      atomic child's gauge bits            gauge ops expose,
+ * value()         atomic child's labels, hash, bounds  create, before publication    anyone after
+ * acquire    immutable Lock order: registry mu -> family mu -> cells mu. The hot path takes none.
  */
 #ifndef SONDE_METRICS_INT_H
 #define SONDE_METRICS_INT_H
@@ -28,36 +25,46 @@ typedef struct sonde__child sonde__child;
 typedef struct sonde__exemplars sonde__exemplars;
 
 struct sonde__child {
-	_Atomic uint32_t cell;      /* first cell of the run, SONDE_CELL_TRASH once removed */
+	_Atomic uint32_t cell; /* first cell of the run, SONDE_CELL_TRASH once removed */
 	uint32_t ncells;
-	_Atomic uint64_t gauge;     /* gauges: the value's bits */
-	const double *bounds;       /* histograms: the family's bounds */
+	_Atomic uint64_t gauge; /* gauges: the value's bits */
+	const double *bounds;   /* histograms: the family's bounds */
 	uint32_t nbounds;
-	bool removed;               /* under fam mu */
+	bool removed; /* under fam mu */
 	struct sonde_family *fam;
 	uint64_t hash;
-	const char **vals;          /* label values, each NUL-terminated after lens[i] bytes */
+	const char **vals; /* label values, each NUL-terminated after lens[i] bytes */
 	uint32_t *lens;
-	char *lbl;                  /* escaped `k="v",k2="v2"` for exposition, "" if none */
+	char *lbl; /* escaped `k="v",k2="v2"` for exposition, "" if none */
 	size_t lbl_len;
-	size_t alloc_size;          /* bytes of this allocation */
-	sonde_value_fn read_fn;     /* callback children: value read at scrape */
+	size_t alloc_size;      /* bytes of this allocation */
+	sonde_value_fn read_fn; /* callback children: value read at scrape */
 	void *read_arg;
 	int64_t created_ns;
-	void *ext;                  /* summaries: per-child state (summary.h) */
+	void *ext;                             /* summaries: per-child state (summary.h) */
 	_Atomic(sonde__exemplars *) exemplars; /* exemplar.c, allocated on first use */
-	sonde__child *next, *prev;  /* live list (creation order) or graveyard */
+	sonde__child *next, *prev;             /* live list (creation order) or graveyard */
 };
 
 /* The public handle types are the child itself. */
-struct sonde_counter { sonde__child c; };
-struct sonde_gauge { sonde__child c; };
-struct sonde_histogram { sonde__child c; };
-struct sonde_summary { sonde__child c; };
-struct sonde_stateset { sonde__child c; };
+struct sonde_counter {
+	sonde__child c;
+};
+struct sonde_gauge {
+	sonde__child c;
+};
+struct sonde_histogram {
+	sonde__child c;
+};
+struct sonde_summary {
+	sonde__child c;
+};
+struct sonde_stateset {
+	sonde__child c;
+};
 
 typedef struct sonde__table {
-	size_t cap; /* power of two */
+	size_t cap;  /* power of two */
 	size_t used; /* live + tombstones */
 	struct sonde__table *retired_next;
 	_Atomic(sonde__child *) slot[];
@@ -77,16 +84,16 @@ struct sonde_family {
 	size_t name_len, help_len;
 	size_t nlabels;
 	char **label_names;
-	double *bounds;            /* SONDE__BOUNDS_PADDED(nbounds) of them: +Inf pads */
+	double *bounds; /* SONDE__BOUNDS_PADDED(nbounds) of them: +Inf pads */
 	size_t nbounds;
 	size_t max_children;
-	double *quantiles;         /* summaries */
+	double *quantiles; /* summaries */
 	size_t nquantiles;
 	double max_age_s;
 	uint32_t age_buckets;
-	char *alt_name;            /* info: base + "_info" (both formats use it) */
+	char *alt_name; /* info: base + "_info" (both formats use it) */
 	size_t alt_len, base_len;
-	char **states;             /* stateset: raw names and escaped label values */
+	char **states; /* stateset: raw names and escaped label values */
 	char **states_esc;
 	size_t nstates;
 	_Atomic size_t nchildren;
@@ -96,8 +103,8 @@ struct sonde_family {
 	sonde__child *head, *tail; /* live children, creation order */
 	sonde__child *graveyard;   /* removed children, freed with the family */
 	bool unregistered;
-	bool internal;             /* self-metrics: callback children */
-	bool func;                 /* created by a *_func_new call */
+	bool internal; /* self-metrics: callback children */
+	bool func;     /* created by a *_func_new call */
 };
 
 struct sonde_registry {
@@ -126,8 +133,8 @@ void sonde__family_free(sonde_family *f);
 sonde_family *sonde__family_new_internal(sonde_registry *r, sonde_metric_type type,
                                          const char *name, const char *help, size_t nlabels,
                                          const char *const *label_names);
-int sonde__family_add_fn_child(sonde_family *f, const char *const *values,
-                               sonde_value_fn fn, void *arg);
+int sonde__family_add_fn_child(sonde_family *f, const char *const *values, sonde_value_fn fn,
+                               void *arg);
 /* A child's value at scrape time (callback children: fn, NaN/negative
  * counter values replaced by 0 and counted). Takes the cells lock for
  * cell-backed children; call without holding it. */

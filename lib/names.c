@@ -49,10 +49,11 @@ int sonde__check_label_name(const char *s, sonde_metric_type type)
 	for (i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 		if (!(is_alpha_(c) || (i > 0 && is_digit(c))))
-			return sonde__fail(SONDE_EINVAL,
-			                   "label name \"%.64s\" is invalid at byte %zu: must match "
-			                   "[a-zA-Z_][a-zA-Z0-9_]*",
-			                   s, i);
+			return sonde__fail(
+			        SONDE_EINVAL,
+			        "label name \"%.64s\" is invalid at byte %zu: must match "
+			        "[a-zA-Z_][a-zA-Z0-9_]*",
+			        s, i);
 	}
 	if (n >= 2 && s[0] == '_' && s[1] == '_')
 		return sonde__fail(SONDE_EINVAL,
@@ -78,7 +79,8 @@ int sonde__check_unit(const char *s)
 		int c = (unsigned char)s[i];
 		if (!(is_alpha_(c) || c == ':' || is_digit(c)))
 			return sonde__fail(SONDE_EINVAL,
-			                   "unit \"%.64s\" is invalid: must match [a-zA-Z0-9_:]*", s);
+			                   "unit \"%.64s\" is invalid: must match [a-zA-Z0-9_:]*",
+			                   s);
 	}
 	return SONDE_OK;
 }

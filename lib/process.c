@@ -127,8 +127,12 @@ static double value(size_t offset)
 	return v.ok ? *(const double *)(const void *)((const char *)&v + offset) : 0;
 }
 
-#define FIELD_FN(field) \
-	static double read_##field(void *arg) { (void)arg; return value(offsetof(proc_values, field)); }
+#define FIELD_FN(field)                                     \
+	static double read_##field(void *arg)               \
+	{                                                   \
+		(void)arg;                                  \
+		return value(offsetof(proc_values, field)); \
+	}
 FIELD_FN(cpu_seconds)
 FIELD_FN(rss_bytes)
 FIELD_FN(vsize_bytes)
@@ -142,18 +146,18 @@ static const struct {
 	sonde_metric_type type;
 	sonde_value_fn fn;
 } metrics[] = {
-	{"process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-	 SONDE_TYPE_COUNTER, read_cpu_seconds},
-	{"process_max_fds", "Maximum number of open file descriptors.", SONDE_TYPE_GAUGE,
-	 read_max_fds},
-	{"process_open_fds", "Number of open file descriptors.", SONDE_TYPE_GAUGE, read_open_fds},
-	{"process_resident_memory_bytes", "Resident memory size in bytes.", SONDE_TYPE_GAUGE,
-	 read_rss_bytes},
-	{"process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
-	 SONDE_TYPE_GAUGE, read_start_time},
-	{"process_threads", "Number of OS threads in the process.", SONDE_TYPE_GAUGE, read_threads},
-	{"process_virtual_memory_bytes", "Virtual memory size in bytes.", SONDE_TYPE_GAUGE,
-	 read_vsize_bytes},
+        {"process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+         SONDE_TYPE_COUNTER, read_cpu_seconds},
+        {"process_max_fds", "Maximum number of open file descriptors.", SONDE_TYPE_GAUGE,
+         read_max_fds},
+        {"process_open_fds", "Number of open file descriptors.", SONDE_TYPE_GAUGE, read_open_fds},
+        {"process_resident_memory_bytes", "Resident memory size in bytes.", SONDE_TYPE_GAUGE,
+         read_rss_bytes},
+        {"process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+         SONDE_TYPE_GAUGE, read_start_time},
+        {"process_threads", "Number of OS threads in the process.", SONDE_TYPE_GAUGE, read_threads},
+        {"process_virtual_memory_bytes", "Virtual memory size in bytes.", SONDE_TYPE_GAUGE,
+         read_vsize_bytes},
 };
 
 int sonde_process_collector_register(sonde_registry *r)
@@ -165,11 +169,12 @@ int sonde_process_collector_register(sonde_registry *r)
 	if (!r)
 		return SONDE_ENOMEM;
 	for (i = 0; i < SONDE_ARRAY_LEN(metrics); i++) {
-		sonde_family *f = metrics[i].type == SONDE_TYPE_COUNTER
-		                          ? sonde_counter_func_new(r, metrics[i].name, metrics[i].help,
-		                                                   metrics[i].fn, NULL)
-		                          : sonde_gauge_func_new(r, metrics[i].name, metrics[i].help,
-		                                                 metrics[i].fn, NULL);
+		sonde_family *f =
+		        metrics[i].type == SONDE_TYPE_COUNTER
+		                ? sonde_counter_func_new(r, metrics[i].name, metrics[i].help,
+		                                         metrics[i].fn, NULL)
+		                : sonde_gauge_func_new(r, metrics[i].name, metrics[i].help,
+		                                       metrics[i].fn, NULL);
 		if (!f) {
 			int st = sonde_last_status();
 			while (i-- > 0) {
@@ -197,5 +202,6 @@ int sonde_process_collector_unregister(sonde_registry *r)
 			found++;
 	}
 	return found ? SONDE_OK
-	             : sonde__fail(SONDE_ENOENT, "process collector: not registered in this registry");
+	             : sonde__fail(SONDE_ENOENT,
+	                           "process collector: not registered in this registry");
 }

@@ -79,14 +79,17 @@ int sonde_registry_unregister(sonde_registry *r, sonde_family *f)
 			break;
 	if (i == r->nfams) {
 		pthread_mutex_unlock(&r->mu);
-		return sonde__fail(SONDE_ENOENT, "sonde_registry_unregister: family not in registry");
+		return sonde__fail(SONDE_ENOENT,
+		                   "sonde_registry_unregister: family not in registry");
 	}
 	if (r->ngone == r->gone_cap) {
 		size_t nc = r->gone_cap ? r->gone_cap * 2 : 8;
-		sonde_family **g = sonde__realloc(r->gone, r->gone_cap * sizeof(*g), nc * sizeof(*g));
+		sonde_family **g =
+		        sonde__realloc(r->gone, r->gone_cap * sizeof(*g), nc * sizeof(*g));
 		if (!g) {
 			pthread_mutex_unlock(&r->mu);
-			return sonde__fail(SONDE_ENOMEM, "sonde_registry_unregister: out of memory");
+			return sonde__fail(SONDE_ENOMEM,
+			                   "sonde_registry_unregister: out of memory");
 		}
 		r->gone = g;
 		r->gone_cap = nc;

@@ -63,10 +63,11 @@ void sonde__self_register(sonde_registry *r)
 
 	/* Failure here (out of memory) leaves the registry without
 	 * self-metrics; sonde_self_stats_get() still works. */
-	f = sonde__family_new_internal(r, SONDE_TYPE_COUNTER, "sonde_rejected_values_total",
-	                               "Values dropped by sonde's hot path (negative or NaN counter "
-	                               "adds, NaN observations).",
-	                               2, v_labels);
+	f = sonde__family_new_internal(
+	        r, SONDE_TYPE_COUNTER, "sonde_rejected_values_total",
+	        "Values dropped by sonde's hot path (negative or NaN counter "
+	        "adds, NaN observations).",
+	        2, v_labels);
 	if (f) {
 		(void)sonde__family_add_fn_child(f, neg, read_atomic, (void *)&n_counter_negative);
 		(void)sonde__family_add_fn_child(f, cnan, read_atomic, (void *)&n_counter_nan);
@@ -78,8 +79,10 @@ void sonde__self_register(sonde_registry *r)
 	if (f) {
 		(void)sonde__family_add_fn_child(f, card, read_atomic,
 		                                 &n_rejected[SONDE_REJECT_CARDINALITY]);
-		(void)sonde__family_add_fn_child(f, cells, read_atomic, (void *)&n_rejected[SONDE_REJECT_CELLS]);
-		(void)sonde__family_add_fn_child(f, oom, read_atomic, (void *)&n_rejected[SONDE_REJECT_OOM]);
+		(void)sonde__family_add_fn_child(f, cells, read_atomic,
+		                                 (void *)&n_rejected[SONDE_REJECT_CELLS]);
+		(void)sonde__family_add_fn_child(f, oom, read_atomic,
+		                                 (void *)&n_rejected[SONDE_REJECT_OOM]);
 	}
 	f = sonde__family_new_internal(r, SONDE_TYPE_COUNTER, "sonde_lost_writes_total",
 	                               "Metric writes lost because no memory could be had for a "

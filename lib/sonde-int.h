@@ -18,7 +18,7 @@
 #define SONDE_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define SONDE_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define sonde__container_of(ptr, type, member) \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 #define SONDE_STATIC_ASSERT(c, m) _Static_assert(c, m)
 
 /* SONDE_TESTABLE: static in the library, visible in test builds. */
@@ -73,7 +73,6 @@ size_t sonde__fmt_u64(char *out, uint64_t v);
 size_t sonde__fmt_i64(char *out, int64_t v);
 /* Locale-independent strtod for tests of round trips; returns consumed. */
 double sonde__parse_double(const char *s, size_t len, size_t *consumed);
-
 
 /* ---- UTF-8 (escape.c) ------------------------------------------------------
  * Length of the valid sequence at s (1-4) or 0; and the length of the

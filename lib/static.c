@@ -58,7 +58,8 @@ void *sonde_static_child_n(sonde_static_metric *m, sonde_static_site *site, int 
 	size_t i;
 
 	if (m && m->label_count == 0) {
-		sonde__fail(SONDE_EINVAL, "%s has no labels: use the macro without _LABELS", m->name);
+		sonde__fail(SONDE_EINVAL, "%s has no labels: use the macro without _LABELS",
+		            m->name);
 		return NULL;
 	}
 	f = sonde_static_resolve(m);

@@ -8,12 +8,10 @@ const char *sonde_strerror(int status)
 {
 	switch (status) {
 #define SONDE__STATUS_MSG(name, code, msg) \
-	case code:                         \
-		return msg;
+	case code: return msg;
 		SONDE_STATUS_MAP(SONDE__STATUS_MSG)
 #undef SONDE__STATUS_MSG
-	default:
-		return "unknown status";
+	default: return "unknown status";
 	}
 }
 
@@ -21,12 +19,10 @@ const char *sonde_status_name(int status)
 {
 	switch (status) {
 #define SONDE__STATUS_NAME(name, code, msg) \
-	case code:                          \
-		return #name;
+	case code: return #name;
 		SONDE_STATUS_MAP(SONDE__STATUS_NAME)
 #undef SONDE__STATUS_NAME
-	default:
-		return "UNKNOWN";
+	default: return "UNKNOWN";
 	}
 }
 

@@ -41,8 +41,8 @@
 
 #include "summary.h"
 
-#define EXP_LO (1023 - 40)  /* biased exponent of 2^-40 */
-#define EXP_N 81            /* 2^-40 .. 2^40 */
+#define EXP_LO (1023 - 40) /* biased exponent of 2^-40 */
+#define EXP_N 81           /* 2^-40 .. 2^40 */
 #define SUB 64
 #define SLOT_INVALID INT64_MIN
 
@@ -55,7 +55,7 @@ struct sonde__summ_block {
 	_Atomic(_Atomic uint32_t *) pos[EXP_N];
 	_Atomic(_Atomic uint32_t *) neg[EXP_N];
 	uint32_t nslots;
-	_Atomic int orphan;          /* 1 once its thread exited: adoptable */
+	_Atomic int orphan; /* 1 once its thread exited: adoptable */
 	/* owner-thread cache of the current slot */
 	int64_t cur_start, cur_end, cur_epoch;
 	uint32_t cur_slot;
@@ -85,7 +85,7 @@ typedef struct tls_table {
 } tls_table;
 
 static pthread_mutex_t tab_mu = PTHREAD_MUTEX_INITIALIZER;
-static sonde__summ **tab;     /* sidx -> live child's state, NULL if free */
+static sonde__summ **tab; /* sidx -> live child's state, NULL if free */
 static uint32_t *tab_gen;
 static uint32_t tab_n, tab_cap;
 
@@ -261,7 +261,8 @@ void sonde_summary_observe(sonde_summary *sm, double v)
 		enter_epoch(b, s, now, now / s->slot_ms);
 	bits = sonde__dbl_bits(v);
 	{
-		uint32_t e = (uint32_t)((bits >> 52) & 0x7ff), m = (uint32_t)((bits >> 46) & (SUB - 1));
+		uint32_t e = (uint32_t)((bits >> 52) & 0x7ff),
+		         m = (uint32_t)((bits >> 46) & (SUB - 1));
 		if (e < EXP_LO || v == 0) {
 			_Atomic uint32_t *z = &b->zero[b->cur_slot];
 			sonde__store_relaxed(z, sonde__load_relaxed(z) + 1);
@@ -281,8 +282,9 @@ void sonde_summary_observe(sonde_summary *sm, double v)
 		}
 	}
 	sonde__store_relaxed(&b->count, sonde__load_relaxed(&b->count) + 1);
-	sonde__store_relaxed(&b->sum_bits,
-	                     sonde__dbl_bits(sonde__bits_dbl(sonde__load_relaxed(&b->sum_bits)) + v));
+	sonde__store_relaxed(
+	        &b->sum_bits,
+	        sonde__dbl_bits(sonde__bits_dbl(sonde__load_relaxed(&b->sum_bits)) + v));
 }
 
 /* ---- child lifecycle ------------------------------------------------------------ */
@@ -305,11 +307,14 @@ int sonde__summary_child_init(sonde__child *c, const sonde_family *f)
 	if (i == tab_n) {
 		if (tab_n == tab_cap) {
 			uint32_t nc = tab_cap ? tab_cap * 2 : 64;
-			sonde__summ **nt = sonde__realloc(tab, tab_cap * sizeof(*tab), nc * sizeof(*tab));
+			sonde__summ **nt =
+			        sonde__realloc(tab, tab_cap * sizeof(*tab), nc * sizeof(*tab));
 			uint32_t *ng;
 			if (nt)
 				tab = nt;
-			ng = nt ? sonde__realloc(tab_gen, tab_cap * sizeof(*tab_gen), nc * sizeof(*tab_gen)) : NULL;
+			ng = nt ? sonde__realloc(tab_gen, tab_cap * sizeof(*tab_gen),
+			                         nc * sizeof(*tab_gen))
+			        : NULL;
 			if (!nt || !ng) {
 				/* tab may have grown; keep its capacity consistent */
 				pthread_mutex_unlock(&tab_mu);
@@ -470,7 +475,8 @@ int sonde__summary_read(const sonde__child *c, const double *qs, size_t nq, doub
 	snap->window_count = total;
 	if (total)
 		for (i = 0; i < nq; i++)
-			out[i] = value_at(w, (uint64_t)(qs[i] * (double)(total - 1))); /* floor: >= 0 */
+			out[i] = value_at(
+			        w, (uint64_t)(qs[i] * (double)(total - 1))); /* floor: >= 0 */
 	sonde__free(w, sizeof(*w));
 	return SONDE_OK;
 }

@@ -13,21 +13,21 @@ typedef struct sonde__summ_block sonde__summ_block;
 
 /* The per-child state, allocated with the child. */
 typedef struct sonde__summ {
-	uint32_t sidx;        /* index in the per-thread block tables */
-	uint32_t gen;         /* generation of sidx when this child took it */
-	uint32_t nslots;      /* age buckets */
-	int64_t slot_ms;      /* max_age / age_buckets */
-	pthread_mutex_t mu;   /* guards the block list (slow paths, reads) */
+	uint32_t sidx;      /* index in the per-thread block tables */
+	uint32_t gen;       /* generation of sidx when this child took it */
+	uint32_t nslots;    /* age buckets */
+	int64_t slot_ms;    /* max_age / age_buckets */
+	pthread_mutex_t mu; /* guards the block list (slow paths, reads) */
 	_Atomic(sonde__summ_block *) blocks;
 } sonde__summ;
 
 int sonde__summary_child_init(sonde__child *c, const sonde_family *f);
-void sonde__summary_child_retire(sonde__child *c);   /* removal: threads stop using it */
-void sonde__summary_child_free(sonde__child *c);     /* family free */
+void sonde__summary_child_retire(sonde__child *c); /* removal: threads stop using it */
+void sonde__summary_child_free(sonde__child *c);   /* family free */
 
 typedef struct sonde__summ_snapshot {
-	uint64_t count;  /* lifetime */
-	double sum;      /* lifetime */
+	uint64_t count; /* lifetime */
+	double sum;     /* lifetime */
 	uint64_t window_count;
 } sonde__summ_snapshot;
 

@@ -64,12 +64,14 @@ double sonde_trace_sampler_ratio(void)
 int sonde_trace_set_span_histogram(sonde_family *f)
 {
 	if (f && f->type != SONDE_TYPE_HISTOGRAM)
-		return sonde__fail(SONDE_ETYPE, "trace_set_span_histogram: \"%s\" is not a histogram",
-		                   f->name);
+		return sonde__fail(SONDE_ETYPE,
+		                   "trace_set_span_histogram: \"%s\" is not a histogram", f->name);
 	if (f && f->nlabels != 1)
-		return sonde__fail(SONDE_EINVAL,
-		                   "trace_set_span_histogram: \"%s\" has %zu labels, needs exactly 1 "
-		                   "(the span name)", f->name, f->nlabels);
+		return sonde__fail(
+		        SONDE_EINVAL,
+		        "trace_set_span_histogram: \"%s\" has %zu labels, needs exactly 1 "
+		        "(the span name)",
+		        f->name, f->nlabels);
 	pthread_mutex_lock(&cfg_mu);
 	/* release: pairs with the acquire in sonde_span_end() */
 	atomic_store_explicit(&span_family, f, memory_order_release);
@@ -81,8 +83,8 @@ int sonde_trace_enable_span_metrics(sonde_registry *r, const char *metric_name)
 {
 	static const char *const labels[] = {"name"};
 	sonde_family *f = sonde_histogram_family_new(
-		r, metric_name ? metric_name : "span_duration_seconds",
-		"Duration of finished spans, by span name.", NULL, 0, 1, labels);
+	        r, metric_name ? metric_name : "span_duration_seconds",
+	        "Duration of finished spans, by span name.", NULL, 0, 1, labels);
 
 	if (!f)
 		return sonde_last_status(); /* the reason is already recorded */
@@ -144,8 +146,7 @@ void sonde__trace_new_root(sonde_span_context *ctx)
 
 /* ---- spans ------------------------------------------------------------------------ */
 
-void sonde_span_start_child_of(sonde_span *span, const char *name,
-                               const sonde_span_context *parent)
+void sonde_span_start_child_of(sonde_span *span, const char *name, const sonde_span_context *parent)
 {
 	sonde_span_context ctx;
 

@@ -15,9 +15,9 @@ typedef struct ts_member {
 } ts_member;
 
 struct sonde_tracestate {
-	uint32_t used;      /* bit i: slot i holds a member */
+	uint32_t used; /* bit i: slot i holds a member */
 	uint8_t count;
-	uint8_t keys;       /* sonde_tracestate_keys */
+	uint8_t keys; /* sonde_tracestate_keys */
 	uint8_t order[MAXM];
 	ts_member slot[MAXM];
 };
@@ -208,11 +208,12 @@ static int parse_line(sonde_tracestate *ts, const char *s, size_t len)
 				                   "tracestate: invalid value for key \"%.*s\"",
 				                   (int)(kn > 64 ? 64 : kn), m);
 			if (find(ts, m, kn) >= 0)
-				return sonde__fail(SONDE_EINVAL, "tracestate: duplicate key \"%.*s\"",
+				return sonde__fail(SONDE_EINVAL,
+				                   "tracestate: duplicate key \"%.*s\"",
 				                   (int)(kn > 64 ? 64 : kn), m);
 			if (ts->count == MAXM)
-				return sonde__fail(SONDE_ELIMIT,
-				                   "tracestate: more than %d members", MAXM);
+				return sonde__fail(SONDE_ELIMIT, "tracestate: more than %d members",
+				                   MAXM);
 			{
 				int sl = alloc_slot(ts);
 				fill(&ts->slot[sl], m, kn, eq + 1, vn);
@@ -269,9 +270,10 @@ int sonde_tracestate_set(sonde_tracestate *ts, const char *key, size_t key_len, 
 		return sonde__fail(SONDE_EINVAL, "tracestate_set: invalid key \"%.*s\"",
 		                   (int)(key_len > 64 ? 64 : key_len), key);
 	if (!value_valid(value, value_len))
-		return sonde__fail(SONDE_EINVAL,
-		                   "tracestate_set: invalid value (1-256 printable ASCII characters, "
-		                   "no ',' or '=', not ending in a space)");
+		return sonde__fail(
+		        SONDE_EINVAL,
+		        "tracestate_set: invalid value (1-256 printable ASCII characters, "
+		        "no ',' or '=', not ending in a space)");
 	pos = find(ts, key, key_len);
 	if (pos >= 0) {
 		sl = ts->order[pos];
@@ -326,8 +328,8 @@ size_t sonde_tracestate_count(const sonde_tracestate *ts)
 	return ts ? ts->count : 0;
 }
 
-int sonde_tracestate_member(const sonde_tracestate *ts, size_t i, const char **key,
-                            size_t *key_len, const char **value, size_t *value_len)
+int sonde_tracestate_member(const sonde_tracestate *ts, size_t i, const char **key, size_t *key_len,
+                            const char **value, size_t *value_len)
 {
 	const ts_member *m;
 

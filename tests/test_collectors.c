@@ -38,9 +38,13 @@ TEST(collectors_callback_gauge_and_counter)
 	ASSERT_NOT_NULL(sonde_counter_func_new(r, "derived_total", "Derived.", reads_other, NULL));
 	fam = sonde_gauge_family_new(r, "pools", "Pools.", 1, l);
 	ASSERT_OK(sonde_family_add_func(fam, 1, (const char *[]){"db"}, NULL, pool_size, &size));
-	ASSERT_EQ_INT(sonde_family_add_func(fam, 1, (const char *[]){"db"}, NULL, pool_size, &size), SONDE_EEXIST);
-	ASSERT_EQ_INT(sonde_family_add_func(fam, 1, (const char *[]){"x"}, NULL, NULL, NULL), SONDE_EINVAL);
-	ASSERT_EQ_INT(sonde_family_add_func(fam, 2, (const char *[]){"x", "y"}, NULL, pool_size, &size), SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_family_add_func(fam, 1, (const char *[]){"db"}, NULL, pool_size, &size),
+	              SONDE_EEXIST);
+	ASSERT_EQ_INT(sonde_family_add_func(fam, 1, (const char *[]){"x"}, NULL, NULL, NULL),
+	              SONDE_EINVAL);
+	ASSERT_EQ_INT(
+	        sonde_family_add_func(fam, 2, (const char *[]){"x", "y"}, NULL, pool_size, &size),
+	        SONDE_EINVAL);
 	ASSERT_NULL(sonde_gauge_func_new(r, "nofn", "x", NULL, NULL));
 	/* a callback family is never "identical": a second one is a clash */
 	ASSERT_NULL(sonde_gauge_func_new(r, "pool_size", "Pool size.", pool_size, &size));
@@ -56,11 +60,13 @@ TEST(collectors_callback_gauge_and_counter)
 	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
 	sonde_self_stats_get(&z);
 	ASSERT_CONTAINS(b.data, "pool_size 9.5\n");
-	ASSERT_CONTAINS(b.data, "# TYPE derived counter\n# HELP derived Derived.\nderived_total 42\n");
+	ASSERT_CONTAINS(b.data,
+	                "# TYPE derived counter\n# HELP derived Derived.\nderived_total 42\n");
 	ASSERT_NOT_CONTAINS(b.data, "derived_created"); /* no creation time for callbacks */
 	ASSERT_CONTAINS(b.data, "bad_total 0\n");       /* a negative counter is exposed as 0 */
 	ASSERT_EQ_U64(z.counter_negative - a.counter_negative, 1);
-	ASSERT_EQ_DBL(sonde_gauge_value((sonde_gauge *)sonde_registry_find(r, "pool_size")->head), 9.5);
+	ASSERT_EQ_DBL(sonde_gauge_value((sonde_gauge *)sonde_registry_find(r, "pool_size")->head),
+	              9.5);
 	/* find */
 	ASSERT_NULL(sonde_registry_find(r, "nope"));
 	ASSERT_EQ_INT(sonde_last_status(), SONDE_ENOENT);
@@ -92,7 +98,8 @@ TEST(collectors_process_metrics)
 	ASSERT_OK(sonde_expose(NULL, SONDE_FORMAT_TEXT, &b));
 	ASSERT_CONTAINS(b.data, "# TYPE process_cpu_seconds_total counter\n");
 	ASSERT_TRUE(value_of(b.data, "process_resident_memory_bytes") > 100000);
-	ASSERT_TRUE(value_of(b.data, "process_virtual_memory_bytes") >= value_of(b.data, "process_resident_memory_bytes"));
+	ASSERT_TRUE(value_of(b.data, "process_virtual_memory_bytes") >=
+	            value_of(b.data, "process_resident_memory_bytes"));
 	ASSERT_TRUE(value_of(b.data, "process_max_fds") >= 64);
 	ASSERT_TRUE(value_of(b.data, "process_threads") >= 1);
 	/* started within the last hour of this test's clock */

@@ -260,9 +260,11 @@ TEST(allocation_failure_every_step)
 			/* the increment counts, or (its page could not be had) it
 			 * is counted as lost */
 			if (sonde__cells_lost_writes() == lost0)
-				ASSERT_CONTAINS(b.data, "req_total{method=\"GET\",code=\"200\"} 1\n");
+				ASSERT_CONTAINS(b.data,
+				                "req_total{method=\"GET\",code=\"200\"} 1\n");
 			else
-				ASSERT_CONTAINS(b.data, "req_total{method=\"GET\",code=\"200\"} 0\n");
+				ASSERT_CONTAINS(b.data,
+				                "req_total{method=\"GET\",code=\"200\"} 0\n");
 			completed = fail_at >= (long)n_allocs; /* nothing failed this time */
 		}
 		fail_at = -1;

@@ -29,7 +29,8 @@ static void run_script(const char *script, const char *arg1, const char *arg2)
 	snprintf(path, sizeof(path), "%s/%s", TOOLS_DIR, script);
 	for (int i = 2; i < 4 && argv[i]; i++)
 		if (argv[i][0] == '/' && access(argv[i], X_OK) != 0)
-			FAIL("%s is missing: build it with `make examples` or the test target", argv[i]);
+			FAIL("%s is missing: build it with `make examples` or the test target",
+			     argv[i]);
 	rc = sonde_test_run(argv, NULL, &out);
 	if (rc != 0 || !strstr(out, " checks, 0 problems"))
 		FAIL("%s exit %d:\n%s", script, rc, out);

@@ -31,8 +31,9 @@ TEST(exemplar_counter_and_buckets_from_current_context)
 	ASSERT_OK(sonde_context_detach(&scope));
 	ASSERT_EQ_DBL(sonde_counter_value(c), 3);
 	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
-	ASSERT_CONTAINS(b.data, "ex_requests_total 3 # {trace_id=\"abababababababababababababababab\","
-	                        "span_id=\"1212121212121212\"} 2 ");
+	ASSERT_CONTAINS(b.data,
+	                "ex_requests_total 3 # {trace_id=\"abababababababababababababababab\","
+	                "span_id=\"1212121212121212\"} 2 ");
 	ASSERT_CONTAINS(b.data, "ex_latency_seconds_bucket{le=\"0.1\"} 0\n");
 	ASSERT_CONTAINS(b.data, "ex_latency_seconds_bucket{le=\"1.0\"} 1 # {trace_id=\"abab");
 	ASSERT_CONTAINS(b.data, "ex_latency_seconds_bucket{le=\"+Inf\"} 1\n");
@@ -98,18 +99,18 @@ TEST(exemplar_python_openmetrics_parser)
 	sonde_span_context ctx = ctx_of(0x01, 0x02);
 	sonde_buf b = SONDE_BUF_INIT;
 	const char *check =
-		"import sys\n"
-		"from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
-		"n = 0\n"
-		"for f in p(open(sys.argv[1]).read()):\n"
-		"    for s in f.samples:\n"
-		"        if s.exemplar:\n"
-		"            assert s.exemplar.labels == {'trace_id': '01'*16, 'span_id': '02'*8}, s\n"
-		"            n += 1\n"
-		"            if s.name == 'pex_total': assert s.exemplar.value == 4, s\n"
-		"            else: assert s.labels['le'] == '0.5' and s.exemplar.value == 0.3, s\n"
-		"assert n == 2, n\n"
-		"print('exemplars ok')\n";
+	        "import sys\n"
+	        "from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
+	        "n = 0\n"
+	        "for f in p(open(sys.argv[1]).read()):\n"
+	        "    for s in f.samples:\n"
+	        "        if s.exemplar:\n"
+	        "            assert s.exemplar.labels == {'trace_id': '01'*16, 'span_id': '02'*8}, s\n"
+	        "            n += 1\n"
+	        "            if s.name == 'pex_total': assert s.exemplar.value == 4, s\n"
+	        "            else: assert s.labels['le'] == '0.5' and s.exemplar.value == 0.3, s\n"
+	        "assert n == 2, n\n"
+	        "print('exemplars ok')\n";
 	const char *argv[] = {SONDE_PYTHON, "-c", check, NULL, NULL};
 	char *out = NULL;
 	int rc;

@@ -16,7 +16,8 @@ TEST(expose_exact_text)
 	sonde_buf b = SONDE_BUF_INIT;
 	const char *l[] = {"method", "code"};
 	const double bounds[] = {0.1, 0.5, 1};
-	sonde_family *f = sonde_counter_family_new(r, "http_requests_total", "Requests served.", 2, l);
+	sonde_family *f =
+	        sonde_counter_family_new(r, "http_requests_total", "Requests served.", 2, l);
 	sonde_histogram *h = sonde_histogram_new(r, "a_latency_seconds", "Latency.", bounds, 3);
 	sonde_gauge *g = sonde_gauge_new(r, "in_flight", "In flight.");
 
@@ -26,22 +27,21 @@ TEST(expose_exact_text)
 	sonde_histogram_observe(h, 0.7);
 	sonde_histogram_observe(h, 3);
 	sonde_gauge_set(g, -2.5);
-	ASSERT_STREQ(expose(r, &b),
-	             "# HELP a_latency_seconds Latency.\n"
-	             "# TYPE a_latency_seconds histogram\n"
-	             "a_latency_seconds_bucket{le=\"0.1\"} 1\n"
-	             "a_latency_seconds_bucket{le=\"0.5\"} 1\n"
-	             "a_latency_seconds_bucket{le=\"1\"} 2\n"
-	             "a_latency_seconds_bucket{le=\"+Inf\"} 3\n"
-	             "a_latency_seconds_sum 3.75\n"
-	             "a_latency_seconds_count 3\n"
-	             "# HELP http_requests_total Requests served.\n"
-	             "# TYPE http_requests_total counter\n"
-	             "http_requests_total{method=\"GET\",code=\"200\"} 3\n"
-	             "http_requests_total{method=\"POST\",code=\"500\"} 0.5\n"
-	             "# HELP in_flight In flight.\n"
-	             "# TYPE in_flight gauge\n"
-	             "in_flight -2.5\n");
+	ASSERT_STREQ(expose(r, &b), "# HELP a_latency_seconds Latency.\n"
+	                            "# TYPE a_latency_seconds histogram\n"
+	                            "a_latency_seconds_bucket{le=\"0.1\"} 1\n"
+	                            "a_latency_seconds_bucket{le=\"0.5\"} 1\n"
+	                            "a_latency_seconds_bucket{le=\"1\"} 2\n"
+	                            "a_latency_seconds_bucket{le=\"+Inf\"} 3\n"
+	                            "a_latency_seconds_sum 3.75\n"
+	                            "a_latency_seconds_count 3\n"
+	                            "# HELP http_requests_total Requests served.\n"
+	                            "# TYPE http_requests_total counter\n"
+	                            "http_requests_total{method=\"GET\",code=\"200\"} 3\n"
+	                            "http_requests_total{method=\"POST\",code=\"500\"} 0.5\n"
+	                            "# HELP in_flight In flight.\n"
+	                            "# TYPE in_flight gauge\n"
+	                            "in_flight -2.5\n");
 	sonde_buf_destroy(&b);
 	sonde_registry_free(r);
 }
@@ -51,7 +51,8 @@ TEST(expose_escaping_and_special_values)
 	sonde_registry *r = sonde_registry_new();
 	sonde_buf b = SONDE_BUF_INIT;
 	const char *l[] = {"v"};
-	sonde_family *f = sonde_gauge_family_new(r, "esc", "Help with \\ backslash\nnewline and \"quotes\".", 1, l);
+	sonde_family *f = sonde_gauge_family_new(
+	        r, "esc", "Help with \\ backslash\nnewline and \"quotes\".", 1, l);
 
 	sonde_gauge_set(sonde_gauge_with(f, "a\"b\\c\nd"), NAN);
 	sonde_gauge_set(sonde_gauge_with(f, "bad\xff utf8 \xe2\x82"), INFINITY);
@@ -77,7 +78,8 @@ TEST(expose_empty_families_and_registry)
 	ASSERT_NOT_NULL(sonde_counter_family_new(r, "none_total", "No children.", 1, l));
 	ASSERT_STREQ(expose(r, &b), "");
 	ASSERT_EQ_INT(sonde_expose(r, (sonde_format)7, &b), SONDE_EINVAL);
-	ASSERT_STREQ(sonde_format_content_type(SONDE_FORMAT_TEXT), "text/plain; version=0.0.4; charset=utf-8");
+	ASSERT_STREQ(sonde_format_content_type(SONDE_FORMAT_TEXT),
+	             "text/plain; version=0.0.4; charset=utf-8");
 	sonde_buf_destroy(&b);
 	sonde_registry_free(r);
 }
@@ -90,7 +92,9 @@ TEST(expose_default_registry_has_self_metrics)
 	sonde_counter_add(c, -5);
 	ASSERT_OK(sonde_expose(NULL, SONDE_FORMAT_TEXT, &b));
 	ASSERT_CONTAINS(b.data, "# TYPE sonde_rejected_values_total counter\n");
-	ASSERT_CONTAINS(b.data, "sonde_rejected_values_total{metric_type=\"counter\",reason=\"negative\"} 1\n");
+	ASSERT_CONTAINS(
+	        b.data,
+	        "sonde_rejected_values_total{metric_type=\"counter\",reason=\"negative\"} 1\n");
 	ASSERT_CONTAINS(b.data, "sonde_children_rejected_total{reason=\"cardinality_limit\"} 0\n");
 	ASSERT_CONTAINS(b.data, "selftest_total 0\n");
 	sonde_buf_destroy(&b);
@@ -104,10 +108,13 @@ static sonde_registry *zoo(sonde_buf *expected)
 	const char *l2[] = {"method", "path"};
 	const char *l1[] = {"v"};
 	const double bounds[] = {0.005, 0.25, 1, 2.5, 100000, 1e6};
-	sonde_family *req = sonde_counter_family_new(r, "zoo_requests_total", "Requests, with \\ and\nnewline.", 2, l2);
+	sonde_family *req = sonde_counter_family_new(r, "zoo_requests_total",
+	                                             "Requests, with \\ and\nnewline.", 2, l2);
 	sonde_family *g = sonde_gauge_family_new(r, "zoo_values", "Odd values.", 1, l1);
-	sonde_histogram *h = sonde_histogram_new(r, "zoo_duration_seconds", "Durations.", bounds, 6);
-	sonde_family *hf = sonde_histogram_family_new(r, "zoo_size_bytes", "Sizes.", NULL, 0, 1, l1);
+	sonde_histogram *h =
+	        sonde_histogram_new(r, "zoo_duration_seconds", "Durations.", bounds, 6);
+	sonde_family *hf =
+	        sonde_histogram_family_new(r, "zoo_size_bytes", "Sizes.", NULL, 0, 1, l1);
 	sonde_counter *frac = sonde_counter_new(r, "zoo_fraction_total", "Fractions.");
 	char line[512];
 	int i;
@@ -128,11 +135,16 @@ static sonde_registry *zoo(sonde_buf *expected)
 	sonde_histogram_observe(h, 5e6);
 	sonde_histogram_observe(sonde_histogram_with(hf, "x"), 0.01);
 
-#define W(...) do { snprintf(line, sizeof(line), __VA_ARGS__); sonde__buf_puts(expected, line); } while (0)
+#define W(...)                                             \
+	do {                                               \
+		snprintf(line, sizeof(line), __VA_ARGS__); \
+		sonde__buf_puts(expected, line);           \
+	} while (0)
 	W("zoo_requests_total\t{\"method\": \"GET\", \"path\": \"/a\\\"b\"}\t12\n");
 	W("zoo_requests_total\t{\"method\": \"POST\", \"path\": \"back\\\\slash\\nnl\"}\t3\n");
 	W("zoo_requests_total\t{\"method\": \"PUT\", \"path\": \"caf\\u00e9\"}\t1e15\n");
-	W("zoo_fraction_total\t{}\t%.17g\n", 0.1 * 1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1);
+	W("zoo_fraction_total\t{}\t%.17g\n",
+	  0.1 * 1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1);
 	W("zoo_values\t{\"v\": \"tiny\"}\t1.5e-300\n");
 	W("zoo_values\t{\"v\": \"huge\"}\t-1.7976931348623157e308\n");
 	W("zoo_values\t{\"v\": \"third\"}\t%.17g\n", 1.0 / 3);
@@ -147,9 +159,11 @@ static sonde_registry *zoo(sonde_buf *expected)
 	W("zoo_duration_seconds_sum\t{}\t%.17g\n", 0.001 + 0.3 + 2 + 5e6);
 	W("zoo_duration_seconds_count\t{}\t4\n");
 	{
-		const char *les[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"};
+		const char *les[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+		                     "0.5",   "1",    "2.5",   "5",    "10",  "+Inf"};
 		for (i = 0; i < 12; i++)
-			W("zoo_size_bytes_bucket\t{\"v\": \"x\", \"le\": \"%s\"}\t%d\n", les[i], i == 0 ? 0 : 1);
+			W("zoo_size_bytes_bucket\t{\"v\": \"x\", \"le\": \"%s\"}\t%d\n", les[i],
+			  i == 0 ? 0 : 1);
 	}
 	W("zoo_size_bytes_sum\t{\"v\": \"x\"}\t0.01\n");
 	W("zoo_size_bytes_count\t{\"v\": \"x\"}\t1\n");
@@ -182,7 +196,8 @@ TEST(expose_python_parser_reads_exact_values)
 {
 	sonde_buf b = SONDE_BUF_INIT, want = SONDE_BUF_INIT;
 	sonde_registry *r = zoo(&want);
-	const char *argv[] = {SONDE_PYTHON, SONDE_SRC_DIR "/tests/tools/check_text.py", NULL, NULL, NULL};
+	const char *argv[] = {SONDE_PYTHON, SONDE_SRC_DIR "/tests/tools/check_text.py", NULL, NULL,
+	                      NULL};
 	char *out = NULL;
 	int rc;
 

@@ -18,7 +18,8 @@ TEST(om_exact_output)
 	sonde_histogram *h;
 	char want[2048];
 
-	sonde_metric_opts_init(&o, SONDE_TYPE_HISTOGRAM, "req_duration_seconds", "Duration \"quoted\".");
+	sonde_metric_opts_init(&o, SONDE_TYPE_HISTOGRAM, "req_duration_seconds",
+	                       "Duration \"quoted\".");
 	o.unit = "seconds";
 	o.buckets = bounds;
 	o.bucket_count = 3;
@@ -55,10 +56,12 @@ TEST(om_exact_output)
 		/* each _created line: check its value is now, then write C */
 		char got[2048], *line, *save = NULL;
 		size_t n = 0;
-		for (line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		for (line = strtok_r(b.data, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
 			char *sp = strrchr(line, ' ');
 			if (strstr(line, "_created") && sp) {
-				if (fabs(strtod(sp + 1, NULL) - (double)sonde_now_unix_ns() / 1e9) > 60)
+				if (fabs(strtod(sp + 1, NULL) - (double)sonde_now_unix_ns() / 1e9) >
+				    60)
 					FAIL("created value %s is not now", sp + 1);
 				sp[1] = 'C';
 				sp[2] = '\0';
@@ -90,7 +93,8 @@ static sonde_registry *om_zoo(void)
 {
 	sonde_registry *r = sonde_registry_new();
 	const char *l[] = {"path"};
-	sonde_family *req = sonde_counter_family_new(r, "om_requests_total", "Requests \"with\" \\ and\nnewline.", 1, l);
+	sonde_family *req = sonde_counter_family_new(r, "om_requests_total",
+	                                             "Requests \"with\" \\ and\nnewline.", 1, l);
 	sonde_counter *plain = sonde_counter_new(r, "om_events", "A counter without _total.");
 	sonde_histogram *h = sonde_histogram_new(r, "om_latency_seconds", "Latency.", NULL, 0);
 	sonde_gauge *g = sonde_gauge_new(r, "om_temperature", "Temp.");
@@ -110,26 +114,26 @@ TEST(om_python_parser_accepts_and_reads_values)
 	sonde_buf b = SONDE_BUF_INIT;
 	sonde_registry *r = om_zoo();
 	const char *check =
-		"import sys, math\n"
-		"from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
-		"fams = {f.name: f for f in p(open(sys.argv[1]).read())}\n"
-		"s = lambda n: {(x.name, tuple(sorted(x.labels.items()))): x.value for x in fams[n].samples}\n"
-		"assert fams['om_requests'].type == 'counter'\n"
-		"assert fams['om_requests'].documentation == 'Requests \"with\" \\\\ and\\nnewline.', fams['om_requests'].documentation\n"
-		"r = s('om_requests')\n"
-		"assert r[('om_requests_total', (('path', '/a\"b\\\\c\\nd'),))] == 5, r\n"
-		"assert r[('om_requests_total', (('path', 'caf\\u00e9'),))] == 0.25, r\n"
-		"assert s('om_events')[('om_events_total', ())] == 3\n"
-		"h = s('om_latency_seconds')\n"
-		"assert h[('om_latency_seconds_bucket', (('le', '0.005'),))] == 1, h\n"
-		"assert h[('om_latency_seconds_bucket', (('le', '1.0'),))] == 2, h\n"
-		"assert h[('om_latency_seconds_bucket', (('le', '10.0'),))] == 2, h\n"
-		"assert h[('om_latency_seconds_bucket', (('le', '+Inf'),))] == 3, h\n"
-		"assert h[('om_latency_seconds_count', ())] == 3\n"
-		"assert h[('om_latency_seconds_sum', ())] == 0.003 + 0.7 + 70, h\n"
-		"assert abs(h[('om_latency_seconds_created', ())] - __import__('time').time()) < 60\n"
-		"assert s('om_temperature')[('om_temperature', ())] == -1e-300\n"
-		"print('om ok')\n";
+	        "import sys, math\n"
+	        "from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
+	        "fams = {f.name: f for f in p(open(sys.argv[1]).read())}\n"
+	        "s = lambda n: {(x.name, tuple(sorted(x.labels.items()))): x.value for x in fams[n].samples}\n"
+	        "assert fams['om_requests'].type == 'counter'\n"
+	        "assert fams['om_requests'].documentation == 'Requests \"with\" \\\\ and\\nnewline.', fams['om_requests'].documentation\n"
+	        "r = s('om_requests')\n"
+	        "assert r[('om_requests_total', (('path', '/a\"b\\\\c\\nd'),))] == 5, r\n"
+	        "assert r[('om_requests_total', (('path', 'caf\\u00e9'),))] == 0.25, r\n"
+	        "assert s('om_events')[('om_events_total', ())] == 3\n"
+	        "h = s('om_latency_seconds')\n"
+	        "assert h[('om_latency_seconds_bucket', (('le', '0.005'),))] == 1, h\n"
+	        "assert h[('om_latency_seconds_bucket', (('le', '1.0'),))] == 2, h\n"
+	        "assert h[('om_latency_seconds_bucket', (('le', '10.0'),))] == 2, h\n"
+	        "assert h[('om_latency_seconds_bucket', (('le', '+Inf'),))] == 3, h\n"
+	        "assert h[('om_latency_seconds_count', ())] == 3\n"
+	        "assert h[('om_latency_seconds_sum', ())] == 0.003 + 0.7 + 70, h\n"
+	        "assert abs(h[('om_latency_seconds_created', ())] - __import__('time').time()) < 60\n"
+	        "assert s('om_temperature')[('om_temperature', ())] == -1e-300\n"
+	        "print('om ok')\n";
 	const char *argv[] = {SONDE_PYTHON, "-c", check, NULL, NULL};
 	char *out = NULL;
 	int rc;
@@ -144,12 +148,13 @@ TEST(om_python_parser_accepts_and_reads_values)
 	/* the default registry (self-metrics included) parses too */
 	ASSERT_OK(sonde_expose(NULL, SONDE_FORMAT_OPENMETRICS, &b));
 	{
-		const char *argv2[] = {SONDE_PYTHON, "-c",
-		                       "import sys\nfrom prometheus_client.openmetrics.parser import "
-		                       "text_string_to_metric_families as p\n"
-		                       "n = sum(len(f.samples) for f in p(open(sys.argv[1]).read()))\n"
-		                       "print('samples', n)\n",
-		                       NULL, NULL};
+		const char *argv2[] = {
+		        SONDE_PYTHON, "-c",
+		        "import sys\nfrom prometheus_client.openmetrics.parser import "
+		        "text_string_to_metric_families as p\n"
+		        "n = sum(len(f.samples) for f in p(open(sys.argv[1]).read()))\n"
+		        "print('samples', n)\n",
+		        NULL, NULL};
 		argv2[3] = sonde_test_tmpfile(1, b.data, b.len);
 		rc = sonde_test_run(argv2, NULL, &out);
 		if (rc != 0)
@@ -173,19 +178,24 @@ TEST(negotiate_accept_header)
 
 	/* what Prometheus 2.42 sends */
 	ASSERT_EQ_INT(neg("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
-	                  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", &ct),
+	                  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+	                  &ct),
 	              SONDE_FORMAT_OPENMETRICS);
 	ASSERT_STREQ(ct, "application/openmetrics-text; version=1.0.0; charset=utf-8");
 	/* with native histograms protobuf first: we skip it */
-	ASSERT_EQ_INT(neg("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
-	                  "encoding=delimited;q=0.9,application/openmetrics-text;version=1.0.0;q=0.8,"
-	                  "text/plain;version=0.0.4;q=0.3", &ct),
+	ASSERT_EQ_INT(
+	        neg("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+	            "encoding=delimited;q=0.9,application/openmetrics-text;version=1.0.0;q=0.8,"
+	            "text/plain;version=0.0.4;q=0.3",
+	            &ct),
+	        SONDE_FORMAT_OPENMETRICS);
+	ASSERT_EQ_INT(neg("application/openmetrics-text; version=0.0.1", &ct),
 	              SONDE_FORMAT_OPENMETRICS);
-	ASSERT_EQ_INT(neg("application/openmetrics-text; version=0.0.1", &ct), SONDE_FORMAT_OPENMETRICS);
 	ASSERT_STREQ(ct, "application/openmetrics-text; version=0.0.1; charset=utf-8");
 	ASSERT_EQ_INT(neg("Application/OpenMetrics-Text", &ct), SONDE_FORMAT_OPENMETRICS);
 	/* q ordering: text preferred */
-	ASSERT_EQ_INT(neg("application/openmetrics-text;q=0.5, text/plain;q=0.9", &ct), SONDE_FORMAT_TEXT);
+	ASSERT_EQ_INT(neg("application/openmetrics-text;q=0.5, text/plain;q=0.9", &ct),
+	              SONDE_FORMAT_TEXT);
 	/* q=0 refuses; unknown versions are skipped */
 	ASSERT_EQ_INT(neg("application/openmetrics-text;q=0", &ct), SONDE_FORMAT_TEXT);
 	ASSERT_EQ_INT(neg("application/openmetrics-text;version=2.0.0", &ct), SONDE_FORMAT_TEXT);
@@ -293,21 +303,24 @@ TEST(om_info_and_stateset)
 	ASSERT_EQ_INT(sonde_stateset_set(mode, "nope", true), SONDE_ENOENT);
 	ASSERT_EQ_INT(sonde_info_add(info, 1, (const char *[]){"x"}, NULL), SONDE_EINVAL);
 	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
-	ASSERT_CONTAINS(b.data, "# TYPE build info\n# HELP build Build.\nbuild_info{version=\"1.2.3\",commit=\"abc\"} 1\n");
+	ASSERT_CONTAINS(
+	        b.data,
+	        "# TYPE build info\n# HELP build Build.\nbuild_info{version=\"1.2.3\",commit=\"abc\"} 1\n");
 	ASSERT_CONTAINS(b.data, "# TYPE runtime info\n");
 	ASSERT_CONTAINS(b.data, "runtime_info{version=\"c11\"} 1\n");
-	ASSERT_CONTAINS(b.data, "# TYPE mode stateset\n# HELP mode Mode.\nmode{mode=\"starting\"} 0\n"
-	                        "mode{mode=\"active\"} 1\nmode{mode=\"draining \\\"x\\\"\"} 1\n");
+	ASSERT_CONTAINS(b.data,
+	                "# TYPE mode stateset\n# HELP mode Mode.\nmode{mode=\"starting\"} 0\n"
+	                "mode{mode=\"active\"} 1\nmode{mode=\"draining \\\"x\\\"\"} 1\n");
 	{
 		const char *check =
-			"import sys\n"
-			"from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
-			"f = {x.name: x for x in p(open(sys.argv[1]).read())}\n"
-			"assert f['build'].type == 'info' and f['build'].samples[0].labels == {'version': '1.2.3', 'commit': 'abc'}\n"
-			"m = f['mode']\n"
-			"assert m.type == 'stateset'\n"
-			"assert {s.labels['mode']: s.value for s in m.samples} == {'starting': 0, 'active': 1, 'draining \"x\"': 1}, m.samples\n"
-			"print('types ok')\n";
+		        "import sys\n"
+		        "from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
+		        "f = {x.name: x for x in p(open(sys.argv[1]).read())}\n"
+		        "assert f['build'].type == 'info' and f['build'].samples[0].labels == {'version': '1.2.3', 'commit': 'abc'}\n"
+		        "m = f['mode']\n"
+		        "assert m.type == 'stateset'\n"
+		        "assert {s.labels['mode']: s.value for s in m.samples} == {'starting': 0, 'active': 1, 'draining \"x\"': 1}, m.samples\n"
+		        "print('types ok')\n";
 		const char *argv[] = {SONDE_PYTHON, "-c", check, NULL, NULL};
 		argv[3] = sonde_test_tmpfile(0, b.data, b.len);
 		rc = sonde_test_run(argv, NULL, &out);
@@ -316,7 +329,9 @@ TEST(om_info_and_stateset)
 		free(out);
 	}
 	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_TEXT, &b));
-	ASSERT_CONTAINS(b.data, "# TYPE build_info gauge\nbuild_info{version=\"1.2.3\",commit=\"abc\"} 1\n");
+	ASSERT_CONTAINS(
+	        b.data,
+	        "# TYPE build_info gauge\nbuild_info{version=\"1.2.3\",commit=\"abc\"} 1\n");
 	ASSERT_CONTAINS(b.data, "# TYPE mode gauge\n");
 	{
 		const char *argv[] = {"promtool", "check", "metrics", NULL};

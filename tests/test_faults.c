@@ -206,7 +206,8 @@ static void *mix_leveler(void *arg)
 	int k = 0;
 	(void)arg;
 	while (!atomic_load(&mix_stop)) {
-		sonde_logger_set_level(mlog, (k++ & 1) ? SONDE_LOG_LEVEL_INFO : SONDE_LOG_LEVEL_ERROR);
+		sonde_logger_set_level(mlog,
+		                       (k++ & 1) ? SONDE_LOG_LEVEL_INFO : SONDE_LOG_LEVEL_ERROR);
 		usleep(200);
 	}
 	sonde_logger_set_level(mlog, SONDE_LOG_LEVEL_INFO);
@@ -264,8 +265,10 @@ TEST_TIMEOUT(fault_mixed_stress_exact_totals, 120)
 	 * emitted when the ring was full), and written + dropped never
 	 * exceeds what was emitted */
 	for (i = 0; i < 6; i++)
-		ASSERT_EQ_U64((uint64_t)__atomic_load_n(&lines[i], __ATOMIC_RELAXED), st.written[i]);
-	ASSERT_TRUE((long)st.written[SONDE_LOG_LEVEL_INFO] + (long)st.dropped <= atomic_load(&mix_logged));
+		ASSERT_EQ_U64((uint64_t)__atomic_load_n(&lines[i], __ATOMIC_RELAXED),
+		              st.written[i]);
+	ASSERT_TRUE((long)st.written[SONDE_LOG_LEVEL_INFO] + (long)st.dropped <=
+	            atomic_load(&mix_logged));
 	ASSERT_TRUE(__atomic_load_n(&lines[SONDE_LOG_LEVEL_INFO], __ATOMIC_RELAXED) > 0);
 	/* a drop notice appears only when something was dropped */
 	if (!st.dropped)

@@ -13,15 +13,15 @@
 /* ---- a controllable check ---------------------------------------------------- */
 
 typedef struct fake {
-	atomic_int result;      /* what the callback returns */
-	const char *msg;        /* written into the message buffer when not NULL */
-	int fill_msg;           /* fill the whole buffer without a NUL */
-	int sleep_ms;           /* how long each run takes */
-	atomic_int block;       /* while set, the callback waits */
-	atomic_int calls;       /* runs entered */
-	atomic_int finished;    /* runs returned */
+	atomic_int result;   /* what the callback returns */
+	const char *msg;     /* written into the message buffer when not NULL */
+	int fill_msg;        /* fill the whole buffer without a NUL */
+	int sleep_ms;        /* how long each run takes */
+	atomic_int block;    /* while set, the callback waits */
+	atomic_int calls;    /* runs entered */
+	atomic_int finished; /* runs returned */
 	atomic_int inflight, max_inflight;
-	atomic_int released;    /* release() calls */
+	atomic_int released; /* release() calls */
 } fake;
 
 static void sleep_ms(int ms)
@@ -108,41 +108,41 @@ static void wait_finished(fake *f, int n)
  * type and sign checked), and the timestamp as epoch milliseconds on a last
  * line "ts_ms=N" that parse_back() splits off. */
 static const char parse_py[] =
-	"import json, sys, re, calendar, time\n"
-	"def pairs(p):\n"
-	"    ks = [k for k, _ in p]\n"
-	"    if len(set(ks)) != len(ks): sys.exit('duplicate key in %r' % ks)\n"
-	"    return p\n"
-	"def bad(c): sys.exit('bad constant ' + c)\n"
-	"def num(v): return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0\n"
-	"raw = open(sys.argv[1], 'rb').read()\n"
-	"doc = json.loads(raw.decode('utf-8'), object_pairs_hook=pairs, parse_constant=bad)\n"
-	"out = ['keys=' + ','.join(k for k, _ in doc)]\n"
-	"ts = None\n"
-	"for k, v in doc:\n"
-	"    if k == 'checks':\n"
-	"        out.append('checks=%d' % len(v))\n"
-	"        for name, c in v:\n"
-	"            parts = []\n"
-	"            for ck, cv in c:\n"
-	"                if ck == 'responseTime':\n"
-	"                    if not num(cv): sys.exit('bad responseTime %r' % cv)\n"
-	"                    parts.append('responseTime=#')\n"
-	"                else:\n"
-	"                    parts.append(ck + '=' + json.dumps(cv))\n"
-	"            out.append(name + ': ' + ' '.join(parts))\n"
-	"    elif k == 'timestamp':\n"
-	"        m = re.fullmatch(r'(\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d)\\.(\\d{3})Z', v)\n"
-	"        if not m: sys.exit('bad timestamp ' + v)\n"
-	"        ts = calendar.timegm(time.strptime(m.group(1), '%Y-%m-%dT%H:%M:%S')) * 1000 + int(m.group(2))\n"
-	"        out.append('timestamp=ok')\n"
-	"    elif k == 'uptime':\n"
-	"        if not num(v): sys.exit('bad uptime %r' % v)\n"
-	"        out.append('uptime=#')\n"
-	"    else:\n"
-	"        out.append(k + '=' + json.dumps(v))\n"
-	"out.append('ts_ms=%d' % ts)\n"
-	"print('\\n'.join(out))\n";
+        "import json, sys, re, calendar, time\n"
+        "def pairs(p):\n"
+        "    ks = [k for k, _ in p]\n"
+        "    if len(set(ks)) != len(ks): sys.exit('duplicate key in %r' % ks)\n"
+        "    return p\n"
+        "def bad(c): sys.exit('bad constant ' + c)\n"
+        "def num(v): return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0\n"
+        "raw = open(sys.argv[1], 'rb').read()\n"
+        "doc = json.loads(raw.decode('utf-8'), object_pairs_hook=pairs, parse_constant=bad)\n"
+        "out = ['keys=' + ','.join(k for k, _ in doc)]\n"
+        "ts = None\n"
+        "for k, v in doc:\n"
+        "    if k == 'checks':\n"
+        "        out.append('checks=%d' % len(v))\n"
+        "        for name, c in v:\n"
+        "            parts = []\n"
+        "            for ck, cv in c:\n"
+        "                if ck == 'responseTime':\n"
+        "                    if not num(cv): sys.exit('bad responseTime %r' % cv)\n"
+        "                    parts.append('responseTime=#')\n"
+        "                else:\n"
+        "                    parts.append(ck + '=' + json.dumps(cv))\n"
+        "            out.append(name + ': ' + ' '.join(parts))\n"
+        "    elif k == 'timestamp':\n"
+        "        m = re.fullmatch(r'(\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d)\\.(\\d{3})Z', v)\n"
+        "        if not m: sys.exit('bad timestamp ' + v)\n"
+        "        ts = calendar.timegm(time.strptime(m.group(1), '%Y-%m-%dT%H:%M:%S')) * 1000 + int(m.group(2))\n"
+        "        out.append('timestamp=ok')\n"
+        "    elif k == 'uptime':\n"
+        "        if not num(v): sys.exit('bad uptime %r' % v)\n"
+        "        out.append('uptime=#')\n"
+        "    else:\n"
+        "        out.append(k + '=' + json.dumps(v))\n"
+        "out.append('ts_ms=%d' % ts)\n"
+        "print('\\n'.join(out))\n";
 
 /* Returns the normalized document without the ts_ms line (static storage)
  * and checks the timestamp lies between lo_ms and hi_ms. */
@@ -163,7 +163,8 @@ static const char *parse_back(const sonde_buf *b, int64_t lo_ms, int64_t hi_ms)
 	ASSERT_NOT_NULL(ts);
 	ms = strtoll(ts + 7, NULL, 10);
 	if (ms < lo_ms || ms > hi_ms)
-		FAIL("timestamp %lld ms not in [%lld, %lld]", ms, (long long)lo_ms, (long long)hi_ms);
+		FAIL("timestamp %lld ms not in [%lld, %lld]", ms, (long long)lo_ms,
+		     (long long)hi_ms);
 	*ts = '\0';
 	ASSERT_TRUE(strlen(out) < sizeof(norm));
 	snprintf(norm, sizeof(norm), "%s", out);
@@ -243,16 +244,17 @@ TEST(health_aggregation_pass_warn_fail)
 	db.msg = "connect: \"refused\"\n";
 	ASSERT_EQ_INT(evaluate(h, SONDE_HEALTH_READINESS, &b, &st), 503);
 	ASSERT_EQ_INT(st, SONDE_HEALTH_UNHEALTHY);
-	ASSERT_STREQ(parse_back(&b, lo, sonde_now_unix_ns() / 1000000),
-	             "keys=status,probe,timestamp,checks,version,uptime\n"
-	             "status=\"unhealthy\"\n"
-	             "probe=\"readiness\"\n"
-	             "timestamp=ok\n"
-	             "checks=2\n"
-	             "database: status=\"fail\" responseTime=# error=\"connect: \\\"refused\\\"\\n\"\n"
-	             "cache: status=\"warn\" responseTime=# message=\"3 of 4 nodes\"\n"
-	             "version=\"1.2.3\"\n"
-	             "uptime=#");
+	ASSERT_STREQ(
+	        parse_back(&b, lo, sonde_now_unix_ns() / 1000000),
+	        "keys=status,probe,timestamp,checks,version,uptime\n"
+	        "status=\"unhealthy\"\n"
+	        "probe=\"readiness\"\n"
+	        "timestamp=ok\n"
+	        "checks=2\n"
+	        "database: status=\"fail\" responseTime=# error=\"connect: \\\"refused\\\"\\n\"\n"
+	        "cache: status=\"warn\" responseTime=# message=\"3 of 4 nodes\"\n"
+	        "version=\"1.2.3\"\n"
+	        "uptime=#");
 	ASSERT_CONTAINS(b.data, "\"error\":\"connect: \\\"refused\\\"\\n\"");
 
 	/* fail without a message, pass with none */
@@ -402,8 +404,8 @@ TEST(health_cache_interval)
 	/* a storm of probes, of both kinds, runs it once */
 	atomic_store(&db.result, SONDE_HEALTH_FAIL);
 	for (i = 0; i < 20; i++) {
-		ASSERT_EQ_INT(evaluate(h, i % 2 ? SONDE_HEALTH_READINESS : SONDE_HEALTH_LIVENESS, &b,
-		                       NULL),
+		ASSERT_EQ_INT(evaluate(h, i % 2 ? SONDE_HEALTH_READINESS : SONDE_HEALTH_LIVENESS,
+		                       &b, NULL),
 		              200);
 		ASSERT_CONTAINS(b.data, "\"db\":{\"status\":\"pass\",\"responseTime\":");
 		ASSERT_CONTAINS(b.data, ",\"cached\":true}");
@@ -427,8 +429,8 @@ typedef struct eval_arg {
 	sonde_health *h;
 	sonde_health_probe probe;
 	int rounds;
-	int codes[2];    /* count of 200 and 503 */
-	int bad;         /* bodies that did not look right */
+	int codes[2]; /* count of 200 and 503 */
+	int bad;      /* bodies that did not look right */
 } eval_arg;
 
 static void *eval_thread(void *p)
@@ -498,8 +500,9 @@ TEST(health_concurrent_evaluation)
 	add(h, "c", &c, SONDE_HEALTH_READINESS, 1000, 5);
 	for (i = 0; i < 6; i++) {
 		args[i].h = h;
-		args[i].probe = i % 3 == 0 ? SONDE_HEALTH_LIVENESS
-		                : i % 3 == 1 ? SONDE_HEALTH_READINESS : SONDE_HEALTH_STARTUP;
+		args[i].probe = i % 3 == 0   ? SONDE_HEALTH_LIVENESS
+		                : i % 3 == 1 ? SONDE_HEALTH_READINESS
+		                             : SONDE_HEALTH_STARTUP;
 		args[i].rounds = 40;
 		args[i].codes[0] = args[i].codes[1] = 0;
 		args[i].bad = 0;
@@ -598,7 +601,8 @@ TEST(health_metrics)
 	ASSERT_CONTAINS(m.data, "# TYPE sonde_health_check_status gauge\n");
 	ASSERT_CONTAINS(m.data, "sonde_health_check_status{check=\"db\",probe=\"readiness\"} 1\n");
 	ASSERT_CONTAINS(m.data, "sonde_health_check_status{check=\"db\",probe=\"liveness\"} 0\n");
-	ASSERT_CONTAINS(m.data, "sonde_health_check_status{check=\"cache\",probe=\"readiness\"} 0.5\n");
+	ASSERT_CONTAINS(m.data,
+	                "sonde_health_check_status{check=\"cache\",probe=\"readiness\"} 0.5\n");
 	ASSERT_CONTAINS(m.data, "# TYPE sonde_health_check_duration_seconds histogram\n");
 	ASSERT_CONTAINS(m.data, "sonde_health_check_duration_seconds_count{check=\"db\"} 1\n");
 	ASSERT_CONTAINS(m.data, "sonde_health_check_duration_seconds_count{check=\"cache\"} 1\n");

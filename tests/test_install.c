@@ -5,7 +5,8 @@
 
 TEST_TIMEOUT(install_pkgconfig_shared_and_static, 120)
 {
-	const char *argv[] = {"bash", SONDE_SRC_DIR "/tests/tools/install_check.sh", SONDE_SRC_DIR, NULL};
+	const char *argv[] = {"bash", SONDE_SRC_DIR "/tests/tools/install_check.sh", SONDE_SRC_DIR,
+	                      NULL};
 	char *out = NULL;
 	int rc = sonde_test_run(argv, NULL, &out);
 

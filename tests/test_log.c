@@ -23,10 +23,10 @@ typedef struct cap {
 	char **lines;
 	int *levels;
 	size_t n, cap;
-	int fail_first;   /* return -1 for the first fail_first calls */
+	int fail_first; /* return -1 for the first fail_first calls */
 	int calls;
-	unsigned delay_us;/* per line, to make the backend slow */
-	int flush_rc;     /* what sonde_log_flush() returned inside the callback */
+	unsigned delay_us; /* per line, to make the backend slow */
+	int flush_rc;      /* what sonde_log_flush() returned inside the callback */
 	int try_flush;
 } cap;
 
@@ -159,60 +159,60 @@ static sonde_log_stats stats_zero(void)
  * spec's expect[i] (null = skip) must match key by key with the same JSON
  * type, and absent[i] keys must be missing. Prints "ok N". */
 static const char checker_py[] =
-	"import json, re, sys\n"
-	"lines = open(sys.argv[1], encoding='utf-8', errors='strict').read().split('\\n')\n"
-	"if lines and lines[-1] == '': lines.pop()\n"
-	"spec = json.load(open(sys.argv[2]))\n"
-	"probs = []\n"
-	"class Raw(float):\n"
-	"    pass\n"
-	"def pf(s):\n"
-	"    x = Raw(float(s)); x.raw = s; return x\n"
-	"def sig(s):\n"
-	"    s = s.lstrip('-').split('e')[0].split('E')[0].replace('.', '').lstrip('0').rstrip('0')\n"
-	"    return len(s)\n"
-	"def bad_const(c):\n"
-	"    raise ValueError('non-JSON constant ' + c)\n"
-	"def pairs(kv):\n"
-	"    keys = [k for k, _ in kv]\n"
-	"    if len(set(keys)) != len(keys): raise ValueError('duplicate key in %r' % keys)\n"
-	"    d = dict(kv); d['__order__'] = keys; return d\n"
-	"ts = re.compile(r'^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$')\n"
-	"def typ(v):\n"
-	"    if isinstance(v, bool): return 'bool'\n"
-	"    if isinstance(v, float): return 'float'\n"
-	"    return type(v).__name__\n"
-	"if 'count' in spec and spec['count'] != len(lines):\n"
-	"    probs.append('want %d lines, got %d' % (spec['count'], len(lines)))\n"
-	"for i, line in enumerate(lines):\n"
-	"    try:\n"
-	"        o = json.loads(line, parse_float=pf, parse_constant=bad_const, object_pairs_hook=pairs)\n"
-	"    except Exception as e:\n"
-	"        probs.append('line %d: %s: %r' % (i, e, line)); continue\n"
-	"    if o['__order__'][:4] != ['@timestamp', 'level', 'message', 'service']:\n"
-	"        probs.append('line %d: key order %r' % (i, o['__order__']))\n"
-	"    if not ts.match(o.get('@timestamp', '')):\n"
-	"        probs.append('line %d: bad timestamp %r' % (i, o.get('@timestamp')))\n"
-	"    for k, v in o.items():\n"
-	"        if isinstance(v, Raw) and sig(v.raw) > max(sig(repr(float(v))), 1):\n"
-	"            probs.append('line %d: %s=%s is not shortest (%r)' % (i, k, v.raw, float(v)))\n"
-	"    ex = spec.get('expect', [])\n"
-	"    if i < len(ex) and ex[i] is not None:\n"
-	"        for k, v in ex[i].items():\n"
-	"            if k == '__order__':\n"
-	"                if o['__order__'] != v: probs.append('line %d: order %r want %r' % (i, o['__order__'], v))\n"
-	"                continue\n"
-	"            if k not in o: probs.append('line %d: missing %s in %r' % (i, k, line)); continue\n"
-	"            g = o[k]\n"
-	"            if typ(g) != typ(v) or (g != v and not (g != g and v != v)):\n"
-	"                probs.append('line %d: %s = %r (%s), want %r (%s)' % (i, k, g, typ(g), v, typ(v)))\n"
-	"    ab = spec.get('absent', [])\n"
-	"    if i < len(ab) and ab[i]:\n"
-	"        for k in ab[i]:\n"
-	"            if k in o: probs.append('line %d: unexpected %s' % (i, k))\n"
-	"for p in probs[:20]: print(p)\n"
-	"print('ok %d' % len(lines) if not probs else '%d problems' % len(probs))\n"
-	"sys.exit(1 if probs else 0)\n";
+        "import json, re, sys\n"
+        "lines = open(sys.argv[1], encoding='utf-8', errors='strict').read().split('\\n')\n"
+        "if lines and lines[-1] == '': lines.pop()\n"
+        "spec = json.load(open(sys.argv[2]))\n"
+        "probs = []\n"
+        "class Raw(float):\n"
+        "    pass\n"
+        "def pf(s):\n"
+        "    x = Raw(float(s)); x.raw = s; return x\n"
+        "def sig(s):\n"
+        "    s = s.lstrip('-').split('e')[0].split('E')[0].replace('.', '').lstrip('0').rstrip('0')\n"
+        "    return len(s)\n"
+        "def bad_const(c):\n"
+        "    raise ValueError('non-JSON constant ' + c)\n"
+        "def pairs(kv):\n"
+        "    keys = [k for k, _ in kv]\n"
+        "    if len(set(keys)) != len(keys): raise ValueError('duplicate key in %r' % keys)\n"
+        "    d = dict(kv); d['__order__'] = keys; return d\n"
+        "ts = re.compile(r'^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$')\n"
+        "def typ(v):\n"
+        "    if isinstance(v, bool): return 'bool'\n"
+        "    if isinstance(v, float): return 'float'\n"
+        "    return type(v).__name__\n"
+        "if 'count' in spec and spec['count'] != len(lines):\n"
+        "    probs.append('want %d lines, got %d' % (spec['count'], len(lines)))\n"
+        "for i, line in enumerate(lines):\n"
+        "    try:\n"
+        "        o = json.loads(line, parse_float=pf, parse_constant=bad_const, object_pairs_hook=pairs)\n"
+        "    except Exception as e:\n"
+        "        probs.append('line %d: %s: %r' % (i, e, line)); continue\n"
+        "    if o['__order__'][:4] != ['@timestamp', 'level', 'message', 'service']:\n"
+        "        probs.append('line %d: key order %r' % (i, o['__order__']))\n"
+        "    if not ts.match(o.get('@timestamp', '')):\n"
+        "        probs.append('line %d: bad timestamp %r' % (i, o.get('@timestamp')))\n"
+        "    for k, v in o.items():\n"
+        "        if isinstance(v, Raw) and sig(v.raw) > max(sig(repr(float(v))), 1):\n"
+        "            probs.append('line %d: %s=%s is not shortest (%r)' % (i, k, v.raw, float(v)))\n"
+        "    ex = spec.get('expect', [])\n"
+        "    if i < len(ex) and ex[i] is not None:\n"
+        "        for k, v in ex[i].items():\n"
+        "            if k == '__order__':\n"
+        "                if o['__order__'] != v: probs.append('line %d: order %r want %r' % (i, o['__order__'], v))\n"
+        "                continue\n"
+        "            if k not in o: probs.append('line %d: missing %s in %r' % (i, k, line)); continue\n"
+        "            g = o[k]\n"
+        "            if typ(g) != typ(v) or (g != v and not (g != g and v != v)):\n"
+        "                probs.append('line %d: %s = %r (%s), want %r (%s)' % (i, k, g, typ(g), v, typ(v)))\n"
+        "    ab = spec.get('absent', [])\n"
+        "    if i < len(ab) and ab[i]:\n"
+        "        for k in ab[i]:\n"
+        "            if k in o: probs.append('line %d: unexpected %s' % (i, k))\n"
+        "for p in probs[:20]: print(p)\n"
+        "print('ok %d' % len(lines) if not probs else '%d problems' % len(probs))\n"
+        "sys.exit(1 if probs else 0)\n";
 
 static void check_json(const char *lines, const char *spec)
 {
@@ -263,25 +263,28 @@ TEST(log_json_exact_fields)
 	dyn[0] = 'X'; /* copied at the call: the record keeps "dynamic" */
 	LOG_ERROR(api, "no fields");
 	SONDE_LOG_FATAL(api, "twin macro", SONDE_LOG_INT("n", 1));
-	LOG_DEBUG(root, "sixteen", LOG_INT("a", 1), LOG_INT("b", 2), LOG_INT("c", 3), LOG_INT("d", 4),
-	          LOG_INT("e", 5), LOG_INT("f", 6), LOG_INT("g", 7), LOG_INT("h", 8), LOG_INT("i", 9),
-	          LOG_INT("j", 10), LOG_INT("k", 11), LOG_INT("l", 12), LOG_INT("m", 13),
-	          LOG_INT("n", 14), LOG_INT("o", 15), LOG_INT("p", 16));
+	LOG_DEBUG(root, "sixteen", LOG_INT("a", 1), LOG_INT("b", 2), LOG_INT("c", 3),
+	          LOG_INT("d", 4), LOG_INT("e", 5), LOG_INT("f", 6), LOG_INT("g", 7),
+	          LOG_INT("h", 8), LOG_INT("i", 9), LOG_INT("j", 10), LOG_INT("k", 11),
+	          LOG_INT("l", 12), LOG_INT("m", 13), LOG_INT("n", 14), LOG_INT("o", 15),
+	          LOG_INT("p", 16));
 	ASSERT_OK(sonde_log_flush());
 	ASSERT_EQ_INT(cap_count(c), 5);
-	check_cap(c, "{\"count\":5,\"expect\":["
-	             "{\"__order__\":[\"@timestamp\",\"level\",\"message\",\"service\",\"component\","
-	             "\"shard\",\"status\",\"path\",\"ms\"],"
-	             "\"level\":\"info\",\"message\":\"request done\",\"service\":\"checkout\","
-	             "\"component\":\"api\",\"shard\":-3,\"status\":200,\"path\":\"/a/b\",\"ms\":1.25},"
-	             "{\"level\":\"warn\",\"big\":18446744073709551615,\"neg\":-9223372036854775808,"
-	             "\"yes\":true,\"no\":false,\"nul\":null,\"part\":\"abc\",\"dyn\":\"dynamic\","
-	             "\"third\":0.3333333333333333,\"tiny\":1e-300,\"int\":42},"
-	             "{\"level\":\"error\",\"message\":\"no fields\",\"component\":\"api\"},"
-	             "{\"level\":\"fatal\",\"message\":\"twin macro\",\"n\":1},"
-	             "{\"level\":\"debug\",\"a\":1,\"h\":8,\"p\":16}],"
-	             "\"absent\":[[\"trace_id\",\"span_id\",\"correlation_id\",\"_truncated\"],"
-	             "[\"component\"]]}");
+	check_cap(
+	        c,
+	        "{\"count\":5,\"expect\":["
+	        "{\"__order__\":[\"@timestamp\",\"level\",\"message\",\"service\",\"component\","
+	        "\"shard\",\"status\",\"path\",\"ms\"],"
+	        "\"level\":\"info\",\"message\":\"request done\",\"service\":\"checkout\","
+	        "\"component\":\"api\",\"shard\":-3,\"status\":200,\"path\":\"/a/b\",\"ms\":1.25},"
+	        "{\"level\":\"warn\",\"big\":18446744073709551615,\"neg\":-9223372036854775808,"
+	        "\"yes\":true,\"no\":false,\"nul\":null,\"part\":\"abc\",\"dyn\":\"dynamic\","
+	        "\"third\":0.3333333333333333,\"tiny\":1e-300,\"int\":42},"
+	        "{\"level\":\"error\",\"message\":\"no fields\",\"component\":\"api\"},"
+	        "{\"level\":\"fatal\",\"message\":\"twin macro\",\"n\":1},"
+	        "{\"level\":\"debug\",\"a\":1,\"h\":8,\"p\":16}],"
+	        "\"absent\":[[\"trace_id\",\"span_id\",\"correlation_id\",\"_truncated\"],"
+	        "[\"component\"]]}");
 	/* the exact text of the first line after the timestamp */
 	ASSERT_CONTAINS(c->lines[0], "Z\",\"level\":\"info\",\"message\":\"request done\","
 	                             "\"service\":\"checkout\",\"component\":\"api\",\"shard\":-3,"
@@ -303,8 +306,11 @@ TEST(log_escaping_and_doubles)
 
 	LOG_INFO(l, "quote \" back \\ nl \n tab \t", LOG_STR("q", "say \"hi\" \\o/"),
 	         LOG_STR("ctl", ctl), LOG_STR("utf8", "caf\xc3\xa9 \xf0\x9f\x98\x80"),
-	         LOG_STR("bad", "a\xff" "b\xc3" "c\xed\xa0\x80" "d"), LOG_STR("empty", ""),
-	         LOG_STRN("nul_inside", "a\0b", 3));
+	         LOG_STR("bad", "a\xff"
+	                        "b\xc3"
+	                        "c\xed\xa0\x80"
+	                        "d"),
+	         LOG_STR("empty", ""), LOG_STRN("nul_inside", "a\0b", 3));
 	LOG_INFO(l, "doubles", LOG_DOUBLE("a", 0.1), LOG_DOUBLE("b", 1e-7), LOG_DOUBLE("c", 1e300),
 	         LOG_DOUBLE("d", -0.5), LOG_DOUBLE("e", 123456.789), LOG_DOUBLE("f", 5e-324),
 	         LOG_DOUBLE("g", 0.30000000000000004), LOG_DOUBLE("h", -1e21),
@@ -313,16 +319,19 @@ TEST(log_escaping_and_doubles)
 	LOG_INFO(l, "specials", LOG_DOUBLE("nan", NAN), LOG_DOUBLE("inf", INFINITY),
 	         LOG_DOUBLE("ninf", -INFINITY));
 	ASSERT_OK(sonde_log_flush());
-	check_cap(c, "{\"count\":3,\"expect\":["
-	             "{\"message\":\"quote \\\" back \\\\ nl \\n tab \\t\",\"service\":\"esc\\\"svc\","
-	             "\"q\":\"say \\\"hi\\\" \\\\o/\",\"ctl\":\"a\\u0001\\u001f\\u007f\\b\\f\\rz\","
-	             "\"utf8\":\"caf\\u00e9 \\ud83d\\ude00\",\"bad\":\"a\\ufffdb\\ufffdc\\ufffd\\ufffd\\ufffdd\","
-	             "\"empty\":\"\",\"nul_inside\":\"a\\u0000b\"},"
-	             "{\"a\":0.1,\"b\":1e-7,\"c\":1e300,\"d\":-0.5,\"e\":123456.789,\"f\":5e-324,"
-	             "\"g\":0.30000000000000004,\"h\":-1e21,\"i\":1.7976931348623157e308,"
-	             "\"j\":0.0001,\"k\":99999999999999.9},"
-	             "{\"nan\":\"NaN\",\"inf\":\"+Inf\",\"ninf\":\"-Inf\"}]}");
-	ASSERT_CONTAINS(c->lines[1], "\"a\":0.1,\"b\":1e-07,\"c\":1e+300,\"d\":-0.5,\"e\":123456.789");
+	check_cap(
+	        c,
+	        "{\"count\":3,\"expect\":["
+	        "{\"message\":\"quote \\\" back \\\\ nl \\n tab \\t\",\"service\":\"esc\\\"svc\","
+	        "\"q\":\"say \\\"hi\\\" \\\\o/\",\"ctl\":\"a\\u0001\\u001f\\u007f\\b\\f\\rz\","
+	        "\"utf8\":\"caf\\u00e9 \\ud83d\\ude00\",\"bad\":\"a\\ufffdb\\ufffdc\\ufffd\\ufffd\\ufffdd\","
+	        "\"empty\":\"\",\"nul_inside\":\"a\\u0000b\"},"
+	        "{\"a\":0.1,\"b\":1e-7,\"c\":1e300,\"d\":-0.5,\"e\":123456.789,\"f\":5e-324,"
+	        "\"g\":0.30000000000000004,\"h\":-1e21,\"i\":1.7976931348623157e308,"
+	        "\"j\":0.0001,\"k\":99999999999999.9},"
+	        "{\"nan\":\"NaN\",\"inf\":\"+Inf\",\"ninf\":\"-Inf\"}]}");
+	ASSERT_CONTAINS(c->lines[1],
+	                "\"a\":0.1,\"b\":1e-07,\"c\":1e+300,\"d\":-0.5,\"e\":123456.789");
 	sonde_logger_free(l);
 	sonde_log_sink_free(s);
 	ASSERT_OK(sonde_log_shutdown());
@@ -351,12 +360,14 @@ TEST(log_trace_context_stamped)
 	ASSERT_OK(sonde_context_detach(&sc));
 	LOG_INFO(l, "after");
 	ASSERT_OK(sonde_log_flush());
-	check_cap(c, "{\"count\":3,\"expect\":[null,"
-	             "{\"__order__\":[\"@timestamp\",\"level\",\"message\",\"service\",\"trace_id\","
-	             "\"span_id\",\"trace_flags\",\"correlation_id\",\"x\",\"s\"],"
-	             "\"trace_id\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"span_id\":\"1011121314151617\","
-	             "\"trace_flags\":\"01\",\"correlation_id\":\"req-42\",\"x\":1,\"s\":\"v\"}],"
-	             "\"absent\":[[\"trace_id\",\"span_id\"],[],[\"trace_id\",\"correlation_id\"]]}");
+	check_cap(
+	        c,
+	        "{\"count\":3,\"expect\":[null,"
+	        "{\"__order__\":[\"@timestamp\",\"level\",\"message\",\"service\",\"trace_id\","
+	        "\"span_id\",\"trace_flags\",\"correlation_id\",\"x\",\"s\"],"
+	        "\"trace_id\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"span_id\":\"1011121314151617\","
+	        "\"trace_flags\":\"01\",\"correlation_id\":\"req-42\",\"x\":1,\"s\":\"v\"}],"
+	        "\"absent\":[[\"trace_id\",\"span_id\"],[],[\"trace_id\",\"correlation_id\"]]}");
 	sonde_logger_free(l);
 	sonde_log_sink_free(s);
 	ASSERT_OK(sonde_log_shutdown());
@@ -375,8 +386,9 @@ static int64_t side_effect(void)
 TEST(log_levels_runtime_env_and_sinks)
 {
 	cap *c = cap_new(), *warn_only = cap_new();
-	sonde_log_sink *sinks[2] = {cap_sink(c, SONDE_LOG_FORMAT_JSON, SONDE_LOG_LEVEL_TRACE),
-	                            cap_sink(warn_only, SONDE_LOG_FORMAT_JSON, SONDE_LOG_LEVEL_WARN)};
+	sonde_log_sink *sinks[2] = {
+	        cap_sink(c, SONDE_LOG_FORMAT_JSON, SONDE_LOG_LEVEL_TRACE),
+	        cap_sink(warn_only, SONDE_LOG_FORMAT_JSON, SONDE_LOG_LEVEL_WARN)};
 	sonde_log_opts o;
 	sonde_logger *l, *e;
 	sonde_log_level lv;
@@ -450,7 +462,8 @@ static void *worker_main(void *p)
 {
 	worker *w = p;
 	for (int i = 0; i < w->n; i++)
-		LOG_INFO(w->l, "tick", LOG_INT("t", w->id), LOG_INT("seq", i), LOG_STR("pad", "xxxxxxxx"));
+		LOG_INFO(w->l, "tick", LOG_INT("t", w->id), LOG_INT("seq", i),
+		         LOG_STR("pad", "xxxxxxxx"));
 	return NULL; /* exits at once: no flush, records still in the ring */
 }
 
@@ -785,7 +798,8 @@ TEST(log_file_rotation_by_size)
 	ASSERT_NOT_NULL(s);
 	l = logger_on("rot", s, SONDE_LOG_LEVEL_TRACE);
 	for (int i = 0; i < 300; i++) {
-		LOG_INFO(l, "rotate me", LOG_INT("seq", i), LOG_STR("pad", "0123456789012345678901234567890123456789"));
+		LOG_INFO(l, "rotate me", LOG_INT("seq", i),
+		         LOG_STR("pad", "0123456789012345678901234567890123456789"));
 		if (i % 50 == 49)
 			ASSERT_OK(sonde_log_flush());
 	}
@@ -860,7 +874,8 @@ TEST(log_file_reopen_after_move)
 	rm_dir(dir);
 }
 
-/* ---- fork --------------------------------------------------------------------------------------- */
+/* ---- fork ---------------------------------------------------------------------------------------
+ */
 
 TEST(log_fork_child_keeps_working)
 {
@@ -928,7 +943,8 @@ TEST(log_fork_child_keeps_working)
 	rm_dir(dir);
 }
 
-/* ---- redaction, reserved keys, truncation, logfmt ---------------------------------------------- */
+/* ---- redaction, reserved keys, truncation, logfmt ----------------------------------------------
+ */
 
 TEST(log_redaction_bound_and_call_site)
 {
@@ -937,7 +953,8 @@ TEST(log_redaction_bound_and_call_site)
 	static const char *const secret[] = {"password", "authorization", "email"};
 	sonde_log_opts o;
 	sonde_logger *l, *child;
-	sonde_log_field f[] = {sonde_log_field_str("email", "a@b.c"), sonde_log_field_str("user", "ann")};
+	sonde_log_field f[] = {sonde_log_field_str("email", "a@b.c"),
+	                       sonde_log_field_str("user", "ann")};
 
 	sonde_log_opts_init(&o, "redact");
 	o.level_env = "";
@@ -949,8 +966,9 @@ TEST(log_redaction_bound_and_call_site)
 	ASSERT_NOT_NULL(l);
 	child = sonde_logger_child(l, f, 2);
 	ASSERT_NOT_NULL(child);
-	LOG_INFO(child, "login", LOG_STR("password", "hunter2"), LOG_STR("authorization", "Bearer x"),
-	         LOG_INT("attempt", 3), LOG_STR("level", "shadow"), LOG_STR("message", "m"));
+	LOG_INFO(child, "login", LOG_STR("password", "hunter2"),
+	         LOG_STR("authorization", "Bearer x"), LOG_INT("attempt", 3),
+	         LOG_STR("level", "shadow"), LOG_STR("message", "m"));
 	ASSERT_OK(sonde_log_flush());
 	check_cap(c, "{\"count\":1,\"expect\":[{\"email\":\"[REDACTED]\",\"user\":\"ann\","
 	             "\"password\":\"[REDACTED]\",\"authorization\":\"[REDACTED]\",\"attempt\":3,"
@@ -1004,16 +1022,17 @@ TEST(log_logfmt_lines)
 	sonde_logger *l = sonde_logger_child(root, &f, 1);
 	const char *sp;
 
-	LOG_WARN(l, "slow request", LOG_INT("ms", 250), LOG_STR("path", "/a b"), LOG_STR("q", "x=1"),
-	         LOG_DOUBLE("r", 0.5), LOG_BOOL("hit", 0), LOG_STR("bad", "\xff"), LOG_STR("e", ""),
-	         LOG_DOUBLE("nan", NAN));
+	LOG_WARN(l, "slow request", LOG_INT("ms", 250), LOG_STR("path", "/a b"),
+	         LOG_STR("q", "x=1"), LOG_DOUBLE("r", 0.5), LOG_BOOL("hit", 0),
+	         LOG_STR("bad", "\xff"), LOG_STR("e", ""), LOG_DOUBLE("nan", NAN));
 	ASSERT_OK(sonde_log_flush());
 	ASSERT_EQ_INT(cap_count(c), 1);
 	ASSERT_TRUE(strncmp(c->lines[0], "ts=", 3) == 0);
 	ASSERT_TRUE(c->lines[0][29] == 'Z'); /* ts=YYYY-MM-DDTHH:MM:SS.uuuuuuZ */
 	sp = c->lines[0] + 30;
-	ASSERT_STREQ(sp, " level=warn msg=\"slow request\" service=svc component=api ms=250 "
-	                 "path=\"/a b\" q=\"x=1\" r=0.5 hit=false bad=\"\xef\xbf\xbd\" e=\"\" nan=NaN");
+	ASSERT_STREQ(sp,
+	             " level=warn msg=\"slow request\" service=svc component=api ms=250 "
+	             "path=\"/a b\" q=\"x=1\" r=0.5 hit=false bad=\"\xef\xbf\xbd\" e=\"\" nan=NaN");
 	sonde_logger_free(l);
 	sonde_logger_free(root);
 	sonde_log_sink_free(s);
@@ -1021,7 +1040,8 @@ TEST(log_logfmt_lines)
 	cap_free(c);
 }
 
-/* ---- API errors ---------------------------------------------------------------------------------- */
+/* ---- API errors
+ * ---------------------------------------------------------------------------------- */
 
 TEST(log_api_errors)
 {
@@ -1077,28 +1097,42 @@ TEST(log_api_errors)
 	cap_free(c);
 }
 
-/* ---- C++ ------------------------------------------------------------------------------------------- */
+/* ---- C++
+ * ------------------------------------------------------------------------------------------- */
 
 TEST(log_macros_compile_as_cxx17_and_c11)
 {
 	static const char src[] =
-		"#include \"sonde/log.h\"\n"
-		"int use(sonde_logger *l, const char *p, double d);\n"
-		"int use(sonde_logger *l, const char *p, double d) {\n"
-		"  LOG_INFO(l, \"m\");\n"
-		"  LOG_INFO(l, \"m\", LOG_INT(\"a\", 1), LOG_STR(\"p\", p), LOG_DOUBLE(\"d\", d),\n"
-		"           LOG_UINT(\"u\", 2u), LOG_BOOL(\"b\", true), LOG_STRN(\"n\", p, 1));\n"
-		"  SONDE_LOG_ERROR(l, \"e\", SONDE_LOG_INT(\"x\", 3));\n"
-		"  sonde_log_field f = sonde_log_field_str(\"k\", \"v\");\n"
-		"  sonde_logger *c = sonde_logger_child(l, &f, 1);\n"
-		"  sonde_logger_free(c);\n"
-		"  return 0;\n"
-		"}\n";
-	const char *cxx[] = {"c++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic",
-	                     "-I" SONDE_SRC_DIR "/include", "-x", "c++", "-c", NULL, "-o", "/dev/null",
+	        "#include \"sonde/log.h\"\n"
+	        "int use(sonde_logger *l, const char *p, double d);\n"
+	        "int use(sonde_logger *l, const char *p, double d) {\n"
+	        "  LOG_INFO(l, \"m\");\n"
+	        "  LOG_INFO(l, \"m\", LOG_INT(\"a\", 1), LOG_STR(\"p\", p), LOG_DOUBLE(\"d\", d),\n"
+	        "           LOG_UINT(\"u\", 2u), LOG_BOOL(\"b\", true), LOG_STRN(\"n\", p, 1));\n"
+	        "  SONDE_LOG_ERROR(l, \"e\", SONDE_LOG_INT(\"x\", 3));\n"
+	        "  sonde_log_field f = sonde_log_field_str(\"k\", \"v\");\n"
+	        "  sonde_logger *c = sonde_logger_child(l, &f, 1);\n"
+	        "  sonde_logger_free(c);\n"
+	        "  return 0;\n"
+	        "}\n";
+	const char *cxx[] = {"c++",
+	                     "-std=c++17",
+	                     "-Wall",
+	                     "-Wextra",
+	                     "-Werror",
+	                     "-pedantic",
+	                     "-I" SONDE_SRC_DIR "/include",
+	                     "-x",
+	                     "c++",
+	                     "-c",
+	                     NULL,
+	                     "-o",
+	                     "/dev/null",
 	                     NULL};
-	const char *cc[] = {"cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I" SONDE_SRC_DIR "/include",
-	                    "-x", "c", "-c", NULL, "-o", "/dev/null", NULL};
+	const char *cc[] = {
+	        "cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I" SONDE_SRC_DIR "/include",
+	        "-x", "c",        "-c",    NULL,      "-o",      "/dev/null",
+	        NULL};
 	char *out = NULL;
 	int rc;
 
@@ -1157,35 +1191,41 @@ TEST(log_write_runtime_call)
 	ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, NULL, 2), SONDE_EINVAL);
 	{
 		sonde_log_field bad = sonde_log_field_i64("", 1);
-		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, &bad, 1), SONDE_EINVAL);
+		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, &bad, 1),
+		              SONDE_EINVAL);
 		bad.key = "k";
 		bad.type = 42;
-		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, &bad, 1), SONDE_EINVAL);
+		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, &bad, 1),
+		              SONDE_EINVAL);
 	}
 	{
-		static const char *const ks[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7",
-		                                 "k8", "k9", "k10", "k11", "k12", "k13", "k14", "k15"};
+		static const char *const ks[] = {"k0",  "k1",  "k2",  "k3", "k4",  "k5",
+		                                 "k6",  "k7",  "k8",  "k9", "k10", "k11",
+		                                 "k12", "k13", "k14", "k15"};
 		sonde_log_field many[16];
 		for (i = 0; i < 16; i++)
 			many[i] = sonde_log_field_i64(ks[i], i);
 		many[1].key = "k0";
-		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, many, 2), SONDE_EINVAL);
+		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, many, 2),
+		              SONDE_EINVAL);
 		ASSERT_CONTAINS(sonde_last_error(), "twice");
 		many[1].key = "k1";
-		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, many, 16), SONDE_EINVAL);
+		ASSERT_EQ_INT(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "x", 1, many, 16),
+		              SONDE_EINVAL);
 		ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "fifteen", 7, many, 15));
 	}
 	ASSERT_OK(sonde_log_flush());
 	ASSERT_EQ_INT(cap_count(c), 104);
-	check_cap(c, "{\"count\":104,\"expect\":["
-	             "{\"__order__\":[\"@timestamp\",\"level\",\"message\",\"service\",\"user\",\"n\","
-	             "\"ratio\",\"ok\"],\"level\":\"warn\",\"message\":\"login \\\"ok\\\"\\n\","
-	             "\"user\":\"ann\\ufffd\",\"n\":-5,\"ratio\":0.1,\"ok\":true},"
-	             "{\"level\":\"error\",\"message\":\"a\\u0000b\"},"
-	             "{\"message\":\"traced\",\"trace_id\":\"11111111111111111111111111111111\","
-	             "\"span_id\":\"2222222222222222\",\"n\":-5},"
-	             "{\"message\":\"loop\",\"n\":-5}],"
-	             "\"absent\":[[\"trace_id\"],[\"n\"]]}");
+	check_cap(c,
+	          "{\"count\":104,\"expect\":["
+	          "{\"__order__\":[\"@timestamp\",\"level\",\"message\",\"service\",\"user\",\"n\","
+	          "\"ratio\",\"ok\"],\"level\":\"warn\",\"message\":\"login \\\"ok\\\"\\n\","
+	          "\"user\":\"ann\\ufffd\",\"n\":-5,\"ratio\":0.1,\"ok\":true},"
+	          "{\"level\":\"error\",\"message\":\"a\\u0000b\"},"
+	          "{\"message\":\"traced\",\"trace_id\":\"11111111111111111111111111111111\","
+	          "\"span_id\":\"2222222222222222\",\"n\":-5},"
+	          "{\"message\":\"loop\",\"n\":-5}],"
+	          "\"absent\":[[\"trace_id\"],[\"n\"]]}");
 	sonde_logger_free(root);
 	sonde_log_sink_free(s);
 	ASSERT_OK(sonde_log_shutdown());
@@ -1208,7 +1248,8 @@ TEST(log_write_interning_is_bounded)
 		rc = sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "m", 1, &f, 1);
 	}
 	ASSERT_EQ_INT(rc, SONDE_ELIMIT);
-	ASSERT_TRUE(i >= SONDE_LOG_SITES_MAX - 10); /* a few may have been interned by other tests */
+	ASSERT_TRUE(i >=
+	            SONDE_LOG_SITES_MAX - 10); /* a few may have been interned by other tests */
 	ASSERT_CONTAINS(sonde_last_error(), "distinct");
 	/* known combinations keep working */
 	f = sonde_log_field_i64("k1", 1);

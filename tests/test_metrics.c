@@ -189,8 +189,8 @@ TEST(histogram_nan_dropped_and_counted)
 	sonde_self_stats_get(&b);
 	ASSERT_EQ_U64(b.histogram_nan - a.histogram_nan, 1);
 	ASSERT_EQ_U64(sonde_histogram_count(h), 1);
-	ASSERT_EQ_U64(sonde_histogram_bucket(h, 10), 0);  /* 10 is the last default bound */
-	ASSERT_EQ_U64(sonde_histogram_bucket(h, 11), 1);  /* +Inf */
+	ASSERT_EQ_U64(sonde_histogram_bucket(h, 10), 0); /* 10 is the last default bound */
+	ASSERT_EQ_U64(sonde_histogram_bucket(h, 11), 1); /* +Inf */
 	sonde_registry_free(r);
 }
 
@@ -306,7 +306,8 @@ TEST(duplicate_registration)
 	ASSERT_NOT_NULL(sonde_gauge_new(r, "foo_bucket", "x"));
 	ASSERT_NULL(sonde_histogram_new(r, "foo", "x", NULL, 0));
 	/* same counter handle twice */
-	ASSERT_TRUE(sonde_counter_new(r, "same_total", "s") == sonde_counter_new(r, "same_total", "s"));
+	ASSERT_TRUE(sonde_counter_new(r, "same_total", "s") ==
+	            sonde_counter_new(r, "same_total", "s"));
 	/* a name in another registry is independent */
 	{
 		sonde_registry *r2 = reg();
@@ -333,7 +334,8 @@ TEST(family_children_by_label_values)
 	ASSERT_TRUE(sonde_counter_with(f, "GET", "200") == a);
 	ASSERT_TRUE(sonde_counter_labels(f, 2, vals, NULL) == a);
 	/* values are bytes with lengths: embedded NULs are distinct values */
-	ASSERT_TRUE(sonde_counter_labels(f, 2, bin, binlen) != sonde_counter_labels(f, 2, bin2, binlen));
+	ASSERT_TRUE(sonde_counter_labels(f, 2, bin, binlen) !=
+	            sonde_counter_labels(f, 2, bin2, binlen));
 	/* ("ab","c") and ("a","bc") must not collide (prom-client's bug) */
 	ASSERT_TRUE(sonde_counter_with(f, "ab", "c") != sonde_counter_with(f, "a", "bc"));
 	ASSERT_EQ_INT(sonde_family_size(f), 6);
@@ -611,9 +613,15 @@ TEST(macros_register_on_first_use)
 	ASSERT_EQ_DBL(sonde_counter_value((sonde_counter *)m_requests.handle), 5);
 	ASSERT_EQ_DBL(sonde_gauge_value((sonde_gauge *)m_inflight.handle), 3);
 	ASSERT_EQ_U64(sonde_histogram_count((sonde_histogram *)m_lat.handle), 1);
-	ASSERT_EQ_DBL(sonde_counter_value(sonde_counter_with((sonde_family *)m_hits.handle, "GET", "200")), 6);
-	ASSERT_EQ_DBL(sonde_counter_value(sonde_counter_with((sonde_family *)m_hits.handle, "PUT", "201")), 10);
-	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_with((sonde_family *)m_dur.handle, "/work")), 1);
+	ASSERT_EQ_DBL(sonde_counter_value(
+	                      sonde_counter_with((sonde_family *)m_hits.handle, "GET", "200")),
+	              6);
+	ASSERT_EQ_DBL(sonde_counter_value(
+	                      sonde_counter_with((sonde_family *)m_hits.handle, "PUT", "201")),
+	              10);
+	ASSERT_EQ_U64(
+	        sonde_histogram_count(sonde_histogram_with((sonde_family *)m_dur.handle, "/work")),
+	        1);
 	/* a bad definition: every use is a no-op, the reason is recorded */
 	SONDE_METRIC_INC(m_bad);
 	ASSERT_CONTAINS(sonde_last_error(), "9-not-a-name");

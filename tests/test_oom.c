@@ -142,7 +142,8 @@ static void metrics_check(long n)
 		/* a family that was made is exposed, with its child if it got one */
 		sonde_family *f = sonde_registry_find(mreg, name);
 		if (f && sonde_family_size(f) == 1) {
-			snprintf(name, sizeof(name), "oom_%ld_total{method=\"GET\",code=\"200\"} ", n);
+			snprintf(name, sizeof(name), "oom_%ld_total{method=\"GET\",code=\"200\"} ",
+			         n);
 			ASSERT_CONTAINS(buf.data, name);
 		}
 	}
@@ -155,7 +156,8 @@ static void metrics_check(long n)
 	/* unregister this round's families so every round renders the same
 	 * set (the allocation count must not grow with n) */
 	{
-		static const char *const fmt[] = {"oom_%ld_total", "oom_%ld_seconds", "oom_%ld_summary"};
+		static const char *const fmt[] = {"oom_%ld_total", "oom_%ld_seconds",
+		                                  "oom_%ld_summary"};
 		for (int i = 0; i < 3; i++) {
 			sonde_family *f;
 			snprintf(name, sizeof(name), fmt[i], n);
@@ -207,7 +209,8 @@ static int trace_scenario(long n)
 		goto out;
 	}
 	if ((rc = sonde_baggage_parse(bg, bgv, sizeof(bgv) - 1)) ||
-	    (rc = sonde_baggage_set(bg, "k", 1, "v w", 3, NULL, 0)) || (rc = sonde_baggage_format(bg, &b)))
+	    (rc = sonde_baggage_set(bg, "k", 1, "v w", 3, NULL, 0)) ||
+	    (rc = sonde_baggage_format(bg, &b)))
 		goto out;
 	c = sonde_trace_carrier_new();
 	if (!c) {
@@ -318,7 +321,8 @@ TEST_TIMEOUT(oom_log_every_allocation, 180)
 	ASSERT_TRUE(oom_loop(log_scenario, log_check) > 3);
 }
 
-/* ---- health ------------------------------------------------------------------------------------ */
+/* ---- health ------------------------------------------------------------------------------------
+ */
 
 static sonde_health_result pass_check(void *user, char *msg, size_t cap)
 {

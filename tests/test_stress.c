@@ -45,7 +45,8 @@ static void *scraper(void *arg)
 		{
 			const char *inf = strstr(b.data, "st_hist_bucket{le=\"+Inf\"} ");
 			const char *cnt = strstr(b.data, "st_hist_count ");
-			if (inf && cnt && strtoull(inf + 26, NULL, 10) != strtoull(cnt + 14, NULL, 10))
+			if (inf && cnt &&
+			    strtoull(inf + 26, NULL, 10) != strtoull(cnt + 14, NULL, 10))
 				FAIL("+Inf bucket differs from _count");
 		}
 	}

@@ -34,7 +34,8 @@ static double worst_err;
  * one: the observation of rank floor(q (n-1)). */
 static void check_dist(const char *what, double *xs, size_t n)
 {
-	static const double qs[] = {0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1};
+	static const double qs[] = {0,    0.001, 0.01, 0.1,  0.25,  0.5,
+	                            0.75, 0.9,   0.95, 0.99, 0.999, 1};
 	sonde_registry *r = sonde_registry_new();
 	sonde_summary *s = sonde_summary_new(r, "dist", "D.");
 	double sum = 0;
@@ -53,8 +54,8 @@ static void check_dist(const char *what, double *xs, size_t n)
 		if (exact == 0 && got != 0)
 			FAIL("%s q=%g: exact 0, got %.17g", what, qs[i], got);
 		if (!(err <= 0.01))
-			FAIL("%s q=%g: exact %.17g got %.17g (relative error %.4f%%)", what, qs[i], exact,
-			     got, err * 100);
+			FAIL("%s q=%g: exact %.17g got %.17g (relative error %.4f%%)", what, qs[i],
+			     exact, got, err * 100);
 		if (err > worst_err)
 			worst_err = err;
 	}
@@ -116,7 +117,8 @@ TEST(summary_window_forgets_old_observations)
 	sonde_metric_opts_init(&o, SONDE_TYPE_SUMMARY, "win", "W.");
 	o.max_age_seconds = 10;
 	o.age_buckets = 5;
-	s = (sonde_summary *)sonde__family_child(sonde_family_new(r, &o), SONDE_TYPE_SUMMARY, 0, NULL, NULL);
+	s = (sonde_summary *)sonde__family_child(sonde_family_new(r, &o), SONDE_TYPE_SUMMARY, 0,
+	                                         NULL, NULL);
 	ASSERT_NOT_NULL(s);
 	ASSERT_TRUE(isnan(sonde_summary_quantile(s, 0.5))); /* empty: NaN */
 	for (i = 0; i < 100; i++)
@@ -207,17 +209,17 @@ TEST(summary_exposition_and_parsers)
 	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
 	{
 		const char *check =
-			"import sys, math\n"
-			"from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
-			"f = {x.name: x for x in p(open(sys.argv[1]).read())}['rpc_duration_seconds']\n"
-			"assert f.type == 'summary'\n"
-			"v = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in f.samples}\n"
-			"m = v[('rpc_duration_seconds', (('quantile', '0.5'), ('route', '/a')))]\n"
-			"assert abs(m - 0.5) / 0.5 < 0.01, m\n"
-			"assert v[('rpc_duration_seconds_count', (('route', '/a'),))] == 1000\n"
-			"assert abs(v[('rpc_duration_seconds_sum', (('route', '/a'),))] - 500.5) < 1e-9\n"
-			"assert math.isnan(v[('rpc_duration_seconds', (('quantile', '0.99'), ('route', '/empty')))])\n"
-			"print('summary ok')\n";
+		        "import sys, math\n"
+		        "from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
+		        "f = {x.name: x for x in p(open(sys.argv[1]).read())}['rpc_duration_seconds']\n"
+		        "assert f.type == 'summary'\n"
+		        "v = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in f.samples}\n"
+		        "m = v[('rpc_duration_seconds', (('quantile', '0.5'), ('route', '/a')))]\n"
+		        "assert abs(m - 0.5) / 0.5 < 0.01, m\n"
+		        "assert v[('rpc_duration_seconds_count', (('route', '/a'),))] == 1000\n"
+		        "assert abs(v[('rpc_duration_seconds_sum', (('route', '/a'),))] - 500.5) < 1e-9\n"
+		        "assert math.isnan(v[('rpc_duration_seconds', (('quantile', '0.99'), ('route', '/empty')))])\n"
+		        "print('summary ok')\n";
 		const char *argv[] = {SONDE_PYTHON, "-c", check, NULL, NULL};
 		argv[3] = sonde_test_tmpfile(1, b.data, b.len);
 		rc = sonde_test_run(argv, NULL, &out);

@@ -86,8 +86,9 @@ TEST(trace_baggage_w3c_parse_multiple_kv_property)
 	                      "SomePropKey2=SomePropValue2"));
 	entry_is(b, 0, "SomeKey", "SomeValue", "SomePropKey=SomePropValue");
 	entry_is(b, 1, "SomeKey2", "SomeValue2", "SomePropKey2=SomePropValue2");
-	ASSERT_OK(bg_parse(b, "SomeKey \t = \t SomeValue \t ; \t SomePropKey=SomePropValue \t , \t "
-	                      "SomeKey2 \t = \t SomeValue2 \t ; \t SomePropKey2 \t = \t SomePropValue2"));
+	ASSERT_OK(bg_parse(
+	        b, "SomeKey \t = \t SomeValue \t ; \t SomePropKey=SomePropValue \t , \t "
+	           "SomeKey2 \t = \t SomeValue2 \t ; \t SomePropKey2 \t = \t SomePropValue2"));
 	entry_is(b, 0, "SomeKey", "SomeValue", "SomePropKey=SomePropValue");
 	entry_is(b, 1, "SomeKey2", "SomeValue2", "SomePropKey2=SomePropValue2");
 	sonde_baggage_free(b);
@@ -133,9 +134,12 @@ TEST(trace_baggage_w3c_properties)
 	entry_is(b, 0, "SomeKey", "SomeValue", "SomePropKey=SomePropValue");
 	ASSERT_OK(bg_parse(b, "SomeKey \t = \t SomeValue \t ; \t SomeProp"));
 	entry_is(b, 0, "SomeKey", "SomeValue", "SomeProp");
-	ASSERT_OK(bg_parse(b, "SomeKey \t = \t SomeValue \t ; \t SomeProp \t ; \t SecondProp \t = \t PropValue"));
+	ASSERT_OK(bg_parse(
+	        b,
+	        "SomeKey \t = \t SomeValue \t ; \t SomeProp \t ; \t SecondProp \t = \t PropValue"));
 	entry_is(b, 0, "SomeKey", "SomeValue", "SomeProp;SecondProp=PropValue");
-	ASSERT_OK(bg_parse(b, "SomeKey \t = \t SomeValue \t ; \t SomePropKey \t = \t SomePropValue"));
+	ASSERT_OK(
+	        bg_parse(b, "SomeKey \t = \t SomeValue \t ; \t SomePropKey \t = \t SomePropValue"));
 	entry_is(b, 0, "SomeKey", "SomeValue", "SomePropKey=SomePropValue");
 	ASSERT_STREQ(bg_fmt(b), "SomeKey=SomeValue;SomePropKey=SomePropValue");
 	sonde_baggage_free(b);
@@ -209,19 +213,16 @@ TEST(trace_baggage_parse_over_limits_keeps_first_members)
 TEST(trace_baggage_malformed_drops_header)
 {
 	static const char *const bad[] = {
-		"k",            /* no '=' */
-		"=v",           /* empty key */
-		"k=v,=w",
-		"k(=v",         /* '(' is not a token char */
-		"k=v w",        /* space inside a value */
-		"k=v\"",        /* '"' must be encoded */
-		"k=a\\b",       /* '\\' must be encoded */
-		"k=v;",         /* empty property */
-		"k=v;=x",
-		"k=v;p=a b",
-		"k=v;p q",
-		"k=caf\xc3\xa9",  /* raw non-ASCII must be encoded */
-		"k=v\x01",
+	        "k",               /* no '=' */
+	        "=v",              /* empty key */
+	        "k=v,=w",  "k(=v", /* '(' is not a token char */
+	        "k=v w",           /* space inside a value */
+	        "k=v\"",           /* '"' must be encoded */
+	        "k=a\\b",          /* '\\' must be encoded */
+	        "k=v;",            /* empty property */
+	        "k=v;=x",  "k=v;p=a b",
+	        "k=v;p q", "k=caf\xc3\xa9", /* raw non-ASCII must be encoded */
+	        "k=v\x01",
 	};
 	sonde_baggage *b = sonde_baggage_new();
 
@@ -300,10 +301,14 @@ TEST(trace_baggage_random_roundtrip)
 
 	for (int iter = 0; iter < 20000; iter++) {
 		size_t n;
-		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
 		n = x % 40;
 		for (size_t i = 0; i < n; i++) {
-			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
 			in[i] = pool[x % (sizeof(pool) - 1)];
 		}
 		if (sonde_baggage_parse(a, in, n) != SONDE_OK)

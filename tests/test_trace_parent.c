@@ -62,52 +62,52 @@ TEST(trace_parent_reserved_flags_zeroed_on_format)
 TEST(trace_parent_invalid_cases)
 {
 	static const char *const bad[] = {
-		"",
-		"00",
-		/* uppercase hex anywhere */
-		"00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01",
-		"00-0af7651916cd43dd8448eb211c80319C-b7ad6b7169203331-01",
-		"00-0af7651916cd43dd8448eb211c80319c-B7ad6b7169203331-01",
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0A",
-		"0A-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-		/* version ff, bad version */
-		"ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-		"0-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-		".0-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-		"0g-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-		"000-af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-		/* all-zero ids */
-		"00-00000000000000000000000000000000-b7ad6b7169203331-01",
-		"00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
-		/* trace id too long / short / illegal */
-		"00-0af7651916cd43dd8448eb211c80319c1-b7ad6b7169203331-01",
-		"00-0af7651916cd43dd8448eb211c80319-b7ad6b7169203331-01",
-		"00-0af7651916cd43dd8448eb211c80319.-b7ad6b7169203331-01",
-		/* parent id too long / short / illegal */
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b71692033311-01",
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920333-01",
-		"00-0af7651916cd43dd8448eb211c80319c-.7ad6b7169203331-01",
-		/* flags too long / short / illegal */
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-001",
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1",
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-.0",
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0.",
-		/* version 00 with anything after it */
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-",
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-more",
-		/* separators */
-		"00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-		"00-0af7651916cd43dd8448eb211c80319c_b7ad6b7169203331-01",
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331_01",
-		/* whitespace is the caller's to strip */
-		" 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01 ",
-		/* higher version: shorter than 55, or no '-' after flags */
-		"01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0",
-		"01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01x",
-		"cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01.what-the-future-will-be-like",
-		"01-00000000000000000000000000000000-b7ad6b7169203331-01-x",
-		"01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0G-x",
+	        "",
+	        "00",
+	        /* uppercase hex anywhere */
+	        "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01",
+	        "00-0af7651916cd43dd8448eb211c80319C-b7ad6b7169203331-01",
+	        "00-0af7651916cd43dd8448eb211c80319c-B7ad6b7169203331-01",
+	        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0A",
+	        "0A-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+	        /* version ff, bad version */
+	        "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+	        "0-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+	        ".0-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+	        "0g-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+	        "000-af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+	        /* all-zero ids */
+	        "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+	        "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+	        /* trace id too long / short / illegal */
+	        "00-0af7651916cd43dd8448eb211c80319c1-b7ad6b7169203331-01",
+	        "00-0af7651916cd43dd8448eb211c80319-b7ad6b7169203331-01",
+	        "00-0af7651916cd43dd8448eb211c80319.-b7ad6b7169203331-01",
+	        /* parent id too long / short / illegal */
+	        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b71692033311-01",
+	        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920333-01",
+	        "00-0af7651916cd43dd8448eb211c80319c-.7ad6b7169203331-01",
+	        /* flags too long / short / illegal */
+	        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-001",
+	        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1",
+	        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-.0",
+	        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0.",
+	        /* version 00 with anything after it */
+	        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-",
+	        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-more",
+	        /* separators */
+	        "00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+	        "00-0af7651916cd43dd8448eb211c80319c_b7ad6b7169203331-01",
+	        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331_01",
+	        /* whitespace is the caller's to strip */
+	        " 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+	        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01 ",
+	        /* higher version: shorter than 55, or no '-' after flags */
+	        "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0",
+	        "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01x",
+	        "cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01.what-the-future-will-be-like",
+	        "01-00000000000000000000000000000000-b7ad6b7169203331-01-x",
+	        "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0G-x",
 	};
 	sonde_traceparent tp;
 
@@ -131,7 +131,9 @@ TEST(trace_parent_higher_version)
 	/* exactly 55, then with a future field: the known prefix is read */
 	ASSERT_OK(parse_exact("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", &tp));
 	ASSERT_EQ_INT(tp.version, 1);
-	ASSERT_OK(parse_exact("cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-what-the-future-will-be-like", &tp));
+	ASSERT_OK(parse_exact(
+	        "cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-what-the-future-will-be-like",
+	        &tp));
 	ASSERT_EQ_INT(tp.version, 0xcc);
 	ASSERT_EQ_INT(tp.flags, 1);
 	ASSERT_EQ_INT(sonde_traceparent_format(&tp, out, sizeof(out)), 55);
@@ -274,7 +276,7 @@ static uint8_t thread_ids[ID_THREADS][IDS_PER_THREAD][8];
 
 static void *gen_ids(void *arg)
 {
-	uint8_t (*out)[8] = arg;
+	uint8_t(*out)[8] = arg;
 	for (int i = 0; i < IDS_PER_THREAD; i++)
 		sonde_span_id_generate(out[i]);
 	return NULL;
@@ -288,7 +290,7 @@ static int cmp8(const void *a, const void *b)
 TEST(trace_ids_unique_across_threads)
 {
 	pthread_t th[ID_THREADS];
-	uint8_t (*all)[8] = &thread_ids[0][0];
+	uint8_t(*all)[8] = &thread_ids[0][0];
 	size_t n = (size_t)ID_THREADS * IDS_PER_THREAD;
 
 	for (int i = 0; i < ID_THREADS; i++)
@@ -350,7 +352,7 @@ TEST(trace_sampler_ratio_matches_otel_algorithm)
 	memcpy(id + 8, "\x00\x00\x00\x00\x00\x00\x00\x01", 8);
 	ASSERT_TRUE(sonde_trace_id_ratio_sample(id, 0.5));
 	/* byte order: big-endian, so the last byte is least significant */
-	memcpy(id + 8, "\x01\x00\x00\x00\x00\x00\x00\x00", 8); /* x = 2^55 */
+	memcpy(id + 8, "\x01\x00\x00\x00\x00\x00\x00\x00", 8);    /* x = 2^55 */
 	ASSERT_FALSE(sonde_trace_id_ratio_sample(id, 1.0 / 512)); /* bound 2^54 */
 	ASSERT_TRUE(sonde_trace_id_ratio_sample(id, 1.0 / 128));  /* bound 2^56 */
 }

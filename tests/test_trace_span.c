@@ -180,11 +180,11 @@ TEST(trace_span_histogram)
 	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(f, 1, v, NULL)), 3);
 	ASSERT_EQ_INT(sonde_family_size(f), 2);
 	/* wrong shapes are refused */
-	ASSERT_EQ_INT(sonde_trace_set_span_histogram(sonde_counter_family_new(r, "c_total", "c", 1,
-	                                                 (const char *const[]){"name"})),
+	ASSERT_EQ_INT(sonde_trace_set_span_histogram(sonde_counter_family_new(
+	                      r, "c_total", "c", 1, (const char *const[]){"name"})),
 	              SONDE_ETYPE);
-	ASSERT_EQ_INT(sonde_trace_set_span_histogram(sonde_histogram_family_new(r, "h2", "h", NULL, 0,
-	                                                 0, NULL)),
+	ASSERT_EQ_INT(sonde_trace_set_span_histogram(
+	                      sonde_histogram_family_new(r, "h2", "h", NULL, 0, 0, NULL)),
 	              SONDE_EINVAL);
 	ASSERT_OK(sonde_trace_set_span_histogram(NULL));
 	sonde_span_start(&s, "work");
@@ -196,8 +196,18 @@ TEST(trace_span_histogram)
 /* hook swapped while other threads end spans: never a torn (fn, arg) */
 static int arg_a = 1, arg_b = 2;
 static _Atomic int torn;
-static void hook_a(const sonde_span *s, void *arg) { (void)s; if (arg != &arg_a) torn = 1; }
-static void hook_b(const sonde_span *s, void *arg) { (void)s; if (arg != &arg_b) torn = 1; }
+static void hook_a(const sonde_span *s, void *arg)
+{
+	(void)s;
+	if (arg != &arg_a)
+		torn = 1;
+}
+static void hook_b(const sonde_span *s, void *arg)
+{
+	(void)s;
+	if (arg != &arg_b)
+		torn = 1;
+}
 
 static void *span_loop(void *x)
 {
@@ -231,19 +241,21 @@ TEST(trace_span_hook_swap_threads)
 
 /* ---- extract / inject ------------------------------------------------------ */
 
+/* clang-format off */
 #define H(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
+/* clang-format on */
 
 TEST(trace_propagate_continue)
 {
 	sonde_trace_carrier *c = sonde_trace_carrier_new();
 	sonde_header in[] = {
-		H("TrAcEpArEnT", " \t00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03 \t"),
-		H("TRACESTATE", "foo=1,bar=2"),
-		H("tracestate", "baz=3"),
-		H("Baggage", "user=alice;p"),
-		H("baggage", "tenant=t%201"),
-		H("X-Request-ID", "req-123_abc"),
-		H("trace-state", "ignored=1"),
+	        H("TrAcEpArEnT", " \t00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03 \t"),
+	        H("TRACESTATE", "foo=1,bar=2"),
+	        H("tracestate", "baz=3"),
+	        H("Baggage", "user=alice;p"),
+	        H("baggage", "tenant=t%201"),
+	        H("X-Request-ID", "req-123_abc"),
+	        H("trace-state", "ignored=1"),
 	};
 	sonde_trace_headers out = SONDE_TRACE_HEADERS_INIT;
 	const sonde_span_context *ctx;
@@ -269,7 +281,8 @@ TEST(trace_propagate_continue)
 	ASSERT_EQ_INT(out.count, 3);
 	{
 		char want[SONDE_TRACEPARENT_BUFSZ];
-		sonde_span_context_format_traceparent(sonde_span_get_context(&client), want, sizeof(want));
+		sonde_span_context_format_traceparent(sonde_span_get_context(&client), want,
+		                                      sizeof(want));
 		ASSERT_STREQ(out.headers[0].name, "traceparent");
 		ASSERT_STREQ(out.headers[0].value, want);
 		ASSERT_TRUE(strncmp(want, "00-0af7651916cd43dd8448eb211c80319c-", 36) == 0);
@@ -292,19 +305,19 @@ TEST(trace_propagate_restart_cases)
 	sonde_trace_headers out = SONDE_TRACE_HEADERS_INIT;
 	const sonde_span_context *ctx;
 	sonde_header invalid[] = {
-		H("traceparent", "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01"),
-		H("tracestate", "foo=1"),
-		H("x-correlation-id", "has space"),
+	        H("traceparent", "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01"),
+	        H("tracestate", "foo=1"),
+	        H("x-correlation-id", "has space"),
 	};
 	sonde_header two[] = {
-		H("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
-		H("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+	        H("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+	        H("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
 	};
 	sonde_header bad_state[] = {
-		H("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"),
-		H("tracestate", "foo=1"),
-		H("tracestate", "foo=2"),
-		H("x-correlation-id", "corr:1/2"),
+	        H("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"),
+	        H("tracestate", "foo=1"),
+	        H("tracestate", "foo=2"),
+	        H("x-correlation-id", "corr:1/2"),
 	};
 
 	sonde_trace_set_sampler_ratio(1.0);

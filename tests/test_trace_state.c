@@ -87,21 +87,18 @@ TEST(trace_state_all_allowed_characters)
 TEST(trace_state_invalid_drops_whole_header)
 {
 	static const char *const bad[] = {
-		"foo=1,@foo=2",            /* key must start with a-z0-9 */
-		"foo=1,Foo=2",             /* uppercase key */
-		"foo=1,fo o=2",            /* space in key */
-		"foo =1",                  /* space before '=' */
-		"foo=",                    /* empty value */
-		"foo=bar=baz",             /* '=' in value */
-		"foo",                     /* no '=' */
-		"=bar",                    /* empty key */
-		"foo=1,foo=2",             /* duplicate key */
-		"foo=1,foo=1",
-		"foo=ba\tr",               /* tab inside a value */
-		"foo=\x7f",
-		"foo=caf\xc3\xa9",          /* non-ASCII */
-		"a!=1",
-		"foo=1,bar",
+	        "foo=1,@foo=2",                    /* key must start with a-z0-9 */
+	        "foo=1,Foo=2",                     /* uppercase key */
+	        "foo=1,fo o=2",                    /* space in key */
+	        "foo =1",                          /* space before '=' */
+	        "foo=",                            /* empty value */
+	        "foo=bar=baz",                     /* '=' in value */
+	        "foo",                             /* no '=' */
+	        "=bar",                            /* empty key */
+	        "foo=1,foo=2",                     /* duplicate key */
+	        "foo=1,foo=1",  "foo=ba\tr",       /* tab inside a value */
+	        "foo=\x7f",     "foo=caf\xc3\xa9", /* non-ASCII */
+	        "a!=1",         "foo=1,bar",
 	};
 	sonde_tracestate *ts = sonde_tracestate_new();
 	char key[300], hdr[400];
@@ -136,18 +133,18 @@ TEST(trace_state_level1_keys)
 
 	ASSERT_OK(sonde_tracestate_set_keys(ts, SONDE_TRACESTATE_KEYS_LEVEL1));
 	ASSERT_OK(ts_parse(ts, "foo=1,tenant@sys=2,1tenant@s=3"));
-	ASSERT_EQ_INT(ts_parse(ts, "1foo=1"), SONDE_EINVAL);     /* simple key: a-z first */
-	ASSERT_EQ_INT(ts_parse(ts, "foo@=1"), SONDE_EINVAL);     /* empty system */
+	ASSERT_EQ_INT(ts_parse(ts, "1foo=1"), SONDE_EINVAL); /* simple key: a-z first */
+	ASSERT_EQ_INT(ts_parse(ts, "foo@=1"), SONDE_EINVAL); /* empty system */
 	ASSERT_EQ_INT(ts_parse(ts, "foo@@bar=1"), SONDE_EINVAL);
 	ASSERT_EQ_INT(ts_parse(ts, "foo@bar@baz=1"), SONDE_EINVAL);
-	ASSERT_EQ_INT(ts_parse(ts, "t@1s=1"), SONDE_EINVAL);     /* system: a-z first */
-	ASSERT_OK(ts_parse(ts, "t@abcdefghijklmn=1"));           /* system 14 */
+	ASSERT_EQ_INT(ts_parse(ts, "t@1s=1"), SONDE_EINVAL); /* system: a-z first */
+	ASSERT_OK(ts_parse(ts, "t@abcdefghijklmn=1"));       /* system 14 */
 	ASSERT_EQ_INT(ts_parse(ts, "t@abcdefghijklmno=1"), SONDE_EINVAL);
 	memset(hdr, 't', 242);
-	memcpy(hdr + 241, "@s=1", 5);                               /* tenant 241 */
+	memcpy(hdr + 241, "@s=1", 5); /* tenant 241 */
 	ASSERT_OK(ts_parse(ts, hdr));
 	memset(hdr, 't', 242);
-	memcpy(hdr + 242, "@s=1", 5);                               /* tenant 242 */
+	memcpy(hdr + 242, "@s=1", 5); /* tenant 242 */
 	ASSERT_EQ_INT(ts_parse(ts, hdr), SONDE_EINVAL);
 	/* the same keys under Level 2 */
 	ASSERT_OK(sonde_tracestate_set_keys(ts, SONDE_TRACESTATE_KEYS_LEVEL2));
@@ -247,7 +244,8 @@ static void fill_members(sonde_tracestate *ts, const int *vlens, int n)
 	for (int i = 0; i < n; i++) {
 		memset(v, 'a' + i % 26, (size_t)vlens[i]);
 		v[vlens[i]] = '\0';
-		at += (size_t)snprintf(hdr + at, sizeof(hdr) - at, "%sk%02d=%s", i ? "," : "", i, v);
+		at += (size_t)snprintf(hdr + at, sizeof(hdr) - at, "%sk%02d=%s", i ? "," : "", i,
+		                       v);
 	}
 	if (ts_parse(ts, hdr) != SONDE_OK)
 		FAIL("parse failed: %s", sonde_last_error());
@@ -362,10 +360,14 @@ TEST(trace_state_random_roundtrip)
 
 	for (int iter = 0; iter < 20000; iter++) {
 		size_t n;
-		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
 		n = x % 60;
 		for (size_t i = 0; i < n; i++) {
-			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
 			in[i] = pool[x % (sizeof(pool) - 1)];
 		}
 		in[n] = '\0';

@@ -25,17 +25,17 @@
 
 #include "json.h"
 
-#define TEXT_CAP 65536          /* response bodies the demo writes itself */
-#define TEST_MAX_CALLBACKS 32   /* elements of one POST /test body */
-#define TEST_DEADLINE_MS 10000  /* all callbacks of one POST /test */
+#define TEXT_CAP 65536         /* response bodies the demo writes itself */
+#define TEST_MAX_CALLBACKS 32  /* elements of one POST /test body */
+#define TEST_DEADLINE_MS 10000 /* all callbacks of one POST /test */
 #define TEST_CALL_TIMEOUT_MS 5000
 #define WORK_MAX_MS 10000
 
 struct demo_app {
 	demo_config cfg;
 	demo_server *srv;
-	sonde_logger *log;       /* component=main */
-	sonde_logger *http_log;  /* component=http */
+	sonde_logger *log;      /* component=main */
+	sonde_logger *http_log; /* component=http */
 	sonde_health *health;
 	sonde_family *requests;  /* http_requests_total{method,route,status} */
 	sonde_family *duration;  /* http_request_duration_seconds{method,route,status} */
@@ -122,7 +122,7 @@ static void handle_work(demo_app *app, demo_worker_ctx *w, demo_exchange *ex);
 static void handle_test(demo_app *app, demo_worker_ctx *w, demo_exchange *ex);
 
 typedef struct route {
-	const char *path;      /* also the route label */
+	const char *path; /* also the route label */
 	const char *method;
 	const char *span_name; /* static: a span keeps the pointer */
 	const char *allow;     /* the Allow header of a 405 */
@@ -130,13 +130,13 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
-	{"/", "GET", "GET /", "Allow: GET\r\n", handle_index},
-	{"/metrics", "GET", "GET /metrics", "Allow: GET\r\n", handle_metrics},
-	{"/healthz", "GET", "GET /healthz", "Allow: GET\r\n", handle_healthz},
-	{"/readyz", "GET", "GET /readyz", "Allow: GET\r\n", handle_readyz},
-	{"/startupz", "GET", "GET /startupz", "Allow: GET\r\n", handle_startupz},
-	{"/work", "GET", "GET /work", "Allow: GET\r\n", handle_work},
-	{"/test", "POST", "POST /test", "Allow: POST\r\n", handle_test},
+        {"/", "GET", "GET /", "Allow: GET\r\n", handle_index},
+        {"/metrics", "GET", "GET /metrics", "Allow: GET\r\n", handle_metrics},
+        {"/healthz", "GET", "GET /healthz", "Allow: GET\r\n", handle_healthz},
+        {"/readyz", "GET", "GET /readyz", "Allow: GET\r\n", handle_readyz},
+        {"/startupz", "GET", "GET /startupz", "Allow: GET\r\n", handle_startupz},
+        {"/work", "GET", "GET /work", "Allow: GET\r\n", handle_work},
+        {"/test", "POST", "POST /test", "Allow: POST\r\n", handle_test},
 };
 
 static const route *route_find(const char *path, size_t len)
@@ -151,11 +151,12 @@ static const route *route_find(const char *path, size_t len)
  * so a client cannot grow the label set without bound. */
 static const char *method_label(const http_request *req)
 {
-	static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "DELETE",
+	static const char *const known[] = {"GET",   "HEAD",    "POST",    "PUT",  "DELETE",
 	                                    "PATCH", "OPTIONS", "CONNECT", "TRACE"};
 
 	for (size_t i = 0; req && i < sizeof(known) / sizeof(known[0]); i++)
-		if (strlen(known[i]) == req->method_len && memcmp(known[i], req->method, req->method_len) == 0)
+		if (strlen(known[i]) == req->method_len &&
+		    memcmp(known[i], req->method, req->method_len) == 0)
 			return known[i];
 	return "other";
 }
@@ -176,15 +177,16 @@ static void handle_index(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 {
 	(void)app;
 	text_reset(&w->out);
-	text_printf(&w->out,
-	            "sonde-demo %s: a small HTTP service instrumented with sonde.\n\n"
-	            "GET  /metrics        Prometheus text 0.0.4 or OpenMetrics (Accept), gzip (Accept-Encoding)\n"
-	            "GET  /healthz        liveness  (JSON; 200 or 503)\n"
-	            "GET  /readyz         readiness (JSON; 200 or 503)\n"
-	            "GET  /startupz       startup   (JSON; 200 or 503)\n"
-	            "GET  /work?ms=N      simulated work of N ms (0..%d); &status=S answers S\n"
-	            "POST /test           W3C Trace Context test-service protocol\n",
-	            sonde_version(), WORK_MAX_MS);
+	text_printf(
+	        &w->out,
+	        "sonde-demo %s: a small HTTP service instrumented with sonde.\n\n"
+	        "GET  /metrics        Prometheus text 0.0.4 or OpenMetrics (Accept), gzip (Accept-Encoding)\n"
+	        "GET  /healthz        liveness  (JSON; 200 or 503)\n"
+	        "GET  /readyz         readiness (JSON; 200 or 503)\n"
+	        "GET  /startupz       startup   (JSON; 200 or 503)\n"
+	        "GET  /work?ms=N      simulated work of N ms (0..%d); &status=S answers S\n"
+	        "POST /test           W3C Trace Context test-service protocol\n",
+	        sonde_version(), WORK_MAX_MS);
 	ex->res.status = 200;
 	ex->res.content_type = "text/plain; charset=utf-8";
 	ex->res.body = w->out.p;
@@ -429,13 +431,15 @@ static void handle_test(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 		sonde_span_start(&client, "POST callback");
 		sonde_span_set_str(&client, "http.url.host", w->urls[i].host);
 		if (left <= 0) {
-			snprintf(err, sizeof(err), "no time left for this callback (10 s per /test)");
+			snprintf(err, sizeof(err),
+			         "no time left for this callback (10 s per /test)");
 		} else if (sonde_trace_inject(w->carrier, NULL, &w->headers) != SONDE_OK) {
 			snprintf(err, sizeof(err), "trace_inject: %s", sonde_last_error());
 		} else {
 			status = http_post_json(&w->urls[i], w->headers.headers, w->headers.count,
 			                        calls[i].args, calls[i].args_len,
-			                        left < TEST_CALL_TIMEOUT_MS ? (int)left : TEST_CALL_TIMEOUT_MS,
+			                        left < TEST_CALL_TIMEOUT_MS ? (int)left
+			                                                    : TEST_CALL_TIMEOUT_MS,
 			                        !app->cfg.allow_remote_callbacks, err, sizeof(err));
 		}
 		sonde_span_set_int(&client, "http.status_code", status);
@@ -520,7 +524,7 @@ void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 	sonde_counter_add_exemplar(sonde_counter_with(app->requests, mlabel, rlabel, status_label),
 	                           1, NULL);
 	sonde_histogram_observe_exemplar(
-		sonde_histogram_with(app->duration, mlabel, rlabel, status_label), seconds, NULL);
+	        sonde_histogram_with(app->duration, mlabel, rlabel, status_label), seconds, NULL);
 	sonde_summary_observe(sonde_summary_with(app->resp_size, rlabel), (double)bytes);
 
 	sonde_span_set_int(&span, "http.status_code", status);
@@ -552,7 +556,8 @@ void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 	sonde_span_end(&span);
 }
 
-/* ---- health checks ----------------------------------------------------------------------------- */
+/* ---- health checks -----------------------------------------------------------------------------
+ */
 
 /* liveness: no worker is stuck. The longest legitimate hold of a worker
  * is a request read to its deadline, 10 s of /work or /test, and a slow
@@ -646,9 +651,9 @@ int demo_app_attach(demo_app *app, demo_server *srv, char *err, size_t err_cap)
 		sonde_health_fn fn;
 		unsigned probes;
 	} checks[] = {
-		{"workers", check_workers, SONDE_HEALTH_LIVENESS},
-		{"accepting", check_accepting, SONDE_HEALTH_READINESS},
-		{"listener", check_listener, SONDE_HEALTH_STARTUP},
+	        {"workers", check_workers, SONDE_HEALTH_LIVENESS},
+	        {"accepting", check_accepting, SONDE_HEALTH_READINESS},
+	        {"listener", check_listener, SONDE_HEALTH_STARTUP},
 	};
 	sonde_health_opts ho;
 
@@ -667,17 +672,19 @@ int demo_app_attach(demo_app *app, demo_server *srv, char *err, size_t err_cap)
 		if (sonde_health_add_check(app->health, &c) != SONDE_OK)
 			goto fail;
 	}
-	app->funcs[0] = sonde_gauge_func_new(NULL, "demo_workers_busy",
-	                                     "Worker threads handling a connection.", gauge_busy, srv);
+	app->funcs[0] =
+	        sonde_gauge_func_new(NULL, "demo_workers_busy",
+	                             "Worker threads handling a connection.", gauge_busy, srv);
 	app->funcs[1] = sonde_gauge_func_new(NULL, "demo_connections_queued",
 	                                     "Accepted connections waiting for a worker.",
 	                                     gauge_queued, srv);
-	app->funcs[2] = sonde_gauge_func_new(NULL, "demo_connections_idle",
-	                                     "Kept-alive connections waiting for their next request.",
-	                                     gauge_idle, srv);
-	app->funcs[3] = sonde_counter_func_new(NULL, "demo_connections_rejected_total",
-	                                       "Connections answered 503 because every worker was busy and the queue full.",
-	                                       counter_rejected, srv);
+	app->funcs[2] = sonde_gauge_func_new(
+	        NULL, "demo_connections_idle",
+	        "Kept-alive connections waiting for their next request.", gauge_idle, srv);
+	app->funcs[3] = sonde_counter_func_new(
+	        NULL, "demo_connections_rejected_total",
+	        "Connections answered 503 because every worker was busy and the queue full.",
+	        counter_rejected, srv);
 	app->nfuncs = 4;
 	for (size_t i = 0; i < app->nfuncs; i++)
 		if (!app->funcs[i])
@@ -688,7 +695,8 @@ fail:
 	return -1;
 }
 
-/* ---- lifecycle ------------------------------------------------------------------------------------------ */
+/* ---- lifecycle
+ * ------------------------------------------------------------------------------------------ */
 
 demo_app *demo_app_new(const demo_config *cfg, char *err, size_t err_cap)
 {
@@ -704,13 +712,13 @@ demo_app *demo_app_new(const demo_config *cfg, char *err, size_t err_cap)
 		return NULL;
 	}
 	app->cfg = *cfg;
-	app->requests = sonde_counter_family_new(NULL, "http_requests_total",
-	                                         "HTTP requests answered, by method, route and status code.",
-	                                         3, labels);
+	app->requests = sonde_counter_family_new(
+	        NULL, "http_requests_total",
+	        "HTTP requests answered, by method, route and status code.", 3, labels);
 	app->duration = sonde_histogram_family_new(
-		NULL, "http_request_duration_seconds",
-		"Time from a request's complete head to its answer, by method, route and status code.",
-		NULL, 0, 3, labels);
+	        NULL, "http_request_duration_seconds",
+	        "Time from a request's complete head to its answer, by method, route and status code.",
+	        NULL, 0, 3, labels);
 	app->in_flight = sonde_gauge_new(NULL, "http_requests_in_flight",
 	                                 "Requests being handled right now.");
 	sonde_metric_opts_init(&mo, SONDE_TYPE_SUMMARY, "http_response_size_bytes",

@@ -66,8 +66,8 @@ static void trim_ows(const char **s, size_t *len)
  * CRLF or LF) and advances *pos past the line end. false when no LF has
  * arrived yet. A CR anywhere but right before the LF makes the line bad
  * (*bad set). */
-static bool next_line(const char *buf, size_t len, size_t *pos, const char **line,
-                      size_t *line_len, bool *bad)
+static bool next_line(const char *buf, size_t len, size_t *pos, const char **line, size_t *line_len,
+                      bool *bad)
 {
 	const char *start = buf + *pos;
 	const char *nl = memchr(start, '\n', len - *pos);
@@ -121,8 +121,8 @@ static int parse_request_line(const char *s, size_t n, http_request *req)
 	}
 	/* HTTP-version = "HTTP/" DIGIT "." DIGIT, nothing after it */
 	i++;
-	if (n - i != 8 || memcmp(s + i, "HTTP/", 5) != 0 || s[i + 6] != '.' ||
-	    s[i + 5] < '0' || s[i + 5] > '9' || s[i + 7] < '0' || s[i + 7] > '9')
+	if (n - i != 8 || memcmp(s + i, "HTTP/", 5) != 0 || s[i + 6] != '.' || s[i + 5] < '0' ||
+	    s[i + 5] > '9' || s[i + 7] < '0' || s[i + 7] > '9')
 		return HTTP_EBAD;
 	if (s[i + 5] != '1' || (s[i + 7] != '0' && s[i + 7] != '1'))
 		return HTTP_EVERSION;
@@ -238,8 +238,7 @@ void http_value_copy(const sonde_header *h, char *out, size_t cap)
 	out[n] = '\0';
 }
 
-bool http_query_get(const char *q, size_t qlen, const char *key, const char **val,
-                    size_t *val_len)
+bool http_query_get(const char *q, size_t qlen, const char *key, const char **val, size_t *val_len)
 {
 	size_t klen = strlen(key), i = 0;
 
@@ -342,7 +341,8 @@ int http_response_write(int fd, const http_response *res, int timeout_ms)
 
 	/* RFC 9110 6.6.1: an origin server with a clock sends Date (IMF-fixdate;
 	 * strftime's %a/%b are English in the C locale the demo never leaves) */
-	if (!gmtime_r(&now, &tm) || strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+	if (!gmtime_r(&now, &tm) ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
 		date[0] = '\0';
 	n = snprintf(head, sizeof(head),
 	             "HTTP/1.1 %d %s\r\n"
@@ -459,7 +459,8 @@ static bool addr_is_loopback(const struct sockaddr *sa)
 	}
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
+		                                           0, 0, 0, 0, 0xff, 0xff};
 		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
 			return true;
 		return memcmp(in6->sin6_addr.s6_addr, v4mapped, 12) == 0 &&
@@ -501,7 +502,8 @@ static int connect_to(const http_url *url, int64_t deadline_ms, bool loopback_on
 	snprintf(err, err_cap, "no address for %s", url->host);
 	for (ai = res; ai; ai = ai->ai_next) {
 		if (loopback_only && !addr_is_loopback(ai->ai_addr)) {
-			snprintf(err, err_cap, "%s is not a loopback address (--allow-remote-callbacks)",
+			snprintf(err, err_cap,
+			         "%s is not a loopback address (--allow-remote-callbacks)",
 			         url->host);
 			continue;
 		}
@@ -533,8 +535,9 @@ static int read_response(int fd, int64_t deadline_ms, char *buf, size_t cap, lon
 		int status;
 
 		for (size_t i = 0; i + 1 < len; i++) {
-			if (buf[i] == '\n' && (buf[i + 1] == '\n' ||
-			                       (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n'))) {
+			if (buf[i] == '\n' &&
+			    (buf[i + 1] == '\n' ||
+			     (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n'))) {
 				end = buf + i + (buf[i + 1] == '\n' ? 2 : 3);
 				break;
 			}
@@ -555,15 +558,17 @@ static int read_response(int fd, int64_t deadline_ms, char *buf, size_t cap, lon
 			if (n <= 0) {
 				snprintf(err, err_cap, "%s while reading the response",
 				         n == 0 ? "connection closed"
-				         : (errno == EAGAIN || errno == EWOULDBLOCK) ? "timed out"
-				                                                     : strerror(errno));
+				         : (errno == EAGAIN || errno == EWOULDBLOCK)
+				                 ? "timed out"
+				                 : strerror(errno));
 				return -1;
 			}
 			len += (size_t)n;
 			continue;
 		}
 		if (len < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' || buf[9] < '1' ||
-		    buf[9] > '5' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9') {
+		    buf[9] > '5' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' ||
+		    buf[11] > '9') {
 			snprintf(err, err_cap, "malformed status line");
 			return -1;
 		}
@@ -574,7 +579,8 @@ static int read_response(int fd, int64_t deadline_ms, char *buf, size_t cap, lon
 			const char *line = p + 1;
 			const char *colon = memchr(line, ':', (size_t)(end - line));
 			const char *eol = memchr(line, '\n', (size_t)(end - line));
-			if (colon && eol && colon < eol && ieq(line, (size_t)(colon - line), "content-length")) {
+			if (colon && eol && colon < eol &&
+			    ieq(line, (size_t)(colon - line), "content-length")) {
 				long long v = 0;
 				const char *q = colon + 1;
 				while (q < eol && (*q == ' ' || *q == '\t'))
@@ -596,8 +602,8 @@ static int read_response(int fd, int64_t deadline_ms, char *buf, size_t cap, lon
 }
 
 int http_post_json(const http_url *url, const sonde_header *headers, size_t nheaders,
-                   const char *body, size_t body_len, int timeout_ms, bool loopback_only,
-                   char *err, size_t err_cap)
+                   const char *body, size_t body_len, int timeout_ms, bool loopback_only, char *err,
+                   size_t err_cap)
 {
 	int64_t deadline = mono_ms() + timeout_ms;
 	char head[4096], resp[8192];
@@ -619,8 +625,9 @@ int http_post_json(const http_url *url, const sonde_header *headers, size_t nhea
 	}
 	off = (size_t)n;
 	for (size_t i = 0; i < nheaders; i++) {
-		n = snprintf(head + off, sizeof(head) - off, "%.*s: %.*s\r\n", (int)headers[i].name_len,
-		             headers[i].name, (int)headers[i].value_len, headers[i].value);
+		n = snprintf(head + off, sizeof(head) - off, "%.*s: %.*s\r\n",
+		             (int)headers[i].name_len, headers[i].name, (int)headers[i].value_len,
+		             headers[i].value);
 		if (n < 0 || (size_t)n >= sizeof(head) - off) {
 			snprintf(err, err_cap, "request head too long");
 			return -1;

@@ -17,19 +17,19 @@
 #define HTTP_MAX_HEADERS 64
 
 /* Results of http_parse_request() other than a head length. */
-#define HTTP_INCOMPLETE 0      /* need more bytes */
-#define HTTP_EBAD (-1)         /* malformed: answer 400 */
-#define HTTP_ETOO_MANY (-2)    /* more than HTTP_MAX_HEADERS header lines */
-#define HTTP_EVERSION (-3)     /* not HTTP/1.0 or HTTP/1.1: answer 505 */
+#define HTTP_INCOMPLETE 0   /* need more bytes */
+#define HTTP_EBAD (-1)      /* malformed: answer 400 */
+#define HTTP_ETOO_MANY (-2) /* more than HTTP_MAX_HEADERS header lines */
+#define HTTP_EVERSION (-3)  /* not HTTP/1.0 or HTTP/1.1: answer 505 */
 
 typedef struct http_request {
 	const char *method;
 	size_t method_len;
-	const char *path;      /* the target up to '?' */
+	const char *path; /* the target up to '?' */
 	size_t path_len;
-	const char *query;     /* after '?' (NULL when none) */
+	const char *query; /* after '?' (NULL when none) */
 	size_t query_len;
-	int minor_version;     /* HTTP/1.<minor_version> */
+	int minor_version; /* HTTP/1.<minor_version> */
 	size_t nheaders;
 	sonde_header headers[HTTP_MAX_HEADERS]; /* values trimmed of OWS */
 } http_request;
@@ -55,8 +55,7 @@ void http_value_copy(const sonde_header *h, char *out, size_t cap);
 /* Finds key in an application/x-www-form-urlencoded query (no decoding:
  * the demo's parameters are plain numbers). Returns true and the raw
  * value when present. */
-bool http_query_get(const char *q, size_t qlen, const char *key, const char **val,
-                    size_t *val_len);
+bool http_query_get(const char *q, size_t qlen, const char *key, const char **val, size_t *val_len);
 
 /* "Not Found" for 404 and so on; "Unknown" for codes the demo never sends. */
 const char *http_reason(int status);
@@ -70,7 +69,7 @@ typedef struct http_response {
 	const char *extra;            /* preformatted header lines ("Allow: GET\r\n") or NULL */
 	const char *body;
 	size_t body_len;
-	bool close;                   /* send Connection: close and close afterwards */
+	bool close; /* send Connection: close and close afterwards */
 } http_response;
 
 /* Writes the whole response with one sendmsg() loop (MSG_NOSIGNAL),
@@ -81,7 +80,7 @@ int http_response_write(int fd, const http_response *res, int timeout_ms);
 /* ---- client ------------------------------------------------------------------------ */
 
 typedef struct http_url {
-	char host[256];  /* without brackets for IPv6 literals */
+	char host[256]; /* without brackets for IPv6 literals */
 	char port[8];
 	char path[2048]; /* "/" when the URL has none */
 } http_url;
@@ -95,7 +94,7 @@ bool http_url_parse(const char *url, size_t len, http_url *out);
  * resolve to a loopback address. The whole call is bounded by timeout_ms.
  * Returns the response status (100..599), or -1 with a reason in err. */
 int http_post_json(const http_url *url, const sonde_header *headers, size_t nheaders,
-                   const char *body, size_t body_len, int timeout_ms, bool loopback_only,
-                   char *err, size_t err_cap);
+                   const char *body, size_t body_len, int timeout_ms, bool loopback_only, char *err,
+                   size_t err_cap);
 
 #endif /* DEMO_HTTP_H */

@@ -38,9 +38,12 @@ bool json_expect(json_reader *r, char c)
 {
 	if (json_accept(r, c))
 		return true;
-	return fail(r, c == ':' ? "expected ':'" : c == ',' ? "expected ','"
-	               : c == '[' ? "expected '['" : c == '{' ? "expected '{'"
-	               : c == ']' ? "expected ']' or ','" : "expected '}' or ','");
+	return fail(r, c == ':'   ? "expected ':'"
+	               : c == ',' ? "expected ','"
+	               : c == '[' ? "expected '['"
+	               : c == '{' ? "expected '{'"
+	               : c == ']' ? "expected ']' or ','"
+	                          : "expected '}' or ','");
 }
 
 bool json_at_end(json_reader *r)
@@ -116,14 +119,17 @@ static bool put_cp(json_reader *r, char *out, size_t cap, size_t *n, uint32_t cp
 	if (cp < 0x80)
 		b[0] = (unsigned char)cp, k = 1;
 	else if (cp < 0x800)
-		b[0] = (unsigned char)(0xc0 | cp >> 6), b[1] = (unsigned char)(0x80 | (cp & 0x3f)), k = 2;
+		b[0] = (unsigned char)(0xc0 | cp >> 6), b[1] = (unsigned char)(0x80 | (cp & 0x3f)),
+		k = 2;
 	else if (cp < 0x10000)
-		b[0] = (unsigned char)(0xe0 | cp >> 12), b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f)),
+		b[0] = (unsigned char)(0xe0 | cp >> 12),
+		b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f)),
 		b[2] = (unsigned char)(0x80 | (cp & 0x3f)), k = 3;
 	else
-		b[0] = (unsigned char)(0xf0 | cp >> 18), b[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f)),
-		b[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f)), b[3] = (unsigned char)(0x80 | (cp & 0x3f)),
-		k = 4;
+		b[0] = (unsigned char)(0xf0 | cp >> 18),
+		b[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f)),
+		b[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f)),
+		b[3] = (unsigned char)(0x80 | (cp & 0x3f)), k = 4;
 	if (out) {
 		if (*n + k >= cap)
 			return fail(r, "string too long");
@@ -182,15 +188,15 @@ static bool string_body(json_reader *r, char *out, size_t cap, size_t *len)
 					u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
 				}
 				break;
-			default:
-				return fail(r, "bad escape");
+			default: return fail(r, "bad escape");
 			}
 			if (!put_cp(r, out, cap, &n, u))
 				return false;
 			continue;
 		}
 		{
-			size_t k = utf8_len((const unsigned char *)r->p, (const unsigned char *)r->end);
+			size_t k = utf8_len((const unsigned char *)r->p,
+			                    (const unsigned char *)r->end);
 			if (!k)
 				return fail(r, "invalid UTF-8 in string");
 			if (out) {
@@ -267,8 +273,7 @@ static bool skip_at(json_reader *r, int depth)
 	if (r->p >= r->end)
 		return fail(r, "unexpected end of input");
 	switch (*r->p) {
-	case '"':
-		return string_body(r, NULL, 0, NULL);
+	case '"': return string_body(r, NULL, 0, NULL);
 	case '[':
 		r->p++;
 		if (json_accept(r, ']'))
@@ -288,14 +293,10 @@ static bool skip_at(json_reader *r, int depth)
 				return false;
 		} while (json_accept(r, ','));
 		return json_expect(r, '}');
-	case 't':
-		return skip_literal(r, "true");
-	case 'f':
-		return skip_literal(r, "false");
-	case 'n':
-		return skip_literal(r, "null");
-	default:
-		return skip_number(r);
+	case 't': return skip_literal(r, "true");
+	case 'f': return skip_literal(r, "false");
+	case 'n': return skip_literal(r, "null");
+	default: return skip_number(r);
 	}
 }
 

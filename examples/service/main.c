@@ -111,7 +111,8 @@ static int parse_args(int argc, char **argv, demo_config *c)
 			char *end;
 			errno = 0;
 			c->duration_s = strtod(v, &end);
-			if (errno || end == v || *end || !(c->duration_s >= 0) || c->duration_s > 1e7)
+			if (errno || end == v || *end || !(c->duration_s >= 0) ||
+			    c->duration_s > 1e7)
 				goto bad;
 		} else if (!strcmp(a, "--threads")) {
 			if (!parse_long(v, 1, 64, &n))
@@ -139,7 +140,7 @@ static int parse_args(int argc, char **argv, demo_config *c)
 			return -1;
 		}
 		continue;
-bad:
+	bad:
 		fprintf(stderr, "sonde-demo: bad value for %s: %s\n", a, v);
 		return -1;
 	}

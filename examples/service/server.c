@@ -20,10 +20,10 @@
 
 #include "app.h"
 
-#define QUEUE_CAP 256   /* accepted connections waiting for a worker */
-#define PARK_MAX 1024   /* idle keep-alive connections watched by the reactor */
+#define QUEUE_CAP 256 /* accepted connections waiting for a worker */
+#define PARK_MAX 1024 /* idle keep-alive connections watched by the reactor */
 #define LISTEN_BACKLOG 128
-#define LINGER_MS 500   /* after an error answer, read what the client still sends */
+#define LINGER_MS 500 /* after an error answer, read what the client still sends */
 
 typedef struct parked {
 	int fd;
@@ -35,9 +35,9 @@ typedef struct demo_worker {
 	int id;
 	pthread_t thread;
 	bool started;
-	char *buf;                  /* max_header_bytes + max_body_bytes */
+	char *buf; /* max_header_bytes + max_body_bytes */
 	size_t cap;
-	demo_worker_ctx *ctx;       /* the application's per-worker state */
+	demo_worker_ctx *ctx;          /* the application's per-worker state */
 	_Atomic int64_t busy_since_ms; /* 0 when idle */
 } demo_worker;
 
@@ -45,21 +45,21 @@ struct demo_server {
 	demo_config cfg;
 	demo_app *app;
 	int lfd;
-	int wake[2];                /* workers and signals wake the reactor */
+	int wake[2]; /* workers and signals wake the reactor */
 	char address[300];
 
-	pthread_mutex_t mu;         /* guards queue, pending_park, stopping */
+	pthread_mutex_t mu; /* guards queue, pending_park, stopping */
 	pthread_cond_t cv;
 	int queue[QUEUE_CAP];
 	size_t qhead, qlen;
 	int pending_park[PARK_MAX]; /* handed back by workers, not yet polled */
 	size_t npending;
-	bool stopping;              /* workers: finish the queue, then exit */
+	bool stopping; /* workers: finish the queue, then exit */
 
-	parked parked[PARK_MAX];    /* reactor thread only */
+	parked parked[PARK_MAX]; /* reactor thread only */
 	size_t nparked;
 
-	atomic_int stop_requested;  /* set by demo_server_stop() (signal handler) */
+	atomic_int stop_requested; /* set by demo_server_stop() (signal handler) */
 	atomic_bool running;
 	atomic_bool draining;
 	atomic_size_t parked_count; /* mirror of nparked for stats */
@@ -128,7 +128,8 @@ demo_server *demo_server_new(const demo_config *cfg, demo_app *app, char *err, s
 		if (bind(s->lfd, ai->ai_addr, ai->ai_addrlen) == 0 &&
 		    listen(s->lfd, LISTEN_BACKLOG) == 0)
 			break;
-		snprintf(err, err_cap, "listen on %s:%s: %s", cfg->host, cfg->port, strerror(errno));
+		snprintf(err, err_cap, "listen on %s:%s: %s", cfg->host, cfg->port,
+		         strerror(errno));
 		close(s->lfd);
 		s->lfd = -1;
 	}
@@ -181,9 +182,9 @@ void demo_server_stop(demo_server *s)
 
 /* What the worker does with a connection after serving it. */
 typedef enum conn_next {
-	CONN_PARK,   /* idle keep-alive: back to the reactor */
-	CONN_CLOSE,  /* close it */
-	CONN_CLOSED  /* already closed (after a lingering close) */
+	CONN_PARK,  /* idle keep-alive: back to the reactor */
+	CONN_CLOSE, /* close it */
+	CONN_CLOSED /* already closed (after a lingering close) */
 } conn_next;
 
 /* recv() bounded by an absolute deadline: SO_RCVTIMEO is set to what is
@@ -314,7 +315,8 @@ static conn_next serve_connection(demo_worker *w, int fd, const char *peer)
 				return CONN_CLOSE; /* the client left; nobody to answer */
 			if (n == -2) {
 				if (len == 0)
-					return CONN_CLOSE; /* readable but silent: nothing to answer */
+					return CONN_CLOSE; /* readable but silent: nothing to answer
+					                    */
 				ex.error_status = 408;
 				ex.error = "request head not received in time";
 				break;
@@ -322,10 +324,12 @@ static conn_next serve_connection(demo_worker *w, int fd, const char *peer)
 			len += (size_t)n;
 		}
 		if (head < 0) {
-			ex.error_status = head == HTTP_EVERSION ? 505 : head == HTTP_ETOO_MANY ? 413 : 400;
-			ex.error = head == HTTP_EVERSION ? "unsupported HTTP version"
-			         : head == HTTP_ETOO_MANY ? "too many header fields"
-			                                  : "malformed request head";
+			ex.error_status = head == HTTP_EVERSION    ? 505
+			                  : head == HTTP_ETOO_MANY ? 413
+			                                           : 400;
+			ex.error = head == HTTP_EVERSION    ? "unsupported HTTP version"
+			           : head == HTTP_ETOO_MANY ? "too many header fields"
+			                                    : "malformed request head";
 		}
 
 		/* the body: Content-Length only, bounded by max_body_bytes */
@@ -338,7 +342,8 @@ static conn_next serve_connection(demo_worker *w, int fd, const char *peer)
 				/* RFC 9112 6.1: chunked is all a 1.1 server must know; the
 				 * demo's clients (curl, Prometheus, the harness) send a length */
 				ex.error_status = 501;
-				ex.error = "Transfer-Encoding is not supported; send Content-Length";
+				ex.error =
+				        "Transfer-Encoding is not supported; send Content-Length";
 				clen = 0;
 			} else if (clen < 0) {
 				ex.error_status = 400;
@@ -350,13 +355,15 @@ static conn_next serve_connection(demo_worker *w, int fd, const char *peer)
 				clen = 0;
 			} else if ((size_t)head + (size_t)clen > len) {
 				const sonde_header *e = http_header_find(&req, "expect");
-				if (e && http_value_has_token(e->value, e->value_len, "100-continue")) {
+				if (e &&
+				    http_value_has_token(e->value, e->value_len, "100-continue")) {
 					static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 					if (send(fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL) < 0)
 						return CONN_CLOSE;
 				}
 				while ((size_t)head + (size_t)clen > len) {
-					ssize_t n = recv_until(fd, w->buf + len, w->cap - len, deadline);
+					ssize_t n = recv_until(fd, w->buf + len, w->cap - len,
+					                       deadline);
 					if (n == 0 || n == -1)
 						return CONN_CLOSE;
 					if (n == -2) {
@@ -499,7 +506,8 @@ int demo_server_start(demo_server *s, char *err, size_t err_cap)
 	return 0;
 }
 
-/* ---- reactor ------------------------------------------------------------------------------------------ */
+/* ---- reactor
+ * ------------------------------------------------------------------------------------------ */
 
 /* Queues fd for a worker; a full queue answers 503 at once (non-blocking:
  * the reactor must never wait on a client). */
@@ -607,7 +615,9 @@ void demo_server_run(demo_server *s, int64_t deadline_mono_ns)
 			for (size_t i = 0; i < s->nparked; i++) {
 				short re = rc > 0 ? pfd[2 + i].revents : 0;
 				if (re & (POLLIN | POLLHUP | POLLERR))
-					enqueue(s, s->parked[i].fd); /* a new request, or EOF to notice */
+					enqueue(s,
+					        s->parked[i]
+					                .fd); /* a new request, or EOF to notice */
 				else if (s->parked[i].deadline_ms <= now)
 					close(s->parked[i].fd); /* idle too long */
 				else

@@ -19,15 +19,15 @@
 #include "http.h"
 
 typedef struct demo_config {
-	char host[256];          /* --listen HOST:PORT */
+	char host[256]; /* --listen HOST:PORT */
 	char port[8];
-	double duration_s;       /* --duration; 0 = until SIGINT/SIGTERM */
-	int threads;             /* --threads, 1..64 */
-	int read_timeout_ms;     /* a request's head and body must arrive within it */
-	int idle_timeout_ms;     /* a kept-alive connection with no request is closed */
-	int write_timeout_ms;    /* SO_SNDTIMEO for slow readers */
-	size_t max_header_bytes; /* request line + headers */
-	size_t max_body_bytes;   /* Content-Length limit */
+	double duration_s;           /* --duration; 0 = until SIGINT/SIGTERM */
+	int threads;                 /* --threads, 1..64 */
+	int read_timeout_ms;         /* a request's head and body must arrive within it */
+	int idle_timeout_ms;         /* a kept-alive connection with no request is closed */
+	int write_timeout_ms;        /* SO_SNDTIMEO for slow readers */
+	size_t max_header_bytes;     /* request line + headers */
+	size_t max_body_bytes;       /* Content-Length limit */
 	bool allow_remote_callbacks; /* POST /test may call non-loopback URLs */
 } demo_config;
 
@@ -44,11 +44,11 @@ typedef struct demo_exchange {
 	const http_request *req; /* NULL when the head could not be parsed */
 	const char *body;
 	size_t body_len;
-	int error_status;        /* non-zero: a protocol error to answer (400, 408, 413, ...) */
-	const char *error;       /* why, for the log line */
-	const char *peer;        /* "ip:port" */
-	int worker;              /* worker index */
-	http_response res;       /* filled by the application */
+	int error_status;  /* non-zero: a protocol error to answer (400, 408, 413, ...) */
+	const char *error; /* why, for the log line */
+	const char *peer;  /* "ip:port" */
+	int worker;        /* worker index */
+	http_response res; /* filled by the application */
 } demo_exchange;
 
 /* Binds and listens (SO_REUSEADDR; port 0 picks a free port). NULL with a
@@ -76,13 +76,13 @@ void demo_server_free(demo_server *s);
 
 typedef struct demo_server_stats {
 	int workers;
-	int busy;                  /* workers handling a connection */
-	int64_t longest_busy_ms;   /* the longest current hold of a worker */
-	size_t queued;             /* accepted, waiting for a worker */
+	int busy;                /* workers handling a connection */
+	int64_t longest_busy_ms; /* the longest current hold of a worker */
+	size_t queued;           /* accepted, waiting for a worker */
 	size_t queue_cap;
-	size_t parked;             /* idle keep-alive connections */
-	uint64_t rejected;         /* connections refused because the queue was full */
-	bool running;              /* workers started, not draining */
+	size_t parked;     /* idle keep-alive connections */
+	uint64_t rejected; /* connections refused because the queue was full */
+	bool running;      /* workers started, not draining */
 	bool draining;
 } demo_server_stats;
 

@@ -55,27 +55,29 @@ SONDE_API const char *sonde_version(void);
  * The one table below generates the enum, sonde_strerror() and
  * sonde_status_name().
  */
-#define SONDE_STATUS_MAP(X)                                                   \
-	X(OK, 0, "success")                                                   \
-	X(EINVAL, -1, "invalid argument")                                     \
-	X(ENOMEM, -2, "out of memory")                                        \
-	X(EEXIST, -3, "already registered with a different definition")      \
-	X(ENOENT, -4, "no such metric, child or entry")                       \
-	X(ELIMIT, -5, "limit reached")                                        \
-	X(ETYPE, -6, "wrong metric type for this call")                       \
-	X(ERANGE, -7, "value out of range")                                   \
-	X(EIO, -8, "input/output error")                                      \
-	X(ESTATE, -9, "call not allowed in the object's current state")      \
-	X(ETIMEDOUT, -10, "timed out")                                        \
-	X(ENOTSUP, -11, "not supported by this build")                        \
+#define SONDE_STATUS_MAP(X)                                             \
+	X(OK, 0, "success")                                             \
+	X(EINVAL, -1, "invalid argument")                               \
+	X(ENOMEM, -2, "out of memory")                                  \
+	X(EEXIST, -3, "already registered with a different definition") \
+	X(ENOENT, -4, "no such metric, child or entry")                 \
+	X(ELIMIT, -5, "limit reached")                                  \
+	X(ETYPE, -6, "wrong metric type for this call")                 \
+	X(ERANGE, -7, "value out of range")                             \
+	X(EIO, -8, "input/output error")                                \
+	X(ESTATE, -9, "call not allowed in the object's current state") \
+	X(ETIMEDOUT, -10, "timed out")                                  \
+	X(ENOTSUP, -11, "not supported by this build")                  \
 	X(ETRUNC, -12, "output did not fit and was truncated")
 
+/* clang-format off */
 typedef enum sonde_status {
 #define SONDE__STATUS_ENUM(name, code, msg) SONDE_##name = code,
 	SONDE_STATUS_MAP(SONDE__STATUS_ENUM)
 #undef SONDE__STATUS_ENUM
 	SONDE__STATUS_END_ = -13
 } sonde_status;
+/* clang-format on */
 
 /* A short English message for a status code ("invalid argument"); an
  * unknown code gives "unknown status". Static storage; never NULL. */
@@ -125,7 +127,9 @@ typedef struct sonde_buf {
 	int oom; /* set when a write could not grow the buffer */
 } sonde_buf;
 
+/* clang-format off */
 #define SONDE_BUF_INIT {NULL, 0, 0, 0}
+/* clang-format on */
 
 /* Empties the buffer (len = 0) and keeps its memory. NULL is a no-op. */
 SONDE_API void sonde_buf_reset(sonde_buf *b);

@@ -18,15 +18,15 @@ extern "C" {
 #endif
 
 #define SONDE_TRACE_FLAG_SAMPLED 0x01u
-#define SONDE_TRACE_FLAG_RANDOM 0x02u  /* W3C Trace Context Level 2 */
+#define SONDE_TRACE_FLAG_RANDOM 0x02u /* W3C Trace Context Level 2 */
 #define SONDE_CORRELATION_ID_MAX 64
 
 typedef struct sonde_span_context {
-	uint8_t trace_id[16];   /* all zero = no context */
+	uint8_t trace_id[16]; /* all zero = no context */
 	uint8_t span_id[8];
-	uint8_t trace_flags;    /* SONDE_TRACE_FLAG_* */
-	uint8_t is_remote;      /* 1 when it came from an incoming request */
-	uint8_t correlation_len;/* bytes used in correlation_id */
+	uint8_t trace_flags;     /* SONDE_TRACE_FLAG_* */
+	uint8_t is_remote;       /* 1 when it came from an incoming request */
+	uint8_t correlation_len; /* bytes used in correlation_id */
 	char correlation_id[SONDE_CORRELATION_ID_MAX + 1]; /* NUL-terminated */
 } sonde_span_context;
 

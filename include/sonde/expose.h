@@ -15,13 +15,12 @@ extern "C" {
 #endif
 
 typedef enum sonde_format {
-	SONDE_FORMAT_TEXT = 0,        /* Prometheus text format 0.0.4 */
-	SONDE_FORMAT_OPENMETRICS = 1  /* OpenMetrics 1.0.0 text */
+	SONDE_FORMAT_TEXT = 0,       /* Prometheus text format 0.0.4 */
+	SONDE_FORMAT_OPENMETRICS = 1 /* OpenMetrics 1.0.0 text */
 } sonde_format;
 
 #define SONDE_CONTENT_TYPE_TEXT "text/plain; version=0.0.4; charset=utf-8"
-#define SONDE_CONTENT_TYPE_OPENMETRICS \
-	"application/openmetrics-text; version=1.0.0; charset=utf-8"
+#define SONDE_CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 /* The Content-Type header value for a format; never NULL (unknown formats
  * give the text one). */

@@ -121,9 +121,9 @@ typedef enum sonde_health_result {
 
 /* The aggregate of a probe's checks. */
 typedef enum sonde_health_status {
-	SONDE_HEALTH_HEALTHY = 0,   /* HTTP 200 */
-	SONDE_HEALTH_DEGRADED = 1,  /* HTTP 200 */
-	SONDE_HEALTH_UNHEALTHY = 2  /* HTTP 503 */
+	SONDE_HEALTH_HEALTHY = 0,  /* HTTP 200 */
+	SONDE_HEALTH_DEGRADED = 1, /* HTTP 200 */
+	SONDE_HEALTH_UNHEALTHY = 2 /* HTTP 503 */
 } sonde_health_status;
 
 /* Probe kinds; a check's probes field is a bitwise OR of them, and
@@ -134,9 +134,9 @@ typedef enum sonde_health_probe {
 	SONDE_HEALTH_STARTUP = 4
 } sonde_health_probe;
 
-#define SONDE_HEALTH_NAME_MAX 64          /* bytes of a check name */
-#define SONDE_HEALTH_MSG_MAX 256          /* bytes of a check message, NUL included */
-#define SONDE_HEALTH_VERSION_MAX 128      /* bytes of the version string */
+#define SONDE_HEALTH_NAME_MAX 64             /* bytes of a check name */
+#define SONDE_HEALTH_MSG_MAX 256             /* bytes of a check message, NUL included */
+#define SONDE_HEALTH_VERSION_MAX 128         /* bytes of the version string */
 #define SONDE_HEALTH_TIMEOUT_DEFAULT_MS 1000 /* Kubernetes' default probe timeout */
 #define SONDE_HEALTH_TIMEOUT_MAX_MS 3600000u /* one hour */
 #define SONDE_HEALTH_CACHE_MAX_MS 86400000u  /* one day */
@@ -157,14 +157,14 @@ typedef sonde_health_result (*sonde_health_fn)(void *user, char *msg, size_t msg
 #define SONDE_HEALTH_NO_STARTUP_LATCH 1u /* re-run startup checks every time */
 
 typedef struct sonde_health_opts {
-	size_t size;               /* sizeof(sonde_health_opts); required */
-	sonde_registry *registry;  /* for the metrics; NULL = default registry */
-	const char *version;       /* "version" in the JSON; NULL = "unknown";
-	                              copied; <= SONDE_HEALTH_VERSION_MAX bytes */
-	unsigned flags;            /* SONDE_HEALTH_NO_STARTUP_LATCH or 0 */
-	uint32_t free_wait_ms;     /* how long sonde_health_free() waits for runs
-	                              in flight; 0 = detach them at once;
-	                              <= SONDE_HEALTH_TIMEOUT_MAX_MS */
+	size_t size;              /* sizeof(sonde_health_opts); required */
+	sonde_registry *registry; /* for the metrics; NULL = default registry */
+	const char *version;      /* "version" in the JSON; NULL = "unknown";
+	                             copied; <= SONDE_HEALTH_VERSION_MAX bytes */
+	unsigned flags;           /* SONDE_HEALTH_NO_STARTUP_LATCH or 0 */
+	uint32_t free_wait_ms;    /* how long sonde_health_free() waits for runs
+	                             in flight; 0 = detach them at once;
+	                             <= SONDE_HEALTH_TIMEOUT_MAX_MS */
 } sonde_health_opts;
 
 /* Zeroes *o and sets size. NULL is a no-op. */
@@ -195,17 +195,17 @@ SONDE_API void sonde_health_free(sonde_health *h);
 /* ---- checks -------------------------------------------------------------- */
 
 typedef struct sonde_health_check_opts {
-	size_t size;          /* sizeof(sonde_health_check_opts); required */
-	const char *name;     /* required: 1..SONDE_HEALTH_NAME_MAX bytes of
-	                         [a-zA-Z0-9_.-]; a label value and a JSON key */
-	sonde_health_fn fn;   /* required */
-	void *user;           /* passed to fn and release; may be NULL */
-	unsigned probes;      /* OR of SONDE_HEALTH_LIVENESS/READINESS/STARTUP;
-	                         0 = SONDE_HEALTH_READINESS */
-	uint32_t timeout_ms;  /* 0 = SONDE_HEALTH_TIMEOUT_DEFAULT_MS;
-	                         <= SONDE_HEALTH_TIMEOUT_MAX_MS */
-	uint32_t cache_ms;    /* 0 = run on every evaluation;
-	                         <= SONDE_HEALTH_CACHE_MAX_MS */
+	size_t size;         /* sizeof(sonde_health_check_opts); required */
+	const char *name;    /* required: 1..SONDE_HEALTH_NAME_MAX bytes of
+	                        [a-zA-Z0-9_.-]; a label value and a JSON key */
+	sonde_health_fn fn;  /* required */
+	void *user;          /* passed to fn and release; may be NULL */
+	unsigned probes;     /* OR of SONDE_HEALTH_LIVENESS/READINESS/STARTUP;
+	                        0 = SONDE_HEALTH_READINESS */
+	uint32_t timeout_ms; /* 0 = SONDE_HEALTH_TIMEOUT_DEFAULT_MS;
+	                        <= SONDE_HEALTH_TIMEOUT_MAX_MS */
+	uint32_t cache_ms;   /* 0 = run on every evaluation;
+	                        <= SONDE_HEALTH_CACHE_MAX_MS */
 	/* Called once with user when fn can no longer be called: from
 	 * sonde_health_free() or, if a run of this check outlived its wait,
 	 * from that run's thread when it returns. Not called when add_check

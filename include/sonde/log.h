@@ -79,11 +79,11 @@ SONDE_API SONDE_WUR int sonde_log_level_parse(const char *s, size_t len, sonde_l
  * created by its first log call) and to the next backend start.
  */
 typedef struct sonde_log_config {
-	size_t size;               /* sizeof(sonde_log_config); required */
-	size_t ring_bytes;         /* per-thread ring; 0 = 128 KiB. Rounded up to
-	                              a power of two, 1 KiB .. 64 MiB. A record
-	                              takes at most a quarter of it: longer string
-	                              values are truncated (and flagged). */
+	size_t size;                  /* sizeof(sonde_log_config); required */
+	size_t ring_bytes;            /* per-thread ring; 0 = 128 KiB. Rounded up to
+	                                 a power of two, 1 KiB .. 64 MiB. A record
+	                                 takes at most a quarter of it: longer string
+	                                 values are truncated (and flagged). */
 	unsigned shutdown_timeout_ms; /* bound on the drain in sonde_log_shutdown()
 	                                 and at exit; 0 = 2000 ms */
 	unsigned idle_sleep_max_us;   /* the backend's longest sleep when the
@@ -120,18 +120,18 @@ typedef enum sonde_log_format {
 } sonde_log_format;
 
 typedef struct sonde_log_sink_opts {
-	size_t size;               /* sizeof(sonde_log_sink_opts); required */
-	sonde_log_format format;   /* default JSON */
-	sonde_log_level level;     /* records below it are not written here;
-	                              default TRACE (everything the logger
-	                              passes) */
-	const char *name;          /* label of the sink's metrics; copied;
-	                              NULL = "stdout", "stderr", the file path,
-	                              or "callback" */
-	uint64_t max_bytes;        /* file sinks: rotate before a line would make
-	                              the file larger; 0 = never rotate */
-	unsigned max_files;        /* file sinks: rotated files kept (app.log.1
-	                              is the newest); 0 = 5 */
+	size_t size;             /* sizeof(sonde_log_sink_opts); required */
+	sonde_log_format format; /* default JSON */
+	sonde_log_level level;   /* records below it are not written here;
+	                            default TRACE (everything the logger
+	                            passes) */
+	const char *name;        /* label of the sink's metrics; copied;
+	                            NULL = "stdout", "stderr", the file path,
+	                            or "callback" */
+	uint64_t max_bytes;      /* file sinks: rotate before a line would make
+	                            the file larger; 0 = never rotate */
+	unsigned max_files;      /* file sinks: rotated files kept (app.log.1
+	                            is the newest); 0 = 5 */
 } sonde_log_sink_opts;
 
 /* Zeroes *o and sets size. NULL is a no-op. */
@@ -200,21 +200,21 @@ typedef enum sonde_log_overflow {
 } sonde_log_overflow;
 
 typedef struct sonde_log_opts {
-	size_t size;                   /* sizeof(sonde_log_opts); required */
-	const char *service;           /* required; copied */
-	sonde_log_level level;         /* minimum level (zero is TRACE;
-	                                  sonde_log_opts_init sets INFO) */
-	const char *level_env;         /* environment variable overriding level
-	                                  when set to a valid name; NULL =
-	                                  "LOG_LEVEL", "" = none */
-	sonde_log_overflow overflow;   /* default DROP */
-	const char *const *redact_keys;/* field keys whose values are written as
-	                                  "[REDACTED]" (bound and call-site
-	                                  fields); copied; at most 64 */
+	size_t size;                    /* sizeof(sonde_log_opts); required */
+	const char *service;            /* required; copied */
+	sonde_log_level level;          /* minimum level (zero is TRACE;
+	                                   sonde_log_opts_init sets INFO) */
+	const char *level_env;          /* environment variable overriding level
+	                                   when set to a valid name; NULL =
+	                                   "LOG_LEVEL", "" = none */
+	sonde_log_overflow overflow;    /* default DROP */
+	const char *const *redact_keys; /* field keys whose values are written as
+	                                   "[REDACTED]" (bound and call-site
+	                                   fields); copied; at most 64 */
 	size_t redact_count;
-	sonde_log_sink *const *sinks;  /* the logger takes a reference to each;
-	                                  none = a JSON sink on stdout */
-	size_t sink_count;             /* at most 16 */
+	sonde_log_sink *const *sinks; /* the logger takes a reference to each;
+	                                 none = a JSON sink on stdout */
+	size_t sink_count;            /* at most 16 */
 } sonde_log_opts;
 
 /* Zeroes *o, sets size, service and level INFO. NULL o is a no-op. */
@@ -337,13 +337,13 @@ SONDE_API SONDE_WUR int sonde_log_flush(void);
 SONDE_API SONDE_WUR int sonde_log_shutdown(void);
 
 typedef struct sonde_log_stats {
-	size_t size;                /* sizeof(sonde_log_stats); set by the caller */
-	uint64_t written[6];        /* records written, by level */
-	uint64_t dropped;           /* records dropped: ring full, nested call
-	                               from a signal handler, after shutdown */
-	uint64_t truncated;         /* records whose strings were truncated */
-	uint64_t sink_errors;       /* failed writes, all sinks */
-	uint64_t rings;             /* rings in use (live and draining threads) */
+	size_t size;          /* sizeof(sonde_log_stats); set by the caller */
+	uint64_t written[6];  /* records written, by level */
+	uint64_t dropped;     /* records dropped: ring full, nested call
+	                         from a signal handler, after shutdown */
+	uint64_t truncated;   /* records whose strings were truncated */
+	uint64_t sink_errors; /* failed writes, all sinks */
+	uint64_t rings;       /* rings in use (live and draining threads) */
 } sonde_log_stats;
 
 /* Copies the process-wide counts (also exported on the default registry as
@@ -369,14 +369,14 @@ SONDE_API SONDE_WUR int sonde_log_stats_get(sonde_log_stats *out);
  * type, too many fields); SONDE_ELIMIT past SONDE_LOG_SITES_MAX combinations;
  * SONDE_ENOMEM. Steady state takes no lock (a per-thread cache). */
 #define SONDE_LOG_SITES_MAX 4096
-SONDE_API SONDE_WUR int sonde_log_write(sonde_logger *l, int level, const char *msg,
-                                        size_t msg_len, const sonde_log_field *fields, size_t n);
+SONDE_API SONDE_WUR int sonde_log_write(sonde_logger *l, int level, const char *msg, size_t msg_len,
+                                        const sonde_log_field *fields, size_t n);
 
 typedef struct sonde_log_site {
 	const char *message;
 	const char *file;
-	const char *const *keys;     /* nfields literal keys */
-	const unsigned char *types;  /* nfields SONDE_LOG_T_* */
+	const char *const *keys;    /* nfields literal keys */
+	const unsigned char *types; /* nfields SONDE_LOG_T_* */
 	int line;
 	unsigned char level;
 	unsigned char nfields;
@@ -444,7 +444,8 @@ SONDE_API void sonde__log_emit(sonde_logger *l, const sonde_log_site *site,
  * level as an int (frozen: this is the one inlined piece of the layout). */
 static inline bool sonde__log_on(const sonde_logger *l, int level)
 {
-	return l != NULL && level >= __atomic_load_n((const int *)(const void *)l, __ATOMIC_RELAXED);
+	return l != NULL &&
+	       level >= __atomic_load_n((const int *)(const void *)l, __ATOMIC_RELAXED);
 }
 
 /* ---- macros ------------------------------------------------------------------
@@ -475,7 +476,8 @@ static inline bool sonde__log_on(const sonde_logger *l, int level)
 #define SONDE__LOG_NF(...) \
 	SONDE__LOG_NF_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, x)
 #define SONDE__LOG_NF_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, \
-                       n, ...) n
+                       n, ...)                                                                     \
+	n
 /* F: message only; V: message and fields */
 #define SONDE__LOG_SEL(...) \
 	SONDE__LOG_NF_(__VA_ARGS__, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, F, x)
@@ -499,31 +501,36 @@ static inline bool sonde__log_on(const sonde_logger *l, int level)
 #define SONDE__LOG_MAP(m, ...) \
 	SONDE__LOG_CAT(SONDE__LOG_M, SONDE__LOG_NF(x, __VA_ARGS__))(m, __VA_ARGS__)
 
-#define SONDE__LOG_F(lvl, logger, msg)                                                      \
-	do {                                                                                \
-		sonde_logger *const sonde__lg = (logger);                                   \
-		if (sonde__log_on(sonde__lg, (lvl))) {                                      \
-			static const sonde_log_site sonde__site = {"" msg "", __FILE__, 0, 0,   \
-			                                           __LINE__, (lvl), 0};         \
-			sonde__log_emit(sonde__lg, &sonde__site, 0);                        \
-		}                                                                           \
+#define SONDE__LOG_F(lvl, logger, msg)                                                        \
+	do {                                                                                  \
+		sonde_logger *const sonde__lg = (logger);                                     \
+		if (sonde__log_on(sonde__lg, (lvl))) {                                        \
+			static const sonde_log_site sonde__site = {"" msg "", __FILE__, 0, 0, \
+			                                           __LINE__,  (lvl),    0};   \
+			sonde__log_emit(sonde__lg, &sonde__site, 0);                          \
+		}                                                                             \
 	} while (0)
 
-#define SONDE__LOG_V(lvl, logger, msg, ...)                                                  \
-	do {                                                                                 \
-		sonde_logger *const sonde__lg = (logger);                                    \
-		if (sonde__log_on(sonde__lg, (lvl))) {                                       \
-			static const char *const sonde__keys[] = {                           \
-				SONDE__LOG_MAP(SONDE__LOG_KEY, __VA_ARGS__)};                \
-			static const unsigned char sonde__types[] = {                        \
-				SONDE__LOG_MAP(SONDE__LOG_TYPE, __VA_ARGS__)};               \
-			static const sonde_log_site sonde__site = {                          \
-				"" msg "", __FILE__, sonde__keys, sonde__types, __LINE__,     \
-				(lvl), (unsigned char)(sizeof(sonde__types))};               \
-			const sonde_log_value sonde__vals[] = {                              \
-				SONDE__LOG_MAP(SONDE__LOG_VAL, __VA_ARGS__)};                \
-			sonde__log_emit(sonde__lg, &sonde__site, sonde__vals);               \
-		}                                                                            \
+#define SONDE__LOG_V(lvl, logger, msg, ...)                                    \
+	do {                                                                   \
+		sonde_logger *const sonde__lg = (logger);                      \
+		if (sonde__log_on(sonde__lg, (lvl))) {                         \
+			static const char *const sonde__keys[] = {             \
+			        SONDE__LOG_MAP(SONDE__LOG_KEY, __VA_ARGS__)};  \
+			static const unsigned char sonde__types[] = {          \
+			        SONDE__LOG_MAP(SONDE__LOG_TYPE, __VA_ARGS__)}; \
+			static const sonde_log_site sonde__site = {            \
+			        "" msg "",                                     \
+			        __FILE__,                                      \
+			        sonde__keys,                                   \
+			        sonde__types,                                  \
+			        __LINE__,                                      \
+			        (lvl),                                         \
+			        (unsigned char)(sizeof(sonde__types))};        \
+			const sonde_log_value sonde__vals[] = {                \
+			        SONDE__LOG_MAP(SONDE__LOG_VAL, __VA_ARGS__)};  \
+			sonde__log_emit(sonde__lg, &sonde__site, sonde__vals); \
+		}                                                              \
 	} while (0)
 
 #define SONDE__LOG(lvl, logger, ...) \

@@ -62,11 +62,11 @@ typedef enum sonde_metric_type {
 	SONDE_TYPE_UNTYPED = 7
 } sonde_metric_type;
 
-#define SONDE_LABELS_MAX 32          /* label names per family */
-#define SONDE_LABEL_VALUE_MAX 1024   /* bytes per label value */
-#define SONDE_NAME_MAX 256           /* bytes per metric or label name */
-#define SONDE_HELP_MAX 4096          /* bytes of help text */
-#define SONDE_BUCKETS_MAX 256        /* histogram bounds, +Inf not counted */
+#define SONDE_LABELS_MAX 32        /* label names per family */
+#define SONDE_LABEL_VALUE_MAX 1024 /* bytes per label value */
+#define SONDE_NAME_MAX 256         /* bytes per metric or label name */
+#define SONDE_HELP_MAX 4096        /* bytes of help text */
+#define SONDE_BUCKETS_MAX 256      /* histogram bounds, +Inf not counted */
 #define SONDE_DEFAULT_MAX_CHILDREN 10000
 #define SONDE_CELL_GRACE_MS 2000
 #define SONDE_QUANTILES_MAX 32
@@ -100,28 +100,28 @@ SONDE_API SONDE_WUR int sonde_registry_unregister(sonde_registry *r, sonde_famil
  * sonde_metric_opts field that may be left zero says so.
  */
 typedef struct sonde_metric_opts {
-	size_t size;                     /* sizeof(sonde_metric_opts) as the caller
-	                                    was compiled; fields past it read as
-	                                    zero (older callers keep working) */
-	sonde_metric_type type;          /* required */
-	const char *name;                /* required, validated */
-	const char *help;                /* NULL or "" = none; <= SONDE_HELP_MAX */
-	const char *unit;                /* NULL = none (OpenMetrics # UNIT) */
-	const char *const *label_names;  /* label_count names, validated */
-	size_t label_count;              /* <= SONDE_LABELS_MAX */
-	const double *buckets;           /* histograms: strictly increasing,
-	                                    finite bounds; NULL = defaults */
-	size_t bucket_count;             /* <= SONDE_BUCKETS_MAX */
-	size_t max_children;             /* 0 = SONDE_DEFAULT_MAX_CHILDREN */
+	size_t size;                    /* sizeof(sonde_metric_opts) as the caller
+	                                   was compiled; fields past it read as
+	                                   zero (older callers keep working) */
+	sonde_metric_type type;         /* required */
+	const char *name;               /* required, validated */
+	const char *help;               /* NULL or "" = none; <= SONDE_HELP_MAX */
+	const char *unit;               /* NULL = none (OpenMetrics # UNIT) */
+	const char *const *label_names; /* label_count names, validated */
+	size_t label_count;             /* <= SONDE_LABELS_MAX */
+	const double *buckets;          /* histograms: strictly increasing,
+	                                   finite bounds; NULL = defaults */
+	size_t bucket_count;            /* <= SONDE_BUCKETS_MAX */
+	size_t max_children;            /* 0 = SONDE_DEFAULT_MAX_CHILDREN */
 	/* summaries */
-	const double *quantiles;         /* strictly increasing, in [0, 1];
-	                                    NULL = 0.5, 0.9, 0.99 */
-	size_t quantile_count;           /* <= SONDE_QUANTILES_MAX */
-	double max_age_seconds;          /* window length; 0 = 600 */
-	unsigned age_buckets;            /* slots in the window, 1..16; 0 = 5 */
+	const double *quantiles; /* strictly increasing, in [0, 1];
+	                            NULL = 0.5, 0.9, 0.99 */
+	size_t quantile_count;   /* <= SONDE_QUANTILES_MAX */
+	double max_age_seconds;  /* window length; 0 = 600 */
+	unsigned age_buckets;    /* slots in the window, 1..16; 0 = 5 */
 	/* statesets */
-	const char *const *states;       /* state names: non-empty, unique */
-	size_t state_count;              /* 1..SONDE_STATES_MAX */
+	const char *const *states; /* state names: non-empty, unique */
+	size_t state_count;        /* 1..SONDE_STATES_MAX */
 } sonde_metric_opts;
 
 /* Zeroes *o and fills size, type, name and help. NULL o is a no-op. */
@@ -135,22 +135,22 @@ SONDE_API void sonde_metric_opts_init(sonde_metric_opts *o, sonde_metric_type ty
  * SONDE_EINVAL (NULL opts, bad size, bad name, reserved or duplicate label
  * name, bad buckets, over a limit above), SONDE_ENOTSUP (a type not yet
  * implemented), SONDE_ENOMEM. The reason is in sonde_last_error(). */
-SONDE_API SONDE_WUR sonde_family *sonde_family_new(sonde_registry *r,
-                                                   const sonde_metric_opts *o);
+SONDE_API SONDE_WUR sonde_family *sonde_family_new(sonde_registry *r, const sonde_metric_opts *o);
 
 /* Shorthands for the common cases; same errors as sonde_family_new. */
-SONDE_API SONDE_WUR sonde_family *sonde_counter_family_new(
-	sonde_registry *r, const char *name, const char *help,
-	size_t label_count, const char *const *label_names);
-SONDE_API SONDE_WUR sonde_family *sonde_gauge_family_new(
-	sonde_registry *r, const char *name, const char *help,
-	size_t label_count, const char *const *label_names);
+SONDE_API SONDE_WUR sonde_family *sonde_counter_family_new(sonde_registry *r, const char *name,
+                                                           const char *help, size_t label_count,
+                                                           const char *const *label_names);
+SONDE_API SONDE_WUR sonde_family *sonde_gauge_family_new(sonde_registry *r, const char *name,
+                                                         const char *help, size_t label_count,
+                                                         const char *const *label_names);
 /* bounds NULL and bucket_count 0 select the Prometheus defaults
  * (.005 .01 .025 .05 .1 .25 .5 1 2.5 5 10). */
-SONDE_API SONDE_WUR sonde_family *sonde_histogram_family_new(
-	sonde_registry *r, const char *name, const char *help,
-	const double *bounds, size_t bucket_count,
-	size_t label_count, const char *const *label_names);
+SONDE_API SONDE_WUR sonde_family *sonde_histogram_family_new(sonde_registry *r, const char *name,
+                                                             const char *help, const double *bounds,
+                                                             size_t bucket_count,
+                                                             size_t label_count,
+                                                             const char *const *label_names);
 
 /* Single series (a family without labels) returning its only child. */
 SONDE_API SONDE_WUR sonde_counter *sonde_counter_new(sonde_registry *r, const char *name,
@@ -164,8 +164,7 @@ SONDE_API SONDE_WUR sonde_histogram *sonde_histogram_new(sonde_registry *r, cons
 /* Bucket helpers: fill out[0..count-1]. SONDE_EINVAL when out is NULL,
  * count is 0 or > SONDE_BUCKETS_MAX, width <= 0, start <= 0 for the
  * exponential form, factor <= 1, or a bound is not finite. */
-SONDE_API SONDE_WUR int sonde_buckets_linear(double start, double width, size_t count,
-                                             double *out);
+SONDE_API SONDE_WUR int sonde_buckets_linear(double start, double width, size_t count, double *out);
 SONDE_API SONDE_WUR int sonde_buckets_exponential(double start, double factor, size_t count,
                                                   double *out);
 
@@ -187,19 +186,23 @@ SONDE_API SONDE_WUR int sonde_buckets_exponential(double start, double factor, s
  */
 SONDE_API sonde_counter *sonde_counter_labels(sonde_family *f, size_t count,
                                               const char *const *values, const size_t *lens);
-SONDE_API sonde_gauge *sonde_gauge_labels(sonde_family *f, size_t count,
-                                          const char *const *values, const size_t *lens);
+SONDE_API sonde_gauge *sonde_gauge_labels(sonde_family *f, size_t count, const char *const *values,
+                                          const size_t *lens);
 SONDE_API sonde_histogram *sonde_histogram_labels(sonde_family *f, size_t count,
                                                   const char *const *values, const size_t *lens);
 SONDE_API sonde_counter *sonde_counter_with_n(sonde_family *f, size_t count, ...);
 SONDE_API sonde_gauge *sonde_gauge_with_n(sonde_family *f, size_t count, ...);
 SONDE_API sonde_histogram *sonde_histogram_with_n(sonde_family *f, size_t count, ...);
 
-#define SONDE__NARG(...) SONDE__NARG_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
-#define SONDE__NARG_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, n, ...) n
+#define SONDE__NARG(...) \
+	SONDE__NARG_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define SONDE__NARG_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, n, \
+                     ...)                                                                      \
+	n
 #define sonde_counter_with(f, ...) sonde_counter_with_n((f), SONDE__NARG(__VA_ARGS__), __VA_ARGS__)
 #define sonde_gauge_with(f, ...) sonde_gauge_with_n((f), SONDE__NARG(__VA_ARGS__), __VA_ARGS__)
-#define sonde_histogram_with(f, ...) sonde_histogram_with_n((f), SONDE__NARG(__VA_ARGS__), __VA_ARGS__)
+#define sonde_histogram_with(f, ...) \
+	sonde_histogram_with_n((f), SONDE__NARG(__VA_ARGS__), __VA_ARGS__)
 
 /* Removes the child with these label values. Handles to it stay valid and
  * calls through them are discarded. SONDE_ENOENT if there is no such child;
@@ -243,7 +246,8 @@ SONDE_API double sonde_counter_value(const sonde_counter *c);
  * touch. The exported functions stay (bindings call them, and so does
  * taking their address). Define SONDE_NO_INLINE to call them instead.
  */
-#if !defined(SONDE_BUILDING) && !defined(SONDE_NO_INLINE) && (defined(__GNUC__) || defined(__clang__))
+#if !defined(SONDE_BUILDING) && !defined(SONDE_NO_INLINE) && \
+        (defined(__GNUC__) || defined(__clang__))
 extern __thread uint64_t **sonde__hot_dir __asm__("sonde__tls_dir");
 extern __thread uint32_t sonde__hot_npages __asm__("sonde__tls_npages");
 SONDE_API uint64_t *sonde__hot_cell_slow(uint32_t idx) __asm__("sonde__cell_slow");
@@ -363,8 +367,7 @@ SONDE_API SONDE_WUR int sonde_counter_add_exemplar_labels(sonde_counter *c, doub
                                                           const char *const *names,
                                                           const char *const *values);
 SONDE_API SONDE_WUR int sonde_histogram_observe_exemplar_labels(sonde_histogram *h, double v,
-                                                                size_t n,
-                                                                const char *const *names,
+                                                                size_t n, const char *const *names,
                                                                 const char *const *values);
 
 /* ---- info and stateset (OpenMetrics types) --------------------------------------
@@ -451,11 +454,11 @@ SONDE_API SONDE_WUR int sonde_process_collector_unregister(sonde_registry *r);
  * default registry as sonde_* families.
  */
 typedef struct sonde_self_stats {
-	uint64_t counter_negative;   /* counter adds < 0 dropped */
-	uint64_t counter_nan;        /* counter adds of NaN dropped */
-	uint64_t histogram_nan;      /* histogram observations of NaN dropped */
-	uint64_t label_sets_rejected;/* children refused by a cardinality limit */
-	uint64_t cells_exhausted;    /* children refused: no cell left */
+	uint64_t counter_negative;    /* counter adds < 0 dropped */
+	uint64_t counter_nan;         /* counter adds of NaN dropped */
+	uint64_t histogram_nan;       /* histogram observations of NaN dropped */
+	uint64_t label_sets_rejected; /* children refused by a cardinality limit */
+	uint64_t cells_exhausted;     /* children refused: no cell left */
 } sonde_self_stats;
 /* Copies the process-wide counts into *out. NULL is a no-op. */
 SONDE_API void sonde_self_stats_get(sonde_self_stats *out);
@@ -485,8 +488,8 @@ typedef struct sonde_static_metric {
 	size_t label_count;
 	const double *buckets;
 	size_t bucket_count;
-	void *handle;        /* child or family, published by sonde (atomic) */
-	int failed;          /* registration failed: every use is a no-op (atomic) */
+	void *handle; /* child or family, published by sonde (atomic) */
+	int failed;   /* registration failed: every use is a no-op (atomic) */
 } sonde_static_metric;
 
 /* Bumped by sonde whenever a child is removed anywhere, so that call-site
@@ -498,8 +501,8 @@ struct sonde_static_site {
 };
 
 SONDE_API void *sonde_static_resolve(sonde_static_metric *m);
-SONDE_API void *sonde_static_child_n(sonde_static_metric *m, sonde_static_site *site,
-                                     int cacheable, size_t count, ...);
+SONDE_API void *sonde_static_child_n(sonde_static_metric *m, sonde_static_site *site, int cacheable,
+                                     size_t count, ...);
 
 static inline void *sonde__static_handle(sonde_static_metric *m)
 {
@@ -513,13 +516,13 @@ typedef struct sonde__site_rec {
 	unsigned long gen;
 } sonde__site_rec;
 
-static inline void *sonde__static_child(sonde_static_metric *m, sonde_static_site *s,
-                                        int cacheable)
+static inline void *sonde__static_child(sonde_static_metric *m, sonde_static_site *s, int cacheable)
 {
 	(void)m;
 	if (cacheable) {
 		sonde__site_rec *r = (sonde__site_rec *)__atomic_load_n(&s->rec, __ATOMIC_ACQUIRE);
-		if (SONDE_LIKELY(r != NULL) && r->gen == __atomic_load_n(&sonde__static_gen, __ATOMIC_ACQUIRE))
+		if (SONDE_LIKELY(r != NULL) &&
+		    r->gen == __atomic_load_n(&sonde__static_gen, __ATOMIC_ACQUIRE))
 			return r->child;
 	}
 	return NULL;
@@ -546,9 +549,9 @@ static inline void *sonde__static_child(sonde_static_metric *m, sonde_static_sit
 #define SONDE__CAT_(a, b) a##b
 #define SONDE__ALL_CONST(...) SONDE__CAT(SONDE__CONST_, SONDE__NARG(__VA_ARGS__))(__VA_ARGS__)
 
-#define SONDE__STATIC_DEF(var, type, name, help, labels, nlabels, bounds, nbounds) \
-	static sonde_static_metric var = {(type), (name), (help), (labels), (nlabels), \
-	                                  (bounds), (nbounds), NULL, 0}
+#define SONDE__STATIC_DEF(var, type, name, help, labels, nlabels, bounds, nbounds)          \
+	static sonde_static_metric var = {(type),   (name),    (help), (labels), (nlabels), \
+	                                  (bounds), (nbounds), NULL,   0}
 #define SONDE__LABEL_ARRAY(var, ...) static const char *const var##_sonde_labels[] = {__VA_ARGS__}
 #define SONDE__LABEL_COUNT(var) (sizeof(var##_sonde_labels) / sizeof(var##_sonde_labels[0]))
 
@@ -559,38 +562,40 @@ static inline void *sonde__static_child(sonde_static_metric *m, sonde_static_sit
 /* bounds: a const double array (or NULL with nbounds 0 for the defaults) */
 #define SONDE_METRIC_DEFINE_HISTOGRAM(var, name, help, bounds, nbounds) \
 	SONDE__STATIC_DEF(var, SONDE_TYPE_HISTOGRAM, name, help, NULL, 0, bounds, nbounds)
-#define SONDE_METRIC_DEFINE_COUNTER_FAMILY(var, name, help, ...) \
-	SONDE__LABEL_ARRAY(var, __VA_ARGS__); \
+#define SONDE_METRIC_DEFINE_COUNTER_FAMILY(var, name, help, ...)                   \
+	SONDE__LABEL_ARRAY(var, __VA_ARGS__);                                      \
 	SONDE__STATIC_DEF(var, SONDE_TYPE_COUNTER, name, help, var##_sonde_labels, \
 	                  SONDE__LABEL_COUNT(var), NULL, 0)
-#define SONDE_METRIC_DEFINE_GAUGE_FAMILY(var, name, help, ...) \
-	SONDE__LABEL_ARRAY(var, __VA_ARGS__); \
+#define SONDE_METRIC_DEFINE_GAUGE_FAMILY(var, name, help, ...)                   \
+	SONDE__LABEL_ARRAY(var, __VA_ARGS__);                                    \
 	SONDE__STATIC_DEF(var, SONDE_TYPE_GAUGE, name, help, var##_sonde_labels, \
 	                  SONDE__LABEL_COUNT(var), NULL, 0)
-#define SONDE_METRIC_DEFINE_HISTOGRAM_FAMILY(var, name, help, bounds, nbounds, ...) \
-	SONDE__LABEL_ARRAY(var, __VA_ARGS__); \
+#define SONDE_METRIC_DEFINE_HISTOGRAM_FAMILY(var, name, help, bounds, nbounds, ...)  \
+	SONDE__LABEL_ARRAY(var, __VA_ARGS__);                                        \
 	SONDE__STATIC_DEF(var, SONDE_TYPE_HISTOGRAM, name, help, var##_sonde_labels, \
 	                  SONDE__LABEL_COUNT(var), bounds, nbounds)
 
 #define SONDE_METRIC_INC(var) sonde_counter_inc((sonde_counter *)sonde__static_handle(&(var)))
-#define SONDE_METRIC_ADD(var, v) sonde_counter_add((sonde_counter *)sonde__static_handle(&(var)), (v))
+#define SONDE_METRIC_ADD(var, v) \
+	sonde_counter_add((sonde_counter *)sonde__static_handle(&(var)), (v))
 #define SONDE_METRIC_SET(var, v) sonde_gauge_set((sonde_gauge *)sonde__static_handle(&(var)), (v))
-#define SONDE_METRIC_GAUGE_ADD(var, v) sonde_gauge_add((sonde_gauge *)sonde__static_handle(&(var)), (v))
+#define SONDE_METRIC_GAUGE_ADD(var, v) \
+	sonde_gauge_add((sonde_gauge *)sonde__static_handle(&(var)), (v))
 #define SONDE_METRIC_OBSERVE(var, v) \
 	sonde_histogram_observe((sonde_histogram *)sonde__static_handle(&(var)), (v))
 
 /* The child of a labelled static metric for these values (cached per call
  * site when they are all constants). */
-#define SONDE__SITE_CHILD(var, ...)                                                        \
-	__extension__({                                                                     \
-		static sonde_static_site sonde__site_;                                      \
-		void *sonde__ch_ = sonde__static_child(&(var), &sonde__site_,               \
-		                                       SONDE__ALL_CONST(__VA_ARGS__));      \
-		if (!sonde__ch_)                                                            \
-			sonde__ch_ = sonde_static_child_n(&(var), &sonde__site_,            \
-			                                  SONDE__ALL_CONST(__VA_ARGS__),    \
-			                                  SONDE__NARG(__VA_ARGS__), __VA_ARGS__); \
-		sonde__ch_;                                                                 \
+#define SONDE__SITE_CHILD(var, ...)                                                                \
+	__extension__({                                                                            \
+		static sonde_static_site sonde__site_;                                             \
+		void *sonde__ch_ =                                                                 \
+		        sonde__static_child(&(var), &sonde__site_, SONDE__ALL_CONST(__VA_ARGS__)); \
+		if (!sonde__ch_)                                                                   \
+			sonde__ch_ = sonde_static_child_n(&(var), &sonde__site_,                   \
+			                                  SONDE__ALL_CONST(__VA_ARGS__),           \
+			                                  SONDE__NARG(__VA_ARGS__), __VA_ARGS__);  \
+		sonde__ch_;                                                                        \
 	})
 
 #define SONDE_METRIC_INC_LABELS(var, ...) \

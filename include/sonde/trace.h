@@ -57,8 +57,8 @@ SONDE_API size_t sonde_id_to_hex(const uint8_t *id, size_t n, char *out);
 #define SONDE_TRACE_FLAGS_KNOWN 0x03u /* sampled | random */
 
 typedef struct sonde_traceparent {
-	uint8_t version;      /* as received (00..fe); format always writes 00 */
-	uint8_t flags;        /* as received, all 8 bits */
+	uint8_t version; /* as received (00..fe); format always writes 00 */
+	uint8_t flags;   /* as received, all 8 bits */
 	uint8_t trace_id[16];
 	uint8_t parent_id[8];
 } sonde_traceparent;
@@ -94,8 +94,8 @@ SONDE_API size_t sonde_span_context_format_traceparent(const sonde_span_context 
 #define SONDE_TRACESTATE_MAX_MEMBERS 32
 #define SONDE_TRACESTATE_KEY_MAX 256
 #define SONDE_TRACESTATE_VALUE_MAX 256
-#define SONDE_TRACESTATE_FORMAT_LIMIT 512   /* what the spec says to propagate */
-#define SONDE_TRACESTATE_LONG_MEMBER 128    /* dropped first when truncating */
+#define SONDE_TRACESTATE_FORMAT_LIMIT 512 /* what the spec says to propagate */
+#define SONDE_TRACESTATE_LONG_MEMBER 128  /* dropped first when truncating */
 
 typedef struct sonde_tracestate sonde_tracestate;
 
@@ -131,8 +131,7 @@ SONDE_API SONDE_WUR int sonde_tracestate_parse(sonde_tracestate *ts, const char 
  * 9110): a key repeated across lines is a duplicate. lens NULL means each
  * line is NUL-terminated. */
 SONDE_API SONDE_WUR int sonde_tracestate_parse_lines(sonde_tracestate *ts, size_t n,
-                                                      const char *const *lines,
-                                                      const size_t *lens);
+                                                     const char *const *lines, const size_t *lens);
 
 /* Adds or updates key (validated) with value (validated) and moves it to
  * the front, as the spec's mutation rules say; the other members keep
@@ -171,8 +170,8 @@ SONDE_API size_t sonde_tracestate_format(const sonde_tracestate *ts, size_t limi
 
 /* ==== baggage ============================================================= */
 
-#define SONDE_BAGGAGE_MAX_MEMBERS 64   /* the spec's MUST-propagate count */
-#define SONDE_BAGGAGE_MAX_BYTES 8192   /* ... and size of the header */
+#define SONDE_BAGGAGE_MAX_MEMBERS 64 /* the spec's MUST-propagate count */
+#define SONDE_BAGGAGE_MAX_BYTES 8192 /* ... and size of the header */
 
 typedef struct sonde_baggage sonde_baggage;
 
@@ -227,9 +226,8 @@ SONDE_API size_t sonde_baggage_count(const sonde_baggage *b);
  * when none). Pointers into b. SONDE_ENOENT past the end, SONDE_EINVAL on
  * NULL b. Any out pointer may be NULL. */
 SONDE_API SONDE_WUR int sonde_baggage_entry(const sonde_baggage *b, size_t i, const char **key,
-                                            size_t *key_len, const char **value,
-                                            size_t *value_len, const char **properties,
-                                            size_t *properties_len);
+                                            size_t *key_len, const char **value, size_t *value_len,
+                                            const char **properties, size_t *properties_len);
 /* Appends the header value to out ("k=v;p,k2=v2"); values are
  * percent-encoded except A-Z a-z 0-9 - . _ ~ / (the encoding of the W3C
  * reference implementation, urllib's quote(); every decoder accepts it).
@@ -271,11 +269,11 @@ typedef enum sonde_attr_type {
 } sonde_attr_type;
 
 typedef struct sonde_span_attr {
-	const char *key;        /* not copied */
+	const char *key; /* not copied */
 	sonde_attr_type type;
 	size_t str_len;
 	union {
-		const char *str;    /* not copied */
+		const char *str; /* not copied */
 		int64_t i;
 		double d;
 		bool b;
@@ -286,18 +284,18 @@ typedef struct sonde_span_attr {
  * span allocates nothing. Read it through the accessors and the fields
  * documented as readable; the rest is private to sonde. */
 typedef struct sonde_span {
-	sonde_context_scope scope;   /* private: scope.ctx is the span's context */
-	uint8_t parent_span_id[8];   /* readable: all zero for a root span */
-	const char *name;            /* readable: not copied */
+	sonde_context_scope scope; /* private: scope.ctx is the span's context */
+	uint8_t parent_span_id[8]; /* readable: all zero for a root span */
+	const char *name;          /* readable: not copied */
 	size_t name_len;
-	int64_t start_mono_ns;       /* readable */
-	int64_t duration_ns;         /* readable after end */
-	int64_t end_unix_ns;         /* readable after end when a hook is set */
-	const char *status_msg;      /* readable: not copied */
-	sonde_span_status status;    /* readable */
-	uint32_t attr_count;         /* readable */
-	uint32_t attrs_dropped;      /* readable: beyond SONDE_SPAN_ATTRS_MAX */
-	uint32_t state;              /* private */
+	int64_t start_mono_ns;                       /* readable */
+	int64_t duration_ns;                         /* readable after end */
+	int64_t end_unix_ns;                         /* readable after end when a hook is set */
+	const char *status_msg;                      /* readable: not copied */
+	sonde_span_status status;                    /* readable */
+	uint32_t attr_count;                         /* readable */
+	uint32_t attrs_dropped;                      /* readable: beyond SONDE_SPAN_ATTRS_MAX */
+	uint32_t state;                              /* private */
 	sonde_span_attr attrs[SONDE_SPAN_ATTRS_MAX]; /* readable, attr_count */
 } sonde_span;
 
@@ -373,9 +371,9 @@ SONDE_API void sonde_trace_set_span_end_hook(sonde_span_end_fn fn, void *arg);
 #define SONDE_REQUEST_ID_MAX SONDE_CORRELATION_ID_MAX
 
 typedef struct sonde_header {
-	const char *name;      /* any case */
+	const char *name; /* any case */
 	size_t name_len;
-	const char *value;     /* optional whitespace around it is ignored */
+	const char *value; /* optional whitespace around it is ignored */
 	size_t value_len;
 } sonde_header;
 
@@ -430,7 +428,9 @@ typedef struct sonde_trace_headers {
 	sonde_buf baggage;
 } sonde_trace_headers;
 
+/* clang-format off */
 #define SONDE_TRACE_HEADERS_INIT {0, {{NULL, 0, NULL, 0}, {NULL, 0, NULL, 0}, {NULL, 0, NULL, 0}}, {0}, {0}, SONDE_BUF_INIT}
+/* clang-format on */
 
 /* The client's one call: fills out with the headers of an outgoing request
  * made in context ctx (NULL = the thread's current context; start a client
@@ -442,8 +442,7 @@ typedef struct sonde_trace_headers {
  * SONDE_EINVAL on NULL out, SONDE_ENOMEM (baggage did not fit in memory;
  * the other headers are set). Allocates only to grow out->baggage. */
 SONDE_API SONDE_WUR int sonde_trace_inject(const sonde_trace_carrier *c,
-                                           const sonde_span_context *ctx,
-                                           sonde_trace_headers *out);
+                                           const sonde_span_context *ctx, sonde_trace_headers *out);
 /* Frees out's memory. NULL is a no-op. */
 SONDE_API void sonde_trace_headers_destroy(sonde_trace_headers *out);
 

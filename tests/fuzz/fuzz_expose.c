@@ -25,12 +25,16 @@ static int utf8_valid(const unsigned char *s, size_t n)
 			need = 1;
 		else if (c >= 0xE0 && c <= 0xEF) {
 			need = 2;
-			if (c == 0xE0) lo = 0xA0;
-			if (c == 0xED) hi = 0x9F;
+			if (c == 0xE0)
+				lo = 0xA0;
+			if (c == 0xED)
+				hi = 0x9F;
 		} else if (c >= 0xF0 && c <= 0xF4) {
 			need = 3;
-			if (c == 0xF0) lo = 0x90;
-			if (c == 0xF4) hi = 0x8F;
+			if (c == 0xF0)
+				lo = 0x90;
+			if (c == 0xF4)
+				hi = 0x8F;
 		} else
 			return 0;
 		if (i + need >= n) /* the continuation bytes are i+1 .. i+need */
@@ -71,7 +75,8 @@ static void unescape_help(const char *p, const char *end, int om, char *out, siz
 		if (*p == '\\') {
 			FUZZ_CHECK(p + 1 < end, "dangling backslash in HELP");
 			p++;
-			FUZZ_CHECK(*p == '\\' || *p == 'n' || (om && *p == '"'), "bad HELP escape \\%c", *p);
+			FUZZ_CHECK(*p == '\\' || *p == 'n' || (om && *p == '"'),
+			           "bad HELP escape \\%c", *p);
 			out[(*n)++] = *p == 'n' ? '\n' : *p;
 		} else {
 			FUZZ_CHECK(om ? *p != '"' : 1, "raw quote in OpenMetrics HELP");
@@ -111,7 +116,8 @@ static void check(const char *text, size_t len, int om, const want *w)
 			size_t n;
 			unescape_help(p + 10, eol, om, buf, &n);
 			if (utf8_valid((const unsigned char *)w->help, w->help_len))
-				FUZZ_CHECK(n == w->help_len && !memcmp(buf, w->help, n), "HELP differs");
+				FUZZ_CHECK(n == w->help_len && !memcmp(buf, w->help, n),
+				           "HELP differs");
 		} else if (!strncmp(p, "# HELP ", 7) || !strncmp(p, "# TYPE ", 7)) {
 			/* other families' metadata: name then text */
 		} else if (om && (size_t)(eol - p) == 5 && !strncmp(p, "# EOF", 5)) {
@@ -129,16 +135,23 @@ static void check(const char *text, size_t len, int om, const want *w)
 				while (q < eol && *q != '}') {
 					const char *ln = q;
 					size_t vn;
-					FUZZ_CHECK(is_name_char(*q, 1) && *q != ':', "bad label name");
+					FUZZ_CHECK(is_name_char(*q, 1) && *q != ':',
+					           "bad label name");
 					while (q < eol && is_name_char(*q, 0) && *q != ':')
 						q++;
-					FUZZ_CHECK(q + 1 < eol && q[0] == '=' && q[1] == '"', "expected =\"");
+					FUZZ_CHECK(q + 1 < eol && q[0] == '=' && q[1] == '"',
+					           "expected =\"");
 					q = label_value(q + 2, eol, buf, &vn);
 					FUZZ_CHECK(q, "unterminated label value");
 					if (is_fz && nl < w->nl) {
-						FUZZ_CHECK(ln[0] == 'l' && ln[1] == (char)('0' + nl), "label order");
-						if (utf8_valid((const unsigned char *)w->val[nl], w->len[nl]))
-							FUZZ_CHECK(vn == w->len[nl] && !memcmp(buf, w->val[nl], vn),
+						FUZZ_CHECK(ln[0] == 'l' &&
+						                   ln[1] == (char)('0' + nl),
+						           "label order");
+						if (utf8_valid((const unsigned char *)w->val[nl],
+						               w->len[nl]))
+							FUZZ_CHECK(vn == w->len[nl] &&
+							                   !memcmp(buf, w->val[nl],
+							                           vn),
 							           "label %zu value differs", nl);
 					}
 					nl++;
@@ -166,7 +179,8 @@ static void check(const char *text, size_t len, int om, const want *w)
 					v = -INFINITY;
 				else {
 					v = strtod(num, &e);
-					FUZZ_CHECK(*e == '\0' && strcmp(num, "inf") && strcmp(num, "nan"),
+					FUZZ_CHECK(*e == '\0' && strcmp(num, "inf") &&
+					                   strcmp(num, "nan"),
 					           "bad number %s", num);
 				}
 				if (is_fz) {

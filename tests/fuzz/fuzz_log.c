@@ -44,7 +44,9 @@ static const char *jstring(const char *p, const char *end, char *out, size_t *n)
 		FUZZ_CHECK(p + 1 < end, "dangling backslash");
 		p++;
 		switch (*p) {
-		case '"': case '\\': case '/': out[(*n)++] = *p; break;
+		case '"':
+		case '\\':
+		case '/': out[(*n)++] = *p; break;
 		case 'b': out[(*n)++] = '\b'; break;
 		case 'f': out[(*n)++] = '\f'; break;
 		case 'n': out[(*n)++] = '\n'; break;
@@ -56,16 +58,17 @@ static const char *jstring(const char *p, const char *end, char *out, size_t *n)
 			FUZZ_CHECK(p + 4 < end, "short \\u");
 			for (k = 1; k <= 4; k++) {
 				char h = p[k];
-				FUZZ_CHECK((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f'), "bad hex %c", h);
+				FUZZ_CHECK((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f'),
+				           "bad hex %c", h);
 				v = v * 16 + (unsigned)(h <= '9' ? h - '0' : h - 'a' + 10);
 			}
-			FUZZ_CHECK(v < 0x80, "sonde escapes only ASCII control bytes with \\u (got %04x)", v);
+			FUZZ_CHECK(v < 0x80,
+			           "sonde escapes only ASCII control bytes with \\u (got %04x)", v);
 			out[(*n)++] = (char)v;
 			p += 4;
 			break;
 		}
-		default:
-			FUZZ_CHECK(0, "bad escape \\%c", *p);
+		default: FUZZ_CHECK(0, "bad escape \\%c", *p);
 		}
 		p++;
 	}
@@ -134,13 +137,16 @@ FUZZ_TARGET(log)
 	val = cut ? (const char *)cut + 1 : "";
 	val_len = cut ? size - msg_len - 1 : 0;
 	if (msg_len > 4000 || val_len > 4000)
-		return 0; /* records are capped at a quarter of the ring: truncation has its own test */
+		return 0; /* records are capped at a quarter of the ring: truncation has its own
+		             test */
 	f[0] = sonde_log_field_str("value", val);
 	f[0].len = val_len;
-	FUZZ_CHECK(sonde_log_write(lg, SONDE_LOG_LEVEL_INFO, msg, msg_len, f, 1) == SONDE_OK, "write");
+	FUZZ_CHECK(sonde_log_write(lg, SONDE_LOG_LEVEL_INFO, msg, msg_len, f, 1) == SONDE_OK,
+	           "write");
 	FUZZ_CHECK(sonde_log_flush() == SONDE_OK, "flush");
 	pthread_mutex_lock(&mu);
-	FUZZ_CHECK(line && line_len > 2 && line[0] == '{' && line[line_len - 1] == '}', "line shape: %s", line);
+	FUZZ_CHECK(line && line_len > 2 && line[0] == '{' && line[line_len - 1] == '}',
+	           "line shape: %s", line);
 	want = malloc(3 * (msg_len + val_len) + 1);
 	buf = malloc(line_len + 1);
 	wn = expected(msg, msg_len, want);

@@ -10,7 +10,8 @@ static int metric_ok(const char *s, size_t n)
 		return 0;
 	for (i = 0; i < n; i++) {
 		char c = s[i];
-		int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+		int alpha =
+		        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
 		if (!(alpha || (i && c >= '0' && c <= '9')))
 			return 0;
 	}
@@ -43,13 +44,15 @@ FUZZ_TARGET(names)
 	s[size] = '\0';
 	n = strlen(s);
 	want = metric_ok(s, n);
-	FUZZ_CHECK((sonde_gauge_new(r, s, "h") != NULL) == want, "metric name \"%s\" want %d", s, want);
+	FUZZ_CHECK((sonde_gauge_new(r, s, "h") != NULL) == want, "metric name \"%s\" want %d", s,
+	           want);
 	/* a fresh registry: the metric name above may be "hist_x" itself */
 	sonde_registry_free(r);
 	r = sonde_registry_new();
 	labels[0] = s;
 	want = label_ok(s, n) && strcmp(s, "le") != 0;
-	FUZZ_CHECK((sonde_histogram_family_new(r, "hist_x", "h", NULL, 0, 1, labels) != NULL) == want,
+	FUZZ_CHECK((sonde_histogram_family_new(r, "hist_x", "h", NULL, 0, 1, labels) != NULL) ==
+	                   want,
 	           "label name \"%s\" want %d", s, want);
 	sonde_registry_free(r);
 	free(s);

@@ -11,8 +11,9 @@ FUZZ_TARGET(negotiate)
 
 	FUZZ_CHECK(sonde_expose_negotiate((const char *)data, size, &f, &ct) == SONDE_OK, "rc");
 	FUZZ_CHECK(f == SONDE_FORMAT_TEXT || f == SONDE_FORMAT_OPENMETRICS, "format %d", (int)f);
-	FUZZ_CHECK(ct && (f == SONDE_FORMAT_TEXT ? !strncmp(ct, "text/plain; version=0.0.4", 25)
-	                                         : !strncmp(ct, "application/openmetrics-text", 28)),
+	FUZZ_CHECK(ct && (f == SONDE_FORMAT_TEXT
+	                          ? !strncmp(ct, "text/plain; version=0.0.4", 25)
+	                          : !strncmp(ct, "application/openmetrics-text", 28)),
 	           "content type %s for format %d", ct, (int)f);
 	(void)sonde_accepts_gzip((const char *)data, size);
 	return 0;

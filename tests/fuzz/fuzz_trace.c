@@ -26,8 +26,9 @@ FUZZ_TARGET(trace)
 		FUZZ_CHECK(n == SONDE_TRACEPARENT_LEN, "format gave %zu", n);
 		FUZZ_CHECK(sonde_traceparent_parse(out, n, &tp2) == SONDE_OK, "reparse of %s", out);
 		FUZZ_CHECK(memcmp(tp.trace_id, tp2.trace_id, 16) == 0 &&
-		           memcmp(tp.parent_id, tp2.parent_id, 8) == 0 &&
-		           (tp.flags & SONDE_TRACE_FLAGS_KNOWN) == tp2.flags && tp2.version == 0,
+		                   memcmp(tp.parent_id, tp2.parent_id, 8) == 0 &&
+		                   (tp.flags & SONDE_TRACE_FLAGS_KNOWN) == tp2.flags &&
+		                   tp2.version == 0,
 		           "round trip of %s", out);
 	}
 	/* tracestate: parse, format without truncation, parse again */
@@ -40,16 +41,21 @@ FUZZ_TARGET(trace)
 		for (i = 0; i < sonde_tracestate_count(ts); i++) {
 			const char *k1, *v1, *k2, *v2;
 			size_t kl1, vl1, kl2, vl2;
-			FUZZ_CHECK(sonde_tracestate_member(ts, i, &k1, &kl1, &v1, &vl1) == SONDE_OK, "m");
-			FUZZ_CHECK(sonde_tracestate_member(ts2, i, &k2, &kl2, &v2, &vl2) == SONDE_OK, "m2");
-			FUZZ_CHECK(kl1 == kl2 && vl1 == vl2 && !memcmp(k1, k2, kl1) && !memcmp(v1, v2, vl1),
+			FUZZ_CHECK(sonde_tracestate_member(ts, i, &k1, &kl1, &v1, &vl1) == SONDE_OK,
+			           "m");
+			FUZZ_CHECK(sonde_tracestate_member(ts2, i, &k2, &kl2, &v2, &vl2) ==
+			                   SONDE_OK,
+			           "m2");
+			FUZZ_CHECK(kl1 == kl2 && vl1 == vl2 && !memcmp(k1, k2, kl1) &&
+			                   !memcmp(v1, v2, vl1),
 			           "member %zu differs", i);
 		}
 		/* truncated formatting stays within the limit and parses */
 		n = sonde_tracestate_format(ts, 512, fmt, 32 * 520);
 		FUZZ_CHECK(n <= 512, "truncated format is %zu chars", n);
 		if (n)
-			FUZZ_CHECK(sonde_tracestate_parse(ts2, fmt, n) == SONDE_OK, "reparse truncated");
+			FUZZ_CHECK(sonde_tracestate_parse(ts2, fmt, n) == SONDE_OK,
+			           "reparse truncated");
 		free(fmt);
 	}
 	/* baggage */
@@ -61,10 +67,13 @@ FUZZ_TARGET(trace)
 		for (i = 0; i < sonde_baggage_count(bg); i++) {
 			const char *k1, *v1, *p1, *k2, *v2, *p2;
 			size_t kl1, vl1, pl1, kl2, vl2, pl2;
-			FUZZ_CHECK(sonde_baggage_entry(bg, i, &k1, &kl1, &v1, &vl1, &p1, &pl1) == 0, "e");
-			FUZZ_CHECK(sonde_baggage_entry(bg2, i, &k2, &kl2, &v2, &vl2, &p2, &pl2) == 0, "e2");
+			FUZZ_CHECK(sonde_baggage_entry(bg, i, &k1, &kl1, &v1, &vl1, &p1, &pl1) == 0,
+			           "e");
+			FUZZ_CHECK(sonde_baggage_entry(bg2, i, &k2, &kl2, &v2, &vl2, &p2, &pl2) ==
+			                   0,
+			           "e2");
 			FUZZ_CHECK(kl1 == kl2 && vl1 == vl2 && pl1 == pl2 && !memcmp(k1, k2, kl1) &&
-			           !memcmp(v1, v2, vl1) && !memcmp(p1, p2, pl1),
+			                   !memcmp(v1, v2, vl1) && !memcmp(p1, p2, pl1),
 			           "entry %zu differs", i);
 		}
 	}

@@ -38,11 +38,27 @@ void helper_log(void *l, int n)
 int helper_layout(const char *name, size_t *size, size_t *align);
 int helper_layout(const char *name, size_t *size, size_t *align)
 {
-#define L(t) if (strcmp(name, #t) == 0) { *size = sizeof(t); *align = alignof(t); return 1; }
-	L(sonde_buf) L(sonde_metric_opts) L(sonde_span_context) L(sonde_context_scope)
-	L(sonde_span_attr) L(sonde_span) L(sonde_traceparent) L(sonde_expose_result)
-	L(sonde_log_sink_opts) L(sonde_log_opts) L(sonde_log_field) L(sonde_log_site)
-	L(sonde_log_value)
+#define L(t)                                 \
+	do {                                 \
+		if (strcmp(name, #t) == 0) { \
+			*size = sizeof(t);   \
+			*align = alignof(t); \
+			return 1;            \
+		}                            \
+	} while (0)
+	L(sonde_buf);
+	L(sonde_metric_opts);
+	L(sonde_span_context);
+	L(sonde_context_scope);
+	L(sonde_span_attr);
+	L(sonde_span);
+	L(sonde_traceparent);
+	L(sonde_expose_result);
+	L(sonde_log_sink_opts);
+	L(sonde_log_opts);
+	L(sonde_log_field);
+	L(sonde_log_site);
+	L(sonde_log_value);
 #undef L
 	return 0;
 }
