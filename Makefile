@@ -8,7 +8,7 @@
 #   make test-clang      the C suite built with clang
 #   make test-oom        only the allocation-failure suite
 #   make format          reformat the C sources (make format-check: verify)
-#   make bench           benchmarks with in-run baselines
+#   make bench           benchmarks with in-run baselines (bench-long: the soak)
 #   make demo            build and run the demo
 #   make install PREFIX=/usr/local
 #   make ZLIB=0          build without zlib
@@ -148,6 +148,10 @@ $(BUILD)/bench/sonde-bench: $(BENCH_SRC) bench/bench.h $(BUILD)/libsonde.a $(HEA
 bench: $(BUILD)/bench/sonde-bench
 	$(BUILD)/bench/sonde-bench $(B)
 
+# The soak: ten times longer repetitions, more of them (see bench/bench.h).
+bench-long: $(BUILD)/bench/sonde-bench
+	SONDE_BENCH_LONG=1 $(BUILD)/bench/sonde-bench $(B)
+
 # ---- examples and demo ---------------------------------------------------------------
 # Examples build as a host builds them: -Iinclude only, against libsonde.a.
 # examples/service is sonde-demo, the service `make demo` runs.
@@ -275,7 +279,7 @@ check-source:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all test test-asan test-tsan test-clang test-oom format format-check bench examples demo install clean check-source fuzz fuzz-bins \
+.PHONY: all test test-asan test-tsan test-clang test-oom format format-check bench-long bench examples demo install clean check-source fuzz fuzz-bins \
         test-bins asan-bins tsan-bins
 
 print-%:

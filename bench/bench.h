@@ -9,6 +9,9 @@
  * each thread sees it. n is calibrated so one repetition lasts ~40 ms; the
  * figure is the median of 5 repetitions after a warm-up. Compare rows only
  * as ratios within one run.
+ *
+ * The soak (make bench-long, SONDE_BENCH_LONG=1 in the environment): 400 ms
+ * repetitions, the median of 11, and ten times the logger's timed calls.
  */
 #ifndef SONDE_BENCH_H
 #define SONDE_BENCH_H
@@ -34,7 +37,10 @@ void bench_register(bench_case *bc);
 	}                                                               \
 	static void bench_##name(void)
 
-/* Median ns per operation per thread over 5 repetitions. */
+/* 1 when SONDE_BENCH_LONG is set to a non-empty value other than "0". */
+extern int bench_long;
+
+/* Median ns per operation per thread over 5 (soak: 11) repetitions. */
 double bench_ns_per_op(int threads, bench_body body, void *arg);
 /* One table row: id, what it measures, value, unit. */
 void bench_row(const char *id, const char *what, double value, const char *unit);

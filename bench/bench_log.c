@@ -30,7 +30,7 @@
 #include "sonde.h"
 #include "sonde/log.h"
 
-#define CALLS 40000
+#define CALLS (bench_long ? 400000 : 40000)
 #define BURST 20
 #define REPS 3
 

@@ -82,25 +82,27 @@ static int cmp_dbl(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int bench_long;
+
 double bench_ns_per_op(int threads, bench_body body, void *arg)
 {
 	run r = {body, arg, 1000, threads, {{0}}};
-	double reps[5];
-	int i;
+	double reps[11], rep_ns = bench_long ? 400e6 : 40e6;
+	int i, nreps = bench_long ? 11 : 5;
 
 	if (threads > 16)
 		threads = r.threads = 16;
-	/* calibrate: grow n until a repetition takes >= 40 ms */
+	/* calibrate: grow n until a repetition takes >= rep_ns */
 	for (;;) {
 		double t = once(&r);
-		if (t >= 40e6 || r.n >= (1ull << 34))
+		if (t >= rep_ns || r.n >= (1ull << 36))
 			break;
-		r.n = t < 1e6 ? r.n * 10 : (uint64_t)((double)r.n * 45e6 / t);
+		r.n = t < 1e6 ? r.n * 10 : (uint64_t)((double)r.n * rep_ns * 1.125 / t);
 	}
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < nreps; i++)
 		reps[i] = once(&r) / (double)r.n;
-	qsort(reps, 5, sizeof(double), cmp_dbl);
-	return reps[2];
+	qsort(reps, (size_t)nreps, sizeof(double), cmp_dbl);
+	return reps[nreps / 2];
 }
 
 void bench_row(const char *id, const char *what, double value, const char *unit)
@@ -118,7 +120,10 @@ void bench_ratio(const char *id, const char *what, double ratio, const char *tar
 int main(int argc, char **argv)
 {
 	const char *filter = argc > 1 ? argv[1] : NULL;
+	const char *lg = getenv("SONDE_BENCH_LONG");
 	bench_case *bc;
+
+	bench_long = lg && *lg && strcmp(lg, "0") != 0;
 
 	printf("| %-34s | %-62s | %10s | %-9s |\n", "id", "what", "value", "unit");
 	printf("|%s|%s|%s|%s|\n", "------------------------------------",
