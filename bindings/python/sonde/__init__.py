@@ -3,7 +3,8 @@
 A thin ctypes layer: metrics, exposition, the structured logger and trace
 context all live in libsonde, so Python code and the C/C++ (or Go, Rust)
 code of the same process share one registry, one log stream and one trace
-context. The metrics API follows prometheus_client:
+context (and one set of health probes, sonde.Health). The metrics API
+follows prometheus_client:
 
     from sonde import Counter, Histogram, generate_latest
     c = Counter('app_requests', 'Requests.', ['method'])
@@ -20,6 +21,7 @@ folder, then the system path (see sonde._lib).
 from . import _lib
 from ._errors import (AlreadyExists, InvalidArgument, LimitReached, NotFound, OutOfMemory,
                       SondeError, StateError, Timeout, WrongType)
+from .health import Health
 from .exposition import (CONTENT_TYPE_LATEST, CONTENT_TYPE_OPENMETRICS, choose_encoder,
                          expose_http, generate_latest, make_wsgi_app, negotiate)
 from .metrics import (DEFAULT_BUCKETS, REGISTRY, Counter, Gauge, Histogram, Registry,

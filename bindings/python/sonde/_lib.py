@@ -179,6 +179,21 @@ class LogStats(ctypes.Structure):
                 ("truncated", c_u64), ("sink_errors", c_u64), ("rings", c_u64)]
 
 
+HEALTH_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
+HEALTH_RELEASE = ctypes.CFUNCTYPE(None, c_void_p)
+
+
+class HealthOpts(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("registry", c_void_p), ("version", c_char_p),
+                ("flags", c_uint), ("free_wait_ms", c_u32)]
+
+
+class HealthCheckOpts(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("name", c_char_p), ("fn", HEALTH_FN), ("user", c_void_p),
+                ("probes", c_uint), ("timeout_ms", c_u32), ("cache_ms", c_u32),
+                ("release", HEALTH_RELEASE)]
+
+
 STRUCTS = {
     "sonde_buf": Buf, "sonde_metric_opts": MetricOpts, "sonde_span_context": SpanContext,
     "sonde_context_scope": ContextScope, "sonde_span_attr": SpanAttr, "sonde_span": Span,
@@ -186,6 +201,7 @@ STRUCTS = {
     "sonde_header": Header, "sonde_trace_headers": TraceHeaders,
     "sonde_log_sink_opts": LogSinkOpts, "sonde_log_opts": LogOpts, "sonde_log_field": LogField,
     "sonde_log_site": LogSite, "sonde_log_value": LogValue, "sonde_log_stats": LogStats,
+    "sonde_health_opts": HealthOpts, "sonde_health_check_opts": HealthCheckOpts,
 }
 
 # ---- functions: name -> (restype, argtypes, hot) ----------------------------------
@@ -328,6 +344,18 @@ _LOG_DECLS = {
     "sonde_log_write": (c_int, [vp, c_int, c_char_p, sz, P(LogField), sz], False),
 }
 
+# Health checks: sonde_health_evaluate blocks while checks (Python callbacks
+# among them) run on other threads, so it must release the GIL: none is hot.
+_HEALTH_DECLS = {
+    "sonde_health_opts_init": (None, [P(HealthOpts)], False),
+    "sonde_health_new": (vp, [P(HealthOpts)], False),
+    "sonde_health_free": (None, [vp], False),
+    "sonde_health_check_opts_init": (None, [P(HealthCheckOpts), c_char_p, HEALTH_FN, vp], False),
+    "sonde_health_add_check": (c_int, [vp, P(HealthCheckOpts)], False),
+    "sonde_health_check_count": (sz, [vp], False),
+    "sonde_health_evaluate": (c_int, [vp, c_int, P(Buf), P(c_int)], False),
+}
+
 
 def _declare(decls):
     for name, (res, args, is_hot) in decls.items():
@@ -338,6 +366,7 @@ def _declare(decls):
 
 
 _declare(_DECLS)
+_declare(_HEALTH_DECLS)
 HAVE_LOG = hasattr(lib, "sonde_logger_new") and hasattr(lib, "sonde__log_emit")
 if HAVE_LOG:
     _declare(_LOG_DECLS)
@@ -345,5 +374,5 @@ if HAVE_LOG:
 
 def fn(name):
     """The function to call: the GIL-keeping one for hot calls."""
-    decl = _DECLS.get(name) or _LOG_DECLS.get(name)
+    decl = _DECLS.get(name) or _LOG_DECLS.get(name) or _HEALTH_DECLS.get(name)
     return getattr(hot if decl and decl[2] else lib, name)
