@@ -1099,6 +1099,194 @@ pub fn log_shutdown() -> Result<()> {
     check(unsafe { sys::sonde_log_shutdown() })
 }
 
+// ---- health checks ----------------------------------------------------------------------
+
+/// A probe kind (Kubernetes liveness, readiness, startup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    Liveness = 1,
+    Readiness = 2,
+    Startup = 4,
+}
+
+/// What a check reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckResult {
+    Pass = 0,
+    Warn = 1,
+    Fail = 2,
+}
+
+/// A check's result and optional message (at most 255 bytes are kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub result: CheckResult,
+    pub message: Option<String>,
+}
+
+impl Verdict {
+    pub fn pass() -> Verdict {
+        Verdict { result: CheckResult::Pass, message: None }
+    }
+    pub fn warn(msg: impl Into<String>) -> Verdict {
+        Verdict { result: CheckResult::Warn, message: Some(msg.into()) }
+    }
+    pub fn fail(msg: impl Into<String>) -> Verdict {
+        Verdict { result: CheckResult::Fail, message: Some(msg.into()) }
+    }
+}
+
+/// `Ok(())` passes; `Err(e)` fails with `e` as the error.
+impl<E: fmt::Display> From<std::result::Result<(), E>> for Verdict {
+    fn from(r: std::result::Result<(), E>) -> Verdict {
+        match r {
+            Ok(()) => Verdict::pass(),
+            Err(e) => Verdict::fail(e.to_string()),
+        }
+    }
+}
+
+/// Where a check runs and how long it may take.
+#[derive(Debug, Clone)]
+pub struct CheckOpts {
+    /// The probes the check belongs to; empty means readiness.
+    pub probes: Vec<Probe>,
+    /// Bound on one run; None = 1 s. At most one hour.
+    pub timeout: Option<std::time::Duration>,
+    /// Reuse a result (failures too) for this long; None = run every time.
+    pub cache: Option<std::time::Duration>,
+}
+
+impl Default for CheckOpts {
+    fn default() -> CheckOpts {
+        CheckOpts { probes: vec![Probe::Readiness], timeout: None, cache: None }
+    }
+}
+
+type CheckFn = Box<dyn Fn() -> Verdict + Send + Sync + 'static>;
+
+unsafe extern "C" fn health_trampoline(user: *mut std::ffi::c_void, msg: *mut c_char, cap: usize) -> c_int {
+    let f = &*(user as *const CheckFn);
+    // a panic must not cross into C: it is a failed check
+    let v = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let what = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Verdict::fail(format!("check panicked: {what}"))
+    });
+    if let Some(m) = v.message {
+        if !msg.is_null() && cap > 1 {
+            let b = m.as_bytes();
+            let n = b.len().min(cap - 1);
+            ptr::copy_nonoverlapping(b.as_ptr(), msg as *mut u8, n);
+            *msg.add(n) = 0;
+        }
+    }
+    v.result as c_int
+}
+
+unsafe extern "C" fn health_release(user: *mut std::ffi::c_void) {
+    drop(Box::from_raw(user as *mut CheckFn));
+}
+
+fn duration_ms(d: Option<std::time::Duration>) -> u32 {
+    match d {
+        None => 0,
+        Some(d) if d.is_zero() => 0,
+        Some(d) => d.as_millis().clamp(1, u32::MAX as u128) as u32,
+    }
+}
+
+/// Liveness, readiness and startup probes over `sonde_health`: checks
+/// registered here (and from C, Python or Go on the same object) run on
+/// libsonde's threads with its timeouts and caching, and an evaluation
+/// returns the HTTP status and the JSON body. `Send + Sync`: evaluations
+/// and registrations may come from any thread.
+pub struct Health {
+    p: *mut sys::sonde_health,
+    _reg: Registry, // holds the metric families
+}
+
+unsafe impl Send for Health {}
+unsafe impl Sync for Health {}
+
+impl Health {
+    /// A health object whose JSON says `version`, with its metrics in
+    /// `reg` (None = the default registry).
+    pub fn new(reg: Option<&Registry>, version: Option<&str>) -> Result<Health> {
+        let reg = reg.cloned().unwrap_or_else(Registry::default_registry);
+        let v = version.map(|v| c(v, "version")).transpose()?;
+        let mut o: sys::sonde_health_opts = unsafe { std::mem::zeroed() };
+        unsafe { sys::sonde_health_opts_init(&mut o) };
+        o.registry = reg.inner.p;
+        o.version = v.as_ref().map_or(ptr::null(), |v| v.as_ptr());
+        o.free_wait_ms = 2000;
+        let p = nonnull(unsafe { sys::sonde_health_new(&o) })?;
+        Ok(Health { p, _reg: reg })
+    }
+
+    /// Registers `f` as the check `name` (1..64 bytes of [a-zA-Z0-9_.-]).
+    /// Errors: a bad name or option (EINVAL), a duplicate name (EEXIST).
+    pub fn add_check<F, V>(&self, name: &str, opts: CheckOpts, f: F) -> Result<()>
+    where
+        F: Fn() -> V + Send + Sync + 'static,
+        V: Into<Verdict>,
+    {
+        let n = c(name, "check name")?;
+        let boxed: CheckFn = Box::new(move || f().into());
+        let user = Box::into_raw(Box::new(boxed)) as *mut std::ffi::c_void;
+        let mut o: sys::sonde_health_check_opts = unsafe { std::mem::zeroed() };
+        unsafe { sys::sonde_health_check_opts_init(&mut o, n.as_ptr(), Some(health_trampoline), user) };
+        o.probes = opts.probes.iter().fold(0, |a, p| a | *p as u32);
+        o.timeout_ms = duration_ms(opts.timeout);
+        o.cache_ms = duration_ms(opts.cache);
+        o.release = Some(health_release);
+        let st = unsafe { sys::sonde_health_add_check(self.p, &o) };
+        if st < 0 {
+            let e = Error::last(st);
+            unsafe { health_release(user) }; // not added: the C side will not release it
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Runs the probe's checks: (200 or 503, the JSON body).
+    pub fn evaluate(&self, probe: Probe) -> Result<(u16, String)> {
+        let mut b = sys::sonde_buf { data: ptr::null_mut(), len: 0, cap: 0, oom: 0 };
+        let mut status: c_int = 0;
+        let code = unsafe { sys::sonde_health_evaluate(self.p, probe as c_int, &mut b, &mut status) };
+        let body = take_buf(&mut b);
+        if code < 0 {
+            return Err(Error::last(code));
+        }
+        Ok((code as u16, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    /// The number of checks.
+    pub fn len(&self) -> usize {
+        unsafe { sys::sonde_health_check_count(self.p) }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The C pointer, for C code that adds its own checks.
+    pub fn as_ptr(&self) -> *mut std::ffi::c_void {
+        self.p as *mut _
+    }
+}
+
+impl Drop for Health {
+    /// Frees the checks, waiting up to 2 s for runs still past their
+    /// timeout (their closures are dropped when they return).
+    fn drop(&mut self) {
+        unsafe { sys::sonde_health_free(self.p) };
+    }
+}
+
 #[doc(hidden)]
 /// Struct sizes and alignments as this crate declares them, for the
 /// layout test against the C compiler.
@@ -1123,6 +1311,8 @@ pub fn layout_of(name: &str) -> Option<(usize, usize)> {
         "sonde_log_field" => l!(sys::sonde_log_field),
         "sonde_log_site" => l!(sys::sonde_log_site),
         "sonde_log_value" => l!(sys::sonde_log_value),
+        "sonde_health_opts" => l!(sys::sonde_health_opts),
+        "sonde_health_check_opts" => l!(sys::sonde_health_check_opts),
         _ => None,
     }
 }

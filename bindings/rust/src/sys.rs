@@ -2,7 +2,7 @@
 //! Struct layouts are checked against the C compiler by tests/polyglot.rs.
 #![allow(non_camel_case_types, dead_code)]
 
-use std::os::raw::{c_char, c_double, c_int, c_uint};
+use std::os::raw::{c_char, c_double, c_int, c_uint, c_void};
 
 pub enum sonde_registry {}
 pub enum sonde_family {}
@@ -14,6 +14,7 @@ pub enum sonde_tracestate {}
 pub enum sonde_baggage {}
 pub enum sonde_logger {}
 pub enum sonde_log_sink {}
+pub enum sonde_health {}
 
 pub const TYPE_COUNTER: c_int = 1;
 pub const TYPE_GAUGE: c_int = 2;
@@ -181,6 +182,30 @@ pub const LOG_T_U64: u8 = 3;
 pub const LOG_T_F64: u8 = 4;
 pub const LOG_T_BOOL: u8 = 5;
 
+pub type sonde_health_fn = unsafe extern "C" fn(user: *mut c_void, msg: *mut c_char, cap: usize) -> c_int;
+pub type sonde_health_release_fn = unsafe extern "C" fn(user: *mut c_void);
+
+#[repr(C)]
+pub struct sonde_health_opts {
+    pub size: usize,
+    pub registry: *mut sonde_registry,
+    pub version: *const c_char,
+    pub flags: c_uint,
+    pub free_wait_ms: u32,
+}
+
+#[repr(C)]
+pub struct sonde_health_check_opts {
+    pub size: usize,
+    pub name: *const c_char,
+    pub fn_: Option<sonde_health_fn>,
+    pub user: *mut c_void,
+    pub probes: c_uint,
+    pub timeout_ms: u32,
+    pub cache_ms: u32,
+    pub release: Option<sonde_health_release_fn>,
+}
+
 extern "C" {
     pub fn sonde_version() -> *const c_char;
     pub fn sonde_version_hex() -> c_uint;
@@ -276,5 +301,12 @@ extern "C" {
     pub fn sonde_log_shutdown() -> c_int;
     pub fn sonde__log_emit(l: *mut sonde_logger, site: *const sonde_log_site, vals: *const sonde_log_value);
     pub fn sonde_log_write(l: *mut sonde_logger, level: c_int, msg: *const c_char, msg_len: usize, f: *const sonde_log_field, n: usize) -> c_int;
-}
 
+    pub fn sonde_health_opts_init(o: *mut sonde_health_opts);
+    pub fn sonde_health_new(o: *const sonde_health_opts) -> *mut sonde_health;
+    pub fn sonde_health_free(h: *mut sonde_health);
+    pub fn sonde_health_check_opts_init(o: *mut sonde_health_check_opts, name: *const c_char, f: Option<sonde_health_fn>, user: *mut c_void);
+    pub fn sonde_health_add_check(h: *mut sonde_health, o: *const sonde_health_check_opts) -> c_int;
+    pub fn sonde_health_check_count(h: *const sonde_health) -> usize;
+    pub fn sonde_health_evaluate(h: *mut sonde_health, probe: c_int, body: *mut sonde_buf, status: *mut c_int) -> c_int;
+}

@@ -7,6 +7,7 @@ package ctest
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../../../include
 #cgo LDFLAGS: -L${SRCDIR}/../../../../build -l:libsonde.a -lpthread -lm
+#include <stdio.h>
 #include <string.h>
 #include <sonde.h>
 #include <sonde/log.h>
@@ -37,6 +38,20 @@ static void helper_log(void *l, int n)
 }
 
 static size_t helper_sizeof_span(void) { return sizeof(sonde_span); }
+
+static sonde_health_result c_check(void *user, char *msg, size_t cap)
+{
+	(void)user;
+	snprintf(msg, cap, "warned from C");
+	return SONDE_HEALTH_WARN;
+}
+
+static int helper_add_health_check(void *h)
+{
+	sonde_health_check_opts o;
+	sonde_health_check_opts_init(&o, "c_side", c_check, NULL);
+	return sonde_health_add_check((sonde_health *)h, &o);
+}
 */
 import "C"
 
@@ -60,3 +75,7 @@ func Log(l unsafe.Pointer, n int) { C.helper_log(l, C.int(n)) }
 
 // SizeofSpan is sizeof(sonde_span) as the C compiler sees it.
 func SizeofSpan() int { return int(C.helper_sizeof_span()) }
+
+// AddHealthCheck adds the C check "c_side" (warns "warned from C") to h, a
+// *sonde_health; 0 or a negative sonde status.
+func AddHealthCheck(h unsafe.Pointer) int { return int(C.helper_add_health_check(h)) }

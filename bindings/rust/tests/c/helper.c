@@ -2,6 +2,7 @@
  * with the inlined hot path, in the same process as the Rust binding. */
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sonde.h>
 #include <sonde/log.h>
@@ -59,6 +60,8 @@ int helper_layout(const char *name, size_t *size, size_t *align)
 	L(sonde_log_field);
 	L(sonde_log_site);
 	L(sonde_log_value);
+	L(sonde_health_opts);
+	L(sonde_health_check_opts);
 #undef L
 	return 0;
 }
@@ -78,4 +81,20 @@ size_t helper_offset(int i)
 	case 7: return offsetof(sonde_log_opts, sink_count);
 	}
 	return (size_t)-1;
+}
+
+static sonde_health_result c_check(void *user, char *msg, size_t cap)
+{
+	(void)user;
+	snprintf(msg, cap, "warned from C");
+	return SONDE_HEALTH_WARN;
+}
+
+/* A C check on a health object made by Rust. */
+int helper_add_health_check(void *h);
+int helper_add_health_check(void *h)
+{
+	sonde_health_check_opts o;
+	sonde_health_check_opts_init(&o, "c_side", c_check, NULL);
+	return sonde_health_add_check((sonde_health *)h, &o);
 }
