@@ -186,7 +186,9 @@ class Health:
 
     def close(self):
         """Frees the checks (waiting up to free_wait for runs still in
-        flight). Later calls raise; close() twice is harmless."""
+        flight). Later calls raise; close() twice is harmless. Close health
+        objects before the interpreter exits: a check still running past
+        free_wait would call back into a finalizing interpreter."""
         if self._h:
             h, self._h = self._h, ctypes.c_void_p(None)
             _lib.lib.sonde_health_free(h)
