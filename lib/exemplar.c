@@ -210,15 +210,6 @@ static bool trace_labels(const sonde_span_context *ctx, char *tid, char *sid)
 
 static const char *const trace_names[] = {"trace_id", "span_id"};
 
-static size_t hist_slot(const sonde__child *c, double v)
-{
-	uint32_t i = 0;
-
-	while (i < c->nbounds && v > c->bounds[i])
-		i++;
-	return i;
-}
-
 void sonde_counter_add_exemplar(sonde_counter *c, double v, const sonde_span_context *ctx)
 {
 	char tid[33], sid[17];
@@ -236,13 +227,19 @@ void sonde_histogram_observe_exemplar(sonde_histogram *h, double v, const sonde_
 {
 	char tid[33], sid[17];
 	const char *vals[2] = {tid, sid};
+	uint32_t slot;
 
 	if (!h)
 		return;
-	sonde_histogram_observe(h, v);
-	if (isnan(v) || !trace_labels(ctx, tid, sid))
+	if (isnan(v)) {
+		sonde_histogram_observe(h, v); /* dropped and counted */
 		return;
-	sonde__ignore(record(&h->c, hist_slot(&h->c, v), v, 2, trace_names, vals));
+	}
+	slot = sonde__histogram_bucket(&h->c, v);
+	sonde__histogram_add(h, slot, v);
+	if (!trace_labels(ctx, tid, sid))
+		return;
+	sonde__ignore(record(&h->c, slot, v, 2, trace_names, vals));
 }
 
 int sonde_counter_add_exemplar_labels(sonde_counter *c, double v, size_t n,
@@ -264,6 +261,7 @@ int sonde_counter_add_exemplar_labels(sonde_counter *c, double v, size_t n,
 int sonde_histogram_observe_exemplar_labels(sonde_histogram *h, double v, size_t n,
                                             const char *const *names, const char *const *values)
 {
+	uint32_t slot;
 	int rc;
 
 	if (!h)
@@ -271,8 +269,9 @@ int sonde_histogram_observe_exemplar_labels(sonde_histogram *h, double v, size_t
 		                   "sonde_histogram_observe_exemplar_labels: NULL histogram");
 	if (isnan(v))
 		return sonde__fail(SONDE_EINVAL, "exemplar: NaN observation");
-	rc = record(&h->c, hist_slot(&h->c, v), v, n, names, values);
+	slot = sonde__histogram_bucket(&h->c, v);
+	rc = record(&h->c, slot, v, n, names, values);
 	if (rc == SONDE_OK)
-		sonde_histogram_observe(h, v);
+		sonde__histogram_add(h, slot, v);
 	return rc;
 }

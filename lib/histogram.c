@@ -27,7 +27,7 @@ static inline uint32_t find_bucket(const double *b, uint32_t nb, double v)
 			memcpy(&bb, b + i, sizeof(bb));
 			acc += (v2i)(vv > bb); /* -1 in each lane where v > bound */
 		}
-		return (uint32_t) - (acc[0] + acc[1]);
+		return (uint32_t)(-(acc[0] + acc[1]));
 #else
 		uint32_t n = 0;
 		for (i = 0; i < nb; i++)
@@ -47,21 +47,33 @@ static inline uint32_t find_bucket(const double *b, uint32_t nb, double v)
 	return lo;
 }
 
+static inline void add(sonde_histogram *h, uint32_t b, double v)
+{
+	sonde__cell_t *cells = sonde__cell(sonde__load_relaxed(&h->c.cell));
+
+	sonde__cell_add_u64(cells + b, 1);
+	sonde__cell_add_f64(cells + h->c.nbounds + 1, v);
+}
+
 void sonde_histogram_observe(sonde_histogram *h, double v)
 {
-	sonde__cell_t *cells;
-	uint32_t b;
-
 	if (SONDE_UNLIKELY(!h))
 		return;
 	if (SONDE_UNLIKELY(isnan(v))) {
 		sonde__self_count_histogram_nan();
 		return;
 	}
-	b = find_bucket(h->c.bounds, h->c.nbounds, v);
-	cells = sonde__cell(sonde__load_relaxed(&h->c.cell));
-	sonde__cell_add_u64(cells + b, 1);
-	sonde__cell_add_f64(cells + h->c.nbounds + 1, v);
+	add(h, find_bucket(h->c.bounds, h->c.nbounds, v), v);
+}
+
+uint32_t sonde__histogram_bucket(const sonde__child *c, double v)
+{
+	return find_bucket(c->bounds, c->nbounds, v);
+}
+
+void sonde__histogram_add(sonde_histogram *h, uint32_t b, double v)
+{
+	add(h, b, v);
 }
 
 static uint64_t count_locked(const sonde_histogram *h, size_t upto)

@@ -142,6 +142,12 @@ double sonde__child_value(const sonde__child *c, sonde_metric_type t);
 /* Bumped on every child removal: macro call-site caches revalidate. */
 void sonde__static_gen_bump(void);
 
+/* histogram.c: the bucket v falls in (first bound >= v, nbounds for +Inf),
+ * and one observation of a non-NaN v into bucket b, for the exemplar calls
+ * that need the bucket too. */
+uint32_t sonde__histogram_bucket(const sonde__child *c, double v);
+void sonde__histogram_add(sonde_histogram *h, uint32_t b, double v);
+
 /* exemplar.c */
 void sonde__exemplars_free(sonde__child *c);
 /* Slot i's exemplar (counter: 0; histogram: bucket i): escaped label
