@@ -42,7 +42,8 @@ LIBS := -lpthread $(LIBS_ZLIB)
 # Tests, benches and examples also use libm.
 PROG_LIBS := $(LIBS) -lm
 
-LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_SRC := $(sort $(wildcard lib/*/*.c))
+LIB_HDR := $(wildcard lib/*/*.h)
 HEADERS := $(wildcard include/*.h include/sonde/*.h)
 TEST_SRC := $(sort $(wildcard tests/test_*.c)) tests/runner.c \
             $(sort $(wildcard tests/fuzz/fuzz_*.c)) tests/fuzz/replay.c
@@ -54,7 +55,8 @@ REL_OBJ := $(patsubst lib/%.c,$(REL)/%.o,$(LIB_SRC))
 
 all: $(BUILD)/libsonde.a $(BUILD)/libsonde.so
 
-$(REL)/%.o: lib/%.c $(HEADERS) $(wildcard lib/*.h) | $(REL)
+$(REL)/%.o: lib/%.c $(HEADERS) $(LIB_HDR)
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_LIB) -c $< -o $@
 
 $(REL) $(BUILD):
@@ -84,11 +86,11 @@ $(1)_TESTOBJ := $$(patsubst tests/%.c,$$($(1)_DIR)/tests/%.o,$(TEST_SRC))
 $(1)_CFLAGS := $(CSTD) $(WARN) -g -fno-omit-frame-pointer -DSONDE_TEST_BUILD \
   -Iinclude -Ilib $(if $(filter 1,$(ZLIB)),-DSONDE_HAVE_ZLIB=1) $(2)
 
-$$($(1)_DIR)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*.h)
+$$($(1)_DIR)/lib/%.o: lib/%.c $(HEADERS) $(LIB_HDR)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$($(1)_CFLAGS) -DSONDE_BUILDING -c $$< -o $$@
 
-$$($(1)_DIR)/tests/%.o: tests/%.c $(HEADERS) $(wildcard lib/*.h) tests/test.h
+$$($(1)_DIR)/tests/%.o: tests/%.c $(HEADERS) $(LIB_HDR) tests/test.h
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$($(1)_CFLAGS) -DSONDE_SRC_DIR=\"$(CURDIR)\" -DSONDE_VARIANT_DIR=\"$(CURDIR)/$$($(1)_DIR)\" \
 	  -DSONDE_PYTHON=\"$(PYTHON)\" -c $$< -o $$@
@@ -127,7 +129,7 @@ test-clang:
 	@$(MAKE) -s CC=clang CXX=clang++ BUILD=$(BUILD)-clang SONDE_SKIP_BINDINGS=1 test
 
 # Layout per .clang-format (clang-format 14, the version CI installs).
-FORMAT_SRC := $(sort $(wildcard lib/*.c lib/*.h include/*.h include/sonde/*.h tests/*.c tests/*.h \
+FORMAT_SRC := $(sort $(wildcard lib/*/*.c lib/*/*.h include/*.h include/sonde/*.h tests/*.c tests/*.h \
                 tests/fuzz/*.c tests/cxx/*.cpp bench/*.c bench/*.h examples/*.c examples/*/*.c \
                 examples/*/*.h bindings/rust/tests/c/*.c))
 CLANG_FORMAT ?= $(shell command -v clang-format-14 || command -v clang-format)
@@ -225,7 +227,7 @@ FUZZ_CFLAGS := $(CSTD) -g -O1 -fno-omit-frame-pointer -Iinclude -Ilib -DSONDE_BU
   $(if $(filter 1,$(ZLIB)),-DSONDE_HAVE_ZLIB=1)
 FUZZ_LIBOBJ := $(patsubst lib/%.c,$(FUZZ_DIR)/lib/%.o,$(LIB_SRC))
 
-$(FUZZ_DIR)/lib/%.o: lib/%.c $(HEADERS) $(wildcard lib/*.h)
+$(FUZZ_DIR)/lib/%.o: lib/%.c $(HEADERS) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 

@@ -2,7 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "metrics-int.h"
+#include "metrics/metrics-int.h"
 #include "test.h"
 
 static double pool_size(void *user)

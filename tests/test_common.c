@@ -2,8 +2,8 @@
  * allocator hooks. */
 #include <locale.h>
 
-#include "cells.h"
-#include "sonde-int.h"
+#include "metrics/cells.h"
+#include "core/sonde-int.h"
 #include "test.h"
 
 TEST(status_names_and_messages)

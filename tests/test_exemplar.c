@@ -1,7 +1,7 @@
 /* tests/test_exemplar.c - OpenMetrics exemplars on counters and buckets. */
 #include <pthread.h>
 
-#include "metrics-int.h"
+#include "metrics/metrics-int.h"
 #include "test.h"
 
 static sonde_span_context ctx_of(uint8_t t, uint8_t s)

@@ -1,6 +1,6 @@
 /* tests/test_expose.c - the text format 0.0.4: exact output, escaping,
  * and the real parsers (promtool, prometheus_client) reading it back. */
-#include "metrics-int.h"
+#include "metrics/metrics-int.h"
 #include "test.h"
 
 static const char *expose(sonde_registry *r, sonde_buf *b)

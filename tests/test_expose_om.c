@@ -3,7 +3,7 @@
 #include <zlib.h>
 #endif
 
-#include "metrics-int.h"
+#include "metrics/metrics-int.h"
 #include "test.h"
 
 TEST(om_exact_output)

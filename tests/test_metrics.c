@@ -1,7 +1,7 @@
 /* tests/test_metrics.c - counters, gauges, histograms, families,
  * validation, removal, cardinality, macros. */
-#include "cells.h"
-#include "metrics-int.h"
+#include "metrics/cells.h"
+#include "metrics/metrics-int.h"
 #include "test.h"
 
 static sonde_registry *reg(void)

@@ -2,7 +2,7 @@
  * removal under load. Run under TSan by make test-tsan. */
 #include <pthread.h>
 
-#include "metrics-int.h"
+#include "metrics/metrics-int.h"
 #include "test.h"
 
 #define NT 8

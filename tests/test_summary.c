@@ -2,7 +2,7 @@
  * quantiles, the sliding window, threads, exposition. */
 #include <pthread.h>
 
-#include "summary.h"
+#include "metrics/summary.h"
 #include "test.h"
 
 static uint64_t rs = 0x9e3779b97f4a7c15ull;

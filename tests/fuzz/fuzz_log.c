@@ -8,7 +8,7 @@
 
 #include "fuzz.h"
 #include "sonde.h"
-#include "sonde-int.h"
+#include "core/sonde-int.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char *line;

@@ -1,0 +1,97 @@
+/*
+ * lib/core/sonde-int.h - internal helpers shared by every file of lib/:
+ * allocator wrappers, the last-error setter, buffer writers, number
+ * formatting and attributes. Nothing here is exported.
+ */
+#ifndef SONDE_INT_H
+#define SONDE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "sonde.h"
+
+#define SONDE_INTERNAL __attribute__((visibility("hidden")))
+#define SONDE_UNUSED __attribute__((unused))
+#define SONDE_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define SONDE_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define sonde__container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#define SONDE_STATIC_ASSERT(c, m) _Static_assert(c, m)
+
+/* SONDE_TESTABLE: static in the library, visible in test builds. */
+#ifdef SONDE_TEST_BUILD
+#define SONDE_TESTABLE
+#else
+#define SONDE_TESTABLE static
+
+#endif
+
+/* Drops a status on purpose (gcc's warn_unused_result ignores a (void)
+ * cast); each use says why in a comment. */
+static inline void sonde__ignore(int rc)
+{
+	(void)rc;
+}
+
+/* ---- allocation (alloc.c): the only way lib/ gets memory ---------------- */
+void *sonde__malloc(size_t n);
+void *sonde__calloc(size_t count, size_t n);
+void *sonde__realloc(void *p, size_t old_n, size_t new_n);
+void sonde__free(void *p, size_t n);
+char *sonde__strndup(const char *s, size_t n);
+void sonde__alloc_freeze(void); /* first use: hooks can no longer change */
+
+/* ---- errors (status.c) ----------------------------------------------------
+ * Records status and a message as the calling thread's last error and
+ * returns status, so that `return sonde__fail(SONDE_EINVAL, "...")` reads
+ * well. Never touches errno. */
+int sonde__fail(int status, const char *fmt, ...) SONDE_PRINTF(2, 3);
+
+/* ---- buffer writers (buf.c) -------------------------------------------------
+ * Appending never fails loudly: on out-of-memory the buffer's oom flag is
+ * set and later appends are ignored; the caller checks b->oom once. */
+bool sonde__buf_reserve(sonde_buf *b, size_t extra);
+void sonde__buf_put(sonde_buf *b, const char *s, size_t n);
+void sonde__buf_puts(sonde_buf *b, const char *s);
+void sonde__buf_putc(sonde_buf *b, char c);
+void sonde__buf_terminate(sonde_buf *b);
+
+/* ---- numbers (fmt_num.c) ------------------------------------------------------
+ * Shortest round-trip double in Go's strconv 'g' layout (exponent below
+ * 1e-4 and from 1e21 for integers / 1e6 otherwise... see fmt_num.c), integral
+ * values as integers, and "NaN", "+Inf", "-Inf". Locale-independent.
+ * Writes at most SONDE_DBL_MAX bytes, returns the length (no NUL). */
+#define SONDE_DBL_MAX 32
+size_t sonde__fmt_double(char *out, double v);
+/* OpenMetrics canonical number for le/quantile: as above, plus ".0" when
+ * the result has neither '.' nor an exponent. */
+size_t sonde__fmt_double_canonical(char *out, double v);
+size_t sonde__fmt_u64(char *out, uint64_t v);
+size_t sonde__fmt_i64(char *out, int64_t v);
+/* Locale-independent strtod for tests of round trips; returns consumed. */
+double sonde__parse_double(const char *s, size_t len, size_t *consumed);
+
+/* ---- UTF-8 (escape.c) ------------------------------------------------------
+ * Length of the valid sequence at s (1-4) or 0; and the length of the
+ * maximal invalid subpart to replace by one U+FFFD. */
+size_t sonde__utf8_valid_len(const unsigned char *s, size_t n);
+size_t sonde__utf8_invalid_len(const unsigned char *s, size_t n);
+/* Writes the sequence at p (valid: copied; invalid: U+FFFD) to dst, which
+ * has room for 4 bytes; returns the bytes consumed, *written the bytes
+ * written. n > 0. */
+size_t sonde__utf8_copy_or_fffd(char *dst, const unsigned char *p, size_t n, size_t *written);
+
+/* ---- JSON (json.c) ------------------------------------------------------------
+ * A quoted, escaped JSON string (invalid UTF-8 -> U+FFFD, control
+ * characters escaped); numbers in shortest round-trip form, NaN and
+ * infinities as the strings "NaN", "+Inf", "-Inf". */
+void sonde__json_put_string(sonde_buf *b, const char *s, size_t n);
+void sonde__json_put_cstr(sonde_buf *b, const char *s);
+void sonde__json_put_double(sonde_buf *b, double v);
+void sonde__json_put_i64(sonde_buf *b, int64_t v);
+void sonde__json_put_u64(sonde_buf *b, uint64_t v);
+
+#endif

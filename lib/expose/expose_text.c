@@ -1,0 +1,330 @@
+/*
+ * lib/expose/expose_text.c - the Prometheus text format 0.0.4 and OpenMetrics
+ * 1.0.0 text, from one walker.
+ *
+ * Families sorted by name (the registry keeps them sorted), children in
+ * creation order, no timestamps (Prometheus stamps the scrape; explicit ones
+ * make it drop samples as too old). A family with no children writes
+ * nothing, as client_golang does.
+ *
+ * Where the formats differ:
+ *                      text 0.0.4                OpenMetrics 1.0.0
+ *   counter family     name as registered        name without _total;
+ *                                                samples name_total, name_created
+ *   metadata           HELP, TYPE                TYPE, UNIT, HELP
+ *   HELP escaping      \\ and \n                  \\, \n and \"
+ *   le                 shortest float ("1")      canonical ("1.0", "1e+06")
+ *   _created           none                      counters and histograms
+ *   end                last line's LF            "# EOF\n"
+ */
+#include "metrics/metrics-int.h"
+#include "metrics/summary.h"
+
+const char *sonde_format_content_type(sonde_format fmt)
+{
+	return fmt == SONDE_FORMAT_OPENMETRICS ? SONDE_CONTENT_TYPE_OPENMETRICS
+	                                       : SONDE_CONTENT_TYPE_TEXT;
+}
+
+static void put_num(sonde_buf *b, double v)
+{
+	char tmp[SONDE_DBL_MAX];
+
+	sonde__buf_put(b, tmp, sonde__fmt_double(tmp, v));
+}
+
+static void put_u64(sonde_buf *b, uint64_t v)
+{
+	char tmp[24];
+
+	sonde__buf_put(b, tmp, sonde__fmt_u64(tmp, v));
+}
+
+typedef struct walk {
+	sonde_buf *b;
+	bool om;
+	const char *name; /* family name as written (OM counters: without _total) */
+	size_t name_len;
+} walk;
+
+/* name+suffix{labels[,extra]} then a space. */
+static void put_series(walk *w, const char *suffix, size_t suffix_len, const sonde__child *c,
+                       const char *extra_k, const char *extra_v, size_t extra_vlen)
+{
+	sonde_buf *b = w->b;
+
+	sonde__buf_put(b, w->name, w->name_len);
+	if (suffix_len)
+		sonde__buf_put(b, suffix, suffix_len);
+	if (c->lbl_len || extra_k) {
+		sonde__buf_putc(b, '{');
+		sonde__buf_put(b, c->lbl, c->lbl_len);
+		if (extra_k) {
+			if (c->lbl_len)
+				sonde__buf_putc(b, ',');
+			sonde__buf_puts(b, extra_k);
+			sonde__buf_put(b, "=\"", 2);
+			sonde__buf_put(b, extra_v, extra_vlen);
+			sonde__buf_putc(b, '"');
+		}
+		sonde__buf_putc(b, '}');
+	}
+	sonde__buf_putc(b, ' ');
+}
+
+#define SUFFIX(s) s, sizeof(s) - 1
+
+/* OpenMetrics: ` # {labels} value timestamp` before the line's LF. */
+static void put_exemplar(walk *w, const sonde__child *c, size_t slot)
+{
+	char text[800];
+	size_t len;
+	double v;
+	int64_t ts;
+
+	if (!w->om || !sonde__exemplar_read(c, slot, text, &len, &v, &ts))
+		return;
+	sonde__buf_put(w->b, " # {", 4);
+	sonde__buf_put(w->b, text, len);
+	sonde__buf_put(w->b, "} ", 2);
+	put_num(w->b, v);
+	sonde__buf_putc(w->b, ' ');
+	put_num(w->b, (double)ts / 1e6);
+}
+
+static void put_created(walk *w, const sonde__child *c)
+{
+	if (!w->om || c->read_fn)
+		return;
+	int64_t us = c->created_ns / 1000;
+	char tmp[40];
+	size_t n, i;
+
+	put_series(w, SUFFIX("_created"), c, NULL, NULL, 0);
+	/* seconds.microseconds in fixed point: exact, and no float
+	 * formatting per sample */
+	n = sonde__fmt_i64(tmp, us / 1000000);
+	tmp[n++] = '.';
+	{
+		int64_t frac = us % 1000000;
+		for (i = 6; i-- > 0; frac /= 10)
+			tmp[n + i] = (char)('0' + frac % 10);
+	}
+	n += 6;
+	while (tmp[n - 1] == '0')
+		n--;
+	if (tmp[n - 1] == '.')
+		n--;
+	sonde__buf_put(w->b, tmp, n);
+	sonde__buf_putc(w->b, '\n');
+}
+
+static void render_histogram(walk *w, const sonde__child *c)
+{
+	uint32_t idx = sonde__load_relaxed(&((sonde__child *)c)->cell), i;
+	uint64_t cum = 0;
+	char le[SONDE_DBL_MAX];
+
+	for (i = 0; i <= c->nbounds; i++) {
+		size_t n;
+		cum += sonde__cells_sum_u64_locked(idx + i);
+		if (i == c->nbounds)
+			n = (memcpy(le, "+Inf", 4), 4);
+		else if (w->om)
+			n = sonde__fmt_double_canonical(le, c->bounds[i]);
+		else
+			n = sonde__fmt_double(le, c->bounds[i]);
+		put_series(w, SUFFIX("_bucket"), c, "le", le, n);
+		put_u64(w->b, cum);
+		put_exemplar(w, c, i);
+		sonde__buf_putc(w->b, '\n');
+	}
+	put_series(w, SUFFIX("_sum"), c, NULL, NULL, 0);
+	put_num(w->b, sonde__cells_sum_f64_locked(idx + c->nbounds + 1));
+	sonde__buf_putc(w->b, '\n');
+	/* _count is the cumulative +Inf count read above: always equal. */
+	put_series(w, SUFFIX("_count"), c, NULL, NULL, 0);
+	put_u64(w->b, cum);
+	sonde__buf_putc(w->b, '\n');
+	put_created(w, c);
+}
+
+static void render_summary(walk *w, const sonde_family *f, const sonde__child *c)
+{
+	double qv[SONDE_QUANTILES_MAX];
+	sonde__summ_snapshot snap;
+	char q[SONDE_DBL_MAX];
+	size_t i, n;
+
+	if (sonde__summary_read(c, f->quantiles, f->nquantiles, qv, &snap) != SONDE_OK) {
+		w->b->oom = 1;
+		return;
+	}
+	for (i = 0; i < f->nquantiles; i++) {
+		n = w->om ? sonde__fmt_double_canonical(q, f->quantiles[i])
+		          : sonde__fmt_double(q, f->quantiles[i]);
+		put_series(w, NULL, 0, c, "quantile", q, n);
+		put_num(w->b, qv[i]);
+		sonde__buf_putc(w->b, '\n');
+	}
+	put_series(w, SUFFIX("_sum"), c, NULL, NULL, 0);
+	put_num(w->b, snap.sum);
+	sonde__buf_putc(w->b, '\n');
+	put_series(w, SUFFIX("_count"), c, NULL, NULL, 0);
+	put_u64(w->b, snap.count);
+	sonde__buf_putc(w->b, '\n');
+	put_created(w, c);
+}
+
+static const char *type_word(sonde_metric_type t)
+{
+	switch (t) {
+	case SONDE_TYPE_COUNTER: return "counter";
+	case SONDE_TYPE_GAUGE: return "gauge";
+	case SONDE_TYPE_HISTOGRAM: return "histogram";
+	case SONDE_TYPE_SUMMARY: return "summary";
+	default: return "untyped";
+	}
+}
+
+static void put_meta(walk *w, const char *what, const char *text, size_t len, bool help)
+{
+	sonde_buf *b = w->b;
+
+	sonde__buf_put(b, "# ", 2);
+	sonde__buf_puts(b, what);
+	sonde__buf_putc(b, ' ');
+	sonde__buf_put(b, w->name, w->name_len);
+	sonde__buf_putc(b, ' ');
+	if (help)
+		sonde__put_help(b, text, len, w->om);
+	else
+		sonde__buf_put(b, text, len);
+	sonde__buf_putc(b, '\n');
+}
+
+static void render_family(walk *w, sonde_family *f)
+{
+	const sonde__child *c;
+	const char *type = type_word(f->type);
+
+	pthread_mutex_lock(&f->mu);
+	if (!f->head) {
+		pthread_mutex_unlock(&f->mu);
+		return;
+	}
+	w->name = f->name;
+	w->name_len = f->name_len;
+	if (f->type == SONDE_TYPE_INFO) {
+		/* text: a gauge named base_info; OpenMetrics: family base, samples
+		 * base_info */
+		w->name = f->alt_name;
+		w->name_len = w->om ? f->base_len : f->alt_len;
+		type = w->om ? "info" : "gauge";
+	} else if (f->type == SONDE_TYPE_STATESET) {
+		type = w->om ? "stateset" : "gauge";
+	}
+	if (w->om) {
+		if (f->type == SONDE_TYPE_COUNTER && w->name_len > 6 &&
+		    memcmp(w->name + w->name_len - 6, "_total", 6) == 0)
+			w->name_len -= 6;
+		if (f->type == SONDE_TYPE_UNTYPED)
+			type = "unknown";
+		put_meta(w, "TYPE", type, strlen(type), false);
+		if (f->unit)
+			put_meta(w, "UNIT", f->unit, strlen(f->unit), false);
+		if (f->help_len)
+			put_meta(w, "HELP", f->help, f->help_len, true);
+	} else {
+		if (f->help_len)
+			put_meta(w, "HELP", f->help, f->help_len, true);
+		put_meta(w, "TYPE", type, strlen(type), false);
+	}
+
+	/* The cells lock is taken per child, so that callback children run
+	 * without it (a callback may read other metrics). */
+	for (c = f->head; c; c = c->next) {
+		switch (f->type) {
+		case SONDE_TYPE_COUNTER:
+			if (w->om)
+				put_series(w, SUFFIX("_total"), c, NULL, NULL, 0);
+			else
+				put_series(w, NULL, 0, c, NULL, NULL, 0);
+			if (c->read_fn) {
+				put_num(w->b, sonde__child_value(c, SONDE_TYPE_COUNTER));
+			} else {
+				/* integer adds are exact to 2^64: print the integer cell
+				 * as it is unless fractional adds made it a float */
+				uint32_t idx;
+				uint64_t u;
+				double d;
+				sonde__cells_lock();
+				idx = sonde__load_relaxed(&((sonde__child *)c)->cell);
+				u = sonde__cells_sum_u64_locked(idx);
+				d = sonde__cells_sum_f64_locked(idx + 1);
+				sonde__cells_unlock();
+				if (d == 0)
+					put_u64(w->b, u);
+				else
+					put_num(w->b, (double)u + d);
+			}
+			put_exemplar(w, c, 0);
+			sonde__buf_putc(w->b, '\n');
+			put_created(w, c);
+			break;
+		case SONDE_TYPE_GAUGE:
+			put_series(w, NULL, 0, c, NULL, NULL, 0);
+			put_num(w->b, sonde__child_value(c, SONDE_TYPE_GAUGE));
+			sonde__buf_putc(w->b, '\n');
+			break;
+		case SONDE_TYPE_HISTOGRAM:
+			sonde__cells_lock();
+			render_histogram(w, c);
+			sonde__cells_unlock();
+			break;
+		case SONDE_TYPE_SUMMARY: render_summary(w, f, c); break;
+		case SONDE_TYPE_INFO:
+			if (w->om)
+				put_series(w, SUFFIX("_info"), c, NULL, NULL, 0);
+			else
+				put_series(w, NULL, 0, c, NULL, NULL, 0);
+			sonde__buf_put(w->b, "1\n", 2);
+			break;
+		case SONDE_TYPE_STATESET: {
+			uint64_t mask = sonde__load_relaxed(&((sonde__child *)c)->gauge);
+			size_t i;
+			for (i = 0; i < f->nstates; i++) {
+				put_series(w, NULL, 0, c, f->name, f->states_esc[i],
+				           strlen(f->states_esc[i]));
+				sonde__buf_put(w->b, (mask >> i) & 1 ? "1\n" : "0\n", 2);
+			}
+			break;
+		}
+		default: break;
+		}
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+int sonde__expose_render(sonde_registry *r, sonde_format fmt, sonde_buf *out);
+int sonde__expose_render(sonde_registry *r, sonde_format fmt, sonde_buf *out)
+{
+	walk w;
+	size_t i;
+
+	memset(&w, 0, sizeof(w));
+	w.b = out;
+	w.om = fmt == SONDE_FORMAT_OPENMETRICS;
+	sonde_buf_reset(out);
+	pthread_mutex_lock(&r->mu);
+	for (i = 0; i < r->nfams && !out->oom; i++)
+		render_family(&w, r->fams[i]);
+	pthread_mutex_unlock(&r->mu);
+	if (w.om)
+		sonde__buf_put(out, "# EOF\n", 6);
+	sonde__buf_terminate(out);
+	if (out->oom)
+		return sonde__fail(SONDE_ENOMEM, "sonde_expose: out of memory after %zu bytes",
+		                   out->len);
+	return SONDE_OK;
+}

@@ -1,0 +1,169 @@
+/*
+ * lib/metrics/metrics-int.h - registry, family and child internals.
+ *
+ * Synchronization table
+ *   what                          written by                    read by                 guarded by
+ *   registry's family array       registration, unregister      expose, registration    registry mu
+ *   family's child table slots    child insert/remove (fam mu)  lookup (no lock)        release
+ * store / acquire load family's table pointer        resize (fam mu)               lookup (no lock)
+ * release/acquire; old tables kept until family free family's live list, counts    insert/remove
+ * (fam mu)        expose (fam mu)         fam mu child's cell index            create, remove,
+ * clear         hot path (relaxed)      atomic child's gauge bits            gauge ops expose,
+ * value()         atomic child's labels, hash, bounds  create, before publication    anyone after
+ * acquire    immutable Lock order: registry mu -> family mu -> cells mu. The hot path takes none.
+ */
+#ifndef SONDE_METRICS_INT_H
+#define SONDE_METRICS_INT_H
+
+#include <pthread.h>
+
+#include "core/atomic.h"
+#include "metrics/cells.h"
+#include "core/sonde-int.h"
+
+typedef struct sonde__child sonde__child;
+typedef struct sonde__exemplars sonde__exemplars;
+
+struct sonde__child {
+	_Atomic uint32_t cell; /* first cell of the run, SONDE_CELL_TRASH once removed */
+	uint32_t ncells;
+	_Atomic uint64_t gauge; /* gauges: the value's bits */
+	const double *bounds;   /* histograms: the family's bounds */
+	uint32_t nbounds;
+	bool removed; /* under fam mu */
+	struct sonde_family *fam;
+	uint64_t hash;
+	const char **vals; /* label values, each NUL-terminated after lens[i] bytes */
+	uint32_t *lens;
+	char *lbl; /* escaped `k="v",k2="v2"` for exposition, "" if none */
+	size_t lbl_len;
+	size_t alloc_size;      /* bytes of this allocation */
+	sonde_value_fn read_fn; /* callback children: value read at scrape */
+	void *read_arg;
+	int64_t created_ns;
+	void *ext;                             /* summaries: per-child state (summary.h) */
+	_Atomic(sonde__exemplars *) exemplars; /* exemplar.c, allocated on first use */
+	sonde__child *next, *prev;             /* live list (creation order) or graveyard */
+};
+
+/* The public handle types are the child itself. */
+struct sonde_counter {
+	sonde__child c;
+};
+struct sonde_gauge {
+	sonde__child c;
+};
+struct sonde_histogram {
+	sonde__child c;
+};
+struct sonde_summary {
+	sonde__child c;
+};
+struct sonde_stateset {
+	sonde__child c;
+};
+
+typedef struct sonde__table {
+	size_t cap;  /* power of two */
+	size_t used; /* live + tombstones */
+	struct sonde__table *retired_next;
+	_Atomic(sonde__child *) slot[];
+} sonde__table;
+
+#define SONDE_TOMBSTONE ((sonde__child *)(uintptr_t)1)
+
+/* A family's bounds array holds nbounds rounded up to even, padded with
+ * +Inf (which no value exceeds), so the bucket search compares two at a
+ * time without a tail. */
+#define SONDE__BOUNDS_PADDED(nb) (((size_t)(nb) + 1) & ~(size_t)1)
+
+struct sonde_family {
+	sonde_registry *reg;
+	sonde_metric_type type;
+	char *name, *help, *unit;
+	size_t name_len, help_len;
+	size_t nlabels;
+	char **label_names;
+	double *bounds; /* SONDE__BOUNDS_PADDED(nbounds) of them: +Inf pads */
+	size_t nbounds;
+	size_t max_children;
+	double *quantiles; /* summaries */
+	size_t nquantiles;
+	double max_age_s;
+	uint32_t age_buckets;
+	char *alt_name; /* info: base + "_info" (both formats use it) */
+	size_t alt_len, base_len;
+	char **states; /* stateset: raw names and escaped label values */
+	char **states_esc;
+	size_t nstates;
+	_Atomic size_t nchildren;
+	pthread_mutex_t mu;
+	_Atomic(sonde__table *) table;
+	sonde__table *retired_tables;
+	sonde__child *head, *tail; /* live children, creation order */
+	sonde__child *graveyard;   /* removed children, freed with the family */
+	bool unregistered;
+	bool internal; /* self-metrics: callback children */
+	bool func;     /* created by a *_func_new call */
+};
+
+struct sonde_registry {
+	pthread_mutex_t mu;
+	sonde_family **fams; /* sorted by name */
+	size_t nfams, cap;
+	sonde_family **gone; /* unregistered families, freed with the registry */
+	size_t ngone, gone_cap;
+	bool is_default;
+};
+
+/* names.c */
+int sonde__check_metric_name(const char *what, const char *s);
+int sonde__check_label_name(const char *s, sonde_metric_type type);
+int sonde__check_unit(const char *s);
+
+/* escape.c: exposition escaping, invalid UTF-8 replaced by U+FFFD. */
+void sonde__put_label_value(sonde_buf *b, const char *s, size_t n);
+void sonde__put_help(sonde_buf *b, const char *s, size_t n, bool openmetrics);
+
+/* family.c */
+sonde__child *sonde__family_child(sonde_family *f, sonde_metric_type want, size_t count,
+                                  const char *const *values, const size_t *lens);
+void sonde__family_free(sonde_family *f);
+/* Internal families whose children read a callback at scrape time. */
+sonde_family *sonde__family_new_internal(sonde_registry *r, sonde_metric_type type,
+                                         const char *name, const char *help, size_t nlabels,
+                                         const char *const *label_names);
+int sonde__family_add_fn_child(sonde_family *f, const char *const *values, sonde_value_fn fn,
+                               void *arg);
+/* A child's value at scrape time (callback children: fn, NaN/negative
+ * counter values replaced by 0 and counted). Takes the cells lock for
+ * cell-backed children; call without holding it. */
+double sonde__child_value(const sonde__child *c, sonde_metric_type t);
+/* Bumped on every child removal: macro call-site caches revalidate. */
+void sonde__static_gen_bump(void);
+
+/* histogram.c: the bucket v falls in (first bound >= v, nbounds for +Inf),
+ * and one observation of a non-NaN v into bucket b, for the exemplar calls
+ * that need the bucket too. */
+uint32_t sonde__histogram_bucket(const sonde__child *c, double v);
+void sonde__histogram_add(sonde_histogram *h, uint32_t b, double v);
+
+/* exemplar.c */
+void sonde__exemplars_free(sonde__child *c);
+/* Slot i's exemplar (counter: 0; histogram: bucket i): escaped label
+ * text (no braces, up to 768 bytes), value, Unix microseconds. */
+bool sonde__exemplar_read(const sonde__child *c, size_t i, char *text, size_t *len, double *v,
+                          int64_t *ts_us);
+
+/* self.c */
+void sonde__self_register(sonde_registry *r);
+void sonde__self_count_counter_negative(void);
+void sonde__self_count_counter_nan(void);
+void sonde__self_count_histogram_nan(void);
+void sonde__self_count_rejected(int reason);
+enum { SONDE_REJECT_CARDINALITY = 0, SONDE_REJECT_CELLS = 1, SONDE_REJECT_OOM = 2 };
+
+/* Values of a child (callers hold the cells lock for the _locked ones). */
+double sonde__counter_value_locked(const sonde__child *c);
+
+#endif

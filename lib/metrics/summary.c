@@ -1,0 +1,482 @@
+/*
+ * lib/metrics/summary.c - summaries with a guaranteed relative error.
+ *
+ * Sketch. A positive double's bits, shifted right by 46, are its biased
+ * exponent followed by the top 6 bits of its mantissa: an index that grows
+ * with the value, each bucket [2^e (1 + m/64), 2^e (1 + (m+1)/64)) no wider
+ * than 1/64 of its lower bound. Reporting a bucket's midpoint is therefore
+ * within 1/128 (0.78 %) of every value in it, hence of the exact quantile
+ * (the observation of rank floor(q (n-1)) among the window's n). No
+ * logarithm is computed on the hot path. Negative values mirror this;
+ * |v| < 2^-40 counts as zero (reported as 0); |v| >= 2^41 is clamped into
+ * the top bucket (the error bound holds for 2^-40 <= |v| < 2^41).
+ *
+ * Layout. Each thread that observes a summary child owns one block for it:
+ * lifetime count and sum, and per age slot an epoch, a zero count and, per
+ * binary exponent seen, 64 bucket counts. Exponent arrays are allocated on
+ * first sight of that exponent (the only allocation, never in steady
+ * state): a block costs 1280 bytes per distinct exponent observed (at most
+ * 81 positive and 81 negative: 207 KiB) plus 1.6 KiB, per thread.
+ *
+ * Window. Slot s holds epoch e when e % nslots == s, an epoch lasting
+ * max_age / age_buckets. The writing thread resets its own stale slot, so no
+ * thread writes another's block. A read merges the slots whose epoch is
+ * among the last nslots: the window covers between max_age - max_age /
+ * age_buckets and max_age seconds, as client_golang's does.
+ *
+ * Synchronization
+ *   what                          written by        read by          how
+ *   block counts, epochs          owner thread      readers          relaxed atomics; slot
+ *                                                                    reset brackets with
+ *                                                                    epoch -1 (release) so a
+ *                                                                    reader skips it
+ *   block exponent arrays         owner (publish)   readers          release / acquire
+ *   child's block list            slow path         readers          acquire push; mu for
+ *                                                                    adoption and reads
+ *   thread tables (TLS)           owner only        owner only       none
+ *   sidx table (child, gen)       init/retire/exit  exit, init       tab_mu
+ */
+#include <math.h>
+#include <time.h>
+
+#include "metrics/summary.h"
+
+#define EXP_LO (1023 - 40) /* biased exponent of 2^-40 */
+#define EXP_N 81           /* 2^-40 .. 2^40 */
+#define SUB 64
+#define SLOT_INVALID INT64_MIN
+
+struct sonde__summ_block {
+	_Atomic uint64_t count;
+	_Atomic uint64_t sum_bits;
+	_Atomic int64_t epoch[SONDE_SUMMARY_SLOTS_MAX];
+	_Atomic uint32_t zero[SONDE_SUMMARY_SLOTS_MAX];
+	/* per exponent: nslots * SUB counts */
+	_Atomic(_Atomic uint32_t *) pos[EXP_N];
+	_Atomic(_Atomic uint32_t *) neg[EXP_N];
+	uint32_t nslots;
+	_Atomic int orphan; /* 1 once its thread exited: adoptable */
+	/* owner-thread cache of the current slot */
+	int64_t cur_start, cur_end, cur_epoch;
+	uint32_t cur_slot;
+	sonde__summ_block *next;
+};
+
+static int64_t clock_ms_default(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t (*sonde__summary_clock_ms)(void) = clock_ms_default;
+
+/* ---- the sidx table and the per-thread block tables ------------------------- */
+
+typedef struct tls_entry {
+	sonde__summ_block *block;
+	uint32_t gen;
+} tls_entry;
+
+typedef struct tls_table {
+	tls_entry *e;
+	uint32_t n;
+} tls_table;
+
+static pthread_mutex_t tab_mu = PTHREAD_MUTEX_INITIALIZER;
+static sonde__summ **tab; /* sidx -> live child's state, NULL if free */
+static uint32_t *tab_gen;
+static uint32_t tab_n, tab_cap;
+
+static __thread tls_table tls;
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+static int exit_key_ok;
+
+/* Thread exit: mark this thread's blocks adoptable, for children that are
+ * still alive (the generation tells). */
+static void thread_exit(void *arg)
+{
+	tls_table *t = arg;
+	uint32_t i;
+
+	pthread_mutex_lock(&tab_mu);
+	for (i = 0; i < t->n; i++)
+		if (t->e[i].block && i < tab_n && tab[i] && tab_gen[i] == t->e[i].gen)
+			sonde__store_release(&t->e[i].block->orphan, 1);
+	pthread_mutex_unlock(&tab_mu);
+	sonde__free(t->e, t->n * sizeof(*t->e));
+	t->e = NULL;
+	t->n = 0;
+}
+
+static void exit_key_init(void)
+{
+	exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+}
+
+static sonde__summ_block *block_new(uint32_t nslots)
+{
+	sonde__summ_block *b = sonde__calloc(1, sizeof(*b));
+	uint32_t i;
+
+	if (!b)
+		return NULL;
+	b->nslots = nslots;
+	for (i = 0; i < SONDE_SUMMARY_SLOTS_MAX; i++)
+		sonde__store_relaxed(&b->epoch[i], SLOT_INVALID);
+	b->cur_end = INT64_MIN;
+	return b;
+}
+
+static void block_free(sonde__summ_block *b)
+{
+	uint32_t i;
+
+	for (i = 0; i < EXP_N; i++) {
+		sonde__free(sonde__load_relaxed(&b->pos[i]), b->nslots * SUB * sizeof(uint32_t));
+		sonde__free(sonde__load_relaxed(&b->neg[i]), b->nslots * SUB * sizeof(uint32_t));
+	}
+	sonde__free(b, sizeof(*b));
+}
+
+/* Slow path: this thread's block for s, adopting an orphan or making one. */
+static sonde__summ_block *block_slow(sonde__summ *s)
+{
+	sonde__summ_block *b;
+
+	if (s->sidx >= tls.n) {
+		uint32_t n = tls.n ? tls.n : 16;
+		tls_entry *e;
+		while (n <= s->sidx)
+			n *= 2;
+		e = sonde__calloc(n, sizeof(*e));
+		if (!e)
+			return NULL;
+		if (tls.n)
+			memcpy(e, tls.e, tls.n * sizeof(*e));
+		sonde__free(tls.e, tls.n * sizeof(*tls.e));
+		pthread_once(&exit_once, exit_key_init);
+		tls.e = e;
+		tls.n = n;
+		if (exit_key_ok)
+			pthread_setspecific(exit_key, &tls);
+	}
+	pthread_mutex_lock(&s->mu);
+	for (b = sonde__load_relaxed(&s->blocks); b; b = b->next) {
+		int one = 1;
+		if (sonde__load_relaxed(&b->orphan) &&
+		    atomic_compare_exchange_strong(&b->orphan, &one, 0))
+			break; /* its owner is gone: we are its single writer now */
+	}
+	if (!b) {
+		b = block_new(s->nslots);
+		if (b) {
+			b->next = sonde__load_relaxed(&s->blocks);
+			/* release: readers walking the list see a complete block */
+			sonde__store_release(&s->blocks, b);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (b) {
+		tls.e[s->sidx].block = b;
+		tls.e[s->sidx].gen = s->gen;
+	}
+	return b;
+}
+
+static inline sonde__summ_block *my_block(sonde__summ *s)
+{
+	if (SONDE_LIKELY(s->sidx < tls.n)) {
+		tls_entry *e = &tls.e[s->sidx];
+		if (SONDE_LIKELY(e->block != NULL && e->gen == s->gen))
+			return e->block;
+	}
+	return block_slow(s);
+}
+
+/* Owner only: moves to the slot of epoch e, resetting it if stale. */
+static void enter_epoch(sonde__summ_block *b, const sonde__summ *s, int64_t now, int64_t e)
+{
+	uint32_t slot = (uint32_t)(e % (int64_t)s->nslots), i, j;
+
+	if (sonde__load_relaxed(&b->epoch[slot]) != e) {
+		/* release: a reader that sees the invalid epoch skips the slot
+		 * while its counts are being cleared */
+		sonde__store_release(&b->epoch[slot], SLOT_INVALID);
+		sonde__store_relaxed(&b->zero[slot], 0);
+		for (i = 0; i < EXP_N; i++) {
+			_Atomic uint32_t *p = sonde__load_relaxed(&b->pos[i]);
+			_Atomic uint32_t *n = sonde__load_relaxed(&b->neg[i]);
+			for (j = 0; p && j < SUB; j++)
+				sonde__store_relaxed(&p[slot * SUB + j], 0);
+			for (j = 0; n && j < SUB; j++)
+				sonde__store_relaxed(&n[slot * SUB + j], 0);
+		}
+		sonde__store_release(&b->epoch[slot], e);
+	}
+	b->cur_epoch = e;
+	b->cur_slot = slot;
+	b->cur_start = e * s->slot_ms;
+	b->cur_end = b->cur_start + s->slot_ms;
+	(void)now;
+}
+
+static _Atomic uint32_t *exp_array(sonde__summ_block *b, _Atomic(_Atomic uint32_t *) *slot)
+{
+	_Atomic uint32_t *p = sonde__load_relaxed(slot);
+
+	if (SONDE_LIKELY(p != NULL))
+		return p;
+	p = sonde__calloc((size_t)b->nslots * SUB, sizeof(uint32_t));
+	if (p)
+		/* release: readers see zeroed counts before the pointer */
+		sonde__store_release(slot, p);
+	return p;
+}
+
+void sonde_summary_observe(sonde_summary *sm, double v)
+{
+	sonde__child *c = (sonde__child *)sm;
+	sonde__summ *s;
+	sonde__summ_block *b;
+	int64_t now;
+	uint64_t bits;
+
+	if (SONDE_UNLIKELY(!c))
+		return;
+	if (SONDE_UNLIKELY(isnan(v))) {
+		sonde__self_count_histogram_nan();
+		return;
+	}
+	s = c->ext;
+	b = my_block(s);
+	if (SONDE_UNLIKELY(!b)) {
+		sonde__self_count_rejected(SONDE_REJECT_OOM);
+		return;
+	}
+	now = sonde__summary_clock_ms();
+	if (SONDE_UNLIKELY(now < b->cur_start || now >= b->cur_end))
+		enter_epoch(b, s, now, now / s->slot_ms);
+	bits = sonde__dbl_bits(v);
+	{
+		uint32_t e = (uint32_t)((bits >> 52) & 0x7ff),
+		         m = (uint32_t)((bits >> 46) & (SUB - 1));
+		if (e < EXP_LO || v == 0) {
+			_Atomic uint32_t *z = &b->zero[b->cur_slot];
+			sonde__store_relaxed(z, sonde__load_relaxed(z) + 1);
+		} else {
+			_Atomic uint32_t *arr;
+			if (e >= EXP_LO + EXP_N) {
+				e = EXP_LO + EXP_N - 1;
+				m = SUB - 1;
+			}
+			arr = exp_array(b, v > 0 ? &b->pos[e - EXP_LO] : &b->neg[e - EXP_LO]);
+			if (SONDE_UNLIKELY(!arr)) {
+				sonde__self_count_rejected(SONDE_REJECT_OOM);
+			} else {
+				_Atomic uint32_t *cnt = &arr[b->cur_slot * SUB + m];
+				sonde__store_relaxed(cnt, sonde__load_relaxed(cnt) + 1);
+			}
+		}
+	}
+	sonde__store_relaxed(&b->count, sonde__load_relaxed(&b->count) + 1);
+	sonde__store_relaxed(
+	        &b->sum_bits,
+	        sonde__dbl_bits(sonde__bits_dbl(sonde__load_relaxed(&b->sum_bits)) + v));
+}
+
+/* ---- child lifecycle ------------------------------------------------------------ */
+
+int sonde__summary_child_init(sonde__child *c, const sonde_family *f)
+{
+	sonde__summ *s = sonde__calloc(1, sizeof(*s));
+	uint32_t i;
+
+	if (!s)
+		return SONDE_ENOMEM;
+	pthread_mutex_init(&s->mu, NULL);
+	s->nslots = f->age_buckets;
+	s->slot_ms = (int64_t)(f->max_age_s * 1000.0) / (int64_t)f->age_buckets;
+	if (s->slot_ms < 1)
+		s->slot_ms = 1;
+	pthread_mutex_lock(&tab_mu);
+	for (i = 0; i < tab_n && tab[i]; i++)
+		;
+	if (i == tab_n) {
+		if (tab_n == tab_cap) {
+			uint32_t nc = tab_cap ? tab_cap * 2 : 64;
+			sonde__summ **nt =
+			        sonde__realloc(tab, tab_cap * sizeof(*tab), nc * sizeof(*tab));
+			uint32_t *ng;
+			if (nt)
+				tab = nt;
+			ng = nt ? sonde__realloc(tab_gen, tab_cap * sizeof(*tab_gen),
+			                         nc * sizeof(*tab_gen))
+			        : NULL;
+			if (!nt || !ng) {
+				/* tab may have grown; keep its capacity consistent */
+				pthread_mutex_unlock(&tab_mu);
+				pthread_mutex_destroy(&s->mu);
+				sonde__free(s, sizeof(*s));
+				return SONDE_ENOMEM;
+			}
+			tab_gen = ng;
+			memset(tab + tab_cap, 0, (nc - tab_cap) * sizeof(*tab));
+			memset(tab_gen + tab_cap, 0, (nc - tab_cap) * sizeof(*tab_gen));
+			tab_cap = nc;
+		}
+		tab_n++;
+	}
+	tab[i] = s;
+	s->sidx = i;
+	s->gen = ++tab_gen[i];
+	pthread_mutex_unlock(&tab_mu);
+	c->ext = s;
+	return SONDE_OK;
+}
+
+void sonde__summary_child_retire(sonde__child *c)
+{
+	sonde__summ *s = c->ext;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&tab_mu);
+	if (s->sidx < tab_n && tab[s->sidx] == s)
+		tab[s->sidx] = NULL; /* the index is free; threads' entries go stale by gen */
+	pthread_mutex_unlock(&tab_mu);
+}
+
+void sonde__summary_child_free(sonde__child *c)
+{
+	sonde__summ *s = c->ext;
+	sonde__summ_block *b, *n;
+
+	if (!s)
+		return;
+	sonde__summary_child_retire(c);
+	for (b = sonde__load_relaxed(&s->blocks); b; b = n) {
+		n = b->next;
+		block_free(b);
+	}
+	pthread_mutex_destroy(&s->mu);
+	sonde__free(s, sizeof(*s));
+	c->ext = NULL;
+}
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+/* Merged window counts: per sign and exponent, SUB buckets. */
+typedef struct merged {
+	uint64_t zero;
+	uint64_t pos[EXP_N][SUB];
+	uint64_t neg[EXP_N][SUB];
+} merged;
+
+/* The midpoint of bucket (biased exponent e, sub-bucket m): the mantissa
+ * 1 + (m + 0.5) / 64 times 2^(e - 1023), built from the bits (no libm). */
+static double bucket_mid(uint32_t e, uint32_t m)
+{
+	double scale = sonde__bits_dbl((uint64_t)e << 52); /* 2^(e-1023), e normal */
+	return (1.0 + ((double)m + 0.5) / SUB) * scale;
+}
+
+/* The value of rank r (0-based) in the merged window. */
+static double value_at(const merged *w, uint64_t r)
+{
+	uint64_t seen = 0;
+	int e, m;
+
+	/* ascending: most negative first */
+	for (e = EXP_N - 1; e >= 0; e--)
+		for (m = SUB - 1; m >= 0; m--) {
+			seen += w->neg[e][m];
+			if (r < seen)
+				return -bucket_mid((uint32_t)e + EXP_LO, (uint32_t)m);
+		}
+	seen += w->zero;
+	if (r < seen)
+		return 0;
+	for (e = 0; e < EXP_N; e++)
+		for (m = 0; m < SUB; m++) {
+			seen += w->pos[e][m];
+			if (r < seen)
+				return bucket_mid((uint32_t)e + EXP_LO, (uint32_t)m);
+		}
+	return NAN;
+}
+
+static void add_slot(merged *w, const sonde__summ_block *bc, uint32_t slot)
+{
+	sonde__summ_block *b = (sonde__summ_block *)bc;
+	uint32_t e, m;
+
+	w->zero += sonde__load_relaxed(&b->zero[slot]);
+	for (e = 0; e < EXP_N; e++) {
+		_Atomic uint32_t *p = sonde__load_acquire(&b->pos[e]);
+		_Atomic uint32_t *n = sonde__load_acquire(&b->neg[e]);
+		for (m = 0; p && m < SUB; m++)
+			w->pos[e][m] += sonde__load_relaxed(&p[slot * SUB + m]);
+		for (m = 0; n && m < SUB; m++)
+			w->neg[e][m] += sonde__load_relaxed(&n[slot * SUB + m]);
+	}
+}
+
+int sonde__summary_read(const sonde__child *c, const double *qs, size_t nq, double *out,
+                        sonde__summ_snapshot *snap)
+{
+	sonde__summ *s = c->ext;
+	sonde__summ_block *b;
+	merged *w;
+	int64_t cur;
+	uint64_t total;
+	size_t i;
+
+	memset(snap, 0, sizeof(*snap));
+	for (i = 0; i < nq; i++)
+		out[i] = NAN;
+	if (!s)
+		return SONDE_OK;
+	if (nq == 0) {
+		/* lifetime figures only: no merge */
+		pthread_mutex_lock(&s->mu);
+		for (b = sonde__load_acquire(&s->blocks); b; b = b->next) {
+			snap->count += sonde__load_relaxed(&b->count);
+			snap->sum += sonde__bits_dbl(sonde__load_relaxed(&b->sum_bits));
+		}
+		pthread_mutex_unlock(&s->mu);
+		return SONDE_OK;
+	}
+	w = sonde__calloc(1, sizeof(*w));
+	if (!w)
+		return SONDE_ENOMEM;
+	cur = sonde__summary_clock_ms() / s->slot_ms;
+	pthread_mutex_lock(&s->mu);
+	for (b = sonde__load_acquire(&s->blocks); b; b = b->next) {
+		uint32_t slot;
+		snap->count += sonde__load_relaxed(&b->count);
+		snap->sum += sonde__bits_dbl(sonde__load_relaxed(&b->sum_bits));
+		for (slot = 0; slot < s->nslots; slot++) {
+			/* acquire: pairs with the release that ends a slot reset. A
+			 * scrape that races the owner's reset of this very slot may
+			 * count part of it; the window moves on either way. */
+			int64_t e1 = sonde__load_acquire(&b->epoch[slot]);
+			if (e1 == SLOT_INVALID || e1 > cur || e1 <= cur - (int64_t)s->nslots)
+				continue;
+			add_slot(w, b, slot);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	total = w->zero;
+	for (i = 0; i < EXP_N * SUB; i++)
+		total += (&w->pos[0][0])[i] + (&w->neg[0][0])[i];
+	snap->window_count = total;
+	if (total)
+		for (i = 0; i < nq; i++)
+			out[i] = value_at(
+			        w, (uint64_t)(qs[i] * (double)(total - 1))); /* floor: >= 0 */
+	sonde__free(w, sizeof(*w));
+	return SONDE_OK;
+}

@@ -1,0 +1,298 @@
+/* lib/trace/trace_span.c - spans: start (child of the current context, or a new
+ * trace), end (duration, context restored, histogram, hook), attributes,
+ * and the process-wide sampler, span histogram and span-end hook.
+ *
+ * Synchronization of the process-wide settings
+ *   setting          writer                     reader (span start/end)
+ *   sampler ratio    relaxed store of the bits  relaxed load: either value
+ *                                               is a valid ratio
+ *   span histogram   release store, under mu    acquire load: the family
+ *                                               was fully built before
+ *   hook (fn, arg)   seqlock under mu           seqlock read: never a torn
+ *                                               pair */
+#include <math.h>
+#include <pthread.h>
+
+#include "core/atomic.h"
+#include "metrics/metrics-int.h"
+#include "trace/trace_int.h"
+
+#define SPAN_STARTED 0x5350414eu /* "SPAN" */
+#define SPAN_ENDED 0x454e4444u
+
+/* ---- process-wide settings --------------------------------------------------- */
+
+static pthread_mutex_t cfg_mu = PTHREAD_MUTEX_INITIALIZER;
+/* 1.0: the default samples every new trace. Bits of a double. */
+static _Atomic uint64_t ratio_bits = 0x3ff0000000000000ull;
+static _Atomic(sonde_family *) span_family;
+static _Atomic uint32_t hook_seq; /* odd while a writer is in the middle */
+static _Atomic(sonde_span_end_fn) hook_fn;
+static _Atomic(void *) hook_arg;
+
+bool sonde_trace_id_ratio_sample(const uint8_t trace_id[16], double ratio)
+{
+	uint64_t x = 0, bound;
+
+	if (!trace_id || !(ratio > 0)) /* NaN too */
+		return false;
+	if (ratio >= 1)
+		return true;
+	/* OpenTelemetry Go sdk/trace/sampling.go: traceIDUpperBound =
+	 * uint64(fraction * (1 << 63)); x = BigEndian.Uint64(TraceID[8:16]) >> 1;
+	 * sample iff x < bound. */
+	bound = (uint64_t)(ratio * 9223372036854775808.0);
+	for (int i = 8; i < 16; i++)
+		x = x << 8 | trace_id[i];
+	return (x >> 1) < bound;
+}
+
+void sonde_trace_set_sampler_ratio(double ratio)
+{
+	if (isnan(ratio) || ratio < 0)
+		ratio = 0;
+	if (ratio > 1)
+		ratio = 1;
+	sonde__store_relaxed(&ratio_bits, sonde__dbl_bits(ratio));
+}
+
+double sonde_trace_sampler_ratio(void)
+{
+	return sonde__bits_dbl(sonde__load_relaxed(&ratio_bits));
+}
+
+int sonde_trace_set_span_histogram(sonde_family *f)
+{
+	if (f && f->type != SONDE_TYPE_HISTOGRAM)
+		return sonde__fail(SONDE_ETYPE,
+		                   "trace_set_span_histogram: \"%s\" is not a histogram", f->name);
+	if (f && f->nlabels != 1)
+		return sonde__fail(
+		        SONDE_EINVAL,
+		        "trace_set_span_histogram: \"%s\" has %zu labels, needs exactly 1 "
+		        "(the span name)",
+		        f->name, f->nlabels);
+	pthread_mutex_lock(&cfg_mu);
+	/* release: pairs with the acquire in sonde_span_end() */
+	atomic_store_explicit(&span_family, f, memory_order_release);
+	pthread_mutex_unlock(&cfg_mu);
+	return SONDE_OK;
+}
+
+int sonde_trace_enable_span_metrics(sonde_registry *r, const char *metric_name)
+{
+	static const char *const labels[] = {"name"};
+	sonde_family *f = sonde_histogram_family_new(
+	        r, metric_name ? metric_name : "span_duration_seconds",
+	        "Duration of finished spans, by span name.", NULL, 0, 1, labels);
+
+	if (!f)
+		return sonde_last_status(); /* the reason is already recorded */
+	return sonde_trace_set_span_histogram(f);
+}
+
+void sonde_trace_set_span_end_hook(sonde_span_end_fn fn, void *arg)
+{
+	uint32_t s;
+
+	pthread_mutex_lock(&cfg_mu);
+	s = atomic_load_explicit(&hook_seq, memory_order_relaxed);
+	atomic_store_explicit(&hook_seq, s + 1, memory_order_relaxed);
+	/* release stores (not a fence, which TSan cannot model): the odd
+	 * sequence above is visible before either half of the new pair */
+	atomic_store_explicit(&hook_fn, fn, memory_order_release);
+	atomic_store_explicit(&hook_arg, arg, memory_order_release);
+	/* release: pairs with the acquire load of hook_seq in read_hook() */
+	atomic_store_explicit(&hook_seq, s + 2, memory_order_release);
+	pthread_mutex_unlock(&cfg_mu);
+}
+
+static sonde_span_end_fn read_hook(void **arg)
+{
+	uint32_t s1, s2;
+	sonde_span_end_fn fn;
+
+	do {
+		s1 = atomic_load_explicit(&hook_seq, memory_order_acquire);
+		/* acquire: a half written after s1 makes the re-check below see
+		 * the writer's odd (or newer) sequence, and keeps the re-check
+		 * from moving above these loads */
+		fn = atomic_load_explicit(&hook_fn, memory_order_acquire);
+		*arg = atomic_load_explicit(&hook_arg, memory_order_acquire);
+		s2 = atomic_load_explicit(&hook_seq, memory_order_relaxed);
+	} while ((s1 & 1) || s1 != s2);
+	return fn;
+}
+
+/* ---- contexts ------------------------------------------------------------------ */
+
+void sonde__correlation_from_trace(sonde_span_context *ctx)
+{
+	sonde__hex_put(ctx->correlation_id, ctx->trace_id, 16);
+	ctx->correlation_id[32] = '\0';
+	ctx->correlation_len = 32;
+}
+
+void sonde__trace_new_root(sonde_span_context *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	sonde_trace_id_generate(ctx->trace_id);
+	/* Level 2: every byte of our ids is random, so the flag is set */
+	ctx->trace_flags = SONDE_TRACE_FLAG_RANDOM;
+	if (sonde_trace_id_ratio_sample(ctx->trace_id, sonde_trace_sampler_ratio()))
+		ctx->trace_flags |= SONDE_TRACE_FLAG_SAMPLED;
+	sonde__correlation_from_trace(ctx);
+}
+
+/* ---- spans ------------------------------------------------------------------------ */
+
+void sonde_span_start_child_of(sonde_span *span, const char *name, const sonde_span_context *parent)
+{
+	sonde_span_context ctx;
+
+	if (!span)
+		return;
+	if (parent && sonde_span_context_valid(parent)) {
+		/* parent-based sampling: the parent's sampled flag, remote or
+		 * local; the random flag is copied exactly, as Level 2 says */
+		ctx = *parent;
+		ctx.trace_flags &= SONDE_TRACE_FLAGS_KNOWN;
+		memcpy(span->parent_span_id, parent->span_id, 8);
+		if (ctx.correlation_len == 0 || ctx.correlation_len > SONDE_CORRELATION_ID_MAX)
+			sonde__correlation_from_trace(&ctx);
+	} else {
+		sonde__trace_new_root(&ctx);
+		memset(span->parent_span_id, 0, 8);
+	}
+	ctx.is_remote = 0;
+	sonde_span_id_generate(ctx.span_id);
+	sonde_context_attach(&span->scope, &ctx);
+	span->name = name ? name : "span";
+	span->name_len = strlen(span->name);
+	span->duration_ns = 0;
+	span->end_unix_ns = 0;
+	span->status_msg = NULL;
+	span->status = SONDE_SPAN_STATUS_UNSET;
+	span->attr_count = 0;
+	span->attrs_dropped = 0;
+	span->state = SPAN_STARTED;
+	span->start_mono_ns = sonde_now_mono_ns();
+}
+
+void sonde_span_start(sonde_span *span, const char *name)
+{
+	sonde_span_start_child_of(span, name, sonde_context_current());
+}
+
+void sonde_span_end(sonde_span *span)
+{
+	sonde_family *f;
+	sonde_span_end_fn fn;
+	void *arg;
+
+	if (!span || span->state != SPAN_STARTED)
+		return;
+	span->duration_ns = sonde_now_mono_ns() - span->start_mono_ns;
+	span->state = SPAN_ENDED;
+	/* out of order: the error is recorded by detach; the span is still
+	 * measured and reported */
+	if (sonde_context_detach(&span->scope) != SONDE_OK) {
+		/* nothing more to do: the last error says what happened */
+	}
+	/* acquire: pairs with the release in sonde_trace_set_span_histogram() */
+	f = atomic_load_explicit(&span_family, memory_order_acquire);
+	if (f) {
+		const char *v[1] = {span->name};
+		sonde_histogram *h = sonde_histogram_labels(f, 1, v, &span->name_len);
+		double secs = (double)span->duration_ns / 1e9;
+		/* a sampled span becomes its bucket's exemplar: the trace exists in
+		 * the backend, so the link from the histogram leads somewhere */
+		if (span->scope.ctx.trace_flags & SONDE_TRACE_FLAG_SAMPLED)
+			sonde_histogram_observe_exemplar(h, secs, &span->scope.ctx);
+		else
+			sonde_histogram_observe(h, secs);
+	}
+	fn = read_hook(&arg);
+	if (fn) {
+		span->end_unix_ns = sonde_now_unix_ns();
+		fn(span, arg);
+	}
+}
+
+static sonde_span_attr *attr_slot(sonde_span *span, const char *key)
+{
+	if (!span || !key || span->state != SPAN_STARTED)
+		return NULL;
+	if (span->attr_count >= SONDE_SPAN_ATTRS_MAX) {
+		span->attrs_dropped++;
+		return NULL;
+	}
+	span->attrs[span->attr_count].key = key;
+	span->attrs[span->attr_count].str_len = 0;
+	return &span->attrs[span->attr_count++];
+}
+
+void sonde_span_set_str(sonde_span *span, const char *key, const char *value)
+{
+	sonde_span_attr *a = attr_slot(span, key);
+	if (a) {
+		a->type = SONDE_ATTR_STRING;
+		a->v.str = value ? value : "";
+		a->str_len = strlen(a->v.str);
+	}
+}
+
+void sonde_span_set_int(sonde_span *span, const char *key, int64_t value)
+{
+	sonde_span_attr *a = attr_slot(span, key);
+	if (a) {
+		a->type = SONDE_ATTR_INT;
+		a->v.i = value;
+	}
+}
+
+void sonde_span_set_double(sonde_span *span, const char *key, double value)
+{
+	sonde_span_attr *a = attr_slot(span, key);
+	if (a) {
+		a->type = SONDE_ATTR_DOUBLE;
+		a->v.d = value;
+	}
+}
+
+void sonde_span_set_bool(sonde_span *span, const char *key, bool value)
+{
+	sonde_span_attr *a = attr_slot(span, key);
+	if (a) {
+		a->type = SONDE_ATTR_BOOL;
+		a->v.b = value;
+	}
+}
+
+void sonde_span_set_status(sonde_span *span, sonde_span_status status, const char *msg)
+{
+	if (!span || span->state != SPAN_STARTED)
+		return;
+	if (status != SONDE_SPAN_STATUS_UNSET && status != SONDE_SPAN_STATUS_OK &&
+	    status != SONDE_SPAN_STATUS_ERROR)
+		return;
+	if (span->status == SONDE_SPAN_STATUS_ERROR && status != SONDE_SPAN_STATUS_ERROR)
+		return;
+	span->status = status;
+	span->status_msg = msg;
+}
+
+void sonde_span_set_error(sonde_span *span, const char *msg)
+{
+	sonde_span_set_status(span, SONDE_SPAN_STATUS_ERROR, msg);
+}
+
+const sonde_span_context *sonde_span_get_context(const sonde_span *span)
+{
+	return span ? &span->scope.ctx : NULL;
+}
+
+bool sonde_span_is_sampled(const sonde_span *span)
+{
+	return span && (span->scope.ctx.trace_flags & SONDE_TRACE_FLAG_SAMPLED);
+}
