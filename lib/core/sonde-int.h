@@ -50,6 +50,18 @@ void sonde__alloc_freeze(void); /* first use: hooks can no longer change */
  * well. Never touches errno. */
 int sonde__fail(int status, const char *fmt, ...) SONDE_PRINTF(2, 3);
 
+/* ---- options structs (opts.c) ---------------------------------------------
+ * Copies the caller's options struct src (whose first field is its size_t
+ * size) into dst, this library's layout of dst_size bytes: fields past the
+ * caller's size read as zero. A size below min_size (the struct's first
+ * published layout, SONDE__V1_SIZE) is SONDE_EINVAL, and so is NULL; what
+ * names the call in the message. */
+int sonde__opts_copy(void *dst, size_t dst_size, const void *src, size_t min_size,
+                     const char *what) SONDE_WUR;
+/* The size of a struct's first published layout: up to and including its
+ * field `last`. Frozen once released: a struct that grows keeps its V1. */
+#define SONDE__V1_SIZE(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
+
 /* ---- buffer writers (buf.c) -------------------------------------------------
  * Appending never fails loudly: on out-of-memory the buffer's oom flag is
  * set and later appends are ignored; the caller checks b->oom once. */

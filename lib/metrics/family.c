@@ -1032,18 +1032,8 @@ static sonde_family *family_register(sonde_registry *r, const sonde_metric_opts 
 	const sonde_family *other;
 	bool found;
 
-	if (!o_in) {
-		sonde__fail(SONDE_EINVAL, "metric options are NULL");
+	if (sonde__opts_copy(&copy, sizeof(copy), o_in, OPTS_V1_SIZE, "metric options") != 0)
 		return NULL;
-	}
-	if (o_in->size < OPTS_V1_SIZE) {
-		sonde__fail(SONDE_EINVAL, "metric options: size is %zu, want at least %zu",
-		            o_in->size, (size_t)OPTS_V1_SIZE);
-		return NULL;
-	}
-	memset(&copy, 0, sizeof(copy));
-	memcpy(&copy, o_in, o_in->size < sizeof(copy) ? o_in->size : sizeof(copy));
-	copy.size = sizeof(copy);
 	if (!r)
 		r = sonde_registry_default();
 	if (!r)
