@@ -62,8 +62,13 @@ $(REL)/%.o: lib/%.c $(HEADERS) $(LIB_HDR)
 $(REL) $(BUILD):
 	mkdir -p $@
 
+# libsonde.a holds one object prelinked from all of lib/ (ld -r): a static
+# link then carries every file, including the top layer's constructor that
+# wires the default registry (lib/api/defaults.c), which no host symbol
+# would pull out of a per-file archive.
 $(BUILD)/libsonde.a: $(REL_OBJ) | $(BUILD)
-	rm -f $@ && ar rcs $@ $^
+	$(CC) -r -nostdlib -o $(REL)/sonde-all.o $^
+	rm -f $@ && ar rcs $@ $(REL)/sonde-all.o
 
 # --no-undefined: every symbol the library uses must come from $(LIBS), so
 # a stray libm call (or any other dependency) fails the build, not the host.

@@ -13,7 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "metrics/metrics-int.h"
+#include "collectors/collectors.h"
 
 typedef struct proc_values {
 	double cpu_seconds, rss_bytes, vsize_bytes, open_fds, max_fds, start_time, threads;

@@ -8,7 +8,7 @@
  * and only backslash and newline in HELP (promtool rejects \" there);
  * OpenMetrics escapes all three in both.
  */
-#include "metrics/metrics-int.h"
+#include "core/sonde-int.h"
 
 static const char fffd[3] = {(char)0xEF, (char)0xBF, (char)0xBD};
 
@@ -136,4 +136,19 @@ void sonde__put_label_value(sonde_buf *b, const char *s, size_t n)
 void sonde__put_help(sonde_buf *b, const char *s, size_t n, bool openmetrics)
 {
 	put_escaped(b, s, n, openmetrics);
+}
+
+void sonde__put_label_pairs(sonde_buf *b, const char *const *names, const char *const *values,
+                            const size_t *lens, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		if (i)
+			sonde__buf_putc(b, ',');
+		sonde__buf_puts(b, names[i]);
+		sonde__buf_put(b, "=\"", 2);
+		sonde__put_label_value(b, values[i], lens ? lens[i] : strlen(values[i]));
+		sonde__buf_putc(b, '"');
+	}
 }

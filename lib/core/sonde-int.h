@@ -96,6 +96,27 @@ size_t sonde__utf8_invalid_len(const unsigned char *s, size_t n);
  * written. n > 0. */
 size_t sonde__utf8_copy_or_fffd(char *dst, const unsigned char *p, size_t n, size_t *written);
 
+/* ---- exposition escaping (escape.c) ------------------------------------------
+ * Label values and HELP text as the Prometheus formats escape them, invalid
+ * UTF-8 replaced by U+FFFD. put_label_pairs writes `k="v",k2="v2"` (no
+ * braces); lens NULL means the values are NUL-terminated. */
+void sonde__put_label_value(sonde_buf *b, const char *s, size_t n);
+void sonde__put_help(sonde_buf *b, const char *s, size_t n, bool openmetrics);
+void sonde__put_label_pairs(sonde_buf *b, const char *const *names, const char *const *values,
+                            const size_t *lens, size_t count);
+
+/* Eight bytes at p as a little-endian word (unaligned reads are fine). */
+static inline uint64_t sonde__load_le64(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
 /* ---- JSON (json.c) ------------------------------------------------------------
  * A quoted, escaped JSON string (invalid UTF-8 -> U+FFFD, control
  * characters escaped); numbers in shortest round-trip form, NaN and

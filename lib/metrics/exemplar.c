@@ -146,14 +146,7 @@ static int render(size_t n, const char *const *names, const char *const *values,
 		return sonde__fail(SONDE_ELIMIT,
 		                   "exemplar: labels are %zu code points, OpenMetrics allows %d",
 		                   cp, SONDE_EXEMPLAR_MAX_CHARS);
-	for (i = 0; i < n; i++) {
-		if (i)
-			sonde__buf_putc(&b, ',');
-		sonde__buf_puts(&b, names[i]);
-		sonde__buf_put(&b, "=\"", 2);
-		sonde__put_label_value(&b, values[i], strlen(values[i]));
-		sonde__buf_putc(&b, '"');
-	}
+	sonde__put_label_pairs(&b, names, values, NULL, n);
 	if (b.oom)
 		rc = sonde__fail(SONDE_ENOMEM, "exemplar: out of memory");
 	else if (b.len > EX_WORDS * 8)

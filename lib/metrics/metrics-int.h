@@ -121,15 +121,55 @@ int sonde__check_metric_name(const char *what, const char *s);
 int sonde__check_label_name(const char *s, sonde_metric_type type);
 int sonde__check_unit(const char *s);
 
-/* escape.c: exposition escaping, invalid UTF-8 replaced by U+FFFD. */
-void sonde__put_label_value(sonde_buf *b, const char *s, size_t n);
-void sonde__put_help(sonde_buf *b, const char *s, size_t n, bool openmetrics);
+/* metric_opts.c: a definition's validation (*b, *nb: the bucket bounds to
+ * use, defaults included), whether family f has the same definition, and
+ * the name of a metric type ("counter", ...). */
+#define SONDE__DEFAULT_QUANTILES 3
+extern const double sonde__default_quantiles[SONDE__DEFAULT_QUANTILES];
+int sonde__metric_opts_check(const sonde_metric_opts *o, const double **b, size_t *nb);
+bool sonde__metric_opts_same(const sonde_family *f, const sonde_metric_opts *o, const double *b,
+                             size_t nb);
+const char *sonde__metric_type_name(sonde_metric_type t);
 
-/* family.c */
+/* labels.c: checks count label values against f's labels and hashes them
+ * (*h); lens_in NULL means NUL-terminated values; lens gets the lengths.
+ * sonde__labels_hash hashes values already checked. */
+int sonde__labels_check(const sonde_family *f, size_t count, const char *const *values,
+                        const size_t *lens_in, size_t *lens, uint64_t *h);
+uint64_t sonde__labels_hash(size_t count, const char *const *values, const size_t *lens);
+
+/* child_table.c: find is lock-free; put and del run under f->mu. */
+sonde__child *sonde__table_find(sonde_family *f, uint64_t h, size_t count,
+                                const char *const *values, const size_t *lens);
+int sonde__table_put(sonde_family *f, sonde__child *c);
+void sonde__table_del(sonde_family *f, sonde__child *c);
+void sonde__table_free_all(sonde_family *f);
+
+/* child.c: under f->mu, creates, indexes and links a child (with_cells:
+ * counters and histograms get their cell run); frees one. */
+sonde__child *sonde__child_insert(sonde_family *f, uint64_t h, size_t count,
+                                  const char *const *values, const size_t *lens, bool with_cells);
+void sonde__child_free(sonde__child *c);
+
+/* lookup.c: the child of f with these label values, created on a miss. */
 sonde__child *sonde__family_child(sonde_family *f, sonde_metric_type want, size_t count,
                                   const char *const *values, const size_t *lens);
+
+/* family.c: a family built from checked options (not registered), and
+ * its end with every child it ever had. */
+sonde_family *sonde__family_alloc(const sonde_metric_opts *o, const double *b, size_t nb);
 void sonde__family_free(sonde_family *f);
-/* Internal families whose children read a callback at scrape time. */
+
+/* registry.c: registration. internal: the library's own callback
+ * families; func: callback families (no automatic child). */
+sonde_family *sonde__registry_register(sonde_registry *r, const sonde_metric_opts *o, bool internal,
+                                       bool func);
+/* The upper layer's wiring of the default registry (its collectors), run
+ * once when the default registry is created. Set before first use. */
+void sonde__registry_set_default_wiring(void (*fn)(sonde_registry *r));
+
+/* callback.c: internal families whose children read a callback at scrape
+ * time. */
 sonde_family *sonde__family_new_internal(sonde_registry *r, sonde_metric_type type,
                                          const char *name, const char *help, size_t nlabels,
                                          const char *const *label_names);
@@ -155,13 +195,22 @@ void sonde__exemplars_free(sonde__child *c);
 bool sonde__exemplar_read(const sonde__child *c, size_t i, char *text, size_t *len, double *v,
                           int64_t *ts_us);
 
-/* self.c */
-void sonde__self_register(sonde_registry *r);
+/* self_count.c: the library's own counts (a leaf: atomics only). The
+ * families that expose them are registered from above
+ * (collectors/self_metrics.c). */
 void sonde__self_count_counter_negative(void);
 void sonde__self_count_counter_nan(void);
 void sonde__self_count_histogram_nan(void);
 void sonde__self_count_rejected(int reason);
 enum { SONDE_REJECT_CARDINALITY = 0, SONDE_REJECT_CELLS = 1, SONDE_REJECT_OOM = 2 };
+/* The counter behind each of the above, for the exposing families. */
+const atomic_uint_fast64_t *sonde__self_count_cell(int which);
+enum {
+	SONDE_SELF_COUNTER_NEGATIVE = 0,
+	SONDE_SELF_COUNTER_NAN,
+	SONDE_SELF_HISTOGRAM_NAN,
+	SONDE_SELF_REJECTED /* + SONDE_REJECT_* */
+};
 
 /* Values of a child (callers hold the cells lock for the _locked ones). */
 double sonde__counter_value_locked(const sonde__child *c);

@@ -480,3 +480,37 @@ int sonde__summary_read(const sonde__child *c, const double *qs, size_t nq, doub
 	sonde__free(w, sizeof(*w));
 	return SONDE_OK;
 }
+
+/* ---- reads for the host ---------------------------------------------------- */
+
+uint64_t sonde_summary_count(const sonde_summary *s)
+{
+	sonde__summ_snapshot snap;
+	double q;
+
+	if (!s || sonde__summary_read(&s->c, NULL, 0, &q, &snap) != SONDE_OK)
+		return 0;
+	return snap.count;
+}
+
+double sonde_summary_sum(const sonde_summary *s)
+{
+	sonde__summ_snapshot snap;
+	double q;
+
+	if (!s || sonde__summary_read(&s->c, NULL, 0, &q, &snap) != SONDE_OK)
+		return 0;
+	return snap.sum;
+}
+
+double sonde_summary_quantile(const sonde_summary *s, double q)
+{
+	sonde__summ_snapshot snap;
+	double v = NAN;
+
+	if (!s || !(q >= 0 && q <= 1))
+		return NAN;
+	if (sonde__summary_read(&s->c, &q, 1, &v, &snap) != SONDE_OK)
+		return NAN;
+	return v;
+}

@@ -1,0 +1,242 @@
+/*
+ * lib/metrics/child.c - a child's life: created with its cells and label
+ * text, inserted under the family mutex, removed (its handle pointed at the
+ * trash run, its cells reused after the grace period), freed with the
+ * family. Calls labels, the child table, cells, summaries and exemplars.
+ */
+#include "metrics/metrics-int.h"
+#include "metrics/summary.h"
+
+/* The removal generation: METRIC_*_LABELS call sites cache a child and
+ * drop it when this has moved (static.c). */
+unsigned long sonde__static_gen;
+
+void sonde__static_gen_bump(void)
+{
+	/* release: pairs with the acquire in sonde__static_child(); a site that
+	 * sees the new generation drops its cached (maybe removed) child. */
+	sonde__plain_fetch_add_release(&sonde__static_gen, 1);
+}
+
+static uint32_t cells_needed(const sonde_family *f)
+{
+	switch (f->type) {
+	case SONDE_TYPE_COUNTER: return 2; /* integer part, fractional part */
+	case SONDE_TYPE_HISTOGRAM: return (uint32_t)f->nbounds + 2; /* buckets, +Inf, sum */
+	default: return 0;
+	}
+}
+
+static int child_cells(const sonde_family *f, uint32_t *idx)
+{
+	uint8_t kinds[SONDE_BUCKETS_MAX + 2];
+	uint32_t n = cells_needed(f), i;
+
+	for (i = 0; i < n; i++)
+		kinds[i] = SONDE_CELL_U64;
+	if (n)
+		kinds[n - 1] = SONDE_CELL_F64; /* counter fraction / histogram sum */
+	if (!n) {
+		*idx = SONDE_CELL_TRASH;
+		return SONDE_OK;
+	}
+	return sonde__cells_alloc(n, kinds, idx);
+}
+
+/* One allocation: the child, the value pointers, lengths, values and the
+ * escaped label string. */
+static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const char *const *values,
+                               const size_t *lens, bool with_cells)
+{
+	sonde_buf lb = SONDE_BUF_INIT;
+	size_t size, i, vbytes = 0;
+	sonde__child *c;
+	char *p;
+	int rc;
+	uint32_t idx;
+
+	sonde__put_label_pairs(&lb, (const char *const *)f->label_names, values, lens, count);
+	sonde__buf_terminate(&lb);
+	if (lb.oom) {
+		sonde_buf_destroy(&lb);
+		sonde__fail(SONDE_ENOMEM, "%s: out of memory for a new child", f->name);
+		return NULL;
+	}
+	for (i = 0; i < count; i++)
+		vbytes += lens[i] + 1;
+	size = sizeof(*c) + count * (sizeof(char *) + sizeof(uint32_t)) + vbytes + lb.len + 1;
+	c = sonde__calloc(1, size);
+	if (!c) {
+		sonde_buf_destroy(&lb);
+		sonde__fail(SONDE_ENOMEM, "%s: out of memory for a new child", f->name);
+		return NULL;
+	}
+	c->alloc_size = size;
+	c->vals = (const char **)(void *)(c + 1);
+	c->lens = (uint32_t *)(void *)(c->vals + count);
+	p = (char *)(c->lens + count);
+	for (i = 0; i < count; i++) {
+		memcpy(p, values[i], lens[i]);
+		p[lens[i]] = '\0';
+		c->vals[i] = p;
+		c->lens[i] = (uint32_t)lens[i];
+		p += lens[i] + 1;
+	}
+	c->lbl = p;
+	c->lbl_len = lb.len;
+	if (lb.len)
+		memcpy(p, lb.data, lb.len);
+	p[lb.len] = '\0';
+	sonde_buf_destroy(&lb);
+
+	idx = SONDE_CELL_TRASH;
+	rc = with_cells ? child_cells(f, &idx) : SONDE_OK;
+	if (rc) {
+		sonde__free(c, size);
+		if (rc == SONDE_ELIMIT) {
+			sonde__self_count_rejected(SONDE_REJECT_CELLS);
+			sonde__fail(SONDE_ELIMIT, "%s: no metric cell left (%u in all)", f->name,
+			            SONDE_CELLS_MAX);
+		} else {
+			sonde__fail(SONDE_ENOMEM, "%s: out of memory for a new child", f->name);
+		}
+		return NULL;
+	}
+	if (f->type == SONDE_TYPE_SUMMARY && sonde__summary_child_init(c, f) != SONDE_OK) {
+		sonde__free(c, size);
+		sonde__fail(SONDE_ENOMEM, "%s: out of memory for a new child", f->name);
+		return NULL;
+	}
+	sonde__store_relaxed(&c->cell, idx);
+	c->ncells = with_cells ? cells_needed(f) : 0;
+	c->bounds = f->bounds;
+	c->nbounds = (uint32_t)f->nbounds;
+	c->fam = f;
+	c->hash = h;
+	c->created_ns = sonde_now_unix_ns();
+	return c;
+}
+
+void sonde__child_free(sonde__child *c)
+{
+	sonde__exemplars_free(c);
+	if (c->ext)
+		sonde__summary_child_free(c);
+	sonde__free(c, c->alloc_size);
+}
+
+/* Under f->mu: creates, indexes and links a new child. */
+sonde__child *sonde__child_insert(sonde_family *f, uint64_t h, size_t count,
+                                  const char *const *values, const size_t *lens, bool with_cells)
+{
+	sonde__child *c;
+
+	if (sonde__load_relaxed(&f->nchildren) >= f->max_children) {
+		sonde__self_count_rejected(SONDE_REJECT_CARDINALITY);
+		sonde__fail(SONDE_ELIMIT,
+		            "%s: cardinality limit of %zu children reached; label set refused",
+		            f->name, f->max_children);
+		return NULL;
+	}
+	c = child_new(f, h, count, values, lens, with_cells);
+	if (!c)
+		return NULL;
+	if (sonde__table_put(f, c)) {
+		sonde__cells_free(sonde__load_relaxed(&c->cell), c->ncells);
+		sonde__child_free(c);
+		sonde__self_count_rejected(SONDE_REJECT_OOM);
+		sonde__fail(SONDE_ENOMEM, "%s: out of memory growing the child table", f->name);
+		return NULL;
+	}
+	c->prev = f->tail;
+	if (f->tail)
+		f->tail->next = c;
+	else
+		f->head = c;
+	f->tail = c;
+	sonde__fetch_add_relaxed(&f->nchildren, 1);
+	return c;
+}
+
+/* Under f->mu. */
+static void child_remove_locked(sonde_family *f, sonde__child *c)
+{
+	uint32_t idx = sonde__load_relaxed(&c->cell);
+
+	sonde__table_del(f, c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		f->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		f->tail = c->prev;
+	/* Later calls through old handles land in the trash run. */
+	sonde__store_release(&c->cell, SONDE_CELL_TRASH);
+	c->removed = true;
+	if (c->ext)
+		sonde__summary_child_retire(c);
+	c->prev = NULL;
+	c->next = f->graveyard;
+	f->graveyard = c;
+	sonde__cells_free(idx, c->ncells);
+	sonde__fetch_add_relaxed(&f->nchildren, (size_t)-1);
+}
+
+int sonde_family_remove(sonde_family *f, size_t count, const char *const *values,
+                        const size_t *lens_in)
+{
+	size_t lens[SONDE_LABELS_MAX];
+	sonde__child *c;
+	uint64_t h;
+
+	if (!f)
+		return sonde__fail(SONDE_EINVAL, "sonde_family_remove: family is NULL");
+	if (count > SONDE_LABELS_MAX)
+		return sonde__fail(SONDE_EINVAL, "%s: too many label values", f->name);
+	if (sonde__labels_check(f, count, values, lens_in, lens, &h))
+		return sonde_last_status();
+	pthread_mutex_lock(&f->mu);
+	c = sonde__table_find(f, h, count, values, lens);
+	if (!c || f->internal) {
+		pthread_mutex_unlock(&f->mu);
+		return sonde__fail(SONDE_ENOENT, "%s: no child with these label values", f->name);
+	}
+	child_remove_locked(f, c);
+	pthread_mutex_unlock(&f->mu);
+	sonde__static_gen_bump();
+	return SONDE_OK;
+}
+
+/* A family without labels keeps its only child (hosts hold that handle):
+ * clearing moves it to fresh zeroed cells instead. */
+static void reset_only_child(sonde_family *f, sonde__child *c)
+{
+	uint32_t idx, old = sonde__load_relaxed(&c->cell);
+
+	sonde__store_relaxed(&c->gauge, 0);
+	if (c->ext) /* summaries cannot be reset in place (documented) */
+		return;
+	if (!c->ncells || child_cells(f, &idx) != SONDE_OK)
+		return;
+	sonde__store_release(&c->cell, idx);
+	sonde__cells_free(old, c->ncells);
+	c->created_ns = sonde_now_unix_ns();
+}
+
+void sonde_family_clear(sonde_family *f)
+{
+	if (!f || f->internal)
+		return;
+	pthread_mutex_lock(&f->mu);
+	if (f->nlabels == 0) {
+		if (f->head)
+			reset_only_child(f, f->head);
+	} else {
+		while (f->head)
+			child_remove_locked(f, f->head);
+	}
+	pthread_mutex_unlock(&f->mu);
+	sonde__static_gen_bump();
+}
