@@ -11,8 +11,6 @@
 #include "core/sonde-int.h"
 #include "core/sonde-int.h"
 
-static const char hex[] = "0123456789abcdef";
-
 void sonde__json_put_string(sonde_buf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -52,8 +50,8 @@ void sonde__json_put_string(sonde_buf *b, const char *s, size_t n)
 		default:
 			memcpy(b->data + b->len, "u00", 3);
 			b->len += 3;
-			b->data[b->len++] = hex[c >> 4];
-			b->data[b->len++] = hex[c & 15];
+			b->data[b->len++] = sonde__hex_digits[c >> 4];
+			b->data[b->len++] = sonde__hex_digits[c & 15];
 			break;
 		}
 		i++;

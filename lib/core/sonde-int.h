@@ -105,6 +105,13 @@ void sonde__put_help(sonde_buf *b, const char *s, size_t n, bool openmetrics);
 void sonde__put_label_pairs(sonde_buf *b, const char *const *names, const char *const *values,
                             const size_t *lens, size_t count);
 
+/* ASCII case folding, independent of the host's locale (tolower() under a
+ * Turkish locale maps 'I' to a dotless i). */
+static inline char sonde__ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
 /* Eight bytes at p as a little-endian word (unaligned reads are fine). */
 static inline uint64_t sonde__load_le64(const char *p)
 {
@@ -116,6 +123,25 @@ static inline uint64_t sonde__load_le64(const char *p)
 #endif
 	return w;
 }
+
+/* ---- hex (hex.c) -------------------------------------------------------------
+ * sonde__hex_val[c] is 0..15 for '0'-'9' and 'a'-'f', 0xff for every other
+ * byte (uppercase included: trace context forbids it). sonde__hex_put
+ * writes the 2n lowercase hex characters of n bytes (no NUL). */
+extern const uint8_t sonde__hex_val[256];
+extern const char sonde__hex_digits[17]; /* "0123456789abcdef" */
+void sonde__hex_put(char *out, const uint8_t *bytes, size_t n);
+
+/* ---- RFC 3339 time (time_fmt.c) ------------------------------------------------
+ * UTC, never the host's time zone. sonde__fmt_rfc3339_sec writes the 19
+ * bytes "YYYY-MM-DDTHH:MM:SS" of a Unix second; sonde__fmt_rfc3339 writes
+ * that, '.', the first digits (1..9) of the fraction and 'Z' into out (room
+ * for SONDE_RFC3339_MAX) and returns the length. Times before 1970 are
+ * floored (the fraction is never negative); a year past 9999 or a failing
+ * gmtime_r writes 1970-01-01T00:00:00. */
+#define SONDE_RFC3339_MAX 32
+void sonde__fmt_rfc3339_sec(char *out, int64_t unix_sec);
+size_t sonde__fmt_rfc3339(char *out, int64_t unix_ns, int digits);
 
 /* ---- JSON (json.c) ------------------------------------------------------------
  * A quoted, escaped JSON string (invalid UTF-8 -> U+FFFD, control

@@ -9,7 +9,6 @@
  * 0.0.4 or none gives text; anything else, a missing or unparsable header
  * included, gives text 0.0.4.
  */
-#include <ctype.h>
 
 #ifdef SONDE_HAVE_ZLIB
 #include <zlib.h>
@@ -51,7 +50,7 @@ static bool ieq(const char *a, size_t n, const char *b)
 	if (strlen(b) != n)
 		return false;
 	for (i = 0; i < n; i++)
-		if (tolower((unsigned char)a[i]) != b[i])
+		if (sonde__ascii_lower(a[i]) != b[i])
 			return false;
 	return true;
 }

@@ -176,15 +176,16 @@ static void render_summary(walk *w, const sonde_family *f, const sonde__child *c
 	put_created(w, c);
 }
 
-static const char *type_word(sonde_metric_type t)
+/* The TYPE word: the metric type's own name, except that text 0.0.4 has
+ * no info or stateset (gauges there, as client_golang writes them) and
+ * OpenMetrics calls untyped "unknown". */
+static const char *type_word(sonde_metric_type t, bool om)
 {
-	switch (t) {
-	case SONDE_TYPE_COUNTER: return "counter";
-	case SONDE_TYPE_GAUGE: return "gauge";
-	case SONDE_TYPE_HISTOGRAM: return "histogram";
-	case SONDE_TYPE_SUMMARY: return "summary";
-	default: return "untyped";
-	}
+	if (!om && (t == SONDE_TYPE_INFO || t == SONDE_TYPE_STATESET))
+		return "gauge";
+	if (om && t == SONDE_TYPE_UNTYPED)
+		return "unknown";
+	return sonde__metric_type_name(t);
 }
 
 static void put_meta(walk *w, const char *what, const char *text, size_t len, bool help)
@@ -203,16 +204,12 @@ static void put_meta(walk *w, const char *what, const char *text, size_t len, bo
 	sonde__buf_putc(b, '\n');
 }
 
-static void render_family(walk *w, sonde_family *f)
+/* The family's name as this format writes it (w->name), then its
+ * metadata lines: TYPE, UNIT, HELP in OpenMetrics; HELP, TYPE in text. */
+static void put_family_meta(walk *w, const sonde_family *f)
 {
-	const sonde__child *c;
-	const char *type = type_word(f->type);
+	const char *type = type_word(f->type, w->om);
 
-	pthread_mutex_lock(&f->mu);
-	if (!f->head) {
-		pthread_mutex_unlock(&f->mu);
-		return;
-	}
 	w->name = f->name;
 	w->name_len = f->name_len;
 	if (f->type == SONDE_TYPE_INFO) {
@@ -220,88 +217,102 @@ static void render_family(walk *w, sonde_family *f)
 		 * base_info */
 		w->name = f->alt_name;
 		w->name_len = w->om ? f->base_len : f->alt_len;
-		type = w->om ? "info" : "gauge";
-	} else if (f->type == SONDE_TYPE_STATESET) {
-		type = w->om ? "stateset" : "gauge";
 	}
-	if (w->om) {
-		if (f->type == SONDE_TYPE_COUNTER && w->name_len > 6 &&
-		    memcmp(w->name + w->name_len - 6, "_total", 6) == 0)
-			w->name_len -= 6;
-		if (f->type == SONDE_TYPE_UNTYPED)
-			type = "unknown";
-		put_meta(w, "TYPE", type, strlen(type), false);
-		if (f->unit)
-			put_meta(w, "UNIT", f->unit, strlen(f->unit), false);
-		if (f->help_len)
-			put_meta(w, "HELP", f->help, f->help_len, true);
-	} else {
+	if (!w->om) {
 		if (f->help_len)
 			put_meta(w, "HELP", f->help, f->help_len, true);
 		put_meta(w, "TYPE", type, strlen(type), false);
+		return;
 	}
+	if (f->type == SONDE_TYPE_COUNTER && w->name_len > 6 &&
+	    memcmp(w->name + w->name_len - 6, "_total", 6) == 0)
+		w->name_len -= 6;
+	put_meta(w, "TYPE", type, strlen(type), false);
+	if (f->unit)
+		put_meta(w, "UNIT", f->unit, strlen(f->unit), false);
+	if (f->help_len)
+		put_meta(w, "HELP", f->help, f->help_len, true);
+}
 
-	/* The cells lock is taken per child, so that callback children run
-	 * without it (a callback may read other metrics). */
-	for (c = f->head; c; c = c->next) {
-		switch (f->type) {
-		case SONDE_TYPE_COUNTER:
-			if (w->om)
-				put_series(w, SUFFIX("_total"), c, NULL, NULL, 0);
-			else
-				put_series(w, NULL, 0, c, NULL, NULL, 0);
-			if (c->read_fn) {
-				put_num(w->b, sonde__child_value(c, SONDE_TYPE_COUNTER));
-			} else {
-				/* integer adds are exact to 2^64: print the integer cell
-				 * as it is unless fractional adds made it a float */
-				uint32_t idx;
-				uint64_t u;
-				double d;
-				sonde__cells_lock();
-				idx = sonde__load_relaxed(&((sonde__child *)c)->cell);
-				u = sonde__cells_sum_u64_locked(idx);
-				d = sonde__cells_sum_f64_locked(idx + 1);
-				sonde__cells_unlock();
-				if (d == 0)
-					put_u64(w->b, u);
-				else
-					put_num(w->b, (double)u + d);
-			}
-			put_exemplar(w, c, 0);
-			sonde__buf_putc(w->b, '\n');
-			put_created(w, c);
-			break;
-		case SONDE_TYPE_GAUGE:
+static void render_counter(walk *w, const sonde__child *c)
+{
+	if (w->om)
+		put_series(w, SUFFIX("_total"), c, NULL, NULL, 0);
+	else
+		put_series(w, NULL, 0, c, NULL, NULL, 0);
+	if (c->read_fn) {
+		put_num(w->b, sonde__child_value(c, SONDE_TYPE_COUNTER));
+	} else {
+		/* integer adds are exact to 2^64: print the integer cell as it is
+		 * unless fractional adds made it a float */
+		uint32_t idx;
+		uint64_t u;
+		double d;
+		sonde__cells_lock();
+		idx = sonde__load_relaxed(&((sonde__child *)c)->cell);
+		u = sonde__cells_sum_u64_locked(idx);
+		d = sonde__cells_sum_f64_locked(idx + 1);
+		sonde__cells_unlock();
+		if (d == 0)
+			put_u64(w->b, u);
+		else
+			put_num(w->b, (double)u + d);
+	}
+	put_exemplar(w, c, 0);
+	sonde__buf_putc(w->b, '\n');
+	put_created(w, c);
+}
+
+static void render_stateset(walk *w, const sonde_family *f, const sonde__child *c)
+{
+	uint64_t mask = sonde__load_relaxed(&((sonde__child *)c)->gauge);
+	size_t i;
+
+	for (i = 0; i < f->nstates; i++) {
+		put_series(w, NULL, 0, c, f->name, f->states_esc[i], strlen(f->states_esc[i]));
+		sonde__buf_put(w->b, (mask >> i) & 1 ? "1\n" : "0\n", 2);
+	}
+}
+
+static void render_child(walk *w, const sonde_family *f, const sonde__child *c)
+{
+	switch (f->type) {
+	case SONDE_TYPE_COUNTER: render_counter(w, c); break;
+	case SONDE_TYPE_GAUGE:
+		put_series(w, NULL, 0, c, NULL, NULL, 0);
+		put_num(w->b, sonde__child_value(c, SONDE_TYPE_GAUGE));
+		sonde__buf_putc(w->b, '\n');
+		break;
+	case SONDE_TYPE_HISTOGRAM:
+		sonde__cells_lock();
+		render_histogram(w, c);
+		sonde__cells_unlock();
+		break;
+	case SONDE_TYPE_SUMMARY: render_summary(w, f, c); break;
+	case SONDE_TYPE_INFO:
+		if (w->om)
+			put_series(w, SUFFIX("_info"), c, NULL, NULL, 0);
+		else
 			put_series(w, NULL, 0, c, NULL, NULL, 0);
-			put_num(w->b, sonde__child_value(c, SONDE_TYPE_GAUGE));
-			sonde__buf_putc(w->b, '\n');
-			break;
-		case SONDE_TYPE_HISTOGRAM:
-			sonde__cells_lock();
-			render_histogram(w, c);
-			sonde__cells_unlock();
-			break;
-		case SONDE_TYPE_SUMMARY: render_summary(w, f, c); break;
-		case SONDE_TYPE_INFO:
-			if (w->om)
-				put_series(w, SUFFIX("_info"), c, NULL, NULL, 0);
-			else
-				put_series(w, NULL, 0, c, NULL, NULL, 0);
-			sonde__buf_put(w->b, "1\n", 2);
-			break;
-		case SONDE_TYPE_STATESET: {
-			uint64_t mask = sonde__load_relaxed(&((sonde__child *)c)->gauge);
-			size_t i;
-			for (i = 0; i < f->nstates; i++) {
-				put_series(w, NULL, 0, c, f->name, f->states_esc[i],
-				           strlen(f->states_esc[i]));
-				sonde__buf_put(w->b, (mask >> i) & 1 ? "1\n" : "0\n", 2);
-			}
-			break;
-		}
-		default: break;
-		}
+		sonde__buf_put(w->b, "1\n", 2);
+		break;
+	case SONDE_TYPE_STATESET: render_stateset(w, f, c); break;
+	default: break;
+	}
+}
+
+/* Under the registry mutex; takes the family's. The cells lock is taken
+ * per child, so that callback children run without it (a callback may
+ * read other metrics). */
+static void render_family(walk *w, sonde_family *f)
+{
+	const sonde__child *c;
+
+	pthread_mutex_lock(&f->mu);
+	if (f->head) {
+		put_family_meta(w, f);
+		for (c = f->head; c; c = c->next)
+			render_child(w, f, c);
 	}
 	pthread_mutex_unlock(&f->mu);
 }

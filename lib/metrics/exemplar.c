@@ -181,22 +181,13 @@ static int record(sonde__child *c, size_t slot, double v, size_t n, const char *
  * there is no valid context. */
 static bool trace_labels(const sonde_span_context *ctx, char *tid, char *sid)
 {
-	static const char hex[] = "0123456789abcdef";
-	int i;
-
 	if (!ctx)
 		ctx = sonde_context_current();
 	if (!sonde_span_context_valid(ctx))
 		return false;
-	for (i = 0; i < 16; i++) {
-		tid[2 * i] = hex[ctx->trace_id[i] >> 4];
-		tid[2 * i + 1] = hex[ctx->trace_id[i] & 15];
-	}
+	sonde__hex_put(tid, ctx->trace_id, 16);
 	tid[32] = '\0';
-	for (i = 0; i < 8; i++) {
-		sid[2 * i] = hex[ctx->span_id[i] >> 4];
-		sid[2 * i + 1] = hex[ctx->span_id[i] & 15];
-	}
+	sonde__hex_put(sid, ctx->span_id, 8);
 	sid[16] = '\0';
 	return true;
 }

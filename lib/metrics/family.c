@@ -7,91 +7,126 @@
 #include "metrics/metrics-int.h"
 #include "metrics/summary.h"
 
-sonde_family *sonde__family_alloc(const sonde_metric_opts *o, const double *b, size_t nb)
+static bool copy_names(sonde_family *f, const sonde_metric_opts *o)
 {
-	sonde_family *f = sonde__calloc(1, sizeof(*f));
 	size_t i;
 
-	if (!f)
-		return NULL;
-	pthread_mutex_init(&f->mu, NULL);
-	f->type = o->type;
 	f->name_len = strlen(o->name);
 	f->name = sonde__strndup(o->name, f->name_len);
 	f->help_len = o->help ? strlen(o->help) : 0;
 	f->help = sonde__strndup(o->help ? o->help : "", f->help_len);
 	f->unit = o->unit && *o->unit ? sonde__strndup(o->unit, strlen(o->unit)) : NULL;
-	f->max_children = o->max_children ? o->max_children : SONDE_DEFAULT_MAX_CHILDREN;
-	f->nlabels = o->label_count;
 	if (!f->name || !f->help || (o->unit && *o->unit && !f->unit))
-		goto oom;
-	if (f->nlabels) {
-		f->label_names = sonde__calloc(f->nlabels, sizeof(char *));
-		if (!f->label_names)
-			goto oom;
-		for (i = 0; i < f->nlabels; i++) {
-			f->label_names[i] =
-			        sonde__strndup(o->label_names[i], strlen(o->label_names[i]));
-			if (!f->label_names[i])
-				goto oom;
-		}
+		return false;
+	f->nlabels = o->label_count;
+	if (!f->nlabels)
+		return true;
+	f->label_names = sonde__calloc(f->nlabels, sizeof(char *));
+	if (!f->label_names)
+		return false;
+	for (i = 0; i < f->nlabels; i++) {
+		f->label_names[i] = sonde__strndup(o->label_names[i], strlen(o->label_names[i]));
+		if (!f->label_names[i])
+			return false;
 	}
-	if (o->type == SONDE_TYPE_SUMMARY) {
-		const double *q = o->quantiles ? o->quantiles : sonde__default_quantiles;
-		size_t nq = o->quantiles ? o->quantile_count
-		                         : SONDE_ARRAY_LEN(sonde__default_quantiles);
-		f->max_age_s = o->max_age_seconds ? o->max_age_seconds : 600;
-		f->age_buckets = o->age_buckets ? o->age_buckets : 5;
-		if (nq) {
-			f->quantiles = sonde__malloc(nq * sizeof(double));
-			if (!f->quantiles)
-				goto oom;
-			memcpy(f->quantiles, q, nq * sizeof(double));
-			f->nquantiles = nq;
-		}
+	return true;
+}
+
+static bool set_summary(sonde_family *f, const sonde_metric_opts *o)
+{
+	const double *q = o->quantiles ? o->quantiles : sonde__default_quantiles;
+	size_t nq = o->quantiles ? o->quantile_count : SONDE__DEFAULT_QUANTILES;
+
+	f->max_age_s = o->max_age_seconds ? o->max_age_seconds : 600;
+	f->age_buckets = o->age_buckets ? o->age_buckets : 5;
+	if (!nq)
+		return true;
+	f->quantiles = sonde__malloc(nq * sizeof(double));
+	if (!f->quantiles)
+		return false;
+	memcpy(f->quantiles, q, nq * sizeof(double));
+	f->nquantiles = nq;
+	return true;
+}
+
+/* "build" or "build_info": the samples are build_info either way. */
+static bool set_info_name(sonde_family *f)
+{
+	f->base_len = f->name_len;
+	if (f->base_len > 5 && !strcmp(f->name + f->base_len - 5, "_info"))
+		f->base_len -= 5;
+	f->alt_len = f->base_len + 5;
+	f->alt_name = sonde__malloc(f->alt_len + 1);
+	if (!f->alt_name)
+		return false;
+	memcpy(f->alt_name, f->name, f->base_len);
+	memcpy(f->alt_name + f->base_len, "_info", 6);
+	return true;
+}
+
+/* The state names, raw and escaped as label values. */
+static bool set_states(sonde_family *f, const sonde_metric_opts *o)
+{
+	size_t i;
+
+	f->states = sonde__calloc(o->state_count, sizeof(char *));
+	f->states_esc = sonde__calloc(o->state_count, sizeof(char *));
+	if (!f->states || !f->states_esc)
+		return false;
+	f->nstates = o->state_count;
+	for (i = 0; i < o->state_count; i++) {
+		sonde_buf e = SONDE_BUF_INIT;
+		sonde__put_label_value(&e, o->states[i], strlen(o->states[i]));
+		sonde__buf_terminate(&e);
+		f->states[i] = sonde__strndup(o->states[i], strlen(o->states[i]));
+		f->states_esc[i] = e.oom ? NULL : sonde__strndup(e.data, e.len);
+		sonde_buf_destroy(&e);
+		if (!f->states[i] || !f->states_esc[i])
+			return false;
 	}
-	if (o->type == SONDE_TYPE_INFO) {
-		/* "build" or "build_info": the samples are build_info either way */
-		f->base_len = f->name_len;
-		if (f->base_len > 5 && !strcmp(f->name + f->base_len - 5, "_info"))
-			f->base_len -= 5;
-		f->alt_len = f->base_len + 5;
-		f->alt_name = sonde__malloc(f->alt_len + 1);
-		if (!f->alt_name)
-			goto oom;
-		memcpy(f->alt_name, f->name, f->base_len);
-		memcpy(f->alt_name + f->base_len, "_info", 6);
-	}
-	if (o->type == SONDE_TYPE_STATESET) {
-		f->states = sonde__calloc(o->state_count, sizeof(char *));
-		f->states_esc = sonde__calloc(o->state_count, sizeof(char *));
-		if (!f->states || !f->states_esc)
-			goto oom;
-		f->nstates = o->state_count;
-		for (i = 0; i < o->state_count; i++) {
-			sonde_buf e = SONDE_BUF_INIT;
-			sonde__put_label_value(&e, o->states[i], strlen(o->states[i]));
-			sonde__buf_terminate(&e);
-			f->states[i] = sonde__strndup(o->states[i], strlen(o->states[i]));
-			f->states_esc[i] = e.oom ? NULL : sonde__strndup(e.data, e.len);
-			sonde_buf_destroy(&e);
-			if (!f->states[i] || !f->states_esc[i])
-				goto oom;
-		}
-	}
-	if (nb) {
-		f->bounds = sonde__malloc(SONDE__BOUNDS_PADDED(nb) * sizeof(double));
-		if (!f->bounds)
-			goto oom;
-		memcpy(f->bounds, b, nb * sizeof(double));
-		for (i = nb; i < SONDE__BOUNDS_PADDED(nb); i++)
-			f->bounds[i] = INFINITY;
-		f->nbounds = nb;
+	return true;
+}
+
+/* nb bounds padded with +Inf to an even count (SONDE__BOUNDS_PADDED). */
+static bool set_bounds(sonde_family *f, const double *b, size_t nb)
+{
+	size_t i;
+
+	f->bounds = sonde__malloc(SONDE__BOUNDS_PADDED(nb) * sizeof(double));
+	if (!f->bounds)
+		return false;
+	memcpy(f->bounds, b, nb * sizeof(double));
+	for (i = nb; i < SONDE__BOUNDS_PADDED(nb); i++)
+		f->bounds[i] = INFINITY;
+	f->nbounds = nb;
+	return true;
+}
+
+sonde_family *sonde__family_alloc(const sonde_metric_opts *o, const double *b, size_t nb)
+{
+	sonde_family *f = sonde__calloc(1, sizeof(*f));
+	bool ok;
+
+	if (!f)
+		return NULL;
+	pthread_mutex_init(&f->mu, NULL);
+	f->type = o->type;
+	f->max_children = o->max_children ? o->max_children : SONDE_DEFAULT_MAX_CHILDREN;
+	ok = copy_names(f, o);
+	if (ok && o->type == SONDE_TYPE_SUMMARY)
+		ok = set_summary(f, o);
+	if (ok && o->type == SONDE_TYPE_INFO)
+		ok = set_info_name(f);
+	if (ok && o->type == SONDE_TYPE_STATESET)
+		ok = set_states(f, o);
+	if (ok && nb)
+		ok = set_bounds(f, b, nb);
+	if (!ok) {
+		/* sonde__family_free copes with a half-built family */
+		sonde__family_free(f);
+		return NULL;
 	}
 	return f;
-oom:
-	sonde__family_free(f);
-	return NULL;
 }
 
 void sonde__family_free(sonde_family *f)

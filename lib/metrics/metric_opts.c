@@ -70,50 +70,46 @@ static int check_buckets(const sonde_metric_opts *o, const double **b, size_t *n
 	return SONDE_OK;
 }
 
-int sonde__metric_opts_check(const sonde_metric_opts *o, const double **b, size_t *nb)
+static int check_type(const sonde_metric_opts *o)
 {
-	size_t i, j;
-	int rc;
-
-	if (!o)
-		return sonde__fail(SONDE_EINVAL, "metric options are NULL");
-	if (o->size < sizeof(sonde_metric_opts))
-		return sonde__fail(SONDE_EINVAL, "metric options: size is %zu, want %zu", o->size,
-		                   sizeof(sonde_metric_opts));
-	if ((rc = sonde__check_metric_name("metric", o->name)))
-		return rc;
 	switch (o->type) {
 	case SONDE_TYPE_COUNTER:
 	case SONDE_TYPE_GAUGE:
 	case SONDE_TYPE_HISTOGRAM:
 	case SONDE_TYPE_SUMMARY:
 	case SONDE_TYPE_INFO:
-	case SONDE_TYPE_STATESET: break;
+	case SONDE_TYPE_STATESET: return SONDE_OK;
 	case SONDE_TYPE_UNTYPED:
 		return sonde__fail(SONDE_ENOTSUP,
 		                   "%s: metric type %s is not available in this version", o->name,
 		                   sonde__metric_type_name(o->type));
-	default:
-		return sonde__fail(SONDE_EINVAL, "%s: unknown metric type %d", o->name,
-		                   (int)o->type);
 	}
-	if (o->help && strnlen(o->help, SONDE_HELP_MAX + 1) > SONDE_HELP_MAX)
-		return sonde__fail(SONDE_EINVAL, "%s: help text is longer than %d bytes", o->name,
-		                   SONDE_HELP_MAX);
-	if (o->unit && *o->unit) {
-		/* OpenMetrics: the name must end in _<unit> (before _total) */
-		size_t nl = strlen(o->name), ul = strlen(o->unit);
-		if ((rc = sonde__check_unit(o->unit)))
-			return rc;
-		if (o->type == SONDE_TYPE_COUNTER && nl > 6 &&
-		    strcmp(o->name + nl - 6, "_total") == 0)
-			nl -= 6;
-		if (nl < ul + 1 || o->name[nl - ul - 1] != '_' ||
-		    memcmp(o->name + nl - ul, o->unit, ul) != 0)
-			return sonde__fail(SONDE_EINVAL,
-			                   "%s: unit \"%s\" must be the name's suffix (name_%s)",
-			                   o->name, o->unit, o->unit);
-	}
+	return sonde__fail(SONDE_EINVAL, "%s: unknown metric type %d", o->name, (int)o->type);
+}
+
+/* OpenMetrics: the name must end in _<unit> (before a counter's _total). */
+static int check_unit(const sonde_metric_opts *o)
+{
+	size_t nl = strlen(o->name), ul = strlen(o->unit);
+	int rc;
+
+	if ((rc = sonde__check_unit(o->unit)))
+		return rc;
+	if (o->type == SONDE_TYPE_COUNTER && nl > 6 && strcmp(o->name + nl - 6, "_total") == 0)
+		nl -= 6;
+	if (nl < ul + 1 || o->name[nl - ul - 1] != '_' ||
+	    memcmp(o->name + nl - ul, o->unit, ul) != 0)
+		return sonde__fail(SONDE_EINVAL,
+		                   "%s: unit \"%s\" must be the name's suffix (name_%s)", o->name,
+		                   o->unit, o->unit);
+	return SONDE_OK;
+}
+
+static int check_labels(const sonde_metric_opts *o)
+{
+	size_t i, j;
+	int rc;
+
 	if (o->label_count > SONDE_LABELS_MAX)
 		return sonde__fail(SONDE_EINVAL, "%s: %zu labels, the limit is %d", o->name,
 		                   o->label_count, SONDE_LABELS_MAX);
@@ -129,57 +125,82 @@ int sonde__metric_opts_check(const sonde_metric_opts *o, const double **b, size_
 				                   "%s: label name \"%s\" appears twice", o->name,
 				                   o->label_names[i]);
 	}
-	if (o->type == SONDE_TYPE_SUMMARY) {
-		size_t nq = o->quantiles ? o->quantile_count : 0;
-		if (!o->quantiles && o->quantile_count)
-			return sonde__fail(SONDE_EINVAL,
-			                   "%s: quantile_count is %zu but quantiles is NULL",
-			                   o->name, o->quantile_count);
-		if (nq > SONDE_QUANTILES_MAX)
-			return sonde__fail(SONDE_EINVAL, "%s: %zu quantiles, the limit is %d",
-			                   o->name, nq, SONDE_QUANTILES_MAX);
-		for (i = 0; i < nq; i++)
-			if (!(o->quantiles[i] >= 0 && o->quantiles[i] <= 1) ||
-			    (i && !(o->quantiles[i] > o->quantiles[i - 1])))
-				return sonde__fail(
-				        SONDE_EINVAL,
-				        "%s: quantiles must be strictly increasing within [0, 1] "
-				        "(quantile %zu)",
-				        o->name, i);
-		if (o->max_age_seconds != 0 &&
-		    !(o->max_age_seconds >= 0.001 && o->max_age_seconds <= 86400.0 * 365))
-			return sonde__fail(SONDE_EINVAL,
-			                   "%s: max_age_seconds must be in [0.001, 1 year]",
-			                   o->name);
-		if (o->age_buckets > SONDE_SUMMARY_SLOTS_MAX)
-			return sonde__fail(SONDE_EINVAL, "%s: age_buckets must be 1..%d", o->name,
-			                   SONDE_SUMMARY_SLOTS_MAX);
-	}
-	if (o->type == SONDE_TYPE_STATESET) {
-		if (o->label_count)
-			return sonde__fail(SONDE_EINVAL,
-			                   "%s: a stateset has no labels but its states", o->name);
-		if (sonde__check_label_name(o->name, SONDE_TYPE_STATESET))
+	return SONDE_OK;
+}
+
+static int check_summary(const sonde_metric_opts *o)
+{
+	size_t i, nq = o->quantiles ? o->quantile_count : 0;
+
+	if (!o->quantiles && o->quantile_count)
+		return sonde__fail(SONDE_EINVAL, "%s: quantile_count is %zu but quantiles is NULL",
+		                   o->name, o->quantile_count);
+	if (nq > SONDE_QUANTILES_MAX)
+		return sonde__fail(SONDE_EINVAL, "%s: %zu quantiles, the limit is %d", o->name, nq,
+		                   SONDE_QUANTILES_MAX);
+	for (i = 0; i < nq; i++)
+		if (!(o->quantiles[i] >= 0 && o->quantiles[i] <= 1) ||
+		    (i && !(o->quantiles[i] > o->quantiles[i - 1])))
 			return sonde__fail(
 			        SONDE_EINVAL,
-			        "%s: a stateset's name is also its label name: must match "
-			        "[a-zA-Z_][a-zA-Z0-9_]* and not start with __",
-			        o->name);
-		if (!o->states || o->state_count == 0 || o->state_count > SONDE_STATES_MAX)
-			return sonde__fail(SONDE_EINVAL, "%s: a stateset needs 1..%d states",
-			                   o->name, SONDE_STATES_MAX);
-		for (i = 0; i < o->state_count; i++) {
-			if (!o->states[i] || !o->states[i][0] ||
-			    strlen(o->states[i]) > SONDE_LABEL_VALUE_MAX)
-				return sonde__fail(SONDE_EINVAL,
-				                   "%s: state %zu is NULL, empty or too long",
-				                   o->name, i);
-			for (j = 0; j < i; j++)
-				if (strcmp(o->states[i], o->states[j]) == 0)
-					return sonde__fail(SONDE_EINVAL,
-					                   "%s: state \"%s\" appears twice",
-					                   o->name, o->states[i]);
-		}
+			        "%s: quantiles must be strictly increasing within [0, 1] "
+			        "(quantile %zu)",
+			        o->name, i);
+	if (o->max_age_seconds != 0 &&
+	    !(o->max_age_seconds >= 0.001 && o->max_age_seconds <= 86400.0 * 365))
+		return sonde__fail(SONDE_EINVAL, "%s: max_age_seconds must be in [0.001, 1 year]",
+		                   o->name);
+	if (o->age_buckets > SONDE_SUMMARY_SLOTS_MAX)
+		return sonde__fail(SONDE_EINVAL, "%s: age_buckets must be 1..%d", o->name,
+		                   SONDE_SUMMARY_SLOTS_MAX);
+	return SONDE_OK;
+}
+
+static int check_stateset(const sonde_metric_opts *o)
+{
+	size_t i, j;
+
+	if (o->label_count)
+		return sonde__fail(SONDE_EINVAL, "%s: a stateset has no labels but its states",
+		                   o->name);
+	if (sonde__check_label_name(o->name, SONDE_TYPE_STATESET))
+		return sonde__fail(SONDE_EINVAL,
+		                   "%s: a stateset's name is also its label name: must match "
+		                   "[a-zA-Z_][a-zA-Z0-9_]* and not start with __",
+		                   o->name);
+	if (!o->states || o->state_count == 0 || o->state_count > SONDE_STATES_MAX)
+		return sonde__fail(SONDE_EINVAL, "%s: a stateset needs 1..%d states", o->name,
+		                   SONDE_STATES_MAX);
+	for (i = 0; i < o->state_count; i++) {
+		if (!o->states[i] || !o->states[i][0] ||
+		    strlen(o->states[i]) > SONDE_LABEL_VALUE_MAX)
+			return sonde__fail(SONDE_EINVAL, "%s: state %zu is NULL, empty or too long",
+			                   o->name, i);
+		for (j = 0; j < i; j++)
+			if (strcmp(o->states[i], o->states[j]) == 0)
+				return sonde__fail(SONDE_EINVAL, "%s: state \"%s\" appears twice",
+				                   o->name, o->states[i]);
+	}
+	return SONDE_OK;
+}
+
+/* o is a current-layout copy (sonde__opts_copy). */
+int sonde__metric_opts_check(const sonde_metric_opts *o, const double **b, size_t *nb)
+{
+	int rc;
+
+	if ((rc = sonde__check_metric_name("metric", o->name)) || (rc = check_type(o)))
+		return rc;
+	if (o->help && strnlen(o->help, SONDE_HELP_MAX + 1) > SONDE_HELP_MAX)
+		return sonde__fail(SONDE_EINVAL, "%s: help text is longer than %d bytes", o->name,
+		                   SONDE_HELP_MAX);
+	if ((o->unit && *o->unit && (rc = check_unit(o))) || (rc = check_labels(o)))
+		return rc;
+	if (o->type == SONDE_TYPE_SUMMARY && (rc = check_summary(o)))
+		return rc;
+	if (o->type == SONDE_TYPE_STATESET) {
+		if ((rc = check_stateset(o)))
+			return rc;
 	} else if (o->states || o->state_count) {
 		return sonde__fail(SONDE_EINVAL, "%s: states are only for statesets", o->name);
 	}
@@ -220,8 +241,7 @@ bool sonde__metric_opts_same(const sonde_family *f, const sonde_metric_opts *o, 
 	}
 	if (f->type == SONDE_TYPE_SUMMARY) {
 		const double *q = o->quantiles ? o->quantiles : sonde__default_quantiles;
-		size_t nq = o->quantiles ? o->quantile_count
-		                         : SONDE_ARRAY_LEN(sonde__default_quantiles);
+		size_t nq = o->quantiles ? o->quantile_count : SONDE__DEFAULT_QUANTILES;
 		if (nq != f->nquantiles || memcmp(q, f->quantiles, nq * sizeof(double)) != 0 ||
 		    (o->max_age_seconds ? o->max_age_seconds : 600) != f->max_age_s ||
 		    (o->age_buckets ? o->age_buckets : 5) != f->age_buckets)

@@ -8,14 +8,6 @@
 #include "core/sonde-int.h"
 #include "sonde/trace.h"
 
-/* Lowercase hex: sonde__hex_val[c] is 0..15 for '0'-'9' 'a'-'f' and 0xff
- * for every other byte (uppercase included: the spec forbids it).
- * (traceparent.c) */
-extern const uint8_t sonde__hex_val[256];
-
-/* Writes 2n lowercase hex chars (no NUL). */
-void sonde__hex_put(char *out, const uint8_t *id, size_t n);
-
 static inline bool sonde__id_is_zero(const uint8_t *id, size_t n)
 {
 	uint8_t acc = 0;
