@@ -245,7 +245,16 @@ SONDE_API double sonde_counter_value(const sonde_counter *c);
  * thread's cell pages of 512 cells; sonde__cell_slow() handles the first
  * touch. The exported functions stay (bindings call them, and so does
  * taking their address). Define SONDE_NO_INLINE to call them instead.
+ *
+ * The SONDE__ABI_ macros are the one statement of those facts: lib/ builds
+ * its cell layout from them and checks each with _Static_assert
+ * (lib/metrics/counter.c), so a change that would break compiled hosts
+ * fails the library's build instead.
  */
+#define SONDE__ABI_PAGE_SHIFT 9         /* a thread's cell page: 512 cells */
+#define SONDE__ABI_HANDLE_CELL_OFFSET 0 /* a handle's uint32_t cell index */
+#define SONDE__ABI_COUNTER_U64_CELL 0   /* a counter's run: the integer cell, */
+#define SONDE__ABI_COUNTER_F64_CELL 1   /* then the fraction cell */
 #if !defined(SONDE_BUILDING) && !defined(SONDE_NO_INLINE) && \
         (defined(__GNUC__) || defined(__clang__))
 extern __thread uint64_t **sonde__hot_dir __asm__("sonde__tls_dir");
@@ -254,13 +263,15 @@ SONDE_API uint64_t *sonde__hot_cell_slow(uint32_t idx) __asm__("sonde__cell_slow
 
 static inline uint64_t *sonde__hot_cell(const void *handle)
 {
-	uint32_t idx = __atomic_load_n((const uint32_t *)handle, __ATOMIC_RELAXED);
-	uint32_t pg = idx >> 9;
+	uint32_t idx = __atomic_load_n(
+	        (const uint32_t *)((const char *)handle + SONDE__ABI_HANDLE_CELL_OFFSET),
+	        __ATOMIC_RELAXED);
+	uint32_t pg = idx >> SONDE__ABI_PAGE_SHIFT;
 
 	if (SONDE_LIKELY(pg < sonde__hot_npages)) {
 		uint64_t *p = sonde__hot_dir[pg];
 		if (SONDE_LIKELY(p != NULL))
-			return p + (idx & 511u);
+			return p + (idx & ((1u << SONDE__ABI_PAGE_SHIFT) - 1));
 	}
 	return sonde__hot_cell_slow(idx);
 }
@@ -271,7 +282,7 @@ static inline void sonde__counter_add_u64_inline(sonde_counter *c, uint64_t v)
 
 	if (SONDE_UNLIKELY(c == NULL))
 		return;
-	cell = sonde__hot_cell(c);
+	cell = sonde__hot_cell(c) + SONDE__ABI_COUNTER_U64_CELL;
 	/* single writer: this thread owns the cell, so no read-modify-write */
 	__atomic_store_n(cell, __atomic_load_n(cell, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
 }

@@ -250,8 +250,8 @@ static void render_counter(walk *w, const sonde__child *c)
 		double d;
 		sonde__cells_lock();
 		idx = sonde__load_relaxed(&((sonde__child *)c)->cell);
-		u = sonde__cells_sum_u64_locked(idx);
-		d = sonde__cells_sum_f64_locked(idx + 1);
+		u = sonde__cells_sum_u64_locked(idx + SONDE__ABI_COUNTER_U64_CELL);
+		d = sonde__cells_sum_f64_locked(idx + SONDE__ABI_COUNTER_F64_CELL);
 		sonde__cells_unlock();
 		if (d == 0)
 			put_u64(w->b, u);

@@ -27,7 +27,8 @@
 #include "core/atomic.h"
 #include "core/sonde-int.h"
 
-#define SONDE_PAGE_SHIFT 9
+/* The page size is frozen ABI: the inlined increment in metrics.h uses it. */
+#define SONDE_PAGE_SHIFT SONDE__ABI_PAGE_SHIFT
 #define SONDE_PAGE_CELLS (1u << SONDE_PAGE_SHIFT) /* 512 cells: 4 KiB */
 #define SONDE_PAGE_MASK (SONDE_PAGE_CELLS - 1)
 #define SONDE_MAX_PAGES 8192u /* 4 Mi cells */

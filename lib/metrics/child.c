@@ -21,7 +21,7 @@ void sonde__static_gen_bump(void)
 static uint32_t cells_needed(const sonde_family *f)
 {
 	switch (f->type) {
-	case SONDE_TYPE_COUNTER: return 2; /* integer part, fractional part */
+	case SONDE_TYPE_COUNTER: return 2; /* SONDE__ABI_COUNTER_U64_CELL, _F64_CELL */
 	case SONDE_TYPE_HISTOGRAM: return (uint32_t)f->nbounds + 2; /* buckets, +Inf, sum */
 	default: return 0;
 	}
