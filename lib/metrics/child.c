@@ -172,7 +172,10 @@ static void child_remove_locked(sonde_family *f, sonde__child *c)
 		c->next->prev = c->prev;
 	else
 		f->tail = c->prev;
-	/* Later calls through old handles land in the trash run. */
+	/* Later calls through old handles land in the trash run. release:
+	 * orders the unlinking before the index; the hot path's relaxed load
+	 * needs no pairing acquire (any index it reads is a valid run), and
+	 * the cells are reused only after the grace period (cells.c). */
 	sonde__store_release(&c->cell, SONDE_CELL_TRASH);
 	c->removed = true;
 	if (c->ext)
@@ -220,6 +223,8 @@ static void reset_only_child(sonde_family *f, sonde__child *c)
 		return;
 	if (!c->ncells || child_cells(f, &idx) != SONDE_OK)
 		return;
+	/* release: the new run was zeroed in every thread (cells_alloc) before
+	 * the handle points at it; as above, the hot path reads it relaxed. */
 	sonde__store_release(&c->cell, idx);
 	sonde__cells_free(old, c->ncells);
 	c->created_ns = sonde_now_unix_ns();

@@ -54,12 +54,16 @@ static size_t table_bytes(const sonde__table *t)
 sonde__child *sonde__table_find(sonde_family *f, uint64_t h, size_t count,
                                 const char *const *values, const size_t *lens)
 {
+	/* acquire: pairs with the release in sonde__table_put() that publishes
+	 * a resized table, filled */
 	sonde__table *t = sonde__load_acquire(&f->table);
 	size_t i, n;
 
 	if (!t)
 		return NULL;
 	for (i = h & (t->cap - 1), n = 0; n < t->cap; i = (i + 1) & (t->cap - 1), n++) {
+		/* acquire: pairs with the release in sonde__table_put() that
+		 * publishes the child's fields (hash, values) */
 		sonde__child *c = sonde__load_acquire(&t->slot[i]);
 		if (!c)
 			return NULL;
@@ -127,6 +131,9 @@ void sonde__table_del(sonde_family *f, sonde__child *c)
 		if (!e)
 			return;
 		if (e == c) {
+			/* release: pairs with the acquire in sonde__table_find();
+			 * a probe that still sees c finds a child that stays
+			 * readable (removed children are freed with the family) */
 			sonde__store_release(&t->slot[i], SONDE_TOMBSTONE);
 			return;
 		}

@@ -44,6 +44,7 @@ static size_t code_points(const char *s, size_t n)
 
 static sonde__exemplars *slots_of(sonde__child *c)
 {
+	/* acquire: pairs with the CAS that publishes the slots below */
 	sonde__exemplars *e = sonde__load_acquire(&c->exemplars), *mine;
 	size_t n;
 
@@ -76,6 +77,8 @@ static void slot_write(ex_slot *s, double v, const char *text, size_t len)
 	size_t i;
 
 	if ((seq & 1) ||
+	    /* acquire: the odd sequence is taken before the words are
+	     * written (a reader that sees them sees it odd and retries) */
 	    !atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq + 1, memory_order_acquire,
 	                                             memory_order_relaxed))
 		return; /* another writer: drop this one */
@@ -94,6 +97,7 @@ static void slot_write(ex_slot *s, double v, const char *text, size_t len)
 bool sonde__exemplar_read(const sonde__child *c, size_t i, char *text, size_t *len, double *v,
                           int64_t *ts_us)
 {
+	/* acquire: pairs with the publishing CAS in slots_of() */
 	sonde__exemplars *e = sonde__load_acquire(&((sonde__child *)c)->exemplars);
 	ex_slot *s;
 	int tries;
@@ -102,6 +106,8 @@ bool sonde__exemplar_read(const sonde__child *c, size_t i, char *text, size_t *l
 		return false;
 	s = &e->slot[i];
 	for (tries = 0; tries < 64; tries++) {
+		/* acquire: pairs with the release in slot_write() that ends a
+		 * write with an even sequence */
 		uint64_t s1 = sonde__load_acquire(&s->seq), s2, w[EX_WORDS];
 		size_t n, k;
 		if (s1 == 0)
@@ -115,6 +121,8 @@ bool sonde__exemplar_read(const sonde__child *c, size_t i, char *text, size_t *l
 			w[k] = sonde__load_relaxed(&s->text[k]);
 		*v = sonde__bits_dbl(sonde__load_relaxed(&s->value_bits));
 		*ts_us = sonde__load_relaxed(&s->ts_us);
+		/* acquire fence: the word loads above complete before the
+		 * sequence is read again (the seqlock's reader side) */
 		atomic_thread_fence(memory_order_acquire);
 		s2 = sonde__load_relaxed(&s->seq);
 		if (s1 == s2) {

@@ -1,17 +1,22 @@
+/* clang-format off */
 /*
  * lib/metrics/metrics-int.h - registry, family and child internals.
  *
  * Synchronization table
- *   what                          written by                    read by                 guarded by
- *   registry's family array       registration, unregister      expose, registration    registry mu
- *   family's child table slots    child insert/remove (fam mu)  lookup (no lock)        release
- * store / acquire load family's table pointer        resize (fam mu)               lookup (no lock)
- * release/acquire; old tables kept until family free family's live list, counts    insert/remove
- * (fam mu)        expose (fam mu)         fam mu child's cell index            create, remove,
- * clear         hot path (relaxed)      atomic child's gauge bits            gauge ops expose,
- * value()         atomic child's labels, hash, bounds  create, before publication    anyone after
- * acquire    immutable Lock order: registry mu -> family mu -> cells mu. The hot path takes none.
+ *   what                           written by                     read by                 guarded by
+ *   registry's family array        registration, unregister       expose, registration,   registry mu
+ *                                                                 find
+ *   family's child table slots     child insert/remove (fam mu)   lookup (no lock)        release store / acquire load
+ *   family's table pointer         resize (fam mu)                lookup (no lock)        release/acquire; old tables kept
+ *                                                                                         until the family is freed
+ *   family's live list, counts     insert/remove (fam mu)         expose (fam mu)         fam mu
+ *   child's cell index             create, remove, clear          hot path (relaxed)      atomic
+ *   child's gauge bits             gauge ops                      expose, value()         atomic
+ *   child's labels, hash, bounds   create, before publication     anyone after acquire    immutable
+ *
+ * Lock order: registry mu -> family mu -> cells mu. The hot path takes none.
  */
+/* clang-format on */
 #ifndef SONDE_METRICS_INT_H
 #define SONDE_METRICS_INT_H
 

@@ -75,6 +75,7 @@ void *sonde_static_child_n(sonde_static_metric *m, sonde_static_site *site, int 
 	va_end(ap);
 	/* Read the generation before the lookup: a removal after it makes the
 	 * record stale at once. */
+	/* acquire: pairs with the release in sonde__static_gen_bump() */
 	gen = sonde__plain_load_acquire(&sonde__static_gen);
 	c = sonde__family_child(f, (sonde_metric_type)m->type, count, vals, NULL);
 	if (c && cacheable && site) {
@@ -85,7 +86,8 @@ void *sonde_static_child_n(sonde_static_metric *m, sonde_static_site *site, int 
 			r->pub.gen = gen;
 			pthread_mutex_lock(&static_mu);
 			old = (site_rec *)site->rec;
-			/* release: the record's fields before its pointer. */
+			/* release: the record's fields before its pointer; pairs
+			 * with the acquire in sonde__static_child() (metrics.h). */
 			sonde__plain_store_release(&site->rec, (void *)&r->pub);
 			if (old) {
 				old->retired_next = retired_recs;

@@ -104,6 +104,9 @@ static void thread_exit(void *arg)
 	pthread_mutex_lock(&tab_mu);
 	for (i = 0; i < t->n; i++)
 		if (t->e[i].block && i < tab_n && tab[i] && tab_gen[i] == t->e[i].gen)
+			/* release: the exiting owner's last writes before the
+			 * orphan mark; pairs with the CAS in block_slow() that
+			 * adopts the block */
 			sonde__store_release(&t->e[i].block->orphan, 1);
 	pthread_mutex_unlock(&tab_mu);
 	sonde__free(t->e, t->n * sizeof(*t->e));
@@ -174,7 +177,9 @@ static sonde__summ_block *block_slow(sonde__summ *s)
 		b = block_new(s->nslots);
 		if (b) {
 			b->next = sonde__load_relaxed(&s->blocks);
-			/* release: readers walking the list see a complete block */
+			/* release: readers walking the list see a complete block;
+			 * pairs with the acquire loads of s->blocks in
+			 * sonde__summary_read() */
 			sonde__store_release(&s->blocks, b);
 		}
 	}
@@ -214,6 +219,8 @@ static void enter_epoch(sonde__summ_block *b, const sonde__summ *s, int64_t now,
 			for (j = 0; n && j < SUB; j++)
 				sonde__store_relaxed(&n[slot * SUB + j], 0);
 		}
+		/* release: the cleared counts before the new epoch; pairs with
+		 * the acquire of the epoch in sonde__summary_read() */
 		sonde__store_release(&b->epoch[slot], e);
 	}
 	b->cur_epoch = e;
@@ -231,7 +238,8 @@ static _Atomic uint32_t *exp_array(sonde__summ_block *b, _Atomic(_Atomic uint32_
 		return p;
 	p = sonde__calloc((size_t)b->nslots * SUB, sizeof(uint32_t));
 	if (p)
-		/* release: readers see zeroed counts before the pointer */
+		/* release: readers see zeroed counts before the pointer; pairs
+		 * with the acquire loads in add_slot() */
 		sonde__store_release(slot, p);
 	return p;
 }
@@ -415,6 +423,7 @@ static void add_slot(merged *w, const sonde__summ_block *bc, uint32_t slot)
 
 	w->zero += sonde__load_relaxed(&b->zero[slot]);
 	for (e = 0; e < EXP_N; e++) {
+		/* acquire: pairs with the release in exp_array() */
 		_Atomic uint32_t *p = sonde__load_acquire(&b->pos[e]);
 		_Atomic uint32_t *n = sonde__load_acquire(&b->neg[e]);
 		for (m = 0; p && m < SUB; m++)
@@ -442,6 +451,7 @@ int sonde__summary_read(const sonde__child *c, const double *qs, size_t nq, doub
 	if (nq == 0) {
 		/* lifetime figures only: no merge */
 		pthread_mutex_lock(&s->mu);
+		/* acquire: pairs with the release in block_slow() */
 		for (b = sonde__load_acquire(&s->blocks); b; b = b->next) {
 			snap->count += sonde__load_relaxed(&b->count);
 			snap->sum += sonde__bits_dbl(sonde__load_relaxed(&b->sum_bits));
