@@ -17,7 +17,7 @@
  *   _created           none                      counters and histograms
  *   end                last line's LF            "# EOF\n"
  */
-#include "metrics/metrics-int.h"
+#include "expose/expose-int.h"
 #include "metrics/summary.h"
 
 const char *sonde_format_content_type(sonde_format fmt)
@@ -317,7 +317,6 @@ static void render_family(walk *w, sonde_family *f)
 	pthread_mutex_unlock(&f->mu);
 }
 
-int sonde__expose_render(sonde_registry *r, sonde_format fmt, sonde_buf *out);
 int sonde__expose_render(sonde_registry *r, sonde_format fmt, sonde_buf *out)
 {
 	walk w;
