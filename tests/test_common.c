@@ -200,6 +200,33 @@ TEST(allocator_hooks_all_or_nothing)
 	ASSERT_OK(sonde_set_allocator(&a));
 }
 
+/* One rule for size fields: an allocator struct of exactly its first
+ * layout's size, held in a heap block of that many bytes (ASan sees any
+ * read past it), is accepted and used; size 4 is SONDE_EINVAL with a
+ * message naming the call. */
+TEST(allocator_size_rule)
+{
+	const size_t v1 = SONDE__V1_SIZE(sonde_allocator, ctx);
+	sonde_allocator a = {sizeof(a), t_malloc, t_calloc, t_realloc, t_free, NULL};
+	sonde_registry *r;
+	void *blk;
+
+	a.size = 4;
+	ASSERT_EQ_INT(sonde_set_allocator(&a), SONDE_EINVAL);
+	ASSERT_CONTAINS(sonde_last_error(), "sonde_set_allocator");
+	a.size = v1;
+	blk = malloc(v1);
+	ASSERT_NOT_NULL(blk);
+	memcpy(blk, &a, v1);
+	ASSERT_OK(sonde_set_allocator(blk));
+	free(blk);
+	live_bytes = 0;
+	r = sonde_registry_new();
+	ASSERT_NOT_NULL(r);
+	ASSERT_TRUE(live_bytes > 0); /* the hooks were installed */
+	sonde_registry_free(r);
+}
+
 TEST(allocator_hooks_see_every_byte)
 {
 	sonde_allocator a = {sizeof(a), t_malloc, t_calloc, t_realloc, t_free, NULL};
