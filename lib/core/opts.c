@@ -10,7 +10,8 @@
  * are not read. */
 #include "core/sonde-int.h"
 
-int sonde__opts_copy(void *dst, size_t dst_size, const void *src, size_t min_size, const char *what)
+int sonde__opts_copy(void *dst, size_t dst_size, const void *src, size_t min_size,
+                     const char *what)
 {
 	size_t in_size;
 
