@@ -16,6 +16,9 @@
  * shared library (glibc keeps static TLS room for a few words of a
  * dlopen()ed library). */
 #define SONDE_TLS __thread __attribute__((tls_model("initial-exec")))
+/* The compiler's default TLS model: for words read only on slow paths, so
+ * that the static TLS block a dlopen()ed libsonde.so needs stays small. */
+#define SONDE_TLS_DYNAMIC __thread
 
 #define sonde__load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
 #define sonde__load_acquire(p) atomic_load_explicit((p), memory_order_acquire)

@@ -268,18 +268,21 @@ sonde_health *sonde_health_new(const sonde_health_opts *o)
 	reg = o->registry ? o->registry : sonde_registry_default();
 	if (!reg) {
 		sonde__fail(SONDE_ENOMEM, "out of memory creating the default registry");
+		errno = saved_errno;
 		return NULL;
 	}
 
 	h = sonde__calloc(1, sizeof(*h));
 	if (!h) {
 		sonde__fail(SONDE_ENOMEM, "out of memory allocating the health object");
+		errno = saved_errno;
 		return NULL;
 	}
 	h->version = sonde__strndup(version, vlen);
 	if (!h->version) {
 		sonde__free(h, sizeof(*h));
 		sonde__fail(SONDE_ENOMEM, "out of memory copying the health version");
+		errno = saved_errno;
 		return NULL;
 	}
 	h->version_len = vlen;
