@@ -290,8 +290,9 @@ sonde_health *sonde_health_new(const sonde_health_opts *o)
 	h->free_wait_ns = (int64_t)o->free_wait_ms * NS_PER_MS;
 	h->refs = 1;
 	h->created_mono = mono_ns();
-	atomic_init(&h->n_pub, 0);
-	atomic_init(&h->latched, false);
+	/* not yet shared: the caller gets h on return */
+	sonde__atomic_init(&h->n_pub, 0);
+	sonde__atomic_init(&h->latched, false);
 
 	/* Identical definitions return the existing family, so several health
 	 * objects (or a re-created one) share these two. */
