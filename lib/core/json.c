@@ -8,7 +8,6 @@
  */
 #include <math.h>
 
-#include "metrics/metrics-int.h"
 #include "core/sonde-int.h"
 
 static const char hex[] = "0123456789abcdef";
