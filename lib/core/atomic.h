@@ -57,8 +57,9 @@
 #define sonde__cas_strong_acqrel(p, expp, v)                                            \
 	atomic_compare_exchange_strong_explicit((p), (expp), (v), memory_order_acq_rel, \
 	                                        memory_order_acquire)
-/* Initializes an atomic object before it is shared (no ordering). */
-#define sonde__atomic_init(p, v) atomic_init((p), (v))
+/* Initializes an atomic object before any other thread can see it (no
+ * ordering: publishing the object orders it). */
+#define sonde__init_unshared(p, v) atomic_init((p), (v))
 
 /* For the sites above, so that converting them is a rename. */
 #define sonde__load_seq_cst(p) atomic_load_explicit((p), memory_order_seq_cst)

@@ -291,8 +291,8 @@ sonde_health *sonde_health_new(const sonde_health_opts *o)
 	h->refs = 1;
 	h->created_mono = mono_ns();
 	/* not yet shared: the caller gets h on return */
-	sonde__atomic_init(&h->n_pub, 0);
-	sonde__atomic_init(&h->latched, false);
+	sonde__init_unshared(&h->n_pub, 0);
+	sonde__init_unshared(&h->latched, false);
 
 	/* Identical definitions return the existing family, so several health
 	 * objects (or a re-created one) share these two. */
