@@ -1,5 +1,6 @@
 /* tests/test_common.c - status codes, errors, buffers, number formatting,
  * allocator hooks. */
+#include <errno.h>
 #include <locale.h>
 
 #include "metrics/cells.h"
@@ -200,6 +201,33 @@ TEST(allocator_hooks_all_or_nothing)
 	ASSERT_OK(sonde_set_allocator(&a));
 }
 
+/* One rule for size fields: an allocator struct of exactly its first
+ * layout's size, held in a heap block of that many bytes (ASan sees any
+ * read past it), is accepted and used; size 4 is SONDE_EINVAL with a
+ * message naming the call. */
+TEST(allocator_size_rule)
+{
+	const size_t v1 = SONDE__V1_SIZE(sonde_allocator, ctx);
+	sonde_allocator a = {sizeof(a), t_malloc, t_calloc, t_realloc, t_free, NULL};
+	sonde_registry *r;
+	void *blk;
+
+	a.size = 4;
+	ASSERT_EQ_INT(sonde_set_allocator(&a), SONDE_EINVAL);
+	ASSERT_CONTAINS(sonde_last_error(), "sonde_set_allocator");
+	a.size = v1;
+	blk = malloc(v1);
+	ASSERT_NOT_NULL(blk);
+	memcpy(blk, &a, v1);
+	ASSERT_OK(sonde_set_allocator(blk));
+	free(blk);
+	live_bytes = 0;
+	r = sonde_registry_new();
+	ASSERT_NOT_NULL(r);
+	ASSERT_TRUE(live_bytes > 0); /* the hooks were installed */
+	sonde_registry_free(r);
+}
+
 TEST(allocator_hooks_see_every_byte)
 {
 	sonde_allocator a = {sizeof(a), t_malloc, t_calloc, t_realloc, t_free, NULL};
@@ -280,6 +308,135 @@ TEST(allocation_failure_every_step)
 		sonde_registry_free(r);
 	}
 	ASSERT_TRUE(completed);
+}
+
+/* ---- errno: sonde never changes it ---------------------------------------
+ * An allocator that scribbles on errno on every call, as a host allocator
+ * may, and sets ENOMEM when it fails, as libc's does. */
+static int e_fail;
+static void *e_malloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	errno = e_fail ? ENOMEM : EAGAIN;
+	return e_fail ? NULL : malloc(n);
+}
+static void *e_calloc(void *ctx, size_t c, size_t n)
+{
+	(void)ctx;
+	errno = e_fail ? ENOMEM : EAGAIN;
+	return e_fail ? NULL : calloc(c, n);
+}
+static void *e_realloc(void *ctx, void *p, size_t o, size_t n)
+{
+	(void)ctx;
+	(void)o;
+	errno = e_fail ? ENOMEM : EAGAIN;
+	return e_fail ? NULL : realloc(p, n);
+}
+static void e_free(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	(void)n;
+	errno = EBADF;
+	free(p);
+}
+
+#define SENTINEL 4242
+#define ASSERT_ERRNO_KEPT(what)                                                      \
+	do {                                                                         \
+		int e_ = errno;                                                      \
+		if (e_ != SENTINEL)                                                  \
+			FAIL("%s changed errno to %d (%s)", what, e_, strerror(e_)); \
+	} while (0)
+
+TEST(errno_is_never_changed)
+{
+	sonde_allocator a = {sizeof(a), e_malloc, e_calloc, e_realloc, e_free, NULL};
+	const char *lbl[] = {"method"};
+	sonde_registry *r;
+	sonde_family *f;
+	sonde_buf b = SONDE_BUF_INIT;
+	sonde_tracestate *ts;
+	sonde_baggage *bg;
+	sonde_health *h;
+	sonde_span span;
+	uint8_t id[16];
+	char tp[SONDE_TRACEPARENT_BUFSZ];
+	sonde_traceparent parsed;
+
+	ASSERT_OK(sonde_set_allocator(&a));
+
+	/* calls that allocate and free */
+	errno = SENTINEL;
+	r = sonde_registry_new();
+	f = sonde_counter_family_new(r, "errno_total", "Errno test.", 1, lbl);
+	sonde_counter_inc(sonde_counter_with(f, "GET"));
+	ASSERT_ERRNO_KEPT("registry, family, child");
+	ASSERT_NOT_NULL(f);
+	errno = SENTINEL;
+	ts = sonde_tracestate_new();
+	bg = sonde_baggage_new();
+	ASSERT_EQ_INT(sonde_baggage_parse(bg, "k=v;p=1", 7), SONDE_OK);
+	ASSERT_EQ_INT(sonde_baggage_format(bg, &b), SONDE_OK);
+	sonde_baggage_free(bg);
+	sonde_tracestate_free(ts);
+	sonde_buf_destroy(&b);
+	ASSERT_ERRNO_KEPT("tracestate, baggage, buffer");
+	errno = SENTINEL;
+	sonde_trace_id_generate(id); /* seeds this thread's generator (getrandom) */
+	sonde_span_start(&span, "errno");
+	sonde_span_end(&span);
+	ASSERT_EQ_INT(sonde_span_context_format_traceparent(sonde_span_get_context(&span), tp,
+	                                                    sizeof(tp)),
+	              SONDE_TRACEPARENT_LEN);
+	ASSERT_EQ_INT(sonde_traceparent_parse(tp, SONDE_TRACEPARENT_LEN, &parsed), SONDE_OK);
+	(void)sonde_now_unix_ns();
+	(void)sonde_now_mono_ns();
+	ASSERT_ERRNO_KEPT("ids, spans, traceparent, clocks");
+	errno = SENTINEL;
+	{
+		sonde_health_opts ho;
+		sonde_health_opts_init(&ho);
+		ho.registry = r;
+		h = sonde_health_new(&ho);
+		sonde_health_free(h);
+	}
+	ASSERT_ERRNO_KEPT("health new and free");
+	ASSERT_NOT_NULL(h);
+
+	/* calls that fail: SONDE_EINVAL, SONDE_ESTATE */
+	errno = SENTINEL;
+	ASSERT_NULL(sonde_counter_family_new(r, "9bad", "Bad.", 0, NULL));
+	ASSERT_ERRNO_KEPT("a bad metric name");
+	ASSERT_EQ_INT(sonde_last_status(), SONDE_EINVAL);
+	errno = SENTINEL;
+	ASSERT_EQ_INT(sonde_traceparent_parse("00-zz", 5, &parsed), SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_set_allocator(&a), SONDE_ESTATE);
+	ASSERT_ERRNO_KEPT("a bad traceparent, a late allocator");
+
+	/* calls that fail: out of memory (the allocator set ENOMEM) */
+	e_fail = 1;
+	errno = SENTINEL;
+	ASSERT_NULL(sonde_registry_new());
+	ASSERT_ERRNO_KEPT("sonde_registry_new out of memory");
+	ASSERT_EQ_INT(sonde_last_status(), SONDE_ENOMEM);
+	errno = SENTINEL;
+	ASSERT_NULL(sonde_tracestate_new());
+	ASSERT_NULL(sonde_counter_with(f, "PUT"));
+	ASSERT_EQ_INT(sonde_expose(r, SONDE_FORMAT_TEXT, &b), SONDE_ENOMEM);
+	ASSERT_ERRNO_KEPT("tracestate, child and exposition out of memory");
+	errno = SENTINEL;
+	{
+		sonde_health_opts ho;
+		sonde_health_opts_init(&ho);
+		ho.registry = r;
+		ASSERT_NULL(sonde_health_new(&ho));
+	}
+	ASSERT_ERRNO_KEPT("sonde_health_new out of memory");
+	e_fail = 0;
+
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
 }
 
 static const char *json(const char *s, size_t n)

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "core/sonde-int.h" /* SONDE__V1_SIZE */
 #include "sonde.h"
 #include "sonde/health.h"
 #include "test.h"
@@ -856,6 +857,62 @@ TEST(health_default_registry_and_uptime)
 	sonde_health_free(h);
 	sonde_buf_destroy(&b);
 	sonde_buf_destroy(&m);
+}
+
+/* One rule for size fields: a struct of exactly its first layout's size,
+ * held in a heap block of that many bytes (ASan sees any read past it),
+ * works; a size below it is SONDE_EINVAL with a message naming the call. */
+TEST(health_opts_size_rule)
+{
+	const size_t v1h = SONDE__V1_SIZE(sonde_health_opts, free_wait_ms);
+	const size_t v1c = SONDE__V1_SIZE(sonde_health_check_opts, release);
+	sonde_registry *r = sonde_registry_new();
+	sonde_health_opts ho;
+	sonde_health_check_opts co;
+	sonde_buf b = SONDE_BUF_INIT;
+	sonde_health *h;
+	fake f = {0};
+	void *blk;
+
+	sonde_health_opts_init(&ho);
+	ho.size = v1h;
+	ho.registry = r;
+	ho.version = "1.2.3";
+	ho.free_wait_ms = 50; /* the last V1 field: read, and in bounds */
+	blk = malloc(v1h);
+	ASSERT_NOT_NULL(blk);
+	memcpy(blk, &ho, v1h);
+	h = sonde_health_new(blk);
+	free(blk);
+	ASSERT_NOT_NULL(h);
+
+	sonde_health_check_opts_init(&co, "v1", fake_fn, &f);
+	co.size = v1c;
+	co.probes = SONDE_HEALTH_LIVENESS;
+	co.release = fake_release; /* the last V1 field */
+	blk = malloc(v1c);
+	ASSERT_NOT_NULL(blk);
+	memcpy(blk, &co, v1c);
+	ASSERT_OK(sonde_health_add_check(h, blk));
+	free(blk);
+	ASSERT_EQ_INT(evaluate(h, SONDE_HEALTH_LIVENESS, &b, NULL), 200);
+	ASSERT_CONTAINS(b.data, "\"v1\":{\"status\":\"pass\"");
+	ASSERT_CONTAINS(b.data, "\"version\":\"1.2.3\"");
+
+	ho.size = 4;
+	ASSERT_NULL(sonde_health_new(&ho));
+	ASSERT_EQ_INT(sonde_last_status(), SONDE_EINVAL);
+	ASSERT_CONTAINS(sonde_last_error(), "sonde_health_new");
+	co.size = 4;
+	co.name = "v1b";
+	ASSERT_EQ_INT(sonde_health_add_check(h, &co), SONDE_EINVAL);
+	ASSERT_CONTAINS(sonde_last_error(), "sonde_health_add_check");
+	ASSERT_EQ_INT(sonde_health_check_count(h), 1);
+
+	sonde_health_free(h);
+	ASSERT_EQ_INT(atomic_load(&f.released), 1);
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
 }
 
 /* ---- out of memory: fail the Nth allocation of this thread, for every N ---- */

@@ -97,13 +97,18 @@ SONDE_API int sonde_last_status(void);
 /* ---- allocator hooks ----------------------------------------------------
  * Every allocation sonde makes goes through these. Install them once,
  * before any other sonde call; afterwards the call fails with SONDE_ESTATE.
- * All four function pointers must be set, or all NULL to restore libc's
- * (all-or-nothing; a partial set fails with SONDE_EINVAL).
- * free_fn receives the size that was requested (0 if unknown to the caller,
- * which sonde never does).
+ * All four function pointers must be set (all-or-nothing: a partial set
+ * fails with SONDE_EINVAL); a NULL a restores libc's. The struct is copied;
+ * ctx is passed to every call. free_fn receives the size that was
+ * requested (0 if unknown to the caller, which sonde never does). sonde
+ * saves and restores errno around every call of these functions, so they
+ * may set it. Returns SONDE_OK, SONDE_ESTATE (too late), SONDE_EINVAL
+ * (a function missing, size too small); the last error names the call.
  */
 typedef struct sonde_allocator {
-	size_t size; /* sizeof(sonde_allocator), for growth */
+	size_t size; /* sizeof(sonde_allocator) as the caller was compiled;
+	                fields past it read as zero; below the first layout
+	                (up to ctx): SONDE_EINVAL */
 	void *(*malloc_fn)(void *ctx, size_t n);
 	void *(*calloc_fn)(void *ctx, size_t count, size_t n);
 	void *(*realloc_fn)(void *ctx, void *p, size_t old_n, size_t new_n);

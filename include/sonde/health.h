@@ -157,7 +157,10 @@ typedef sonde_health_result (*sonde_health_fn)(void *user, char *msg, size_t msg
 #define SONDE_HEALTH_NO_STARTUP_LATCH 1u /* re-run startup checks every time */
 
 typedef struct sonde_health_opts {
-	size_t size;              /* sizeof(sonde_health_opts); required */
+	size_t size;              /* sizeof(sonde_health_opts) as the caller was
+	                             compiled; fields past it read as zero;
+	                             below the first layout (up to free_wait_ms):
+	                             SONDE_EINVAL */
 	sonde_registry *registry; /* for the metrics; NULL = default registry */
 	const char *version;      /* "version" in the JSON; NULL = "unknown";
 	                             copied; <= SONDE_HEALTH_VERSION_MAX bytes */
@@ -173,10 +176,10 @@ SONDE_API void sonde_health_opts_init(sonde_health_opts *o);
 /* A new health object without checks; opts NULL means all defaults.
  * Registers the two metric families (see above) in the chosen registry;
  * the registry must outlive the health object. Allocates; does not start
- * any thread. Returns NULL with: SONDE_EINVAL (bad size, version too
- * long, free_wait_ms too large, unknown flag), SONDE_EEXIST (a family of the same name but another
- * definition exists in the registry), SONDE_ENOMEM. Free with
- * sonde_health_free(). */
+ * any thread. Returns NULL with: SONDE_EINVAL (size below the first
+ * layout, version too long, free_wait_ms too large, unknown flag),
+ * SONDE_EEXIST (a family of the same name but another definition exists in
+ * the registry), SONDE_ENOMEM. Free with sonde_health_free(). */
 SONDE_API SONDE_WUR sonde_health *sonde_health_new(const sonde_health_opts *opts);
 
 /* Frees the health object. Runs still in flight at that point are runs that
@@ -195,7 +198,10 @@ SONDE_API void sonde_health_free(sonde_health *h);
 /* ---- checks -------------------------------------------------------------- */
 
 typedef struct sonde_health_check_opts {
-	size_t size;         /* sizeof(sonde_health_check_opts); required */
+	size_t size;         /* sizeof(sonde_health_check_opts) as the caller
+	                        was compiled; fields past it read as zero;
+	                        below the first layout (up to release):
+	                        SONDE_EINVAL */
 	const char *name;    /* required: 1..SONDE_HEALTH_NAME_MAX bytes of
 	                        [a-zA-Z0-9_.-]; a label value and a JSON key */
 	sonde_health_fn fn;  /* required */
@@ -221,8 +227,9 @@ SONDE_API void sonde_health_check_opts_init(sonde_health_check_opts *o, const ch
 /* Adds a check. The name is copied; the opts struct is not kept. May be
  * called while other threads evaluate: evaluations that already started
  * do not see the new check. Allocates (the check, its metric children).
- * Returns SONDE_OK, or: SONDE_EINVAL (NULL h or opts, bad size, NULL fn,
- * bad name, unknown probe bit, timeout or cache over its maximum),
+ * Returns SONDE_OK, or: SONDE_EINVAL (NULL h or opts, size below the
+ * first layout, NULL fn, bad name, unknown probe bit, timeout or cache
+ * over its maximum),
  * SONDE_EEXIST (a check of that name exists), SONDE_ESTATE (h is being
  * freed), SONDE_ELIMIT (the metric families refused a new child),
  * SONDE_ENOMEM. On failure nothing was added. */

@@ -7,7 +7,7 @@
  *     allocate once the calling thread has touched the metric's cell page,
  *     and never fail loudly: a NULL handle is a no-op, a bad value (a NaN or
  *     negative counter add, a NaN observation) is dropped and counted in the
- *     library's self-metrics (see sonde_self_stats()).
+ *     library's self-metrics (see sonde_self_stats_get() below).
  *   - Counters and histograms keep one 8-byte cell per thread: the calling
  *     thread is the only writer of its cell, so threads incrementing the same
  *     counter do not share a cache line. A scrape sums the cells.
@@ -176,9 +176,12 @@ SONDE_API SONDE_WUR int sonde_buckets_exponential(double start, double factor, s
  *   SONDE_EINVAL  f NULL, count != the family's label count, a NULL value,
  *                 a value longer than SONDE_LABEL_VALUE_MAX;
  *   SONDE_ETYPE   f is not a family of that type;
- *   SONDE_ELIMIT  the family already has max_children children (the
- *                 rejection is counted in sonde_label_sets_rejected_total);
- *   SONDE_ENOMEM.
+ *   SONDE_ELIMIT  the family already has max_children children, or no
+ *                 metric cell is left (the rejection is counted in
+ *                 sonde_children_rejected_total{reason="cardinality_limit"}
+ *                 or {reason="cells_exhausted"});
+ *   SONDE_ENOMEM  (counted in {reason="out_of_memory"} when the child
+ *                 table could not grow).
  * Hot paths should keep the returned handle.
  *
  * sonde_X_with(f, "v1", "v2", ...) is the same with NUL-terminated values
@@ -461,14 +464,23 @@ SONDE_API SONDE_WUR int sonde_process_collector_register(sonde_registry *r);
 SONDE_API SONDE_WUR int sonde_process_collector_unregister(sonde_registry *r);
 
 /* ---- self-metrics -----------------------------------------------------------
- * What the hot path dropped, for hosts and tests; also exposed on the
- * default registry as sonde_* families.
+ * What the hot path dropped, for hosts and tests. The default registry
+ * (not sonde_registry_new()'s) also exposes the process-wide counts as:
+ *   sonde_rejected_values_total{metric_type,reason}  counter adds < 0
+ *       ("counter","negative") or NaN ("counter","nan"), histogram
+ *       observations of NaN ("histogram","nan");
+ *   sonde_children_rejected_total{reason}  label sets refused a child:
+ *       "cardinality_limit", "cells_exhausted", "out_of_memory";
+ *   sonde_lost_writes_total  metric writes lost because no memory could be
+ *       had for a thread's cell page.
  */
 typedef struct sonde_self_stats {
 	uint64_t counter_negative;    /* counter adds < 0 dropped */
 	uint64_t counter_nan;         /* counter adds of NaN dropped */
 	uint64_t histogram_nan;       /* histogram observations of NaN dropped */
-	uint64_t label_sets_rejected; /* children refused by a cardinality limit */
+	uint64_t label_sets_rejected; /* children refused by a cardinality limit:
+	                                 sonde_children_rejected_total{reason=
+	                                 "cardinality_limit"} */
 	uint64_t cells_exhausted;     /* children refused: no cell left */
 } sonde_self_stats;
 /* Copies the process-wide counts into *out. NULL is a no-op. */

@@ -9,9 +9,11 @@
  *     len is 0. Invalid input never crashes; it returns SONDE_EINVAL (or
  *     the code named below) and sets sonde_last_error().
  *   - traceparent parse/format, id generation and span start/end never
- *     allocate and never take a lock. tracestate, baggage and the carrier
- *     are opaque objects allocated once (sonde__malloc, i.e. the installed
- *     allocator) and reused across requests.
+ *     allocate and never take a lock, with one exception: when a span
+ *     histogram is set, the first end of a span with a new name creates
+ *     that name's histogram child (the family's lock and an allocation).
+ *     tracestate, baggage and the carrier are opaque objects allocated
+ *     once (through the installed allocator) and reused across requests.
  *   - Spec levels: traceparent follows Trace Context Level 1 plus Level 2's
  *     random-trace-id flag; tracestate keys follow Level 2's grammar by
  *     default (a superset of Level 1's), Level 1's can be selected.
@@ -355,10 +357,12 @@ SONDE_API SONDE_WUR int sonde_trace_set_span_histogram(sonde_family *f);
  * sonde_histogram_family_new. */
 SONDE_API SONDE_WUR int sonde_trace_enable_span_metrics(sonde_registry *r, const char *metric_name);
 
-/* The span-end hook: HOOK POINT for the structured log record of a
- * finished span (the logger will install one), or for a host's exporter.
- * fn runs on the thread that ends the span, after the duration was
- * recorded and the context restored, with the span still readable (its
+/* The span-end hook, for the host to install: to log each finished span
+ * (LOG_INFO with its name, duration and attributes) or to hand it to an
+ * exporter. Nothing in sonde installs one; in particular the logger does
+ * not (it stamps every record with the thread's current context instead),
+ * so no span becomes a log record unless the host sets a hook. fn runs on the thread that ends the
+ * span, after the duration was recorded and the context restored, with the span still readable (its
  * attributes' strings are still valid). It must not end the span again.
  * One hook at a time: setting one replaces the previous; fn NULL removes
  * it. Any thread, any time: a concurrent span end calls either the old or

@@ -1,5 +1,11 @@
 /* lib/core/alloc.c - the allocator hooks. Every byte lib/ allocates comes
- * through sonde__malloc and its siblings. */
+ * through sonde__malloc and its siblings.
+ *
+ * errno: sonde never changes the host's errno (README), but libc's malloc
+ * sets ENOMEM on failure, and a host allocator may set anything. Each
+ * wrapper saves errno before calling the allocator and restores it after,
+ * so no allocation anywhere in lib/ can leak a change. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "core/atomic.h"
@@ -31,10 +37,19 @@ static void libc_free(void *ctx, void *p, size_t n)
 	free(p);
 }
 
+/* Written only by sonde_set_allocator(), which the contract (common.h)
+ * orders before every other sonde call, so the plain reads below need no
+ * synchronization: the host's own sequencing (or its pthread_create of the
+ * threads that use sonde) orders the write before them. */
 static sonde_allocator alloc = {
         sizeof(sonde_allocator), libc_malloc, libc_calloc, libc_realloc, libc_free, NULL};
 /* Set by the first allocation; after that the hooks are fixed, because
- * memory from one allocator must go back to the same one. */
+ * memory from one allocator must go back to the same one. Relaxed on both
+ * sides: the flag publishes nothing, it only lets sonde_set_allocator()
+ * refuse a call made too late. A set_allocator that races with another
+ * thread's first allocation breaks the contract whatever the ordering
+ * (release/acquire would not make the overwrite of alloc safe), so it is
+ * caught only when the flag is already visible. */
 static atomic_bool frozen;
 
 void sonde__alloc_freeze(void)
@@ -45,7 +60,10 @@ void sonde__alloc_freeze(void)
 
 int sonde_set_allocator(const sonde_allocator *a)
 {
-	if (sonde__load_acquire(&frozen))
+	sonde_allocator in;
+	int rc;
+
+	if (sonde__load_relaxed(&frozen))
 		return sonde__fail(SONDE_ESTATE,
 		                   "sonde_set_allocator: sonde has already allocated memory; "
 		                   "install the allocator before any other sonde call");
@@ -59,40 +77,65 @@ int sonde_set_allocator(const sonde_allocator *a)
 		alloc = d;
 		return SONDE_OK;
 	}
-	if (a->size < sizeof(sonde_allocator))
-		return sonde__fail(SONDE_EINVAL, "sonde_set_allocator: size field is %zu, want %zu",
-		                   a->size, sizeof(sonde_allocator));
-	if (!a->malloc_fn || !a->calloc_fn || !a->realloc_fn || !a->free_fn)
+	/* One rule for size fields (core/opts.c): an older, smaller struct
+	 * reads as zero past its size; below the first layout is EINVAL. */
+	rc = sonde__opts_copy(&in, sizeof(in), a, SONDE__V1_SIZE(sonde_allocator, ctx),
+	                      "sonde_set_allocator");
+	if (rc)
+		return rc;
+	if (!in.malloc_fn || !in.calloc_fn || !in.realloc_fn || !in.free_fn)
 		return sonde__fail(SONDE_EINVAL,
 		                   "sonde_set_allocator: all four functions must be set");
-	alloc = *a;
+	alloc = in;
 	return SONDE_OK;
 }
 
 void *sonde__malloc(size_t n)
 {
+	int saved_errno = errno;
+	void *p;
+
 	sonde__alloc_freeze();
-	return alloc.malloc_fn(alloc.ctx, n ? n : 1);
+	p = alloc.malloc_fn(alloc.ctx, n ? n : 1);
+	errno = saved_errno;
+	return p;
 }
 
 void *sonde__calloc(size_t count, size_t n)
 {
+	int saved_errno = errno;
+	void *p;
+
 	sonde__alloc_freeze();
 	if (n && count > SIZE_MAX / n)
 		return NULL;
-	return alloc.calloc_fn(alloc.ctx, count ? count : 1, n ? n : 1);
+	p = alloc.calloc_fn(alloc.ctx, count ? count : 1, n ? n : 1);
+	errno = saved_errno;
+	return p;
 }
 
 void *sonde__realloc(void *p, size_t old_n, size_t new_n)
 {
+	int saved_errno = errno;
+	void *q;
+
 	sonde__alloc_freeze();
-	return alloc.realloc_fn(alloc.ctx, p, old_n, new_n ? new_n : 1);
+	q = alloc.realloc_fn(alloc.ctx, p, old_n, new_n ? new_n : 1);
+	errno = saved_errno;
+	return q;
 }
 
 void sonde__free(void *p, size_t n)
 {
-	if (p)
-		alloc.free_fn(alloc.ctx, p, n);
+	int saved_errno;
+
+	if (!p)
+		return;
+	/* POSIX.1-2024 makes free() keep errno; older libcs (and host
+	 * allocators) need not. */
+	saved_errno = errno;
+	alloc.free_fn(alloc.ctx, p, n);
+	errno = saved_errno;
 }
 
 char *sonde__strndup(const char *s, size_t n)

@@ -21,14 +21,6 @@
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 #define SONDE_STATIC_ASSERT(c, m) _Static_assert(c, m)
 
-/* SONDE_TESTABLE: static in the library, visible in test builds. */
-#ifdef SONDE_TEST_BUILD
-#define SONDE_TESTABLE
-#else
-#define SONDE_TESTABLE static
-
-#endif
-
 /* Drops a status on purpose (gcc's warn_unused_result ignores a (void)
  * cast); each use says why in a comment. */
 static inline void sonde__ignore(int rc)

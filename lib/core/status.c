@@ -1,7 +1,9 @@
 /* lib/core/status.c - status names and messages, and the per-thread last error. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/atomic.h"
 #include "core/sonde-int.h"
 
 const char *sonde_strerror(int status)
@@ -28,15 +30,15 @@ const char *sonde_status_name(int status)
 
 /* Not initial-exec: these are read only on error paths, and keeping the
  * static TLS block small lets a dlopen()ed libsonde.so (Python's ctypes)
- * find room for the hot-path words in lib/cells.c. */
+ * find room for the hot-path words in lib/metrics/cells.c. */
 #define SONDE_ERRMSG_MAX 256
-static __thread char last_msg[SONDE_ERRMSG_MAX];
-static __thread int last_status;
+static SONDE_TLS_DYNAMIC char last_msg[SONDE_ERRMSG_MAX];
+static SONDE_TLS_DYNAMIC int last_status;
 
 int sonde__fail(int status, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int n, saved_errno = errno; /* vsnprintf may set it (EOVERFLOW, EILSEQ) */
 
 	last_status = status;
 	va_start(ap, fmt);
@@ -45,6 +47,7 @@ int sonde__fail(int status, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		last_msg[0] = '\0';
+	errno = saved_errno;
 	return status;
 }
 

@@ -230,7 +230,7 @@ sonde_health *sonde_health_new(const sonde_health_opts *o)
 {
 	static const char *const status_labels[] = {"check", "probe"};
 	static const char *const dur_labels[] = {"check"};
-	sonde_health_opts def;
+	sonde_health_opts in;
 	sonde_registry *reg;
 	sonde_health *h;
 	pthread_condattr_t ca;
@@ -238,15 +238,16 @@ sonde_health *sonde_health_new(const sonde_health_opts *o)
 	size_t vlen;
 	int saved_errno = errno;
 
-	if (!o) {
-		sonde_health_opts_init(&def);
-		o = &def;
-	}
-	if (o->size != sizeof(sonde_health_opts)) {
-		sonde__fail(SONDE_EINVAL, "sonde_health_opts.size is %zu, expected %zu", o->size,
-		            sizeof(sonde_health_opts));
+	/* One rule for size fields (core/opts.c): an older, smaller struct
+	 * reads as zero past its size; below the first layout is EINVAL. From
+	 * here only the copy is read, never the caller's struct. */
+	if (!o)
+		sonde_health_opts_init(&in);
+	else if (sonde__opts_copy(&in, sizeof(in), o,
+	                          SONDE__V1_SIZE(sonde_health_opts, free_wait_ms),
+	                          "sonde_health_new") != SONDE_OK)
 		return NULL;
-	}
+	o = &in;
 	if (o->free_wait_ms > SONDE_HEALTH_TIMEOUT_MAX_MS) {
 		sonde__fail(SONDE_EINVAL, "sonde_health_opts.free_wait_ms %u is over %u",
 		            o->free_wait_ms, SONDE_HEALTH_TIMEOUT_MAX_MS);
@@ -267,18 +268,21 @@ sonde_health *sonde_health_new(const sonde_health_opts *o)
 	reg = o->registry ? o->registry : sonde_registry_default();
 	if (!reg) {
 		sonde__fail(SONDE_ENOMEM, "out of memory creating the default registry");
+		errno = saved_errno;
 		return NULL;
 	}
 
 	h = sonde__calloc(1, sizeof(*h));
 	if (!h) {
 		sonde__fail(SONDE_ENOMEM, "out of memory allocating the health object");
+		errno = saved_errno;
 		return NULL;
 	}
 	h->version = sonde__strndup(version, vlen);
 	if (!h->version) {
 		sonde__free(h, sizeof(*h));
 		sonde__fail(SONDE_ENOMEM, "out of memory copying the health version");
+		errno = saved_errno;
 		return NULL;
 	}
 	h->version_len = vlen;
@@ -286,8 +290,9 @@ sonde_health *sonde_health_new(const sonde_health_opts *o)
 	h->free_wait_ns = (int64_t)o->free_wait_ms * NS_PER_MS;
 	h->refs = 1;
 	h->created_mono = mono_ns();
-	atomic_init(&h->n_pub, 0);
-	atomic_init(&h->latched, false);
+	/* not yet shared: the caller gets h on return */
+	sonde__init_unshared(&h->n_pub, 0);
+	sonde__init_unshared(&h->latched, false);
 
 	/* Identical definitions return the existing family, so several health
 	 * objects (or a re-created one) share these two. */
@@ -397,23 +402,29 @@ void sonde_health_check_opts_init(sonde_health_check_opts *o, const char *name, 
 	o->user = user;
 }
 
-int sonde_health_add_check(sonde_health *h, const sonde_health_check_opts *o)
+int sonde_health_add_check(sonde_health *h, const sonde_health_check_opts *opts)
 {
 	static const unsigned bits[NPROBES] = {SONDE_HEALTH_LIVENESS, SONDE_HEALTH_READINESS,
 	                                       SONDE_HEALTH_STARTUP};
 	const unsigned all = SONDE_HEALTH_LIVENESS | SONDE_HEALTH_READINESS | SONDE_HEALTH_STARTUP;
+	const sonde_health_check_opts *o;
 	size_t len = 0, i;
 	unsigned probes;
 	check *c;
+	sonde_health_check_opts in;
 	int rc, saved_errno = errno;
 
-	if (!h || !o)
+	if (!h || !opts)
 		return sonde__fail(SONDE_EINVAL, "sonde_health_add_check: NULL %s",
 		                   h ? "opts" : "health object");
-	if (o->size != sizeof(sonde_health_check_opts))
-		return sonde__fail(SONDE_EINVAL,
-		                   "sonde_health_check_opts.size is %zu, expected %zu", o->size,
-		                   sizeof(sonde_health_check_opts));
+	/* One rule for size fields (core/opts.c); from here only the copy is
+	 * read, never the caller's struct. */
+	rc = sonde__opts_copy(&in, sizeof(in), opts,
+	                      SONDE__V1_SIZE(sonde_health_check_opts, release),
+	                      "sonde_health_add_check");
+	if (rc)
+		return rc;
+	o = &in;
 	rc = check_name_valid(o->name, &len);
 	if (rc)
 		return rc;

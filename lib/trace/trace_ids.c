@@ -70,7 +70,6 @@ static void seed(rng *r)
 		else
 			break;
 	}
-	errno = saved_errno;
 	if (got == sizeof(buf)) {
 		memcpy(r->s, buf, sizeof(buf));
 	} else {
@@ -89,6 +88,9 @@ static void seed(rng *r)
 	if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3])) /* the one bad state */
 		r->s[0] = 1;
 	r->seeded = true;
+	/* pthread_once (the atfork registration may allocate), getrandom and
+	 * the fallback's clock_gettime are all behind us */
+	errno = saved_errno;
 }
 
 static inline uint64_t next(void)

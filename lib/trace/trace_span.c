@@ -73,8 +73,9 @@ int sonde_trace_set_span_histogram(sonde_family *f)
 		        "(the span name)",
 		        f->name, f->nlabels);
 	pthread_mutex_lock(&cfg_mu);
-	/* release: pairs with the acquire in sonde_span_end() */
-	atomic_store_explicit(&span_family, f, memory_order_release);
+	/* release: pairs with the acquire in sonde_span_end(); publishes the
+	 * family f, built (maybe on another thread) before this call */
+	sonde__store_release(&span_family, f);
 	pthread_mutex_unlock(&cfg_mu);
 	return SONDE_OK;
 }
@@ -96,14 +97,19 @@ void sonde_trace_set_span_end_hook(sonde_span_end_fn fn, void *arg)
 	uint32_t s;
 
 	pthread_mutex_lock(&cfg_mu);
-	s = atomic_load_explicit(&hook_seq, memory_order_relaxed);
-	atomic_store_explicit(&hook_seq, s + 1, memory_order_relaxed);
-	/* release stores (not a fence, which TSan cannot model): the odd
-	 * sequence above is visible before either half of the new pair */
-	atomic_store_explicit(&hook_fn, fn, memory_order_release);
-	atomic_store_explicit(&hook_arg, arg, memory_order_release);
-	/* release: pairs with the acquire load of hook_seq in read_hook() */
-	atomic_store_explicit(&hook_seq, s + 2, memory_order_release);
+	/* relaxed: cfg_mu orders the writers; only they store hook_seq */
+	s = sonde__load_relaxed(&hook_seq);
+	sonde__store_relaxed(&hook_seq, s + 1);
+	/* release: pairs with the acquire loads of hook_fn and hook_arg in
+	 * read_hook(); publishes the odd hook_seq stored above, so a reader
+	 * that sees either new half re-reads an odd or newer hook_seq and
+	 * retries. (Release stores, not a release fence, which TSan cannot
+	 * model.) */
+	sonde__store_release(&hook_fn, fn);
+	sonde__store_release(&hook_arg, arg);
+	/* release: pairs with the acquire load of hook_seq (s1) in
+	 * read_hook(); publishes both halves of the new pair */
+	sonde__store_release(&hook_seq, s + 2);
 	pthread_mutex_unlock(&cfg_mu);
 }
 
@@ -113,13 +119,19 @@ static sonde_span_end_fn read_hook(void **arg)
 	sonde_span_end_fn fn;
 
 	do {
-		s1 = atomic_load_explicit(&hook_seq, memory_order_acquire);
-		/* acquire: a half written after s1 makes the re-check below see
-		 * the writer's odd (or newer) sequence, and keeps the re-check
-		 * from moving above these loads */
-		fn = atomic_load_explicit(&hook_fn, memory_order_acquire);
-		*arg = atomic_load_explicit(&hook_arg, memory_order_acquire);
-		s2 = atomic_load_explicit(&hook_seq, memory_order_relaxed);
+		/* acquire: pairs with the release store of s + 2 in
+		 * sonde_trace_set_span_end_hook(); an even s1 makes that
+		 * writer's (fn, arg) visible to the loads below */
+		s1 = sonde__load_acquire(&hook_seq);
+		/* acquire: pair with the release stores of hook_fn and hook_arg
+		 * in sonde_trace_set_span_end_hook(); a half written after s1
+		 * makes the re-check below see the writer's odd (or newer)
+		 * sequence, and the acquire keeps the re-check from moving
+		 * above these loads */
+		fn = sonde__load_acquire(&hook_fn);
+		*arg = sonde__load_acquire(&hook_arg);
+		/* relaxed: ordered after the acquire loads above */
+		s2 = sonde__load_relaxed(&hook_seq);
 	} while ((s1 & 1) || s1 != s2);
 	return fn;
 }
@@ -199,8 +211,9 @@ void sonde_span_end(sonde_span *span)
 	if (sonde_context_detach(&span->scope) != SONDE_OK) {
 		/* nothing more to do: the last error says what happened */
 	}
-	/* acquire: pairs with the release in sonde_trace_set_span_histogram() */
-	f = atomic_load_explicit(&span_family, memory_order_acquire);
+	/* acquire: pairs with the release in sonde_trace_set_span_histogram();
+	 * the family it published is fully built */
+	f = sonde__load_acquire(&span_family);
 	if (f) {
 		const char *v[1] = {span->name};
 		sonde_histogram *h = sonde_histogram_labels(f, 1, v, &span->name_len);
