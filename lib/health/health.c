@@ -651,23 +651,16 @@ static void put_ms(sonde_buf *b, int64_t ns)
 	sonde__json_put_double(b, (double)((ns + 500) / 1000) / 1000.0);
 }
 
+/* "2026-11-30T20:09:30.123Z", quoted; a time before 1970 (a clock gone
+ * wrong) is written as the epoch, as before the core helper existed. */
 static void put_timestamp(sonde_buf *b, int64_t unix_ns)
 {
-	char tmp[48];
-	time_t secs = (time_t)(unix_ns / 1000000000);
-	int ms = (int)(unix_ns % 1000000000 / NS_PER_MS);
-	struct tm tm;
-	int n;
+	char t[SONDE_RFC3339_MAX];
+	size_t n = sonde__fmt_rfc3339(t, unix_ns < 0 ? 0 : unix_ns, 3);
 
-	if (unix_ns < 0 || !gmtime_r(&secs, &tm)) {
-		secs = 0;
-		ms = 0;
-		gmtime_r(&secs, &tm);
-	}
-	n = snprintf(tmp, sizeof(tmp), "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
-	             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-	if (n > 0 && (size_t)n < sizeof(tmp))
-		sonde__buf_put(b, tmp, (size_t)n);
+	sonde__buf_putc(b, '"');
+	sonde__buf_put(b, t, n);
+	sonde__buf_putc(b, '"');
 }
 
 static void write_body(const sonde_health *h, sonde_buf *b, sonde_health_probe probe,

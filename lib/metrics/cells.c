@@ -15,7 +15,7 @@ typedef struct slab {
 } slab;
 
 /* Slow-path only, so the default TLS model is fine here. */
-static __thread slab *tls_slab;
+static SONDE_TLS_DYNAMIC slab *tls_slab;
 
 static pthread_mutex_t cells_mu = PTHREAD_MUTEX_INITIALIZER;
 static slab *slabs; /* live threads, guarded by cells_mu */

@@ -79,8 +79,7 @@ static void slot_write(ex_slot *s, double v, const char *text, size_t len)
 	if ((seq & 1) ||
 	    /* acquire: the odd sequence is taken before the words are
 	     * written (a reader that sees them sees it odd and retries) */
-	    !atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq + 1, memory_order_acquire,
-	                                             memory_order_relaxed))
+	    !sonde__cas_strong_acquire(&s->seq, &seq, seq + 1))
 		return; /* another writer: drop this one */
 	memset(w, 0, sizeof(w));
 	memcpy(w, text, len);
@@ -123,7 +122,7 @@ bool sonde__exemplar_read(const sonde__child *c, size_t i, char *text, size_t *l
 		*ts_us = sonde__load_relaxed(&s->ts_us);
 		/* acquire fence: the word loads above complete before the
 		 * sequence is read again (the seqlock's reader side) */
-		atomic_thread_fence(memory_order_acquire);
+		sonde__fence_acquire();
 		s2 = sonde__load_relaxed(&s->seq);
 		if (s1 == s2) {
 			memcpy(text, w, n);

@@ -29,9 +29,9 @@ int sonde_stateset_set(sonde_stateset *s, const char *state, bool on)
 	if (i < 0)
 		return SONDE_ENOENT;
 	if (on)
-		atomic_fetch_or_explicit(&s->c.gauge, (uint64_t)1 << i, memory_order_relaxed);
+		sonde__fetch_or_relaxed(&s->c.gauge, (uint64_t)1 << i);
 	else
-		atomic_fetch_and_explicit(&s->c.gauge, ~((uint64_t)1 << i), memory_order_relaxed);
+		sonde__fetch_and_relaxed(&s->c.gauge, ~((uint64_t)1 << i));
 	return SONDE_OK;
 }
 

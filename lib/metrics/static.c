@@ -20,10 +20,11 @@ void *sonde_static_resolve(sonde_static_metric *m)
 	sonde_family *f;
 	void *h;
 
-	if (!m || __atomic_load_n(&m->failed, __ATOMIC_ACQUIRE))
+	/* acquire: pairs with the releases below (a racing resolver) */
+	if (!m || sonde__plain_load_acquire(&m->failed))
 		return NULL;
 	pthread_mutex_lock(&static_mu);
-	h = __atomic_load_n(&m->handle, __ATOMIC_ACQUIRE);
+	h = sonde__plain_load_acquire(&m->handle);
 	if (h) {
 		pthread_mutex_unlock(&static_mu);
 		return h;

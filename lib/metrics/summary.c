@@ -89,7 +89,7 @@ static sonde__summ **tab; /* sidx -> live child's state, NULL if free */
 static uint32_t *tab_gen;
 static uint32_t tab_n, tab_cap;
 
-static __thread tls_table tls;
+static SONDE_TLS_DYNAMIC tls_table tls;
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 static int exit_key_ok;
@@ -170,7 +170,8 @@ static sonde__summ_block *block_slow(sonde__summ *s)
 	for (b = sonde__load_relaxed(&s->blocks); b; b = b->next) {
 		int one = 1;
 		if (sonde__load_relaxed(&b->orphan) &&
-		    atomic_compare_exchange_strong(&b->orphan, &one, 0))
+		    /* seq_cst: pairs with the release that marks the orphan */
+		    sonde__cas_strong_seq_cst(&b->orphan, &one, 0))
 			break; /* its owner is gone: we are its single writer now */
 	}
 	if (!b) {
