@@ -45,7 +45,7 @@ PROG_LIBS := $(LIBS) -lm
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 LIB_HDR := $(wildcard lib/*/*.h)
 HEADERS := $(wildcard include/*.h include/sonde/*.h)
-TEST_SRC := $(sort $(wildcard tests/test_*.c)) tests/runner.c \
+TEST_SRC := $(sort $(wildcard tests/*/test_*.c)) tests/runner.c \
             $(sort $(wildcard tests/fuzz/fuzz_*.c)) tests/fuzz/replay.c
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
@@ -81,15 +81,16 @@ $(BUILD)/libsonde.so: $(BUILD)/libsonde.so.$(VERSION)
 	ln -sf libsonde.so.$(VERSION) $@
 
 # ---- test builds: plain, asan, tsan -------------------------------------------
-# One directory per variant; the library is rebuilt with SONDE_TEST_BUILD so
-# SONDE_TESTABLE functions are visible to the tests.
+# One directory per variant, the library rebuilt with the variant's flags.
+# Tests reach internals through lib/'s private headers (-Ilib), never by
+# unhiding static functions.
 define variant
 $(1)_DIR := $(BUILD)/$(1)
 $(1)_LIBOBJ := $$(patsubst lib/%.c,$$($(1)_DIR)/lib/%.o,$(LIB_SRC))
 $(1)_TESTOBJ := $$(patsubst tests/%.c,$$($(1)_DIR)/tests/%.o,$(TEST_SRC))
 # Tests compile without SONDE_BUILDING, as a host does (inline hot path).
-$(1)_CFLAGS := $(CSTD) $(WARN) -g -fno-omit-frame-pointer -DSONDE_TEST_BUILD \
-  -Iinclude -Ilib $(if $(filter 1,$(ZLIB)),-DSONDE_HAVE_ZLIB=1) $(2)
+$(1)_CFLAGS := $(CSTD) $(WARN) -g -fno-omit-frame-pointer \
+  -Iinclude -Ilib -Itests $(if $(filter 1,$(ZLIB)),-DSONDE_HAVE_ZLIB=1) $(2)
 
 $$($(1)_DIR)/lib/%.o: lib/%.c $(HEADERS) $(LIB_HDR)
 	@mkdir -p $$(dir $$@)
@@ -134,7 +135,7 @@ test-clang:
 	@$(MAKE) -s CC=clang CXX=clang++ BUILD=$(BUILD)-clang SONDE_SKIP_BINDINGS=1 test
 
 # Layout per .clang-format (clang-format 14, the version CI installs).
-FORMAT_SRC := $(sort $(wildcard lib/*/*.c lib/*/*.h include/*.h include/sonde/*.h tests/*.c tests/*.h \
+FORMAT_SRC := $(sort $(wildcard lib/*/*.c lib/*/*.h include/*.h include/sonde/*.h tests/*.c tests/*.h tests/*/test_*.c \
                 tests/fuzz/*.c tests/cxx/*.cpp bench/*.c bench/*.h examples/*.c examples/*/*.c \
                 examples/*/*.h bindings/rust/tests/c/*.c))
 CLANG_FORMAT ?= $(shell command -v clang-format-14 || command -v clang-format)
@@ -195,7 +196,7 @@ $(BUILD)/examples/minimal: examples/minimal.c $(BUILD)/libsonde.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -Iinclude -o $@ $< $(BUILD)/libsonde.a $(PROG_LIBS)
 
-# The demo tests (tests/test_demo*.c) run the examples of their own variant
+# The demo tests (tests/integration/test_demo.c) run the examples of their own variant
 # (build/test/examples, build/asan/examples, ...), built with the variant's
 # flags and library objects: `make test-asan T=demo` runs sonde-demo under
 # ASan+UBSan. Adding them to <variant>-bins makes `make test`, `test-asan`
@@ -228,7 +229,7 @@ FUZZ_CC ?= clang
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_CFLAGS := $(CSTD) -g -O1 -fno-omit-frame-pointer -Iinclude -Ilib -DSONDE_BUILDING \
-  -DSONDE_TEST_BUILD -DSONDE_SRC_DIR=\"$(CURDIR)\" \
+  -DSONDE_SRC_DIR=\"$(CURDIR)\" \
   $(if $(filter 1,$(ZLIB)),-DSONDE_HAVE_ZLIB=1)
 FUZZ_LIBOBJ := $(patsubst lib/%.c,$(FUZZ_DIR)/lib/%.o,$(LIB_SRC))
 

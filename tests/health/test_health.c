@@ -1,4 +1,4 @@
-/* tests/test_health.c - health checks: aggregation, timeouts, caching,
+/* tests/health/test_health.c - health checks: aggregation, timeouts, caching,
  * coalescing, the startup latch, metrics, concurrency, lifetime after an
  * overrun, validation, and the JSON body parsed back by python's json. */
 #include <errno.h>

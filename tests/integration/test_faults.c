@@ -1,5 +1,5 @@
 /*
- * tests/test_faults.c - fault and concurrency tests across the library:
+ * tests/integration/test_faults.c - fault and concurrency tests across the library:
  * a sink that blocks forever at shutdown, fork() while other threads log
  * and increment, and a mixed stress run (children created, incremented and
  * removed, logging, level changes, scrapes) with exact totals.

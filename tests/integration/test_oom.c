@@ -1,5 +1,5 @@
 /*
- * tests/test_oom.c - allocation failure, SQLite/curl style: for N = 0, 1,
+ * tests/integration/test_oom.c - allocation failure, SQLite/curl style: for N = 0, 1,
  * 2, ... fail the Nth allocation of a scenario and check that it ends in a
  * clean SONDE_ENOMEM (never a crash or another error), that what existed
  * before is still consistent and usable, and - under make test-asan - that

@@ -1,4 +1,4 @@
-/* tests/test_expose.c - the text format 0.0.4: exact output, escaping,
+/* tests/expose/test_expose.c - the text format 0.0.4: exact output, escaping,
  * and the real parsers (promtool, prometheus_client) reading it back. */
 #include "metrics/metrics-int.h"
 #include "test.h"

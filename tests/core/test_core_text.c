@@ -1,4 +1,4 @@
-/* tests/test_core_text.c - core's shared text helpers: RFC 3339 time, hex,
+/* tests/core/test_core_text.c - core's shared text helpers: RFC 3339 time, hex,
  * the label-pair renderer, ASCII case folding. */
 #include "core/sonde-int.h"
 #include "test.h"

@@ -1,4 +1,4 @@
-/* tests/test_install.c - make install, pkg-config, shared and static
+/* tests/integration/test_install.c - make install, pkg-config, shared and static
  * linking of a host program. */
 #include "sonde.h"
 #include "test.h"

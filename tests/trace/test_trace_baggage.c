@@ -1,4 +1,4 @@
-/* tests/test_trace_baggage.c - W3C Baggage, including the vectors of the
+/* tests/trace/test_trace_baggage.c - W3C Baggage, including the vectors of the
  * W3C suite (w3c/baggage test/test_baggage.py) ported case by case. Inputs
  * sit in buffers of exactly their length. */
 #include "sonde.h"

@@ -1,4 +1,4 @@
-/* tests/test_trace_parent.c - traceparent parse/format (W3C Trace Context
+/* tests/trace/test_trace_parent.c - traceparent parse/format (W3C Trace Context
  * Level 1 + Level 2 random flag), ids, the ratio sampler. Every parser
  * input is copied into a malloc'd buffer of exactly its length, so ASan
  * catches any read past len. */

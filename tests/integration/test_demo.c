@@ -1,5 +1,5 @@
 /*
- * tests/test_demo.c - sonde-demo (examples/service) and the other examples
+ * tests/integration/test_demo.c - sonde-demo (examples/service) and the other examples
  * against real clients we did not write: promtool, prometheus_client's
  * parsers, a Prometheus server, and a stand-in for the W3C trace-context
  * harness. Each test runs a script from tests/tools/ against the examples

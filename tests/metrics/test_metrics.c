@@ -1,4 +1,4 @@
-/* tests/test_metrics.c - counters, gauges, histograms, families,
+/* tests/metrics/test_metrics.c - counters, gauges, histograms, families,
  * validation, removal, cardinality, macros. */
 #include "metrics/cells.h"
 #include "metrics/metrics-int.h"

@@ -1,4 +1,4 @@
-/* tests/test_exemplar.c - OpenMetrics exemplars on counters and buckets. */
+/* tests/metrics/test_exemplar.c - OpenMetrics exemplars on counters and buckets. */
 #include <pthread.h>
 
 #include "metrics/metrics-int.h"

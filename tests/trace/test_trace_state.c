@@ -1,4 +1,4 @@
-/* tests/test_trace_state.c - tracestate: parse rules, limits, mutation
+/* tests/trace/test_trace_state.c - tracestate: parse rules, limits, mutation
  * order, truncation. Inputs sit in buffers of exactly their length. */
 #include "sonde.h"
 #include "sonde/trace.h"

@@ -1,4 +1,4 @@
-/* tests/test_collectors.c - callback metrics and the process collector. */
+/* tests/collectors/test_collectors.c - callback metrics and the process collector. */
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-/* tests/test_trace_span.c - spans, nesting, sampling, the span histogram
+/* tests/trace/test_trace_span.c - spans, nesting, sampling, the span histogram
  * and end hook, and the extract/inject helpers. */
 #include <pthread.h>
 

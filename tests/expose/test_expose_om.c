@@ -1,4 +1,4 @@
-/* tests/test_expose_om.c - OpenMetrics 1.0 output, negotiation, gzip. */
+/* tests/expose/test_expose_om.c - OpenMetrics 1.0 output, negotiation, gzip. */
 #ifdef SONDE_HAVE_ZLIB
 #include <zlib.h>
 #endif

@@ -1,4 +1,4 @@
-/* tests/test_context.c - the per-thread current context and nested scopes. */
+/* tests/core/test_context.c - the per-thread current context and nested scopes. */
 #include <pthread.h>
 
 #include "sonde.h"

@@ -1,4 +1,4 @@
-/* tests/test_common.c - status codes, errors, buffers, number formatting,
+/* tests/core/test_common.c - status codes, errors, buffers, number formatting,
  * allocator hooks. */
 #include <errno.h>
 #include <locale.h>

@@ -1,4 +1,4 @@
-/* tests/test_summary.c - summaries: the quantile error bound against exact
+/* tests/metrics/test_summary.c - summaries: the quantile error bound against exact
  * quantiles, the sliding window, threads, exposition. */
 #include <pthread.h>
 

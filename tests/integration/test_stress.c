@@ -1,4 +1,4 @@
-/* tests/test_stress.c - many threads, exact totals, concurrent scrapes,
+/* tests/integration/test_stress.c - many threads, exact totals, concurrent scrapes,
  * removal under load. Run under TSan by make test-tsan. */
 #include <pthread.h>
 
