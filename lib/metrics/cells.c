@@ -166,6 +166,11 @@ sonde__cell_t *sonde__cell_slow(uint32_t idx)
 		s->dir = dir;
 		s->npages = n;
 		pthread_mutex_unlock(&cells_mu);
+		/* The inlined hot path reads these: point them at the new array
+		 * before the old one is freed, whatever happens next (a failed
+		 * page allocation below returns early). */
+		sonde__tls_dir = s->dir;
+		sonde__tls_npages = s->npages;
 		sonde__free(old, oldn * sizeof(*old));
 	}
 	page = s->dir[pg];
