@@ -187,43 +187,101 @@ sonde__cell_t *sonde__cell_slow(uint32_t idx)
 	return page + (idx & SONDE_PAGE_MASK);
 }
 
-/* ---- the run allocator (all under cells_mu) ------------------------------ */
+/* ---- the run allocator (all under cells_mu) ------------------------------
+ *
+ * Each page of the index space that has been handed out has a bitmap of
+ * its free cells. A free cell reads zero in every thread and in the
+ * accumulator, so an allocation takes any n adjacent free cells of one
+ * page (runs never cross a page) and needs no zeroing. Adjacent free runs
+ * merge by construction, whatever their lengths: what bounds the children
+ * that can exist is the live cells, not the history of lengths.
+ *
+ * A freed run first waits in a FIFO for the grace period (a thread may
+ * still be inside an increment through its old handle); an allocation
+ * promotes the runs whose grace has passed, zeroing them in every thread,
+ * into the bitmap. */
 
 typedef struct qrun {
-	uint32_t idx;
+	uint32_t idx, n;
 	int64_t freed_ms;
 	struct qrun *next;
 } qrun;
 
-/* Freed runs by length, oldest first, so the head is the first eligible. */
-static qrun *q_head[SONDE_PAGE_CELLS + 1], *q_tail[SONDE_PAGE_CELLS + 1];
-static uint32_t next_free = SONDE_PAGE_CELLS; /* page 0 is the trash run */
+static qrun *q_head, *q_tail;
+static uint64_t *free_map[SONDE_MAX_PAGES]; /* SONDE_PAGE_CELLS bits a page */
+static uint16_t free_cnt[SONDE_MAX_PAGES];
+static uint32_t npages_used = 1;   /* page 0 is the trash run */
+static uint32_t first_free_pg = 1; /* no free cell below it */
+
+#define MAP_WORDS (SONDE_PAGE_CELLS / 64)
 
 static int64_t now_ms(void)
 {
 	return sonde_now_mono_ns() / 1000000;
 }
 
-static int page_meta(uint32_t pg)
+/* The page's metadata, all of it free. */
+static int page_new(uint32_t pg)
 {
-	if (!kind_pages[pg]) {
-		uint8_t *k = sonde__calloc(SONDE_PAGE_CELLS, 1);
-		sonde__cell_t *a = sonde__calloc(SONDE_PAGE_CELLS, sizeof(sonde__cell_t));
-		if (!k || !a) {
-			sonde__free(k, SONDE_PAGE_CELLS);
-			sonde__free(a, SONDE_PAGE_CELLS * sizeof(sonde__cell_t));
-			return SONDE_ENOMEM;
-		}
-		kind_pages[pg] = k;
-		acc_pages[pg] = a;
+	uint8_t *k = sonde__calloc(SONDE_PAGE_CELLS, 1);
+	sonde__cell_t *a = sonde__calloc(SONDE_PAGE_CELLS, sizeof(sonde__cell_t));
+	uint64_t *m = sonde__malloc(MAP_WORDS * sizeof(uint64_t));
+
+	if (!k || !a || !m) {
+		sonde__free(k, SONDE_PAGE_CELLS);
+		sonde__free(a, SONDE_PAGE_CELLS * sizeof(sonde__cell_t));
+		sonde__free(m, MAP_WORDS * sizeof(uint64_t));
+		return SONDE_ENOMEM;
 	}
+	memset(m, 0xff, MAP_WORDS * sizeof(uint64_t));
+	kind_pages[pg] = k;
+	acc_pages[pg] = a;
+	free_map[pg] = m;
+	free_cnt[pg] = SONDE_PAGE_CELLS;
 	return SONDE_OK;
 }
 
-/* Zeroes a reused run in every thread's pages and in the accumulator.
- * Writing another thread's cell is safe here only because no handle points
- * at this run any more and the grace period has passed, so its owner no
- * longer writes it; the new child is published after this (release), so
+static void map_mark(uint32_t pg, uint32_t off, uint32_t n, bool free)
+{
+	uint32_t i;
+
+	for (i = off; i < off + n; i++) {
+		if (free)
+			free_map[pg][i >> 6] |= (uint64_t)1 << (i & 63);
+		else
+			free_map[pg][i >> 6] &= ~((uint64_t)1 << (i & 63));
+	}
+	free_cnt[pg] = (uint16_t)(free ? free_cnt[pg] + n : free_cnt[pg] - n);
+}
+
+/* The first n adjacent free cells of page pg (first fit). */
+static bool map_find(uint32_t pg, uint32_t n, uint32_t *off)
+{
+	const uint64_t *m = free_map[pg];
+	uint32_t i, run = 0;
+
+	for (i = 0; i < SONDE_PAGE_CELLS; i++) {
+		if ((i & 63) == 0 && m[i >> 6] == 0) {
+			run = 0;
+			i += 63; /* a full word: nothing free in it */
+			continue;
+		}
+		if ((m[i >> 6] >> (i & 63)) & 1) {
+			if (++run == n) {
+				*off = i + 1 - n;
+				return true;
+			}
+		} else {
+			run = 0;
+		}
+	}
+	return false;
+}
+
+/* Zeroes a run in every thread's pages and in the accumulator. Writing
+ * another thread's cell is safe here only because no handle points at
+ * this run any more and the grace period has passed, so its owner no
+ * longer writes it; the next child is published after this (release), so
  * the owner's next read of the cell sees the zero. */
 static void zero_run(uint32_t idx, uint32_t n)
 {
@@ -238,43 +296,64 @@ static void zero_run(uint32_t idx, uint32_t n)
 		sonde__store_relaxed(&acc_pages[pg][off + i], 0);
 }
 
+/* Freed runs whose grace period has passed become free cells. */
+static void promote(int64_t now)
+{
+	qrun *q;
+
+	while ((q = q_head) && now - q->freed_ms >= sonde__cells_grace_ms) {
+		uint32_t pg = q->idx >> SONDE_PAGE_SHIFT;
+		q_head = q->next;
+		if (!q_head)
+			q_tail = NULL;
+		zero_run(q->idx, q->n);
+		map_mark(pg, q->idx & SONDE_PAGE_MASK, q->n, true);
+		if (pg < first_free_pg)
+			first_free_pg = pg;
+		sonde__free(q, sizeof(*q));
+	}
+}
+
+/* Under cells_mu: a run of n free cells, from a new page if no page in
+ * use has one. */
+static int run_take(uint32_t n, uint32_t *idx)
+{
+	uint32_t pg, off;
+	int rc;
+
+	promote(now_ms());
+	for (pg = first_free_pg; pg < npages_used; pg++)
+		if (free_cnt[pg] >= n && map_find(pg, n, &off))
+			goto found;
+	if (npages_used >= SONDE_MAX_PAGES)
+		return SONDE_ELIMIT;
+	if ((rc = page_new(npages_used)))
+		return rc;
+	pg = npages_used++;
+	off = 0;
+found:
+	map_mark(pg, off, n, false);
+	while (first_free_pg < npages_used && free_cnt[first_free_pg] == 0)
+		first_free_pg++;
+	*idx = pg << SONDE_PAGE_SHIFT | off;
+	return SONDE_OK;
+}
+
 int sonde__cells_alloc(uint32_t n, const uint8_t *kinds, uint32_t *out_idx)
 {
-	uint32_t idx, pg;
-	qrun *q;
+	uint32_t idx;
 	int rc;
 
 	if (n == 0 || n > SONDE_PAGE_CELLS)
 		return SONDE_EINVAL;
 	pthread_mutex_lock(&cells_mu);
-	q = q_head[n];
-	if (q && now_ms() - q->freed_ms >= sonde__cells_grace_ms) {
-		q_head[n] = q->next;
-		if (!q_head[n])
-			q_tail[n] = NULL;
-		idx = q->idx;
-		sonde__free(q, sizeof(*q));
-		zero_run(idx, n);
-	} else {
-		idx = next_free;
-		if ((idx & SONDE_PAGE_MASK) + n > SONDE_PAGE_CELLS)
-			idx = (idx | SONDE_PAGE_MASK) + 1;
-		if ((uint64_t)idx + n > SONDE_CELLS_MAX) {
-			pthread_mutex_unlock(&cells_mu);
-			return SONDE_ELIMIT;
-		}
-		rc = page_meta(idx >> SONDE_PAGE_SHIFT);
-		if (rc) {
-			pthread_mutex_unlock(&cells_mu);
-			return rc;
-		}
-		next_free = idx + n;
-	}
-	pg = idx >> SONDE_PAGE_SHIFT;
-	memcpy(&kind_pages[pg][idx & SONDE_PAGE_MASK], kinds, n);
+	rc = run_take(n, &idx);
+	if (rc == SONDE_OK)
+		memcpy(&kind_pages[idx >> SONDE_PAGE_SHIFT][idx & SONDE_PAGE_MASK], kinds, n);
 	pthread_mutex_unlock(&cells_mu);
-	*out_idx = idx;
-	return SONDE_OK;
+	if (rc == SONDE_OK)
+		*out_idx = idx;
+	return rc;
 }
 
 void sonde__cells_free(uint32_t idx, uint32_t n)
@@ -285,16 +364,17 @@ void sonde__cells_free(uint32_t idx, uint32_t n)
 		return;
 	q = sonde__malloc(sizeof(*q));
 	if (!q)
-		return; /* the run is simply never reused */
+		return; /* out of memory: the run is never reused (documented) */
 	q->idx = idx;
+	q->n = n;
 	q->freed_ms = now_ms();
 	q->next = NULL;
 	pthread_mutex_lock(&cells_mu);
-	if (q_tail[n])
-		q_tail[n]->next = q;
+	if (q_tail)
+		q_tail->next = q;
 	else
-		q_head[n] = q;
-	q_tail[n] = q;
+		q_head = q;
+	q_tail = q;
 	pthread_mutex_unlock(&cells_mu);
 }
 

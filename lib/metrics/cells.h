@@ -74,9 +74,10 @@ static inline void sonde__cell_add_f64(sonde__cell_t *c, double v)
 }
 
 /* Allocates a run of n cells (n <= SONDE_PAGE_CELLS) with the given kinds,
- * every thread's copy reading zero. Reuses a freed run of the same length
- * once its grace period has passed. SONDE_ELIMIT when the index space is
- * full, SONDE_ENOMEM. */
+ * every thread's copy reading zero: the first n adjacent free cells of a
+ * page (freed runs of any length merge once their grace period has passed),
+ * else a new page. SONDE_ELIMIT when the live runs fill the index space,
+ * SONDE_ENOMEM. */
 int sonde__cells_alloc(uint32_t n, const uint8_t *kinds, uint32_t *out_idx);
 /* Returns a run to the allocator; it is reused only after the grace
  * period. */

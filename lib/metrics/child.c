@@ -245,3 +245,16 @@ void sonde_family_clear(sonde_family *f)
 	pthread_mutex_unlock(&f->mu);
 	sonde__static_gen_bump();
 }
+
+/* Unregistering: every child is removed, the only child of an unlabelled
+ * family too. Its handle stays valid (hosts hold it); its writes land in
+ * the trash run and its cells are reused after the grace period. */
+void sonde__family_retire(sonde_family *f)
+{
+	pthread_mutex_lock(&f->mu);
+	while (f->head)
+		child_remove_locked(f, f->head);
+	f->unregistered = true;
+	pthread_mutex_unlock(&f->mu);
+	sonde__static_gen_bump();
+}

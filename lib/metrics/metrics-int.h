@@ -155,6 +155,9 @@ void sonde__table_free_all(sonde_family *f);
 sonde__child *sonde__child_insert(sonde_family *f, uint64_t h, size_t count,
                                   const char *const *values, const size_t *lens, bool with_cells);
 void sonde__child_free(sonde__child *c);
+/* Unregistering f: removes every child (an unlabelled family's only child
+ * too: its handle then writes to the trash run) and refuses new ones. */
+void sonde__family_retire(sonde_family *f);
 
 /* lookup.c: the child of f with these label values, created on a miss. */
 sonde__child *sonde__family_child(sonde_family *f, sonde_metric_type want, size_t count,

@@ -111,11 +111,9 @@ int sonde_registry_unregister(sonde_registry *r, sonde_family *f)
 	memmove(&r->fams[i], &r->fams[i + 1], (r->nfams - i - 1) * sizeof(*r->fams));
 	r->nfams--;
 	pthread_mutex_unlock(&r->mu);
-	/* Calls through its handles are discarded from now on. */
-	sonde_family_clear(f);
-	pthread_mutex_lock(&f->mu);
-	f->unregistered = true;
-	pthread_mutex_unlock(&f->mu);
+	/* Calls through its handles are discarded from now on, and its
+	 * cells go back to the allocator. */
+	sonde__family_retire(f);
 	return SONDE_OK;
 }
 
