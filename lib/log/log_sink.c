@@ -1,6 +1,8 @@
 /*
  * lib/log/log_sink.c - where the backend's lines go: file descriptors
  * (stdout, stderr), files with size rotation and reopen, callbacks.
+ * Calls: log_format.c (the "log sink write failed" notice), log_stats.c
+ * (the sink-error metric family), log_level.c, log_state.c.
  *
  * Only the backend thread writes through a sink, so the write state needs
  * no lock; what other threads touch (refs, level, reopen, errors) is
@@ -21,6 +23,8 @@
 #define G sonde__log_g
 #define SINK_BUF_FLUSH (64u * 1024u)
 #define SINK_PATH_MAX 4096
+/* The first published layout: a caller's size below it is refused. */
+#define SINK_OPTS_V1_SIZE SONDE__V1_SIZE(sonde_log_sink_opts, max_files)
 
 void sonde_log_sink_opts_init(sonde_log_sink_opts *o)
 {
@@ -30,27 +34,24 @@ void sonde_log_sink_opts_init(sonde_log_sink_opts *o)
 	o->size = sizeof(*o);
 }
 
-static sonde_log_sink *sink_new(int kind, const sonde_log_sink_opts *o, const char *dflt_name)
+static sonde_log_sink *sink_new(int kind, const sonde_log_sink_opts *o_in, const char *dflt_name)
 {
 	sonde_log_sink_opts d;
+	const sonde_log_sink_opts *o = &d;
 	sonde_log_sink *s;
 	const char *name;
 
-	if (!o) {
+	if (!o_in)
 		sonde_log_sink_opts_init(&d);
-		o = &d;
-	}
-	if (o->size < sizeof(sonde_log_sink_opts))
-		return sonde__fail(SONDE_EINVAL, "log sink: size field is %zu, want %zu", o->size,
-		                   sizeof(sonde_log_sink_opts)),
-		       NULL;
+	else if (sonde__opts_copy(&d, sizeof(d), o_in, SINK_OPTS_V1_SIZE, "log sink") != SONDE_OK)
+		return NULL;
 	if (o->format != SONDE_LOG_FORMAT_JSON && o->format != SONDE_LOG_FORMAT_LOGFMT)
 		return sonde__fail(SONDE_EINVAL, "log sink: unknown format %d", (int)o->format),
 		       NULL;
 	if ((int)o->level < 0 || o->level > SONDE_LOG_LEVEL_OFF)
 		return sonde__fail(SONDE_EINVAL, "log sink: level %d out of range", (int)o->level),
 		       NULL;
-	sonde__log_init_once(); /* the error metric's family */
+	sonde__log_stats_init(); /* the error metric's family */
 	s = sonde__calloc(1, sizeof(*s));
 	if (!s)
 		return sonde__fail(SONDE_ENOMEM, "log sink: out of memory"), NULL;
@@ -230,9 +231,7 @@ int sonde_log_sink_reopen(sonde_log_sink *s)
 void sonde_log_sink_set_level(sonde_log_sink *s, sonde_log_level level)
 {
 	if (s)
-		sonde__store_relaxed(&s->level, (int)level < 0 || level > SONDE_LOG_LEVEL_OFF
-		                                        ? SONDE_LOG_LEVEL_OFF
-		                                        : (int)level);
+		sonde__store_relaxed(&s->level, sonde__log_clamp_level((int)level));
 }
 
 uint64_t sonde_log_sink_errors(const sonde_log_sink *s)
@@ -390,7 +389,11 @@ void sonde__log_sink_put(sonde_log_sink *s, int level, const char *line, size_t 
 	}
 	sonde__buf_put(&s->out, line, len);
 	if (s->out.oom) {
-		/* no memory for the buffer: write what we have, then this line */
+		/* No memory to grow the buffer: the lines buffered so far are
+		 * dropped, not written and not counted as lost (out_lines still
+		 * includes them, so only a later failed write would count
+		 * them); this line is written on its own, straight to the
+		 * descriptor. */
 		sonde_buf_reset(&s->out);
 		s->out.oom = 0;
 		if (s->fd < 0 || write_all(s->fd, line, len))
