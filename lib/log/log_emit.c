@@ -217,6 +217,9 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 		return;
 	}
 	r->in_push = 1;
+	/* signal fence: in_push is set before any byte of the record is
+	 * written, as a signal handler interrupting this thread sees it
+	 * (pairs with the fence below, seen by a nested call's test above) */
 	atomic_signal_fence(memory_order_seq_cst);
 
 	ctx = sonde_context_current();
@@ -235,6 +238,8 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 	/* publishes the record (and a drop notice before it), or only the
 	 * notice when the record was dropped */
 	sonde__ring_commit_spsc(r, pos);
+	/* signal fence: in_push is cleared only after the commit (pairs with
+	 * the fence above) */
 	atomic_signal_fence(memory_order_seq_cst);
 	r->in_push = 0;
 }

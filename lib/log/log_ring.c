@@ -149,6 +149,8 @@ bool sonde__ring_wait_room_spsc(sonde__log_ring *r, uint64_t pos, uint32_t size)
 		 * (the 1 ms timeout is only a safety net). */
 		atomic_store(&r->waiting, 1);
 		if (pos + need - atomic_load(&r->rpos) <= r->cap) {
+			/* seq_cst like the store above: a consumer that
+			 * still sees 1 only broadcasts once more */
 			atomic_store(&r->waiting, 0);
 			pthread_mutex_unlock(&G.wait_mu);
 			return true;
@@ -157,7 +159,7 @@ bool sonde__ring_wait_room_spsc(sonde__log_ring *r, uint64_t pos, uint32_t size)
 		deadline_in_us(&ts, 1000);
 		pthread_cond_timedwait(&G.wait_cv, &G.wait_mu, &ts);
 	}
-	atomic_store(&r->waiting, 0);
+	atomic_store(&r->waiting, 0); /* seq_cst, as above */
 	pthread_mutex_unlock(&G.wait_mu);
 	return false;
 }

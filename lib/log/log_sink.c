@@ -207,7 +207,10 @@ static void destroy(sonde_log_sink *s)
 
 void sonde__log_sink_unref(sonde_log_sink *s)
 {
-	/* acq_rel (seq_cst): the last owner sees every write of the others */
+	/* seq_cst (acq_rel would do): pairs with the same fetch_sub of every
+	 * other owner; the release half publishes this owner's use of the
+	 * sink, the acquire half lets the last owner see all of them before
+	 * it destroys the sink. */
 	if (s && atomic_fetch_sub(&s->refs, 1) == 1)
 		destroy(s);
 }
