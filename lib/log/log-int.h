@@ -13,7 +13,9 @@
  *   log_ring.c (+ .h)    the per-thread SPSC ring
  *   log_stats.c          statistics and self-metrics
  *   log_format.c         records to JSON lines and logfmt
- *   log_sink.c           sinks and their writes
+ *   log_sink_write.c     the backend's side of a sink: buffers, writes,
+ *                        rotation, failed writes
+ *   log_sink.c           sink objects: creation, references, closing
  *   log_logger_build.c   building and destroying a logger object
  *   log_backend.c        the backend thread; the end of a shutdown
  *   log_lifecycle.c      set-up, backend start, flush, shutdown, fork
@@ -49,6 +51,7 @@
 #define SONDE__LOG_RING_DEFAULT (128u * 1024u)
 #define SONDE__LOG_RING_MIN 1024u
 #define SONDE__LOG_RING_MAX (64u * 1024u * 1024u)
+#define SONDE__LOG_SINK_PATH_MAX 4096 /* a file sink's path, with its NUL */
 
 /* ---- records ---------------------------------------------------------------- */
 enum { REC_PAD = 0, REC_LOG = 1 };
@@ -234,9 +237,7 @@ void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec);
 int sonde__log_render_bound(sonde_logger *l);
 bool sonde__log_redacted(const sonde_logger *l, const char *key);
 
-/* ---- log_sink.c ---------------------------------------------------------------- */
-void sonde__log_sink_ref(sonde_log_sink *s);
-void sonde__log_sink_unref(sonde_log_sink *s);
+/* ---- log_sink_write.c ---------------------------------------------------------- */
 /* Backend: hand one formatted line (with '\n') to the sink. */
 void sonde__log_sink_put(sonde_log_sink *s, int level, const char *line, size_t len,
                          const sonde__log_rec *rec, sonde_log_sink **dirty);
@@ -244,6 +245,15 @@ void sonde__log_sink_put(sonde_log_sink *s, int level, const char *line, size_t 
 void sonde__log_sink_flush(sonde_log_sink *s);
 /* Backend, outside cycle_mu: adds the sink's new errors to its metric. */
 void sonde__log_sink_export(sonde_log_sink *s);
+/* Opens s->path for appending (fd, file_size); 0, or the errno with fd -1. */
+int sonde__log_sink_file_open(sonde_log_sink *s);
+/* The last reference went: writes what is buffered, closes a file sink's
+ * descriptor, frees the buffer. */
+void sonde__log_sink_io_close(sonde_log_sink *s);
+
+/* ---- log_sink.c ---------------------------------------------------------------- */
+void sonde__log_sink_ref(sonde_log_sink *s);
+void sonde__log_sink_unref(sonde_log_sink *s);
 
 /* ---- log_logger_build.c -------------------------------------------------------- */
 /* A new root logger from opts (validated, everything copied), not yet

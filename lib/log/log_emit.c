@@ -3,8 +3,8 @@
  * macros and sonde_log_write): the producer side of the calling thread's
  * ring. Calls: log_ring.h/.c (producer side), log_thread.c (the thread's
  * first ring), log_lifecycle.c (a forked child's first log call starts its
- * backend), log_clock (the timestamp), log_state.c, core's current trace
- * context.
+ * backend), log_state.c (and the inline timestamp of log-int.h, which
+ * log_clock.c sets up), core's current trace context.
  *
  * The log call, in order: one TLS load (the thread's ring), one relaxed
  * load of the backend state, the trace context (a call and a 16-byte
