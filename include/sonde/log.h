@@ -78,8 +78,17 @@ SONDE_API SONDE_WUR int sonde_log_level_parse(const char *s, size_t len, sonde_l
  * Optional. Applies to rings created after the call (a thread's ring is
  * created by its first log call) and to the next backend start.
  */
+/* The size rule of the options structs below (sonde_log_config,
+ * sonde_log_sink_opts, sonde_log_opts): set size to the sizeof your header
+ * gives (the _init functions do). Structs only grow at the end: a caller
+ * built against an older header passes its smaller size, and the fields it
+ * does not have read as zero (the default). A size below the struct's
+ * first published layout is SONDE_EINVAL (a forgotten size field); a
+ * larger size (a newer header) is accepted, and the fields this library
+ * does not know are not read. */
 typedef struct sonde_log_config {
-	size_t size;                  /* sizeof(sonde_log_config); required */
+	size_t size;                  /* sizeof(sonde_log_config); required,
+	                                 see the size rule above */
 	size_t ring_bytes;            /* per-thread ring; 0 = 128 KiB. Rounded up to
 	                                 a power of two, 1 KiB .. 64 MiB. A record
 	                                 takes at most a quarter of it: longer string
@@ -92,8 +101,9 @@ typedef struct sonde_log_config {
 
 /* Zeroes *c and sets size. NULL is a no-op. */
 SONDE_API void sonde_log_config_init(sonde_log_config *c);
-/* Installs c (copied). SONDE_EINVAL on NULL or a bad size field. Never
- * blocks; no allocation. */
+/* Installs c (copied). SONDE_EINVAL on NULL or a size below the first
+ * layout (the size rule above). Takes the logger's state lock briefly;
+ * no allocation. */
 SONDE_API SONDE_WUR int sonde_log_configure(const sonde_log_config *c);
 
 /* ---- sinks ----------------------------------------------------------------
@@ -120,7 +130,8 @@ typedef enum sonde_log_format {
 } sonde_log_format;
 
 typedef struct sonde_log_sink_opts {
-	size_t size;             /* sizeof(sonde_log_sink_opts); required */
+	size_t size;             /* sizeof(sonde_log_sink_opts); required,
+	                            see the size rule at sonde_log_config */
 	sonde_log_format format; /* default JSON */
 	sonde_log_level level;   /* records below it are not written here;
 	                            default TRACE (everything the logger
@@ -138,7 +149,8 @@ typedef struct sonde_log_sink_opts {
 SONDE_API void sonde_log_sink_opts_init(sonde_log_sink_opts *o);
 
 /* A sink writing to standard output / standard error (never closed by
- * sonde). opts NULL = defaults. NULL with SONDE_EINVAL on a bad opts size,
+ * sonde). opts NULL = defaults. NULL with SONDE_EINVAL on bad opts (a size
+ * below the first layout, an unknown format, a level out of range),
  * SONDE_ENOMEM. */
 SONDE_API SONDE_WUR sonde_log_sink *sonde_log_sink_stdout(const sonde_log_sink_opts *opts);
 SONDE_API SONDE_WUR sonde_log_sink *sonde_log_sink_stderr(const sonde_log_sink_opts *opts);
@@ -200,7 +212,8 @@ typedef enum sonde_log_overflow {
 } sonde_log_overflow;
 
 typedef struct sonde_log_opts {
-	size_t size;                    /* sizeof(sonde_log_opts); required */
+	size_t size;                    /* sizeof(sonde_log_opts); required, see
+	                                   the size rule at sonde_log_config */
 	const char *service;            /* required; copied */
 	sonde_log_level level;          /* minimum level (zero is TRACE;
 	                                   sonde_log_opts_init sets INFO) */
@@ -337,7 +350,13 @@ SONDE_API SONDE_WUR int sonde_log_flush(void);
 SONDE_API SONDE_WUR int sonde_log_shutdown(void);
 
 typedef struct sonde_log_stats {
-	size_t size;          /* sizeof(sonde_log_stats); set by the caller */
+	size_t size;          /* sizeof(sonde_log_stats); set by the caller.
+	                         An output struct, so its rule differs from
+	                         the options structs': sonde writes its whole
+	                         layout, so a size below this library's
+	                         sizeof(sonde_log_stats) is SONDE_EINVAL; a
+	                         larger one is accepted and what lies past
+	                         this layout is left untouched. */
 	uint64_t written[6];  /* records written, by level */
 	uint64_t dropped;     /* records dropped: ring full, nested call
 	                         from a signal handler, after shutdown */
@@ -349,13 +368,9 @@ typedef struct sonde_log_stats {
 /* Copies the process-wide counts (also exported on the default registry as
  * sonde_log_records_total{level}, sonde_log_dropped_total and
  * sonde_log_sink_errors_total{sink}). SONDE_EINVAL on NULL or a size field
- * smaller than the first version of the struct. */
+ * smaller than this library's sizeof(sonde_log_stats). */
 SONDE_API SONDE_WUR int sonde_log_stats_get(sonde_log_stats *out);
 
-/* ---- call sites and the emit entry point (used by the macros) ------------
- * Layout frozen: the macros build a static const sonde_log_site per call
- * site and an array of values per call.
- */
 /* ---- runtime log call ----------------------------------------------------------
  * For messages and keys known only at run time (language bindings): level
  * SONDE_LOG_LEVEL_TRACE..FATAL, msg of msg_len bytes (copied; NULL = ""),
@@ -364,14 +379,19 @@ SONDE_API SONDE_WUR int sonde_log_stats_get(sonde_log_stats *out);
  * and ordering as the macros; never blocks unless the logger's overflow
  * policy is block. Each distinct (level, keys, types) combination is
  * interned once and kept for the process's life: keys must not vary with
- * data. Returns SONDE_OK (also when the level is off); SONDE_EINVAL (NULL
- * logger, bad level, a NULL or empty key, a key given twice, an unknown
- * type, too many fields); SONDE_ELIMIT past SONDE_LOG_SITES_MAX combinations;
- * SONDE_ENOMEM. Steady state takes no lock (a per-thread cache). */
+ * data. Returns SONDE_OK (also when the level is off: the fields are then
+ * not checked); SONDE_EINVAL (NULL logger, bad level, too many fields, a
+ * NULL or empty key, a key given twice, an unknown type); SONDE_ELIMIT
+ * past SONDE_LOG_SITES_MAX combinations; SONDE_ENOMEM. Steady state takes no lock (a per-thread
+ * cache). */
 #define SONDE_LOG_SITES_MAX 4096
 SONDE_API SONDE_WUR int sonde_log_write(sonde_logger *l, int level, const char *msg, size_t msg_len,
                                         const sonde_log_field *fields, size_t n);
 
+/* ---- call sites and the emit entry point (used by the macros) ------------
+ * Layout frozen: the macros build a static const sonde_log_site per call
+ * site and an array of values per call.
+ */
 typedef struct sonde_log_site {
 	const char *message;
 	const char *file;

@@ -1,35 +1,28 @@
 /*
- * lib/log/log-int.h - the logger's internals: rings, records, loggers, sinks
- * and the process-wide state shared by log.c (producers, loggers, flush,
- * fork), log_backend.c (the consumer thread), log_format.c (JSON, logfmt)
- * and log_sink.c (writing).
+ * lib/log/log-int.h - the logger's internal types and the cross-file calls
+ * of lib/log/: records, sinks, loggers, the process-wide state, and one
+ * block of declarations per file. The ring (layout, synchronization table,
+ * its operations) has its own header, log_ring.h.
  *
- * Ring: one single-producer single-consumer byte ring per thread.
- *
- *   positions are byte counts that only grow (uint64, never wrap in
- *   practice); offset = pos & mask. Records are 8-byte aligned, so the
- *   room left before the end of the buffer is always >= 8 bytes: a record
- *   that does not fit there is preceded by a PAD header covering the rest,
- *   and starts at offset 0 (NanoLog's skip marker; no mirror mapping).
- *
- * Synchronization table (ring)
- *   field            written by              read by                    how
- *   wpos             producer (release)      backend (acquire)          publishes the record
- *                                                                       bytes before it
- *   record bytes     producer, before wpos   backend, after acquiring   ordered by wpos
- *   rpos             backend (release)       producer (acquire, only    frees the bytes before
- *                                            when its cache says full)  it for reuse
- *   rpos_cache,      producer only           -                          plain
- *   pending_drops,
- *   in_push
- *   orphaned         thread-exit destructor  backend (acquire, before   after it, wpos is final
- *                    (release, after its     its wpos load)
- *                    last publish)
- *   waiting          blocked producer        backend after publishing   seq_cst pair (Dekker):
- *                    (seq_cst, then re-      rpos (seq_cst store, then  one side always sees
- *                    reads rpos)             seq_cst load of waiting)   the other
- *   next, prev       ring list: log_mu
- *   last_ns          backend only
+ * The files of lib/log/, lowest first; a file calls only files above it in
+ * this list (and core, metrics):
+ *   log_state.c          the process-wide state and the per-thread words
+ *   log_level.c          level names, parsing, logger levels
+ *   log_clock.c          record timestamps: ticks, and ticks to time
+ *   log_config.c         sonde_log_configure()
+ *   log_ring.c (+ .h)    the per-thread SPSC ring
+ *   log_stats.c          statistics and self-metrics
+ *   log_format.c         records to JSON lines and logfmt
+ *   log_sink_write.c     the backend's side of a sink: buffers, writes,
+ *                        rotation, failed writes
+ *   log_sink.c           sink objects: creation, references, closing
+ *   log_logger_build.c   building and destroying a logger object
+ *   log_backend.c        the backend thread; the end of a shutdown
+ *   log_lifecycle.c      set-up, backend start, flush, shutdown, fork
+ *   log_thread.c         the calling thread's ring: attach, thread exit
+ *   log_emit.c           the log call (producer side)
+ *   log_logger.c         sonde_logger_new/child/free: the live loggers
+ *   log_write.c          sonde_log_write(), the run-time log call
  *
  * Locks (never taken by a log call that finds room):
  *   cycle_mu  held by the backend for a whole batch (drain + sink writes);
@@ -43,6 +36,9 @@
 #define SONDE_LOG_INT_H
 
 #include <pthread.h>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 #include "core/atomic.h"
 #include "core/sonde-int.h"
@@ -55,6 +51,7 @@
 #define SONDE__LOG_RING_DEFAULT (128u * 1024u)
 #define SONDE__LOG_RING_MIN 1024u
 #define SONDE__LOG_RING_MAX (64u * 1024u * 1024u)
+#define SONDE__LOG_SINK_PATH_MAX 4096 /* a file sink's path, with its NUL */
 
 /* ---- records ---------------------------------------------------------------- */
 enum { REC_PAD = 0, REC_LOG = 1 };
@@ -70,7 +67,7 @@ typedef struct rec_hdr {
 	uint8_t level;
 	uint8_t nfields;
 	uint8_t flags; /* REC_F_* */
-	uint64_t ts;   /* ticks (TSC) or ns (CLOCK_REALTIME), see sonde__log_clock */
+	uint64_t ts;   /* ticks (TSC) or ns (CLOCK_REALTIME), see sonde__log_now_ticks */
 	const sonde_log_site *site;
 	sonde_logger *logger;
 } rec_hdr;
@@ -96,25 +93,9 @@ typedef struct sonde__log_rec {
 	int64_t ns;           /* Unix time */
 } sonde__log_rec;
 
-/* ---- rings -------------------------------------------------------------------- */
-typedef struct sonde__log_ring {
-	/* producer's line */
-	_Alignas(SONDE_CACHELINE) _Atomic uint64_t wpos;
-	uint64_t rpos_cache;
-	uint64_t pending_drops;
-	volatile uint8_t in_push;
-	/* backend's line */
-	_Alignas(SONDE_CACHELINE) _Atomic uint64_t rpos;
-	int64_t last_ns;
-	/* rarely written */
-	_Alignas(SONDE_CACHELINE) _Atomic int orphaned;
-	_Atomic int waiting;
-	uint64_t cap, mask;
-	struct sonde__log_ring *next, *prev;
-	void *alloc_base;
-	size_t alloc_size;
-	_Alignas(SONDE_CACHELINE) uint8_t data[];
-} sonde__log_ring;
+/* The ring (log_ring.h); only files that read or write ring fields include
+ * log_ring.h, the others know it by name. */
+typedef struct sonde__log_ring sonde__log_ring;
 
 /* ---- sinks -------------------------------------------------------------------- */
 enum { SINK_FD = 1, SINK_FILE = 2, SINK_CALLBACK = 3 };
@@ -174,7 +155,7 @@ struct sonde_logger {
 	struct sonde_logger *retire_next;
 };
 
-/* ---- process-wide state (log.c) --------------------------------------------------- */
+/* ---- process-wide state (log_state.c) -------------------------------------------- */
 enum { ST_INIT = 0, ST_RUNNING = 1, ST_STOPPING = 2, ST_STOPPED = 3, ST_NEED_START = 4 };
 
 typedef struct sonde__log_global {
@@ -211,38 +192,98 @@ typedef struct sonde__log_global {
 } sonde__log_global;
 
 extern sonde__log_global sonde__log_g;
+/* 1 on the backend thread (a log call there must never wait for it). */
 extern __thread int sonde__log_is_backend;
+/* The calling thread's ring, NULL before its first log call: one
+ * initial-exec word, read by every log call (log_emit.c), set by
+ * log_thread.c. */
+extern SONDE_TLS sonde__log_ring *sonde__log_tls_ring;
 
-/* log.c */
-void sonde__log_ring_free(sonde__log_ring *r);
-void sonde__logger_destroy(sonde_logger *l);
-void sonde__log_init_once(void);
+/* ---- log_level.c --------------------------------------------------------------- */
+/* A level out of range becomes OFF. */
+int sonde__log_clamp_level(int level);
 
-/* log_backend.c */
-void *sonde__log_backend_main(void *arg);
-uint64_t sonde__log_now_ticks(void);
+/* ---- log_clock.c --------------------------------------------------------------- */
+/* Detects an invariant TSC and sets sonde__log_g.tsc (once, at set-up). */
+void sonde__log_clock_init(void);
+/* The record timestamp, on the caller's thread: TSC ticks when the TSC is
+ * invariant, else CLOCK_REALTIME ns. Inline: it is most of a log call. */
+static inline uint64_t sonde__log_now_ticks(void)
+{
+#if defined(__x86_64__)
+	if (SONDE_LIKELY(sonde__load_relaxed(&sonde__log_g.tsc)))
+		return __rdtsc();
+#endif
+	return (uint64_t)sonde_now_unix_ns();
+}
+/* Backend only: pairs ticks with the wall clock at start, refreshes the
+ * pairing every 500 ms, converts a record's ticks to Unix ns. */
+void sonde__log_clock_start(void);
+void sonde__log_clock_refresh(void);
+int64_t sonde__log_ticks_to_ns(uint64_t ticks);
 
-/* log_format.c: append one line (with its '\n') for rec in format fmt. */
+/* ---- log_stats.c --------------------------------------------------------------- */
+/* Registers the self-metrics on the default registry (once). */
+void sonde__log_stats_init(void);
+/* Backend only: adds what was written since the last call (written[] are
+ * the backend's running totals by level) to the statistics and the
+ * self-metrics, and exports the drops counted since. */
+void sonde__log_stats_publish(const uint64_t written[6]);
+
+/* ---- log_format.c -------------------------------------------------------------- */
+/* Appends one line (with its '\n') for rec in format fmt (0 JSON, 1 logfmt). */
 void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec);
 /* Renders bound fields for a logger (redaction applied). */
 int sonde__log_render_bound(sonde_logger *l);
 bool sonde__log_redacted(const sonde_logger *l, const char *key);
 
-/* log_sink.c */
-void sonde__log_sink_ref(sonde_log_sink *s);
-void sonde__log_sink_unref(sonde_log_sink *s);
+/* ---- log_sink_write.c ---------------------------------------------------------- */
 /* Backend: hand one formatted line (with '\n') to the sink. */
 void sonde__log_sink_put(sonde_log_sink *s, int level, const char *line, size_t len,
                          const sonde__log_rec *rec, sonde_log_sink **dirty);
 /* Backend: write what the sink buffered; report recovered errors. */
 void sonde__log_sink_flush(sonde_log_sink *s);
+/* Backend, outside cycle_mu: adds the sink's new errors to its metric. */
 void sonde__log_sink_export(sonde_log_sink *s);
+/* Opens s->path for appending (fd, file_size); 0, or the errno with fd -1. */
+int sonde__log_sink_file_open(sonde_log_sink *s);
+/* The last reference went: writes what is buffered, closes a file sink's
+ * descriptor, frees the buffer. */
+void sonde__log_sink_io_close(sonde_log_sink *s);
 
-/* The part of sonde_log_shutdown() after the backend stopped: discard
- * what is left, free orphaned rings and retired loggers, wake producers.
- * Returns the number of records discarded. Called without log_mu. */
+/* ---- log_sink.c ---------------------------------------------------------------- */
+void sonde__log_sink_ref(sonde_log_sink *s);
+void sonde__log_sink_unref(sonde_log_sink *s);
+
+/* ---- log_logger_build.c -------------------------------------------------------- */
+/* A new root logger from opts (validated, everything copied), not yet
+ * linked anywhere; NULL with the last error set. */
+sonde_logger *sonde__logger_build(const sonde_log_opts *opts);
+/* A child of parent plus n bound fields, not yet linked; NULL with the
+ * last error set. */
+sonde_logger *sonde__logger_build_child(const sonde_logger *parent, const sonde_log_field *fields,
+                                        size_t n);
+/* Frees a logger that no list holds and no ring names any more. */
+void sonde__logger_destroy(sonde_logger *l);
+
+/* ---- log_backend.c ------------------------------------------------------------- */
+/* The backend thread's body (started by log_lifecycle.c). */
+void *sonde__log_backend_main(void *arg);
+/* The part of a shutdown after the backend stopped: discards what is
+ * left, frees orphaned rings and retired loggers, answers flushes, wakes
+ * blocked producers. Returns the number of records discarded. Called
+ * without log_mu, by sonde_log_shutdown() or by an abandoned backend. */
 uint64_t sonde__log_finish_shutdown(void);
-/* Takes r off the ring list (and the ring count). log_mu held. */
-void sonde__log_ring_unlink_locked(sonde__log_ring *r);
+
+/* ---- log_lifecycle.c ----------------------------------------------------------- */
+/* Process-wide set-up (TSC, fork handlers, self-metrics), once. */
+void sonde__log_init_once(void);
+/* Starts the backend thread unless it runs. log_mu held. */
+int sonde__log_start_locked(void);
+
+/* ---- log_thread.c -------------------------------------------------------------- */
+/* The calling thread's first log call (or its first after its ring was
+ * orphaned at exit): a new ring, linked and installed as the thread's. */
+sonde__log_ring *sonde__log_thread_ring_attach(void);
 
 #endif

@@ -1,7 +1,11 @@
 /*
- * lib/log/log_backend.c - the logger's background thread: drains every ring,
- * merges the records of a batch by timestamp, formats them and hands the
- * lines to the sinks.
+ * lib/log/log_backend.c - the logger's background thread, the consumer of
+ * every ring: drains the rings, merges the records of a batch by
+ * timestamp, formats them and hands the lines to the sinks; and the end of
+ * a shutdown (sonde__log_finish_shutdown), run by whoever stopped it.
+ * Calls: log_logger_build.c (destroying retired loggers), log_sink.c,
+ * log_format.c, log_stats.c, log_ring.c/.h (consumer side), log_clock.c,
+ * log_state.c. Started by log_lifecycle.c.
  *
  * A batch: under log_mu, note the flush request, copy the ring list and
  * take the retire list; then load each ring's wpos (acquire) as the end of
@@ -13,94 +17,16 @@
  * spins on the producers' cache lines. Flush, shutdown and blocked
  * producers wake it through backend_cv.
  *
- * Clock: with an invariant TSC, records carry raw ticks. The backend pairs
- * ticks with CLOCK_REALTIME at start and again every 500 ms (each pair is
- * the best of 5 bracketed reads); ns per tick is the slope from the first
- * pair to the latest, so it gets more exact as the process runs.
- * Timestamps are kept non-decreasing per ring (a recalibration can move
- * the conversion back by a few ns).
+ * Timestamps are kept non-decreasing per ring (a recalibration of the
+ * tick rate, log_clock.c, can move the conversion back by a few ns).
  */
 #include <time.h>
 
-#include "log/log-int.h"
+#include "log/log_ring.h"
 
 #define G sonde__log_g
 
-/* ---- clock ---------------------------------------------------------------------- */
-
-typedef struct clock_pair {
-	uint64_t tsc;
-	int64_t ns;
-} clock_pair;
-
-static clock_pair clk_first, clk_last;
-static double ns_per_tick = 1.0;
-static int64_t clk_last_mono;
-
-static int64_t mono_ns(void)
-{
-	return sonde_now_mono_ns();
-}
-
-static clock_pair read_pair(void)
-{
-	clock_pair best = {0, 0};
-	uint64_t best_w = UINT64_MAX;
-	int i;
-
-	for (i = 0; i < 5; i++) {
-		uint64_t a = sonde__log_now_ticks();
-		int64_t ns = sonde_now_unix_ns();
-		uint64_t b = sonde__log_now_ticks();
-		if (b - a < best_w) {
-			best_w = b - a;
-			best.tsc = a + (b - a) / 2;
-			best.ns = ns;
-		}
-	}
-	return best;
-}
-
-static void clock_start(void)
-{
-	struct timespec d = {0, 2000000};
-
-	if (!sonde__load_relaxed(&G.tsc))
-		return;
-	clk_first = read_pair();
-	/* 2 ms of slope before the first batch; refined every 500 ms */
-	nanosleep(&d, NULL);
-	clk_last = read_pair();
-	if (clk_last.tsc > clk_first.tsc)
-		ns_per_tick = (double)(clk_last.ns - clk_first.ns) /
-		              (double)(clk_last.tsc - clk_first.tsc);
-	clk_last_mono = mono_ns();
-}
-
-static void clock_refresh(void)
-{
-	int64_t now;
-
-	if (!sonde__load_relaxed(&G.tsc))
-		return;
-	now = mono_ns();
-	if (now - clk_last_mono < 500000000)
-		return;
-	clk_last = read_pair();
-	if (clk_last.tsc > clk_first.tsc && clk_last.ns > clk_first.ns)
-		ns_per_tick = (double)(clk_last.ns - clk_first.ns) /
-		              (double)(clk_last.tsc - clk_first.tsc);
-	clk_last_mono = now;
-}
-
-static int64_t ticks_to_ns(uint64_t t)
-{
-	if (!sonde__load_relaxed(&G.tsc))
-		return (int64_t)t;
-	return clk_last.ns + (int64_t)((double)(int64_t)(t - clk_last.tsc) * ns_per_tick);
-}
-
-/* ---- one batch ------------------------------------------------------------------- */
+/* ---- state of the thread (backend only) ------------------------------------------------ */
 
 typedef struct cursor {
 	sonde__log_ring *r;
@@ -111,45 +37,29 @@ typedef struct cursor {
 static cursor *cur;
 static size_t ncur, cur_cap;
 static sonde_buf line[2]; /* JSON, logfmt */
-static uint64_t written_local[6], written_exported[6];
-static uint64_t dropped_exported;
+static uint64_t written_local[6];
 
-static void wake_producer(sonde__log_ring *r)
-{
-	/* seq_cst: pairs with the blocked producer's store of waiting and
-	 * load of rpos (see wait_room() in log.c). */
-	if (atomic_load(&r->waiting)) {
-		pthread_mutex_lock(&G.wait_mu);
-		pthread_cond_broadcast(&G.wait_cv);
-		pthread_mutex_unlock(&G.wait_mu);
-	}
-}
+/* Sinks written in this batch, for the metric export after it. */
+static sonde_log_sink **export_list;
+static size_t nexport, export_cap;
+
+/* One batch as the loop sees it. */
+typedef struct batch {
+	uint64_t req; /* the flush request this batch answers */
+	int stopping; /* shutdown asked before the batch */
+	bool all;     /* every ring is in the batch */
+	uint64_t n;   /* records written */
+	sonde_logger *retired;
+} batch;
+
+/* ---- records --------------------------------------------------------------------------- */
 
 static void publish_rpos(cursor *c)
 {
 	if (c->published == c->pos)
 		return;
-	/* release (seq_cst, for the blocked-producer pair): pairs with the
-	 * producer's acquire load of rpos; our reads of the bytes before pos
-	 * are done, so it may overwrite them. */
-	atomic_store(&c->r->rpos, c->pos);
+	sonde__ring_release_spsc(c->r, c->pos);
 	c->published = c->pos;
-	wake_producer(c->r);
-}
-
-/* Skips PAD records; true when the cursor has a record. */
-static bool cursor_peek(cursor *c, const rec_hdr **out)
-{
-	while (c->pos < c->end) {
-		const rec_hdr *h =
-		        (const rec_hdr *)(const void *)(c->r->data + (c->pos & c->r->mask));
-		if (h->kind != REC_PAD) {
-			*out = h;
-			return true;
-		}
-		c->pos += h->size;
-	}
-	return false;
 }
 
 static void write_record(sonde__log_ring *r, const rec_hdr *h, sonde_log_sink **dirty)
@@ -168,7 +78,7 @@ static void write_record(sonde__log_ring *r, const rec_hdr *h, sonde_log_sink **
 	}
 	rec.vals = (const uint64_t *)(const void *)p;
 	rec.strs = (const char *)(rec.vals + h->nfields);
-	rec.ns = ticks_to_ns(h->ts);
+	rec.ns = sonde__log_ticks_to_ns(h->ts);
 	if (rec.ns < r->last_ns)
 		rec.ns = r->last_ns;
 	r->last_ns = rec.ns;
@@ -202,7 +112,8 @@ static uint64_t drain(sonde_log_sink **dirty)
 		size_t i;
 
 		for (i = 0; i < ncur; i++) {
-			if (!cursor_peek(&cur[i], &h))
+			h = sonde__ring_peek_spsc(cur[i].r, &cur[i].pos, cur[i].end);
+			if (!h)
 				continue;
 			/* the oldest head first: a k-way merge by timestamp */
 			if (!best || (int64_t)(h->ts - bh->ts) < 0) {
@@ -223,25 +134,7 @@ static uint64_t drain(sonde_log_sink **dirty)
 	return n;
 }
 
-static void export_metrics(void)
-{
-	uint64_t d;
-	int i;
-
-	for (i = 0; i < 6; i++) {
-		d = written_local[i] - written_exported[i];
-		if (!d)
-			continue;
-		sonde__fetch_add_relaxed(&G.written[i], d);
-		if (G.m_records[i])
-			sonde_counter_add_u64(G.m_records[i], d);
-		written_exported[i] = written_local[i];
-	}
-	d = sonde__load_relaxed(&G.dropped);
-	if (d != dropped_exported && G.m_dropped)
-		sonde_counter_add_u64(G.m_dropped, d - dropped_exported);
-	dropped_exported = d;
-}
+/* ---- growing arrays -------------------------------------------------------------------- */
 
 static bool grow_cursors(size_t n)
 {
@@ -257,10 +150,6 @@ static bool grow_cursors(size_t n)
 	return true;
 }
 
-/* Sinks written in this batch, for the metric export after it. */
-static sonde_log_sink **export_list;
-static size_t nexport, export_cap;
-
 static bool grow_export(size_t n)
 {
 	sonde_log_sink **p;
@@ -275,131 +164,136 @@ static bool grow_export(size_t n)
 	return true;
 }
 
-static void sleep_until(struct timespec *ts, unsigned us)
+/* ---- one batch, step by step ---------------------------------------------------------- */
+
+/* log_mu held: notes the flush request, takes a cursor per ring and the
+ * retire list (only when every ring is in the batch). */
+static void batch_begin_locked(batch *b)
 {
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_nsec += (long)us * 1000;
-	while (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
+	sonde__log_ring *r;
+	size_t count = 0;
+
+	b->req = G.flush_req;
+	b->stopping = G.stopping;
+	for (r = G.rings; r; r = r->next)
+		count++;
+	b->all = grow_cursors(count);
+	if (!b->all)
+		count = cur_cap; /* out of memory: serve the first rings */
+	ncur = 0;
+	for (r = G.rings; r && ncur < count; r = r->next) {
+		cursor *c = &cur[ncur++];
+		c->r = r;
+		/* read before the batch's wpos (sonde__ring_is_orphaned says
+		 * why): a ring seen orphaned and drained to that wpos is empty
+		 * for good. */
+		c->orphaned = sonde__ring_is_orphaned(r);
+	}
+	/* loggers can be freed only after a batch covering every ring */
+	b->retired = b->all ? G.retired : NULL;
+	if (b->all)
+		G.retired = NULL;
+}
+
+/* Under cycle_mu: drains every cursor to the batch's end and writes the
+ * dirty sinks' buffers; fills export_list. */
+static void batch_write(batch *b)
+{
+	sonde_log_sink *dirty = NULL, *s, *snext;
+	size_t i;
+
+	sonde__log_clock_refresh();
+	for (i = 0; i < ncur; i++) {
+		cursor *c = &cur[i];
+		c->pos = c->published = sonde__ring_rpos_spsc(c->r);
+		c->end = sonde__ring_published_spsc(c->r);
+	}
+	b->n = drain(&dirty);
+	nexport = 0;
+	for (s = dirty; s; s = snext) {
+		snext = s->dirty_next;
+		sonde__log_sink_flush(s);
+		/* unlink inside cycle_mu: a fork child must not inherit a
+		 * sink marked dirty on a list nobody walks */
+		s->dirty = false;
+		s->dirty_next = NULL;
+		if (grow_export(nexport + 1))
+			export_list[nexport++] = s;
 	}
 }
 
-void *sonde__log_backend_main(void *arg)
+/* Outside every lock: metrics, then the retired loggers. */
+static void batch_after(batch *b)
 {
-	unsigned sleep_us = 50;
-	sonde__log_ring *r, *rnext;
-	sonde_logger *retired, *l, *lnext;
+	sonde_logger *l, *lnext;
+	size_t i;
 
-	(void)arg;
-	sonde__log_is_backend = 1;
-	clock_start();
-	ncur = 0;
-	pthread_mutex_lock(&G.log_mu);
-	for (;;) {
-		uint64_t req = G.flush_req, n;
-		int stopping = G.stopping;
-		size_t count = 0, i;
-		sonde_log_sink *dirty = NULL, *s, *snext;
-
-		for (r = G.rings; r; r = r->next)
-			count++;
-		bool all = grow_cursors(count);
-
-		if (!all)
-			count = cur_cap; /* out of memory: serve the first rings */
-		ncur = 0;
-		for (r = G.rings; r && ncur < count; r = r->next) {
-			cursor *c = &cur[ncur++];
-			c->r = r;
-			/* acquire: pairs with the release store in ring_key_dtor;
-			 * read before wpos, so a ring seen orphaned and drained to
-			 * this wpos is empty for good. */
-			c->orphaned = sonde__load_acquire(&r->orphaned);
-		}
-		/* loggers can be freed only after a batch covering every ring */
-		retired = all ? G.retired : NULL;
-		if (all)
-			G.retired = NULL;
-		pthread_mutex_unlock(&G.log_mu);
-
-		pthread_mutex_lock(&G.cycle_mu);
-		clock_refresh();
-		for (i = 0; i < ncur; i++) {
-			cursor *c = &cur[i];
-			c->pos = c->published = sonde__load_relaxed(&c->r->rpos);
-			/* acquire: pairs with the producer's release store of
-			 * wpos; the record bytes before it are visible. */
-			c->end = sonde__load_acquire(&c->r->wpos);
-		}
-		n = drain(&dirty);
-		nexport = 0;
-		for (s = dirty; s; s = snext) {
-			snext = s->dirty_next;
-			sonde__log_sink_flush(s);
-			/* unlink inside cycle_mu: a fork child must not inherit a
-			 * sink marked dirty on a list nobody walks */
-			s->dirty = false;
-			s->dirty_next = NULL;
-			if (grow_export(nexport + 1))
-				export_list[nexport++] = s;
-		}
-		pthread_mutex_unlock(&G.cycle_mu);
-
-		/* Metrics outside cycle_mu: their first use on this thread takes
-		 * the cells lock, whose atfork handler runs in an order we do not
-		 * control (a lock-order inversion with fork_prepare otherwise). */
-		for (i = 0; i < nexport; i++)
-			sonde__log_sink_export(export_list[i]);
-		export_metrics();
-		/* every record naming a retired logger was published before it
-		 * was retired, so it was inside this batch */
-		for (l = retired; l; l = lnext) {
-			lnext = l->retire_next;
-			sonde__logger_destroy(l);
-		}
-
-		pthread_mutex_lock(&G.log_mu);
-		for (i = 0; i < ncur; i++) {
-			cursor *c = &cur[i];
-			if (!c->orphaned || c->pos != c->end)
-				continue;
-			r = c->r;
-			sonde__log_ring_unlink_locked(r);
-			sonde__log_ring_free(r);
-		}
-		ncur = 0;
-		G.flush_done = req;
-		pthread_cond_broadcast(&G.flush_cv);
-		if (stopping) {
-			struct timespec ts;
-			bool pending = false;
-
-			for (r = G.rings; r; r = rnext) {
-				rnext = r->next;
-				if (sonde__load_acquire(&r->wpos) != sonde__load_relaxed(&r->rpos))
-					pending = true;
-			}
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			if ((!pending && !G.retired) ||
-			    (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec > G.stop_deadline_ns)
-				break;
-			continue;
-		}
-		if (n > 0 || G.flush_req != req || G.retired) {
-			sleep_us = 50;
-			continue;
-		}
-		{
-			struct timespec ts;
-			unsigned max = G.idle_sleep_max_us ? G.idle_sleep_max_us : 1000;
-
-			sleep_until(&ts, sleep_us);
-			pthread_cond_timedwait(&G.backend_cv, &G.log_mu, &ts);
-			sleep_us = sleep_us * 2 > max ? max : sleep_us * 2;
-		}
+	/* Metrics outside cycle_mu: their first use on this thread takes
+	 * the cells lock, whose atfork handler runs in an order we do not
+	 * control (a lock-order inversion with fork_prepare otherwise). */
+	for (i = 0; i < nexport; i++)
+		sonde__log_sink_export(export_list[i]);
+	sonde__log_stats_publish(written_local);
+	/* every record naming a retired logger was published before it
+	 * was retired, so it was inside this batch */
+	for (l = b->retired; l; l = lnext) {
+		lnext = l->retire_next;
+		sonde__logger_destroy(l);
 	}
-	pthread_mutex_unlock(&G.log_mu);
+}
+
+/* log_mu held: frees the rings of exited threads drained for good and
+ * answers the flush request. */
+static void batch_end_locked(const batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < ncur; i++) {
+		cursor *c = &cur[i];
+		if (!c->orphaned || c->pos != c->end)
+			continue;
+		sonde__log_ring_unlink_locked(c->r);
+		sonde__log_ring_free(c->r);
+	}
+	ncur = 0;
+	G.flush_done = b->req;
+	pthread_cond_broadcast(&G.flush_cv);
+}
+
+/* log_mu held, stopping: true when the drain is complete or past its
+ * deadline. */
+static bool stop_now_locked(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (!sonde__log_rings_pending_locked() && !G.retired) ||
+	       (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec > G.stop_deadline_ns;
+}
+
+/* log_mu held: sleeps sleep_us (or until woken), doubles sleep_us up to
+ * the configured maximum. */
+static void idle_wait_locked(unsigned *sleep_us)
+{
+	struct timespec ts;
+	unsigned max = G.idle_sleep_max_us ? G.idle_sleep_max_us : 1000;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)*sleep_us * 1000;
+	while (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&G.backend_cv, &G.log_mu, &ts);
+	*sleep_us = *sleep_us * 2 > max ? max : *sleep_us * 2;
+}
+
+/* The thread leaves: frees its buffers; finishes the shutdown itself when
+ * sonde_log_shutdown() gave up on it. */
+static void backend_exit(void)
+{
+	int ab;
+
 	sonde__free(cur, cur_cap * sizeof(*cur));
 	cur = NULL;
 	cur_cap = 0;
@@ -411,14 +305,84 @@ void *sonde__log_backend_main(void *arg)
 	/* If sonde_log_shutdown() gave up on us (a sink held us past its
 	 * bound), nobody joins: finish the shutdown here. The flags are read
 	 * and written under log_mu by both sides, so exactly one runs it. */
-	{
-		int ab;
-		pthread_mutex_lock(&G.log_mu);
-		G.backend_exited = 1;
-		ab = G.abandoned;
+	pthread_mutex_lock(&G.log_mu);
+	G.backend_exited = 1;
+	ab = G.abandoned;
+	pthread_mutex_unlock(&G.log_mu);
+	if (ab)
+		sonde__ignore((int)sonde__log_finish_shutdown());
+}
+
+void *sonde__log_backend_main(void *arg)
+{
+	unsigned sleep_us = 50;
+
+	(void)arg;
+	sonde__log_is_backend = 1;
+	sonde__log_clock_start();
+	ncur = 0;
+	pthread_mutex_lock(&G.log_mu);
+	for (;;) {
+		batch b;
+
+		batch_begin_locked(&b);
 		pthread_mutex_unlock(&G.log_mu);
-		if (ab)
-			sonde__ignore((int)sonde__log_finish_shutdown());
+
+		pthread_mutex_lock(&G.cycle_mu);
+		batch_write(&b);
+		pthread_mutex_unlock(&G.cycle_mu);
+		batch_after(&b);
+
+		pthread_mutex_lock(&G.log_mu);
+		batch_end_locked(&b);
+		if (b.stopping) {
+			if (stop_now_locked())
+				break;
+			continue;
+		}
+		if (b.n > 0 || G.flush_req != b.req || G.retired) {
+			sleep_us = 50;
+			continue;
+		}
+		idle_wait_locked(&sleep_us);
 	}
+	pthread_mutex_unlock(&G.log_mu);
+	backend_exit();
 	return NULL;
+}
+
+/* ---- the end of a shutdown ------------------------------------------------------------- */
+
+uint64_t sonde__log_finish_shutdown(void)
+{
+	sonde_logger *l, *next;
+	sonde__log_ring *r, *rnext;
+	uint64_t left;
+
+	pthread_mutex_lock(&G.log_mu);
+	/* what the deadline left behind is discarded and counted */
+	left = sonde__log_rings_discard_locked();
+	sonde__fetch_add_relaxed(&G.dropped, left);
+	sonde__store_relaxed(&G.state, ST_STOPPED);
+	for (r = G.rings; r; r = rnext) {
+		rnext = r->next;
+		if (!sonde__ring_is_orphaned(r))
+			continue;
+		sonde__log_ring_unlink_locked(r);
+		sonde__log_ring_free(r);
+	}
+	l = G.retired;
+	G.retired = NULL;
+	G.flush_done = G.flush_req;
+	pthread_cond_broadcast(&G.flush_cv);
+	pthread_mutex_unlock(&G.log_mu);
+	for (; l; l = next) {
+		next = l->retire_next;
+		sonde__logger_destroy(l);
+	}
+	/* producers blocked for room give up (state is STOPPED) */
+	pthread_mutex_lock(&G.wait_mu);
+	pthread_cond_broadcast(&G.wait_cv);
+	pthread_mutex_unlock(&G.wait_mu);
+	return left;
 }

@@ -1,6 +1,8 @@
 /*
  * lib/log/log_format.c - records to text: JSON lines and logfmt, on the
- * backend thread.
+ * backend thread; and a logger's bound fields pre-rendered in both formats
+ * when the logger is built. Calls: log_level.c (level names), core's
+ * buffers, JSON and number writers.
  *
  * JSON line, keys in this order:
  *   @timestamp (RFC 3339 UTC, microseconds), level, message, service, the

@@ -11,6 +11,7 @@
  * take no lock; a miss takes intern_mu. At most SONDE_LOG_SITES_MAX
  * distinct descriptors exist (keys that vary with data would otherwise
  * grow memory without bound): past that, calls fail with SONDE_ELIMIT.
+ * Calls: log_emit.c (the log call itself), the inlined level check.
  */
 #include <pthread.h>
 

@@ -1,0 +1,109 @@
+/*
+ * lib/log/log_clock.c - record timestamps. A log call stamps its record
+ * with sonde__log_now_ticks() (inline, log-int.h): raw TSC ticks when the
+ * TSC is invariant, else CLOCK_REALTIME ns. The backend converts ticks to
+ * Unix time: it pairs ticks with CLOCK_REALTIME at start and again every
+ * 500 ms (each pair is the best of 5 bracketed reads); ns per tick is the
+ * slope from the first pair to the latest, so it gets more exact as the
+ * process runs. Calls: log_state.c (the tsc flag), core's clocks.
+ */
+#include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+#include "log/log-int.h"
+
+#define G sonde__log_g
+
+static bool tsc_invariant(void)
+{
+#if defined(__x86_64__)
+	unsigned a, b, c, d;
+
+	/* CPUID 0x80000007 EDX bit 8: invariant TSC (constant rate, runs in
+	 * every C-state); without it ticks cannot be converted to time. */
+	if (!__get_cpuid(0x80000000u, &a, &b, &c, &d) || a < 0x80000007u)
+		return false;
+	if (!__get_cpuid(0x80000007u, &a, &b, &c, &d))
+		return false;
+	return (d >> 8) & 1u;
+#else
+	return false;
+#endif
+}
+
+void sonde__log_clock_init(void)
+{
+	sonde__store_relaxed(&G.tsc, tsc_invariant() ? 1 : 0);
+}
+
+/* ---- backend side: ticks to time ---------------------------------------------------- */
+
+typedef struct clock_pair {
+	uint64_t tsc;
+	int64_t ns;
+} clock_pair;
+
+/* backend thread only */
+static clock_pair clk_first, clk_last;
+static double ns_per_tick = 1.0;
+static int64_t clk_last_mono;
+
+static clock_pair read_pair(void)
+{
+	clock_pair best = {0, 0};
+	uint64_t best_w = UINT64_MAX;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		uint64_t a = sonde__log_now_ticks();
+		int64_t ns = sonde_now_unix_ns();
+		uint64_t b = sonde__log_now_ticks();
+		if (b - a < best_w) {
+			best_w = b - a;
+			best.tsc = a + (b - a) / 2;
+			best.ns = ns;
+		}
+	}
+	return best;
+}
+
+void sonde__log_clock_start(void)
+{
+	struct timespec d = {0, 2000000};
+
+	if (!sonde__load_relaxed(&G.tsc))
+		return;
+	clk_first = read_pair();
+	/* 2 ms of slope before the first batch; refined every 500 ms */
+	nanosleep(&d, NULL);
+	clk_last = read_pair();
+	if (clk_last.tsc > clk_first.tsc)
+		ns_per_tick = (double)(clk_last.ns - clk_first.ns) /
+		              (double)(clk_last.tsc - clk_first.tsc);
+	clk_last_mono = sonde_now_mono_ns();
+}
+
+void sonde__log_clock_refresh(void)
+{
+	int64_t now;
+
+	if (!sonde__load_relaxed(&G.tsc))
+		return;
+	now = sonde_now_mono_ns();
+	if (now - clk_last_mono < 500000000)
+		return;
+	clk_last = read_pair();
+	if (clk_last.tsc > clk_first.tsc && clk_last.ns > clk_first.ns)
+		ns_per_tick = (double)(clk_last.ns - clk_first.ns) /
+		              (double)(clk_last.tsc - clk_first.tsc);
+	clk_last_mono = now;
+}
+
+int64_t sonde__log_ticks_to_ns(uint64_t t)
+{
+	if (!sonde__load_relaxed(&G.tsc))
+		return (int64_t)t;
+	return clk_last.ns + (int64_t)((double)(int64_t)(t - clk_last.tsc) * ns_per_tick);
+}
