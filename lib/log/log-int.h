@@ -193,7 +193,7 @@ typedef struct sonde__log_global {
 
 extern sonde__log_global sonde__log_g;
 /* 1 on the backend thread (a log call there must never wait for it). */
-extern __thread int sonde__log_is_backend;
+extern SONDE_TLS_DYNAMIC int sonde__log_is_backend;
 /* The calling thread's ring, NULL before its first log call: one
  * initial-exec word, read by every log call (log_emit.c), set by
  * log_thread.c. */

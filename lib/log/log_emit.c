@@ -141,7 +141,7 @@ static void put_drop_notice(sonde__log_ring *r, sonde_logger *l, uint64_t *pos, 
  * record is to be dropped. */
 static uint8_t *reserve_slow(sonde__log_ring *r, sonde_logger *l, uint64_t *pos, uint32_t size)
 {
-	if (__atomic_load_n(&l->overflow, __ATOMIC_RELAXED) != SONDE_LOG_OVERFLOW_BLOCK ||
+	if (sonde__plain_load_relaxed(&l->overflow) != SONDE_LOG_OVERFLOW_BLOCK ||
 	    r->pending_drops || !sonde__ring_wait_room_spsc(r, *pos, size))
 		return NULL;
 	return sonde__ring_reserve_spsc(r, pos, size);
@@ -220,7 +220,7 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 	/* signal fence: in_push is set before any byte of the record is
 	 * written, as a signal handler interrupting this thread sees it
 	 * (pairs with the fence below, seen by a nested call's test above) */
-	atomic_signal_fence(memory_order_seq_cst);
+	sonde__signal_fence();
 
 	ctx = sonde_context_current();
 	memcpy(tid, ctx->trace_id, 16);
@@ -240,6 +240,6 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 	sonde__ring_commit_spsc(r, pos);
 	/* signal fence: in_push is cleared only after the commit (pairs with
 	 * the fence above) */
-	atomic_signal_fence(memory_order_seq_cst);
+	sonde__signal_fence();
 	r->in_push = 0;
 }

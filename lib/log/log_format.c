@@ -20,24 +20,13 @@
  * bare when it is non-empty printable ASCII without space, '=', '"' or
  * '\\', otherwise quoted with JSON's escapes.
  */
-#include <time.h>
-
 #include "log/log-int.h"
-
-static const char hexd[] = "0123456789abcdef";
 
 /* ---- timestamp -------------------------------------------------------------------- */
 
 /* The "YYYY-MM-DDTHH:MM:SS" of the last second seen (backend only). */
 static int64_t ts_sec = INT64_MIN;
 static char ts_prefix[32];
-
-static void put2(char *p, int v)
-{
-	v = v < 0 ? 0 : v % 100;
-	p[0] = (char)('0' + v / 10);
-	p[1] = (char)('0' + v % 10);
-}
 
 static void put_timestamp(sonde_buf *b, int64_t ns)
 {
@@ -46,24 +35,9 @@ static void put_timestamp(sonde_buf *b, int64_t ns)
 	char tail[9];
 	int i;
 
+	/* core's RFC 3339 (gmtime_r) once a second; the microseconds here */
 	if (sec != ts_sec) {
-		struct tm tm;
-		time_t t = (time_t)sec;
-
-		if (!gmtime_r(&t, &tm))
-			memset(&tm, 0, sizeof(tm));
-		put2(ts_prefix, (tm.tm_year + 1900) / 100 % 100);
-		put2(ts_prefix + 2, (tm.tm_year + 1900) % 100);
-		ts_prefix[4] = '-';
-		put2(ts_prefix + 5, tm.tm_mon + 1);
-		ts_prefix[7] = '-';
-		put2(ts_prefix + 8, tm.tm_mday);
-		ts_prefix[10] = 'T';
-		put2(ts_prefix + 11, tm.tm_hour);
-		ts_prefix[13] = ':';
-		put2(ts_prefix + 14, tm.tm_min);
-		ts_prefix[16] = ':';
-		put2(ts_prefix + 17, tm.tm_sec);
+		sonde__fmt_rfc3339_sec(ts_prefix, sec);
 		ts_sec = sec;
 	}
 	sonde__buf_put(b, ts_prefix, 19);
@@ -199,14 +173,10 @@ static void put_value(sonde_buf *b, bool json, int type, uint64_t u, const char 
 
 static void put_hex(sonde_buf *b, const uint8_t *p, size_t n)
 {
-	size_t i;
-
 	if (!sonde__buf_reserve(b, n * 2))
 		return;
-	for (i = 0; i < n; i++) {
-		b->data[b->len++] = hexd[p[i] >> 4];
-		b->data[b->len++] = hexd[p[i] & 15];
-	}
+	sonde__hex_put(b->data + b->len, p, n);
+	b->len += 2 * n;
 }
 
 /* ---- records ---------------------------------------------------------------------------- */

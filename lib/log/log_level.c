@@ -60,14 +60,14 @@ int sonde__log_clamp_level(int level)
 void sonde_logger_set_level(sonde_logger *l, sonde_log_level level)
 {
 	if (l)
-		__atomic_store_n(&l->level, sonde__log_clamp_level((int)level), __ATOMIC_RELAXED);
+		sonde__plain_store_relaxed(&l->level, sonde__log_clamp_level((int)level));
 }
 
 sonde_log_level sonde_logger_level(const sonde_logger *l)
 {
 	if (!l)
 		return SONDE_LOG_LEVEL_OFF;
-	return (sonde_log_level)__atomic_load_n(&l->level, __ATOMIC_RELAXED);
+	return (sonde_log_level)sonde__plain_load_relaxed(&l->level);
 }
 
 void sonde_log_set_level_all(sonde_log_level level)

@@ -147,11 +147,11 @@ bool sonde__ring_wait_room_spsc(sonde__log_ring *r, uint64_t pos, uint32_t size)
 		 * stores rpos, then loads waiting; we store waiting, then load
 		 * rpos. One of us sees the other, so a wake-up cannot be lost
 		 * (the 1 ms timeout is only a safety net). */
-		atomic_store(&r->waiting, 1);
-		if (pos + need - atomic_load(&r->rpos) <= r->cap) {
+		sonde__store_seq_cst(&r->waiting, 1);
+		if (pos + need - sonde__load_seq_cst(&r->rpos) <= r->cap) {
 			/* seq_cst like the store above: a consumer that
 			 * still sees 1 only broadcasts once more */
-			atomic_store(&r->waiting, 0);
+			sonde__store_seq_cst(&r->waiting, 0);
 			pthread_mutex_unlock(&G.wait_mu);
 			return true;
 		}
@@ -159,7 +159,7 @@ bool sonde__ring_wait_room_spsc(sonde__log_ring *r, uint64_t pos, uint32_t size)
 		deadline_in_us(&ts, 1000);
 		pthread_cond_timedwait(&G.wait_cv, &G.wait_mu, &ts);
 	}
-	atomic_store(&r->waiting, 0); /* seq_cst, as above */
+	sonde__store_seq_cst(&r->waiting, 0); /* as above */
 	pthread_mutex_unlock(&G.wait_mu);
 	return false;
 }

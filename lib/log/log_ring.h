@@ -203,11 +203,11 @@ static inline void sonde__ring_release_spsc(sonde__log_ring *r, uint64_t pos)
 	/* release (seq_cst, for the blocked-producer pair): pairs with the
 	 * acquire in sonde__ring_reserve_spsc(); our reads of the bytes before
 	 * pos are done, so the producer may overwrite them. */
-	atomic_store(&r->rpos, pos);
+	sonde__store_seq_cst(&r->rpos, pos);
 	/* seq_cst: pairs with the blocked producer's seq_cst store of waiting
 	 * and load of rpos in sonde__ring_wait_room_spsc(): either it sees
 	 * the new rpos or we see waiting. */
-	if (SONDE_UNLIKELY(atomic_load(&r->waiting)))
+	if (SONDE_UNLIKELY(sonde__load_seq_cst(&r->waiting)))
 		sonde__ring_wake_producer(r);
 }
 

@@ -140,11 +140,11 @@ static void destroy(sonde_log_sink *s)
 
 void sonde__log_sink_unref(sonde_log_sink *s)
 {
-	/* seq_cst (acq_rel would do): pairs with the same fetch_sub of every
+	/* acq_rel: pairs with the same fetch_sub of every
 	 * other owner; the release half publishes this owner's use of the
 	 * sink, the acquire half lets the last owner see all of them before
 	 * it destroys the sink. */
-	if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+	if (s && sonde__fetch_sub_acqrel(&s->refs, 1) == 1)
 		destroy(s);
 }
 

@@ -17,6 +17,6 @@ sonde__log_global sonde__log_g = {
         .wait_cv = PTHREAD_COND_INITIALIZER,
 };
 
-__thread int sonde__log_is_backend;
+SONDE_TLS_DYNAMIC int sonde__log_is_backend;
 
 SONDE_TLS sonde__log_ring *sonde__log_tls_ring;

@@ -32,7 +32,7 @@ typedef struct dyn_site {
 static pthread_mutex_t intern_mu = PTHREAD_MUTEX_INITIALIZER;
 static dyn_site *sites;
 static size_t nsites;
-static __thread const dyn_site *cache[CACHE];
+static SONDE_TLS_DYNAMIC const dyn_site *cache[CACHE];
 
 static uint64_t hash_site(int level, const sonde_log_field *f, size_t n)
 {

@@ -1,4 +1,4 @@
-/* tests/test_log.c - the structured logger: every line parsed back as JSON
+/* tests/log/test_log.c - the structured logger: every line parsed back as JSON
  * (python3's json module, strict: no NaN literals, no duplicate keys) with
  * exact field values, escaping, trace context, levels, per-thread order,
  * drop accounting, blocking, flush, thread exit, rotation, reopen, fork,
