@@ -32,8 +32,11 @@
  *   - Metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, label names
  *     [a-zA-Z_][a-zA-Z0-9_]*, and label names starting with "__" are
  *     reserved. "le" is forbidden on histograms, "quantile" on summaries.
- *   - Label values may hold any bytes (escaped at exposition); they are
- *     limited to SONDE_LABEL_VALUE_MAX bytes each.
+ *   - Label values must be valid UTF-8 (the exposition formats are UTF-8;
+ *     client_golang applies the same rule): a child with an invalid value
+ *     is refused with SONDE_EINVAL, so distinct values can never collapse
+ *     into one exposed series. They are limited to SONDE_LABEL_VALUE_MAX
+ *     bytes each, and may hold NUL bytes when their lengths are given.
  */
 #ifndef SONDE_METRICS_H
 #define SONDE_METRICS_H
@@ -170,11 +173,13 @@ SONDE_API SONDE_WUR int sonde_buckets_exponential(double start, double factor, s
 
 /* ---- children --------------------------------------------------------------
  * sonde_X_labels() returns the child of family f for the given label values,
- * creating it on first use. values[i] has lens[i] bytes (any bytes); lens
+ * creating it on first use. values[i] has lens[i] bytes of UTF-8; lens
  * NULL means each value is NUL-terminated. Lookup of an existing child takes
  * no lock. Returns NULL with:
  *   SONDE_EINVAL  f NULL, count != the family's label count, a NULL value,
- *                 a value longer than SONDE_LABEL_VALUE_MAX;
+ *                 a value longer than SONDE_LABEL_VALUE_MAX, a value that
+ *                 is not valid UTF-8 (checked when the child is created:
+ *                 the message names the label and the byte);
  *   SONDE_ETYPE   f is not a family of that type;
  *   SONDE_ELIMIT  the family already has max_children children, or no
  *                 metric cell is left (the rejection is counted in

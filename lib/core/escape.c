@@ -152,3 +152,21 @@ void sonde__put_label_pairs(sonde_buf *b, const char *const *names, const char *
 		sonde__buf_putc(b, '"');
 	}
 }
+
+size_t sonde__utf8_invalid_at(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = sonde__utf8_valid_len(p + i, n - i);
+		if (!k)
+			return i;
+		i += k;
+	}
+	return SIZE_MAX;
+}

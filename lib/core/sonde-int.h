@@ -87,6 +87,9 @@ size_t sonde__utf8_invalid_len(const unsigned char *s, size_t n);
  * has room for 4 bytes; returns the bytes consumed, *written the bytes
  * written. n > 0. */
 size_t sonde__utf8_copy_or_fffd(char *dst, const unsigned char *p, size_t n, size_t *written);
+/* The offset of the first byte of s[0..n) that starts no valid UTF-8
+ * sequence, or SIZE_MAX when all of it is valid. */
+size_t sonde__utf8_invalid_at(const char *s, size_t n);
 
 /* ---- exposition escaping (escape.c) ------------------------------------------
  * Label values and HELP text as the Prometheus formats escape them, invalid

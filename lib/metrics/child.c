@@ -130,7 +130,17 @@ sonde__child *sonde__child_insert(sonde_family *f, uint64_t h, size_t count,
                                   const char *const *values, const size_t *lens, bool with_cells)
 {
 	sonde__child *c;
+	size_t i, at;
 
+	/* Checked here, on a miss only: a lookup that finds a child matched
+	 * values that were checked when it was created. */
+	for (i = 0; i < count; i++)
+		if ((at = sonde__utf8_invalid_at(values[i], lens[i])) != SIZE_MAX) {
+			sonde__fail(SONDE_EINVAL,
+			            "%s: value of label \"%s\" is not valid UTF-8 (byte %zu)",
+			            f->name, f->label_names[i], at);
+			return NULL;
+		}
 	if (sonde__load_relaxed(&f->nchildren) >= f->max_children) {
 		sonde__self_count_rejected(SONDE_REJECT_CARDINALITY);
 		sonde__fail(SONDE_ELIMIT,

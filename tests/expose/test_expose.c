@@ -55,13 +55,15 @@ TEST(expose_escaping_and_special_values)
 	        r, "esc", "Help with \\ backslash\nnewline and \"quotes\".", 1, l);
 
 	sonde_gauge_set(sonde_gauge_with(f, "a\"b\\c\nd"), NAN);
-	sonde_gauge_set(sonde_gauge_with(f, "bad\xff utf8 \xe2\x82"), INFINITY);
+	/* invalid UTF-8 is refused, never written as U+FFFD (issue 13.7) */
+	ASSERT_TRUE(sonde_gauge_with(f, "bad\xff utf8 \xe2\x82") == NULL);
+	ASSERT_EQ_INT(sonde_last_status(), SONDE_EINVAL);
 	sonde_gauge_set(sonde_gauge_with(f, "caf\xc3\xa9 \xe2\x82\xac"), -INFINITY);
 	sonde_gauge_set(sonde_gauge_with(f, ""), 1e-7);
 	expose(r, &b);
 	ASSERT_CONTAINS(b.data, "# HELP esc Help with \\\\ backslash\\nnewline and \"quotes\".\n");
 	ASSERT_CONTAINS(b.data, "esc{v=\"a\\\"b\\\\c\\nd\"} NaN\n");
-	ASSERT_CONTAINS(b.data, "esc{v=\"bad\xef\xbf\xbd utf8 \xef\xbf\xbd\"} +Inf\n");
+	ASSERT_TRUE(strstr(b.data, "bad") == NULL);
 	ASSERT_CONTAINS(b.data, "esc{v=\"caf\xc3\xa9 \xe2\x82\xac\"} -Inf\n");
 	ASSERT_CONTAINS(b.data, "esc{v=\"\"} 1e-07\n");
 	sonde_buf_destroy(&b);

@@ -678,3 +678,43 @@ TEST(opts_from_an_older_smaller_struct)
 	free(o);
 	sonde_registry_free(r);
 }
+
+/* Issue 13.7: two children whose values were different invalid UTF-8
+ * ("\xff" and "\xfe") were both exposed as {path="\uFFFD"}: a page with a
+ * duplicate series. Label values must be UTF-8: the child is refused. */
+TEST(label_values_must_be_valid_utf8)
+{
+	static const char *const names[] = {"path"};
+	sonde_registry *r = sonde_registry_new();
+	sonde_family *f = sonde_counter_family_new(r, "req_total", "h", 1, names);
+	static const char *const bad[] = {"\xff",
+	                                  "\xfe",
+	                                  "a\xc3",
+	                                  "\xed\xa0\x80" /* surrogate */,
+	                                  "\xc0\xaf" /* overlong */,
+	                                  "\xf4\x90\x80\x80" /* > U+10FFFF */};
+	const char *v[1];
+	size_t i, len;
+	sonde_buf b = SONDE_BUF_INIT;
+
+	ASSERT_NOT_NULL(f);
+	for (i = 0; i < SONDE_ARRAY_LEN(bad); i++) {
+		v[0] = bad[i];
+		ASSERT_TRUE(sonde_counter_labels(f, 1, v, NULL) == NULL);
+		ASSERT_EQ_INT(sonde_last_status(), SONDE_EINVAL);
+		ASSERT_CONTAINS(sonde_last_error(), "not valid UTF-8");
+		ASSERT_CONTAINS(sonde_last_error(), "\"path\"");
+	}
+	ASSERT_EQ_INT(sonde_family_size(f), 0);
+	/* valid values of every length class, and a NUL byte given by length */
+	v[0] = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+	ASSERT_NOT_NULL(sonde_counter_labels(f, 1, v, NULL));
+	v[0] = "a\0b";
+	len = 3;
+	ASSERT_NOT_NULL(sonde_counter_labels(f, 1, v, &len));
+	ASSERT_EQ_INT(sonde_family_size(f), 2);
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_TEXT, &b));
+	ASSERT_TRUE(strstr(b.data, "\xef\xbf\xbd") == NULL); /* no U+FFFD anywhere */
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
+}
