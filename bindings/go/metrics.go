@@ -313,7 +313,7 @@ func NewCounterVec(o CounterOpts, labelNames []string) (*CounterVec, error) {
 	return &CounterVec{v: v}, nil
 }
 
-// GetMetricWithLabelValues returns the child for these values (any bytes),
+// GetMetricWithLabelValues returns the child for these values (valid UTF-8: ErrInvalid otherwise),
 // created on first use and cached, or sonde's error (wrong count,
 // cardinality limit, ...).
 func (v *CounterVec) GetMetricWithLabelValues(vals ...string) (*Counter, error) {

@@ -77,7 +77,13 @@ func TestCounterVecLabelsAndErrors(t *testing.T) {
 	}
 	a.Inc()
 	v.WithLabelValues("GET", "200").Add(2)
-	v.WithLabelValues("a\xffb", "q\"\\\n").Inc() // any bytes: invalid UTF-8 is exposed as U+FFFD
+	v.WithLabelValues("a\u00e9b", "q\"\\\n").Inc()
+	// label values must be UTF-8: an invalid one is refused, not exposed
+	// as U+FFFD (two such values would collapse into one series)
+	if _, err := v.GetMetricWithLabelValues("a\xffb", "x"); !errors.Is(err, sonde.ErrInvalid) ||
+		!strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Errorf("invalid UTF-8 accepted: %v", err)
+	}
 	if v.Len() != 2 {
 		t.Errorf("len %d, want 2", v.Len())
 	}
@@ -102,7 +108,7 @@ func TestCounterVecLabelsAndErrors(t *testing.T) {
 	bad.Inc()
 	bad.Add(1)
 	mustContain(t, expose(t, r, sonde.FormatText),
-		`req_total{method="GET",code="200"} 3`, "req_total{method=\"a\ufffdb\",code=\"q\\\"\\\\\\n\"} 1")
+		`req_total{method="GET",code="200"} 3`, "req_total{method=\"a\u00e9b\",code=\"q\\\"\\\\\\n\"} 1")
 }
 
 func TestNamesAndConflicts(t *testing.T) {

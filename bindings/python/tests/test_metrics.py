@@ -58,16 +58,25 @@ class TestCounter(unittest.TestCase):
         with self.assertRaises(sonde.InvalidArgument):
             c.labels("x" * 2000)
 
-    def test_non_utf8_and_bytes_label_values_are_escaped_bytes(self):
+    def test_label_values_must_be_utf8_bytes_or_str(self):
         c = Counter("bytes_total", "B.", ["p"], registry=self.reg)
-        c.labels(b"a\xffb").inc()
-        c.labels("a\udcffb").inc()  # os.fsdecode(b"a\xffb"): the same bytes
+        c.labels("caf\u00e9".encode()).inc()
+        c.labels("caf\u00e9").inc()  # str and its UTF-8 bytes: one child
         c.labels('q"\\\n').inc()
         self.assertEqual(len(c), 2)
-        self.assertEqual(c.labels(b"a\xffb").get(), 2.0)
+        self.assertEqual(c.labels(b"caf\xc3\xa9").get(), 2.0)
+        # invalid UTF-8 is refused (two such values would otherwise be
+        # exposed as one series), whether given as bytes or as the
+        # surrogate-escaped str of os.fsdecode()
+        for bad in (b"a\xffb", "a\udcffb", b"\xfe"):
+            with self.assertRaises(sonde.InvalidArgument, msg=repr(bad)) as cm:
+                c.labels(bad)
+            self.assertIn("not valid UTF-8", str(cm.exception))
+        self.assertEqual(len(c), 2)
         out = generate_latest(self.reg)
         self.assertIn(b'bytes_total{p="q\\"\\\\\\n"} 1', out)
-        self.assertIn('bytes_total{p="a\ufffdb"} 2'.encode(), out)  # invalid UTF-8 replaced
+        self.assertIn('bytes_total{p="caf\u00e9"} 2'.encode(), out)
+        self.assertNotIn("\ufffd".encode(), out)
 
     def test_invalid_name_and_conflict(self):
         with self.assertRaises(sonde.InvalidArgument) as cm:

@@ -275,8 +275,8 @@ fn new_family(reg: Option<&Registry>, d: Def) -> Result<Arc<Fam>> {
     Ok(Arc::new(Fam { p, reg, labels: d.labels.len() }))
 }
 
-/// Label values as byte strings with lengths (any bytes; invalid UTF-8 is
-/// replaced at exposition).
+/// Label values as byte strings with lengths; they must be valid UTF-8
+/// (EINVAL otherwise, with the label and byte in the message).
 fn child<T>(f: &Fam, values: &[&[u8]], get: unsafe extern "C" fn(*mut sys::sonde_family, usize, *const *const c_char, *const usize) -> *mut T) -> Result<*mut T> {
     let ptrs: Vec<*const c_char> = values.iter().map(|v| if v.is_empty() { b"\0".as_ptr() as *const c_char } else { v.as_ptr() as *const c_char }).collect();
     let lens: Vec<usize> = values.iter().map(|v| v.len()).collect();

@@ -34,7 +34,12 @@ fn labels_and_errors_carry_the_c_message() {
     let v = CounterVec::new(Some(&r), "req_total", "R.", &["method", "code"]).unwrap();
     v.with_label_values(&["GET", "200"]).unwrap().inc();
     v.with_label_values(&["GET", "200"]).unwrap().add(2.0);
-    v.with_label_bytes(&[b"a\xffb", b"q\"\\\n"]).unwrap().inc();
+    v.with_label_bytes(&["a\u{e9}b".as_bytes(), b"q\"\\\n"]).unwrap().inc();
+    // label values must be UTF-8: an invalid one is refused, never exposed
+    // as U+FFFD (two such values would collapse into one series)
+    let e = v.with_label_bytes(&[b"a\xffb", b"x"]).err().unwrap();
+    assert_eq!(e.code, status::EINVAL);
+    assert!(e.message.contains("not valid UTF-8"), "{e}");
     assert_eq!(v.len(), 2);
     let e = v.with_label_values(&["only-one"]).err().unwrap();
     assert_eq!((e.code, e.name.as_str()), (status::EINVAL, "EINVAL"));
@@ -45,7 +50,7 @@ fn labels_and_errors_carry_the_c_message() {
     assert!(v.with_label_values(&many).is_err());
     let out = text(&r);
     assert!(out.contains("req_total{method=\"GET\",code=\"200\"} 3\n"), "{out}");
-    assert!(out.contains("req_total{method=\"a\u{fffd}b\",code=\"q\\\"\\\\\\n\"} 1\n"), "{out}");
+    assert!(out.contains("req_total{method=\"a\u{e9}b\",code=\"q\\\"\\\\\\n\"} 1\n"), "{out}");
 }
 
 #[test]
