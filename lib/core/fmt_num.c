@@ -244,6 +244,11 @@ size_t sonde__fmt_double(char *out, double v)
 	if (!isfinite(v))
 		return special(out, v);
 	if (v == 0) {
+		/* -0 keeps its sign, as Go's strconv (client_golang) writes it */
+		if (signbit(v)) {
+			memcpy(out, "-0", 2);
+			return 2;
+		}
 		out[0] = '0';
 		return 1;
 	}

@@ -247,3 +247,23 @@ TEST(expose_counter_integer_exact_above_2_53)
 	sonde_buf_destroy(&b);
 	sonde_registry_free(r);
 }
+
+/* Issue 13.14: a gauge set to -0.0 was exposed as 0; client_golang (Go's
+ * strconv) writes -0, and so do the OpenMetrics and text parsers' readers. */
+TEST(expose_negative_zero_keeps_its_sign)
+{
+	sonde_registry *r = sonde_registry_new();
+	sonde_buf b = SONDE_BUF_INIT;
+	sonde_gauge *g = sonde_gauge_new(r, "temp", "h");
+	sonde_gauge *z = sonde_gauge_new(r, "zero", "h");
+
+	sonde_gauge_set(g, -0.0);
+	sonde_gauge_set(z, 0.0);
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_TEXT, &b));
+	ASSERT_CONTAINS(b.data, "\ntemp -0\n");
+	ASSERT_CONTAINS(b.data, "\nzero 0\n");
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
+	ASSERT_CONTAINS(b.data, "\ntemp -0\n");
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
+}
