@@ -92,6 +92,14 @@ SONDE_API void sonde_registry_free(sonde_registry *r);
  * to mean this one. Returns NULL only if its creation ran out of memory. */
 SONDE_API sonde_registry *sonde_registry_default(void);
 
+/* Whether the OpenMetrics exposition of r writes a `_created` sample (the
+ * child's creation time) beside every counter, histogram and summary
+ * child. Off by default, as client_golang has it: Prometheus stores each
+ * _created as a series of its own. Text 0.0.4 never writes them. NULL
+ * means the default registry (SONDE_ENOMEM if it could not be created).
+ * Takes the registry's mutex; safe while other threads scrape. */
+SONDE_API int sonde_registry_set_created(sonde_registry *r, bool enabled);
+
 /* Removes a family from the registry's exposition. Its handles stay valid
  * (calls through them are discarded) until the registry is freed, and the
  * name can be registered again. SONDE_ENOENT if f is not in r,

@@ -43,6 +43,7 @@ static void put_u64(sonde_buf *b, uint64_t v)
 typedef struct walk {
 	sonde_buf *b;
 	bool om;
+	bool created;     /* OpenMetrics and the registry asks for _created */
 	const char *name; /* family name as written (OM counters: without _total) */
 	size_t name_len;
 } walk;
@@ -94,7 +95,7 @@ static void put_exemplar(walk *w, const sonde__child *c, size_t slot)
 
 static void put_created(walk *w, const sonde__child *c)
 {
-	if (!w->om || c->read_fn)
+	if (!w->created || c->read_fn)
 		return;
 	int64_t us = c->created_ns / 1000;
 	char tmp[40];
@@ -327,6 +328,7 @@ int sonde__expose_render(sonde_registry *r, sonde_format fmt, sonde_buf *out)
 	w.om = fmt == SONDE_FORMAT_OPENMETRICS;
 	sonde_buf_reset(out);
 	pthread_mutex_lock(&r->mu);
+	w.created = w.om && r->created;
 	for (i = 0; i < r->nfams && !out->oom; i++)
 		render_family(&w, r->fams[i]);
 	pthread_mutex_unlock(&r->mu);

@@ -119,6 +119,7 @@ struct sonde_registry {
 	sonde_family **gone; /* unregistered families, freed with the registry */
 	size_t ngone, gone_cap;
 	bool is_default;
+	bool created; /* OpenMetrics _created samples (under mu) */
 };
 
 /* names.c */

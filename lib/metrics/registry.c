@@ -60,6 +60,18 @@ sonde_registry *sonde_registry_default(void)
 	return default_reg;
 }
 
+int sonde_registry_set_created(sonde_registry *r, bool enabled)
+{
+	if (!r)
+		r = sonde_registry_default();
+	if (!r)
+		return SONDE_ENOMEM;
+	pthread_mutex_lock(&r->mu);
+	r->created = enabled;
+	pthread_mutex_unlock(&r->mu);
+	return SONDE_OK;
+}
+
 void sonde_registry_free(sonde_registry *r)
 {
 	size_t i;

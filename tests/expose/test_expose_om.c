@@ -18,6 +18,7 @@ TEST(om_exact_output)
 	sonde_histogram *h;
 	char want[2048];
 
+	ASSERT_OK(sonde_registry_set_created(r, true));
 	sonde_metric_opts_init(&o, SONDE_TYPE_HISTOGRAM, "req_duration_seconds",
 	                       "Duration \"quoted\".");
 	o.unit = "seconds";
@@ -92,6 +93,9 @@ TEST(om_unit_must_match_name)
 static sonde_registry *om_zoo(void)
 {
 	sonde_registry *r = sonde_registry_new();
+
+	if (sonde_registry_set_created(r, true) != SONDE_OK)
+		FAIL("set_created");
 	const char *l[] = {"path"};
 	sonde_family *req = sonde_counter_family_new(r, "om_requests_total",
 	                                             "Requests \"with\" \\ and\nnewline.", 1, l);
@@ -351,6 +355,40 @@ TEST(om_info_and_stateset)
 	ASSERT_EQ_U64(sonde_stateset_mask(mode), 7);
 	sonde_stateset_set_mask(NULL, 1);
 	ASSERT_EQ_U64(sonde_stateset_mask(NULL), 0);
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
+}
+
+/* Issue 13.21: Prometheus negotiates OpenMetrics and stored a _created
+ * series beside every counter, histogram and summary child (18 of 153
+ * samples in a small scrape). Off by default now, on per registry. */
+TEST(om_created_is_opt_in_per_registry)
+{
+	sonde_registry *r = sonde_registry_new();
+	sonde_buf b = SONDE_BUF_INIT;
+	const char *q[] = {"q"};
+
+	sonde_counter_inc(sonde_counter_new(r, "jobs_total", "J."));
+	sonde_histogram_observe(sonde_histogram_new(r, "lat_seconds", "L.", NULL, 0), 0.1);
+	sonde_summary_observe(sonde_summary_new(r, "size_bytes", "S."), 3);
+	sonde_counter_inc(
+	        sonde_counter_with(sonde_counter_family_new(r, "x_total", "X.", 1, q), "a"));
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
+	ASSERT_NOT_CONTAINS(b.data, "_created");
+	ASSERT_CONTAINS(b.data, "jobs_total 1\n");
+	ASSERT_OK(sonde_registry_set_created(r, true));
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
+	ASSERT_CONTAINS(b.data, "\njobs_created ");
+	ASSERT_CONTAINS(b.data, "\nlat_seconds_created ");
+	ASSERT_CONTAINS(b.data, "\nsize_bytes_created ");
+	ASSERT_CONTAINS(b.data, "\nx_created{q=\"a\"} ");
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_TEXT, &b)); /* never in text */
+	ASSERT_NOT_CONTAINS(b.data, "_created");
+	ASSERT_OK(sonde_registry_set_created(r, false));
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
+	ASSERT_NOT_CONTAINS(b.data, "_created");
+	/* the default registry too, through NULL */
+	ASSERT_OK(sonde_registry_set_created(NULL, false));
 	sonde_buf_destroy(&b);
 	sonde_registry_free(r);
 }
