@@ -8,6 +8,8 @@
  * by the top layer (api/defaults.c) through sonde__registry_set_default_
  * wiring(), so the metrics core never calls a collector.
  */
+#include <stdio.h>
+
 #include "metrics/metrics-int.h"
 
 static sonde_registry *default_reg;
@@ -131,46 +133,133 @@ int sonde_registry_unregister(sonde_registry *r, sonde_family *f)
 
 /* ---- registration ---------------------------------------------------------- */
 
-/* The sample names a family writes besides its own name, which no other
- * family may use as its name. */
-static const char *const *suffixes(sonde_metric_type t)
-{
-	static const char *const hist[] = {"_bucket", "_sum", "_count", "_created", NULL};
-	static const char *const sum[] = {"_sum", "_count", "_created", NULL};
-	static const char *const ctr[] = {"_total", "_created", NULL};
-	static const char *const info[] = {"_info", NULL};
-	static const char *const none[] = {NULL};
+/* ---- clash rules -------------------------------------------------------------
+ *
+ * A family writes names in both formats: its family names (text: the
+ * name as registered; OpenMetrics: a counter without its _total, an info
+ * without its _info) and its sample names. Two families clash when any
+ * name one writes is a name the other writes: a strict OpenMetrics parser
+ * rejects a page with two families of one name or a sample claimed by two
+ * families, and Prometheus files one family's samples under the other's
+ * metadata. So a gauge "jobs" clashes with a counter "jobs_total" (the
+ * counter's OpenMetrics family is "jobs"), an info "x_info" with a gauge
+ * "x", a counter "x_total" with a histogram "x" (both write x_created). */
 
-	switch (t) {
-	case SONDE_TYPE_HISTOGRAM: return hist;
-	case SONDE_TYPE_SUMMARY: return sum;
-	case SONDE_TYPE_COUNTER: return ctr;
-	case SONDE_TYPE_INFO: return info;
-	default: return none;
-	}
+static const char *const all_suffixes[] = {"_total", "_created", "_bucket",
+                                           "_sum",   "_count",   "_info"};
+
+static bool ends_with(const char *s, size_t n, const char *suf, size_t *base_len)
+{
+	size_t k = strlen(suf);
+
+	if (n <= k || memcmp(s + n - k, suf, k) != 0)
+		return false;
+	*base_len = n - k;
+	return true;
 }
 
-static bool is_name_plus_suffix(const char *full, const char *base, const char *const *suf)
+/* n == base (bl bytes) followed by suf. */
+static bool is_base_suffix(const char *n, const char *base, size_t bl, const char *suf)
 {
-	size_t bl = strlen(base);
+	return strncmp(n, base, bl) == 0 && strcmp(n + bl, suf) == 0;
+}
 
-	if (strncmp(full, base, bl) != 0)
-		return false;
+/* Whether a family named fname of type t writes the name n (a family or
+ * a sample name, in either format). */
+static bool family_writes(const char *fname, sonde_metric_type t, const char *n)
+{
+	static const char *const hist[] = {"", "_bucket", "_sum", "_count", "_created", NULL};
+	static const char *const summ[] = {"", "_sum", "_count", "_created", NULL};
+	static const char *const ctr[] = {"", "_total", "_created", NULL};
+	static const char *const info[] = {"", "_info", NULL};
+	static const char *const plain[] = {"", NULL};
+	const char *const *suf = plain;
+	size_t bl = strlen(fname);
+
+	switch (t) {
+	case SONDE_TYPE_HISTOGRAM: suf = hist; break;
+	case SONDE_TYPE_SUMMARY: suf = summ; break;
+	case SONDE_TYPE_COUNTER:
+		suf = ctr;
+		ends_with(fname, bl, "_total", &bl); /* base: without _total */
+		break;
+	case SONDE_TYPE_INFO:
+		suf = info;
+		ends_with(fname, bl, "_info", &bl);
+		break;
+	default: break;
+	}
+	if (strcmp(n, fname) == 0)
+		return true;
 	for (; *suf; suf++)
-		if (strcmp(full + bl, *suf) == 0)
+		if (is_base_suffix(n, fname, bl, *suf))
 			return true;
 	return false;
 }
 
-/* Under r->mu: a family whose samples would collide with f's, or NULL. */
+static size_t find_pos(const sonde_registry *r, const char *name, bool *found);
+
+/* Under r->mu: the registered family named c that writes n, or NULL. */
+static const sonde_family *writer_named(const sonde_registry *r, const char *c, const char *n)
+{
+	bool found;
+	size_t pos = find_pos(r, c, &found);
+
+	if (found && family_writes(r->fams[pos]->name, r->fams[pos]->type, n))
+		return r->fams[pos];
+	return NULL;
+}
+
+/* Under r->mu: a registered family that writes the name n, or NULL. Its
+ * registered name can only be n, n with a known suffix taken off, or
+ * either of those with _total or _info put on. */
+static const sonde_family *writer_of(const sonde_registry *r, const char *n)
+{
+	char c[SONDE_NAME_MAX + 16];
+	size_t nl = strlen(n), bl, i;
+	const sonde_family *e;
+
+	if ((e = writer_named(r, n, n)))
+		return e;
+	for (i = 0; i < 2; i++) {
+		snprintf(c, sizeof(c), "%s%s", n, i ? "_info" : "_total");
+		if ((e = writer_named(r, c, n)))
+			return e;
+	}
+	for (i = 0; i < SONDE_ARRAY_LEN(all_suffixes); i++) {
+		if (!ends_with(n, nl, all_suffixes[i], &bl))
+			continue;
+		snprintf(c, sizeof(c), "%.*s", (int)bl, n);
+		if ((e = writer_named(r, c, n)))
+			return e;
+		snprintf(c, sizeof(c), "%.*s_total", (int)bl, n);
+		if ((e = writer_named(r, c, n)))
+			return e;
+	}
+	return NULL;
+}
+
+/* Under r->mu: a family whose written names meet those of a new family
+ * (name, t), or NULL. */
 static const sonde_family *clash(const sonde_registry *r, const char *name, sonde_metric_type t)
 {
-	size_t i;
+	static const char *const forms[] = {"",     "_total", "_created", "_bucket",
+	                                    "_sum", "_count", "_info"};
+	char n[SONDE_NAME_MAX + 16];
+	size_t nl = strlen(name), bl = nl, i;
+	const sonde_family *e;
 
-	for (i = 0; i < r->nfams; i++) {
-		const sonde_family *e = r->fams[i];
-		if (is_name_plus_suffix(e->name, name, suffixes(t)) ||
-		    is_name_plus_suffix(name, e->name, suffixes(e->type)))
+	if (t == SONDE_TYPE_COUNTER)
+		ends_with(name, nl, "_total", &bl);
+	else if (t == SONDE_TYPE_INFO)
+		ends_with(name, nl, "_info", &bl);
+	/* every name the new family writes is its registered name or its base
+	 * with one of these suffixes */
+	if ((e = writer_of(r, name)))
+		return e;
+	for (i = 0; i < SONDE_ARRAY_LEN(forms); i++) {
+		snprintf(n, sizeof(n), "%.*s%s", (int)bl, name, forms[i]);
+		if (family_writes(name, t, n) && (e = writer_of(r, n)))
 			return e;
 	}
 	return NULL;

@@ -718,3 +718,72 @@ TEST(label_values_must_be_valid_utf8)
 	sonde_buf_destroy(&b);
 	sonde_registry_free(r);
 }
+
+/* Issue 13.10: families whose OpenMetrics family names or sample names
+ * meet: both registered, in either order, and the page carried two
+ * families of one name (the official parser rejects the page). Now the
+ * second is refused with EEXIST, in either order. */
+TEST(registration_refuses_families_whose_written_names_meet)
+{
+	static const struct {
+		sonde_metric_type t1;
+		const char *n1;
+		sonde_metric_type t2;
+		const char *n2;
+	} clash[] = {
+	        {SONDE_TYPE_GAUGE, "jobs", SONDE_TYPE_COUNTER, "jobs_total"},
+	        {SONDE_TYPE_INFO, "x_info", SONDE_TYPE_GAUGE, "x"},
+	        {SONDE_TYPE_INFO, "build", SONDE_TYPE_GAUGE, "build_info"},
+	        {SONDE_TYPE_COUNTER, "x_total", SONDE_TYPE_HISTOGRAM, "x"},
+	        {SONDE_TYPE_COUNTER, "c_total", SONDE_TYPE_GAUGE, "c_created"},
+	        {SONDE_TYPE_COUNTER, "plain", SONDE_TYPE_GAUGE, "plain_total"},
+	        {SONDE_TYPE_HISTOGRAM, "h", SONDE_TYPE_GAUGE, "h_created"},
+	        {SONDE_TYPE_HISTOGRAM, "h", SONDE_TYPE_COUNTER, "h_bucket_total"},
+	        {SONDE_TYPE_SUMMARY, "s", SONDE_TYPE_GAUGE, "s_created"},
+	        {SONDE_TYPE_SUMMARY, "s", SONDE_TYPE_HISTOGRAM, "s_sum"},
+	        {SONDE_TYPE_COUNTER, "a_total", SONDE_TYPE_SUMMARY, "a"},
+	};
+	static const struct {
+		sonde_metric_type t1;
+		const char *n1;
+		sonde_metric_type t2;
+		const char *n2;
+	} fine[] = {
+	        {SONDE_TYPE_GAUGE, "jobs", SONDE_TYPE_COUNTER, "jobs_done_total"},
+	        {SONDE_TYPE_COUNTER, "x_total", SONDE_TYPE_GAUGE, "x_total_bytes"},
+	        {SONDE_TYPE_HISTOGRAM, "h", SONDE_TYPE_GAUGE, "h_buckets"},
+	        {SONDE_TYPE_GAUGE, "info", SONDE_TYPE_GAUGE, "info_x"},
+	};
+	size_t i;
+	int order;
+
+	for (i = 0; i < SONDE_ARRAY_LEN(clash); i++)
+		for (order = 0; order < 2; order++) {
+			sonde_registry *r = sonde_registry_new();
+			sonde_metric_opts a, b;
+			sonde_metric_opts_init(&a, order ? clash[i].t2 : clash[i].t1,
+			                       order ? clash[i].n2 : clash[i].n1, "h");
+			sonde_metric_opts_init(&b, order ? clash[i].t1 : clash[i].t2,
+			                       order ? clash[i].n1 : clash[i].n2, "h");
+			if (!sonde_family_new(r, &a))
+				FAIL("%s: %s", a.name, sonde_last_error());
+			if (sonde_family_new(r, &b))
+				FAIL("%s then %s: both registered", a.name, b.name);
+			ASSERT_EQ_INT(sonde_last_status(), SONDE_EEXIST);
+			ASSERT_CONTAINS(sonde_last_error(), "collide");
+			sonde_registry_free(r);
+		}
+	for (i = 0; i < SONDE_ARRAY_LEN(fine); i++)
+		for (order = 0; order < 2; order++) {
+			sonde_registry *r = sonde_registry_new();
+			sonde_metric_opts a, b;
+			sonde_metric_opts_init(&a, order ? fine[i].t2 : fine[i].t1,
+			                       order ? fine[i].n2 : fine[i].n1, "h");
+			sonde_metric_opts_init(&b, order ? fine[i].t1 : fine[i].t2,
+			                       order ? fine[i].n1 : fine[i].n2, "h");
+			ASSERT_NOT_NULL(sonde_family_new(r, &a));
+			if (!sonde_family_new(r, &b))
+				FAIL("%s then %s refused: %s", a.name, b.name, sonde_last_error());
+			sonde_registry_free(r);
+		}
+}
