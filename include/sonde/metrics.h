@@ -322,8 +322,16 @@ SONDE_API double sonde_gauge_value(const sonde_gauge *g);
 
 /* ---- histograms ----------------------------------------------------------------
  * observe(v) counts v in the first bucket whose bound is >= v (+Inf last)
- * and adds it to the sum. NaN is dropped and counted. The read calls sum
- * all threads' cells; NULL gives 0.
+ * and adds it to the sum. Refused and counted in
+ * sonde_rejected_values_total{metric_type="histogram"}: NaN (reason "nan"),
+ * and a negative v when no bound is negative (reason "negative": such a
+ * histogram measures durations or sizes, a negative v is a clock step, and
+ * it would make _sum negative, which OpenMetrics forbids). A histogram
+ * with a negative bound takes negative values; its OpenMetrics samples
+ * then carry no _sum and no _count (OpenMetrics forbids the _sum, and
+ * _count goes only with _sum; the +Inf bucket is the count), while text
+ * 0.0.4 carries both. -Inf is negative; +Inf is kept. So every page
+ * parses. The read calls sum all threads' cells; NULL gives 0.
  */
 SONDE_API void sonde_histogram_observe(sonde_histogram *h, double v);
 SONDE_API uint64_t sonde_histogram_count(const sonde_histogram *h);
@@ -340,13 +348,17 @@ SONDE_API uint64_t sonde_histogram_bucket(const sonde_histogram *h, size_t i);
  *
  * Error: every reported quantile is within 0.78 % (relative) of the exact
  * quantile of the observations in the window, the observation of rank
- * floor(q * (n - 1)), for 2^-40 <= |v| < 2^41; smaller magnitudes count as
+ * floor(q * (n - 1)), for 2^-40 <= v < 2^41; smaller magnitudes count as
  * 0, larger ones are clamped to the top bucket. Observe takes no lock and
  * writes only the calling thread's own block (one coarse clock read, an
  * index computed from the double's bits, two adds).
  * Memory bound: per thread that observes a child, 1.7 KiB plus 1280 bytes
  * per distinct binary exponent observed (at most 162): <= 209 KiB.
- * NaN is dropped and counted; a NULL handle is a no-op. Reading quantiles
+ * NaN and negative values (-Inf included) are refused and counted in
+ * sonde_rejected_values_total{metric_type="summary",reason="nan"|"negative"}:
+ * OpenMetrics forbids a negative or NaN _sum and negative quantiles, and
+ * one would make strict parsers reject the whole page. A NULL handle is a
+ * no-op. Reading quantiles
  * allocates 83 KiB of scratch for the merge. A label-less summary cannot be
  * reset by sonde_family_clear (a no-op for it).
  */
@@ -490,7 +502,7 @@ SONDE_API SONDE_WUR int sonde_process_collector_unregister(sonde_registry *r);
 typedef struct sonde_self_stats {
 	uint64_t counter_negative;    /* counter adds < 0 dropped */
 	uint64_t counter_nan;         /* counter adds of NaN dropped */
-	uint64_t histogram_nan;       /* histogram observations of NaN dropped */
+	uint64_t histogram_nan;       /* NaN observations dropped (histograms and summaries) */
 	uint64_t label_sets_rejected; /* children refused by a cardinality limit:
 	                                 sonde_children_rejected_total{reason=
 	                                 "cardinality_limit"} */

@@ -30,6 +30,9 @@ void sonde__self_metrics_register(sonde_registry *r)
 	static const char *const neg[] = {"counter", "negative"};
 	static const char *const cnan[] = {"counter", "nan"};
 	static const char *const hnan[] = {"histogram", "nan"};
+	static const char *const hneg[] = {"histogram", "negative"};
+	static const char *const snan[] = {"summary", "nan"};
+	static const char *const sneg[] = {"summary", "negative"};
 	static const char *const card[] = {"cardinality_limit"};
 	static const char *const cells[] = {"cells_exhausted"};
 	static const char *const oom[] = {"out_of_memory"};
@@ -40,12 +43,16 @@ void sonde__self_metrics_register(sonde_registry *r)
 	f = sonde__family_new_internal(
 	        r, SONDE_TYPE_COUNTER, "sonde_rejected_values_total",
 	        "Values dropped by sonde's hot path (negative or NaN counter "
-	        "adds, NaN observations).",
+	        "adds, NaN observations, negative observations of summaries and "
+	        "of histograms without a negative bound).",
 	        2, v_labels);
 	if (f) {
 		add_count(f, neg, SONDE_SELF_COUNTER_NEGATIVE);
 		add_count(f, cnan, SONDE_SELF_COUNTER_NAN);
 		add_count(f, hnan, SONDE_SELF_HISTOGRAM_NAN);
+		add_count(f, hneg, SONDE_SELF_HISTOGRAM_NEGATIVE);
+		add_count(f, snan, SONDE_SELF_SUMMARY_NAN);
+		add_count(f, sneg, SONDE_SELF_SUMMARY_NEGATIVE);
 	}
 	f = sonde__family_new_internal(r, SONDE_TYPE_COUNTER, "sonde_children_rejected_total",
 	                               "Label sets sonde refused to create a child for.", 1,

@@ -140,6 +140,13 @@ static void render_histogram(walk *w, const sonde__child *c)
 		put_exemplar(w, c, i);
 		sonde__buf_putc(w->b, '\n');
 	}
+	/* OpenMetrics: a histogram with a negative bound MUST NOT carry
+	 * _sum (it is no counter), and _count goes only with _sum (the
+	 * official parser's rule): the +Inf bucket is the count. */
+	if (w->om && c->bounds[0] < 0) {
+		put_created(w, c);
+		return;
+	}
 	put_series(w, SUFFIX("_sum"), c, NULL, NULL, 0);
 	put_num(w->b, sonde__cells_sum_f64_locked(idx + c->nbounds + 1));
 	sonde__buf_putc(w->b, '\n');

@@ -222,10 +222,8 @@ void sonde_histogram_observe_exemplar(sonde_histogram *h, double v, const sonde_
 
 	if (!h)
 		return;
-	if (isnan(v)) {
-		sonde_histogram_observe(h, v); /* dropped and counted */
+	if (sonde__histogram_refuses(&h->c, v)) /* dropped and counted */
 		return;
-	}
 	slot = sonde__histogram_bucket(&h->c, v);
 	sonde__histogram_add(h, slot, v);
 	if (!trace_labels(ctx, tid, sid))
@@ -260,6 +258,10 @@ int sonde_histogram_observe_exemplar_labels(sonde_histogram *h, double v, size_t
 		                   "sonde_histogram_observe_exemplar_labels: NULL histogram");
 	if (isnan(v))
 		return sonde__fail(SONDE_EINVAL, "exemplar: NaN observation");
+	if (v < 0 && h->c.bounds[0] >= 0)
+		return sonde__fail(SONDE_EINVAL,
+		                   "exemplar: negative observation on a histogram without a "
+		                   "negative bound");
 	slot = sonde__histogram_bucket(&h->c, v);
 	rc = record(&h->c, slot, v, n, names, values);
 	if (rc == SONDE_OK)

@@ -55,14 +55,30 @@ static inline void add(sonde_histogram *h, uint32_t b, double v)
 	sonde__cell_add_f64(cells + h->c.nbounds + 1, v);
 }
 
+/* NaN, and a negative v when no bound is negative (the histogram measures
+ * a quantity that cannot be negative: a negative v is a clock step or a
+ * bug, and it would make _sum negative, which OpenMetrics forbids), are
+ * refused and counted. */
+bool sonde__histogram_refuses(const sonde__child *c, double v)
+{
+	if (isnan(v)) {
+		sonde__self_count_histogram_nan();
+		return true;
+	}
+	if (v < 0 && c->bounds[0] >= 0) {
+		sonde__self_count_histogram_negative();
+		return true;
+	}
+	return false;
+}
+
 void sonde_histogram_observe(sonde_histogram *h, double v)
 {
 	if (SONDE_UNLIKELY(!h))
 		return;
-	if (SONDE_UNLIKELY(isnan(v))) {
-		sonde__self_count_histogram_nan();
+	/* one test for the common case: v >= 0 (false for NaN) */
+	if (SONDE_UNLIKELY(!(v >= 0)) && sonde__histogram_refuses(&h->c, v))
 		return;
-	}
 	add(h, find_bucket(h->c.bounds, h->c.nbounds, v), v);
 }
 

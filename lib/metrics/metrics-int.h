@@ -195,6 +195,9 @@ void sonde__static_gen_bump(void);
  * and one observation of a non-NaN v into bucket b, for the exemplar calls
  * that need the bucket too. */
 uint32_t sonde__histogram_bucket(const sonde__child *c, double v);
+/* Whether v is refused (and counted): NaN, or negative with no negative
+ * bound. */
+bool sonde__histogram_refuses(const sonde__child *c, double v);
 void sonde__histogram_add(sonde_histogram *h, uint32_t b, double v);
 
 /* exemplar.c */
@@ -210,6 +213,9 @@ bool sonde__exemplar_read(const sonde__child *c, size_t i, char *text, size_t *l
 void sonde__self_count_counter_negative(void);
 void sonde__self_count_counter_nan(void);
 void sonde__self_count_histogram_nan(void);
+void sonde__self_count_histogram_negative(void);
+void sonde__self_count_summary_nan(void);
+void sonde__self_count_summary_negative(void);
 void sonde__self_count_rejected(int reason);
 enum { SONDE_REJECT_CARDINALITY = 0, SONDE_REJECT_CELLS = 1, SONDE_REJECT_OOM = 2 };
 /* The counter behind each of the above, for the exposing families. */
@@ -218,6 +224,9 @@ enum {
 	SONDE_SELF_COUNTER_NEGATIVE = 0,
 	SONDE_SELF_COUNTER_NAN,
 	SONDE_SELF_HISTOGRAM_NAN,
+	SONDE_SELF_HISTOGRAM_NEGATIVE,
+	SONDE_SELF_SUMMARY_NAN,
+	SONDE_SELF_SUMMARY_NEGATIVE,
 	SONDE_SELF_REJECTED /* + SONDE_REJECT_* */
 };
 

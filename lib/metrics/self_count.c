@@ -22,6 +22,21 @@ void sonde__self_count_histogram_nan(void)
 	sonde__fetch_add_relaxed(&counts[SONDE_SELF_HISTOGRAM_NAN], 1);
 }
 
+void sonde__self_count_histogram_negative(void)
+{
+	sonde__fetch_add_relaxed(&counts[SONDE_SELF_HISTOGRAM_NEGATIVE], 1);
+}
+
+void sonde__self_count_summary_nan(void)
+{
+	sonde__fetch_add_relaxed(&counts[SONDE_SELF_SUMMARY_NAN], 1);
+}
+
+void sonde__self_count_summary_negative(void)
+{
+	sonde__fetch_add_relaxed(&counts[SONDE_SELF_SUMMARY_NEGATIVE], 1);
+}
+
 void sonde__self_count_rejected(int reason)
 {
 	if (reason >= 0 && reason < 3)
@@ -39,7 +54,9 @@ void sonde_self_stats_get(sonde_self_stats *out)
 		return;
 	out->counter_negative = sonde__load_relaxed(&counts[SONDE_SELF_COUNTER_NEGATIVE]);
 	out->counter_nan = sonde__load_relaxed(&counts[SONDE_SELF_COUNTER_NAN]);
-	out->histogram_nan = sonde__load_relaxed(&counts[SONDE_SELF_HISTOGRAM_NAN]);
+	/* the struct predates summaries' own count: both kinds of NaN */
+	out->histogram_nan = sonde__load_relaxed(&counts[SONDE_SELF_HISTOGRAM_NAN]) +
+	                     sonde__load_relaxed(&counts[SONDE_SELF_SUMMARY_NAN]);
 	out->label_sets_rejected =
 	        sonde__load_relaxed(&counts[SONDE_SELF_REJECTED + SONDE_REJECT_CARDINALITY]);
 	out->cells_exhausted =

@@ -255,8 +255,14 @@ void sonde_summary_observe(sonde_summary *sm, double v)
 
 	if (SONDE_UNLIKELY(!c))
 		return;
-	if (SONDE_UNLIKELY(isnan(v))) {
-		sonde__self_count_histogram_nan();
+	/* NaN and negative values are refused and counted: a summary's
+	 * _sum must not be negative or NaN and its quantiles not negative in
+	 * OpenMetrics (the official parser rejects the page) */
+	if (SONDE_UNLIKELY(!(v >= 0))) {
+		if (isnan(v))
+			sonde__self_count_summary_nan();
+		else
+			sonde__self_count_summary_negative();
 		return;
 	}
 	s = c->ext;

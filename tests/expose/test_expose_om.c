@@ -392,3 +392,65 @@ TEST(om_created_is_opt_in_per_registry)
 	sonde_buf_destroy(&b);
 	sonde_registry_free(r);
 }
+
+/* Issue 13.11: one bad observation invalidated a whole OpenMetrics page:
+ * observe(-0.001) on a duration histogram (a clock step), +Inf then -Inf,
+ * a histogram with negative bounds (which must carry no _sum), a negative
+ * summary observation. The official parser now reads every page, with
+ * the values the rules promise. */
+TEST(om_bad_observations_never_invalidate_the_page)
+{
+	static const double temp_bounds[] = {-10, 0, 10};
+	sonde_registry *r = sonde_registry_new();
+	sonde_buf b = SONDE_BUF_INIT;
+	sonde_histogram *dur = sonde_histogram_new(r, "dur_seconds", "D.", NULL, 0);
+	sonde_histogram *inf = sonde_histogram_new(r, "inf_seconds", "I.", NULL, 0);
+	sonde_histogram *temp = sonde_histogram_new(r, "temp_celsius", "T.", temp_bounds, 3);
+	sonde_summary *sz = sonde_summary_new(r, "sz_bytes", "S.");
+	const char *check =
+	        "import sys, math\n"
+	        "from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n"
+	        "fams = {f.name: f for f in p(open(sys.argv[1]).read())}\n"
+	        "s = lambda n: {(x.name, tuple(sorted(x.labels.items()))): x.value for x in fams[n].samples}\n"
+	        "d = s('dur_seconds')\n"
+	        "assert d[('dur_seconds_count', ())] == 1 and d[('dur_seconds_sum', ())] == 0.25, d\n"
+	        "i = s('inf_seconds')\n"
+	        "assert i[('inf_seconds_count', ())] == 2 and i[('inf_seconds_sum', ())] == math.inf, i\n"
+	        "t = s('temp_celsius')\n"
+	        "assert ('temp_celsius_sum', ()) not in t and ('temp_celsius_count', ()) not in t, t\n"
+	        "assert t[('temp_celsius_bucket', (('le', '-10.0'),))] == 1, t\n"
+	        "assert t[('temp_celsius_bucket', (('le', '+Inf'),))] == 3, t\n"
+	        "z = s('sz_bytes')\n"
+	        "assert z[('sz_bytes_count', ())] == 1 and z[('sz_bytes_sum', ())] == 5, z\n"
+	        "print('om ok')\n";
+	const char *argv[] = {SONDE_PYTHON, "-c", check, NULL, NULL};
+	char *out = NULL;
+	int rc;
+
+	sonde_histogram_observe(dur, -0.001); /* refused: no negative bound */
+	sonde_histogram_observe(dur, 0.25);
+	sonde_histogram_observe(inf, INFINITY);
+	sonde_histogram_observe(inf, -INFINITY); /* refused: the sum stays +Inf */
+	sonde_histogram_observe(inf, 1);
+	sonde_histogram_observe(temp, -20); /* negative bounds: kept */
+	sonde_histogram_observe(temp, 5);
+	sonde_histogram_observe(temp, 15);
+	sonde_summary_observe(sz, -3); /* refused */
+	sonde_summary_observe(sz, 5);
+	ASSERT_EQ_U64(sonde_histogram_count(dur), 1);
+	ASSERT_EQ_U64(sonde_histogram_count(temp), 3);
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
+	argv[3] = sonde_test_tmpfile(0, b.data, b.len);
+	rc = sonde_test_run(argv, NULL, &out);
+	if (rc != 0)
+		FAIL("OpenMetrics parser exit %d:\n%s\n--- input:\n%s", rc, out, b.data);
+	ASSERT_CONTAINS(out, "om ok");
+	free(out);
+	/* text 0.0.4 has no such rule: the negative-bound histogram keeps its
+	 * _sum and _count there */
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_TEXT, &b));
+	ASSERT_CONTAINS(b.data, "\ntemp_celsius_sum 0\n");
+	ASSERT_CONTAINS(b.data, "\ntemp_celsius_count 3\n");
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
+}

@@ -83,12 +83,12 @@ TEST(summary_quantile_error_bound)
 	check_dist("constant", xs, n);
 	for (i = 0; i < n; i++) {
 		double u = urand();
-		xs[i] = u < 0.3 ? 0 : u < 0.6 ? -1 - 99 * urand() : 1e-3 + 1e3 * urand();
+		xs[i] = u < 0.3 ? 0 : u < 0.6 ? 1 + 99 * urand() : 1e-3 + 1e3 * urand();
 	}
-	check_dist("zeros and negatives", xs, n);
+	check_dist("zeros and a wide spread", xs, n);
 	for (i = 0; i < n; i++)
-		xs[i] = -exp(3 * nrand());
-	check_dist("all negative", xs, n);
+		xs[i] = exp(3 * nrand()); /* lognormal, sigma 3: ~9 decades */
+	check_dist("very wide", xs, n);
 	for (i = 0; i < n; i++)
 		xs[i] = (double)(i % 7) * 1e-6; /* tiny, with zeros */
 	check_dist("tiny", xs, n);
@@ -266,4 +266,29 @@ TEST(summary_validation)
 	ASSERT_TRUE(isnan(sonde_summary_quantile(NULL, 0.5)));
 	ASSERT_EQ_U64(sonde_summary_count(NULL), 0);
 	sonde_registry_free(r);
+}
+
+/* Issue 13.11: a negative observation made the summary's _sum and
+ * quantiles negative, and the official OpenMetrics parser rejected the
+ * whole page. Negative and NaN observations are refused and counted. */
+TEST(summary_refuses_negative_and_nan_observations)
+{
+	sonde_summary *s = sonde_summary_new(NULL, "sz_bytes", "S.");
+	sonde_buf b = SONDE_BUF_INIT;
+
+	ASSERT_NOT_NULL(s);
+	sonde_summary_observe(s, -0.001);
+	sonde_summary_observe(s, -INFINITY);
+	sonde_summary_observe(s, NAN);
+	sonde_summary_observe(s, -0.0); /* not negative: a zero */
+	sonde_summary_observe(s, 2);
+	ASSERT_EQ_U64(sonde_summary_count(s), 2);
+	ASSERT_EQ_DBL(sonde_summary_sum(s), 2);
+	ASSERT_OK(sonde_expose(NULL, SONDE_FORMAT_TEXT, &b));
+	ASSERT_CONTAINS(
+	        b.data,
+	        "sonde_rejected_values_total{metric_type=\"summary\",reason=\"negative\"} 2\n");
+	ASSERT_CONTAINS(b.data,
+	                "sonde_rejected_values_total{metric_type=\"summary\",reason=\"nan\"} 1\n");
+	sonde_buf_destroy(&b);
 }
