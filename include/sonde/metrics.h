@@ -393,8 +393,9 @@ SONDE_API double sonde_summary_quantile(const sonde_summary *s, double q);
  * {trace_id, span_id} = v. Never fail loudly; NULL handle is a no-op.
  * _labels variants: any labels, names validated, at most 128 code points of
  * names and values together (SONDE_ELIMIT beyond, and nothing is counted),
- * SONDE_EINVAL for NULLs, a negative/NaN counter value or a NaN
- * observation, SONDE_ENOMEM.
+ * SONDE_EINVAL for NULLs, a value that is not valid UTF-8, a negative/NaN
+ * counter value, a NaN observation or one the histogram refuses (above),
+ * SONDE_ENOMEM.
  */
 #define SONDE_EXEMPLAR_MAX_CHARS 128
 struct sonde_span_context;

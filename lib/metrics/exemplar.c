@@ -146,6 +146,12 @@ static int render(size_t n, const char *const *names, const char *const *values,
 			return sonde__fail(SONDE_EINVAL, "exemplar: NULL label name or value");
 		if ((rc = sonde__check_label_name(names[i], SONDE_TYPE_UNTYPED)))
 			return rc;
+		/* values must be UTF-8, as a child's label values: counted as
+		 * written, each code point once (no U+FFFD can multiply them) */
+		if (sonde__utf8_invalid_at(values[i], strlen(values[i])) != SIZE_MAX)
+			return sonde__fail(SONDE_EINVAL,
+			                   "exemplar: value of label \"%s\" is not valid UTF-8",
+			                   names[i]);
 		cp += code_points(names[i], strlen(names[i])) +
 		      code_points(values[i], strlen(values[i]));
 	}

@@ -186,3 +186,44 @@ TEST(exemplar_from_sampled_span_histogram)
 	ASSERT_OK(sonde_trace_set_span_histogram(NULL));
 	sonde_registry_free(r);
 }
+
+/* Issue 13.12: 200 lone continuation bytes counted as 0 code points but
+ * were written as 200 U+FFFD, and the parser rejected the page for an
+ * exemplar over 128 code points. Exemplar label values must be UTF-8, as
+ * a child's label values: invalid ones are refused with EINVAL, and the
+ * page stays valid for the official parser. */
+TEST(exemplar_invalid_utf8_is_refused_not_multiplied)
+{
+	sonde_registry *r = sonde_registry_new();
+	sonde_counter *c = sonde_counter_new(r, "ex_total", "E.");
+	char cont[201];
+	const char *names[] = {"user"};
+	const char *vals[] = {cont};
+	sonde_buf b = SONDE_BUF_INIT;
+	const char *argv[] = {
+	        SONDE_PYTHON, "-c",
+	        "import sys\nfrom prometheus_client.openmetrics.parser import "
+	        "text_string_to_metric_families as p\nlist(p(open(sys.argv[1]).read()))\n"
+	        "print('om ok')\n",
+	        NULL, NULL};
+	char *out = NULL;
+	int rc;
+
+	memset(cont, 0x80, 200);
+	cont[200] = '\0';
+	ASSERT_EQ_INT(sonde_counter_add_exemplar_labels(c, 1, 1, names, vals), SONDE_EINVAL);
+	ASSERT_CONTAINS(sonde_last_error(), "not valid UTF-8");
+	vals[0] = "\xff";
+	ASSERT_EQ_INT(sonde_counter_add_exemplar_labels(c, 1, 1, names, vals), SONDE_EINVAL);
+	ASSERT_EQ_DBL(sonde_counter_value(c), 0); /* refused: not counted */
+	vals[0] = "ok";
+	ASSERT_OK(sonde_counter_add_exemplar_labels(c, 1, 1, names, vals));
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
+	argv[3] = sonde_test_tmpfile(0, b.data, b.len);
+	rc = sonde_test_run(argv, NULL, &out);
+	if (rc != 0)
+		FAIL("parser exit %d:\n%s\n%s", rc, out, b.data);
+	free(out);
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
+}
