@@ -352,8 +352,9 @@ SONDE_API uint64_t sonde_histogram_bucket(const sonde_histogram *h, size_t i);
  * 0, larger ones are clamped to the top bucket. Observe takes no lock and
  * writes only the calling thread's own block (one coarse clock read, an
  * index computed from the double's bits, two adds).
- * Memory bound: per thread that observes a child, 1.7 KiB plus 1280 bytes
- * per distinct binary exponent observed (at most 162): <= 209 KiB.
+ * Memory bound: per thread that observes a child, with the default 5 age
+ * buckets, 1.1 KiB plus 2560 bytes per distinct binary exponent observed
+ * (at most 81): <= 209 KiB. Counts are 64-bit: they do not wrap.
  * NaN and negative values (-Inf included) are refused and counted in
  * sonde_rejected_values_total{metric_type="summary",reason="nan"|"negative"}:
  * OpenMetrics forbids a negative or NaN _sum and negative quantiles, and

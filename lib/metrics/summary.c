@@ -7,16 +7,18 @@
  * than 1/64 of its lower bound. Reporting a bucket's midpoint is therefore
  * within 1/128 (0.78 %) of every value in it, hence of the exact quantile
  * (the observation of rank floor(q (n-1)) among the window's n). No
- * logarithm is computed on the hot path. Negative values mirror this;
- * |v| < 2^-40 counts as zero (reported as 0); |v| >= 2^41 is clamped into
- * the top bucket (the error bound holds for 2^-40 <= |v| < 2^41).
+ * logarithm is computed on the hot path. Negative values are refused (see
+ * sonde_summary_observe); v < 2^-40 counts as zero (reported as 0);
+ * v >= 2^41 is clamped into the top bucket (the error bound holds for
+ * 2^-40 <= v < 2^41). Counts are 64-bit: no slot of a thread wraps.
  *
  * Layout. Each thread that observes a summary child owns one block for it:
  * lifetime count and sum, and per age slot an epoch, a zero count and, per
  * binary exponent seen, 64 bucket counts. Exponent arrays are allocated on
  * first sight of that exponent (the only allocation, never in steady
- * state): a block costs 1280 bytes per distinct exponent observed (at most
- * 81 positive and 81 negative: 207 KiB) plus 1.6 KiB, per thread.
+ * state): with the default 5 age slots a block costs 2560 bytes per
+ * distinct exponent observed (at most 81: 207 KiB) plus 1.1 KiB, per
+ * thread.
  *
  * Window. Slot s holds epoch e when e % nslots == s, an epoch lasting
  * max_age / age_buckets. The writing thread resets its own stale slot, so no
@@ -50,10 +52,9 @@ struct sonde__summ_block {
 	_Atomic uint64_t count;
 	_Atomic uint64_t sum_bits;
 	_Atomic int64_t epoch[SONDE_SUMMARY_SLOTS_MAX];
-	_Atomic uint32_t zero[SONDE_SUMMARY_SLOTS_MAX];
+	_Atomic uint64_t zero[SONDE_SUMMARY_SLOTS_MAX];
 	/* per exponent: nslots * SUB counts */
-	_Atomic(_Atomic uint32_t *) pos[EXP_N];
-	_Atomic(_Atomic uint32_t *) neg[EXP_N];
+	_Atomic(_Atomic uint64_t *) pos[EXP_N];
 	uint32_t nslots;
 	_Atomic int orphan; /* 1 once its thread exited: adoptable */
 	/* owner-thread cache of the current slot */
@@ -137,10 +138,8 @@ static void block_free(sonde__summ_block *b)
 {
 	uint32_t i;
 
-	for (i = 0; i < EXP_N; i++) {
-		sonde__free(sonde__load_relaxed(&b->pos[i]), b->nslots * SUB * sizeof(uint32_t));
-		sonde__free(sonde__load_relaxed(&b->neg[i]), b->nslots * SUB * sizeof(uint32_t));
-	}
+	for (i = 0; i < EXP_N; i++)
+		sonde__free(sonde__load_relaxed(&b->pos[i]), b->nslots * SUB * sizeof(uint64_t));
 	sonde__free(b, sizeof(*b));
 }
 
@@ -213,12 +212,9 @@ static void enter_epoch(sonde__summ_block *b, const sonde__summ *s, int64_t now,
 		sonde__store_release(&b->epoch[slot], SLOT_INVALID);
 		sonde__store_relaxed(&b->zero[slot], 0);
 		for (i = 0; i < EXP_N; i++) {
-			_Atomic uint32_t *p = sonde__load_relaxed(&b->pos[i]);
-			_Atomic uint32_t *n = sonde__load_relaxed(&b->neg[i]);
+			_Atomic uint64_t *p = sonde__load_relaxed(&b->pos[i]);
 			for (j = 0; p && j < SUB; j++)
 				sonde__store_relaxed(&p[slot * SUB + j], 0);
-			for (j = 0; n && j < SUB; j++)
-				sonde__store_relaxed(&n[slot * SUB + j], 0);
 		}
 		/* release: the cleared counts before the new epoch; pairs with
 		 * the acquire of the epoch in sonde__summary_read() */
@@ -231,13 +227,13 @@ static void enter_epoch(sonde__summ_block *b, const sonde__summ *s, int64_t now,
 	(void)now;
 }
 
-static _Atomic uint32_t *exp_array(sonde__summ_block *b, _Atomic(_Atomic uint32_t *) *slot)
+static _Atomic uint64_t *exp_array(sonde__summ_block *b, _Atomic(_Atomic uint64_t *) *slot)
 {
-	_Atomic uint32_t *p = sonde__load_relaxed(slot);
+	_Atomic uint64_t *p = sonde__load_relaxed(slot);
 
 	if (SONDE_LIKELY(p != NULL))
 		return p;
-	p = sonde__calloc((size_t)b->nslots * SUB, sizeof(uint32_t));
+	p = sonde__calloc((size_t)b->nslots * SUB, sizeof(uint64_t));
 	if (p)
 		/* release: readers see zeroed counts before the pointer; pairs
 		 * with the acquire loads in add_slot() */
@@ -245,7 +241,9 @@ static _Atomic uint32_t *exp_array(sonde__summ_block *b, _Atomic(_Atomic uint32_
 	return p;
 }
 
-void sonde_summary_observe(sonde_summary *sm, double v)
+/* n observations of v (n > 1 only from tests, to reach counts no test
+ * could make one by one). */
+static inline void observe_n(sonde_summary *sm, double v, uint64_t n)
 {
 	sonde__child *c = (sonde__child *)sm;
 	sonde__summ *s;
@@ -278,31 +276,67 @@ void sonde_summary_observe(sonde_summary *sm, double v)
 	{
 		uint32_t e = (uint32_t)((bits >> 52) & 0x7ff),
 		         m = (uint32_t)((bits >> 46) & (SUB - 1));
+		_Atomic uint64_t *cnt;
 		if (e < EXP_LO || v == 0) {
-			_Atomic uint32_t *z = &b->zero[b->cur_slot];
-			sonde__store_relaxed(z, sonde__load_relaxed(z) + 1);
+			cnt = &b->zero[b->cur_slot];
 		} else {
-			_Atomic uint32_t *arr;
+			_Atomic uint64_t *arr;
 			if (e >= EXP_LO + EXP_N) {
 				e = EXP_LO + EXP_N - 1;
 				m = SUB - 1;
 			}
-			arr = exp_array(b, v > 0 ? &b->pos[e - EXP_LO] : &b->neg[e - EXP_LO]);
+			arr = exp_array(b, &b->pos[e - EXP_LO]);
 			if (SONDE_UNLIKELY(!arr)) {
 				sonde__self_count_rejected(SONDE_REJECT_OOM);
-			} else {
-				_Atomic uint32_t *cnt = &arr[b->cur_slot * SUB + m];
-				sonde__store_relaxed(cnt, sonde__load_relaxed(cnt) + 1);
+				return;
 			}
+			cnt = &arr[b->cur_slot * SUB + m];
 		}
+		sonde__store_relaxed(cnt, sonde__load_relaxed(cnt) + n);
 	}
-	sonde__store_relaxed(&b->count, sonde__load_relaxed(&b->count) + 1);
-	sonde__store_relaxed(
-	        &b->sum_bits,
-	        sonde__dbl_bits(sonde__bits_dbl(sonde__load_relaxed(&b->sum_bits)) + v));
+	sonde__store_relaxed(&b->count, sonde__load_relaxed(&b->count) + n);
+	sonde__store_relaxed(&b->sum_bits,
+	                     sonde__dbl_bits(sonde__bits_dbl(sonde__load_relaxed(&b->sum_bits)) +
+	                                     (n == 1 ? v : v * (double)n)));
+}
+
+void sonde_summary_observe(sonde_summary *sm, double v)
+{
+	observe_n(sm, v, 1);
+}
+
+void sonde__summary_observe_n(sonde_summary *sm, double v, uint64_t n)
+{
+	observe_n(sm, v, n);
 }
 
 /* ---- child lifecycle ------------------------------------------------------------ */
+
+/* Under tab_mu: both arrays to nc entries. Each array's capacity is kept
+ * on its own, so a growth that fails half-way leaves each one's true size
+ * recorded (the allocator is always told the size it gave). */
+static uint32_t tab_gen_cap;
+
+static int grow_tab(uint32_t nc)
+{
+	if (tab_cap < nc) {
+		sonde__summ **nt = sonde__realloc(tab, tab_cap * sizeof(*tab), nc * sizeof(*tab));
+		if (!nt)
+			return SONDE_ENOMEM;
+		memset(nt + tab_cap, 0, (nc - tab_cap) * sizeof(*nt));
+		tab = nt;
+		tab_cap = nc;
+	}
+	if (tab_gen_cap < nc) {
+		uint32_t *ng = sonde__realloc(tab_gen, tab_gen_cap * sizeof(*ng), nc * sizeof(*ng));
+		if (!ng)
+			return SONDE_ENOMEM;
+		memset(ng + tab_gen_cap, 0, (nc - tab_gen_cap) * sizeof(*ng));
+		tab_gen = ng;
+		tab_gen_cap = nc;
+	}
+	return SONDE_OK;
+}
 
 int sonde__summary_child_init(sonde__child *c, const sonde_family *f)
 {
@@ -320,27 +354,12 @@ int sonde__summary_child_init(sonde__child *c, const sonde_family *f)
 	for (i = 0; i < tab_n && tab[i]; i++)
 		;
 	if (i == tab_n) {
-		if (tab_n == tab_cap) {
-			uint32_t nc = tab_cap ? tab_cap * 2 : 64;
-			sonde__summ **nt =
-			        sonde__realloc(tab, tab_cap * sizeof(*tab), nc * sizeof(*tab));
-			uint32_t *ng;
-			if (nt)
-				tab = nt;
-			ng = nt ? sonde__realloc(tab_gen, tab_cap * sizeof(*tab_gen),
-			                         nc * sizeof(*tab_gen))
-			        : NULL;
-			if (!nt || !ng) {
-				/* tab may have grown; keep its capacity consistent */
-				pthread_mutex_unlock(&tab_mu);
-				pthread_mutex_destroy(&s->mu);
-				sonde__free(s, sizeof(*s));
-				return SONDE_ENOMEM;
-			}
-			tab_gen = ng;
-			memset(tab + tab_cap, 0, (nc - tab_cap) * sizeof(*tab));
-			memset(tab_gen + tab_cap, 0, (nc - tab_cap) * sizeof(*tab_gen));
-			tab_cap = nc;
+		uint32_t cap = tab_cap < tab_gen_cap ? tab_cap : tab_gen_cap;
+		if (tab_n == cap && grow_tab(cap ? cap * 2 : 64) != SONDE_OK) {
+			pthread_mutex_unlock(&tab_mu);
+			pthread_mutex_destroy(&s->mu);
+			sonde__free(s, sizeof(*s));
+			return SONDE_ENOMEM;
 		}
 		tab_n++;
 	}
@@ -383,11 +402,10 @@ void sonde__summary_child_free(sonde__child *c)
 
 /* ---- reading ------------------------------------------------------------------------ */
 
-/* Merged window counts: per sign and exponent, SUB buckets. */
+/* Merged window counts: per exponent, SUB buckets. */
 typedef struct merged {
 	uint64_t zero;
 	uint64_t pos[EXP_N][SUB];
-	uint64_t neg[EXP_N][SUB];
 } merged;
 
 /* The midpoint of bucket (biased exponent e, sub-bucket m): the mantissa
@@ -404,13 +422,6 @@ static double value_at(const merged *w, uint64_t r)
 	uint64_t seen = 0;
 	int e, m;
 
-	/* ascending: most negative first */
-	for (e = EXP_N - 1; e >= 0; e--)
-		for (m = SUB - 1; m >= 0; m--) {
-			seen += w->neg[e][m];
-			if (r < seen)
-				return -bucket_mid((uint32_t)e + EXP_LO, (uint32_t)m);
-		}
 	seen += w->zero;
 	if (r < seen)
 		return 0;
@@ -431,12 +442,9 @@ static void add_slot(merged *w, const sonde__summ_block *bc, uint32_t slot)
 	w->zero += sonde__load_relaxed(&b->zero[slot]);
 	for (e = 0; e < EXP_N; e++) {
 		/* acquire: pairs with the release in exp_array() */
-		_Atomic uint32_t *p = sonde__load_acquire(&b->pos[e]);
-		_Atomic uint32_t *n = sonde__load_acquire(&b->neg[e]);
+		_Atomic uint64_t *p = sonde__load_acquire(&b->pos[e]);
 		for (m = 0; p && m < SUB; m++)
 			w->pos[e][m] += sonde__load_relaxed(&p[slot * SUB + m]);
-		for (m = 0; n && m < SUB; m++)
-			w->neg[e][m] += sonde__load_relaxed(&n[slot * SUB + m]);
 	}
 }
 
@@ -488,7 +496,7 @@ int sonde__summary_read(const sonde__child *c, const double *qs, size_t nq, doub
 	pthread_mutex_unlock(&s->mu);
 	total = w->zero;
 	for (i = 0; i < EXP_N * SUB; i++)
-		total += (&w->pos[0][0])[i] + (&w->neg[0][0])[i];
+		total += (&w->pos[0][0])[i];
 	snap->window_count = total;
 	if (total)
 		for (i = 0; i < nq; i++)

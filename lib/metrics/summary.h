@@ -36,6 +36,9 @@ typedef struct sonde__summ_snapshot {
 int sonde__summary_read(const sonde__child *c, const double *qs, size_t nq, double *out,
                         sonde__summ_snapshot *snap);
 
+/* n observations of v at once (tests: counts past 2^32). */
+void sonde__summary_observe_n(sonde_summary *s, double v, uint64_t n);
+
 /* Tests move time. */
 extern int64_t (*sonde__summary_clock_ms)(void);
 

@@ -29,27 +29,58 @@ static bool should_fail(void)
 	}
 	return false;
 }
+/* Every block carries its size in a header, so the suite also checks the
+ * allocator contract: realloc and free are given the block's true size
+ * (issue 13.4: a stale capacity after a failed growth passed 0 for a
+ * 512-byte block). Mismatches are counted (any thread) and asserted by
+ * oom_loop. */
+#define HDR 16
+static long size_mismatches;
+
+static void *hdr_out(char *raw, size_t n)
+{
+	if (!raw)
+		return NULL;
+	memcpy(raw, &n, sizeof(n));
+	return raw + HDR;
+}
+static void check_size(void *p, size_t n)
+{
+	size_t have;
+
+	memcpy(&have, (char *)p - HDR, sizeof(have));
+	if (have != n)
+		__atomic_fetch_add(&size_mismatches, 1, __ATOMIC_RELAXED);
+}
 static void *o_malloc(void *ctx, size_t n)
 {
 	(void)ctx;
-	return should_fail() ? NULL : malloc(n);
+	return should_fail() ? NULL : hdr_out(malloc(n + HDR), n);
 }
 static void *o_calloc(void *ctx, size_t c, size_t n)
 {
 	(void)ctx;
-	return should_fail() ? NULL : calloc(c, n);
+	if (n && c > (SIZE_MAX - HDR) / n)
+		return NULL;
+	return should_fail() ? NULL : hdr_out(calloc(1, c * n + HDR), c * n);
 }
 static void *o_realloc(void *ctx, void *p, size_t o, size_t n)
 {
 	(void)ctx;
-	(void)o;
-	return should_fail() ? NULL : realloc(p, n);
+	if (should_fail())
+		return NULL;
+	if (!p)
+		return hdr_out(malloc(n + HDR), n);
+	check_size(p, o);
+	return hdr_out(realloc((char *)p - HDR, n + HDR), n);
 }
 static void o_free(void *ctx, void *p, size_t n)
 {
 	(void)ctx;
-	(void)n;
-	free(p);
+	if (!p)
+		return;
+	check_size(p, n);
+	free((char *)p - HDR);
 }
 
 static void install(void)
@@ -80,6 +111,10 @@ static int oom_loop(int (*scenario)(long n), void (*check)(long n))
 			FAIL("allocation %ld: ENOMEM without a failed allocation", n);
 		if (check)
 			check(n);
+		if (__atomic_load_n(&size_mismatches, __ATOMIC_RELAXED))
+			FAIL("allocation %ld: realloc or free was given a size other than the "
+			     "block's",
+			     n);
 		if (failures == 0) {
 			if (rc != SONDE_OK)
 				FAIL("no allocation failed but the scenario returned %d", rc);
@@ -376,4 +411,54 @@ TEST_TIMEOUT(oom_health_every_allocation, 120)
 	hreg = sonde_registry_new();
 	ASSERT_TRUE(oom_loop(health_scenario, NULL) > 3);
 	sonde_registry_free(hreg);
+}
+
+/* Issue 13.4: the summaries' slot table grows in two arrays; when the
+ * second could not grow, the first's new capacity was forgotten, and the
+ * next growth passed the allocator size 0 for the first array's 512-byte
+ * block. Fail exactly that second growth (0 to 64 generation words), then
+ * create summaries past the first capacity: every realloc and free must
+ * be given the true size. */
+static size_t fail_realloc_to;
+static size_t last_realloc_to;
+
+/* Fails the realloc from 0 to fail_realloc_to bytes that comes right
+ * after one from 0 to twice that (the slot pointers, then their
+ * generation words). */
+static void *sized_realloc_failing(void *ctx, void *p, size_t o, size_t n)
+{
+	size_t prev = last_realloc_to;
+
+	last_realloc_to = o == 0 ? n : 0;
+	if (fail_realloc_to && o == 0 && n == fail_realloc_to && prev == 2 * n) {
+		fail_realloc_to = 0;
+		return NULL;
+	}
+	return o_realloc(ctx, p, o, n);
+}
+
+TEST(oom_summary_table_growth_keeps_true_sizes)
+{
+	sonde_allocator a = {sizeof(a), o_malloc, o_calloc, sized_realloc_failing, o_free, NULL};
+	sonde_registry *r;
+	sonde_family *f;
+	const char *l[] = {"i"};
+	char v[16];
+	int i;
+
+	scenario_thread = pthread_self();
+	ASSERT_OK(sonde_set_allocator(&a));
+	fail_realloc_to = 64 * sizeof(uint32_t);
+	r = sonde_registry_new();
+	f = sonde_summary_family_new(r, "s", "S.", 1, l);
+	ASSERT_NOT_NULL(f);
+	ASSERT_TRUE(sonde_summary_with(f, "first") == NULL); /* that growth failed */
+	ASSERT_EQ_INT(sonde_last_status(), SONDE_ENOMEM);
+	for (i = 0; i < 200; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		ASSERT_NOT_NULL(sonde_summary_with(f, v));
+		sonde_summary_observe(sonde_summary_with(f, v), i);
+	}
+	sonde_registry_free(r);
+	ASSERT_EQ_INT(__atomic_load_n(&size_mismatches, __ATOMIC_RELAXED), 0);
 }

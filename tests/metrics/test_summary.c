@@ -292,3 +292,22 @@ TEST(summary_refuses_negative_and_nan_observations)
 	                "sonde_rejected_values_total{metric_type=\"summary\",reason=\"nan\"} 1\n");
 	sonde_buf_destroy(&b);
 }
+
+/* Issue 13.9: bucket counts were 32-bit per thread and slot, and wrapped
+ * at 2^32 observations: a median of 1 read 2.0156 after the wrap. */
+TEST(summary_counts_do_not_wrap_at_2_pow_32)
+{
+	sonde_registry *r = sonde_registry_new();
+	sonde_summary *s = sonde_summary_new(r, "many", "M.");
+	double q = 0.5, med;
+	uint64_t big = ((uint64_t)1 << 32) + 5;
+
+	sonde__summary_observe_n(s, 1.0, big);
+	sonde__summary_observe_n(s, 2.0, 1000);
+	ASSERT_EQ_U64(sonde_summary_count(s), big + 1000);
+	med = sonde_summary_quantile(s, q);
+	if (!(fabs(med - 1.0) <= 0.0079))
+		FAIL("median %.6f, want 1 within 0.78%%", med);
+	ASSERT_NEAR(sonde_summary_quantile(s, 1.0), 2.0, 2.0 * 0.0079);
+	sonde_registry_free(r);
+}
