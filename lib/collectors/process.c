@@ -21,6 +21,21 @@ typedef struct proc_values {
 } proc_values;
 
 static pthread_mutex_t proc_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Taken by the collector's callbacks, which run under a family lock:
+ * ranked after the registries for fork. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&proc_mu);
+}
+
+static void fork_release(void)
+{
+	pthread_mutex_unlock(&proc_mu);
+}
+
+static const sonde__fork_hooks proc_fork = {SONDE_FORK_RANK_COLLECTOR, fork_prepare, fork_release,
+                                            fork_release};
 static proc_values cached;
 static int64_t cached_at_ns;
 static double boot_time; /* btime from /proc/stat, read once */
@@ -168,6 +183,7 @@ int sonde_process_collector_register(sonde_registry *r)
 		r = sonde_registry_default();
 	if (!r)
 		return SONDE_ENOMEM;
+	sonde__fork_register(&proc_fork);
 	for (i = 0; i < SONDE_ARRAY_LEN(metrics); i++) {
 		sonde_family *f =
 		        metrics[i].type == SONDE_TYPE_COUNTER

@@ -42,6 +42,31 @@ void sonde__alloc_freeze(void); /* first use: hooks can no longer change */
  * well. Never touches errno. */
 int sonde__fail(int status, const char *fmt, ...) SONDE_PRINTF(2, 3);
 
+/* ---- fork (fork.c) -------------------------------------------------------------
+ * A part of the library whose locks must survive a fork registers its
+ * hooks once (a static struct; registering it again is a no-op). Before a
+ * fork, prepare runs for every part by ascending rank (it takes that
+ * part's locks); after it, parent or child runs by descending rank (they
+ * release them, or the child re-initializes them). The ranks are the
+ * library's lock order: a lock held while another is taken ranks lower. */
+typedef struct sonde__fork_hooks {
+	int rank;
+	void (*prepare)(void);
+	void (*parent)(void);
+	void (*child)(void);
+} sonde__fork_hooks;
+enum {
+	SONDE_FORK_RANK_LOG = 10,       /* the logger's locks (log-int.h's order) */
+	SONDE_FORK_RANK_HEALTH = 20,    /* health probes (may create gauges) */
+	SONDE_FORK_RANK_STATIC = 30,    /* METRIC_DEFINE resolution */
+	SONDE_FORK_RANK_REGISTRY = 40,  /* registries, then their families */
+	SONDE_FORK_RANK_SUMMARY = 50,   /* summary slot table, then summaries */
+	SONDE_FORK_RANK_COLLECTOR = 60, /* collectors read under a family lock */
+	SONDE_FORK_RANK_CELLS = 70,     /* the cells lock (under family locks) */
+	SONDE_FORK_RANK_LEAF = 80       /* locks under which nothing is taken */
+};
+void sonde__fork_register(const sonde__fork_hooks *h);
+
 /* ---- options structs (opts.c) ---------------------------------------------
  * Copies the caller's options struct src (whose first field is its size_t
  * size) into dst, this library's layout of dst_size bytes: fields past the

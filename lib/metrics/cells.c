@@ -48,13 +48,21 @@ static void fork_release(void)
 	pthread_mutex_unlock(&cells_mu);
 }
 
+/* A fork while another thread reads, folds or allocates runs must not
+ * leave the child with cells_mu held. Other threads' slabs stay listed in
+ * the child: their memory was copied, so what they counted still counts. */
+static const sonde__fork_hooks cells_fork = {SONDE_FORK_RANK_CELLS, fork_prepare, fork_release,
+                                             fork_release};
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_init(void)
+{
+	sonde__fork_register(&cells_fork);
+}
+
 static void slab_key_init(void)
 {
 	slab_key_ok = pthread_key_create(&slab_key, slab_exit) == 0;
-	/* A fork while another thread reads or folds must not leave the child
-	 * with cells_mu held. Other threads' slabs stay listed in the child:
-	 * their memory was copied, so what they counted still counts. */
-	pthread_atfork(fork_prepare, fork_release, fork_release);
 }
 
 uint64_t sonde__cells_lost_writes(void)
@@ -120,6 +128,7 @@ static slab *slab_get(void)
 	if (s)
 		return s;
 	pthread_once(&slab_key_once, slab_key_init);
+	pthread_once(&fork_once, fork_init);
 	s = sonde__calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
@@ -346,6 +355,7 @@ int sonde__cells_alloc(uint32_t n, const uint8_t *kinds, uint32_t *out_idx)
 
 	if (n == 0 || n > SONDE_PAGE_CELLS)
 		return SONDE_EINVAL;
+	pthread_once(&fork_once, fork_init);
 	pthread_mutex_lock(&cells_mu);
 	rc = run_take(n, &idx);
 	if (rc == SONDE_OK)

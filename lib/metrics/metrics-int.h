@@ -119,7 +119,8 @@ struct sonde_registry {
 	sonde_family **gone; /* unregistered families, freed with the registry */
 	size_t ngone, gone_cap;
 	bool is_default;
-	bool created; /* OpenMetrics _created samples (under mu) */
+	bool created;                /* OpenMetrics _created samples (under mu) */
+	sonde_registry *next, *prev; /* every registry, for fork (regs_mu) */
 };
 
 /* names.c */

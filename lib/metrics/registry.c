@@ -23,6 +23,48 @@ void sonde__registry_set_default_wiring(void (*fn)(sonde_registry *r))
 	default_wiring = fn;
 }
 
+/* ---- fork: every registry's and family's lock ---------------------------------
+ * Before a fork, the forking thread takes every registry's mutex and, under
+ * it, every mutex of its families (live and unregistered): the lock order
+ * of the library (registry, then family). Each is released after the fork,
+ * in the parent and in the child, so a fork during a scrape or a child
+ * creation never leaves the child a lock it would wait for forever. */
+static pthread_mutex_t regs_mu = PTHREAD_MUTEX_INITIALIZER;
+static sonde_registry *regs;
+
+static void fork_prepare(void)
+{
+	sonde_registry *r;
+	size_t i;
+
+	pthread_mutex_lock(&regs_mu);
+	for (r = regs; r; r = r->next) {
+		pthread_mutex_lock(&r->mu);
+		for (i = 0; i < r->nfams; i++)
+			pthread_mutex_lock(&r->fams[i]->mu);
+		for (i = 0; i < r->ngone; i++)
+			pthread_mutex_lock(&r->gone[i]->mu);
+	}
+}
+
+static void fork_release(void)
+{
+	sonde_registry *r;
+	size_t i;
+
+	for (r = regs; r; r = r->next) {
+		for (i = 0; i < r->ngone; i++)
+			pthread_mutex_unlock(&r->gone[i]->mu);
+		for (i = 0; i < r->nfams; i++)
+			pthread_mutex_unlock(&r->fams[i]->mu);
+		pthread_mutex_unlock(&r->mu);
+	}
+	pthread_mutex_unlock(&regs_mu);
+}
+
+static const sonde__fork_hooks regs_fork = {SONDE_FORK_RANK_REGISTRY, fork_prepare, fork_release,
+                                            fork_release};
+
 static sonde_registry *registry_alloc(void)
 {
 	sonde_registry *r = sonde__calloc(1, sizeof(*r));
@@ -32,6 +74,13 @@ static sonde_registry *registry_alloc(void)
 		return NULL;
 	}
 	pthread_mutex_init(&r->mu, NULL);
+	sonde__fork_register(&regs_fork);
+	pthread_mutex_lock(&regs_mu);
+	r->next = regs;
+	if (regs)
+		regs->prev = r;
+	regs = r;
+	pthread_mutex_unlock(&regs_mu);
 	return r;
 }
 
@@ -80,6 +129,14 @@ void sonde_registry_free(sonde_registry *r)
 
 	if (!r || r->is_default)
 		return;
+	pthread_mutex_lock(&regs_mu);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		regs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	pthread_mutex_unlock(&regs_mu);
 	for (i = 0; i < r->nfams; i++)
 		sonde__family_free(r->fams[i]);
 	for (i = 0; i < r->ngone; i++)

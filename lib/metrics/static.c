@@ -6,6 +6,27 @@
 
 static pthread_mutex_t static_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* Held while a METRIC_DEFINE metric registers (registry and family locks
+ * inside it): ranked before them for fork. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&static_mu);
+}
+
+static void fork_release(void)
+{
+	pthread_mutex_unlock(&static_mu);
+}
+
+static const sonde__fork_hooks static_fork = {SONDE_FORK_RANK_STATIC, fork_prepare, fork_release,
+                                              fork_release};
+
+static void static_lock(void)
+{
+	sonde__fork_register(&static_fork);
+	pthread_mutex_lock(&static_mu);
+}
+
 /* Site records replaced after a removal may still be read by other
  * threads: they are kept (a few bytes per site and removal). */
 typedef struct site_rec {
@@ -23,7 +44,7 @@ void *sonde_static_resolve(sonde_static_metric *m)
 	/* acquire: pairs with the releases below (a racing resolver) */
 	if (!m || sonde__plain_load_acquire(&m->failed))
 		return NULL;
-	pthread_mutex_lock(&static_mu);
+	static_lock();
 	h = sonde__plain_load_acquire(&m->handle);
 	if (h) {
 		pthread_mutex_unlock(&static_mu);
@@ -85,7 +106,7 @@ void *sonde_static_child_n(sonde_static_metric *m, sonde_static_site *site, int 
 			site_rec *old;
 			r->pub.child = c;
 			r->pub.gen = gen;
-			pthread_mutex_lock(&static_mu);
+			static_lock();
 			old = (site_rec *)site->rec;
 			/* release: the record's fields before its pointer; pairs
 			 * with the acquire in sonde__static_child() (metrics.h). */

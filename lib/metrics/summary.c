@@ -310,6 +310,32 @@ void sonde__summary_observe_n(sonde_summary *sm, double v, uint64_t n)
 	observe_n(sm, v, n);
 }
 
+/* ---- fork ------------------------------------------------------------------------
+ * The slot table's lock, then the mutex of every live summary (taken
+ * under family locks by reads, so ranked after the registries). */
+static void fork_prepare(void)
+{
+	uint32_t i;
+
+	pthread_mutex_lock(&tab_mu);
+	for (i = 0; i < tab_n; i++)
+		if (tab[i])
+			pthread_mutex_lock(&tab[i]->mu);
+}
+
+static void fork_release(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < tab_n; i++)
+		if (tab[i])
+			pthread_mutex_unlock(&tab[i]->mu);
+	pthread_mutex_unlock(&tab_mu);
+}
+
+static const sonde__fork_hooks summ_fork = {SONDE_FORK_RANK_SUMMARY, fork_prepare, fork_release,
+                                            fork_release};
+
 /* ---- child lifecycle ------------------------------------------------------------ */
 
 /* Under tab_mu: both arrays to nc entries. Each array's capacity is kept
@@ -350,6 +376,7 @@ int sonde__summary_child_init(sonde__child *c, const sonde_family *f)
 	s->slot_ms = (int64_t)(f->max_age_s * 1000.0) / (int64_t)f->age_buckets;
 	if (s->slot_ms < 1)
 		s->slot_ms = 1;
+	sonde__fork_register(&summ_fork);
 	pthread_mutex_lock(&tab_mu);
 	for (i = 0; i < tab_n && tab[i]; i++)
 		;
