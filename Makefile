@@ -176,6 +176,8 @@ EX_NAMES := sonde-demo log_and_trace $(if $(filter 1,$(MHD)),microhttpd)
 EXAMPLES := $(BUILD)/examples/minimal $(addprefix $(BUILD)/examples/,$(EX_NAMES))
 
 # $(call example_rules,OUTDIR,CFLAGS,LIBSONDE): the example programs into OUTDIR.
+# The one-file examples build without -D_GNU_SOURCE, as `cc -std=c11 x.c`
+# would: each defines the feature macros it needs (issue 13.22).
 define example_rules
 $(1)/sonde-demo: $(DEMO_SRC) $(DEMO_HDR) $(3) $(HEADERS)
 	@mkdir -p $$(dir $$@)
@@ -183,18 +185,18 @@ $(1)/sonde-demo: $(DEMO_SRC) $(DEMO_HDR) $(3) $(HEADERS)
 
 $(1)/log_and_trace: examples/log_and_trace.c $(3) $(HEADERS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$< $(3) $(PROG_LIBS)
+	$$(CC) $(filter-out -D_GNU_SOURCE,$(2)) -o $$@ $$< $(3) $(PROG_LIBS)
 
 $(1)/microhttpd: examples/microhttpd.c $(3) $(HEADERS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$< $(3) -lmicrohttpd $(PROG_LIBS)
+	$$(CC) $(filter-out -D_GNU_SOURCE,$(2)) -o $$@ $$< $(3) -lmicrohttpd $(PROG_LIBS)
 endef
 
 $(eval $(call example_rules,$(BUILD)/examples,$(EX_CFLAGS),$(BUILD)/libsonde.a))
 
 $(BUILD)/examples/minimal: examples/minimal.c $(BUILD)/libsonde.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O2 -Iinclude -o $@ $< $(BUILD)/libsonde.a $(PROG_LIBS)
+	$(CC) $(filter-out -D_GNU_SOURCE,$(CSTD)) $(WARN) -O2 -Iinclude -o $@ $< $(BUILD)/libsonde.a $(PROG_LIBS)
 
 # The demo tests (tests/integration/test_demo.c) run the examples of their own variant
 # (build/test/examples, build/asan/examples, ...), built with the variant's
@@ -212,8 +214,12 @@ examples: $(EXAMPLES)
 # scripts) it stops after 5 seconds so it cannot hang. DURATION=N bounds it
 # anywhere, DURATION=0 means until Ctrl-C (`make demo DURATION=0 | jq .`).
 # DEMO_ARGS passes more options (e.g. DEMO_ARGS="--listen 127.0.0.1:9500").
+# stdout carries the demo's JSON log lines only: the build runs in a
+# sub-make whose output (compile lines, "Entering directory") goes to
+# stderr, so `make demo | jq .` works from a fresh clone (issue 13.19).
 DURATION ?=
-demo: $(BUILD)/examples/sonde-demo
+demo:
+	@$(MAKE) --no-print-directory $(BUILD)/examples/sonde-demo >&2
 	@if [ -n "$(DURATION)" ]; then d="--duration $(DURATION)"; \
 	 elif [ -t 0 ] && [ -t 1 ]; then d=""; else d="--duration 5"; fi; \
 	 $(BUILD)/examples/sonde-demo $$d $(DEMO_ARGS)
@@ -316,7 +322,7 @@ bench-bindings: all
 	SONDE_LIBRARY=$(CURDIR)/$(BUILD)/libsonde.so PYTHONPATH=bindings/python $(PYTHON) bindings/python/bench.py
 	@if command -v go >/dev/null 2>&1; then cd bindings/go && GOTOOLCHAIN=local GOPROXY=off \
 	  GOCACHE=$(CURDIR)/$(BUILD)/go-cache GOPATH=$(CURDIR)/$(BUILD)/go-path \
-	  CGO_LDFLAGS="-L$(CURDIR)/$(BUILD) $(LIBS_ZLIB)" go test -run '^$$' -bench . -benchtime 1000000x .; \
+	  CGO_LDFLAGS="-L$(CURDIR)/$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) $(LIBS_ZLIB)" go test -run '^$$' -bench . -benchtime 1000000x .; \
 	else echo "bench-bindings: go not found, Go benchmarks skipped"; fi
 
 .PHONY: test-python test-go test-rust test-bindings bench-bindings

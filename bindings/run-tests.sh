@@ -7,6 +7,9 @@
 #
 # Environment (set by `make test-bindings`): BUILD (absolute build dir),
 # PYTHON, SONDE_ZLIB_LIBS (-lz when libsonde was built with zlib).
+# Go and Rust link $BUILD/libsonde.so (their default, one copy of sonde per
+# process): $BUILD goes first in the rpath and in LD_LIBRARY_PATH, so the
+# tests run against the library of this build, not another one installed.
 set -u
 lang=${1:?usage: run-tests.sh python|go|rust}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -40,7 +43,8 @@ go)
 	fi
 	mkdir -p "$BUILD/go-cache" "$BUILD/go-path"
 	(cd "$here/go" && GOTOOLCHAIN=local GOFLAGS= GOPROXY=off GOCACHE="$BUILD/go-cache" \
-		GOPATH="$BUILD/go-path" CGO_LDFLAGS="-L$BUILD ${SONDE_ZLIB_LIBS:-}" \
+		GOPATH="$BUILD/go-path" CGO_LDFLAGS="-L$BUILD -Wl,-rpath,$BUILD ${SONDE_ZLIB_LIBS:-}" \
+		LD_LIBRARY_PATH="$BUILD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
 		go test -count=1 -v ./... 2>&1) | tee "$log"
 	rc=${PIPESTATUS[0]}
 	passed=$(grep -c -E '^\s*--- PASS' "$log")
@@ -53,6 +57,7 @@ rust)
 		exit 0
 	fi
 	CARGO_TARGET_DIR="$BUILD/rust" SONDE_LIB_DIR="$BUILD" SONDE_INCLUDE_DIR="$root/include" \
+		LD_LIBRARY_PATH="$BUILD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
 		cargo test --offline --manifest-path "$here/rust/Cargo.toml" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	while read -r p f; do

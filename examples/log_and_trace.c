@@ -13,6 +13,10 @@
  * stdout: JSON log lines only. stderr: the OpenMetrics exposition at the
  * end, where the exemplars show the trace ids of the log lines.
  */
+/* POSIX.1-2008 (nanosleep, sigtimedwait, pthread_sigmask...): the program
+ * builds with plain `cc -std=c11`, which hides them otherwise. */
+#define _POSIX_C_SOURCE 200809L
+
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>

@@ -9,6 +9,10 @@
  *
  *   cc microhttpd.c $(pkg-config --cflags --libs sonde libmicrohttpd)
  */
+/* POSIX.1-2008 (nanosleep, sigtimedwait, pthread_sigmask...): the program
+ * builds with plain `cc -std=c11`, which hides them otherwise. */
+#define _POSIX_C_SOURCE 200809L
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -181,7 +182,23 @@ type vec struct {
 	f     *C.sonde_family
 	typ   C.int
 	names []string
-	cache sync.Map // packed label values -> child pointer
+	cache sync.Map // packed label values -> *cachedChild
+}
+
+// cachedChild is a cache entry: valid only while libsonde's removal
+// generation still equals gen (read before the lookup that found w).
+type cachedChild struct {
+	w   interface{}
+	gen uint64
+}
+
+// removalGen reads libsonde's removal generation, sonde__static_gen: the
+// C side bumps it (release) after every child removal anywhere
+// (sonde_family_remove, sonde_family_clear, unregistering), and the C
+// macros' call-site caches check it the same way. An atomic load of C
+// memory, not a cgo call.
+func removalGen() uint64 {
+	return atomic.LoadUint64((*uint64)(unsafe.Pointer(&C.sonde__static_gen)))
 }
 
 func (v *vec) family() *C.sonde_family {
@@ -203,13 +220,23 @@ func cacheKey(vals []string) string {
 
 // child returns the cached wrapper for these values, or looks the child up
 // in sonde (lock-free for an existing one) and caches wrap(pointer).
+//
+// A cached child is served only if no child was removed anywhere since it
+// was looked up (issue 13.5): another vec of the same definition, C code
+// or a concurrent Delete may have removed it, and a removed child discards
+// its writes. The generation is read before the lookup, so a child removed
+// while this call looks it up is cached under a generation that has
+// already moved, and the next call looks it up again.
 func (v *vec) child(vals []string, wrap func(unsafe.Pointer) interface{}) (interface{}, error) {
 	if v == nil || v.f == nil {
 		return nil, errNilFamily
 	}
 	key := cacheKey(vals)
-	if w, ok := v.cache.Load(key); ok {
-		return w, nil
+	gen := removalGen()
+	if e, ok := v.cache.Load(key); ok {
+		if c := e.(*cachedChild); c.gen == gen {
+			return c.w, nil
+		}
 	}
 	buf, lens := packValues(vals)
 	p, err := lockedPtr(func() unsafe.Pointer {
@@ -218,7 +245,8 @@ func (v *vec) child(vals []string, wrap func(unsafe.Pointer) interface{}) (inter
 	if err != nil {
 		return nil, err
 	}
-	w, _ := v.cache.LoadOrStore(key, wrap(p))
+	w := wrap(p)
+	v.cache.Store(key, &cachedChild{w: w, gen: gen})
 	return w, nil
 }
 
@@ -232,7 +260,7 @@ func (v *vec) Delete(vals ...string) error {
 	err := lockedStatus(func() C.int {
 		return C.sgo_remove(v.f, C.size_t(len(vals)), (*C.char)(unsafe.Pointer(&buf[0])), &lens[0])
 	})
-	v.cache.Delete(cacheKey(vals))
+	v.cache.Delete(cacheKey(vals)) // memory only: the generation moved
 	return err
 }
 
@@ -242,6 +270,7 @@ func (v *vec) Reset() {
 		return
 	}
 	C.sonde_family_clear(v.f)
+	// memory only: the generation moved, no entry would be served
 	v.cache.Range(func(k, _ interface{}) bool { v.cache.Delete(k); return true })
 }
 

@@ -3,8 +3,14 @@
 // shared with the C/C++ (or Python, Rust) code of the same process.
 //
 // It is a thin cgo layer: every value lives in libsonde. By default it
-// links the static library of the source tree (../../build/libsonde.a);
-// add -lz to CGO_LDFLAGS when libsonde was built with zlib (make does).
+// links the shared library of the source tree (../../build/libsonde.so,
+// with that directory as rpath; link_shared.go), so that a Go component
+// loaded into a process that already runs libsonde (Python, C, Rust)
+// shares its one registry, logger and trace context. Build with
+// `-tags sonde_static` to link libsonde.a instead (link_static.go), for a
+// self-contained Go program that is the only user of sonde in its process
+// (add -lz to CGO_LDFLAGS when libsonde was built with zlib; make does).
+// InstanceCheck reports a second copy in the process.
 //
 // Threads and goroutines: sonde's current trace context is per OS thread,
 // and goroutines move between threads. StartSpan therefore locks the
@@ -18,7 +24,7 @@ package sonde
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../include -DSONDE_NO_INLINE
-#cgo LDFLAGS: -L${SRCDIR}/../../build -l:libsonde.a -lpthread -lm
+#cgo LDFLAGS: -lpthread -lm
 #include <stdlib.h>
 #include <string.h>
 #include <sonde.h>
@@ -112,6 +118,16 @@ func lastError(status C.int) error {
 		msg = C.GoString(C.sonde_strerror(status))
 	}
 	return &Error{Code: int(status), Name: C.GoString(C.sonde_status_name(status)), Message: msg}
+}
+
+// InstanceCheck returns nil when the libsonde this package uses found no
+// other copy of libsonde loaded in the process when it initialized, and an
+// *Error (ErrState) naming both copies' objects otherwise: each copy has
+// its own registry, so one copy's series never reach the other's
+// exposition (issue 13.17; sonde_instance_check in sonde/common.h). Link
+// every component against libsonde.so (the default; see link_shared.go).
+func InstanceCheck() error {
+	return lockedStatus(func() C.int { return C.sonde_instance_check() })
 }
 
 func newError(code int, msg string) error {

@@ -180,6 +180,100 @@ func TestDeleteReset(t *testing.T) {
 	nilVec.Reset()
 }
 
+// Issue 13.5: two vecs of one definition share the C family; a child
+// removed (Delete or Reset) through one must not stay cached in the other.
+func TestDeleteThroughAnotherVec(t *testing.T) {
+	r := newReg(t)
+	o := sonde.CounterOpts{Registry: r, Name: "shared_total", Help: "S."}
+	a, err := sonde.NewCounterVec(o, []string{"k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := sonde.NewCounterVec(o, []string{"k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.WithLabelValues("x").Inc()
+	if err := a.Delete("x"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		b.WithLabelValues("x").Inc()
+	}
+	if !strings.Contains(expose(t, r, sonde.FormatText), `shared_total{k="x"} 5`+"\n") {
+		t.Errorf("writes after a delete through another vec lost:\n%s", expose(t, r, sonde.FormatText))
+	}
+	b.WithLabelValues("y").Add(2)
+	a.Reset() // sonde_family_clear through the other vec
+	b.WithLabelValues("y").Add(3)
+	if !strings.Contains(expose(t, r, sonde.FormatText), `shared_total{k="y"} 3`+"\n") {
+		t.Errorf("writes after a reset through another vec lost:\n%s", expose(t, r, sonde.FormatText))
+	}
+}
+
+// seriesValue is the integer value of the sample line starting with
+// prefix in a text exposition, 0 when there is none.
+func seriesValue(page, prefix string) int {
+	for _, line := range strings.Split(page, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			var n int
+			fmt.Sscanf(line[len(prefix):], "%d", &n)
+			return n
+		}
+	}
+	return 0
+}
+
+// A WithLabelValues racing a Delete must never leave the removed child in
+// the cache: after the deletes stop, every write lands (exact total).
+func TestDeleteWithLabelValuesRace(t *testing.T) {
+	r := newReg(t)
+	v, _ := sonde.NewCounterVec(sonde.CounterOpts{Registry: r, Name: "race_total"}, []string{"k"})
+	const writers, rounds, perRound = 4, 200, 50
+	for round := 0; round < rounds; round++ {
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						v.WithLabelValues("x").Inc()
+					}
+				}
+			}()
+		}
+		for i := 0; i < 20; i++ {
+			v.Delete("x")
+			runtime.Gosched()
+		}
+		v.Delete("x")
+		close(stop)
+		wg.Wait()
+		// Deletes over: the writes from now on must all be counted.
+		base := seriesValue(expose(t, r, sonde.FormatText), `race_total{k="x"} `)
+		var wg2 sync.WaitGroup
+		for w := 0; w < writers; w++ {
+			wg2.Add(1)
+			go func() {
+				defer wg2.Done()
+				for i := 0; i < perRound; i++ {
+					v.WithLabelValues("x").Inc()
+				}
+			}()
+		}
+		wg2.Wait()
+		want := fmt.Sprintf(`race_total{k="x"} %d`+"\n", base+writers*perRound)
+		if got := expose(t, r, sonde.FormatText); !strings.Contains(got, want) {
+			t.Fatalf("round %d: writes lost, want %q in:\n%s", round, want, got)
+		}
+	}
+}
+
 func TestGaugeHistogramSummary(t *testing.T) {
 	r := newReg(t)
 	g, _ := sonde.NewGauge(sonde.GaugeOpts{Registry: r, Name: "temp"})

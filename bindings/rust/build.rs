@@ -1,6 +1,12 @@
-//! Links libsonde statically: $SONDE_LIB_DIR (a directory holding
-//! libsonde.a), else the source tree's build/ directory. zlib is linked
-//! when the archive references it. When a C compiler is available, also
+//! Links libsonde from $SONDE_LIB_DIR, else the source tree's build/
+//! directory: the shared libsonde.so by default, with that directory as
+//! the rpath of this package's tests and examples (other binaries find it
+//! through LD_LIBRARY_PATH or the system's search path once installed), so
+//! that every language in a process shares one copy of sonde (issue
+//! 13.17). The `static` feature (or SONDE_STATIC=1) links libsonde.a
+//! instead, for a Rust program that is the only user of sonde in its
+//! process; zlib is then linked when the archive references it. When a C
+//! compiler is available, also
 //! compiles tests/c/helper.c (C code using sonde's macros) into
 //! libsonde_ctest.a for the polyglot integration test; without one, that
 //! test is compiled out (cfg sonde_no_ctest).
@@ -21,17 +27,31 @@ fn main() {
         .unwrap_or_else(|_| root.join("include"));
     println!("cargo:rerun-if-env-changed=SONDE_LIB_DIR");
     println!("cargo:rerun-if-env-changed=SONDE_INCLUDE_DIR");
-    let archive = lib_dir.join("libsonde.a");
-    println!("cargo:rerun-if-changed={}", archive.display());
+    println!("cargo:rerun-if-env-changed=SONDE_STATIC");
+    let static_link = env::var_os("CARGO_FEATURE_STATIC").is_some()
+        || env::var("SONDE_STATIC").map(|v| v == "1").unwrap_or(false);
     println!("cargo:rustc-link-search=native={}", lib_dir.display());
-    println!("cargo:rustc-link-lib=static=sonde");
+    if static_link {
+        let archive = lib_dir.join("libsonde.a");
+        println!("cargo:rerun-if-changed={}", archive.display());
+        println!("cargo:rustc-link-lib=static=sonde");
+        let needs_z = fs::read(&archive)
+            .map(|b| b.windows(13).any(|w| w == b"deflateInit2_"))
+            .unwrap_or(false);
+        if needs_z {
+            println!("cargo:rustc-link-lib=dylib=z");
+        }
+    } else {
+        let shared = lib_dir.join("libsonde.so");
+        println!("cargo:rerun-if-changed={}", shared.display());
+        println!("cargo:rustc-link-lib=dylib=sonde");
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
+    }
     println!("cargo:rustc-link-lib=dylib=pthread");
     println!("cargo:rustc-link-lib=dylib=m");
-    let needs_z = fs::read(&archive)
-        .map(|b| b.windows(13).any(|w| w == b"deflateInit2_"))
-        .unwrap_or(false);
-    if needs_z {
-        println!("cargo:rustc-link-lib=dylib=z");
+    println!("cargo:rustc-check-cfg=cfg(sonde_static)");
+    if static_link {
+        println!("cargo:rustc-cfg=sonde_static");
     }
     println!("cargo:rustc-check-cfg=cfg(sonde_no_ctest)");
 

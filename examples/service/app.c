@@ -531,19 +531,27 @@ void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 	if (status >= 500)
 		sonde_span_set_error(&span, "server error");
 
-	if (ex->error_status) {
+	/* The level says who is at fault: a 5xx is the service's (error, what
+	 * teams alert on), a rejected 4xx the client's (warn). */
+	if (ex->error_status && status >= 500) {
+		LOG_ERROR(app->http_log, "request rejected", LOG_STR("method", mlabel),
+		          LOG_STRN("path", req ? req->path : "", req ? req->path_len : 0),
+		          LOG_STR("route", rlabel), LOG_INT("status", status),
+		          LOG_DOUBLE("duration_ms", (double)ns / 1e6), LOG_STR("error", ex->error),
+		          LOG_STR("peer", ex->peer), LOG_INT("worker", ex->worker));
+	} else if (ex->error_status) {
 		LOG_WARN(app->http_log, "request rejected", LOG_STR("method", mlabel),
 		         LOG_STRN("path", req ? req->path : "", req ? req->path_len : 0),
 		         LOG_STR("route", rlabel), LOG_INT("status", status),
 		         LOG_DOUBLE("duration_ms", (double)ns / 1e6), LOG_STR("error", ex->error),
 		         LOG_STR("peer", ex->peer), LOG_INT("worker", ex->worker));
 	} else if (status >= 500) {
-		LOG_WARN(app->http_log, "request", LOG_STR("method", mlabel),
-		         LOG_STRN("path", req->path, req->path_len), LOG_STR("route", rlabel),
-		         LOG_INT("status", status), LOG_DOUBLE("duration_ms", (double)ns / 1e6),
-		         LOG_UINT("bytes", bytes), LOG_STR("peer", ex->peer),
-		         LOG_INT("worker", ex->worker),
-		         LOG_BOOL("trace_continued", sonde_trace_carrier_continued(w->carrier)));
+		LOG_ERROR(app->http_log, "request", LOG_STR("method", mlabel),
+		          LOG_STRN("path", req->path, req->path_len), LOG_STR("route", rlabel),
+		          LOG_INT("status", status), LOG_DOUBLE("duration_ms", (double)ns / 1e6),
+		          LOG_UINT("bytes", bytes), LOG_STR("peer", ex->peer),
+		          LOG_INT("worker", ex->worker),
+		          LOG_BOOL("trace_continued", sonde_trace_carrier_continued(w->carrier)));
 	} else {
 		LOG_INFO(app->http_log, "request", LOG_STR("method", mlabel),
 		         LOG_STRN("path", req->path, req->path_len), LOG_STR("route", rlabel),

@@ -94,6 +94,21 @@ SONDE_API const char *sonde_last_error(void);
 /* The status code of the calling thread's last failure (SONDE_OK if none). */
 SONDE_API int sonde_last_status(void);
 
+/* One copy of libsonde per process. Each copy (libsonde.so, or libsonde.a
+ * linked into a program or into another shared object such as a Go or Rust
+ * component) has its own default registry, logger and trace context, so a
+ * second copy's series never reach the first one's exposition. At load,
+ * once, each copy looks for copies loaded before it (an ELF note every copy
+ * carries, found through the loader's list of objects: static copies with
+ * hidden symbols and RTLD_LOCAL ones included, other dlmopen namespaces
+ * not). A copy that finds one sets the loading thread's last error and
+ * counts them in sonde_duplicate_instances_total on its default registry.
+ * Returns SONDE_OK when this copy found no other copy, or SONDE_ESTATE with
+ * the last error naming the objects that hold both copies. The first copy
+ * of a process is never told of later ones: ask the later one. Any thread;
+ * no allocation; never blocks. */
+SONDE_API int sonde_instance_check(void);
+
 /* ---- allocator hooks ----------------------------------------------------
  * Every allocation sonde makes goes through these. Install them once,
  * before any other sonde call; afterwards the call fails with SONDE_ESTATE.

@@ -85,6 +85,20 @@ TEST_TIMEOUT(demo_example_log_and_trace, 30)
 	run_script("demo_examples.py", "log_and_trace", EXAMPLES_DIR "/log_and_trace");
 }
 
+/* `make demo | jq .` from a fresh clone: stdout carries JSON lines only,
+ * the build's compile lines go to stderr (issue 13.19). */
+TEST_TIMEOUT(demo_make_stdout_is_json_only, 300)
+{
+	run_script("demo_examples.py", "make_demo", SONDE_VARIANT_DIR);
+}
+
+/* The README's quick start is examples/minimal.c byte for byte, and the
+ * one-file examples build with plain `cc -std=c11` (issue 13.22). */
+TEST_TIMEOUT(demo_readme_quick_start_is_minimal_c, 120)
+{
+	run_script("demo_examples.py", "readme", SONDE_VARIANT_DIR);
+}
+
 /* examples/microhttpd: /metrics served from libmicrohttpd. */
 TEST_TIMEOUT(demo_example_microhttpd, 30)
 {

@@ -9,11 +9,23 @@ stderr parses and carries exemplars from those traces.
 
 microhttpd: runs examples/microhttpd on a free port and scrapes /metrics
 with both formats and gzip; promtool and the Python parsers accept it.
+
+make_demo VARIANT_DIR: `make demo` in a build directory where sonde-demo
+is still to be built (the library objects copied from VARIANT_DIR/..,
+their times kept, so only the demo compiles): stdout must hold the demo's
+JSON lines only, the compile lines going to stderr, so that
+`make demo | jq .` works (issue 13.19); also through `| head -1`.
+
+readme VARIANT_DIR: the README's quick-start block is examples/minimal.c byte
+for byte (issue 13.22), and the one-file examples build with plain
+`cc -std=c11` (no -D_GNU_SOURCE) and run.
 """
 import gzip
 import json
 import os
 import re
+import shutil
+import tempfile
 import subprocess
 import sys
 import time
@@ -130,11 +142,94 @@ def microhttpd(p, binary):
             p.check(mark not in err, f"sanitizer report:\n{err[-4000:]}")
 
 
+SRC_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def make_env():
+    """The environment without the outer make's jobserver and flags."""
+    env = dict(os.environ)
+    for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
+        env.pop(k, None)
+    return env
+
+
+def json_lines(p, out, what):
+    lines = out.decode("utf-8", "replace").splitlines()
+    p.check(lines, f"{what}: no line on stdout")
+    for i, line in enumerate(lines):
+        try:
+            json.loads(line)
+        except ValueError:
+            p.check(False, f"{what}: stdout line {i + 1} is not JSON: {line[:200]!r}")
+            break
+    return lines
+
+
+def make_demo(p, variant_dir):
+    top = os.path.dirname(os.path.abspath(variant_dir))
+    tmp = tempfile.mkdtemp(prefix="sonde-make-demo.")
+    try:
+        # the library as built (times kept: up to date), no sonde-demo yet
+        shutil.copytree(os.path.join(top, "rel"), os.path.join(tmp, "rel"))
+        shutil.copy2(os.path.join(top, "libsonde.a"), tmp)
+        cmd = ["make", "-C", SRC_DIR, "--no-print-directory", "demo", "DURATION=1",
+               f"BUILD={tmp}", "DEMO_ARGS=--listen 127.0.0.1:0 --threads 2"]
+        # the README's pipe: the first line a consumer reads is JSON
+        r = subprocess.run(" ".join(f"'{a}'" for a in cmd) + " | head -n 1", shell=True,
+                           capture_output=True, timeout=240, env=make_env(),
+                           preexec_fn=die_with_parent)
+        err = r.stderr.decode("utf-8", "replace")
+        json_lines(p, r.stdout, "make demo | head -n 1")
+        p.check("sonde-demo" in err and " -o " in err,
+                f"the demo was built and its compile line went to stderr:\n{err[-2000:]}")
+        # unsilenced, to the end: every stdout line is JSON
+        shutil.rmtree(os.path.join(tmp, "examples"), ignore_errors=True)
+        r = subprocess.run(cmd, capture_output=True, timeout=240, env=make_env(),
+                           preexec_fn=die_with_parent)
+        err = r.stderr.decode("utf-8", "replace")
+        p.eq(r.returncode, 0, f"make demo exit status; stderr:\n{err[-3000:]}")
+        lines = json_lines(p, r.stdout, "make demo")
+        p.check(any('"message":"listening"' in x for x in lines), "the demo's 'listening' line")
+        p.check(" -o " in err, f"the compile line is on stderr:\n{err[-2000:]}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def readme(p, variant_dir):
+    src = SRC_DIR
+    text = open(os.path.join(src, "README.md"), encoding="utf-8").read()
+    m = re.search(r"^## Quick start\n\n```c\n(.*?)^```$", text, re.S | re.M)
+    if not p.check(m, "README.md has a ```c block right under '## Quick start'"):
+        return
+    minimal = open(os.path.join(src, "examples/minimal.c"), encoding="utf-8").read()
+    p.eq(m.group(1), minimal, "README quick start == examples/minimal.c")
+    tmp = tempfile.mkdtemp(prefix="sonde-readme.")
+    try:
+        built = os.path.join(os.path.dirname(os.path.abspath(variant_dir)), "libsonde.a")
+        for name in ("minimal", "log_and_trace"):
+            exe = os.path.join(tmp, name)
+            cc = ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", os.path.join(src, "include"),
+                  os.path.join(src, "examples", name + ".c"), built, "-lpthread", "-lm", "-o", exe]
+            if b"deflateInit2_" in open(built, "rb").read():
+                cc.insert(-2, "-lz")
+            r = subprocess.run(cc, capture_output=True, timeout=120)
+            p.eq(r.returncode, 0, f"cc -std=c11 examples/{name}.c: {r.stderr.decode()[-2000:]}")
+            if r.returncode == 0:
+                r = subprocess.run([exe], capture_output=True, timeout=60, preexec_fn=die_with_parent)
+                p.eq(r.returncode, 0, f"{name} runs: {r.stderr.decode()[-2000:]}")
+                if name == "minimal":
+                    p.check(b'app_requests_total{method="GET",status="200"} 1\n' in r.stdout,
+                            f"minimal prints the exposition: {r.stdout[:500]!r}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run(argv):
     which, binary = argv
     p = Problems(f"demo_examples {which}")
     t0 = time.monotonic()
-    {"log_and_trace": log_and_trace, "microhttpd": microhttpd}[which](p, binary)
+    {"log_and_trace": log_and_trace, "microhttpd": microhttpd, "make_demo": make_demo,
+     "readme": readme}[which](p, binary)
     print(f"{which}: {time.monotonic() - t0:.2f} s")
     return p.report()
 

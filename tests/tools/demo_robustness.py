@@ -217,6 +217,11 @@ def run(argv):
         p.check(len(rejected) >= 20, f"'request rejected' log lines: {len(rejected)}")
         p.check(all("error" in r and "trace_id" in r for r in rejected),
                 "rejections log their reason and a trace id")
+        # issue 13.20: a rejected 5xx (501, 505) logs at error, a 4xx at warn
+        for r in rejected:
+            want = "error" if r.get("status", 0) >= 500 else "warn"
+            p.eq(r.get("level"), want, f"level of a rejected {r.get('status')}")
+        p.check(any(r.get("status", 0) >= 500 for r in rejected), "a rejected 5xx was logged")
         stopped = [r for r in recs if r.get("message") == "stopped"]
         p.check(len(stopped) == 1 and stopped[0].get("reason") == "signal", f"stopped line: {stopped}")
     return p.report()

@@ -183,11 +183,14 @@ def run(argv):
             p.eq(len(mine), 1, f"log lines with trace_id {t}")
             for r in mine:
                 p.eq(r.get("status"), 503, "status in the traced request's log line")
+                # issue 13.20: teams alert on level:error, so a 5xx is an error
+                p.eq(r.get("level"), "error", "level of a 5xx request's log line")
                 p.eq(r.get("trace_continued"), True, "trace_continued")
                 p.check(r.get("span_id") not in (None, s),
                         f"span_id {r.get('span_id')} should be the server span, not the caller's {s}")
                 p.eq(r.get("trace_flags"), "01", "trace_flags of a sampled caller")
         untraced = [r for r in reqs if r.get("status") == 200]
+        p.check(all(r.get("level") == "info" for r in untraced), "200 requests log at info")
         ids = {r.get("trace_id") for r in untraced}
         p.eq(len(ids), len(untraced), "each untraced request starts its own trace")
         p.check(all(isinstance(r.get("duration_ms"), (int, float)) for r in reqs),

@@ -40,6 +40,17 @@ __version__ = "0.1.0"
 library_path = _lib.path
 
 
+def instance_check():
+    """Raises sonde.StateError when the libsonde Python uses found another
+    copy of libsonde already loaded in the process (say, a C extension or a
+    Go/Rust component that linked libsonde.a): each copy has its own
+    registry, so one copy's series never reach the other's exposition.
+    The message names both copies' files. Link every component against the
+    shared libsonde.so. The check ran once, when the library loaded."""
+    from . import _errors
+    _errors.check(_lib.lib.sonde_instance_check())
+
+
 def library_version():
     """The version string of the libsonde actually loaded."""
     return _lib.lib.sonde_version().decode()

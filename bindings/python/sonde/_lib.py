@@ -214,6 +214,7 @@ _DECLS = {
     "sonde_status_name": (c_char_p, [c_int], False),
     "sonde_last_error": (c_char_p, [], True),
     "sonde_last_status": (c_int, [], True),
+    "sonde_instance_check": (c_int, [], False),
     "sonde_buf_destroy": (None, [P(Buf)], False),
     "sonde_now_mono_ns": (c_i64, [], True),
     # registries and families

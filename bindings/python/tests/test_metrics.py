@@ -115,6 +115,33 @@ class TestCounter(unittest.TestCase):
         c.clear()
         self.assertEqual(len(c), 0)
 
+    def test_remove_through_one_object_is_seen_by_another(self):
+        # issue 13.5: identical definitions share one C family; a child
+        # removed through one object must not stay cached in the other.
+        a = Counter("shared_total", "S.", ["k"], registry=self.reg)
+        b = Counter("shared_total", "S.", ["k"], registry=self.reg)
+        b.labels("x").inc()
+        a.remove("x")
+        for _ in range(5):
+            b.labels("x").inc()  # each write must land in a live child
+        self.assertEqual(b.labels("x").get(), 5.0)
+        self.assertIn(b'shared_total{k="x"} 5', generate_latest(self.reg))
+
+    def test_c_side_clear_and_unregister_drop_cached_children(self):
+        c = Counter("cclear_total", "C.", ["k"], registry=self.reg)
+        c.labels("x").inc()
+        sonde._lib.lib.sonde_family_clear(c._fam)  # as C code would
+        c.labels("x").inc(2)
+        self.assertEqual(c.labels("x").get(), 2.0)
+        self.assertIn(b'cclear_total{k="x"} 2', generate_latest(self.reg))
+        # a clear of another family (or any removal) also revalidates, and
+        # a still-live child is found again by the C lookup
+        other = Counter("cclear_other_total", "O.", ["k"], registry=self.reg)
+        other.labels("y").inc()
+        other.remove("y")
+        c.labels("x").inc()
+        self.assertEqual(c.labels("x").get(), 3.0)
+
     def test_count_exceptions(self):
         c = Counter("exc_total", "E.", registry=self.reg)
 

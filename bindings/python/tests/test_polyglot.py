@@ -4,12 +4,14 @@ and from Python meet in the same registry, context and log stream."""
 import ctypes
 import json
 import os
+import subprocess
 import tempfile
 import unittest
 
 import sonde
 from sonde import _lib
 
+import _support
 from _support import CC, build_shared
 
 HELPER_C = r"""
@@ -120,3 +122,66 @@ class TestCompiledHelper(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+COMPONENT_C = r"""
+#include <sonde.h>
+
+/* A component that linked libsonde.a (as a Go or Rust one used to): its
+ * copy of sonde is inside this object, its symbols hidden. */
+int component_check(void);
+int component_check(void) { return sonde_instance_check(); }
+const char *component_error(void);
+const char *component_error(void) { return sonde_last_error(); }
+int component_count(void);
+int component_count(void)
+{
+	sonde_counter *c = sonde_counter_new(NULL, "component_jobs_total", "Jobs.");
+	sonde_counter_inc(c);
+	return c != NULL;
+}
+int component_page(char *out, size_t cap);
+int component_page(char *out, size_t cap)
+{
+	sonde_buf b = SONDE_BUF_INIT;
+	int rc = sonde_expose(NULL, SONDE_FORMAT_TEXT, &b);
+	if (rc == SONDE_OK)
+		snprintf(out, cap, "%s", b.data);
+	sonde_buf_destroy(&b);
+	return rc;
+}
+"""
+
+
+@unittest.skipUnless(CC and _support.LIBDIR, "needs a C compiler and the build directory")
+class TestSecondCopy(unittest.TestCase):
+    """Issue 13.17: a static copy of libsonde loaded beside Python's shared
+    one reports itself (last error, sonde_instance_check, a self-metric)."""
+
+    def test_static_copy_in_a_component_reports_itself(self):
+        archive = os.path.join(_support.LIBDIR, "libsonde.a")
+        d = tempfile.mkdtemp(prefix="sonde-second-copy-")
+        src, so = os.path.join(d, "component.c"), os.path.join(d, "libcomponent.so")
+        with open(src, "w") as f:
+            f.write("#include <stdio.h>\n" + COMPONENT_C)
+        libs = ["-lz"] if b"deflateInit2_" in open(archive, "rb").read() else []
+        subprocess.run([CC, "-std=c11", "-O1", "-Wall", "-Werror", "-shared", "-fPIC",
+                        "-I", _support.INCLUDE, "-o", so, src, archive,
+                        "-Wl,--exclude-libs,ALL", "-lpthread"] + libs,
+                       check=True, capture_output=True, text=True)
+        comp = ctypes.CDLL(so)  # its copy initializes now, on this thread
+        comp.component_error.restype = ctypes.c_char_p
+        msg = comp.component_error().decode()
+        self.assertIn("another copy of libsonde", msg)
+        self.assertIn("libsonde.so", msg)  # where Python's copy lives
+        self.assertIn("libcomponent.so", msg)  # where this one lives
+        self.assertEqual(comp.component_check(), -9)  # SONDE_ESTATE
+        # the symptom: the component's series are in its own registry only
+        self.assertEqual(comp.component_count(), 1)
+        page = ctypes.create_string_buffer(1 << 16)
+        self.assertEqual(comp.component_page(page, len(page)), 0)
+        self.assertIn(b"\nsonde_duplicate_instances_total 1\n", page.value)
+        self.assertIn(b"component_jobs_total 1", page.value)
+        self.assertNotIn(b"component_jobs_total", sonde.generate_latest())
+        # Python's copy was first: nothing to report on its side
+        sonde.instance_check()

@@ -116,6 +116,16 @@ pub fn version() -> String {
     cstr(unsafe { sys::sonde_version() })
 }
 
+/// `Ok(())` when the libsonde this crate uses found no other copy of
+/// libsonde loaded in the process when it initialized; otherwise an
+/// `ESTATE` error naming the objects that hold both copies. Each copy has
+/// its own registry, so one copy's series never reach the other's
+/// exposition. The crate links the shared libsonde.so by default for that
+/// reason (the `static` feature links libsonde.a). Issue 13.17.
+pub fn instance_check() -> Result<()> {
+    check(unsafe { sys::sonde_instance_check() })
+}
+
 // ---- registries -------------------------------------------------------------------------
 
 struct RegInner {

@@ -213,6 +213,7 @@ extern "C" {
     pub fn sonde_status_name(status: c_int) -> *const c_char;
     pub fn sonde_last_error() -> *const c_char;
     pub fn sonde_last_status() -> c_int;
+    pub fn sonde_instance_check() -> c_int;
     pub fn sonde_buf_destroy(b: *mut sonde_buf);
 
     pub fn sonde_registry_new() -> *mut sonde_registry;

@@ -83,6 +83,27 @@ fn remove_clear_unregister() {
     assert_eq!(r.unregister(&v).err().unwrap().code, status::ENOENT);
 }
 
+// Issue 13.5: two vecs of one definition share the C family. The crate
+// keeps no label cache (each with_label_values asks C, which is lock-free
+// for an existing child), so a child removed or cleared through one is
+// never handed out by the other; this pins that down.
+#[test]
+fn removal_through_another_vec_is_seen() {
+    let r = Registry::new().unwrap();
+    let a = CounterVec::new(Some(&r), "shared_total", "S.", &["k"]).unwrap();
+    let b = CounterVec::new(Some(&r), "shared_total", "S.", &["k"]).unwrap();
+    b.with_label_values(&["x"]).unwrap().inc();
+    a.remove(&["x"]).unwrap();
+    for _ in 0..5 {
+        b.with_label_values(&["x"]).unwrap().inc();
+    }
+    assert!(text(&r).contains("shared_total{k=\"x\"} 5\n"), "{}", text(&r));
+    b.with_label_values(&["y"]).unwrap().add(2.0);
+    a.clear(); // sonde_family_clear through the other handle
+    b.with_label_values(&["y"]).unwrap().add(3.0);
+    assert!(text(&r).contains("shared_total{k=\"y\"} 3\n"), "{}", text(&r));
+}
+
 #[test]
 fn gauge_histogram_summary_and_timer() {
     let r = Registry::new().unwrap();

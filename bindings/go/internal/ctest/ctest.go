@@ -6,7 +6,7 @@ package ctest
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../../../include
-#cgo LDFLAGS: -L${SRCDIR}/../../../../build -l:libsonde.a -lpthread -lm
+#cgo LDFLAGS: -lpthread -lm
 #include <stdio.h>
 #include <string.h>
 #include <sonde.h>

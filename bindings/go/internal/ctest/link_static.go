@@ -1,0 +1,10 @@
+//go:build sonde_static
+
+package ctest
+
+// With -tags sonde_static, libsonde.a, as package sonde (../../link_static.go).
+
+/*
+#cgo LDFLAGS: -L${SRCDIR}/../../../../build -l:libsonde.a
+*/
+import "C"
