@@ -91,7 +91,38 @@ struct sonde_health {
 	char *version;
 	size_t version_len;
 	sonde_family *status_fam, *dur_fam;
+	sonde_health *next, *prev; /* every health object, for fork (all_mu) */
 };
+
+/* ---- fork: every health object's lock -------------------------------------------
+ * A fork while a check run records its result (under h->mu) must not
+ * leave the child that mutex held: the forking thread takes every health
+ * object's mutex first and releases them after the fork, in the parent
+ * and in the child. Check threads themselves do not exist in the child;
+ * a run they had started is simply never recorded there. */
+static pthread_mutex_t all_mu = PTHREAD_MUTEX_INITIALIZER;
+static sonde_health *healths;
+
+static void fork_prepare(void)
+{
+	sonde_health *h;
+
+	pthread_mutex_lock(&all_mu);
+	for (h = healths; h; h = h->next)
+		pthread_mutex_lock(&h->mu);
+}
+
+static void fork_release(void)
+{
+	sonde_health *h;
+
+	for (h = healths; h; h = h->next)
+		pthread_mutex_unlock(&h->mu);
+	pthread_mutex_unlock(&all_mu);
+}
+
+static const sonde__fork_hooks health_fork = {SONDE_FORK_RANK_HEALTH, fork_prepare, fork_release,
+                                              fork_release};
 
 /* What one evaluation knows about one check. */
 enum { ITEM_PENDING, ITEM_DONE };
@@ -217,6 +248,14 @@ static void destroy(sonde_health *h)
 {
 	size_t i;
 
+	pthread_mutex_lock(&all_mu);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		healths = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&all_mu);
 	for (i = 0; i < h->n; i++)
 		sonde__free(h->checks[i], sizeof(check));
 	sonde__free(h->checks, h->cap * sizeof(*h->checks));
@@ -321,6 +360,13 @@ sonde_health *sonde_health_new(const sonde_health_opts *o)
 		goto fail_sync;
 	}
 	pthread_condattr_destroy(&ca);
+	sonde__fork_register(&health_fork);
+	pthread_mutex_lock(&all_mu);
+	h->next = healths;
+	if (healths)
+		healths->prev = h;
+	healths = h;
+	pthread_mutex_unlock(&all_mu);
 	errno = saved_errno;
 	return h;
 

@@ -1,6 +1,6 @@
-/* tests/metrics/test_fork.c - a fork at any moment leaves the child every
- * metrics lock free: registries, families, summaries, METRIC_DEFINE
- * resolution, the process collector, the cells. */
+/* tests/integration/test_fork.c - a fork at any moment leaves the child
+ * every lock free: registries, families, summaries, METRIC_DEFINE
+ * resolution, the process collector, the cells, health objects. */
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -97,4 +97,76 @@ TEST_TIMEOUT(fork_during_scrapes_and_child_churn_never_hangs_the_child, 120)
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+}
+
+static sonde_health *fh;
+
+static sonde_health_result quick_check(void *user, char *msg, size_t cap)
+{
+	(void)user;
+	(void)msg;
+	(void)cap;
+	return SONDE_HEALTH_PASS;
+}
+
+static void *evaluate_loop(void *arg)
+{
+	sonde_buf b = SONDE_BUF_INIT;
+	int i = 0;
+
+	(void)arg;
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		if (sonde_health_evaluate(fh, SONDE_HEALTH_READINESS, &b, NULL) < 0)
+			break;
+		if (++i % 50 == 0)
+			sonde_buf_reset(&b);
+	}
+	sonde_buf_destroy(&b);
+	return NULL;
+}
+
+/* The same for health objects: a fork while a check run records its
+ * result left the child the object's mutex held. */
+TEST_TIMEOUT(fork_during_health_evaluations_never_hangs_the_child, 120)
+{
+	sonde_health_opts o;
+	sonde_health_check_opts c;
+	pthread_t t;
+	int round;
+
+	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
+	sonde_health_opts_init(&o);
+	fh = sonde_health_new(&o);
+	ASSERT_NOT_NULL(fh);
+	sonde_health_check_opts_init(&c, "quick", quick_check, NULL);
+	ASSERT_OK(sonde_health_add_check(fh, &c));
+	ASSERT_EQ_INT(pthread_create(&t, NULL, evaluate_loop, NULL), 0);
+	for (round = 0; round < 100; round++) {
+		pid_t pid = fork();
+		int st = 0, waited;
+		ASSERT_TRUE(pid >= 0);
+		if (pid == 0) {
+			/* takes the object's lock; starts no thread (TSan) */
+			sonde_health_check_opts c2;
+			sonde_health_check_opts_init(&c2, "child", quick_check, NULL);
+			_exit(sonde_health_add_check(fh, &c2) == SONDE_OK ? 0 : 1);
+		}
+		for (waited = 0; waited < 10000; waited++) {
+			if (waitpid(pid, &st, WNOHANG) == pid)
+				break;
+			usleep(1000);
+		}
+		if (waited == 10000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+			pthread_join(t, NULL);
+			FAIL("round %d: the child hung on the health object's lock", round);
+		}
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			FAIL("round %d: the child failed (status 0x%x)", round, st);
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+	sonde_health_free(fh);
 }
