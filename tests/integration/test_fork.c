@@ -10,6 +10,29 @@
 #include "test.h"
 
 static volatile int stop;
+static pthread_t load_thread;
+
+/* Waits for the child of round; a child still running after 10 s hung on
+ * a lock held across the fork: it is killed and the test fails. */
+static void wait_child(pid_t pid, int round, const char *what)
+{
+	int st = 0, waited;
+
+	for (waited = 0; waited < 10000; waited++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		usleep(1000);
+	}
+	if (waited == 10000) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+		pthread_join(load_thread, NULL);
+		FAIL("round %d: the child hung on %s held across fork", round, what);
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		FAIL("round %d: the child failed (status 0x%x)", round, st);
+}
 static sonde_family *fam, *sfam;
 
 /* Keeps some metrics lock held most of the time: scrapes of the default
@@ -64,39 +87,22 @@ static int child_work(void)
 TEST_TIMEOUT(fork_during_scrapes_and_child_churn_never_hangs_the_child, 120)
 {
 	static const char *const l[] = {"k"};
-	pthread_t t;
 	int round;
 
 	fam = sonde_counter_family_new(NULL, "forkt_total", "F.", 1, l);
 	sfam = sonde_summary_family_new(NULL, "forkt_sum", "S.", 1, l);
 	ASSERT_NOT_NULL(fam);
 	ASSERT_NOT_NULL(sfam);
-	ASSERT_EQ_INT(pthread_create(&t, NULL, churn, NULL), 0);
+	ASSERT_EQ_INT(pthread_create(&load_thread, NULL, churn, NULL), 0);
 	for (round = 0; round < 200; round++) {
 		pid_t pid = fork();
-		int st = 0, waited;
 		ASSERT_TRUE(pid >= 0);
 		if (pid == 0)
 			_exit(child_work() ? 0 : 1);
-		/* a hung child is killed after 10 s and fails the test */
-		for (waited = 0; waited < 10000; waited++) {
-			pid_t w = waitpid(pid, &st, WNOHANG);
-			if (w == pid)
-				break;
-			usleep(1000);
-		}
-		if (waited == 10000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-			pthread_join(t, NULL);
-			FAIL("round %d: the child hung on a lock held across fork", round);
-		}
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			FAIL("round %d: the child failed (status 0x%x)", round, st);
+		wait_child(pid, round, "a metrics lock");
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-	ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+	ASSERT_EQ_INT(pthread_join(load_thread, NULL), 0);
 }
 
 static sonde_health *fh;
@@ -131,7 +137,6 @@ TEST_TIMEOUT(fork_during_health_evaluations_never_hangs_the_child, 120)
 {
 	sonde_health_opts o;
 	sonde_health_check_opts c;
-	pthread_t t;
 	int round;
 
 	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
@@ -140,10 +145,9 @@ TEST_TIMEOUT(fork_during_health_evaluations_never_hangs_the_child, 120)
 	ASSERT_NOT_NULL(fh);
 	sonde_health_check_opts_init(&c, "quick", quick_check, NULL);
 	ASSERT_OK(sonde_health_add_check(fh, &c));
-	ASSERT_EQ_INT(pthread_create(&t, NULL, evaluate_loop, NULL), 0);
+	ASSERT_EQ_INT(pthread_create(&load_thread, NULL, evaluate_loop, NULL), 0);
 	for (round = 0; round < 100; round++) {
 		pid_t pid = fork();
-		int st = 0, waited;
 		ASSERT_TRUE(pid >= 0);
 		if (pid == 0) {
 			/* takes the object's lock; starts no thread (TSan) */
@@ -151,22 +155,9 @@ TEST_TIMEOUT(fork_during_health_evaluations_never_hangs_the_child, 120)
 			sonde_health_check_opts_init(&c2, "child", quick_check, NULL);
 			_exit(sonde_health_add_check(fh, &c2) == SONDE_OK ? 0 : 1);
 		}
-		for (waited = 0; waited < 10000; waited++) {
-			if (waitpid(pid, &st, WNOHANG) == pid)
-				break;
-			usleep(1000);
-		}
-		if (waited == 10000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-			pthread_join(t, NULL);
-			FAIL("round %d: the child hung on the health object's lock", round);
-		}
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			FAIL("round %d: the child failed (status 0x%x)", round, st);
+		wait_child(pid, round, "the health object's lock");
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-	ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+	ASSERT_EQ_INT(pthread_join(load_thread, NULL), 0);
 	sonde_health_free(fh);
 }
