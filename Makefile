@@ -72,8 +72,8 @@ $(BUILD)/libsonde.a: $(REL_OBJ) | $(BUILD)
 
 # --no-undefined: every symbol the library uses must come from $(LIBS), so
 # a stray libm call (or any other dependency) fails the build, not the host.
-$(BUILD)/libsonde.so.$(VERSION): $(REL_OBJ) lib/sonde.map | $(BUILD)
-	$(CC) -shared -Wl,-soname,libsonde.so.$(SOMAJOR) -Wl,--version-script=lib/sonde.map \
+$(BUILD)/libsonde.so.$(VERSION): $(REL_OBJ) lib/api/sonde.map | $(BUILD)
+	$(CC) -shared -Wl,-soname,libsonde.so.$(SOMAJOR) -Wl,--version-script=lib/api/sonde.map \
 	  -Wl,--no-undefined -o $@ $(REL_OBJ) $(LIBS)
 
 $(BUILD)/libsonde.so: $(BUILD)/libsonde.so.$(VERSION)
