@@ -308,7 +308,10 @@ typedef struct sonde_span {
  * flag comes from the sampler (see above); the random flag is copied from
  * the parent or set for a new trace; the correlation id is inherited (or
  * derived from a new trace id). Never fails; NULL span is a no-op. End it
- * on the same thread, innermost first. ~ two clock reads' worth of work. */
+ * on the same thread, innermost first (other orders and threads are safe:
+ * see sonde_span_end). Past SONDE_CONTEXT_DEPTH_MAX nested scopes on the
+ * thread the span still runs and is measured but is not made current.
+ * ~ two clock reads' worth of work. */
 SONDE_API void sonde_span_start(sonde_span *span, const char *name);
 /* The same with an explicit parent context (NULL or an invalid context
  * starts a new trace). A parent with a trace id but an all-zero span id
@@ -323,7 +326,15 @@ SONDE_API void sonde_span_start_child_of(sonde_span *span, const char *name,
  * calls the span-end hook. A span ended twice, or never started, is
  * ignored. Ending spans out of order still records and reports the span,
  * but leaves the thread's context alone and sets SONDE_ESTATE as the last
- * error. NULL is a no-op. */
+ * error: the span's entry is dropped from the thread's context stack when
+ * the spans started after it end (start A, start B, end A: B stays
+ * current; end B: what was current before A is restored). Ended on
+ * another thread than the one that started it, the span is recorded and
+ * reported the same, SONDE_ESTATE is set, and the starting thread's context
+ * is left alone: that thread keeps a copy of the span's context as current
+ * (end spans where they started). In every case the thread keeps no pointer
+ * into the span: its storage may be freed as soon as this returns (after
+ * the hook). NULL is a no-op. */
 SONDE_API void sonde_span_end(sonde_span *span);
 
 /* Attributes: key must be a string literal or outlive the span; string

@@ -1,12 +1,53 @@
-/* lib/core/context.c - the per-thread current trace context: one initial-exec
- * thread-local pointer to the innermost attached scope. */
+/* lib/core/context.c - the per-thread current trace context.
+ *
+ * Each thread keeps its attached contexts BY VALUE in a fixed stack of its
+ * own (SONDE_CONTEXT_DEPTH_MAX entries, dynamic TLS), and one initial-exec
+ * thread-local pointer to the top entry's context, so that reading the
+ * current context stays one load. Nothing the thread keeps points into a
+ * caller's scope or span: a scope may be freed at any time after it is
+ * detached, in any order and on any thread, without leaving the thread
+ * reading freed memory (issue 13.2: the old design linked the caller's
+ * scopes into a list, and an out-of-order or cross-thread end left the
+ * list pointing into freed spans).
+ *
+ * A scope records the id of the entry it pushed: the owning thread's
+ * serial (high 32 bits, unique for the life of the process) and a per-thread
+ * attach count (low 32 bits). Detach on the owning thread:
+ *   - the top entry: pop it, then pop every entry below already marked
+ *     detached (ended out of order earlier);
+ *   - an entry below the top: mark it detached and leave the current
+ *     context alone (SONDE_ESTATE); it is popped with the entries above it.
+ * Detach on any other thread cannot touch the owner's stack (it takes no
+ * lock and the owner may have exited): it returns SONDE_ESTATE and the
+ * owner keeps a copy of that context, as OpenTelemetry C++'s token
+ * detach does. Nothing here is shared between threads, so nothing is
+ * atomic except the serial counter. */
 #include "core/atomic.h"
 #include "core/sonde-int.h"
 
 #define SCOPE_MAGIC 0x73636f70u /* "scop" */
 
-static SONDE_TLS sonde_context_scope *current;
+typedef struct ctx_entry {
+	sonde_span_context ctx;
+	uint64_t id;
+	bool detached; /* ended out of order: pop when uncovered */
+} ctx_entry;
+
+typedef struct ctx_stack {
+	uint32_t serial; /* 0 until the thread's first attach */
+	uint32_t attaches;
+	uint32_t depth;
+	ctx_entry e[SONDE_CONTEXT_DEPTH_MAX];
+} ctx_stack;
+
+/* ~3.3 KB per thread: dynamic TLS, so that a dlopen()ed libsonde.so needs
+ * no static TLS room for it; only attach and detach reach it. */
+static SONDE_TLS_DYNAMIC ctx_stack stack;
+/* The top entry's context, or NULL: what sonde_context_current() reads. */
+static SONDE_TLS const sonde_span_context *current;
 static const sonde_span_context empty_ctx;
+/* relaxed: a unique number is all that is needed, nothing is published */
+static _Atomic uint32_t next_serial;
 
 bool sonde_span_context_valid(const sonde_span_context *ctx)
 {
@@ -17,13 +58,21 @@ bool sonde_span_context_valid(const sonde_span_context *ctx)
 
 const sonde_span_context *sonde_context_current(void)
 {
-	sonde_context_scope *s = current;
+	const sonde_span_context *c = current;
 
-	return s ? &s->ctx : &empty_ctx;
+	return c ? c : &empty_ctx;
+}
+
+static void set_current(ctx_stack *st)
+{
+	current = st->depth ? &st->e[st->depth - 1].ctx : NULL;
 }
 
 void sonde_context_attach(sonde_context_scope *scope, const sonde_span_context *ctx)
 {
+	ctx_stack *st = &stack;
+	ctx_entry *e;
+
 	if (!scope)
 		return;
 	if (ctx)
@@ -33,20 +82,61 @@ void sonde_context_attach(sonde_context_scope *scope, const sonde_span_context *
 	scope->ctx.correlation_id[SONDE_CORRELATION_ID_MAX] = '\0';
 	if (scope->ctx.correlation_len > SONDE_CORRELATION_ID_MAX)
 		scope->ctx.correlation_len = SONDE_CORRELATION_ID_MAX;
-	scope->prev = current;
+	if (st->depth == SONDE_CONTEXT_DEPTH_MAX) {
+		scope->id = 0;
+		scope->magic = 0; /* not attached: detach will say so */
+		sonde__fail(SONDE_ELIMIT,
+		            "sonde_context_attach: more than %d nested scopes on this thread; "
+		            "not attached",
+		            SONDE_CONTEXT_DEPTH_MAX);
+		return;
+	}
+	if (!st->serial) {
+		uint32_t s;
+		do /* 0 means "not assigned": skip it when the counter wraps */
+			s = sonde__fetch_add_relaxed(&next_serial, 1) + 1;
+		while (s == 0);
+		st->serial = s;
+	}
+	e = &st->e[st->depth++];
+	e->ctx = scope->ctx;
+	e->id = (uint64_t)st->serial << 32 | ++st->attaches;
+	e->detached = false;
+	scope->id = e->id;
 	scope->magic = SCOPE_MAGIC;
-	current = scope;
+	current = &e->ctx;
 }
 
 int sonde_context_detach(sonde_context_scope *scope)
 {
+	ctx_stack *st = &stack;
+	uint32_t i;
+
 	if (!scope)
 		return sonde__fail(SONDE_EINVAL, "sonde_context_detach: scope is NULL");
-	if (scope != current || scope->magic != SCOPE_MAGIC)
+	if (scope->magic != SCOPE_MAGIC)
+		return sonde__fail(SONDE_ESTATE, "sonde_context_detach: scope is not attached");
+	scope->magic = 0;
+	if (!st->serial || (uint32_t)(scope->id >> 32) != st->serial)
+		return sonde__fail(SONDE_ESTATE,
+		                   "sonde_context_detach: scope was attached on another thread; "
+		                   "that thread's context is left alone");
+	for (i = st->depth; i-- > 0;)
+		if (st->e[i].id == scope->id)
+			break;
+	if (i == UINT32_MAX) /* not on this stack: nothing to undo */
+		return sonde__fail(SONDE_ESTATE, "sonde_context_detach: scope is not attached");
+	if (i + 1 != st->depth) {
+		/* out of order: forget it when the scopes above it are gone */
+		st->e[i].detached = true;
 		return sonde__fail(SONDE_ESTATE,
 		                   "sonde_context_detach: scope is not the innermost attached "
-		                   "scope of this thread (detach in reverse order of attach)");
-	current = scope->prev;
-	scope->magic = 0;
+		                   "scope of this thread (detach in reverse order of attach); "
+		                   "it is dropped, the current context is left alone");
+	}
+	st->depth--;
+	while (st->depth && st->e[st->depth - 1].detached)
+		st->depth--;
+	set_current(st);
 	return SONDE_OK;
 }

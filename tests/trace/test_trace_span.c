@@ -1,6 +1,7 @@
 /* tests/trace/test_trace_span.c - spans, nesting, sampling, the span histogram
  * and end hook, and the extract/inject helpers. */
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "sonde.h"
 #include "sonde/trace.h"
@@ -23,7 +24,7 @@ TEST(trace_span_root_and_nested)
 	sonde_span_start(&outer, "outer");
 	oc = sonde_span_get_context(&outer);
 	ASSERT_TRUE(sonde_span_context_valid(oc));
-	ASSERT_TRUE(sonde_context_current() == oc); /* attached */
+	ASSERT_TRUE(memcmp(sonde_context_current(), oc, sizeof(*oc)) == 0); /* attached */
 	ASSERT_TRUE(zero(outer.parent_span_id, 8));
 	ASSERT_TRUE(oc->trace_flags & SONDE_TRACE_FLAG_RANDOM);
 	ASSERT_TRUE(sonde_span_is_sampled(&outer)); /* default ratio 1 */
@@ -40,12 +41,12 @@ TEST(trace_span_root_and_nested)
 	ASSERT_TRUE(memcmp(inner.parent_span_id, oc->span_id, 8) == 0);
 	ASSERT_TRUE(memcmp(ic->span_id, oc->span_id, 8) != 0);
 	ASSERT_STREQ(ic->correlation_id, oc->correlation_id);
-	ASSERT_TRUE(sonde_context_current() == ic);
+	ASSERT_TRUE(memcmp(sonde_context_current(), ic, sizeof(*ic)) == 0);
 	sonde_span_end(&inner);
-	ASSERT_TRUE(sonde_context_current() == oc); /* restored */
+	ASSERT_TRUE(memcmp(sonde_context_current(), oc, sizeof(*oc)) == 0); /* restored */
 	ASSERT_TRUE(inner.duration_ns >= 0);
 	sonde_span_end(&inner); /* twice: ignored */
-	ASSERT_TRUE(sonde_context_current() == oc);
+	ASSERT_TRUE(memcmp(sonde_context_current(), oc, sizeof(*oc)) == 0);
 	sonde_span_end(&outer);
 	ASSERT_FALSE(sonde_span_context_valid(sonde_context_current()));
 	sonde_span_end(NULL);
@@ -55,15 +56,98 @@ TEST(trace_span_root_and_nested)
 TEST(trace_span_out_of_order_end)
 {
 	sonde_span a, b;
+	sonde_span_context before_a;
 
+	before_a = *sonde_context_current();
 	sonde_span_start(&a, "a");
 	sonde_span_start(&b, "b");
 	sonde_span_end(&a); /* wrong order: measured, context left alone */
 	ASSERT_EQ_INT(sonde_last_status(), SONDE_ESTATE);
-	ASSERT_TRUE(sonde_context_current() == sonde_span_get_context(&b));
+	ASSERT_TRUE(memcmp(sonde_context_current(), sonde_span_get_context(&b),
+	                   sizeof(sonde_span_context)) == 0);
 	sonde_span_end(&b);
-	/* b restores what was current when b started: a's context */
-	ASSERT_TRUE(sonde_context_current() == sonde_span_get_context(&a));
+	/* b restores what was current before a: a already ended */
+	ASSERT_TRUE(memcmp(sonde_context_current(), &before_a, sizeof(before_a)) == 0);
+}
+
+/* issue 13.2: start A, start B, end A, end B, free both: the thread's
+ * context must not point into either (ASan: heap-use-after-free before) */
+TEST(trace_span_out_of_order_end_then_free)
+{
+	sonde_span *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	sonde_span *c;
+
+	ASSERT_NOT_NULL(a);
+	ASSERT_NOT_NULL(b);
+	sonde_span_start(a, "a");
+	sonde_span_start(b, "b");
+	sonde_span_end(a);
+	sonde_span_end(b);
+	memset(a, 0xa5, sizeof(*a));
+	memset(b, 0xb5, sizeof(*b));
+	free(a);
+	free(b);
+	ASSERT_FALSE(sonde_span_context_valid(sonde_context_current()));
+	/* the thread keeps working: a new span is a root, and ends cleanly */
+	c = malloc(sizeof(*c));
+	ASSERT_NOT_NULL(c);
+	sonde_span_start(c, "c");
+	ASSERT_TRUE(zero(c->parent_span_id, 8));
+	sonde_span_end(c);
+	free(c);
+	ASSERT_FALSE(sonde_span_context_valid(sonde_context_current()));
+}
+
+/* the same with three spans ended bottom, top, middle */
+TEST(trace_span_out_of_order_three)
+{
+	sonde_span a, b, c;
+
+	sonde_span_start(&a, "a");
+	sonde_span_start(&b, "b");
+	sonde_span_start(&c, "c");
+	sonde_span_end(&a);
+	ASSERT_TRUE(memcmp(sonde_context_current(), sonde_span_get_context(&c),
+	                   sizeof(sonde_span_context)) == 0);
+	sonde_span_end(&c);
+	ASSERT_TRUE(memcmp(sonde_context_current(), sonde_span_get_context(&b),
+	                   sizeof(sonde_span_context)) == 0);
+	memset(&c, 0, sizeof(c));
+	sonde_span_end(&b);
+	ASSERT_FALSE(sonde_span_context_valid(sonde_context_current()));
+}
+
+static void *end_elsewhere(void *arg)
+{
+	sonde_span_end(arg);
+	return (void *)(intptr_t)sonde_last_status();
+}
+
+/* issue 13.2: a span ended on another thread and freed: its starting
+ * thread still reads a valid context (a copy), never the freed span */
+TEST(trace_span_end_on_other_thread_then_free)
+{
+	sonde_span *a = malloc(sizeof(*a));
+	sonde_span_context ctx_a;
+	sonde_span b;
+	pthread_t t;
+	void *st;
+
+	ASSERT_NOT_NULL(a);
+	sonde_span_start(a, "a");
+	ctx_a = *sonde_span_get_context(a);
+	pthread_create(&t, NULL, end_elsewhere, a);
+	pthread_join(t, &st);
+	ASSERT_EQ_INT((int)(intptr_t)st, SONDE_ESTATE);
+	ASSERT_TRUE(a->duration_ns >= 0);
+	memset(a, 0xa5, sizeof(*a));
+	free(a);
+	/* left alone: this thread still sees a's context, as a copy */
+	ASSERT_TRUE(memcmp(sonde_context_current(), &ctx_a, sizeof(ctx_a)) == 0);
+	sonde_span_start(&b, "b");
+	ASSERT_TRUE(memcmp(b.parent_span_id, ctx_a.span_id, 8) == 0);
+	sonde_span_end(&b);
+	ASSERT_TRUE(memcmp(sonde_context_current(), &ctx_a, sizeof(ctx_a)) == 0);
 }
 
 TEST(trace_span_parent_based_sampling)

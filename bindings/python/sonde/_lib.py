@@ -103,7 +103,7 @@ class SpanContext(ctypes.Structure):
 
 
 class ContextScope(ctypes.Structure):
-    _fields_ = [("ctx", SpanContext), ("prev", c_void_p), ("magic", c_u32)]
+    _fields_ = [("ctx", SpanContext), ("id", c_u64), ("magic", c_u32)]
 
 
 class _AttrValue(ctypes.Union):

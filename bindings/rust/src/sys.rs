@@ -63,7 +63,7 @@ pub struct sonde_span_context {
 #[repr(C)]
 pub struct sonde_context_scope {
     pub ctx: sonde_span_context,
-    pub prev: *mut sonde_context_scope,
+    pub id: u64,
     pub magic: u32,
 }
 
