@@ -310,6 +310,55 @@ func TestPolyglotMetrics(t *testing.T) {
 		`polyglot_requests_total{lang="c"} 4`, "polyglot_c_jobs_total 3")
 }
 
+// issue 13.2: A then B started, A ended first: B stays current, and B's end
+// restores what was current before A, not A's freed C memory.
+func TestSpansEndedOutOfOrder(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // one thread for the whole test (it exits locked)
+		before := sonde.CurrentContext()
+		a := sonde.StartSpan("go-a")
+		b := sonde.StartSpan("go-b")
+		a.End() // out of order: a's C memory is freed here
+		if sonde.CurrentContext() != b.Context() {
+			t.Error("ending a out of order changed the current context")
+		}
+		junk := make([]*sonde.Span, 0, 64)
+		for i := 0; i < 64; i++ { // reuse the freed memory
+			junk = append(junk, sonde.StartSpanChildOf("junk", sonde.SpanContext{}))
+		}
+		for i := len(junk) - 1; i >= 0; i-- {
+			junk[i].End()
+		}
+		b.End()
+		if got := sonde.CurrentContext(); got != before {
+			t.Errorf("after both ends the context is %+v, want %+v", got, before)
+		}
+	}()
+	<-done
+}
+
+// A span ended in another goroutine (another thread): safe; the starting
+// thread keeps a copy of its context until its goroutine exits.
+func TestSpanEndedInAnotherGoroutine(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // exits locked: the thread goes with it
+		sp := sonde.StartSpan("go-moved")
+		ctx := sp.Context()
+		ended := make(chan struct{})
+		go func() { sp.End(); close(ended) }()
+		<-ended
+		if sonde.CurrentContext() != ctx {
+			t.Error("the starting thread's context changed")
+		}
+		sp.End() // already ended and freed: no-op
+	}()
+	<-done
+}
+
 func TestSpanIsParentOfCSpanAcrossGoroutineSwitches(t *testing.T) {
 	done := make(chan struct{})
 	go func() {

@@ -3,7 +3,9 @@
  *
  * The logger stamps it on every record; spans read it to find their
  * parent. Each thread keeps a stack of up to SONDE_CONTEXT_DEPTH_MAX
- * attached contexts, copied BY VALUE into storage of its own (thread-local):
+ * attached contexts, copied BY VALUE into storage of its own (allocated on
+ * the thread's first attach, grown when nesting passes 8, 16, ... scopes,
+ * freed when the thread exits):
  * nothing the thread keeps points into a caller's scope or span, so a scope
  * (or the span holding it) may be freed as soon as it is detached, whatever
  * the order and whatever the thread. Attaching pushes a copy; detaching the
@@ -14,7 +16,8 @@
  * leaves the attaching thread's context alone: that thread keeps a copy of
  * the context (it stays current there, or in its stack below later scopes).
  * Attach and detach copy one context (about 100 bytes); reading is one
- * thread-local load. Nothing here allocates or takes a lock.
+ * thread-local load. Nothing here takes a lock; only a thread's first
+ * attach and a deeper nesting than it has had allocate.
  */
 #ifndef SONDE_CONTEXT_H
 #define SONDE_CONTEXT_H
@@ -30,7 +33,7 @@ extern "C" {
 #define SONDE_CORRELATION_ID_MAX 64
 /* Scopes one thread can have attached at once; deeper attaches are not
  * made current (see sonde_context_attach). */
-#define SONDE_CONTEXT_DEPTH_MAX 32
+#define SONDE_CONTEXT_DEPTH_MAX 256
 
 typedef struct sonde_span_context {
 	uint8_t trace_id[16]; /* all zero = no context */
@@ -65,9 +68,10 @@ SONDE_API const sonde_span_context *sonde_context_current(void);
  * detached (sonde reads its id then), on this thread, in the reverse order
  * of attach; the other orders are safe (see above) but leave entries behind
  * for a while. With SONDE_CONTEXT_DEPTH_MAX scopes already attached on this
- * thread, the scope is not attached (the current context does not change,
- * sonde_last_status() is SONDE_ELIMIT, and its detach returns
- * SONDE_ESTATE). Never allocates. */
+ * thread (SONDE_ELIMIT), or when the thread's stack cannot be allocated or
+ * grown (SONDE_ENOMEM), the scope is not attached: the current context
+ * does not change, sonde_last_status() says why, and its detach returns
+ * SONDE_ESTATE. Allocates only as said above. */
 SONDE_API void sonde_context_attach(sonde_context_scope *scope, const sonde_span_context *ctx);
 
 /* Detaches scope: SONDE_OK when it was the innermost scope of this thread,

@@ -9,9 +9,11 @@
  *     len is 0. Invalid input never crashes; it returns SONDE_EINVAL (or
  *     the code named below) and sets sonde_last_error().
  *   - traceparent parse/format, id generation and span start/end never
- *     allocate and never take a lock, with one exception: when a span
- *     histogram is set, the first end of a span with a new name creates
- *     that name's histogram child (the family's lock and an allocation).
+ *     allocate and never take a lock, with these exceptions: a thread's
+ *     first span (or a deeper nesting than it has had) allocates its context
+ *     stack (see context.h); when a span histogram is set, the first end of
+ *     a span with a new name and status creates that histogram child (the
+ *     family's lock and an allocation).
  *     tracestate, baggage and the carrier are opaque objects allocated
  *     once (through the installed allocator) and reused across requests.
  *   - Spec levels: traceparent follows Trace Context Level 1 plus Level 2's
@@ -310,7 +312,8 @@ typedef struct sonde_span {
  * derived from a new trace id). Never fails; NULL span is a no-op. End it
  * on the same thread, innermost first (other orders and threads are safe:
  * see sonde_span_end). Past SONDE_CONTEXT_DEPTH_MAX nested scopes on the
- * thread the span still runs and is measured but is not made current.
+ * thread (or when its context stack cannot grow) the span still runs and is
+ * measured but is not made current.
  * ~ two clock reads' worth of work. */
 SONDE_API void sonde_span_start(sonde_span *span, const char *name);
 /* The same with an explicit parent context (NULL or an invalid context
