@@ -125,15 +125,19 @@ SONDE_API SONDE_WUR int sonde_tracestate_set_keys(sonde_tracestate *ts, sonde_tr
 
 /* Replaces the contents of ts with the parsed header. Empty members and
  * spaces/tabs around members are tolerated; a value keeps its leading
- * spaces; "" parses to an empty list. The whole header is invalid (ts is
- * left empty, SONDE_EINVAL) when any member is malformed (bad key, no '=',
- * empty value, a value character outside 0x20-0x7E or ',' '=', a value
- * ending in a space) or a key appears twice; more than 32 members gives
- * SONDE_ELIMIT (ts left empty). SONDE_EINVAL when ts is NULL. */
+ * spaces; "" parses to an empty list. A key that appears more than once
+ * keeps its first (left-most) member and the later ones are dropped: the
+ * header is still propagated, as the W3C test suite expects (the spec lets
+ * a vendor drop duplicates), and never sent with a duplicate. The whole
+ * header is invalid (ts is left empty, SONDE_EINVAL) when any member is
+ * malformed (bad key, no '=', empty value, a value character outside
+ * 0x20-0x7E or ',' '=', a value ending in a space), even after a dropped
+ * duplicate; more than 32 members (distinct keys) gives SONDE_ELIMIT (ts
+ * left empty). SONDE_EINVAL when ts is NULL. */
 SONDE_API SONDE_WUR int sonde_tracestate_parse(sonde_tracestate *ts, const char *s, size_t len);
 /* The same for n header lines, which combine in order into one list (RFC
- * 9110): a key repeated across lines is a duplicate. lens NULL means each
- * line is NUL-terminated. */
+ * 9110): a key repeated across lines is a duplicate (the first is kept).
+ * lens NULL means each line is NUL-terminated. */
 SONDE_API SONDE_WUR int sonde_tracestate_parse_lines(sonde_tracestate *ts, size_t n,
                                                      const char *const *lines, const size_t *lens);
 

@@ -400,7 +400,7 @@ TEST(trace_propagate_restart_cases)
 	sonde_header bad_state[] = {
 	        H("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"),
 	        H("tracestate", "foo=1"),
-	        H("tracestate", "foo=2"),
+	        H("tracestate", "Bad=2"),
 	        H("x-correlation-id", "corr:1/2"),
 	};
 
@@ -451,6 +451,36 @@ TEST(trace_propagate_restart_cases)
 	sonde_trace_headers_destroy(&out);
 	sonde_trace_carrier_free(c);
 	sonde_trace_carrier_free(NULL);
+}
+
+/* issue 13.15: the official W3C harness (test_tracestate_duplicated_keys)
+ * expects a tracestate with a repeated key, on one line or two, to be
+ * propagated: sonde keeps the first member of each key */
+TEST(trace_propagate_tracestate_duplicate_keys)
+{
+	sonde_trace_carrier *c = sonde_trace_carrier_new();
+	sonde_trace_headers out = SONDE_TRACE_HEADERS_INIT;
+	sonde_header one_line[] = {
+	        H("traceparent", "00-12345678901234567890123456789012-1234567890123456-00"),
+	        H("tracestate", "foo=1,foo=2"),
+	};
+	sonde_header two_lines[] = {
+	        H("traceparent", "00-12345678901234567890123456789012-1234567890123456-00"),
+	        H("tracestate", "foo=1"),
+	        H("TraceState", "foo=1"),
+	};
+
+	ASSERT_OK(sonde_trace_extract(c, one_line, 2));
+	ASSERT_TRUE(sonde_trace_carrier_continued(c));
+	ASSERT_OK(sonde_trace_inject(c, sonde_trace_carrier_context(c), &out));
+	ASSERT_EQ_INT(out.count, 2);
+	ASSERT_STREQ(out.tracestate, "foo=1");
+	ASSERT_OK(sonde_trace_extract(c, two_lines, 3));
+	ASSERT_OK(sonde_trace_inject(c, sonde_trace_carrier_context(c), &out));
+	ASSERT_EQ_INT(out.count, 2);
+	ASSERT_STREQ(out.tracestate, "foo=1");
+	sonde_trace_headers_destroy(&out);
+	sonde_trace_carrier_free(c);
 }
 
 TEST(trace_propagate_request_id_bounds)
