@@ -200,10 +200,12 @@ SONDE_API void sonde_baggage_clear(sonde_baggage *b);
  * U+FFFD as the spec requires. Empty members (",,") are skipped. Duplicate
  * keys are kept (the spec allows them).
  * Returns SONDE_OK; SONDE_EINVAL when any member is malformed (the whole
- * header is dropped: b is left empty); SONDE_ELIMIT when the entries would
- * format to more than 64 members or 8192 bytes: b then holds the first
- * entries that fit (whole members only, as the spec requires) and
- * sonde_last_error() says how many were dropped. SONDE_ENOMEM. */
+ * header is dropped: b is left empty); SONDE_ELIMIT past the spec's limits,
+ * 64 members or 8192 bytes measured on the header AS RECEIVED (each member's
+ * bytes between its optional whitespace, plus one comma between members;
+ * not the decoded or re-encoded size): b then holds the first members that
+ * fit (whole members only, as the spec requires) and sonde_last_error()
+ * says how many were dropped. SONDE_ENOMEM. */
 SONDE_API SONDE_WUR int sonde_baggage_parse(sonde_baggage *b, const char *s, size_t len);
 /* The same for n header lines combined into one list. lens NULL means
  * NUL-terminated lines. */
@@ -215,7 +217,8 @@ SONDE_API SONDE_WUR int sonde_baggage_parse_lines(sonde_baggage *b, size_t n,
  * validated and percent-decoded like a parsed member's). Every earlier
  * entry with that key is removed and the new one is appended last.
  * SONDE_EINVAL (bad key or properties, NULL), SONDE_ELIMIT (the result
- * would pass 64 members or 8192 formatted bytes: nothing changes),
+ * would pass 64 members or 8192 bytes, counting received members at their
+ * received size and this one at its formatted size: nothing changes),
  * SONDE_ENOMEM. */
 SONDE_API SONDE_WUR int sonde_baggage_set(sonde_baggage *b, const char *key, size_t key_len,
                                           const char *value, size_t value_len,
@@ -236,9 +239,15 @@ SONDE_API size_t sonde_baggage_count(const sonde_baggage *b);
 SONDE_API SONDE_WUR int sonde_baggage_entry(const sonde_baggage *b, size_t i, const char **key,
                                             size_t *key_len, const char **value, size_t *value_len,
                                             const char **properties, size_t *properties_len);
-/* Appends the header value to out ("k=v;p,k2=v2"); values are
- * percent-encoded except A-Z a-z 0-9 - . _ ~ / (the encoding of the W3C
- * reference implementation, urllib's quote(); every decoder accepts it).
+/* Appends the header value to out ("k=v;p,k2=v2"). Values (and property
+ * values) are percent-encoded only where the spec requires it: bytes
+ * outside baggage-octet, and '%'; the other characters ('!', '*', '\'',
+ * '=', ...) are sent as they are, so a member that arrived that way goes
+ * out at the size it came in. (The W3C reference serializer uses urllib's
+ * quote(), which encodes more; both decode to the same value.) Members are
+ * written in order until the next would pass 8192 bytes (possible only
+ * when decoding grew a value: invalid UTF-8 became U+FFFD, or an
+ * incomplete escape is sent as "%25..."); the rest are left out whole.
  * Returns SONDE_OK, SONDE_EINVAL on NULL, SONDE_ENOMEM (out->oom set). */
 SONDE_API SONDE_WUR int sonde_baggage_format(const sonde_baggage *b, sonde_buf *out);
 
