@@ -32,6 +32,7 @@
 
 #include "common.h"
 #include "context.h"
+#include "log.h"
 #include "metrics.h"
 
 #ifdef __cplusplus
@@ -338,12 +339,12 @@ SONDE_API void sonde_span_start_child_of(sonde_span *span, const char *name,
 
 /* Ends the span: records its duration, restores the context that was
  * current before it started (detach), observes the duration in seconds in
- * the span histogram when one is set (every span, sampled or not), then
- * calls the span-end hook. A span ended twice, or never started, is
- * ignored. Ending spans out of order still records and reports the span,
- * but leaves the thread's context alone and sets SONDE_ESTATE as the last
- * error: the span's entry is dropped from the thread's context stack when
- * the spans started after it end (start A, start B, end A: B stays
+ * the span histogram when one is set (every span, sampled or not; with its
+ * status as a label), writes the span's log line when a span logger is set
+ * (see sonde_trace_set_span_logger), then calls the span-end hook. A span ended twice, or never
+ * started, is ignored. Ending spans out of order still records and reports the span, but leaves the
+ * thread's context alone and sets SONDE_ESTATE as the last error: the span's entry is dropped from
+ * the thread's context stack when the spans started after it end (start A, start B, end A: B stays
  * current; end B: what was current before A is restored). Ended on
  * another thread than the one that started it, the span is recorded and
  * reported the same, SONDE_ESTATE is set, and the starting thread's context
@@ -372,23 +373,59 @@ SONDE_API const sonde_span_context *sonde_span_get_context(const sonde_span *spa
 SONDE_API bool sonde_span_is_sampled(const sonde_span *span);
 
 /* ---- what happens when a span ends ----------------------------------------
- * The span histogram: a histogram family with exactly one label (the span
- * name goes in it). sonde_trace_set_span_histogram(NULL) turns it off.
- * SONDE_EINVAL if f does not have one label, SONDE_ETYPE if it is not a
- * histogram family. The family must outlive its use here (unset it before
- * freeing its registry). */
+ * RED metrics from one span: rate and duration from the histogram's count
+ * and buckets, errors from its status label, and a log line per span.
+ *
+ * The span histogram: a histogram family with two labels, the span name
+ * then its status, "ok" or "error" (SONDE_SPAN_STATUS_UNSET counts as
+ * "ok", as OpenTelemetry's span metrics connector does; set the status with
+ * sonde_span_set_status / sonde_span_set_error), or with one label (the
+ * name only: no status dimension). sonde_trace_set_span_histogram(NULL)
+ * turns it off. SONDE_EINVAL if f has another number of labels,
+ * SONDE_ETYPE if it is not a histogram family. The family must outlive its
+ * use here (unset it before freeing its registry). */
 SONDE_API SONDE_WUR int sonde_trace_set_span_histogram(sonde_family *f);
-/* Creates (or finds) the histogram family metric_name{name=...} in r (NULL
- * = default registry) with the default buckets, and sets it as above.
- * metric_name NULL means "span_duration_seconds". Errors of
- * sonde_histogram_family_new. */
+/* Creates (or finds) the histogram family metric_name{name=...,status=...}
+ * in r (NULL = default registry) with the default buckets, and sets it as
+ * above. metric_name NULL means "span_duration_seconds". Errors of
+ * sonde_histogram_family_new (SONDE_EEXIST-like refusals when the name is
+ * registered with another definition, e.g. the {name}-only family of
+ * earlier versions). */
 SONDE_API SONDE_WUR int sonde_trace_enable_span_metrics(sonde_registry *r, const char *metric_name);
 
-/* The span-end hook, for the host to install: to log each finished span
- * (LOG_INFO with its name, duration and attributes) or to hand it to an
- * exporter. Nothing in sonde installs one; in particular the logger does
- * not (it stamps every record with the thread's current context instead),
- * so no span becomes a log record unless the host sets a hook. fn runs on the thread that ends the
+/* The span log line: one record per ended span through the span logger, at
+ * its level (INFO unless set), whenever that logger's level lets it pass:
+ *   {"level":"info",...,"message":"span","span_name":"db.query",
+ *    "span_duration_s":0.0123,"span_status":"error",
+ *    "span_status_message":"timeout","trace_id":"...","span_id":"..."}
+ * span_status is "ok" or "error" as in the histogram's status label;
+ * span_status_message only when the span has one. (The keys carry a span_
+ * prefix so that they never clash with a host's own fields, such as an
+ * HTTP "status" number, in a log store that types fields by name.) trace_id and span_id are the
+ * ended span's own (the logger stamps the current context, and the line is written with the span's
+ * context current), so the line joins the histogram's exemplar and the trace.
+ *
+ * Enabled by default: nothing but the logger needs to be named, and the
+ * level is INFO. sonde has no process-wide default logger of its own (a
+ * logger is the host's object, and the host frees it), so the host names
+ * its logger, usually its root logger, once at start-up:
+ * sonde_trace_set_span_logger(log, SONDE_LOG_LEVEL_INFO). Until then no
+ * line is written. l NULL turns the lines off; a level picks theirs
+ * (TRACE..FATAL; SONDE_EINVAL otherwise, and nothing changes). The logger
+ * must outlive its use here: set NULL, and let spans ending on other
+ * threads finish, before sonde_logger_free(). Any thread, any time: a
+ * concurrent span end uses the old or the new logger, at the old or the
+ * new level. Cost when on: one sonde_log_write() per span (no lock in the
+ * steady state, no allocation) plus a context attach/detach; when the
+ * logger's level filters the line out, one relaxed load. */
+SONDE_API SONDE_WUR int sonde_trace_set_span_logger(sonde_logger *l, sonde_log_level level);
+/* The span logger (NULL when none) and, when level is not NULL, the level
+ * of its lines. */
+SONDE_API sonde_logger *sonde_trace_span_logger(sonde_log_level *level);
+
+/* The span-end hook, for the host to install: to log more of each
+ * finished span than the span log line does (its attributes) or to hand it
+ * to an exporter. Nothing in sonde installs one. fn runs on the thread that ends the
  * span, after the duration was recorded and the context restored, with the span still readable (its
  * attributes' strings are still valid). It must not end the span again.
  * One hook at a time: setting one replaces the previous; fn NULL removes

@@ -257,11 +257,14 @@ TEST(trace_span_histogram)
 	}
 	sonde_span_start(&s, "other");
 	sonde_span_end(&s);
-	f = sonde_histogram_family_new(r, "span_duration_seconds",
-	                               "Duration of finished spans, by span name.", NULL, 0, 1,
-	                               (const char *const[]){"name"});
+	f = sonde_histogram_family_new(
+	        r, "span_duration_seconds",
+	        "Duration of finished spans, by span name and status (ok or error).", NULL, 0, 2,
+	        (const char *const[]){"name", "status"});
 	ASSERT_NOT_NULL(f);
-	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(f, 1, v, NULL)), 3);
+	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(
+	                      f, 2, (const char *const[]){"work", "ok"}, NULL)),
+	              3);
 	ASSERT_EQ_INT(sonde_family_size(f), 2);
 	/* wrong shapes are refused */
 	ASSERT_EQ_INT(sonde_trace_set_span_histogram(sonde_counter_family_new(
@@ -270,11 +273,158 @@ TEST(trace_span_histogram)
 	ASSERT_EQ_INT(sonde_trace_set_span_histogram(
 	                      sonde_histogram_family_new(r, "h2", "h", NULL, 0, 0, NULL)),
 	              SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_trace_set_span_histogram(sonde_histogram_family_new(
+	                      r, "h3", "h", NULL, 0, 3, (const char *const[]){"a", "b", "c"})),
+	              SONDE_EINVAL);
 	ASSERT_OK(sonde_trace_set_span_histogram(NULL));
 	sonde_span_start(&s, "work");
 	sonde_span_end(&s);
-	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(f, 1, v, NULL)), 3);
+	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(
+	                      f, 2, (const char *const[]){"work", "ok"}, NULL)),
+	              3);
+	/* a family of one label (the name) still works: no status dimension */
+	{
+		sonde_family *one = sonde_histogram_family_new(r, "one_label_seconds", "h", NULL, 0,
+		                                               1, (const char *const[]){"name"});
+		ASSERT_OK(sonde_trace_set_span_histogram(one));
+		sonde_span_start(&s, "work");
+		sonde_span_set_error(&s, "x");
+		sonde_span_end(&s);
+		ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(one, 1, v, NULL)), 1);
+		ASSERT_OK(sonde_trace_set_span_histogram(NULL));
+	}
 	sonde_registry_free(r);
+}
+
+/* issue 13.18: RED metrics from one span: the span histogram carries the
+ * status (unset counts as ok, as OpenTelemetry's span metrics connector
+ * does) */
+TEST(trace_span_histogram_status_label)
+{
+	sonde_registry *r = sonde_registry_new();
+	sonde_buf b = SONDE_BUF_INIT;
+	sonde_span s;
+
+	ASSERT_OK(sonde_trace_enable_span_metrics(r, NULL));
+	sonde_span_start(&s, "db"); /* unset: ok */
+	sonde_span_end(&s);
+	sonde_span_start(&s, "db");
+	sonde_span_set_status(&s, SONDE_SPAN_STATUS_OK, NULL);
+	sonde_span_end(&s);
+	sonde_span_start(&s, "db");
+	sonde_span_set_error(&s, "timeout");
+	sonde_span_end(&s);
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_TEXT, &b));
+	ASSERT_CONTAINS(b.data, "span_duration_seconds_count{name=\"db\",status=\"ok\"} 2\n");
+	ASSERT_CONTAINS(b.data, "span_duration_seconds_count{name=\"db\",status=\"error\"} 1\n");
+	ASSERT_OK(sonde_trace_set_span_histogram(NULL));
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
+}
+
+/* ---- the span log line (issue 13.18) -------------------------------------------- */
+
+typedef struct cap_lines {
+	pthread_mutex_t mu;
+	char buf[8192];
+	size_t len;
+	int n;
+} cap_lines;
+
+static int cap_line(void *ctx, sonde_log_level level, const char *line, size_t len)
+{
+	cap_lines *c = ctx;
+	(void)level;
+	pthread_mutex_lock(&c->mu);
+	if (c->len + len < sizeof(c->buf)) {
+		memcpy(c->buf + c->len, line, len);
+		c->len += len;
+		c->buf[c->len] = '\0';
+	}
+	c->n++;
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+static sonde_logger *cap_logger(cap_lines *c)
+{
+	sonde_log_opts o;
+	sonde_log_sink *sink = sonde_log_sink_callback(cap_line, c, NULL);
+	sonde_logger *l;
+
+	sonde_log_opts_init(&o, "svc");
+	o.level_env = "";
+	o.sinks = &sink;
+	o.sink_count = 1;
+	l = sonde_logger_new(&o);
+	sonde_log_sink_free(sink);
+	return l;
+}
+
+TEST(trace_span_log_line_per_ended_span)
+{
+	static cap_lines c = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+	sonde_logger *l = cap_logger(&c);
+	sonde_span outer, s;
+	char tid[33], sid[17], want[128];
+
+	ASSERT_NOT_NULL(l);
+	ASSERT_OK(sonde_trace_set_span_logger(l, SONDE_LOG_LEVEL_INFO));
+	sonde_span_start(&outer, "outer");
+	sonde_span_start(&s, "db.query");
+	sonde_span_set_error(&s, "timeout");
+	sonde_id_to_hex(sonde_span_get_context(&s)->trace_id, 16, tid);
+	sonde_id_to_hex(sonde_span_get_context(&s)->span_id, 8, sid);
+	sonde_span_end(&s);
+	sonde_span_end(&outer);
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(c.n, 2);
+	/* the line carries the ended span's own ids, not its parent's */
+	ASSERT_CONTAINS(c.buf, "\"message\":\"span\"");
+	ASSERT_CONTAINS(c.buf, "\"span_name\":\"db.query\"");
+	ASSERT_CONTAINS(c.buf, "\"span_status\":\"error\"");
+	ASSERT_CONTAINS(c.buf, "\"span_duration_s\":");
+	ASSERT_CONTAINS(c.buf, "\"span_status_message\":\"timeout\"");
+	snprintf(want, sizeof(want), "\"trace_id\":\"%s\",\"span_id\":\"%s\"", tid, sid);
+	ASSERT_CONTAINS(c.buf, want);
+	ASSERT_CONTAINS(c.buf, "\"span_name\":\"outer\"");
+	ASSERT_CONTAINS(c.buf, "\"span_status\":\"ok\"");
+	/* below the logger's level: nothing; off: nothing */
+	ASSERT_OK(sonde_trace_set_span_logger(l, SONDE_LOG_LEVEL_DEBUG));
+	sonde_span_start(&s, "quiet");
+	sonde_span_end(&s);
+	ASSERT_OK(sonde_trace_set_span_logger(NULL, SONDE_LOG_LEVEL_INFO));
+	sonde_span_start(&s, "off");
+	sonde_span_end(&s);
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(c.n, 2);
+	ASSERT_EQ_INT(sonde_trace_set_span_logger(l, 99), SONDE_EINVAL);
+	sonde_logger_free(l);
+	ASSERT_OK(sonde_log_shutdown());
+}
+
+/* on by default: the host's logger, once named, gets one line per span at
+ * INFO; sonde_trace_span_logger() reports it */
+TEST(trace_span_logger_default_level_info)
+{
+	static cap_lines c = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+	sonde_logger *l = cap_logger(&c);
+	sonde_log_level lv = SONDE_LOG_LEVEL_TRACE;
+	sonde_span s;
+
+	ASSERT_NULL(sonde_trace_span_logger(&lv));
+	ASSERT_EQ_INT(lv, SONDE_LOG_LEVEL_INFO);
+	ASSERT_OK(sonde_trace_set_span_logger(l, SONDE_LOG_LEVEL_WARN));
+	ASSERT_TRUE(sonde_trace_span_logger(&lv) == l);
+	ASSERT_EQ_INT(lv, SONDE_LOG_LEVEL_WARN);
+	sonde_span_start(&s, "warned");
+	sonde_span_end(&s);
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(c.n, 1);
+	ASSERT_CONTAINS(c.buf, "\"level\":\"warn\"");
+	ASSERT_OK(sonde_trace_set_span_logger(NULL, SONDE_LOG_LEVEL_INFO));
+	sonde_logger_free(l);
+	ASSERT_OK(sonde_log_shutdown());
 }
 
 /* hook swapped while other threads end spans: never a torn (fn, arg) */
