@@ -575,3 +575,33 @@ func TestLoggerVaryingMessagesAndLimits(t *testing.T) {
 		t.Errorf("records %d: %v", len(recs), recs[len(recs)-1])
 	}
 }
+
+// issue 13.18: SetOK / SetError become the status label of the span
+// histogram (unset counts as ok).
+func TestSpanStatusLabel(t *testing.T) {
+	r, err := sonde.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // after DisableSpanMetrics (deferred calls run last first)
+	if err := sonde.EnableSpanMetrics(r, "go_span_seconds"); err != nil {
+		t.Fatal(err)
+	}
+	defer sonde.DisableSpanMetrics()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sonde.StartSpan("go.st").End()
+		ok := sonde.StartSpan("go.st")
+		ok.SetOK()
+		ok.End()
+		bad := sonde.StartSpan("go.st")
+		bad.SetError("boom")
+		bad.SetOK() // an error is kept
+		bad.End()
+	}()
+	<-done
+	mustContain(t, expose(t, r, sonde.FormatText),
+		`go_span_seconds_count{name="go.st",status="ok"} 2`,
+		`go_span_seconds_count{name="go.st",status="error"} 1`)
+}

@@ -307,6 +307,7 @@ _DECLS = {
     "sonde_span_is_sampled": (c_bool, [P(Span)], True),
     "sonde_trace_enable_span_metrics": (c_int, [vp, c_char_p], False),
     "sonde_trace_set_span_histogram": (c_int, [vp], False),
+    "sonde_trace_set_span_logger": (c_int, [vp, c_int], False),
     "sonde_trace_carrier_new": (vp, [], False),
     "sonde_trace_carrier_free": (None, [vp], False),
     "sonde_trace_extract": (c_int, [vp, P(Header), sz], False),

@@ -443,6 +443,22 @@ class Span:
 span = Span
 
 
+_span_logger = None  # the Logger C writes span lines to: kept alive while set
+
+
+def set_span_logger(logger, level="info"):
+    """One log line per ended span ("message": "span", span_name,
+    span_duration_s, span_status "ok"/"error", the span's own trace_id and
+    span_id) through logger (a sonde.Logger) at level; None turns the lines
+    off. The logger is kept alive while it is set."""
+    global _span_logger
+    from .log import _level
+    lv = _level(level)
+    _errors.check(_lib.lib.sonde_trace_set_span_logger(
+        None if logger is None else logger._h, lv))
+    _span_logger = logger
+
+
 def set_sampler_ratio(ratio):
     _lib.lib.sonde_trace_set_sampler_ratio(float(ratio))
 

@@ -231,9 +231,47 @@ class TestSpans(unittest.TestCase):
         try:
             with sonde.span("timed"):
                 pass
-            self.assertIn(b'py_span_seconds_count{name="timed"} 1', sonde.generate_latest(reg))
+            with sonde.span("timed") as s:
+                s.set_status(ok=True)
+            with sonde.span("timed") as s:
+                s.set_status(ok=False, message="bad")
+            self.assertEqual(s.status, "error")
+            with self.assertRaises(RuntimeError):
+                with sonde.span("timed"):
+                    raise RuntimeError("x")
+            out = sonde.generate_latest(reg)
+            # issue 13.18: the status is a label; unset counts as ok
+            self.assertIn(b'py_span_seconds_count{name="timed",status="ok"} 2', out)
+            self.assertIn(b'py_span_seconds_count{name="timed",status="error"} 2', out)
         finally:
             sonde._lib.lib.sonde_trace_set_span_histogram(None)
+
+    def test_span_log_line(self):
+        # issue 13.18: one line per ended span through the named logger
+        import json
+        import os
+        import tempfile
+        if not hasattr(sonde, "Logger"):
+            self.skipTest("this libsonde has no logger")
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "spans.log")
+        log = sonde.Logger("py-span", sinks=[sonde.file_sink(path)], level_env="")
+        sonde.set_span_logger(log)
+        try:
+            with sonde.span("py.work") as s:
+                s.set_status(ok=False, message="boom")
+            sonde.log_flush()
+        finally:
+            sonde.set_span_logger(None)
+        with open(path) as f:
+            recs = [json.loads(x) for x in f if x.strip()]
+        span = [r for r in recs if r.get("message") == "span"]
+        self.assertEqual(len(span), 1)
+        self.assertEqual(span[0]["span_name"], "py.work")
+        self.assertEqual(span[0]["span_status"], "error")
+        self.assertEqual(span[0]["span_status_message"], "boom")
+        self.assertEqual(span[0]["span_id"], s.context.span_id)
+        self.assertEqual(span[0]["trace_id"], s.context.trace_id)
 
 
 if __name__ == "__main__":
