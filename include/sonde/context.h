@@ -64,7 +64,7 @@ SONDE_API const sonde_span_context *sonde_context_current(void);
 
 /* Copies *ctx into scope and onto the thread's stack, and makes it the
  * thread's current context. ctx NULL attaches an empty context (hides the
- * outer one). NULL scope is a no-op. The scope must stay alive until it is
+ * outer one); ctx may be &scope->ctx. NULL scope is a no-op. The scope must stay alive until it is
  * detached (sonde reads its id then), on this thread, in the reverse order
  * of attach; the other orders are safe (see above) but leave entries behind
  * for a while. With SONDE_CONTEXT_DEPTH_MAX scopes already attached on this

@@ -152,10 +152,10 @@ void sonde_context_attach(sonde_context_scope *scope, const sonde_span_context *
 
 	if (!scope)
 		return;
-	if (ctx)
-		scope->ctx = *ctx;
-	else
+	if (!ctx)
 		memset(&scope->ctx, 0, sizeof(scope->ctx));
+	else if (ctx != &scope->ctx) /* a span builds its context in place */
+		scope->ctx = *ctx;
 	scope->ctx.correlation_id[SONDE_CORRELATION_ID_MAX] = '\0';
 	if (scope->ctx.correlation_len > SONDE_CORRELATION_ID_MAX)
 		scope->ctx.correlation_len = SONDE_CORRELATION_ID_MAX;
@@ -197,6 +197,15 @@ int sonde_context_detach(sonde_context_scope *scope)
 	if (scope->magic != SCOPE_MAGIC)
 		return sonde__fail(SONDE_ESTATE, "sonde_context_detach: scope is not attached");
 	scope->magic = 0;
+	/* the usual case: the innermost scope of this thread (an id names one
+	 * entry of one thread, so a match on the top needs no other check) */
+	if (st && st->depth && st->e[st->depth - 1].id == scope->id) {
+		st->depth--;
+		while (st->depth && st->e[st->depth - 1].detached)
+			st->depth--;
+		set_current(st);
+		return SONDE_OK;
+	}
 	if (!st || (uint32_t)(scope->id >> 32) != st->serial)
 		return sonde__fail(SONDE_ESTATE,
 		                   "sonde_context_detach: scope was attached on another thread; "

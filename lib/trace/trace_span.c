@@ -194,25 +194,28 @@ void sonde__trace_new_root(sonde_span_context *ctx)
 
 void sonde_span_start_child_of(sonde_span *span, const char *name, const sonde_span_context *parent)
 {
-	sonde_span_context ctx;
+	sonde_span_context *ctx;
 
 	if (!span)
 		return;
+	/* built in place: attach then copies it once, onto the thread's stack */
+	ctx = &span->scope.ctx;
 	if (parent && sonde_span_context_valid(parent)) {
 		/* parent-based sampling: the parent's sampled flag, remote or
 		 * local; the random flag is copied exactly, as Level 2 says */
-		ctx = *parent;
-		ctx.trace_flags &= SONDE_TRACE_FLAGS_KNOWN;
+		if (ctx != parent)
+			*ctx = *parent;
+		ctx->trace_flags &= SONDE_TRACE_FLAGS_KNOWN;
 		memcpy(span->parent_span_id, parent->span_id, 8);
-		if (ctx.correlation_len == 0 || ctx.correlation_len > SONDE_CORRELATION_ID_MAX)
-			sonde__correlation_from_trace(&ctx);
+		if (ctx->correlation_len == 0 || ctx->correlation_len > SONDE_CORRELATION_ID_MAX)
+			sonde__correlation_from_trace(ctx);
 	} else {
-		sonde__trace_new_root(&ctx);
+		sonde__trace_new_root(ctx);
 		memset(span->parent_span_id, 0, 8);
 	}
-	ctx.is_remote = 0;
-	sonde_span_id_generate(ctx.span_id);
-	sonde_context_attach(&span->scope, &ctx);
+	ctx->is_remote = 0;
+	sonde_span_id_generate(ctx->span_id);
+	sonde_context_attach(&span->scope, ctx);
 	span->name = name ? name : "span";
 	span->name_len = strlen(span->name);
 	span->duration_ns = 0;
@@ -268,6 +271,7 @@ void sonde_span_end(sonde_span *span)
 	void *arg;
 	double secs;
 	/* unset counts as ok, as OpenTelemetry's span metrics connector does */
+	bool err;
 	const char *status;
 
 	if (!span || span->state != SPAN_STARTED)
@@ -275,7 +279,8 @@ void sonde_span_end(sonde_span *span)
 	span->duration_ns = sonde_now_mono_ns() - span->start_mono_ns;
 	span->state = SPAN_ENDED;
 	secs = (double)span->duration_ns / 1e9;
-	status = span->status == SONDE_SPAN_STATUS_ERROR ? "error" : "ok";
+	err = span->status == SONDE_SPAN_STATUS_ERROR;
+	status = err ? "error" : "ok";
 	/* out of order: the error is recorded by detach; the span is still
 	 * measured and reported */
 	if (sonde_context_detach(&span->scope) != SONDE_OK) {
@@ -286,7 +291,7 @@ void sonde_span_end(sonde_span *span)
 	f = sonde__load_acquire(&span_family);
 	if (f) {
 		const char *v[2] = {span->name, status};
-		size_t lens[2] = {span->name_len, strlen(status)};
+		size_t lens[2] = {span->name_len, err ? 5u : 2u};
 		sonde_histogram *h = sonde_histogram_labels(f, f->nlabels, v, lens);
 		/* a sampled span becomes its bucket's exemplar: the trace exists in
 		 * the backend, so the link from the histogram leads somewhere */
