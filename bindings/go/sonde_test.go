@@ -410,6 +410,55 @@ func TestPolyglotMetrics(t *testing.T) {
 		`polyglot_requests_total{lang="c"} 4`, "polyglot_c_jobs_total 3")
 }
 
+// issue 13.2: A then B started, A ended first: B stays current, and B's end
+// restores what was current before A, not A's freed C memory.
+func TestSpansEndedOutOfOrder(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // one thread for the whole test (it exits locked)
+		before := sonde.CurrentContext()
+		a := sonde.StartSpan("go-a")
+		b := sonde.StartSpan("go-b")
+		a.End() // out of order: a's C memory is freed here
+		if sonde.CurrentContext() != b.Context() {
+			t.Error("ending a out of order changed the current context")
+		}
+		junk := make([]*sonde.Span, 0, 64)
+		for i := 0; i < 64; i++ { // reuse the freed memory
+			junk = append(junk, sonde.StartSpanChildOf("junk", sonde.SpanContext{}))
+		}
+		for i := len(junk) - 1; i >= 0; i-- {
+			junk[i].End()
+		}
+		b.End()
+		if got := sonde.CurrentContext(); got != before {
+			t.Errorf("after both ends the context is %+v, want %+v", got, before)
+		}
+	}()
+	<-done
+}
+
+// A span ended in another goroutine (another thread): safe; the starting
+// thread keeps a copy of its context until its goroutine exits.
+func TestSpanEndedInAnotherGoroutine(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // exits locked: the thread goes with it
+		sp := sonde.StartSpan("go-moved")
+		ctx := sp.Context()
+		ended := make(chan struct{})
+		go func() { sp.End(); close(ended) }()
+		<-ended
+		if sonde.CurrentContext() != ctx {
+			t.Error("the starting thread's context changed")
+		}
+		sp.End() // already ended and freed: no-op
+	}()
+	<-done
+}
+
 func TestSpanIsParentOfCSpanAcrossGoroutineSwitches(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
@@ -625,4 +674,34 @@ func TestLoggerVaryingMessagesAndLimits(t *testing.T) {
 	if len(recs) != 51 || recs[49]["message"] != "message number 49" || recs[49]["k"] != 49.0 || recs[50]["f14"] != 14.0 {
 		t.Errorf("records %d: %v", len(recs), recs[len(recs)-1])
 	}
+}
+
+// issue 13.18: SetOK / SetError become the status label of the span
+// histogram (unset counts as ok).
+func TestSpanStatusLabel(t *testing.T) {
+	r, err := sonde.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() // after DisableSpanMetrics (deferred calls run last first)
+	if err := sonde.EnableSpanMetrics(r, "go_span_seconds"); err != nil {
+		t.Fatal(err)
+	}
+	defer sonde.DisableSpanMetrics()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sonde.StartSpan("go.st").End()
+		ok := sonde.StartSpan("go.st")
+		ok.SetOK()
+		ok.End()
+		bad := sonde.StartSpan("go.st")
+		bad.SetError("boom")
+		bad.SetOK() // an error is kept
+		bad.End()
+	}()
+	<-done
+	mustContain(t, expose(t, r, sonde.FormatText),
+		`go_span_seconds_count{name="go.st",status="ok"} 2`,
+		`go_span_seconds_count{name="go.st",status="error"} 1`)
 }

@@ -298,7 +298,7 @@ static void handle_work(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 		return;
 	}
 	/* a child span of the request's server span: its duration lands in
-	 * span_duration_seconds{name="work"} */
+	 * span_duration_seconds{name="work",status="ok"} */
 	sonde_span_start(&work, "work");
 	sonde_span_set_int(&work, "work.ms", ms);
 	sleep_ms(ms);
@@ -737,7 +737,8 @@ demo_app *demo_app_new(const demo_config *cfg, char *err, size_t err_cap)
 	app->resp_size = sonde_family_new(NULL, &mo);
 	if (!app->requests || !app->duration || !app->in_flight || !app->resp_size)
 		goto fail;
-	/* span_duration_seconds{name}: every span's duration, "work" included */
+	/* span_duration_seconds{name,status}: every span's duration and
+	 * outcome, "work" included */
 	if (sonde_trace_enable_span_metrics(NULL, NULL) != SONDE_OK)
 		goto fail;
 
@@ -748,6 +749,9 @@ demo_app *demo_app_new(const demo_config *cfg, char *err, size_t err_cap)
 	f = sonde_log_field_str("component", "http");
 	app->http_log = sonde_logger_child(app->log, &f, 1);
 	if (!app->http_log)
+		goto fail;
+	/* one "span" line per ended span (name, duration, status, its ids) */
+	if (sonde_trace_set_span_logger(app->log, SONDE_LOG_LEVEL_INFO) != SONDE_OK)
 		goto fail;
 	return app;
 fail:
@@ -828,6 +832,9 @@ void demo_app_free(demo_app *app)
 	demo_app_detach(app);
 	if (sonde_trace_set_span_histogram(NULL) != SONDE_OK) {
 		/* NULL always succeeds */
+	}
+	if (sonde_trace_set_span_logger(NULL, SONDE_LOG_LEVEL_INFO) != SONDE_OK) {
+		/* a valid level always succeeds */
 	}
 	sonde_logger_free(app->http_log);
 	sonde_logger_free(app->log);

@@ -9,9 +9,11 @@
  *     len is 0. Invalid input never crashes; it returns SONDE_EINVAL (or
  *     the code named below) and sets sonde_last_error().
  *   - traceparent parse/format, id generation and span start/end never
- *     allocate and never take a lock, with one exception: when a span
- *     histogram is set, the first end of a span with a new name creates
- *     that name's histogram child (the family's lock and an allocation).
+ *     allocate and never take a lock, with these exceptions: a thread's
+ *     first span (or a deeper nesting than it has had) allocates its context
+ *     stack (see context.h); when a span histogram is set, the first end of
+ *     a span with a new name and status creates that histogram child (the
+ *     family's lock and an allocation).
  *     tracestate, baggage and the carrier are opaque objects allocated
  *     once (through the installed allocator) and reused across requests.
  *   - Spec levels: traceparent follows Trace Context Level 1 plus Level 2's
@@ -30,6 +32,7 @@
 
 #include "common.h"
 #include "context.h"
+#include "log.h"
 #include "metrics.h"
 
 #ifdef __cplusplus
@@ -123,15 +126,19 @@ SONDE_API SONDE_WUR int sonde_tracestate_set_keys(sonde_tracestate *ts, sonde_tr
 
 /* Replaces the contents of ts with the parsed header. Empty members and
  * spaces/tabs around members are tolerated; a value keeps its leading
- * spaces; "" parses to an empty list. The whole header is invalid (ts is
- * left empty, SONDE_EINVAL) when any member is malformed (bad key, no '=',
- * empty value, a value character outside 0x20-0x7E or ',' '=', a value
- * ending in a space) or a key appears twice; more than 32 members gives
- * SONDE_ELIMIT (ts left empty). SONDE_EINVAL when ts is NULL. */
+ * spaces; "" parses to an empty list. A key that appears more than once
+ * keeps its first (left-most) member and the later ones are dropped: the
+ * header is still propagated, as the W3C test suite expects (the spec lets
+ * a vendor drop duplicates), and never sent with a duplicate. The whole
+ * header is invalid (ts is left empty, SONDE_EINVAL) when any member is
+ * malformed (bad key, no '=', empty value, a value character outside
+ * 0x20-0x7E or ',' '=', a value ending in a space), even after a dropped
+ * duplicate; more than 32 members (distinct keys) gives SONDE_ELIMIT (ts
+ * left empty). SONDE_EINVAL when ts is NULL. */
 SONDE_API SONDE_WUR int sonde_tracestate_parse(sonde_tracestate *ts, const char *s, size_t len);
 /* The same for n header lines, which combine in order into one list (RFC
- * 9110): a key repeated across lines is a duplicate. lens NULL means each
- * line is NUL-terminated. */
+ * 9110): a key repeated across lines is a duplicate (the first is kept).
+ * lens NULL means each line is NUL-terminated. */
 SONDE_API SONDE_WUR int sonde_tracestate_parse_lines(sonde_tracestate *ts, size_t n,
                                                      const char *const *lines, const size_t *lens);
 
@@ -194,10 +201,12 @@ SONDE_API void sonde_baggage_clear(sonde_baggage *b);
  * U+FFFD as the spec requires. Empty members (",,") are skipped. Duplicate
  * keys are kept (the spec allows them).
  * Returns SONDE_OK; SONDE_EINVAL when any member is malformed (the whole
- * header is dropped: b is left empty); SONDE_ELIMIT when the entries would
- * format to more than 64 members or 8192 bytes: b then holds the first
- * entries that fit (whole members only, as the spec requires) and
- * sonde_last_error() says how many were dropped. SONDE_ENOMEM. */
+ * header is dropped: b is left empty); SONDE_ELIMIT past the spec's limits,
+ * 64 members or 8192 bytes measured on the header AS RECEIVED (each member's
+ * bytes between its optional whitespace, plus one comma between members;
+ * not the decoded or re-encoded size): b then holds the first members that
+ * fit (whole members only, as the spec requires) and sonde_last_error()
+ * says how many were dropped. SONDE_ENOMEM. */
 SONDE_API SONDE_WUR int sonde_baggage_parse(sonde_baggage *b, const char *s, size_t len);
 /* The same for n header lines combined into one list. lens NULL means
  * NUL-terminated lines. */
@@ -209,7 +218,8 @@ SONDE_API SONDE_WUR int sonde_baggage_parse_lines(sonde_baggage *b, size_t n,
  * validated and percent-decoded like a parsed member's). Every earlier
  * entry with that key is removed and the new one is appended last.
  * SONDE_EINVAL (bad key or properties, NULL), SONDE_ELIMIT (the result
- * would pass 64 members or 8192 formatted bytes: nothing changes),
+ * would pass 64 members or 8192 bytes, counting received members at their
+ * received size and this one at its formatted size: nothing changes),
  * SONDE_ENOMEM. */
 SONDE_API SONDE_WUR int sonde_baggage_set(sonde_baggage *b, const char *key, size_t key_len,
                                           const char *value, size_t value_len,
@@ -230,9 +240,15 @@ SONDE_API size_t sonde_baggage_count(const sonde_baggage *b);
 SONDE_API SONDE_WUR int sonde_baggage_entry(const sonde_baggage *b, size_t i, const char **key,
                                             size_t *key_len, const char **value, size_t *value_len,
                                             const char **properties, size_t *properties_len);
-/* Appends the header value to out ("k=v;p,k2=v2"); values are
- * percent-encoded except A-Z a-z 0-9 - . _ ~ / (the encoding of the W3C
- * reference implementation, urllib's quote(); every decoder accepts it).
+/* Appends the header value to out ("k=v;p,k2=v2"). Values (and property
+ * values) are percent-encoded only where the spec requires it: bytes
+ * outside baggage-octet, and '%'; the other characters ('!', '*', '\'',
+ * '=', ...) are sent as they are, so a member that arrived that way goes
+ * out at the size it came in. (The W3C reference serializer uses urllib's
+ * quote(), which encodes more; both decode to the same value.) Members are
+ * written in order until the next would pass 8192 bytes (possible only
+ * when decoding grew a value: invalid UTF-8 became U+FFFD, or an
+ * incomplete escape is sent as "%25..."); the rest are left out whole.
  * Returns SONDE_OK, SONDE_EINVAL on NULL, SONDE_ENOMEM (out->oom set). */
 SONDE_API SONDE_WUR int sonde_baggage_format(const sonde_baggage *b, sonde_buf *out);
 
@@ -308,7 +324,11 @@ typedef struct sonde_span {
  * flag comes from the sampler (see above); the random flag is copied from
  * the parent or set for a new trace; the correlation id is inherited (or
  * derived from a new trace id). Never fails; NULL span is a no-op. End it
- * on the same thread, innermost first. ~ two clock reads' worth of work. */
+ * on the same thread, innermost first (other orders and threads are safe:
+ * see sonde_span_end). Past SONDE_CONTEXT_DEPTH_MAX nested scopes on the
+ * thread (or when its context stack cannot grow) the span still runs and is
+ * measured but is not made current.
+ * ~ two clock reads' worth of work. */
 SONDE_API void sonde_span_start(sonde_span *span, const char *name);
 /* The same with an explicit parent context (NULL or an invalid context
  * starts a new trace). A parent with a trace id but an all-zero span id
@@ -319,11 +339,19 @@ SONDE_API void sonde_span_start_child_of(sonde_span *span, const char *name,
 
 /* Ends the span: records its duration, restores the context that was
  * current before it started (detach), observes the duration in seconds in
- * the span histogram when one is set (every span, sampled or not), then
- * calls the span-end hook. A span ended twice, or never started, is
- * ignored. Ending spans out of order still records and reports the span,
- * but leaves the thread's context alone and sets SONDE_ESTATE as the last
- * error. NULL is a no-op. */
+ * the span histogram when one is set (every span, sampled or not; with its
+ * status as a label), writes the span's log line when a span logger is set
+ * (see sonde_trace_set_span_logger), then calls the span-end hook. A span ended twice, or never
+ * started, is ignored. Ending spans out of order still records and reports the span, but leaves the
+ * thread's context alone and sets SONDE_ESTATE as the last error: the span's entry is dropped from
+ * the thread's context stack when the spans started after it end (start A, start B, end A: B stays
+ * current; end B: what was current before A is restored). Ended on
+ * another thread than the one that started it, the span is recorded and
+ * reported the same, SONDE_ESTATE is set, and the starting thread's context
+ * is left alone: that thread keeps a copy of the span's context as current
+ * (end spans where they started). In every case the thread keeps no pointer
+ * into the span: its storage may be freed as soon as this returns (after
+ * the hook). NULL is a no-op. */
 SONDE_API void sonde_span_end(sonde_span *span);
 
 /* Attributes: key must be a string literal or outlive the span; string
@@ -345,23 +373,59 @@ SONDE_API const sonde_span_context *sonde_span_get_context(const sonde_span *spa
 SONDE_API bool sonde_span_is_sampled(const sonde_span *span);
 
 /* ---- what happens when a span ends ----------------------------------------
- * The span histogram: a histogram family with exactly one label (the span
- * name goes in it). sonde_trace_set_span_histogram(NULL) turns it off.
- * SONDE_EINVAL if f does not have one label, SONDE_ETYPE if it is not a
- * histogram family. The family must outlive its use here (unset it before
- * freeing its registry). */
+ * RED metrics from one span: rate and duration from the histogram's count
+ * and buckets, errors from its status label, and a log line per span.
+ *
+ * The span histogram: a histogram family with two labels, the span name
+ * then its status, "ok" or "error" (SONDE_SPAN_STATUS_UNSET counts as
+ * "ok", as OpenTelemetry's span metrics connector does; set the status with
+ * sonde_span_set_status / sonde_span_set_error), or with one label (the
+ * name only: no status dimension). sonde_trace_set_span_histogram(NULL)
+ * turns it off. SONDE_EINVAL if f has another number of labels,
+ * SONDE_ETYPE if it is not a histogram family. The family must outlive its
+ * use here (unset it before freeing its registry). */
 SONDE_API SONDE_WUR int sonde_trace_set_span_histogram(sonde_family *f);
-/* Creates (or finds) the histogram family metric_name{name=...} in r (NULL
- * = default registry) with the default buckets, and sets it as above.
- * metric_name NULL means "span_duration_seconds". Errors of
- * sonde_histogram_family_new. */
+/* Creates (or finds) the histogram family metric_name{name=...,status=...}
+ * in r (NULL = default registry) with the default buckets, and sets it as
+ * above. metric_name NULL means "span_duration_seconds". Errors of
+ * sonde_histogram_family_new (SONDE_EEXIST-like refusals when the name is
+ * registered with another definition, e.g. the {name}-only family of
+ * earlier versions). */
 SONDE_API SONDE_WUR int sonde_trace_enable_span_metrics(sonde_registry *r, const char *metric_name);
 
-/* The span-end hook, for the host to install: to log each finished span
- * (LOG_INFO with its name, duration and attributes) or to hand it to an
- * exporter. Nothing in sonde installs one; in particular the logger does
- * not (it stamps every record with the thread's current context instead),
- * so no span becomes a log record unless the host sets a hook. fn runs on the thread that ends the
+/* The span log line: one record per ended span through the span logger, at
+ * its level (INFO unless set), whenever that logger's level lets it pass:
+ *   {"level":"info",...,"message":"span","span_name":"db.query",
+ *    "span_duration_s":0.0123,"span_status":"error",
+ *    "span_status_message":"timeout","trace_id":"...","span_id":"..."}
+ * span_status is "ok" or "error" as in the histogram's status label;
+ * span_status_message only when the span has one. (The keys carry a span_
+ * prefix so that they never clash with a host's own fields, such as an
+ * HTTP "status" number, in a log store that types fields by name.) trace_id and span_id are the
+ * ended span's own (the logger stamps the current context, and the line is written with the span's
+ * context current), so the line joins the histogram's exemplar and the trace.
+ *
+ * Enabled by default: nothing but the logger needs to be named, and the
+ * level is INFO. sonde has no process-wide default logger of its own (a
+ * logger is the host's object, and the host frees it), so the host names
+ * its logger, usually its root logger, once at start-up:
+ * sonde_trace_set_span_logger(log, SONDE_LOG_LEVEL_INFO). Until then no
+ * line is written. l NULL turns the lines off; a level picks theirs
+ * (TRACE..FATAL; SONDE_EINVAL otherwise, and nothing changes). The logger
+ * must outlive its use here: set NULL, and let spans ending on other
+ * threads finish, before sonde_logger_free(). Any thread, any time: a
+ * concurrent span end uses the old or the new logger, at the old or the
+ * new level. Cost when on: one sonde_log_write() per span (no lock in the
+ * steady state, no allocation) plus a context attach/detach; when the
+ * logger's level filters the line out, one relaxed load. */
+SONDE_API SONDE_WUR int sonde_trace_set_span_logger(sonde_logger *l, sonde_log_level level);
+/* The span logger (NULL when none) and, when level is not NULL, the level
+ * of its lines. */
+SONDE_API sonde_logger *sonde_trace_span_logger(sonde_log_level *level);
+
+/* The span-end hook, for the host to install: to log more of each
+ * finished span than the span log line does (its attributes) or to hand it
+ * to an exporter. Nothing in sonde installs one. fn runs on the thread that ends the
  * span, after the duration was recorded and the context restored, with the span still readable (its
  * attributes' strings are still valid). It must not end the span again.
  * One hook at a time: setting one replaces the previous; fn NULL removes

@@ -9,6 +9,7 @@
 typedef struct bg_entry {
 	sonde_buf data;
 	size_t klen, vlen, plen;
+	size_t wire; /* bytes of the member as it arrived (set: as formatted) */
 } bg_entry;
 
 struct sonde_baggage {
@@ -43,12 +44,14 @@ static bool token_valid(const char *s, size_t n)
 	return true;
 }
 
-/* Kept unencoded: RFC 3986 unreserved plus '/', what urllib's quote()
- * (the W3C reference implementation) keeps. */
+/* Kept unencoded: every baggage-octet but '%'. The spec requires only the
+ * other bytes and '%' to be percent-encoded; keeping the rest as they are
+ * means a member that arrived unencoded ('!', '*', '\'', '=', ...) is sent
+ * on at the size it arrived (issue 13.16: with urllib's quote(), a 7.5 KB
+ * header of such values grew past 8192 bytes). */
 static bool unreserved(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
+	return boctet(c) && c != '%';
 }
 
 static size_t enc_len(const char *s, size_t n)
@@ -223,7 +226,7 @@ static const char *e_props(const bg_entry *e)
 	return e->data.data + e->klen + 1 + e->vlen + 1;
 }
 
-/* Characters this entry takes in the header, without the comma. */
+/* Characters this entry takes in the formatted header, without the comma. */
 static size_t e_size(const bg_entry *e)
 {
 	return e->klen + 1 + enc_len(e_val(e), e->vlen) + (e->plen ? 1 + e->plen : 0);
@@ -246,7 +249,7 @@ static bg_entry *push(sonde_baggage *b)
 	e = &b->e[b->count++];
 	sonde_buf_reset(&e->data);
 	e->data.oom = 0;
-	e->klen = e->vlen = e->plen = 0;
+	e->klen = e->vlen = e->plen = e->wire = 0;
 	return e;
 }
 
@@ -259,7 +262,7 @@ static void remove_at(sonde_baggage *b, size_t i)
 	b->count--;
 }
 
-/* Header size of the current entries (commas included). */
+/* Formatted header size of the current entries (commas included). */
 static size_t total_size(const sonde_baggage *b)
 {
 	size_t t = 0;
@@ -271,7 +274,7 @@ static size_t total_size(const sonde_baggage *b)
 /* ---- parse -------------------------------------------------------------------- */
 
 typedef struct parse_state {
-	size_t total;   /* header size of the kept entries */
+	size_t total;   /* received size of the kept entries, commas included */
 	size_t dropped; /* members over the limits */
 	sonde_buf tmp;
 } parse_state;
@@ -328,8 +331,12 @@ static int parse_member(sonde_baggage *b, parse_state *st, const char *m, size_t
 		b->count--;
 		return sonde__fail(SONDE_ENOMEM, "baggage: out of memory");
 	}
-	/* the spec's limits, on what we would send */
-	sz = e_size(e) + (b->count > 1 ? 1 : 0);
+	/* the spec's limits, on what arrived: "up to 64 list-members" and "8192
+	 * bytes or less" of the baggage-string as received (the member between
+	 * its optional whitespace, and one comma), not its decoded or
+	 * re-encoded form (issue 13.16) */
+	e->wire = mn;
+	sz = mn + (b->count > 1 ? 1 : 0);
 	if (st->dropped || b->count > SONDE_BAGGAGE_MAX_MEMBERS ||
 	    st->total + sz > SONDE_BAGGAGE_MAX_BYTES) {
 		b->count--;
@@ -426,7 +433,7 @@ int sonde_baggage_set(sonde_baggage *b, const char *key, size_t key_len, const c
 			removed++;
 			continue;
 		}
-		total += e_size(x) + (kept ? 1 : 0);
+		total += x->wire + (kept ? 1 : 0);
 		kept++;
 	}
 	sz = key_len + 1 + enc_len(value ? value : "", value_len) + (props.len ? 1 + props.len : 0);
@@ -461,6 +468,7 @@ int sonde_baggage_set(sonde_baggage *b, const char *key, size_t key_len, const c
 	e->klen = key_len;
 	e->vlen = value_len;
 	e->plen = props.len;
+	e->wire = sz;
 	/* only now drop the old ones: a failure above changed nothing */
 	for (size_t i = 0; removed && i + 1 < b->count;) {
 		const bg_entry *x = &b->e[i];
@@ -552,9 +560,19 @@ int sonde_baggage_format(const sonde_baggage *b, sonde_buf *out)
 {
 	if (!b || !out)
 		return sonde__fail(SONDE_EINVAL, "baggage_format: NULL argument");
+	size_t len = 0;
+
 	sonde__buf_reserve(out, total_size(b) + 1);
 	for (size_t i = 0; i < b->count; i++) {
 		const bg_entry *x = &b->e[i];
+		size_t sz = e_size(x) + (i ? 1 : 0);
+		/* only a value that decoding grew (bad UTF-8 became U+FFFD, an
+		 * incomplete escape stays literal) can format longer than it
+		 * arrived: never send more than the spec's 8192 bytes, dropping
+		 * whole members from the right */
+		if (len + sz > SONDE_BAGGAGE_MAX_BYTES)
+			break;
+		len += sz;
 		if (i)
 			sonde__buf_putc(out, ',');
 		sonde__buf_put(out, e_key(x), x->klen);

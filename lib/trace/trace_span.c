@@ -1,6 +1,7 @@
 /* lib/trace/trace_span.c - spans: start (child of the current context, or a new
- * trace), end (duration, context restored, histogram, hook), attributes,
- * and the process-wide sampler, span histogram and span-end hook.
+ * trace), end (duration, context restored, histogram, log line, hook),
+ * attributes, and the process-wide sampler, span histogram, span logger and
+ * span-end hook.
  *
  * Synchronization of the process-wide settings
  *   setting          writer                     reader (span start/end)
@@ -9,12 +10,18 @@
  *   span histogram   release store, under mu    acquire load: the family
  *                                               was fully built before
  *   hook (fn, arg)   seqlock under mu           seqlock read: never a torn
- *                                               pair */
+ *                                               pair
+ *   span logger      release store, under mu    acquire load: the logger
+ *                                               was fully built before
+ *   span log level   relaxed store, under mu    relaxed load: any valid
+ *                                               level is fine with either
+ *                                               logger */
 #include <math.h>
 #include <pthread.h>
 
 #include "core/atomic.h"
 #include "metrics/metrics-int.h"
+#include "sonde/log.h"
 #include "trace/trace_int.h"
 
 #define SPAN_STARTED 0x5350414eu /* "SPAN" */
@@ -29,6 +36,8 @@ static _Atomic(sonde_family *) span_family;
 static _Atomic uint32_t hook_seq; /* odd while a writer is in the middle */
 static _Atomic(sonde_span_end_fn) hook_fn;
 static _Atomic(void *) hook_arg;
+static _Atomic(sonde_logger *) span_log;
+static _Atomic int span_log_level = SONDE_LOG_LEVEL_INFO;
 
 bool sonde_trace_id_ratio_sample(const uint8_t trace_id[16], double ratio)
 {
@@ -66,11 +75,11 @@ int sonde_trace_set_span_histogram(sonde_family *f)
 	if (f && f->type != SONDE_TYPE_HISTOGRAM)
 		return sonde__fail(SONDE_ETYPE,
 		                   "trace_set_span_histogram: \"%s\" is not a histogram", f->name);
-	if (f && f->nlabels != 1)
+	if (f && f->nlabels != 1 && f->nlabels != 2)
 		return sonde__fail(
 		        SONDE_EINVAL,
-		        "trace_set_span_histogram: \"%s\" has %zu labels, needs exactly 1 "
-		        "(the span name)",
+		        "trace_set_span_histogram: \"%s\" has %zu labels, needs 1 (the span "
+		        "name) or 2 (the span name and its status)",
 		        f->name, f->nlabels);
 	pthread_mutex_lock(&cfg_mu);
 	/* release: pairs with the acquire in sonde_span_end(); publishes the
@@ -82,14 +91,39 @@ int sonde_trace_set_span_histogram(sonde_family *f)
 
 int sonde_trace_enable_span_metrics(sonde_registry *r, const char *metric_name)
 {
-	static const char *const labels[] = {"name"};
+	static const char *const labels[] = {"name", "status"};
 	sonde_family *f = sonde_histogram_family_new(
 	        r, metric_name ? metric_name : "span_duration_seconds",
-	        "Duration of finished spans, by span name.", NULL, 0, 1, labels);
+	        "Duration of finished spans, by span name and status (ok or error).", NULL, 0, 2,
+	        labels);
 
 	if (!f)
 		return sonde_last_status(); /* the reason is already recorded */
 	return sonde_trace_set_span_histogram(f);
+}
+
+int sonde_trace_set_span_logger(sonde_logger *l, sonde_log_level level)
+{
+	if ((int)level < SONDE_LOG_LEVEL_TRACE || (int)level > SONDE_LOG_LEVEL_FATAL)
+		return sonde__fail(SONDE_EINVAL,
+		                   "trace_set_span_logger: level %d is not TRACE..FATAL",
+		                   (int)level);
+	pthread_mutex_lock(&cfg_mu);
+	/* relaxed: a span end may pair either level with either logger */
+	sonde__store_relaxed(&span_log_level, (int)level);
+	/* release: pairs with the acquire in sonde_span_end(); publishes the
+	 * logger l, built (maybe on another thread) before this call */
+	sonde__store_release(&span_log, l);
+	pthread_mutex_unlock(&cfg_mu);
+	return SONDE_OK;
+}
+
+sonde_logger *sonde_trace_span_logger(sonde_log_level *level)
+{
+	if (level)
+		*level = (sonde_log_level)sonde__load_relaxed(&span_log_level);
+	/* acquire: pairs with the release in sonde_trace_set_span_logger() */
+	return sonde__load_acquire(&span_log);
 }
 
 void sonde_trace_set_span_end_hook(sonde_span_end_fn fn, void *arg)
@@ -160,25 +194,28 @@ void sonde__trace_new_root(sonde_span_context *ctx)
 
 void sonde_span_start_child_of(sonde_span *span, const char *name, const sonde_span_context *parent)
 {
-	sonde_span_context ctx;
+	sonde_span_context *ctx;
 
 	if (!span)
 		return;
+	/* built in place: attach then copies it once, onto the thread's stack */
+	ctx = &span->scope.ctx;
 	if (parent && sonde_span_context_valid(parent)) {
 		/* parent-based sampling: the parent's sampled flag, remote or
 		 * local; the random flag is copied exactly, as Level 2 says */
-		ctx = *parent;
-		ctx.trace_flags &= SONDE_TRACE_FLAGS_KNOWN;
+		if (ctx != parent)
+			*ctx = *parent;
+		ctx->trace_flags &= SONDE_TRACE_FLAGS_KNOWN;
 		memcpy(span->parent_span_id, parent->span_id, 8);
-		if (ctx.correlation_len == 0 || ctx.correlation_len > SONDE_CORRELATION_ID_MAX)
-			sonde__correlation_from_trace(&ctx);
+		if (ctx->correlation_len == 0 || ctx->correlation_len > SONDE_CORRELATION_ID_MAX)
+			sonde__correlation_from_trace(ctx);
 	} else {
-		sonde__trace_new_root(&ctx);
+		sonde__trace_new_root(ctx);
 		memset(span->parent_span_id, 0, 8);
 	}
-	ctx.is_remote = 0;
-	sonde_span_id_generate(ctx.span_id);
-	sonde_context_attach(&span->scope, &ctx);
+	ctx->is_remote = 0;
+	sonde_span_id_generate(ctx->span_id);
+	sonde_context_attach(&span->scope, ctx);
 	span->name = name ? name : "span";
 	span->name_len = strlen(span->name);
 	span->duration_ns = 0;
@@ -196,16 +233,54 @@ void sonde_span_start(sonde_span *span, const char *name)
 	sonde_span_start_child_of(span, name, sonde_context_current());
 }
 
+/* The span's log line, written with the span's own context current so that
+ * the logger stamps its trace_id and span_id (the thread's context is
+ * already its parent's, or another span's when ended out of order). */
+static void log_span(const sonde_span *span, sonde_logger *l, int level, const char *status,
+                     double secs)
+{
+	sonde_context_scope sc;
+	sonde_log_field f[4];
+	size_t n = 3;
+
+	f[0] = sonde_log_field_str("span_name", span->name);
+	f[0].len = span->name_len;
+	f[1].key = "span_duration_s";
+	f[1].type = SONDE_LOG_T_F64;
+	f[1].v.d = secs;
+	f[1].len = 0;
+	f[2] = sonde_log_field_str("span_status", status);
+	if (span->status_msg)
+		f[n++] = sonde_log_field_str("span_status_message", span->status_msg);
+	sonde_context_attach(&sc, &span->scope.ctx);
+	if (sonde_log_write(l, level, "span", 4, f, n) != SONDE_OK) {
+		/* dropped: the logger counts what it could not write; a span
+		 * end never fails */
+	}
+	if (sonde_context_detach(&sc) != SONDE_OK) {
+		/* not attached (the thread's context stack was full): the
+		 * line went out with the current context instead */
+	}
+}
+
 void sonde_span_end(sonde_span *span)
 {
 	sonde_family *f;
+	sonde_logger *l;
 	sonde_span_end_fn fn;
 	void *arg;
+	double secs;
+	/* unset counts as ok, as OpenTelemetry's span metrics connector does */
+	bool err;
+	const char *status;
 
 	if (!span || span->state != SPAN_STARTED)
 		return;
 	span->duration_ns = sonde_now_mono_ns() - span->start_mono_ns;
 	span->state = SPAN_ENDED;
+	secs = (double)span->duration_ns / 1e9;
+	err = span->status == SONDE_SPAN_STATUS_ERROR;
+	status = err ? "error" : "ok";
 	/* out of order: the error is recorded by detach; the span is still
 	 * measured and reported */
 	if (sonde_context_detach(&span->scope) != SONDE_OK) {
@@ -215,15 +290,23 @@ void sonde_span_end(sonde_span *span)
 	 * the family it published is fully built */
 	f = sonde__load_acquire(&span_family);
 	if (f) {
-		const char *v[1] = {span->name};
-		sonde_histogram *h = sonde_histogram_labels(f, 1, v, &span->name_len);
-		double secs = (double)span->duration_ns / 1e9;
+		const char *v[2] = {span->name, status};
+		size_t lens[2] = {span->name_len, err ? 5u : 2u};
+		sonde_histogram *h = sonde_histogram_labels(f, f->nlabels, v, lens);
 		/* a sampled span becomes its bucket's exemplar: the trace exists in
 		 * the backend, so the link from the histogram leads somewhere */
 		if (span->scope.ctx.trace_flags & SONDE_TRACE_FLAG_SAMPLED)
 			sonde_histogram_observe_exemplar(h, secs, &span->scope.ctx);
 		else
 			sonde_histogram_observe(h, secs);
+	}
+	/* acquire: pairs with the release in sonde_trace_set_span_logger() */
+	l = sonde__load_acquire(&span_log);
+	if (l) {
+		/* relaxed: see the table at the top */
+		int level = sonde__load_relaxed(&span_log_level);
+		if (sonde__log_on(l, level))
+			log_span(span, l, level, status, secs);
 	}
 	fn = read_hook(&arg);
 	if (fn) {

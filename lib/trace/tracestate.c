@@ -207,10 +207,13 @@ static int parse_line(sonde_tracestate *ts, const char *s, size_t len)
 				return sonde__fail(SONDE_EINVAL,
 				                   "tracestate: invalid value for key \"%.*s\"",
 				                   (int)(kn > 64 ? 64 : kn), m);
+			/* A repeated key keeps its first (left-most, the most recently
+			 * set) member: the spec lets a vendor drop duplicates, and the
+			 * W3C harness (test_tracestate_duplicated_keys) expects the
+			 * header propagated, not dropped. A dropped duplicate is not a
+			 * member, so it does not count toward the 32. */
 			if (find(ts, m, kn) >= 0)
-				return sonde__fail(SONDE_EINVAL,
-				                   "tracestate: duplicate key \"%.*s\"",
-				                   (int)(kn > 64 ? 64 : kn), m);
+				goto next;
 			if (ts->count == MAXM)
 				return sonde__fail(SONDE_ELIMIT, "tracestate: more than %d members",
 				                   MAXM);
@@ -220,6 +223,7 @@ static int parse_line(sonde_tracestate *ts, const char *s, size_t len)
 				ts->order[ts->count++] = (uint8_t)sl;
 			}
 		}
+	next:
 		if (!comma)
 			break;
 		i = j + 1;

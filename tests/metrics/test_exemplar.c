@@ -180,7 +180,7 @@ TEST(exemplar_from_sampled_span_histogram)
 	sonde_id_to_hex(sonde_span_get_context(&span)->trace_id, 16, hex);
 	sonde_span_end(&span);
 	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b));
-	ASSERT_CONTAINS(b.data, "span_duration_seconds_count{name=\"checkout\"} 1\n");
+	ASSERT_CONTAINS(b.data, "span_duration_seconds_count{name=\"checkout\",status=\"ok\"} 1\n");
 	ASSERT_CONTAINS(b.data, hex);
 	sonde_buf_destroy(&b);
 	ASSERT_OK(sonde_trace_set_span_histogram(NULL));

@@ -179,8 +179,19 @@ def run(argv):
         reqs = [r for r in recs if r.get("message") == "request" and r.get("route") == "/work"]
         p.eq(len(reqs), N_FAST + N_SLOW + N_ERR + N_BAD, "request log lines for /work")
         for t, s in err_traces:
-            mine = [r for r in recs if r.get("trace_id") == t]
-            p.eq(len(mine), 1, f"log lines with trace_id {t}")
+            mine = [r for r in recs if r.get("trace_id") == t and r.get("message") != "span"]
+            p.eq(len(mine), 1, f"log lines with trace_id {t} (besides span lines)")
+            # the server span's own line: its span_id is the request line's,
+            # and its status is the 503's error (issue 13.18)
+            spans = [r for r in recs if r.get("trace_id") == t and r.get("message") == "span"
+                     and mine and r.get("span_id") == mine[0].get("span_id")]
+            p.eq(len(spans), 1, f"server span log line with trace_id {t}")
+            for r in spans:
+                p.eq(r.get("span_status"), "error", "span_status of a 503's server span")
+                p.check(isinstance(r.get("span_duration_s"), (int, float)),
+                        f"span_duration_s is a number: {r.get('span_duration_s')!r}")
+                p.check(isinstance(r.get("span_name"), str) and r["span_name"],
+                        f"span_name: {r.get('span_name')!r}")
             for r in mine:
                 p.eq(r.get("status"), 503, "status in the traced request's log line")
                 # issue 13.20: teams alert on level:error, so a 5xx is an error

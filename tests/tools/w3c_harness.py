@@ -9,11 +9,14 @@ with crafted traceparent/tracestate headers and a JSON array of
 callbacks the service makes before it answers: exactly one version-00
 traceparent, the same trace id (or a new one when the incoming header was
 invalid), a new parent id per call, flags propagated with the reserved bits
-cleared, tracestate propagated, or dropped whole when invalid, and the
-arguments as the callback body. Cases follow the spec
-(spec/20-http_request_header_format.md) and the harness's test.py
-(SPEC_LEVEL=2), plus what the harness does not check (uppercase hex,
-reserved flag bits). Then checks the demo's JSON log lines for each case.
+cleared, tracestate propagated, or dropped whole when invalid (a repeated
+key is not invalid: kept as-is or reduced to one member), and the arguments
+as the callback body. Cases follow the spec
+(spec/20-http_request_header_format.md) and every case of the harness's
+test.py (SPEC_LEVEL=2, STRICT_LEVEL=2; the "official:" cases and the
+duplicate-key cases, written here from its assertions), plus what the
+harness does not check (uppercase hex, reserved flag bits). Then checks the
+demo's JSON log lines for each case.
 """
 import http.server
 import json
@@ -36,18 +39,32 @@ VALUE_RE = re.compile(r"^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c
 
 def parse_tracestate(value):
     """The harness's acceptance of a tracestate value: a list of (key, value),
-    or None when invalid (bad member, duplicate key, over 32 members)."""
-    members, keys = [], set()
+    or None when invalid (bad member, over 32 members). A repeated key is
+    not invalid: the official harness (test_tracestate_duplicated_keys)
+    accepts it kept as-is or reduced to one member; Case.tracestate says
+    which outcomes a case accepts."""
+    members = []
     for m in value.split(","):
         m = m.strip(" \t")
         if not m:
             continue
         k, eq, v = m.partition("=")
-        if not eq or not KEY_RE.match(k) or not VALUE_RE.match(v) or k in keys:
+        if not eq or not KEY_RE.match(k) or not VALUE_RE.match(v):
             return None
-        keys.add(k)
         members.append((k, v))
     return members if len(members) <= 32 else None
+
+
+def dups_ok(got, sent):
+    """test_tracestate_duplicated_keys: the members sent, kept as they are,
+    or with each repeated key reduced to one of its members."""
+    if got is None:
+        return False
+    if got == sent:
+        return True
+    keys = [k for k, _ in got]
+    return (len(keys) == len(set(keys)) and set(keys) == {k for k, _ in sent}
+            and all(m in sent for m in got))
 
 
 class Callbacks:
@@ -95,7 +112,9 @@ class Case:
         self.headers = headers      # [(name, value)] sent as they are
         self.calls = calls
         self.expect = expect        # "continue" or "restart"
-        self.tracestate = tracestate  # expected members, None = absent, "nodup" = absent or no dups
+        # expected members; None = absent; ("dups", sent) = sent kept as-is
+        # or each repeated key reduced to one member (dups_ok)
+        self.tracestate = tracestate
         self.trace_id = trace_id    # the incoming trace id when continuing
         self.flags = flags          # expected flags (hex) when continuing
         self.args = args if args is not None else []
@@ -182,11 +201,136 @@ def cases():
                         ("33 members", ",".join(f"k{i}={i}" for i in range(33))),
                         ("bad key character", "fo.o=1")):
         cont(f"invalid tracestate: {name}", [("traceparent", tp()), ("tracestate", "bar=1," + value)])
-    # duplicates: dropped whole, or reduced to one (the harness allows both)
-    cont("tracestate duplicate keys", [("traceparent", tp()), ("tracestate", "foo=1,foo=2")],
-         tracestate="nodup")
-    cont("tracestate duplicate across lines", [("traceparent", tp()), ("tracestate", "foo=1"),
-                                               ("tracestate", "foo=2")], tracestate="nodup")
+    # duplicates: propagated, kept as-is or reduced to one member (the
+    # official test_tracestate_duplicated_keys; sonde keeps the first)
+    for name, lines in (("one line, same value", ["foo=1,foo=1"]),
+                        ("one line, two values", ["foo=1,foo=2"]),
+                        ("two lines, same value", ["foo=1", "foo=1"]),
+                        ("two lines, two values", ["foo=1", "foo=2"]),
+                        ("among other keys", ["a=1,foo=1", "b=2,foo=3"])):
+        sent = [tuple(m.split("=")) for line in lines for m in line.split(",")]
+        cont(f"tracestate duplicate keys: {name}",
+             [("traceparent", tp(flags="00"))] + [("tracestate", v) for v in lines],
+             tracestate=("dups", sent), flags="00")
+
+    # ---- the official harness's cases (w3c/trace-context test/test.py,
+    # SPEC_LEVEL=2, STRICT_LEVEL=2), one by one, where the ones above do not
+    # already send the same headers
+    # test_both_traceparent_and_tracestate_missing
+    restart("official: no headers at all", [])
+    # test_traceparent_header_name: wrong names are not traceparent
+    for n in ("trace-parent", "trace.parent"):
+        restart(f"official: header named {n}", [(n, tp())])
+    # test_traceparent_header_name_valid_casing
+    for n in ("TraceParent", "TRACEPARENT"):
+        cont(f"official: header named {n}", [(n, tp())])
+    # test_traceparent_version_0x00
+    restart("official: version 00 with a trailing dot", [("traceparent", tp(tail="."))])
+    restart("official: version 00 with extra fields",
+            [("traceparent", tp(tail="-what-the-future-will-be-like"))])
+    # test_traceparent_version_0xcc
+    cont("official: version cc", [("traceparent", tp("cc"))])
+    cont("official: version cc with extra fields",
+         [("traceparent", tp("cc", tail="-what-the-future-will-be-like"))])
+    restart("official: version cc, flags followed by a dot",
+            [("traceparent", tp("cc", tail=".what-the-future-will-be-like"))])
+    # test_traceparent_version_illegal_characters, _too_long
+    for v in (".0", "0.", "000", "0000"):
+        restart(f"official: version {v!r}", [("traceparent", tp(v))])
+    # test_traceparent_trace_id_illegal_characters, _too_long
+    for name, tid in (("leading dot", "." + t[1:]), ("trailing dot", t[:-1] + "."),
+                      ("33 digits", t + "3")):
+        restart(f"official: trace id {name}", [("traceparent", tp(tid=tid))])
+    # test_traceparent_parent_id_illegal_characters, _too_short
+    for name, sid in (("leading dot", "." + s[1:]), ("trailing dot", s[:-1] + "."),
+                      ("15 digits", s[:-1])):
+        restart(f"official: parent id {name}", [("traceparent", tp(sid=sid))])
+    # test_traceparent_trace_flags_illegal_characters, _too_long, _too_short
+    for f in (".0", "0.", "001", "1"):
+        restart(f"official: flags {f!r}", [("traceparent", tp(flags=f))])
+    # test_traceparent_ows_handling
+    for name, (a, b) in (("leading space", (" ", "")), ("leading tab", ("\t", "")),
+                         ("trailing space", ("", " ")), ("trailing tab", ("", "\t")),
+                         ("tab and space both sides", ("\t ", " \t"))):
+        cont(f"official: traceparent OWS, {name}", [("traceparent", a + tp() + b)])
+    # test_tracestate_included_traceparent_missing
+    restart("official: tracestate of two members without traceparent",
+            [("tracestate", "foo=1,bar=2")])
+    # test_tracestate_included_traceparent_included (flags 00)
+    cont("official: tracestate with traceparent, flags 00",
+         [("traceparent", tp(flags="00")), ("tracestate", "foo=1,bar=2")],
+         tracestate=[("foo", "1"), ("bar", "2")], flags="00")
+    # test_tracestate_header_name: wrong names are not tracestate
+    for n in ("trace-state", "trace.state"):
+        cont(f"official: header named {n}", [("traceparent", tp()), (n, "foo=1")])
+    # test_tracestate_header_name_valid_casing
+    for n in ("TraceState", "TRACESTATE"):
+        cont(f"official: header named {n}", [("traceparent", tp()), (n, "foo=1")],
+             tracestate=[("foo", "1")])
+    # test_tracestate_empty_header: an empty line beside a member
+    cont("official: tracestate foo=1 then an empty line",
+         [("traceparent", tp()), ("tracestate", "foo=1"), ("tracestate", "")],
+         tracestate=[("foo", "1")])
+    cont("official: tracestate empty line then foo=1",
+         [("traceparent", tp()), ("tracestate", ""), ("tracestate", "foo=1")],
+         tracestate=[("foo", "1")])
+    # test_tracestate_multiple_headers_different_keys
+    cont("official: tracestate on three lines",
+         [("traceparent", tp()), ("tracestate", "foo=1,bar=2"),
+          ("tracestate", "rojo=1,congo=2"), ("tracestate", "baz=3")],
+         tracestate=[("foo", "1"), ("bar", "2"), ("rojo", "1"), ("congo", "2"), ("baz", "3")])
+    # test_tracestate_all_allowed_characters
+    key = "".join(map(chr, range(0x61, 0x7b))) + "0123456789_-*/"
+    value = "".join(map(chr, list(range(0x20, 0x2c)) + list(range(0x2d, 0x3d))
+                        + list(range(0x3e, 0x7f))))
+    for k in (key, key + "@a-z0-9_-*/"):
+        cont(f"official: all allowed characters, key of {len(k)}",
+             [("traceparent", tp()), ("tracestate", f"{k}={value}")], tracestate=[(k, value)])
+    # test_tracestate_ows_handling
+    three = [("foo", "1"), ("bar", "2"), ("baz", "3")]
+    for v in ("foo=1 \t , \t bar=2, \t baz=3", "foo=1\t \t,\t \tbar=2,\t \tbaz=3"):
+        cont(f"official: tracestate OWS {v!r}", [("traceparent", tp()), ("tracestate", v)],
+             tracestate=three)
+    for v in (" foo=1", "\tfoo=1", "foo=1 ", "foo=1\t", "\t foo=1 \t"):
+        cont(f"official: tracestate OWS {v!r}", [("traceparent", tp()), ("tracestate", v)],
+             tracestate=[("foo", "1")])
+    # test_tracestate_key_illegal_characters: dropped whole
+    for v in ("foo =1", "FOO=1", "foo.bar=1"):
+        cont(f"official: tracestate {v!r} dropped", [("traceparent", tp()), ("tracestate", v)])
+    # test_tracestate_key_illegal_vendor_format: Level 2 keys accept '@'
+    # anywhere after the first character; a leading '@' drops the header
+    for k in ("foo@", "foo@@bar", "foo@bar@baz"):
+        cont(f"official: tracestate {k}=1,bar=2 kept",
+             [("traceparent", tp()), ("tracestate", f"{k}=1,bar=2")],
+             tracestate=[(k, "1"), ("bar", "2")])
+    cont("official: tracestate @foo=1,bar=2 dropped",
+         [("traceparent", tp()), ("tracestate", "@foo=1,bar=2")])
+    # test_tracestate_member_count_limit: 32 and 33 members over four lines
+    lines = [",".join(f"bar{i:02d}={i:02d}" for i in range(a, b)) for a, b in
+             ((1, 11), (11, 21), (21, 31), (31, 33))]
+    cont("official: 32 members on four lines",
+         [("traceparent", tp())] + [("tracestate", v) for v in lines],
+         tracestate=[(f"bar{i:02d}", f"{i:02d}") for i in range(1, 33)])
+    cont("official: 33 members on four lines dropped",
+         [("traceparent", tp())] + [("tracestate", v) for v in lines[:3]]
+         + [("tracestate", lines[3] + ",bar33=33")])
+    # test_tracestate_key_length_limit (Level 2 keys: 256 characters in
+    # all, '@' anywhere; Level 1's tenant/vendor lengths no longer apply)
+    for k, ok in (("z" * 256, True), ("z" * 257, False), ("t" * 241 + "@" + "v" * 14, True),
+                  ("t" * 242 + "@v", True), ("t@" + "v" * 15, True)):
+        cont(f"official: tracestate key of {len(k)} ({k[:3]}...) {'kept' if ok else 'dropped'}",
+             [("traceparent", tp()), ("tracestate", "foo=1"), ("tracestate", k + "=1")],
+             tracestate=[("foo", "1"), (k, "1")] if ok else None)
+    # test_tracestate_value_illegal_characters
+    for v in ("foo=bar=baz", "foo=,bar=3"):
+        cont(f"official: tracestate {v!r} dropped", [("traceparent", tp()), ("tracestate", v)])
+    # AdvancedTest: three callbacks, valid / no / illegal traceparent
+    cont("official: three callbacks, valid traceparent", [("traceparent", tp())], calls=3)
+    restart("official: three callbacks, no traceparent", [], calls=3)
+    restart("official: three callbacks, all-zero trace id",
+            [("traceparent", tp(tid="0" * 32))], calls=3)
+    # TraceContext2Test: the random flag is propagated
+    cont("official: flags 02 propagated", [("traceparent", tp(flags="02"))], flags="02")
     # arguments travel as the callback body
     cont("arguments forwarded", [("traceparent", tp())], calls=2,
          args=[1, "two", {"three": [3, None, True]}, -1.5e3, "\u00e9\U0001F600"])
@@ -265,10 +409,10 @@ def run(argv):
                         sent_pids = [v.strip(" \t").split("-")[2] for k, v in c.headers
                                      if k.lower() == "traceparent"]
                         p.check(pid not in sent_pids, f"[{c.name}] parent id not replaced")
-                        if c.tracestate == "nodup":
-                            if ts is not None:
-                                keys = [k for k, _ in ts]
-                                p.eq(len(keys), len(set(keys)), f"[{c.name}] duplicate keys sent")
+                        if isinstance(c.tracestate, tuple):
+                            p.check(dups_ok(ts, c.tracestate[1]),
+                                    f"[{c.name}] tracestate {tss} is neither the members "
+                                    f"sent nor each key once")
                         else:
                             p.eq(ts, c.tracestate, f"[{c.name}] tracestate")
                     else:

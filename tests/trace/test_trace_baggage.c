@@ -112,12 +112,19 @@ TEST(trace_baggage_w3c_entry_simple_and_equals)
 #define PCT_VALUE "\t \"';=asdf!@#$%^&*()"
 #define PCT_ENCODED "%09%20%22%27%3B%3Dasdf%21%40%23%24%25%5E%26%2A%28%29"
 
+/* what sonde sends: only the bytes outside baggage-octet, and '%', encoded
+ * (the suite's serializer uses quote(), which also encodes '\'' '=' '!' ...;
+ * both decode to the same value) */
+#define PCT_MINIMAL "%09%20%22'%3B=asdf!@#$%25^&*()"
+
 TEST(trace_baggage_w3c_percent_encoded)
 {
 	sonde_baggage *b = sonde_baggage_new();
 	ASSERT_OK(bg_parse(b, "SomeKey=" PCT_ENCODED));
 	entry_is(b, 0, "SomeKey", PCT_VALUE, "");
-	ASSERT_STREQ(bg_fmt(b), "SomeKey=" PCT_ENCODED);
+	ASSERT_STREQ(bg_fmt(b), "SomeKey=" PCT_MINIMAL);
+	ASSERT_OK(bg_parse(b, "SomeKey=" PCT_MINIMAL));
+	entry_is(b, 0, "SomeKey", PCT_VALUE, "");
 	ASSERT_OK(bg_parse(b, "SomeKey \t = \t " PCT_ENCODED " \t "));
 	entry_is(b, 0, "SomeKey", PCT_VALUE, "");
 	sonde_baggage_free(b);
@@ -206,6 +213,93 @@ TEST(trace_baggage_parse_over_limits_keeps_first_members)
 	ASSERT_EQ_INT(sonde_baggage_count(b), 64);
 	entry_is(b, 63, "k63", "v", "");
 	sonde_baggage_free(b);
+}
+
+/* issue 13.16: a valid 7.5 KB header of 60 members whose values use '!' '*'
+ * '\'' (baggage-octets, sent unencoded) kept only 22 members: the 8192-byte
+ * limit was applied to the re-encoded form (%21, %2A, %27). The limits are
+ * measured on what arrived, and formatting does not grow it. */
+static size_t sixty_members(char *hdr, size_t cap)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 60; i++) {
+		n += (size_t)snprintf(hdr + n, cap - n, "%sk%02d=", i ? "," : "", i);
+		for (int j = 0; j < 24; j++) /* 120 bytes, 72 of them !*' */
+			n += (size_t)snprintf(hdr + n, cap - n, "a!*'b");
+	}
+	return n;
+}
+
+TEST(trace_baggage_limits_measure_received_bytes)
+{
+	sonde_baggage *b = sonde_baggage_new();
+	char *hdr = malloc(9000);
+	size_t n = sixty_members(hdr, 9000);
+	const char *v;
+	size_t vl;
+
+	ASSERT_EQ_INT(n, 7499); /* 60 members of "kNN=" + 120, 59 commas */
+	ASSERT_OK(sonde_baggage_parse(b, hdr, n));
+	ASSERT_EQ_INT(sonde_baggage_count(b), 60);
+	ASSERT_TRUE(sonde_baggage_get(b, "k59", 3, &v, &vl));
+	ASSERT_EQ_INT(vl, 120);
+	/* sent on as it arrived: the same 7499 bytes */
+	ASSERT_STREQ(bg_fmt(b), hdr);
+	/* the same members arriving percent-encoded (%21 %2A %27) are larger on
+	 * the wire: what arrived is what counts (60 * 268 - 1 > 8192) */
+	{
+		size_t m = 0;
+		char *enc = malloc(20000);
+		for (int i = 0; i < 60; i++) {
+			m += (size_t)snprintf(enc + m, 20000 - m, "%sk%02d=", i ? "," : "", i);
+			for (int j = 0; j < 24; j++)
+				m += (size_t)snprintf(enc + m, 20000 - m, "a%%21%%2A%%27b");
+		}
+		ASSERT_EQ_INT(sonde_baggage_parse(b, enc, m), SONDE_ELIMIT);
+		ASSERT_EQ_INT(sonde_baggage_count(b), 30); /* 30 * 269 - 1 = 8069 */
+		free(enc);
+	}
+	/* a value that decoding grows (%FF is 3 bytes in, U+FFFD 9 bytes out)
+	 * never makes the formatted header pass 8192 bytes: whole members from
+	 * the right are left out */
+	{
+		size_t m = 0;
+		char *grow = malloc(9000);
+		m += (size_t)snprintf(grow, 9000, "first=1,big=");
+		for (int j = 0; j < 1000; j++)
+			m += (size_t)snprintf(grow + m, 9000 - m, "%%FF");
+		m += (size_t)snprintf(grow + m, 9000 - m, ",last=2");
+		ASSERT_OK(sonde_baggage_parse(b, grow, m));
+		ASSERT_EQ_INT(sonde_baggage_count(b), 3);
+		ASSERT_STREQ(bg_fmt(b), "first=1");
+		free(grow);
+	}
+	free(hdr);
+	sonde_baggage_free(b);
+}
+
+/* the same header through extract and inject: all 60 members go out */
+TEST(trace_propagate_baggage_sixty_members)
+{
+	sonde_trace_carrier *c = sonde_trace_carrier_new();
+	sonde_trace_headers out = SONDE_TRACE_HEADERS_INIT;
+	char *hdr = malloc(9000);
+	size_t n = sixty_members(hdr, 9000);
+	sonde_header in[] = {
+	        {"traceparent", 11, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", 55},
+	        {"baggage", 7, hdr, n},
+	};
+
+	ASSERT_OK(sonde_trace_extract(c, in, 2));
+	ASSERT_EQ_INT(sonde_baggage_count(sonde_trace_carrier_baggage(c)), 60);
+	ASSERT_OK(sonde_trace_inject(c, sonde_trace_carrier_context(c), &out));
+	ASSERT_EQ_INT(out.count, 2);
+	ASSERT_EQ_INT(out.headers[1].value_len, n);
+	ASSERT_TRUE(memcmp(out.headers[1].value, hdr, n) == 0);
+	sonde_trace_headers_destroy(&out);
+	sonde_trace_carrier_free(c);
+	free(hdr);
 }
 
 /* ---- beyond the suite ---------------------------------------------------------- */

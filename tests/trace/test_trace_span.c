@@ -1,6 +1,7 @@
 /* tests/trace/test_trace_span.c - spans, nesting, sampling, the span histogram
  * and end hook, and the extract/inject helpers. */
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "sonde.h"
 #include "sonde/trace.h"
@@ -23,7 +24,7 @@ TEST(trace_span_root_and_nested)
 	sonde_span_start(&outer, "outer");
 	oc = sonde_span_get_context(&outer);
 	ASSERT_TRUE(sonde_span_context_valid(oc));
-	ASSERT_TRUE(sonde_context_current() == oc); /* attached */
+	ASSERT_TRUE(memcmp(sonde_context_current(), oc, sizeof(*oc)) == 0); /* attached */
 	ASSERT_TRUE(zero(outer.parent_span_id, 8));
 	ASSERT_TRUE(oc->trace_flags & SONDE_TRACE_FLAG_RANDOM);
 	ASSERT_TRUE(sonde_span_is_sampled(&outer)); /* default ratio 1 */
@@ -40,12 +41,12 @@ TEST(trace_span_root_and_nested)
 	ASSERT_TRUE(memcmp(inner.parent_span_id, oc->span_id, 8) == 0);
 	ASSERT_TRUE(memcmp(ic->span_id, oc->span_id, 8) != 0);
 	ASSERT_STREQ(ic->correlation_id, oc->correlation_id);
-	ASSERT_TRUE(sonde_context_current() == ic);
+	ASSERT_TRUE(memcmp(sonde_context_current(), ic, sizeof(*ic)) == 0);
 	sonde_span_end(&inner);
-	ASSERT_TRUE(sonde_context_current() == oc); /* restored */
+	ASSERT_TRUE(memcmp(sonde_context_current(), oc, sizeof(*oc)) == 0); /* restored */
 	ASSERT_TRUE(inner.duration_ns >= 0);
 	sonde_span_end(&inner); /* twice: ignored */
-	ASSERT_TRUE(sonde_context_current() == oc);
+	ASSERT_TRUE(memcmp(sonde_context_current(), oc, sizeof(*oc)) == 0);
 	sonde_span_end(&outer);
 	ASSERT_FALSE(sonde_span_context_valid(sonde_context_current()));
 	sonde_span_end(NULL);
@@ -55,15 +56,98 @@ TEST(trace_span_root_and_nested)
 TEST(trace_span_out_of_order_end)
 {
 	sonde_span a, b;
+	sonde_span_context before_a;
 
+	before_a = *sonde_context_current();
 	sonde_span_start(&a, "a");
 	sonde_span_start(&b, "b");
 	sonde_span_end(&a); /* wrong order: measured, context left alone */
 	ASSERT_EQ_INT(sonde_last_status(), SONDE_ESTATE);
-	ASSERT_TRUE(sonde_context_current() == sonde_span_get_context(&b));
+	ASSERT_TRUE(memcmp(sonde_context_current(), sonde_span_get_context(&b),
+	                   sizeof(sonde_span_context)) == 0);
 	sonde_span_end(&b);
-	/* b restores what was current when b started: a's context */
-	ASSERT_TRUE(sonde_context_current() == sonde_span_get_context(&a));
+	/* b restores what was current before a: a already ended */
+	ASSERT_TRUE(memcmp(sonde_context_current(), &before_a, sizeof(before_a)) == 0);
+}
+
+/* issue 13.2: start A, start B, end A, end B, free both: the thread's
+ * context must not point into either (ASan: heap-use-after-free before) */
+TEST(trace_span_out_of_order_end_then_free)
+{
+	sonde_span *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	sonde_span *c;
+
+	ASSERT_NOT_NULL(a);
+	ASSERT_NOT_NULL(b);
+	sonde_span_start(a, "a");
+	sonde_span_start(b, "b");
+	sonde_span_end(a);
+	sonde_span_end(b);
+	memset(a, 0xa5, sizeof(*a));
+	memset(b, 0xb5, sizeof(*b));
+	free(a);
+	free(b);
+	ASSERT_FALSE(sonde_span_context_valid(sonde_context_current()));
+	/* the thread keeps working: a new span is a root, and ends cleanly */
+	c = malloc(sizeof(*c));
+	ASSERT_NOT_NULL(c);
+	sonde_span_start(c, "c");
+	ASSERT_TRUE(zero(c->parent_span_id, 8));
+	sonde_span_end(c);
+	free(c);
+	ASSERT_FALSE(sonde_span_context_valid(sonde_context_current()));
+}
+
+/* the same with three spans ended bottom, top, middle */
+TEST(trace_span_out_of_order_three)
+{
+	sonde_span a, b, c;
+
+	sonde_span_start(&a, "a");
+	sonde_span_start(&b, "b");
+	sonde_span_start(&c, "c");
+	sonde_span_end(&a);
+	ASSERT_TRUE(memcmp(sonde_context_current(), sonde_span_get_context(&c),
+	                   sizeof(sonde_span_context)) == 0);
+	sonde_span_end(&c);
+	ASSERT_TRUE(memcmp(sonde_context_current(), sonde_span_get_context(&b),
+	                   sizeof(sonde_span_context)) == 0);
+	memset(&c, 0, sizeof(c));
+	sonde_span_end(&b);
+	ASSERT_FALSE(sonde_span_context_valid(sonde_context_current()));
+}
+
+static void *end_elsewhere(void *arg)
+{
+	sonde_span_end(arg);
+	return (void *)(intptr_t)sonde_last_status();
+}
+
+/* issue 13.2: a span ended on another thread and freed: its starting
+ * thread still reads a valid context (a copy), never the freed span */
+TEST(trace_span_end_on_other_thread_then_free)
+{
+	sonde_span *a = malloc(sizeof(*a));
+	sonde_span_context ctx_a;
+	sonde_span b;
+	pthread_t t;
+	void *st;
+
+	ASSERT_NOT_NULL(a);
+	sonde_span_start(a, "a");
+	ctx_a = *sonde_span_get_context(a);
+	pthread_create(&t, NULL, end_elsewhere, a);
+	pthread_join(t, &st);
+	ASSERT_EQ_INT((int)(intptr_t)st, SONDE_ESTATE);
+	ASSERT_TRUE(a->duration_ns >= 0);
+	memset(a, 0xa5, sizeof(*a));
+	free(a);
+	/* left alone: this thread still sees a's context, as a copy */
+	ASSERT_TRUE(memcmp(sonde_context_current(), &ctx_a, sizeof(ctx_a)) == 0);
+	sonde_span_start(&b, "b");
+	ASSERT_TRUE(memcmp(b.parent_span_id, ctx_a.span_id, 8) == 0);
+	sonde_span_end(&b);
+	ASSERT_TRUE(memcmp(sonde_context_current(), &ctx_a, sizeof(ctx_a)) == 0);
 }
 
 TEST(trace_span_parent_based_sampling)
@@ -173,11 +257,14 @@ TEST(trace_span_histogram)
 	}
 	sonde_span_start(&s, "other");
 	sonde_span_end(&s);
-	f = sonde_histogram_family_new(r, "span_duration_seconds",
-	                               "Duration of finished spans, by span name.", NULL, 0, 1,
-	                               (const char *const[]){"name"});
+	f = sonde_histogram_family_new(
+	        r, "span_duration_seconds",
+	        "Duration of finished spans, by span name and status (ok or error).", NULL, 0, 2,
+	        (const char *const[]){"name", "status"});
 	ASSERT_NOT_NULL(f);
-	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(f, 1, v, NULL)), 3);
+	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(
+	                      f, 2, (const char *const[]){"work", "ok"}, NULL)),
+	              3);
 	ASSERT_EQ_INT(sonde_family_size(f), 2);
 	/* wrong shapes are refused */
 	ASSERT_EQ_INT(sonde_trace_set_span_histogram(sonde_counter_family_new(
@@ -186,11 +273,158 @@ TEST(trace_span_histogram)
 	ASSERT_EQ_INT(sonde_trace_set_span_histogram(
 	                      sonde_histogram_family_new(r, "h2", "h", NULL, 0, 0, NULL)),
 	              SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_trace_set_span_histogram(sonde_histogram_family_new(
+	                      r, "h3", "h", NULL, 0, 3, (const char *const[]){"a", "b", "c"})),
+	              SONDE_EINVAL);
 	ASSERT_OK(sonde_trace_set_span_histogram(NULL));
 	sonde_span_start(&s, "work");
 	sonde_span_end(&s);
-	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(f, 1, v, NULL)), 3);
+	ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(
+	                      f, 2, (const char *const[]){"work", "ok"}, NULL)),
+	              3);
+	/* a family of one label (the name) still works: no status dimension */
+	{
+		sonde_family *one = sonde_histogram_family_new(r, "one_label_seconds", "h", NULL, 0,
+		                                               1, (const char *const[]){"name"});
+		ASSERT_OK(sonde_trace_set_span_histogram(one));
+		sonde_span_start(&s, "work");
+		sonde_span_set_error(&s, "x");
+		sonde_span_end(&s);
+		ASSERT_EQ_U64(sonde_histogram_count(sonde_histogram_labels(one, 1, v, NULL)), 1);
+		ASSERT_OK(sonde_trace_set_span_histogram(NULL));
+	}
 	sonde_registry_free(r);
+}
+
+/* issue 13.18: RED metrics from one span: the span histogram carries the
+ * status (unset counts as ok, as OpenTelemetry's span metrics connector
+ * does) */
+TEST(trace_span_histogram_status_label)
+{
+	sonde_registry *r = sonde_registry_new();
+	sonde_buf b = SONDE_BUF_INIT;
+	sonde_span s;
+
+	ASSERT_OK(sonde_trace_enable_span_metrics(r, NULL));
+	sonde_span_start(&s, "db"); /* unset: ok */
+	sonde_span_end(&s);
+	sonde_span_start(&s, "db");
+	sonde_span_set_status(&s, SONDE_SPAN_STATUS_OK, NULL);
+	sonde_span_end(&s);
+	sonde_span_start(&s, "db");
+	sonde_span_set_error(&s, "timeout");
+	sonde_span_end(&s);
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_TEXT, &b));
+	ASSERT_CONTAINS(b.data, "span_duration_seconds_count{name=\"db\",status=\"ok\"} 2\n");
+	ASSERT_CONTAINS(b.data, "span_duration_seconds_count{name=\"db\",status=\"error\"} 1\n");
+	ASSERT_OK(sonde_trace_set_span_histogram(NULL));
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
+}
+
+/* ---- the span log line (issue 13.18) -------------------------------------------- */
+
+typedef struct cap_lines {
+	pthread_mutex_t mu;
+	char buf[8192];
+	size_t len;
+	int n;
+} cap_lines;
+
+static int cap_line(void *ctx, sonde_log_level level, const char *line, size_t len)
+{
+	cap_lines *c = ctx;
+	(void)level;
+	pthread_mutex_lock(&c->mu);
+	if (c->len + len < sizeof(c->buf)) {
+		memcpy(c->buf + c->len, line, len);
+		c->len += len;
+		c->buf[c->len] = '\0';
+	}
+	c->n++;
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+static sonde_logger *cap_logger(cap_lines *c)
+{
+	sonde_log_opts o;
+	sonde_log_sink *sink = sonde_log_sink_callback(cap_line, c, NULL);
+	sonde_logger *l;
+
+	sonde_log_opts_init(&o, "svc");
+	o.level_env = "";
+	o.sinks = &sink;
+	o.sink_count = 1;
+	l = sonde_logger_new(&o);
+	sonde_log_sink_free(sink);
+	return l;
+}
+
+TEST(trace_span_log_line_per_ended_span)
+{
+	static cap_lines c = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+	sonde_logger *l = cap_logger(&c);
+	sonde_span outer, s;
+	char tid[33], sid[17], want[128];
+
+	ASSERT_NOT_NULL(l);
+	ASSERT_OK(sonde_trace_set_span_logger(l, SONDE_LOG_LEVEL_INFO));
+	sonde_span_start(&outer, "outer");
+	sonde_span_start(&s, "db.query");
+	sonde_span_set_error(&s, "timeout");
+	sonde_id_to_hex(sonde_span_get_context(&s)->trace_id, 16, tid);
+	sonde_id_to_hex(sonde_span_get_context(&s)->span_id, 8, sid);
+	sonde_span_end(&s);
+	sonde_span_end(&outer);
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(c.n, 2);
+	/* the line carries the ended span's own ids, not its parent's */
+	ASSERT_CONTAINS(c.buf, "\"message\":\"span\"");
+	ASSERT_CONTAINS(c.buf, "\"span_name\":\"db.query\"");
+	ASSERT_CONTAINS(c.buf, "\"span_status\":\"error\"");
+	ASSERT_CONTAINS(c.buf, "\"span_duration_s\":");
+	ASSERT_CONTAINS(c.buf, "\"span_status_message\":\"timeout\"");
+	snprintf(want, sizeof(want), "\"trace_id\":\"%s\",\"span_id\":\"%s\"", tid, sid);
+	ASSERT_CONTAINS(c.buf, want);
+	ASSERT_CONTAINS(c.buf, "\"span_name\":\"outer\"");
+	ASSERT_CONTAINS(c.buf, "\"span_status\":\"ok\"");
+	/* below the logger's level: nothing; off: nothing */
+	ASSERT_OK(sonde_trace_set_span_logger(l, SONDE_LOG_LEVEL_DEBUG));
+	sonde_span_start(&s, "quiet");
+	sonde_span_end(&s);
+	ASSERT_OK(sonde_trace_set_span_logger(NULL, SONDE_LOG_LEVEL_INFO));
+	sonde_span_start(&s, "off");
+	sonde_span_end(&s);
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(c.n, 2);
+	ASSERT_EQ_INT(sonde_trace_set_span_logger(l, 99), SONDE_EINVAL);
+	sonde_logger_free(l);
+	ASSERT_OK(sonde_log_shutdown());
+}
+
+/* on by default: the host's logger, once named, gets one line per span at
+ * INFO; sonde_trace_span_logger() reports it */
+TEST(trace_span_logger_default_level_info)
+{
+	static cap_lines c = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+	sonde_logger *l = cap_logger(&c);
+	sonde_log_level lv = SONDE_LOG_LEVEL_TRACE;
+	sonde_span s;
+
+	ASSERT_NULL(sonde_trace_span_logger(&lv));
+	ASSERT_EQ_INT(lv, SONDE_LOG_LEVEL_INFO);
+	ASSERT_OK(sonde_trace_set_span_logger(l, SONDE_LOG_LEVEL_WARN));
+	ASSERT_TRUE(sonde_trace_span_logger(&lv) == l);
+	ASSERT_EQ_INT(lv, SONDE_LOG_LEVEL_WARN);
+	sonde_span_start(&s, "warned");
+	sonde_span_end(&s);
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(c.n, 1);
+	ASSERT_CONTAINS(c.buf, "\"level\":\"warn\"");
+	ASSERT_OK(sonde_trace_set_span_logger(NULL, SONDE_LOG_LEVEL_INFO));
+	sonde_logger_free(l);
+	ASSERT_OK(sonde_log_shutdown());
 }
 
 /* hook swapped while other threads end spans: never a torn (fn, arg) */
@@ -316,7 +550,7 @@ TEST(trace_propagate_restart_cases)
 	sonde_header bad_state[] = {
 	        H("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"),
 	        H("tracestate", "foo=1"),
-	        H("tracestate", "foo=2"),
+	        H("tracestate", "Bad=2"),
 	        H("x-correlation-id", "corr:1/2"),
 	};
 
@@ -367,6 +601,36 @@ TEST(trace_propagate_restart_cases)
 	sonde_trace_headers_destroy(&out);
 	sonde_trace_carrier_free(c);
 	sonde_trace_carrier_free(NULL);
+}
+
+/* issue 13.15: the official W3C harness (test_tracestate_duplicated_keys)
+ * expects a tracestate with a repeated key, on one line or two, to be
+ * propagated: sonde keeps the first member of each key */
+TEST(trace_propagate_tracestate_duplicate_keys)
+{
+	sonde_trace_carrier *c = sonde_trace_carrier_new();
+	sonde_trace_headers out = SONDE_TRACE_HEADERS_INIT;
+	sonde_header one_line[] = {
+	        H("traceparent", "00-12345678901234567890123456789012-1234567890123456-00"),
+	        H("tracestate", "foo=1,foo=2"),
+	};
+	sonde_header two_lines[] = {
+	        H("traceparent", "00-12345678901234567890123456789012-1234567890123456-00"),
+	        H("tracestate", "foo=1"),
+	        H("TraceState", "foo=1"),
+	};
+
+	ASSERT_OK(sonde_trace_extract(c, one_line, 2));
+	ASSERT_TRUE(sonde_trace_carrier_continued(c));
+	ASSERT_OK(sonde_trace_inject(c, sonde_trace_carrier_context(c), &out));
+	ASSERT_EQ_INT(out.count, 2);
+	ASSERT_STREQ(out.tracestate, "foo=1");
+	ASSERT_OK(sonde_trace_extract(c, two_lines, 3));
+	ASSERT_OK(sonde_trace_inject(c, sonde_trace_carrier_context(c), &out));
+	ASSERT_EQ_INT(out.count, 2);
+	ASSERT_STREQ(out.tracestate, "foo=1");
+	sonde_trace_headers_destroy(&out);
+	sonde_trace_carrier_free(c);
 }
 
 TEST(trace_propagate_request_id_bounds)

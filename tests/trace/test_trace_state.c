@@ -95,8 +95,7 @@ TEST(trace_state_invalid_drops_whole_header)
 	        "foo=bar=baz",                     /* '=' in value */
 	        "foo",                             /* no '=' */
 	        "=bar",                            /* empty key */
-	        "foo=1,foo=2",                     /* duplicate key */
-	        "foo=1,foo=1",  "foo=ba\tr",       /* tab inside a value */
+	        "foo=ba\tr",                       /* tab inside a value */
 	        "foo=\x7f",     "foo=caf\xc3\xa9", /* non-ASCII */
 	        "a!=1",         "foo=1,bar",
 	};
@@ -173,11 +172,41 @@ TEST(trace_state_multiple_lines_combine)
 {
 	sonde_tracestate *ts = sonde_tracestate_new();
 	const char *lines[] = {"foo=1,bar=2", "", "rojo=1,congo=2", "baz=3"};
-	const char *dup[] = {"foo=1", "foo=2"};
 
 	ASSERT_OK(sonde_tracestate_parse_lines(ts, 4, lines, NULL));
 	ASSERT_STREQ(ts_fmt(ts), "foo=1,bar=2,rojo=1,congo=2,baz=3");
-	ASSERT_EQ_INT(sonde_tracestate_parse_lines(ts, 2, dup, NULL), SONDE_EINVAL);
+	sonde_tracestate_free(ts);
+}
+
+/* issue 13.15: the W3C harness (test_tracestate_duplicated_keys, STRICT_LEVEL
+ * 2) expects a repeated key to be propagated, kept as-is or reduced to one
+ * member; sonde keeps the first (left-most) member of each key and drops the
+ * later ones, and the rest of the header is kept */
+TEST(trace_state_duplicate_keys_keep_first)
+{
+	sonde_tracestate *ts = sonde_tracestate_new();
+	const char *same[] = {"foo=1", "foo=1"}, *diff[] = {"foo=1", "foo=2"};
+	const char *mixed[] = {"a=1,foo=1", "b=2,foo=3,c=3"};
+	char hdr[1024];
+	size_t n = 0;
+
+	ASSERT_OK(ts_parse(ts, "foo=1,foo=1"));
+	ASSERT_STREQ(ts_fmt(ts), "foo=1");
+	ASSERT_OK(ts_parse(ts, "foo=1,foo=2"));
+	ASSERT_STREQ(ts_fmt(ts), "foo=1");
+	ASSERT_OK(sonde_tracestate_parse_lines(ts, 2, same, NULL));
+	ASSERT_STREQ(ts_fmt(ts), "foo=1");
+	ASSERT_OK(sonde_tracestate_parse_lines(ts, 2, diff, NULL));
+	ASSERT_STREQ(ts_fmt(ts), "foo=1");
+	ASSERT_OK(sonde_tracestate_parse_lines(ts, 2, mixed, NULL));
+	ASSERT_STREQ(ts_fmt(ts), "a=1,foo=1,b=2,c=3");
+	/* a duplicate is not a member: 32 distinct keys plus repeats still fit */
+	for (int i = 0; i < 32; i++)
+		n += (size_t)snprintf(hdr + n, sizeof(hdr) - n, "k%d=%d,k%d=x,", i, i, i);
+	ASSERT_OK(ts_parse(ts, hdr));
+	ASSERT_EQ_INT(sonde_tracestate_count(ts), 32);
+	/* an invalid member after a duplicate still drops the whole header */
+	ASSERT_EQ_INT(ts_parse(ts, "foo=1,foo=2,Bad=3"), SONDE_EINVAL);
 	ASSERT_EQ_INT(sonde_tracestate_count(ts), 0);
 	sonde_tracestate_free(ts);
 }

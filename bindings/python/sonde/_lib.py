@@ -103,7 +103,7 @@ class SpanContext(ctypes.Structure):
 
 
 class ContextScope(ctypes.Structure):
-    _fields_ = [("ctx", SpanContext), ("prev", c_void_p), ("magic", c_u32)]
+    _fields_ = [("ctx", SpanContext), ("id", c_u64), ("magic", c_u32)]
 
 
 class _AttrValue(ctypes.Union):
@@ -308,6 +308,7 @@ _DECLS = {
     "sonde_span_is_sampled": (c_bool, [P(Span)], True),
     "sonde_trace_enable_span_metrics": (c_int, [vp, c_char_p], False),
     "sonde_trace_set_span_histogram": (c_int, [vp], False),
+    "sonde_trace_set_span_logger": (c_int, [vp, c_int], False),
     "sonde_trace_carrier_new": (vp, [], False),
     "sonde_trace_carrier_free": (None, [vp], False),
     "sonde_trace_extract": (c_int, [vp, P(Header), sz], False),

@@ -26,9 +26,11 @@ _end = _f("sonde_span_end")
 SAMPLED = 0x01
 RANDOM = 0x02
 
-# Spans and scopes attached on this thread: sonde links their C memory
-# into the thread's context, so they are kept alive until detached even if
-# the caller drops its reference without ending them.
+# Spans and scopes started on this thread and not yet ended. sonde copies a
+# context onto the thread's own stack (it never links a Python object's
+# memory), so this is not what keeps memory safe: it keeps a started span
+# reachable until it is ended, and _release finds it whichever thread ends
+# it (each object remembers the list that holds it).
 _attached = threading.local()
 
 
@@ -37,10 +39,10 @@ def _hold(obj):
     if lst is None:
         lst = _attached.objs = []
     lst.append(obj)
+    return lst
 
 
-def _release(obj):
-    lst = getattr(_attached, "objs", None)
+def _release(obj, lst):
     if lst:
         for i in range(len(lst) - 1, -1, -1):
             if lst[i] is obj:
@@ -132,21 +134,23 @@ class attach:
     """with attach(ctx): makes ctx (a SpanContext, or None to hide the outer
     one) the thread's current context for the block."""
 
-    __slots__ = ("_scope", "_ctx")
+    __slots__ = ("_scope", "_ctx", "_holder")
 
     def __init__(self, ctx):
         self._ctx = ctx
         self._scope = _lib.ContextScope()
+        self._holder = None
 
     def __enter__(self):
         _attach(ctypes.byref(self._scope),
                 None if self._ctx is None else ctypes.byref(self._ctx._c))
-        _hold(self)
+        self._holder = _hold(self)
         return self._ctx
 
     def __exit__(self, *exc):
+        _release(self, self._holder)
+        self._holder = None
         _errors.check(_detach(ctypes.byref(self._scope)))
-        _release(self)
         return False
 
 
@@ -341,9 +345,13 @@ class Span:
     """A sonde span. Use `with span("name") as s:`; it becomes the thread's
     current context, so C code and the logger see it. An exception leaving
     the block sets the span's status to ERROR. End it on the thread that
-    started it."""
+    started it, innermost first; any other order is safe (generators or
+    asyncio tasks that finish out of order): a span ended out of order
+    leaves the current context alone and is dropped from it when the spans
+    started after it end; ended on another thread, its starting thread
+    keeps a copy of its context as current."""
 
-    __slots__ = ("_s", "_name", "_keep", "_parent", "_started")
+    __slots__ = ("_s", "_name", "_keep", "_parent", "_started", "_holder")
 
     def __init__(self, name, child_of=None):
         self._s = _lib.Span()
@@ -351,6 +359,7 @@ class Span:
         self._keep = []
         self._parent = child_of
         self._started = False
+        self._holder = None
 
     def start(self):
         if self._started:
@@ -360,13 +369,16 @@ class Span:
             _start_child(ctypes.byref(self._s), self._name, ctypes.byref(self._parent._c))
         else:
             _start(ctypes.byref(self._s), self._name)
-        _hold(self)
+        self._holder = _hold(self)
         return self
 
     def end(self):
-        """Ends the span (on the thread that started it); twice is a no-op."""
+        """Ends the span (on the thread that started it, innermost first;
+        other orders and threads are safe, see the class); twice is a
+        no-op."""
         _end(ctypes.byref(self._s))
-        _release(self)
+        _release(self, self._holder)
+        self._holder = None
 
     def __enter__(self):
         return self.start()
@@ -429,6 +441,22 @@ class Span:
 
 
 span = Span
+
+
+_span_logger = None  # the Logger C writes span lines to: kept alive while set
+
+
+def set_span_logger(logger, level="info"):
+    """One log line per ended span ("message": "span", span_name,
+    span_duration_s, span_status "ok"/"error", the span's own trace_id and
+    span_id) through logger (a sonde.Logger) at level; None turns the lines
+    off. The logger is kept alive while it is set."""
+    global _span_logger
+    from .log import _level
+    lv = _level(level)
+    _errors.check(_lib.lib.sonde_trace_set_span_logger(
+        None if logger is None else logger._h, lv))
+    _span_logger = logger
 
 
 def set_sampler_ratio(ratio):

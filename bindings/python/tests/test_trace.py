@@ -99,7 +99,7 @@ class TestSpans(unittest.TestCase):
         start_and_forget()
         import gc
         gc.collect()
-        ctx = sonde.current_context()  # the C side still points at its memory
+        ctx = sonde.current_context()  # the C side keeps a copy of its context
         self.assertTrue(ctx)
         with sonde.span("after") as s:
             self.assertEqual(s.parent_span_id, ctx.span_id)
@@ -109,6 +109,78 @@ class TestSpans(unittest.TestCase):
         from sonde import trace
         for obj in list(getattr(trace._attached, "objs", [])):
             obj.end()
+        self.assertFalse(sonde.current_context())
+
+    def test_generators_finish_out_of_order(self):
+        # issue 13.2: two generators hold a span across a yield and finish
+        # out of order; Span.end used to release memory C still linked
+        import gc
+
+        def work(name):
+            with sonde.span(name) as s:
+                yield s
+            yield None
+
+        a, b = work("gen-a"), work("gen-b")
+        sa = next(a)
+        sb = next(b)
+        self.assertEqual(sonde.current_context().span_id, sb.context.span_id)
+        next(a)  # ends gen-a first: out of order, the context is left alone
+        self.assertEqual(sonde.current_context().span_id, sb.context.span_id)
+        del a, sa
+        gc.collect()
+        junk = [bytearray(b"\xa5" * 512) for _ in range(2000)]  # reuse freed memory
+        next(b)
+        del b, sb, junk
+        gc.collect()
+        self.assertFalse(sonde.current_context())
+        with sonde.span("after") as s:
+            self.assertEqual(s.parent_span_id, "0" * 16)
+        self.assertFalse(sonde.current_context())
+
+    def test_asyncio_tasks_finish_out_of_order(self):
+        import asyncio
+
+        async def task(name, started, release):
+            with sonde.span(name):
+                started.set()
+                await release.wait()
+
+        async def main():
+            ea, eb, ra, rb = (asyncio.Event() for _ in range(4))
+            ta = asyncio.ensure_future(task("task-a", ea, ra))
+            await ea.wait()
+            tb = asyncio.ensure_future(task("task-b", eb, rb))
+            await eb.wait()
+            ra.set()
+            await ta  # a ends while b is current
+            rb.set()
+            await tb
+
+        asyncio.run(main())
+        self.assertFalse(sonde.current_context())
+
+    def test_span_ended_on_another_thread(self):
+        import gc
+        out = {}
+
+        def starter():
+            s = sonde.span("moved").start()
+            ctx = s.context
+            t = threading.Thread(target=s.end)
+            t.start()
+            t.join()
+            out["ended"] = s.duration_ns > 0
+            del s
+            gc.collect()
+            # this thread keeps a copy of the span's context, never its memory
+            out["same"] = sonde.current_context().span_id == ctx.span_id
+            out["held"] = len(getattr(sonde.trace._attached, "objs", []))
+
+        t = threading.Thread(target=starter)
+        t.start()
+        t.join()
+        self.assertEqual(out, {"ended": True, "same": True, "held": 0})
         self.assertFalse(sonde.current_context())
 
     def test_exception_marks_error(self):
@@ -159,9 +231,47 @@ class TestSpans(unittest.TestCase):
         try:
             with sonde.span("timed"):
                 pass
-            self.assertIn(b'py_span_seconds_count{name="timed"} 1', sonde.generate_latest(reg))
+            with sonde.span("timed") as s:
+                s.set_status(ok=True)
+            with sonde.span("timed") as s:
+                s.set_status(ok=False, message="bad")
+            self.assertEqual(s.status, "error")
+            with self.assertRaises(RuntimeError):
+                with sonde.span("timed"):
+                    raise RuntimeError("x")
+            out = sonde.generate_latest(reg)
+            # issue 13.18: the status is a label; unset counts as ok
+            self.assertIn(b'py_span_seconds_count{name="timed",status="ok"} 2', out)
+            self.assertIn(b'py_span_seconds_count{name="timed",status="error"} 2', out)
         finally:
             sonde._lib.lib.sonde_trace_set_span_histogram(None)
+
+    def test_span_log_line(self):
+        # issue 13.18: one line per ended span through the named logger
+        import json
+        import os
+        import tempfile
+        if not hasattr(sonde, "Logger"):
+            self.skipTest("this libsonde has no logger")
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "spans.log")
+        log = sonde.Logger("py-span", sinks=[sonde.file_sink(path)], level_env="")
+        sonde.set_span_logger(log)
+        try:
+            with sonde.span("py.work") as s:
+                s.set_status(ok=False, message="boom")
+            sonde.log_flush()
+        finally:
+            sonde.set_span_logger(None)
+        with open(path) as f:
+            recs = [json.loads(x) for x in f if x.strip()]
+        span = [r for r in recs if r.get("message") == "span"]
+        self.assertEqual(len(span), 1)
+        self.assertEqual(span[0]["span_name"], "py.work")
+        self.assertEqual(span[0]["span_status"], "error")
+        self.assertEqual(span[0]["span_status_message"], "boom")
+        self.assertEqual(span[0]["span_id"], s.context.span_id)
+        self.assertEqual(span[0]["trace_id"], s.context.trace_id)
 
 
 if __name__ == "__main__":

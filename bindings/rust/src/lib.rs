@@ -723,7 +723,10 @@ impl Drop for Baggage {
 
 /// A span: RAII guard. Starting it makes it the thread's current context;
 /// dropping it (or `end`) ends it and restores the previous one. Not Send:
-/// it must end on the thread that started it, innermost first.
+/// it ends on the thread that started it. End them innermost first; any
+/// other order is safe: a span ended out of order leaves the current context
+/// alone and is dropped from it when the spans started after it end (sonde
+/// copies contexts, it never keeps a pointer into the span).
 pub struct Span {
     s: Box<sys::sonde_span>, // must not move while attached: boxed
     _name: CString,
@@ -789,6 +792,10 @@ impl Span {
     pub fn set_error(&mut self, msg: &str) {
         let m = self.keep(msg);
         unsafe { sys::sonde_span_set_error(&mut *self.s, m) }
+    }
+    /// Marks the span successful (status OK). An earlier error is kept.
+    pub fn set_ok(&mut self) {
+        unsafe { sys::sonde_span_set_status(&mut *self.s, 1, ptr::null()) }
     }
     /// The status: 0 unset, 1 ok, 2 error.
     pub fn status(&self) -> i32 {

@@ -63,7 +63,7 @@ pub struct sonde_span_context {
 #[repr(C)]
 pub struct sonde_context_scope {
     pub ctx: sonde_span_context,
-    pub prev: *mut sonde_context_scope,
+    pub id: u64,
     pub magic: u32,
 }
 
@@ -284,6 +284,7 @@ extern "C" {
     pub fn sonde_span_set_double(s: *mut sonde_span, k: *const c_char, v: c_double);
     pub fn sonde_span_set_bool(s: *mut sonde_span, k: *const c_char, v: bool);
     pub fn sonde_span_set_error(s: *mut sonde_span, msg: *const c_char);
+    pub fn sonde_span_set_status(s: *mut sonde_span, status: c_int, msg: *const c_char);
     pub fn sonde_span_get_context(s: *const sonde_span) -> *const sonde_span_context;
 
     pub fn sonde_log_level_parse(s: *const c_char, len: usize, out: *mut c_int) -> c_int;

@@ -199,6 +199,39 @@ fn traceparent_tracestate_baggage() {
     assert_eq!(bg.remove("nope").err().unwrap().code, status::ENOENT);
 }
 
+// issue 13.2: A then B, A ended and dropped first: B stays current and
+// B's end restores what was current before A, never A's freed memory.
+#[test]
+fn spans_ended_out_of_order() {
+    std::thread::spawn(|| {
+        let mut a = Span::start("a");
+        let b = Span::start("b");
+        let bctx = b.context();
+        a.end();
+        assert_eq!(sonde::current_context(), bctx);
+        drop(a);
+        let junk: Vec<Vec<u8>> = (0..256).map(|_| vec![0xa5u8; 512]).collect();
+        drop(b);
+        drop(junk);
+        assert!(!sonde::current_context().is_valid());
+        let c = Span::start("c");
+        assert_eq!(c.parent_span_id(), [0u8; 8]);
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn span_status_ok_and_error() {
+    let mut s = Span::start("st");
+    assert_eq!(s.status(), 0);
+    s.set_ok();
+    assert_eq!(s.status(), 1);
+    s.set_error("boom");
+    s.set_ok(); // an error is kept
+    assert_eq!(s.status(), 2);
+}
+
 #[test]
 fn span_guards_nest_and_restore() {
     assert!(!sonde::current_context().is_valid());
