@@ -30,6 +30,27 @@
 /* ---- process-wide settings --------------------------------------------------- */
 
 static pthread_mutex_t cfg_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A leaf lock (nothing is taken under it), held for a few stores: taken
+ * across fork so the child never finds it held. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&cfg_mu);
+}
+
+static void fork_release(void)
+{
+	pthread_mutex_unlock(&cfg_mu);
+}
+
+static const sonde__fork_hooks cfg_fork = {SONDE_FORK_RANK_LEAF, fork_prepare, fork_release,
+                                           fork_release};
+
+static void cfg_lock(void)
+{
+	sonde__fork_register(&cfg_fork);
+	pthread_mutex_lock(&cfg_mu);
+}
 /* 1.0: the default samples every new trace. Bits of a double. */
 static _Atomic uint64_t ratio_bits = 0x3ff0000000000000ull;
 static _Atomic(sonde_family *) span_family;
@@ -81,7 +102,7 @@ int sonde_trace_set_span_histogram(sonde_family *f)
 		        "trace_set_span_histogram: \"%s\" has %zu labels, needs 1 (the span "
 		        "name) or 2 (the span name and its status)",
 		        f->name, f->nlabels);
-	pthread_mutex_lock(&cfg_mu);
+	cfg_lock();
 	/* release: pairs with the acquire in sonde_span_end(); publishes the
 	 * family f, built (maybe on another thread) before this call */
 	sonde__store_release(&span_family, f);
@@ -108,7 +129,7 @@ int sonde_trace_set_span_logger(sonde_logger *l, sonde_log_level level)
 		return sonde__fail(SONDE_EINVAL,
 		                   "trace_set_span_logger: level %d is not TRACE..FATAL",
 		                   (int)level);
-	pthread_mutex_lock(&cfg_mu);
+	cfg_lock();
 	/* relaxed: a span end may pair either level with either logger */
 	sonde__store_relaxed(&span_log_level, (int)level);
 	/* release: pairs with the acquire in sonde_span_end(); publishes the
@@ -130,7 +151,7 @@ void sonde_trace_set_span_end_hook(sonde_span_end_fn fn, void *arg)
 {
 	uint32_t s;
 
-	pthread_mutex_lock(&cfg_mu);
+	cfg_lock();
 	/* relaxed: cfg_mu orders the writers; only they store hook_seq */
 	s = sonde__load_relaxed(&hook_seq);
 	sonde__store_relaxed(&hook_seq, s + 1);
