@@ -18,41 +18,57 @@
  */
 #include <pthread.h>
 
+#include "core/atomic.h"
 #include "core/sonde-int.h"
 
 #define MAX_HOOKS 16
 
-static const sonde__fork_hooks *hooks[MAX_HOOKS];
-static int nhooks;
-static pthread_mutex_t hooks_mu = PTHREAD_MUTEX_INITIALIZER;
+/* The hook list is published, never changed in place: a registration
+ * builds the next sorted list in a fresh slot and publishes it (release),
+ * and the fork handlers read the list they find (acquire). So the
+ * handlers take no lock of their own, and a part may register while it
+ * holds one of its locks (a summary registers under a family lock)
+ * without a lock-order inversion against a fork. A registration that
+ * races a fork is not seen by that fork: its lock was not held yet. */
+typedef struct hook_list {
+	int n;
+	const sonde__fork_hooks *h[MAX_HOOKS];
+} hook_list;
+
+static hook_list lists[MAX_HOOKS + 1]; /* one per registration, never reused */
+static int nlists;
+static hook_list *_Atomic current;
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER; /* registrations only */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* The list this fork uses: read once by prepare, kept for parent/child
+ * (the forking thread is the only one running the three handlers). */
+static hook_list *forking;
 
 static void prepare(void)
 {
 	int i;
 
-	/* hooks_mu first: no registration may change the list meanwhile */
-	pthread_mutex_lock(&hooks_mu);
-	for (i = 0; i < nhooks; i++)
-		hooks[i]->prepare();
+	/* acquire: pairs with the release in sonde__fork_register() */
+	forking = sonde__load_acquire(&current);
+	for (i = 0; forking && i < forking->n; i++)
+		forking->h[i]->prepare();
 }
 
 static void parent(void)
 {
 	int i;
 
-	for (i = nhooks - 1; i >= 0; i--)
-		hooks[i]->parent();
-	pthread_mutex_unlock(&hooks_mu);
+	for (i = forking ? forking->n - 1 : -1; i >= 0; i--)
+		forking->h[i]->parent();
 }
 
 static void child(void)
 {
 	int i;
 
-	for (i = nhooks - 1; i >= 0; i--)
-		hooks[i]->child();
-	pthread_mutex_unlock(&hooks_mu);
+	for (i = forking ? forking->n - 1 : -1; i >= 0; i--)
+		forking->h[i]->child();
 }
 
 static void install(void)
@@ -65,20 +81,32 @@ static void install(void)
 
 void sonde__fork_register(const sonde__fork_hooks *h)
 {
+	hook_list *cur, *next;
 	int i, j;
 
+	/* acquire: pairs with the release below (another registration) */
+	cur = sonde__load_acquire(&current);
+	for (i = 0; cur && i < cur->n; i++)
+		if (cur->h[i] == h)
+			return; /* the common case: no lock */
 	pthread_once(&atfork_once, install);
-	pthread_mutex_lock(&hooks_mu);
-	for (i = 0; i < nhooks; i++)
-		if (hooks[i] == h)
+	pthread_mutex_lock(&reg_mu);
+	cur = sonde__load_relaxed(&current);
+	for (i = 0; cur && i < cur->n; i++)
+		if (cur->h[i] == h)
 			break;
-	if (i == nhooks && nhooks < MAX_HOOKS) {
-		/* keep the list sorted by rank (stable: equal ranks in
-		 * registration order) */
-		for (j = nhooks; j > 0 && hooks[j - 1]->rank > h->rank; j--)
-			hooks[j] = hooks[j - 1];
-		hooks[j] = h;
-		nhooks++;
+	if ((!cur || i == cur->n) && nlists <= MAX_HOOKS && (!cur || cur->n < MAX_HOOKS)) {
+		next = &lists[nlists++];
+		next->n = 0;
+		/* sorted by rank, stable: equal ranks in registration order */
+		for (i = 0; cur && i < cur->n && cur->h[i]->rank <= h->rank; i++)
+			next->h[next->n++] = cur->h[i];
+		next->h[next->n++] = h;
+		for (j = i; cur && j < cur->n; j++)
+			next->h[next->n++] = cur->h[j];
+		/* release: the filled list before its pointer; pairs with the
+		 * acquire loads in prepare() and above */
+		sonde__store_release(&current, next);
 	}
-	pthread_mutex_unlock(&hooks_mu);
+	pthread_mutex_unlock(&reg_mu);
 }

@@ -316,13 +316,13 @@ static void render_family(walk *w, sonde_family *f)
 {
 	const sonde__child *c;
 
-	pthread_mutex_lock(&f->mu);
+	sonde__fam_lock(f);
 	if (f->head) {
 		put_family_meta(w, f);
 		for (c = f->head; c; c = c->next)
 			render_child(w, f, c);
 	}
-	pthread_mutex_unlock(&f->mu);
+	sonde__fam_unlock(f);
 }
 
 int sonde__expose_render(sonde_registry *r, sonde_format fmt, sonde_buf *out)
@@ -334,11 +334,11 @@ int sonde__expose_render(sonde_registry *r, sonde_format fmt, sonde_buf *out)
 	w.b = out;
 	w.om = fmt == SONDE_FORMAT_OPENMETRICS;
 	sonde_buf_reset(out);
-	pthread_mutex_lock(&r->mu);
+	sonde__reg_lock(r);
 	w.created = w.om && r->created;
 	for (i = 0; i < r->nfams && !out->oom; i++)
 		render_family(&w, r->fams[i]);
-	pthread_mutex_unlock(&r->mu);
+	sonde__reg_unlock(r);
 	if (w.om)
 		sonde__buf_put(out, "# EOF\n", 6);
 	sonde__buf_terminate(out);

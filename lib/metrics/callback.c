@@ -22,9 +22,9 @@ static int add_fn_child(sonde_family *f, uint64_t h, size_t count, const char *c
 {
 	sonde__child *c;
 
-	pthread_mutex_lock(&f->mu);
+	sonde__fam_lock(f);
 	if (sonde__table_find(f, h, count, values, lens)) {
-		pthread_mutex_unlock(&f->mu);
+		sonde__fam_unlock(f);
 		return sonde__fail(SONDE_EEXIST, "%s: a child with these label values exists",
 		                   f->name);
 	}
@@ -33,7 +33,7 @@ static int add_fn_child(sonde_family *f, uint64_t h, size_t count, const char *c
 		c->read_fn = fn;
 		c->read_arg = arg;
 	}
-	pthread_mutex_unlock(&f->mu);
+	sonde__fam_unlock(f);
 	return c ? SONDE_OK : sonde_last_status();
 }
 

@@ -210,14 +210,14 @@ int sonde_family_remove(sonde_family *f, size_t count, const char *const *values
 		return sonde__fail(SONDE_EINVAL, "%s: too many label values", f->name);
 	if (sonde__labels_check(f, count, values, lens_in, lens, &h))
 		return sonde_last_status();
-	pthread_mutex_lock(&f->mu);
+	sonde__fam_lock(f);
 	c = sonde__table_find(f, h, count, values, lens);
 	if (!c || f->internal) {
-		pthread_mutex_unlock(&f->mu);
+		sonde__fam_unlock(f);
 		return sonde__fail(SONDE_ENOENT, "%s: no child with these label values", f->name);
 	}
 	child_remove_locked(f, c);
-	pthread_mutex_unlock(&f->mu);
+	sonde__fam_unlock(f);
 	sonde__static_gen_bump();
 	return SONDE_OK;
 }
@@ -244,7 +244,7 @@ void sonde_family_clear(sonde_family *f)
 {
 	if (!f || f->internal)
 		return;
-	pthread_mutex_lock(&f->mu);
+	sonde__fam_lock(f);
 	if (f->nlabels == 0) {
 		if (f->head)
 			reset_only_child(f, f->head);
@@ -252,7 +252,7 @@ void sonde_family_clear(sonde_family *f)
 		while (f->head)
 			child_remove_locked(f, f->head);
 	}
-	pthread_mutex_unlock(&f->mu);
+	sonde__fam_unlock(f);
 	sonde__static_gen_bump();
 }
 
@@ -261,10 +261,10 @@ void sonde_family_clear(sonde_family *f)
  * the trash run and its cells are reused after the grace period. */
 void sonde__family_retire(sonde_family *f)
 {
-	pthread_mutex_lock(&f->mu);
+	sonde__fam_lock(f);
 	while (f->head)
 		child_remove_locked(f, f->head);
 	f->unregistered = true;
-	pthread_mutex_unlock(&f->mu);
+	sonde__fam_unlock(f);
 	sonde__static_gen_bump();
 }

@@ -177,9 +177,9 @@ int sonde_family_set_max_children(sonde_family *f, size_t max_children)
 {
 	if (!f)
 		return sonde__fail(SONDE_EINVAL, "sonde_family_set_max_children: family is NULL");
-	pthread_mutex_lock(&f->mu);
+	sonde__fam_lock(f);
 	f->max_children = max_children ? max_children : SONDE_DEFAULT_MAX_CHILDREN;
-	pthread_mutex_unlock(&f->mu);
+	sonde__fam_unlock(f);
 	return SONDE_OK;
 }
 

@@ -28,16 +28,16 @@ sonde__child *sonde__family_child(sonde_family *f, sonde_metric_type want, size_
 	c = sonde__table_find(f, h, count, values, lens);
 	if (c)
 		return c;
-	pthread_mutex_lock(&f->mu);
+	sonde__fam_lock(f);
 	if (f->unregistered) {
-		pthread_mutex_unlock(&f->mu);
+		sonde__fam_unlock(f);
 		sonde__fail(SONDE_ESTATE, "%s: family was unregistered", f->name);
 		return NULL;
 	}
 	c = sonde__table_find(f, h, count, values, lens);
 	if (!c)
 		c = sonde__child_insert(f, h, count, values, lens, true);
-	pthread_mutex_unlock(&f->mu);
+	sonde__fam_unlock(f);
 	return c;
 }
 

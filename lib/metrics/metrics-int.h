@@ -119,9 +119,37 @@ struct sonde_registry {
 	sonde_family **gone; /* unregistered families, freed with the registry */
 	size_t ngone, gone_cap;
 	bool is_default;
-	bool created;                /* OpenMetrics _created samples (under mu) */
-	sonde_registry *next, *prev; /* every registry, for fork (regs_mu) */
+	bool created; /* OpenMetrics _created samples (under mu) */
 };
+
+/* registry.c: the metrics gate (see there). Every registry, family and
+ * summary mutex is taken through these, never directly. */
+void sonde__gate_enter(void);
+void sonde__gate_leave(void);
+
+static inline void sonde__reg_lock(sonde_registry *r)
+{
+	sonde__gate_enter();
+	pthread_mutex_lock(&r->mu);
+}
+
+static inline void sonde__reg_unlock(sonde_registry *r)
+{
+	pthread_mutex_unlock(&r->mu);
+	sonde__gate_leave();
+}
+
+static inline void sonde__fam_lock(sonde_family *f)
+{
+	sonde__gate_enter();
+	pthread_mutex_lock(&f->mu);
+}
+
+static inline void sonde__fam_unlock(sonde_family *f)
+{
+	pthread_mutex_unlock(&f->mu);
+	sonde__gate_leave();
+}
 
 /* names.c */
 int sonde__check_metric_name(const char *what, const char *s);

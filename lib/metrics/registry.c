@@ -23,47 +23,56 @@ void sonde__registry_set_default_wiring(void (*fn)(sonde_registry *r))
 	default_wiring = fn;
 }
 
-/* ---- fork: every registry's and family's lock ---------------------------------
- * Before a fork, the forking thread takes every registry's mutex and, under
- * it, every mutex of its families (live and unregistered): the lock order
- * of the library (registry, then family). Each is released after the fork,
- * in the parent and in the child, so a fork during a scrape or a child
- * creation never leaves the child a lock it would wait for forever. */
-static pthread_mutex_t regs_mu = PTHREAD_MUTEX_INITIALIZER;
-static sonde_registry *regs;
+/* ---- the metrics gate: fork-safety for every registry and family lock -------
+ * Every section that takes a registry's, a family's or a summary's mutex
+ * holds the gate shared (sonde__reg_lock and its siblings); a fork takes
+ * it exclusive, so at the moment of a fork no such mutex is held by any
+ * thread, however many registries and families there are. (Taking each
+ * mutex in the fork handler instead would hold thousands of locks at
+ * once.) The read side is reader-preferring (glibc's default), so a
+ * section nested in another (a scrape reading a summary) never waits for
+ * a fork that waits for it. */
+static pthread_rwlock_t gate = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
 
 static void fork_prepare(void)
 {
-	sonde_registry *r;
-	size_t i;
-
-	pthread_mutex_lock(&regs_mu);
-	for (r = regs; r; r = r->next) {
-		pthread_mutex_lock(&r->mu);
-		for (i = 0; i < r->nfams; i++)
-			pthread_mutex_lock(&r->fams[i]->mu);
-		for (i = 0; i < r->ngone; i++)
-			pthread_mutex_lock(&r->gone[i]->mu);
-	}
+	pthread_rwlock_wrlock(&gate);
 }
 
-static void fork_release(void)
+static void fork_parent(void)
 {
-	sonde_registry *r;
-	size_t i;
-
-	for (r = regs; r; r = r->next) {
-		for (i = 0; i < r->ngone; i++)
-			pthread_mutex_unlock(&r->gone[i]->mu);
-		for (i = 0; i < r->nfams; i++)
-			pthread_mutex_unlock(&r->fams[i]->mu);
-		pthread_mutex_unlock(&r->mu);
-	}
-	pthread_mutex_unlock(&regs_mu);
+	pthread_rwlock_unlock(&gate);
 }
 
-static const sonde__fork_hooks regs_fork = {SONDE_FORK_RANK_REGISTRY, fork_prepare, fork_release,
-                                            fork_release};
+/* glibc's rwlock remembers its writer by thread id, which the child's
+ * thread does not share: the child starts the gate afresh instead (it is
+ * the only thread, and no section is open). */
+static void fork_child(void)
+{
+	pthread_rwlock_t fresh = PTHREAD_RWLOCK_INITIALIZER;
+
+	memcpy(&gate, &fresh, sizeof(gate));
+}
+
+static const sonde__fork_hooks gate_fork = {SONDE_FORK_RANK_REGISTRY, fork_prepare, fork_parent,
+                                            fork_child};
+
+static void gate_init(void)
+{
+	sonde__fork_register(&gate_fork);
+}
+
+void sonde__gate_enter(void)
+{
+	pthread_once(&gate_once, gate_init);
+	pthread_rwlock_rdlock(&gate);
+}
+
+void sonde__gate_leave(void)
+{
+	pthread_rwlock_unlock(&gate);
+}
 
 static sonde_registry *registry_alloc(void)
 {
@@ -74,13 +83,6 @@ static sonde_registry *registry_alloc(void)
 		return NULL;
 	}
 	pthread_mutex_init(&r->mu, NULL);
-	sonde__fork_register(&regs_fork);
-	pthread_mutex_lock(&regs_mu);
-	r->next = regs;
-	if (regs)
-		regs->prev = r;
-	regs = r;
-	pthread_mutex_unlock(&regs_mu);
 	return r;
 }
 
@@ -117,9 +119,9 @@ int sonde_registry_set_created(sonde_registry *r, bool enabled)
 		r = sonde_registry_default();
 	if (!r)
 		return SONDE_ENOMEM;
-	pthread_mutex_lock(&r->mu);
+	sonde__reg_lock(r);
 	r->created = enabled;
-	pthread_mutex_unlock(&r->mu);
+	sonde__reg_unlock(r);
 	return SONDE_OK;
 }
 
@@ -129,14 +131,6 @@ void sonde_registry_free(sonde_registry *r)
 
 	if (!r || r->is_default)
 		return;
-	pthread_mutex_lock(&regs_mu);
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		regs = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	pthread_mutex_unlock(&regs_mu);
 	for (i = 0; i < r->nfams; i++)
 		sonde__family_free(r->fams[i]);
 	for (i = 0; i < r->ngone; i++)
@@ -157,12 +151,12 @@ int sonde_registry_unregister(sonde_registry *r, sonde_family *f)
 		r = sonde_registry_default();
 	if (!r)
 		return SONDE_ENOMEM;
-	pthread_mutex_lock(&r->mu);
+	sonde__reg_lock(r);
 	for (i = 0; i < r->nfams; i++)
 		if (r->fams[i] == f)
 			break;
 	if (i == r->nfams) {
-		pthread_mutex_unlock(&r->mu);
+		sonde__reg_unlock(r);
 		return sonde__fail(SONDE_ENOENT,
 		                   "sonde_registry_unregister: family not in registry");
 	}
@@ -171,7 +165,7 @@ int sonde_registry_unregister(sonde_registry *r, sonde_family *f)
 		sonde_family **g =
 		        sonde__realloc(r->gone, r->gone_cap * sizeof(*g), nc * sizeof(*g));
 		if (!g) {
-			pthread_mutex_unlock(&r->mu);
+			sonde__reg_unlock(r);
 			return sonde__fail(SONDE_ENOMEM,
 			                   "sonde_registry_unregister: out of memory");
 		}
@@ -181,7 +175,7 @@ int sonde_registry_unregister(sonde_registry *r, sonde_family *f)
 	r->gone[r->ngone++] = f;
 	memmove(&r->fams[i], &r->fams[i + 1], (r->nfams - i - 1) * sizeof(*r->fams));
 	r->nfams--;
-	pthread_mutex_unlock(&r->mu);
+	sonde__reg_unlock(r);
 	/* Calls through its handles are discarded from now on, and its
 	 * cells go back to the allocator. */
 	sonde__family_retire(f);
@@ -385,11 +379,11 @@ sonde_family *sonde__registry_register(sonde_registry *r, const sonde_metric_opt
 		return NULL;
 	if (sonde__metric_opts_check(o, &b, &nb))
 		return NULL;
-	pthread_mutex_lock(&r->mu);
+	sonde__reg_lock(r);
 	pos = find_pos(r, o->name, &found);
 	if (found) {
 		f = r->fams[pos];
-		pthread_mutex_unlock(&r->mu);
+		sonde__reg_unlock(r);
 		if (!internal && sonde__metric_opts_same(f, o, b, nb))
 			return f;
 		sonde__fail(SONDE_EEXIST,
@@ -399,37 +393,37 @@ sonde_family *sonde__registry_register(sonde_registry *r, const sonde_metric_opt
 	}
 	other = clash(r, o->name, o->type);
 	if (other) {
-		pthread_mutex_unlock(&r->mu);
+		sonde__reg_unlock(r);
 		sonde__fail(SONDE_EEXIST, "metric \"%s\" would collide with the samples of \"%s\"",
 		            o->name, other->name);
 		return NULL;
 	}
 	f = sonde__family_alloc(o, b, nb);
 	if (!f) {
-		pthread_mutex_unlock(&r->mu);
+		sonde__reg_unlock(r);
 		sonde__fail(SONDE_ENOMEM, "%s: out of memory", o->name);
 		return NULL;
 	}
 	f->internal = internal;
 	f->func = func;
 	if (f->nlabels == 0 && !internal && !func) {
-		pthread_mutex_lock(&f->mu);
+		sonde__fam_lock(f);
 		sonde__child *c = sonde__child_insert(f, sonde__labels_hash(0, NULL, NULL), 0, NULL,
 		                                      NULL, true);
-		pthread_mutex_unlock(&f->mu);
+		sonde__fam_unlock(f);
 		if (!c) {
-			pthread_mutex_unlock(&r->mu);
+			sonde__reg_unlock(r);
 			sonde__family_free(f);
 			return NULL;
 		}
 	}
 	if (registry_insert(r, pos, f)) {
-		pthread_mutex_unlock(&r->mu);
+		sonde__reg_unlock(r);
 		sonde__family_free(f);
 		sonde__fail(SONDE_ENOMEM, "%s: out of memory", o->name);
 		return NULL;
 	}
-	pthread_mutex_unlock(&r->mu);
+	sonde__reg_unlock(r);
 	return f;
 }
 
@@ -452,11 +446,11 @@ sonde_family *sonde_registry_find(sonde_registry *r, const char *name)
 		r = sonde_registry_default();
 	if (!r)
 		return NULL;
-	pthread_mutex_lock(&r->mu);
+	sonde__reg_lock(r);
 	pos = find_pos(r, name, &found);
 	if (found)
 		f = r->fams[pos];
-	pthread_mutex_unlock(&r->mu);
+	sonde__reg_unlock(r);
 	if (!f)
 		sonde__fail(SONDE_ENOENT, "no metric named \"%.64s\"", name);
 	return f;

@@ -165,6 +165,7 @@ static sonde__summ_block *block_slow(sonde__summ *s)
 		if (exit_key_ok)
 			pthread_setspecific(exit_key, &tls);
 	}
+	sonde__gate_enter();
 	pthread_mutex_lock(&s->mu);
 	for (b = sonde__load_relaxed(&s->blocks); b; b = b->next) {
 		int one = 1;
@@ -184,6 +185,7 @@ static sonde__summ_block *block_slow(sonde__summ *s)
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
+	sonde__gate_leave();
 	if (b) {
 		tls.e[s->sidx].block = b;
 		tls.e[s->sidx].gen = s->gen;
@@ -311,25 +313,16 @@ void sonde__summary_observe_n(sonde_summary *sm, double v, uint64_t n)
 }
 
 /* ---- fork ------------------------------------------------------------------------
- * The slot table's lock, then the mutex of every live summary (taken
- * under family locks by reads, so ranked after the registries). */
+ * The slot table's lock (taken under family locks, so ranked after the
+ * gate). Each summary's own mutex is taken inside the metrics gate, which
+ * a fork holds exclusive (registry.c). */
 static void fork_prepare(void)
 {
-	uint32_t i;
-
 	pthread_mutex_lock(&tab_mu);
-	for (i = 0; i < tab_n; i++)
-		if (tab[i])
-			pthread_mutex_lock(&tab[i]->mu);
 }
 
 static void fork_release(void)
 {
-	uint32_t i;
-
-	for (i = 0; i < tab_n; i++)
-		if (tab[i])
-			pthread_mutex_unlock(&tab[i]->mu);
 	pthread_mutex_unlock(&tab_mu);
 }
 
@@ -492,6 +485,7 @@ int sonde__summary_read(const sonde__child *c, const double *qs, size_t nq, doub
 		return SONDE_OK;
 	if (nq == 0) {
 		/* lifetime figures only: no merge */
+		sonde__gate_enter();
 		pthread_mutex_lock(&s->mu);
 		/* acquire: pairs with the release in block_slow() */
 		for (b = sonde__load_acquire(&s->blocks); b; b = b->next) {
@@ -499,12 +493,14 @@ int sonde__summary_read(const sonde__child *c, const double *qs, size_t nq, doub
 			snap->sum += sonde__bits_dbl(sonde__load_relaxed(&b->sum_bits));
 		}
 		pthread_mutex_unlock(&s->mu);
+		sonde__gate_leave();
 		return SONDE_OK;
 	}
 	w = sonde__calloc(1, sizeof(*w));
 	if (!w)
 		return SONDE_ENOMEM;
 	cur = sonde__summary_clock_ms() / s->slot_ms;
+	sonde__gate_enter();
 	pthread_mutex_lock(&s->mu);
 	for (b = sonde__load_acquire(&s->blocks); b; b = b->next) {
 		uint32_t slot;
@@ -521,6 +517,7 @@ int sonde__summary_read(const sonde__child *c, const double *qs, size_t nq, doub
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
+	sonde__gate_leave();
 	total = w->zero;
 	for (i = 0; i < EXP_N * SUB; i++)
 		total += (&w->pos[0][0])[i];
