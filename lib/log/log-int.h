@@ -25,12 +25,23 @@
  *   log_write.c          sonde_log_write(), the run-time log call
  *
  * Locks (never taken by a log call that finds room):
+ *   intern_mu sonde_log_write()'s interned call sites (log_write.c), taken
+ *             on a miss of the thread's cache; a leaf: nothing else is
+ *             taken under it (only the allocator).
  *   cycle_mu  held by the backend for a whole batch (drain + sink writes);
  *             fork's prepare handler takes it so the child never inherits
  *             a half-written sink buffer or a half-done rotation.
  *   log_mu    ring list, logger list, retire list, flush counters, state.
  *   wait_mu   blocked producers (block policy) and their condition.
- *   Order: cycle_mu -> log_mu -> wait_mu.
+ *   Order: intern_mu -> cycle_mu -> log_mu -> wait_mu.
+ *
+ * Fork (log_lifecycle.c): the prepare handler takes all four in that
+ * order, so no other thread is inside any of them at the fork; the parent
+ * handler releases them, the child handler resets the child's state
+ * (rings, backend, condition variables re-initialized) and releases them.
+ * The pthread_once controls (set-up, the ring key, the self-metrics) need
+ * no handler: glibc's pthread_once restarts, in a child, a once that was
+ * in progress in the parent at the fork.
  */
 #ifndef SONDE_LOG_INT_H
 #define SONDE_LOG_INT_H
@@ -159,7 +170,7 @@ struct sonde_logger {
 enum { ST_INIT = 0, ST_RUNNING = 1, ST_STOPPING = 2, ST_STOPPED = 3, ST_NEED_START = 4 };
 
 typedef struct sonde__log_global {
-	pthread_mutex_t cycle_mu, log_mu, wait_mu;
+	pthread_mutex_t intern_mu, cycle_mu, log_mu, wait_mu;
 	pthread_cond_t backend_cv, flush_cv, wait_cv;
 	_Atomic int state;
 	int stopping;             /* log_mu */

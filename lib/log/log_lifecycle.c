@@ -22,9 +22,12 @@ static int atexit_done; /* log_mu */
 
 static void fork_prepare(void)
 {
-	/* Lock order cycle_mu -> log_mu -> wait_mu. Holding cycle_mu waits
-	 * for the backend to finish its batch (sink buffers empty, no
-	 * rotation half-done). */
+	/* Lock order intern_mu -> cycle_mu -> log_mu -> wait_mu (log-int.h).
+	 * intern_mu: no thread is half-way through interning a call site
+	 * (issue 13.3: the child hung on its first sonde_log_write). Holding
+	 * cycle_mu waits for the backend to finish its batch (sink buffers
+	 * empty, no rotation half-done). */
+	pthread_mutex_lock(&G.intern_mu);
 	pthread_mutex_lock(&G.cycle_mu);
 	pthread_mutex_lock(&G.log_mu);
 	pthread_mutex_lock(&G.wait_mu);
@@ -35,6 +38,7 @@ static void fork_parent(void)
 	pthread_mutex_unlock(&G.wait_mu);
 	pthread_mutex_unlock(&G.log_mu);
 	pthread_mutex_unlock(&G.cycle_mu);
+	pthread_mutex_unlock(&G.intern_mu);
 }
 
 static void fork_child(void)
@@ -59,6 +63,7 @@ static void fork_child(void)
 	pthread_mutex_unlock(&G.wait_mu);
 	pthread_mutex_unlock(&G.log_mu);
 	pthread_mutex_unlock(&G.cycle_mu);
+	pthread_mutex_unlock(&G.intern_mu);
 }
 
 /* ---- set-up and start ------------------------------------------------------------------ */

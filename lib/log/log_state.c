@@ -9,6 +9,7 @@
 #include "log/log-int.h"
 
 sonde__log_global sonde__log_g = {
+        .intern_mu = PTHREAD_MUTEX_INITIALIZER,
         .cycle_mu = PTHREAD_MUTEX_INITIALIZER,
         .log_mu = PTHREAD_MUTEX_INITIALIZER,
         .wait_mu = PTHREAD_MUTEX_INITIALIZER,
