@@ -203,6 +203,20 @@ SONDE_API uint64_t sonde_log_sink_errors(const sonde_log_sink *s);
  * bound fields. sonde_logger_free() may be called while records of the
  * logger are still in rings: the logger is released by the backend once
  * it has written them.
+ *
+ * Keys: every line (JSON and logfmt) has unique keys. Keys are compared
+ * as written: after JSON escaping (invalid UTF-8 becomes U+FFFD, so
+ * "k\xff" and "k\xfe" are one key) or, in logfmt, after the bytes that
+ * would end a bare key become '_' ("a b" and "a_b" are one key there).
+ *   - Of a key given more than once, the last occurrence wins and is
+ *     written at its own place: a call-site field replaces a bound field of
+ *     the same key, and of a key given twice in one call the later value
+ *     is kept (as pino and zap do).
+ *   - A field whose key is one of the line's own keys (@timestamp, ts,
+ *     level, message, msg, service, trace_id, span_id, trace_flags,
+ *     correlation_id, _truncated) is written as key_1, or key_2, ... when
+ *     key_1 is itself a key of the line (the first suffix free of line
+ *     keys, the other fields' keys and earlier renames; deterministic).
  */
 typedef struct sonde_logger sonde_logger;
 
@@ -381,7 +395,10 @@ SONDE_API SONDE_WUR int sonde_log_stats_get(sonde_log_stats *out);
  * interned once and kept for the process's life: keys must not vary with
  * data. Returns SONDE_OK (also when the level is off: the fields are then
  * not checked); SONDE_EINVAL (NULL logger, bad level, too many fields, a
- * NULL or empty key, a key given twice, an unknown type); SONDE_ELIMIT
+ * NULL or empty key, a key given twice byte for byte other than
+ * "message", an unknown type; keys that only escape to the same text, and
+ * a "message" field beside the message, follow the key rules under
+ * "loggers" above); SONDE_ELIMIT
  * past SONDE_LOG_SITES_MAX combinations; SONDE_ENOMEM. Steady state takes no lock (a per-thread
  * cache). */
 #define SONDE_LOG_SITES_MAX 4096

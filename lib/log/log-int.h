@@ -154,6 +154,8 @@ struct sonde_logger {
 	size_t service_len;
 	bound_field *bound;
 	size_t nbound, bound_cap;
+	bool keys_plain;  /* bound keys plain ASCII, none reserved, none twice:
+	                     lines may use the pre-rendered fields below */
 	char *json_bound; /* `,"service":"x","k":v...`, redaction applied */
 	size_t json_bound_len;
 	char *logfmt_bound; /* ` service=x k=v...` */

@@ -1516,3 +1516,130 @@ TEST_TIMEOUT(log_fork_while_interning_child_logs, 120)
 	sonde_log_sink_free(s);
 	ASSERT_OK(sonde_log_shutdown());
 }
+
+/* ---- issue 13: unique keys in every line (item 13) ----------------------------------------------
+ */
+
+/* The keys of a logfmt line, in order (values bare or JSON-quoted). */
+static size_t logfmt_keys(const char *line, char keys[][64], size_t max)
+{
+	size_t n = 0;
+	const char *p = line;
+
+	while (*p && n < max) {
+		size_t k = 0;
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '\n')
+			break;
+		while (*p && *p != '=' && k < 63)
+			keys[n][k++] = *p++;
+		keys[n++][k] = '\0';
+		ASSERT_TRUE(*p == '=');
+		p++;
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			ASSERT_TRUE(*p == '"');
+			p++;
+		} else {
+			while (*p && *p != ' ' && *p != '\n')
+				p++;
+		}
+	}
+	return n;
+}
+
+static void log_collisions(sonde_logger *root)
+{
+	sonde_log_field bf[] = {sonde_log_field_str("user", "bound"),
+	                        sonde_log_field_str("level", "b"),
+	                        sonde_log_field_str("x\xff", "bound-x")};
+	sonde_logger *child = sonde_logger_child(root, bf, 3);
+	sonde_log_field wf[] = {sonde_log_field_str("message", "first"),
+	                        sonde_log_field_str("message_1", "user-m1"),
+	                        sonde_log_field_str("k\xff", "a"),
+	                        sonde_log_field_str("k\xfe", "b")};
+
+	ASSERT_NOT_NULL(child);
+	/* 0: a call-site field with the key of a bound field wins */
+	LOG_INFO(child, "m0", LOG_STR("user", "call"), LOG_STR("x\xfe", "call-x"));
+	/* 1: a key given twice through the macros: the last wins */
+	LOG_INFO(root, "m1", LOG_INT("a", 1), LOG_INT("b", 7), LOG_INT("a", 2));
+	/* 2: level beside level_1 */
+	LOG_INFO(root, "m2", LOG_STR("level", "u"), LOG_STR("level_1", "v"));
+	/* 3: keys that differ only in invalid bytes */
+	LOG_INFO(root, "m3", LOG_STR("k\xff", "a"), LOG_STR("k\xfe", "b"));
+	/* 4: a bound "level" and a call-site "level" */
+	LOG_INFO(child, "m4", LOG_STR("level", "c"), LOG_STR("level_1", "d"));
+	/* 5: message twice through sonde_log_write, beside message_1 */
+	ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "m5", 2, wf, 2));
+	/* 6: keys equal after escaping through sonde_log_write */
+	ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "m6", 2, wf + 2, 2));
+	/* 7: reserved names as bound keys only */
+	LOG_INFO(child, "m7");
+	/* 8: a user key equal to a rename a reserved key would take, twice */
+	LOG_INFO(root, "m8", LOG_STR("service", "s"), LOG_STR("service_1", "t"),
+	         LOG_STR("service_2", "w"), LOG_STR("ts", "x"), LOG_STR("a b", "y"),
+	         LOG_STR("a_b", "z"));
+	ASSERT_OK(sonde_log_flush());
+	sonde_logger_free(child);
+}
+
+TEST(log_json_every_key_unique)
+{
+	cap *c = cap_new();
+	sonde_log_sink *s = cap_sink(c, SONDE_LOG_FORMAT_JSON, SONDE_LOG_LEVEL_TRACE);
+	sonde_logger *root = logger_on("dup", s, SONDE_LOG_LEVEL_TRACE);
+
+	log_collisions(root);
+	ASSERT_EQ_INT(cap_count(c), 9);
+	/* python's json with a pairs hook that rejects duplicate keys */
+	check_cap(
+	        c,
+	        "{\"count\":9,\"expect\":["
+	        "{\"user\":\"call\",\"x\\ufffd\":\"call-x\",\"level\":\"info\",\"level_1\":\"b\"},"
+	        "{\"__order__\":[\"@timestamp\",\"level\",\"message\",\"service\",\"b\",\"a\"],"
+	        "\"a\":2,\"b\":7},"
+	        "{\"level\":\"info\",\"level_1\":\"v\",\"level_2\":\"u\"},"
+	        "{\"k\\ufffd\":\"b\"},"
+	        "{\"level\":\"info\",\"level_1\":\"d\",\"level_2\":\"c\",\"user\":\"bound\"},"
+	        "{\"message\":\"m5\",\"message_1\":\"user-m1\",\"message_2\":\"first\"},"
+	        "{\"message\":\"m6\",\"k\\ufffd\":\"b\"},"
+	        "{\"level\":\"info\",\"level_1\":\"b\",\"user\":\"bound\",\"x\\ufffd\":\"bound-x\"},"
+	        "{\"service\":\"dup\",\"service_1\":\"t\",\"service_2\":\"w\",\"service_3\":\"s\","
+	        "\"ts_1\":\"x\",\"a b\":\"y\",\"a_b\":\"z\"}"
+	        "]}");
+	sonde_logger_free(root);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	cap_free(c);
+}
+
+TEST(log_logfmt_every_key_unique)
+{
+	cap *c = cap_new();
+	sonde_log_sink *s = cap_sink(c, SONDE_LOG_FORMAT_LOGFMT, SONDE_LOG_LEVEL_TRACE);
+	sonde_logger *root = logger_on("dup", s, SONDE_LOG_LEVEL_TRACE);
+	char keys[40][64];
+
+	log_collisions(root);
+	ASSERT_EQ_INT(cap_count(c), 9);
+	for (size_t i = 0; i < c->n; i++) {
+		size_t n = logfmt_keys(c->lines[i], keys, 40);
+		ASSERT_TRUE(n >= 4);
+		for (size_t a = 0; a < n; a++)
+			for (size_t b = a + 1; b < n; b++)
+				if (!strcmp(keys[a], keys[b]))
+					FAIL("line %zu: key %s twice: %s", i, keys[a], c->lines[i]);
+	}
+	ASSERT_CONTAINS(c->lines[0], " user=call");
+	ASSERT_NOT_CONTAINS(c->lines[0], "bound");
+	ASSERT_CONTAINS(c->lines[1], " b=7 a=2");
+	ASSERT_CONTAINS(c->lines[2], " level_2=u level_1=v");
+	sonde_logger_free(root);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	cap_free(c);
+}
