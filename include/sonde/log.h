@@ -193,7 +193,8 @@ SONDE_API SONDE_WUR int sonde_log_sink_reopen(sonde_log_sink *s);
  * batch). NULL is a no-op. */
 SONDE_API void sonde_log_sink_set_level(sonde_log_sink *s, sonde_log_level level);
 
-/* Write errors of this sink so far. 0 on NULL. */
+/* Lines this sink lost so far (failed writes count each line they
+ * carried; also sonde_log_sink_errors_total{sink}). 0 on NULL. */
 SONDE_API uint64_t sonde_log_sink_errors(const sonde_log_sink *s);
 
 /* ---- loggers ----------------------------------------------------------------
@@ -371,15 +372,29 @@ typedef struct sonde_log_stats {
 	                         sizeof(sonde_log_stats) is SONDE_EINVAL; a
 	                         larger one is accepted and what lies past
 	                         this layout is left untouched. */
-	uint64_t written[6];  /* records written, by level */
+	uint64_t written[6];  /* records written (formatted and handed to
+	                         their sinks), by level; the logger's own
+	                         "log records dropped" notices are not
+	                         counted */
 	uint64_t dropped;     /* records dropped: ring full, nested call
-	                         from a signal handler, after shutdown */
+	                         from a signal handler, after shutdown
+	                         (also records a thread logged while the
+	                         shutdown ran, counted at its exit or at
+	                         the next start) */
 	uint64_t truncated;   /* records whose strings were truncated */
-	uint64_t sink_errors; /* failed writes, all sinks */
+	uint64_t sink_errors; /* lines that did not reach their sink, all
+	                         sinks: a failed write counts every line
+	                         it carried, and lines dropped when a
+	                         sink's buffer could not grow count too */
 	uint64_t rings;       /* rings in use (live and draining threads) */
 } sonde_log_stats;
 
-/* Copies the process-wide counts (also exported on the default registry as
+/* Accounting: every record a caller submits is counted exactly once, in
+ * written[its level] or in dropped, across shutdown, restart and thread
+ * exit. Each sink counts, in sonde_log_sink_errors() and sink_errors, the
+ * lines of written records that did not reach it.
+ *
+ * Copies the process-wide counts (also exported on the default registry as
  * sonde_log_records_total{level}, sonde_log_dropped_total and
  * sonde_log_sink_errors_total{sink}). SONDE_EINVAL on NULL or a size field
  * smaller than this library's sizeof(sonde_log_stats). */

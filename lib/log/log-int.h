@@ -66,7 +66,10 @@
 
 /* ---- records ---------------------------------------------------------------- */
 enum { REC_PAD = 0, REC_LOG = 1 };
-enum { REC_F_CTX = 1, REC_F_TRUNC = 2 };
+/* REC_F_NOTICE: the logger's own "log records dropped" notice, which is
+ * no caller's record: neither written[] nor a discard counts it (the drops
+ * it reports were counted when they happened). */
+enum { REC_F_CTX = 1, REC_F_TRUNC = 2, REC_F_NOTICE = 4 };
 
 /* String value slots: length in the low 32 bits, flags above. */
 #define REC_STR_NULL (1ull << 63)

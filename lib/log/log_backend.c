@@ -82,7 +82,9 @@ static void write_record(sonde__log_ring *r, const rec_hdr *h, sonde_log_sink **
 	if (rec.ns < r->last_ns)
 		rec.ns = r->last_ns;
 	r->last_ns = rec.ns;
-	if (h->level < 6)
+	/* callers' records only: the accounting says, per level, that each
+	 * submitted record was written or dropped, exactly once */
+	if (h->level < 6 && !(h->flags & REC_F_NOTICE))
 		written_local[h->level]++;
 	for (i = 0; i < l->nsinks; i++) {
 		sonde_log_sink *s = l->sinks[i];

@@ -28,8 +28,11 @@ static void register_metrics(void)
 	G.m_dropped = sonde_counter_new(NULL, "sonde_log_dropped_total",
 	                                "Log records dropped (ring full, after shutdown, or a "
 	                                "nested call from a signal handler).");
-	G.m_sink_errors = sonde_counter_family_new(NULL, "sonde_log_sink_errors_total",
-	                                           "Failed writes of log sinks.", 1, sink_label);
+	G.m_sink_errors =
+	        sonde_counter_family_new(NULL, "sonde_log_sink_errors_total",
+	                                 "Log lines that did not reach their sink (failed writes, "
+	                                 "a buffer that could not grow).",
+	                                 1, sink_label);
 }
 
 void sonde__log_stats_init(void)
