@@ -35,10 +35,24 @@
  *   wait_mu   blocked producers (block policy) and their condition.
  *   Order: intern_mu -> cycle_mu -> log_mu -> wait_mu.
  *
- * Fork (log_lifecycle.c): the prepare handler takes all four in that
- * order, so no other thread is inside any of them at the fork; the parent
- * handler releases them, the child handler resets the child's state
- * (rings, backend, condition variables re-initialized) and releases them.
+ * Fork (log_lifecycle.c): the prepare handler takes intern_mu, then parks
+ * the backend: under log_mu it sets fork_pending and waits on park_cv
+ * until the backend, at the top of its loop (holding log_mu, outside every
+ * allocation: its thread start-up, metric exports and frees are done),
+ * sets backend_parked and waits for fork_pending to clear, or until no
+ * backend exists (joined). It then drops log_mu and takes cycle_mu,
+ * log_mu, wait_mu in order (cycle_mu is free: only the backend takes it).
+ * So at the fork no logger thread is inside the allocator, and a
+ * host allocator with its own lock (sonde_set_allocator), or ASan's, is
+ * never inherited locked by the logger (issue 13.23). The parent handler
+ * clears fork_pending and releases them; the child handler resets the
+ * child's state (rings, backend, condition variables re-initialized) and
+ * releases them.
+ * The backend's metric exports may take the metrics' cells_mu before it
+ * parks, so the cells' fork handler must run after ours: set-up makes
+ * this thread write a self-metric (registering the cells' handler) before
+ * it registers the logger's (prepare handlers run in reverse order of
+ * registration).
  * The pthread_once controls (set-up, the ring key, the self-metrics) need
  * no handler: glibc's pthread_once restarts, in a child, a once that was
  * in progress in the parent at the fork.
@@ -177,6 +191,12 @@ enum { ST_INIT = 0, ST_RUNNING = 1, ST_STOPPING = 2, ST_STOPPED = 3, ST_NEED_STA
 typedef struct sonde__log_global {
 	pthread_mutex_t intern_mu, cycle_mu, log_mu, wait_mu;
 	pthread_cond_t backend_cv, flush_cv, wait_cv;
+	pthread_cond_t park_cv; /* the backend parked for a fork */
+	int backend_alive;      /* log_mu: a backend thread exists, from
+	                           pthread_create until it is joined */
+	int backend_parked;     /* log_mu: it waits at the top of its loop,
+	                           outside every allocation, for the fork */
+	int fork_pending;       /* log_mu: a fork's prepare handler runs */
 	_Atomic int state;
 	int stopping;             /* log_mu */
 	int backend_exited;       /* log_mu: the backend left its loop */

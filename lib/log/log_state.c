@@ -16,6 +16,7 @@ sonde__log_global sonde__log_g = {
         .backend_cv = PTHREAD_COND_INITIALIZER,
         .flush_cv = PTHREAD_COND_INITIALIZER,
         .wait_cv = PTHREAD_COND_INITIALIZER,
+        .park_cv = PTHREAD_COND_INITIALIZER,
 };
 
 SONDE_TLS_DYNAMIC int sonde__log_is_backend;
