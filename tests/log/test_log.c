@@ -1406,10 +1406,11 @@ static _Atomic int child_lines;
 
 static int count_child_lines(void *ctx, sonde_log_level level, const char *line, size_t len)
 {
+	static const char want[] = "\"message\":\"from the child\"";
 	(void)ctx;
 	(void)level;
-	(void)len;
-	if (strstr(line, "\"message\":\"from the child\""))
+	/* the line is len bytes, not NUL-terminated */
+	if (memmem(line, len, want, sizeof(want) - 1))
 		atomic_fetch_add(&child_lines, 1);
 	return 0;
 }
@@ -1651,10 +1652,11 @@ static sonde_logger *acct_log;
 
 static int count_by_level(void *ctx, sonde_log_level level, const char *line, size_t len)
 {
+	static const char notice[] = "\"message\":\"log records dropped\"";
 	(void)ctx;
-	(void)len;
-	/* the logger's own drop notices are no caller's records */
-	if (!strstr(line, "\"message\":\"log records dropped\""))
+	/* the logger's own drop notices are no caller's records (the line is
+	 * len bytes, not NUL-terminated) */
+	if (!memmem(line, len, notice, sizeof(notice) - 1))
 		atomic_fetch_add(&acct_lines[level], 1);
 	return 0;
 }
