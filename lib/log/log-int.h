@@ -189,14 +189,8 @@ struct sonde_logger {
 enum { ST_INIT = 0, ST_RUNNING = 1, ST_STOPPING = 2, ST_STOPPED = 3, ST_NEED_START = 4 };
 
 typedef struct sonde__log_global {
-	pthread_mutex_t intern_mu, cycle_mu, log_mu, wait_mu;
+	pthread_mutex_t cycle_mu, log_mu, wait_mu;
 	pthread_cond_t backend_cv, flush_cv, wait_cv;
-	pthread_cond_t park_cv; /* the backend parked for a fork */
-	int backend_alive;      /* log_mu: a backend thread exists, from
-	                           pthread_create until it is joined */
-	int backend_parked;     /* log_mu: it waits at the top of its loop,
-	                           outside every allocation, for the fork */
-	int fork_pending;       /* log_mu: a fork's prepare handler runs */
 	_Atomic int state;
 	int stopping;             /* log_mu */
 	int backend_exited;       /* log_mu: the backend left its loop */
@@ -225,6 +219,15 @@ typedef struct sonde__log_global {
 	sonde_counter *m_records[6];
 	sonde_counter *m_dropped;
 	sonde_family *m_sink_errors;
+	/* fork (cold; last, so the fields the log call reads keep their
+	 * cache lines) */
+	pthread_mutex_t intern_mu; /* see "Locks" above */
+	pthread_cond_t park_cv;    /* the backend parked for a fork */
+	int backend_alive;         /* log_mu: a backend thread exists, from
+	                              pthread_create until it is joined */
+	int backend_parked;        /* log_mu: it waits at the top of its loop,
+	                              outside every allocation, for the fork */
+	int fork_pending;          /* log_mu: a fork's prepare handler runs */
 } sonde__log_global;
 
 extern sonde__log_global sonde__log_g;
