@@ -32,7 +32,13 @@
  *   - A thread that exits loses none of its records: its ring is drained by
  *     the backend, then freed. A process that forks keeps a working logger
  *     in the child: the child starts its own backend on its first log call;
- *     records emitted before the fork are written by the parent only.
+ *     records emitted before the fork are written by the parent only. A
+ *     fork never leaves the child a logger lock held by another thread
+ *     (sonde_log_write's call-site table included), and fork() waits
+ *     until the backend thread is between batches and outside any
+ *     allocation, so a host allocator with its own lock
+ *     (sonde_set_allocator) is never inherited locked by the logger.
+ *     (Not from a sink callback: fork() there deadlocks.)
  *   - Async-signal safety: a log call from a signal handler that interrupted
  *     a log call of the same thread drops its record (counted) instead of
  *     corrupting the ring; otherwise it is as safe as the interrupted code
