@@ -32,7 +32,13 @@
  *   - A thread that exits loses none of its records: its ring is drained by
  *     the backend, then freed. A process that forks keeps a working logger
  *     in the child: the child starts its own backend on its first log call;
- *     records emitted before the fork are written by the parent only.
+ *     records emitted before the fork are written by the parent only. A
+ *     fork never leaves the child a logger lock held by another thread
+ *     (sonde_log_write's call-site table included), and fork() waits
+ *     until the backend thread is between batches and outside any
+ *     allocation, so a host allocator with its own lock
+ *     (sonde_set_allocator) is never inherited locked by the logger.
+ *     (Not from a sink callback: fork() there deadlocks.)
  *   - Async-signal safety: a log call from a signal handler that interrupted
  *     a log call of the same thread drops its record (counted) instead of
  *     corrupting the ring; otherwise it is as safe as the interrupted code
@@ -193,7 +199,8 @@ SONDE_API SONDE_WUR int sonde_log_sink_reopen(sonde_log_sink *s);
  * batch). NULL is a no-op. */
 SONDE_API void sonde_log_sink_set_level(sonde_log_sink *s, sonde_log_level level);
 
-/* Write errors of this sink so far. 0 on NULL. */
+/* Lines this sink lost so far (failed writes count each line they
+ * carried; also sonde_log_sink_errors_total{sink}). 0 on NULL. */
 SONDE_API uint64_t sonde_log_sink_errors(const sonde_log_sink *s);
 
 /* ---- loggers ----------------------------------------------------------------
@@ -203,6 +210,20 @@ SONDE_API uint64_t sonde_log_sink_errors(const sonde_log_sink *s);
  * bound fields. sonde_logger_free() may be called while records of the
  * logger are still in rings: the logger is released by the backend once
  * it has written them.
+ *
+ * Keys: every line (JSON and logfmt) has unique keys. Keys are compared
+ * as written: after JSON escaping (invalid UTF-8 becomes U+FFFD, so
+ * "k\xff" and "k\xfe" are one key) or, in logfmt, after the bytes that
+ * would end a bare key become '_' ("a b" and "a_b" are one key there).
+ *   - Of a key given more than once, the last occurrence wins and is
+ *     written at its own place: a call-site field replaces a bound field of
+ *     the same key, and of a key given twice in one call the later value
+ *     is kept (as pino and zap do).
+ *   - A field whose key is one of the line's own keys (@timestamp, ts,
+ *     level, message, msg, service, trace_id, span_id, trace_flags,
+ *     correlation_id, _truncated) is written as key_1, or key_2, ... when
+ *     key_1 is itself a key of the line (the first suffix free of line
+ *     keys, the other fields' keys and earlier renames; deterministic).
  */
 typedef struct sonde_logger sonde_logger;
 
@@ -357,15 +378,29 @@ typedef struct sonde_log_stats {
 	                         sizeof(sonde_log_stats) is SONDE_EINVAL; a
 	                         larger one is accepted and what lies past
 	                         this layout is left untouched. */
-	uint64_t written[6];  /* records written, by level */
+	uint64_t written[6];  /* records written (formatted and handed to
+	                         their sinks), by level; the logger's own
+	                         "log records dropped" notices are not
+	                         counted */
 	uint64_t dropped;     /* records dropped: ring full, nested call
-	                         from a signal handler, after shutdown */
+	                         from a signal handler, after shutdown
+	                         (also records a thread logged while the
+	                         shutdown ran, counted at its exit or at
+	                         the next start) */
 	uint64_t truncated;   /* records whose strings were truncated */
-	uint64_t sink_errors; /* failed writes, all sinks */
+	uint64_t sink_errors; /* lines that did not reach their sink, all
+	                         sinks: a failed write counts every line
+	                         it carried, and lines dropped when a
+	                         sink's buffer could not grow count too */
 	uint64_t rings;       /* rings in use (live and draining threads) */
 } sonde_log_stats;
 
-/* Copies the process-wide counts (also exported on the default registry as
+/* Accounting: every record a caller submits is counted exactly once, in
+ * written[its level] or in dropped, across shutdown, restart and thread
+ * exit. Each sink counts, in sonde_log_sink_errors() and sink_errors, the
+ * lines of written records that did not reach it.
+ *
+ * Copies the process-wide counts (also exported on the default registry as
  * sonde_log_records_total{level}, sonde_log_dropped_total and
  * sonde_log_sink_errors_total{sink}). SONDE_EINVAL on NULL or a size field
  * smaller than this library's sizeof(sonde_log_stats). */
@@ -381,7 +416,10 @@ SONDE_API SONDE_WUR int sonde_log_stats_get(sonde_log_stats *out);
  * interned once and kept for the process's life: keys must not vary with
  * data. Returns SONDE_OK (also when the level is off: the fields are then
  * not checked); SONDE_EINVAL (NULL logger, bad level, too many fields, a
- * NULL or empty key, a key given twice, an unknown type); SONDE_ELIMIT
+ * NULL or empty key, a key given twice byte for byte other than
+ * "message", an unknown type; keys that only escape to the same text, and
+ * a "message" field beside the message, follow the key rules under
+ * "loggers" above); SONDE_ELIMIT
  * past SONDE_LOG_SITES_MAX combinations; SONDE_ENOMEM. Steady state takes no lock (a per-thread
  * cache). */
 #define SONDE_LOG_SITES_MAX 4096

@@ -25,12 +25,37 @@
  *   log_write.c          sonde_log_write(), the run-time log call
  *
  * Locks (never taken by a log call that finds room):
+ *   intern_mu sonde_log_write()'s interned call sites (log_write.c), taken
+ *             on a miss of the thread's cache; a leaf: nothing else is
+ *             taken under it (only the allocator).
  *   cycle_mu  held by the backend for a whole batch (drain + sink writes);
  *             fork's prepare handler takes it so the child never inherits
  *             a half-written sink buffer or a half-done rotation.
  *   log_mu    ring list, logger list, retire list, flush counters, state.
  *   wait_mu   blocked producers (block policy) and their condition.
- *   Order: cycle_mu -> log_mu -> wait_mu.
+ *   Order: intern_mu -> cycle_mu -> log_mu -> wait_mu.
+ *
+ * Fork (log_lifecycle.c): the prepare handler takes intern_mu, then parks
+ * the backend: under log_mu it sets fork_pending and waits on park_cv
+ * until the backend, at the top of its loop (holding log_mu, outside every
+ * allocation: its thread start-up, metric exports and frees are done),
+ * sets backend_parked and waits for fork_pending to clear, or until no
+ * backend exists (joined). It then drops log_mu and takes cycle_mu,
+ * log_mu, wait_mu in order (cycle_mu is free: only the backend takes it).
+ * So at the fork no logger thread is inside the allocator, and a
+ * host allocator with its own lock (sonde_set_allocator), or ASan's, is
+ * never inherited locked by the logger (issue 13.23). The parent handler
+ * clears fork_pending and releases them; the child handler resets the
+ * child's state (rings, backend, condition variables re-initialized) and
+ * releases them.
+ * The backend's metric exports may take the metrics' cells_mu before it
+ * parks, so the cells' fork handler must run after ours: set-up makes
+ * this thread write a self-metric (registering the cells' handler) before
+ * it registers the logger's (prepare handlers run in reverse order of
+ * registration).
+ * The pthread_once controls (set-up, the ring key, the self-metrics) need
+ * no handler: glibc's pthread_once restarts, in a child, a once that was
+ * in progress in the parent at the fork.
  */
 #ifndef SONDE_LOG_INT_H
 #define SONDE_LOG_INT_H
@@ -55,7 +80,10 @@
 
 /* ---- records ---------------------------------------------------------------- */
 enum { REC_PAD = 0, REC_LOG = 1 };
-enum { REC_F_CTX = 1, REC_F_TRUNC = 2 };
+/* REC_F_NOTICE: the logger's own "log records dropped" notice, which is
+ * no caller's record: neither written[] nor a discard counts it (the drops
+ * it reports were counted when they happened). */
+enum { REC_F_CTX = 1, REC_F_TRUNC = 2, REC_F_NOTICE = 4 };
 
 /* String value slots: length in the low 32 bits, flags above. */
 #define REC_STR_NULL (1ull << 63)
@@ -143,6 +171,8 @@ struct sonde_logger {
 	size_t service_len;
 	bound_field *bound;
 	size_t nbound, bound_cap;
+	bool keys_plain;  /* bound keys plain ASCII, none reserved, none twice:
+	                     lines may use the pre-rendered fields below */
 	char *json_bound; /* `,"service":"x","k":v...`, redaction applied */
 	size_t json_bound_len;
 	char *logfmt_bound; /* ` service=x k=v...` */
@@ -189,6 +219,15 @@ typedef struct sonde__log_global {
 	sonde_counter *m_records[6];
 	sonde_counter *m_dropped;
 	sonde_family *m_sink_errors;
+	/* fork (cold; last, so the fields the log call reads keep their
+	 * cache lines) */
+	pthread_mutex_t intern_mu; /* see "Locks" above */
+	pthread_cond_t park_cv;    /* the backend parked for a fork */
+	int backend_alive;         /* log_mu: a backend thread exists, from
+	                              pthread_create until it is joined */
+	int backend_parked;        /* log_mu: it waits at the top of its loop,
+	                              outside every allocation, for the fork */
+	int fork_pending;          /* log_mu: a fork's prepare handler runs */
 } sonde__log_global;
 
 extern sonde__log_global sonde__log_g;

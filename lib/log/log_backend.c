@@ -82,7 +82,9 @@ static void write_record(sonde__log_ring *r, const rec_hdr *h, sonde_log_sink **
 	if (rec.ns < r->last_ns)
 		rec.ns = r->last_ns;
 	r->last_ns = rec.ns;
-	if (h->level < 6)
+	/* callers' records only: the accounting says, per level, that each
+	 * submitted record was written or dropped, exactly once */
+	if (h->level < 6 && !(h->flags & REC_F_NOTICE))
 		written_local[h->level]++;
 	for (i = 0; i < l->nsinks; i++) {
 		sonde_log_sink *s = l->sinks[i];
@@ -309,8 +311,29 @@ static void backend_exit(void)
 	G.backend_exited = 1;
 	ab = G.abandoned;
 	pthread_mutex_unlock(&G.log_mu);
-	if (ab)
+	if (ab) {
 		sonde__ignore((int)sonde__log_finish_shutdown());
+		/* nobody joins a detached thread: from here on a fork no
+		 * longer waits for it (only its thread exit is left) */
+		pthread_mutex_lock(&G.log_mu);
+		G.backend_alive = 0;
+		pthread_cond_broadcast(&G.park_cv);
+		pthread_mutex_unlock(&G.log_mu);
+	}
+}
+
+/* log_mu held, at the top of the loop: no allocation of this thread is
+ * under way (start-up, metric exports and frees are behind it). A fork's
+ * prepare handler waits for this; the parent handler wakes it. */
+static void park_for_fork_locked(void)
+{
+	if (!G.fork_pending)
+		return;
+	G.backend_parked = 1;
+	pthread_cond_broadcast(&G.park_cv);
+	while (G.fork_pending)
+		pthread_cond_wait(&G.backend_cv, &G.log_mu);
+	G.backend_parked = 0;
 }
 
 void *sonde__log_backend_main(void *arg)
@@ -325,6 +348,7 @@ void *sonde__log_backend_main(void *arg)
 	for (;;) {
 		batch b;
 
+		park_for_fork_locked();
 		batch_begin_locked(&b);
 		pthread_mutex_unlock(&G.log_mu);
 

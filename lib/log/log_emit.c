@@ -128,7 +128,7 @@ static void put_drop_notice(sonde__log_ring *r, sonde_logger *l, uint64_t *pos, 
 	d->size = sizeof(rec_hdr) + 8;
 	d->level = SONDE_LOG_LEVEL_WARN;
 	d->nfields = 1;
-	d->flags = 0;
+	d->flags = REC_F_NOTICE;
 	d->ts = sonde__log_now_ticks();
 	d->site = &drop_site;
 	d->logger = l;

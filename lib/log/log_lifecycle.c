@@ -22,9 +22,24 @@ static int atexit_done; /* log_mu */
 
 static void fork_prepare(void)
 {
-	/* Lock order cycle_mu -> log_mu -> wait_mu. Holding cycle_mu waits
-	 * for the backend to finish its batch (sink buffers empty, no
-	 * rotation half-done). */
+	/* Lock order intern_mu -> cycle_mu -> log_mu -> wait_mu (log-int.h).
+	 * intern_mu: no thread is half-way through interning a call site
+	 * (issue 13.3: the child hung on its first sonde_log_write). */
+	pthread_mutex_lock(&G.intern_mu);
+	/* Park the backend at the top of its loop, outside any allocation
+	 * (issue 13.23: a fork during its start-up or its metric export
+	 * left the child's allocator locked). Not from the backend itself
+	 * (a sink callback that forks). */
+	pthread_mutex_lock(&G.log_mu);
+	if (!sonde__log_is_backend) {
+		G.fork_pending = 1;
+		pthread_cond_broadcast(&G.backend_cv);
+		while (G.backend_alive && !G.backend_parked)
+			pthread_cond_wait(&G.park_cv, &G.log_mu);
+	}
+	pthread_mutex_unlock(&G.log_mu);
+	/* Holding cycle_mu: the backend is between batches (sink buffers
+	 * empty, no rotation half-done); parked, it cannot take it. */
 	pthread_mutex_lock(&G.cycle_mu);
 	pthread_mutex_lock(&G.log_mu);
 	pthread_mutex_lock(&G.wait_mu);
@@ -32,9 +47,12 @@ static void fork_prepare(void)
 
 static void fork_parent(void)
 {
+	G.fork_pending = 0;
+	pthread_cond_broadcast(&G.backend_cv); /* the parked backend goes on */
 	pthread_mutex_unlock(&G.wait_mu);
 	pthread_mutex_unlock(&G.log_mu);
 	pthread_mutex_unlock(&G.cycle_mu);
+	pthread_mutex_unlock(&G.intern_mu);
 }
 
 static void fork_child(void)
@@ -52,13 +70,18 @@ static void fork_child(void)
 	G.stopping = 0;
 	G.flush_done = G.flush_req;
 	G.in_child = true;
+	G.fork_pending = 0;
+	G.backend_alive = 0; /* the parent's backend does not exist here */
+	G.backend_parked = 0;
 	sonde__log_is_backend = 0;
+	pthread_cond_init(&G.park_cv, NULL);
 	pthread_cond_init(&G.backend_cv, NULL);
 	pthread_cond_init(&G.flush_cv, NULL);
 	pthread_cond_init(&G.wait_cv, NULL);
 	pthread_mutex_unlock(&G.wait_mu);
 	pthread_mutex_unlock(&G.log_mu);
 	pthread_mutex_unlock(&G.cycle_mu);
+	pthread_mutex_unlock(&G.intern_mu);
 }
 
 /* ---- set-up and start ------------------------------------------------------------------ */
@@ -70,10 +93,13 @@ static void init(void)
 	if (rb == 0)
 		sonde__store_relaxed(&G.ring_bytes, SONDE__LOG_RING_DEFAULT);
 	sonde__log_clock_init();
+	/* The self-metrics first: they register the metrics' fork handlers
+	 * (cells_mu) before ours, so ours runs before theirs at a fork and
+	 * the backend can finish a metric export before it parks. */
+	sonde__log_stats_init();
 	/* prepare takes the locks so the child never inherits one held by a
 	 * thread that does not exist there (see fork_child). */
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	sonde__log_stats_init();
 }
 
 void sonde__log_init_once(void)
@@ -104,8 +130,12 @@ int sonde__log_start_locked(void)
 	/* The backend must not run the host's signal handlers. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	G.backend_alive = 1; /* a fork now waits for it to park */
+	G.backend_parked = 0;
 	rc = pthread_create(&G.thread, NULL, sonde__log_backend_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		G.backend_alive = 0;
 	if (rc != 0)
 		return sonde__fail(SONDE_EIO, "log backend thread: pthread_create failed (%d)", rc);
 	sonde__store_relaxed(&G.state, ST_RUNNING);
@@ -167,6 +197,16 @@ static int wait_other_shutdown_unlock(void)
 	return SONDE_OK;
 }
 
+/* The backend thread is gone, its exit included: a fork need not wait
+ * for it any more. */
+static void backend_joined(void)
+{
+	pthread_mutex_lock(&G.log_mu);
+	G.backend_alive = 0;
+	pthread_cond_broadcast(&G.park_cv);
+	pthread_mutex_unlock(&G.log_mu);
+}
+
 /* Joins the backend within ms + 500 ms. The backend checks the deadline
  * between records; a sink that never returns would hold it forever, so the
  * join is bounded too. If it times out, the backend is left to finish the
@@ -185,8 +225,10 @@ static int join_bounded(unsigned ms)
 		jd.tv_sec++;
 		jd.tv_nsec -= 1000000000L;
 	}
-	if (pthread_timedjoin_np(G.thread, NULL, &jd) == 0)
+	if (pthread_timedjoin_np(G.thread, NULL, &jd) == 0) {
+		backend_joined();
 		return SONDE_OK;
+	}
 	pthread_mutex_lock(&G.log_mu);
 	exited = G.backend_exited;
 	if (!exited)
@@ -201,6 +243,7 @@ static int join_bounded(unsigned ms)
 		                   ms + 500);
 	}
 	pthread_join(G.thread, NULL); /* it left its loop just now */
+	backend_joined();
 	return SONDE_OK;
 }
 

@@ -70,21 +70,27 @@ bool sonde__log_rings_pending_locked(void)
 	return false;
 }
 
+uint64_t sonde__log_ring_discard_locked(sonde__log_ring *r)
+{
+	uint64_t end = sonde__ring_published_spsc(r), p = sonde__ring_rpos_spsc(r), n = 0;
+	const rec_hdr *h;
+
+	while ((h = sonde__ring_peek_spsc(r, &p, end)) != NULL) {
+		if (!(h->flags & REC_F_NOTICE))
+			n++; /* peek skipped the PADs: h is a REC_LOG */
+		p += h->size;
+	}
+	sonde__ring_release_spsc(r, end);
+	return n;
+}
+
 uint64_t sonde__log_rings_discard_locked(void)
 {
 	sonde__log_ring *r;
 	uint64_t n = 0;
 
-	for (r = G.rings; r; r = r->next) {
-		uint64_t end = sonde__ring_published_spsc(r), p = sonde__ring_rpos_spsc(r);
-		const rec_hdr *h;
-
-		while ((h = sonde__ring_peek_spsc(r, &p, end)) != NULL) {
-			n++; /* peek skipped the PADs: h is a REC_LOG */
-			p += h->size;
-		}
-		sonde__ring_release_spsc(r, end);
-	}
+	for (r = G.rings; r; r = r->next)
+		n += sonde__log_ring_discard_locked(r);
 	return n;
 }
 

@@ -82,8 +82,10 @@ void sonde__log_ring_link_locked(sonde__log_ring *r);
 void sonde__log_ring_unlink_locked(sonde__log_ring *r);
 /* True when some ring holds records not yet consumed. log_mu held. */
 bool sonde__log_rings_pending_locked(void);
-/* Consumer's place, no backend running: skips every ring's records;
- * returns how many there were. log_mu held. */
+/* Consumer's place, no backend running: skips r's records / every ring's
+ * records; returns how many callers' records there were (drop notices are
+ * not counted: their drops were). log_mu held. */
+uint64_t sonde__log_ring_discard_locked(sonde__log_ring *r);
 uint64_t sonde__log_rings_discard_locked(void);
 /* Forked child, from the atfork handler (only this thread exists): skips
  * the records made before the fork, clears waiting, and marks every ring

@@ -9,12 +9,14 @@
 #include "log/log-int.h"
 
 sonde__log_global sonde__log_g = {
+        .intern_mu = PTHREAD_MUTEX_INITIALIZER,
         .cycle_mu = PTHREAD_MUTEX_INITIALIZER,
         .log_mu = PTHREAD_MUTEX_INITIALIZER,
         .wait_mu = PTHREAD_MUTEX_INITIALIZER,
         .backend_cv = PTHREAD_COND_INITIALIZER,
         .flush_cv = PTHREAD_COND_INITIALIZER,
         .wait_cv = PTHREAD_COND_INITIALIZER,
+        .park_cv = PTHREAD_COND_INITIALIZER,
 };
 
 SONDE_TLS_DYNAMIC int sonde__log_is_backend;

@@ -28,8 +28,20 @@ static void register_metrics(void)
 	G.m_dropped = sonde_counter_new(NULL, "sonde_log_dropped_total",
 	                                "Log records dropped (ring full, after shutdown, or a "
 	                                "nested call from a signal handler).");
-	G.m_sink_errors = sonde_counter_family_new(NULL, "sonde_log_sink_errors_total",
-	                                           "Failed writes of log sinks.", 1, sink_label);
+	/* A write from this thread registers the metrics' per-thread cells
+	 * (and their fork handler) now, before the logger registers its own
+	 * (log-int.h, "Fork", says why the order matters). Adds 0, through
+	 * whichever counter exists. */
+	if (G.m_dropped)
+		sonde_counter_add_u64(G.m_dropped, 0);
+	for (i = 0; i < 6; i++)
+		if (G.m_records[i])
+			sonde_counter_add_u64(G.m_records[i], 0);
+	G.m_sink_errors =
+	        sonde_counter_family_new(NULL, "sonde_log_sink_errors_total",
+	                                 "Log lines that did not reach their sink (failed writes, "
+	                                 "a buffer that could not grow).",
+	                                 1, sink_label);
 }
 
 void sonde__log_stats_init(void)

@@ -27,7 +27,11 @@ static void ring_key_dtor(void *p)
 	pthread_mutex_lock(&G.log_mu);
 	st = sonde__load_relaxed(&G.state);
 	if (st == ST_STOPPED || st == ST_INIT) {
-		/* no backend will ever drain it: what is left was discarded */
+		/* No backend will ever drain it. What is left is discarded and
+		 * counted: records this thread committed after the shutdown's
+		 * own discard (it saw the backend running just before the
+		 * shutdown) were counted nowhere else (issue 13.8). */
+		sonde__fetch_add_relaxed(&G.dropped, sonde__log_ring_discard_locked(r));
 		sonde__log_ring_unlink_locked(r);
 		pthread_mutex_unlock(&G.log_mu);
 		sonde__log_ring_free(r);

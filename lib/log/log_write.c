@@ -8,7 +8,9 @@
  * NULL, which the formatter knows).
  *
  * Each thread caches the descriptors it used last, so steady-state calls
- * take no lock; a miss takes intern_mu. At most SONDE_LOG_SITES_MAX
+ * take no lock; a miss takes intern_mu (sonde__log_g.intern_mu, which the
+ * fork handlers take and release: a fork while another thread interns
+ * leaves the child a usable lock and a consistent list). At most SONDE_LOG_SITES_MAX
  * distinct descriptors exist (keys that vary with data would otherwise
  * grow memory without bound): past that, calls fail with SONDE_ELIMIT.
  * Calls: log_emit.c (the log call itself), the inlined level check.
@@ -29,7 +31,6 @@ typedef struct dyn_site {
 	unsigned char types[SONDE__LOG_MAX_FIELDS];
 } dyn_site;
 
-static pthread_mutex_t intern_mu = PTHREAD_MUTEX_INITIALIZER;
 static dyn_site *sites;
 static size_t nsites;
 static SONDE_TLS_DYNAMIC const dyn_site *cache[CACHE];
@@ -81,12 +82,12 @@ static const dyn_site *intern(int level, const sonde_log_field *f, size_t n, uin
 				return NULL;
 			}
 	}
-	pthread_mutex_lock(&intern_mu);
+	pthread_mutex_lock(&sonde__log_g.intern_mu);
 	for (d = sites; d; d = d->next)
 		if (same(d, h, level, f, n))
 			goto out;
 	if (nsites >= SONDE_LOG_SITES_MAX) {
-		pthread_mutex_unlock(&intern_mu);
+		pthread_mutex_unlock(&sonde__log_g.intern_mu);
 		sonde__fail(
 		        SONDE_ELIMIT,
 		        "sonde_log_write: %d distinct (level, keys) combinations already; keys must "
@@ -98,7 +99,7 @@ static const dyn_site *intern(int level, const sonde_log_field *f, size_t n, uin
 		bytes += strlen(f[i].key) + 1;
 	d = sonde__calloc(1, bytes);
 	if (!d) {
-		pthread_mutex_unlock(&intern_mu);
+		pthread_mutex_unlock(&sonde__log_g.intern_mu);
 		sonde__fail(SONDE_ENOMEM, "sonde_log_write: out of memory");
 		return NULL;
 	}
@@ -124,7 +125,7 @@ static const dyn_site *intern(int level, const sonde_log_field *f, size_t n, uin
 	sites = d;
 	nsites++;
 out:
-	pthread_mutex_unlock(&intern_mu);
+	pthread_mutex_unlock(&sonde__log_g.intern_mu);
 	return d;
 }
 

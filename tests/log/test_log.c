@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -893,12 +895,10 @@ TEST(log_fork_child_keeps_working)
 	s = sonde_log_sink_file(path, NULL);
 	ASSERT_NOT_NULL(s);
 	l = logger_on("fork", s, SONDE_LOG_LEVEL_TRACE);
-	/* Let the backend finish starting (its thread set-up and its first
-	 * batch allocate outside the locks fork_prepare takes): under ASan,
-	 * whose allocator is not fork-safe, a fork in the middle of one of
-	 * those allocations leaves the child's allocator locked. */
-	LOG_INFO(l, "parent before", LOG_INT("i", -1));
-	ASSERT_OK(sonde_log_flush());
+	/* The worst moment (issue 13.23): the backend thread is still
+	 * starting (its set-up allocates) when the fork comes. fork_prepare
+	 * waits until the backend is parked outside any allocation, so the
+	 * child never inherits an allocator lock the backend held. */
 	for (int i = 0; i < 200; i++)
 		LOG_INFO(l, "parent before", LOG_INT("i", i));
 	/* no flush: records in flight at the fork are written by the parent only */
@@ -935,13 +935,13 @@ TEST(log_fork_child_keeps_working)
 			child++;
 	}
 #if defined(__SANITIZE_THREAD__)
-	check_json(txt, "{\"count\":251}");
+	check_json(txt, "{\"count\":250}");
 	ASSERT_EQ_INT(child, 0);
 #else
-	check_json(txt, "{\"count\":351}");
+	check_json(txt, "{\"count\":350}");
 	ASSERT_EQ_INT(child, 100);
 #endif
-	ASSERT_EQ_INT(parent_before, 201);
+	ASSERT_EQ_INT(parent_before, 200);
 	ASSERT_EQ_INT(parent_after, 50);
 	free(txt);
 	sonde_logger_free(l);
@@ -1395,4 +1395,374 @@ TEST(log_write_interning_is_bounded)
 	sonde_log_sink_free(s);
 	ASSERT_OK(sonde_log_shutdown());
 	cap_free(c);
+}
+
+/* ---- issue 13: fork while a thread interns (item 3) ---------------------------------------------
+ */
+
+static sonde_logger *intern_log;
+static _Atomic int intern_stop;
+static _Atomic int child_lines;
+
+static int count_child_lines(void *ctx, sonde_log_level level, const char *line, size_t len)
+{
+	static const char want[] = "\"message\":\"from the child\"";
+	(void)ctx;
+	(void)level;
+	/* the line is len bytes, not NUL-terminated */
+	if (memmem(line, len, want, sizeof(want) - 1))
+		atomic_fetch_add(&child_lines, 1);
+	return 0;
+}
+
+/* Every call misses the thread's cache (fresh key sets), so every call
+ * takes the interning lock; past SONDE_LOG_SITES_MAX it still takes it to
+ * look the combination up before refusing it. */
+static void *intern_loop(void *arg)
+{
+	char key[32];
+	unsigned i = 0;
+
+	(void)arg;
+	while (!atomic_load(&intern_stop)) {
+		sonde_log_field f;
+		snprintf(key, sizeof(key), "fresh%u", i++ % 20000u);
+		f = sonde_log_field_u64(key, i);
+		int rc = sonde_log_write(intern_log, SONDE_LOG_LEVEL_INFO, "k", 1, &f, 1);
+		(void)rc; /* SONDE_ELIMIT once the combinations run out */
+	}
+	return NULL;
+}
+
+static void *intern_child_key(void *arg)
+{
+	sonde_log_field f = sonde_log_field_i64("child_key", 1);
+	(void)arg;
+	/* interned on another thread: the forking thread's cache misses it */
+	ASSERT_OK(sonde_log_write(intern_log, SONDE_LOG_LEVEL_INFO, "seed", 4, &f, 1));
+	return NULL;
+}
+
+/* Waits up to secs for pid; kills it and fails the test if it hangs. */
+static int wait_bounded(pid_t pid, int secs)
+{
+	int st = 0;
+
+	for (int i = 0; i < secs * 1000; i++) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			return st;
+		ASSERT_TRUE(w == 0);
+		usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	FAIL("child %d hung for %d s", (int)pid, secs);
+	return -1;
+}
+
+TEST_TIMEOUT(log_fork_while_interning_child_logs, 120)
+{
+	sonde_log_sink *s = sonde_log_sink_callback(count_child_lines, NULL, NULL);
+	pthread_t t;
+	int hung = 0;
+
+	ASSERT_NOT_NULL(s);
+	intern_log = logger_on("intern", s, SONDE_LOG_LEVEL_TRACE);
+	pthread_create(&t, NULL, intern_child_key, NULL);
+	pthread_join(t, NULL);
+	pthread_create(&t, NULL, intern_loop, NULL);
+	for (int round = 0; round < 40; round++) {
+		pid_t pid;
+		int st;
+
+		usleep(2000);
+		pid = fork();
+		ASSERT_TRUE(pid >= 0);
+		if (pid == 0) {
+			sonde_log_field f = sonde_log_field_i64("child_key", round);
+#if defined(__SANITIZE_THREAD__)
+			/* TSan cannot start a thread after a multi-threaded fork
+			 * (the child's backend): stop the logger first, so the
+			 * call takes the interning path and drops its record
+			 * without starting one. The plain and ASan runs check the
+			 * line is written. */
+			if (sonde_log_shutdown() != SONDE_OK)
+				_exit(4);
+			_exit(sonde_log_write(intern_log, SONDE_LOG_LEVEL_INFO, "from the child",
+			                      14, &f, 1) == SONDE_OK
+			              ? 0
+			              : 2);
+#else
+			atomic_store(&child_lines, 0);
+			if (sonde_log_write(intern_log, SONDE_LOG_LEVEL_INFO, "from the child", 14,
+			                    &f, 1) != SONDE_OK)
+				_exit(2);
+			if (sonde_log_flush() != SONDE_OK || atomic_load(&child_lines) != 1)
+				_exit(3);
+			_exit(0);
+#endif
+		}
+		st = wait_bounded(pid, 10);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			hung++;
+	}
+	atomic_store(&intern_stop, 1);
+	pthread_join(t, NULL);
+	ASSERT_EQ_INT(hung, 0);
+	ASSERT_OK(sonde_log_flush());
+	sonde_logger_free(intern_log);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+}
+
+/* ---- issue 13: unique keys in every line (item 13) ----------------------------------------------
+ */
+
+/* The keys of a logfmt line, in order (values bare or JSON-quoted). */
+static size_t logfmt_keys(const char *line, char keys[][64], size_t max)
+{
+	size_t n = 0;
+	const char *p = line;
+
+	while (*p && n < max) {
+		size_t k = 0;
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '\n')
+			break;
+		while (*p && *p != '=' && k < 63)
+			keys[n][k++] = *p++;
+		keys[n++][k] = '\0';
+		ASSERT_TRUE(*p == '=');
+		p++;
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			ASSERT_TRUE(*p == '"');
+			p++;
+		} else {
+			while (*p && *p != ' ' && *p != '\n')
+				p++;
+		}
+	}
+	return n;
+}
+
+static void log_collisions(sonde_logger *root)
+{
+	sonde_log_field bf[] = {sonde_log_field_str("user", "bound"),
+	                        sonde_log_field_str("level", "b"),
+	                        sonde_log_field_str("x\xff", "bound-x")};
+	sonde_logger *child = sonde_logger_child(root, bf, 3);
+	sonde_log_field wf[] = {sonde_log_field_str("message", "first"),
+	                        sonde_log_field_str("message_1", "user-m1"),
+	                        sonde_log_field_str("k\xff", "a"),
+	                        sonde_log_field_str("k\xfe", "b")};
+
+	ASSERT_NOT_NULL(child);
+	/* 0: a call-site field with the key of a bound field wins */
+	LOG_INFO(child, "m0", LOG_STR("user", "call"), LOG_STR("x\xfe", "call-x"));
+	/* 1: a key given twice through the macros: the last wins */
+	LOG_INFO(root, "m1", LOG_INT("a", 1), LOG_INT("b", 7), LOG_INT("a", 2));
+	/* 2: level beside level_1 */
+	LOG_INFO(root, "m2", LOG_STR("level", "u"), LOG_STR("level_1", "v"));
+	/* 3: keys that differ only in invalid bytes */
+	LOG_INFO(root, "m3", LOG_STR("k\xff", "a"), LOG_STR("k\xfe", "b"));
+	/* 4: a bound "level" and a call-site "level" */
+	LOG_INFO(child, "m4", LOG_STR("level", "c"), LOG_STR("level_1", "d"));
+	/* 5: message twice through sonde_log_write, beside message_1 */
+	ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "m5", 2, wf, 2));
+	/* 6: keys equal after escaping through sonde_log_write */
+	ASSERT_OK(sonde_log_write(root, SONDE_LOG_LEVEL_INFO, "m6", 2, wf + 2, 2));
+	/* 7: reserved names as bound keys only */
+	LOG_INFO(child, "m7");
+	/* 8: a user key equal to a rename a reserved key would take, twice */
+	LOG_INFO(root, "m8", LOG_STR("service", "s"), LOG_STR("service_1", "t"),
+	         LOG_STR("service_2", "w"), LOG_STR("ts", "x"), LOG_STR("a b", "y"),
+	         LOG_STR("a_b", "z"));
+	ASSERT_OK(sonde_log_flush());
+	sonde_logger_free(child);
+}
+
+TEST(log_json_every_key_unique)
+{
+	cap *c = cap_new();
+	sonde_log_sink *s = cap_sink(c, SONDE_LOG_FORMAT_JSON, SONDE_LOG_LEVEL_TRACE);
+	sonde_logger *root = logger_on("dup", s, SONDE_LOG_LEVEL_TRACE);
+
+	log_collisions(root);
+	ASSERT_EQ_INT(cap_count(c), 9);
+	/* python's json with a pairs hook that rejects duplicate keys */
+	check_cap(
+	        c,
+	        "{\"count\":9,\"expect\":["
+	        "{\"user\":\"call\",\"x\\ufffd\":\"call-x\",\"level\":\"info\",\"level_1\":\"b\"},"
+	        "{\"__order__\":[\"@timestamp\",\"level\",\"message\",\"service\",\"b\",\"a\"],"
+	        "\"a\":2,\"b\":7},"
+	        "{\"level\":\"info\",\"level_1\":\"v\",\"level_2\":\"u\"},"
+	        "{\"k\\ufffd\":\"b\"},"
+	        "{\"level\":\"info\",\"level_1\":\"d\",\"level_2\":\"c\",\"user\":\"bound\"},"
+	        "{\"message\":\"m5\",\"message_1\":\"user-m1\",\"message_2\":\"first\"},"
+	        "{\"message\":\"m6\",\"k\\ufffd\":\"b\"},"
+	        "{\"level\":\"info\",\"level_1\":\"b\",\"user\":\"bound\",\"x\\ufffd\":\"bound-x\"},"
+	        "{\"service\":\"dup\",\"service_1\":\"t\",\"service_2\":\"w\",\"service_3\":\"s\","
+	        "\"ts_1\":\"x\",\"a b\":\"y\",\"a_b\":\"z\"}"
+	        "]}");
+	sonde_logger_free(root);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	cap_free(c);
+}
+
+TEST(log_logfmt_every_key_unique)
+{
+	cap *c = cap_new();
+	sonde_log_sink *s = cap_sink(c, SONDE_LOG_FORMAT_LOGFMT, SONDE_LOG_LEVEL_TRACE);
+	sonde_logger *root = logger_on("dup", s, SONDE_LOG_LEVEL_TRACE);
+	char keys[40][64];
+
+	log_collisions(root);
+	ASSERT_EQ_INT(cap_count(c), 9);
+	for (size_t i = 0; i < c->n; i++) {
+		size_t n = logfmt_keys(c->lines[i], keys, 40);
+		ASSERT_TRUE(n >= 4);
+		for (size_t a = 0; a < n; a++)
+			for (size_t b = a + 1; b < n; b++)
+				if (!strcmp(keys[a], keys[b]))
+					FAIL("line %zu: key %s twice: %s", i, keys[a], c->lines[i]);
+	}
+	ASSERT_CONTAINS(c->lines[0], " user=call");
+	ASSERT_NOT_CONTAINS(c->lines[0], "bound");
+	ASSERT_CONTAINS(c->lines[1], " b=7 a=2");
+	ASSERT_CONTAINS(c->lines[2], " level_2=u level_1=v");
+	sonde_logger_free(root);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	cap_free(c);
+}
+
+/* ---- issue 13: exact accounting (item 8) --------------------------------------------------------
+ */
+
+static _Atomic uint64_t acct_lines[6];
+static _Atomic uint64_t acct_submitted[6];
+static sonde_logger *acct_log;
+
+static int count_by_level(void *ctx, sonde_log_level level, const char *line, size_t len)
+{
+	static const char notice[] = "\"message\":\"log records dropped\"";
+	(void)ctx;
+	/* the logger's own drop notices are no caller's records (the line is
+	 * len bytes, not NUL-terminated) */
+	if (!memmem(line, len, notice, sizeof(notice) - 1))
+		atomic_fetch_add(&acct_lines[level], 1);
+	return 0;
+}
+
+static void *acct_thread(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+
+	for (int i = 0; i < 20000; i++) {
+		if (i & 1) {
+			LOG_DEBUG(acct_log, "d", LOG_INT("t", id), LOG_INT("i", i));
+			atomic_fetch_add(&acct_submitted[SONDE_LOG_LEVEL_DEBUG], 1);
+		} else {
+			LOG_INFO(acct_log, "i", LOG_INT("t", id), LOG_INT("i", i));
+			atomic_fetch_add(&acct_submitted[SONDE_LOG_LEVEL_INFO], 1);
+		}
+	}
+	return NULL; /* exits after the shutdown, records maybe still in its ring */
+}
+
+TEST_TIMEOUT(log_accounting_exact_across_shutdown_restart_and_exit, 120)
+{
+	enum { T = 4, ROUNDS = 3 };
+	sonde_log_sink *s = sonde_log_sink_callback(count_by_level, NULL, NULL);
+	sonde_log_stats st = stats_zero();
+	uint64_t sub = 0, written = 0;
+
+	ASSERT_NOT_NULL(s);
+	small_ring(4096);
+	for (int round = 0; round < ROUNDS; round++) {
+		pthread_t t[T];
+
+		/* a new logger (re)starts the backend; what the last shutdown
+		 * left in rings is counted as dropped then, once */
+		acct_log = logger_on("acct", s, SONDE_LOG_LEVEL_TRACE);
+		for (int i = 0; i < T; i++)
+			pthread_create(&t[i], NULL, acct_thread, (void *)(intptr_t)(round * T + i));
+		usleep(1000 + 2000 * (unsigned)round);
+		/* threads keep logging through the shutdown and exit after it */
+		int rc = sonde_log_shutdown();
+		(void)rc; /* records left at the deadline are counted as dropped */
+		for (int i = 0; i < T; i++)
+			pthread_join(t[i], NULL);
+		sonde_logger_free(acct_log);
+	}
+	acct_log = logger_on("acct", s, SONDE_LOG_LEVEL_TRACE);
+	for (int i = 0; i < 100; i++) {
+		LOG_INFO(acct_log, "last", LOG_INT("i", i));
+		atomic_fetch_add(&acct_submitted[SONDE_LOG_LEVEL_INFO], 1);
+	}
+	ASSERT_OK(sonde_log_flush());
+	sonde_logger_free(acct_log);
+	ASSERT_OK(sonde_log_shutdown());
+	ASSERT_OK(sonde_log_stats_get(&st));
+	for (int lv = 0; lv < 6; lv++) {
+		sub += atomic_load(&acct_submitted[lv]);
+		written += st.written[lv];
+	}
+	/* every submitted record: exactly one of written, dropped */
+	if (written + st.dropped != sub)
+		FAIL("submitted %" PRIu64 ", written %" PRIu64 " + dropped %" PRIu64 " = %" PRIu64,
+		     sub, written, st.dropped, written + st.dropped);
+	/* a record counted as written reached the sink, per level */
+	for (int lv = 0; lv < 6; lv++)
+		if (st.written[lv] != atomic_load(&acct_lines[lv]))
+			FAIL("level %d: written %" PRIu64 ", lines %" PRIu64, lv, st.written[lv],
+			     (uint64_t)atomic_load(&acct_lines[lv]));
+	ASSERT_EQ_U64(st.sink_errors, 0);
+	sonde_log_sink_free(s);
+}
+
+TEST(log_sink_lost_lines_counted)
+{
+	sonde_log_sink_opts so;
+	sonde_log_sink *s;
+	sonde_logger *l;
+	sonde_log_stats st = stats_zero();
+	sonde_buf b = SONDE_BUF_INIT;
+
+	sonde_log_sink_opts_init(&so);
+	so.name = "full";
+	s = sonde_log_sink_file("/dev/full", &so);
+	ASSERT_NOT_NULL(s);
+	l = logger_on("lost", s, SONDE_LOG_LEVEL_TRACE);
+	for (int i = 0; i < 1000; i++) {
+		LOG_INFO(l, "x", LOG_INT("i", i));
+		if (i % 100 == 99)
+			ASSERT_OK(sonde_log_flush()); /* several batches, several writes */
+	}
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_OK(sonde_log_stats_get(&st));
+	/* the records were written (formatted and handed to the sink); every
+	 * one of their lines was lost there, and is counted as lost */
+	ASSERT_EQ_U64(st.written[SONDE_LOG_LEVEL_INFO] + st.dropped, 1000);
+	ASSERT_EQ_U64(sonde_log_sink_errors(s), st.written[SONDE_LOG_LEVEL_INFO]);
+	ASSERT_EQ_U64(st.sink_errors, st.written[SONDE_LOG_LEVEL_INFO]);
+	ASSERT_OK(sonde_expose(NULL, SONDE_FORMAT_TEXT, &b));
+	{
+		char want[96];
+		snprintf(want, sizeof(want),
+		         "sonde_log_sink_errors_total{sink=\"full\"} %" PRIu64 "\n",
+		         st.written[SONDE_LOG_LEVEL_INFO]);
+		ASSERT_CONTAINS(b.data, want);
+	}
+	sonde_buf_destroy(&b);
+	sonde_logger_free(l);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
 }
