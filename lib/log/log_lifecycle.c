@@ -86,6 +86,9 @@ static void fork_child(void)
 
 /* ---- set-up and start ------------------------------------------------------------------ */
 
+static const sonde__fork_hooks log_fork = {SONDE_FORK_RANK_LOG, fork_prepare, fork_parent,
+                                           fork_child};
+
 static void init(void)
 {
 	uint64_t rb = sonde__load_relaxed(&G.ring_bytes);
@@ -93,13 +96,13 @@ static void init(void)
 	if (rb == 0)
 		sonde__store_relaxed(&G.ring_bytes, SONDE__LOG_RING_DEFAULT);
 	sonde__log_clock_init();
-	/* The self-metrics first: they register the metrics' fork handlers
-	 * (cells_mu) before ours, so ours runs before theirs at a fork and
-	 * the backend can finish a metric export before it parks. */
 	sonde__log_stats_init();
 	/* prepare takes the locks so the child never inherits one held by a
-	 * thread that does not exist there (see fork_child). */
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	 * thread that does not exist there (see fork_child). The logger's
+	 * rank is the lowest: its prepare runs before the metrics' (the gate,
+	 * the cells lock), so the backend can finish a metric export before it
+	 * parks, whatever part of the library registered first. */
+	sonde__fork_register(&log_fork);
 }
 
 void sonde__log_init_once(void)

@@ -122,7 +122,7 @@ struct sonde_registry {
 	bool created; /* OpenMetrics _created samples (under mu) */
 };
 
-/* registry.c: the metrics gate (see there). Every registry, family and
+/* gate.c: the metrics gate (see there). Every registry, family and
  * summary mutex is taken through these, never directly. */
 void sonde__gate_enter(void);
 void sonde__gate_leave(void);
