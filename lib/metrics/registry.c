@@ -164,6 +164,19 @@ static bool is_base_suffix(const char *n, const char *base, size_t bl, const cha
 	return strncmp(n, base, bl) == 0 && strcmp(n + bl, suf) == 0;
 }
 
+/* The length of the stem a family's names are built on: a counter's name
+ * without _total, an info's without _info, else the whole name. */
+static size_t stem_len(const char *name, sonde_metric_type t)
+{
+	size_t n = strlen(name), bl = n;
+
+	if (t == SONDE_TYPE_COUNTER)
+		ends_with(name, n, "_total", &bl);
+	else if (t == SONDE_TYPE_INFO)
+		ends_with(name, n, "_info", &bl);
+	return bl;
+}
+
 /* Whether a family named fname of type t writes the name n (a family or
  * a sample name, in either format). */
 static bool family_writes(const char *fname, sonde_metric_type t, const char *n)
@@ -174,19 +187,13 @@ static bool family_writes(const char *fname, sonde_metric_type t, const char *n)
 	static const char *const info[] = {"", "_info", NULL};
 	static const char *const plain[] = {"", NULL};
 	const char *const *suf = plain;
-	size_t bl = strlen(fname);
+	size_t bl = stem_len(fname, t);
 
 	switch (t) {
 	case SONDE_TYPE_HISTOGRAM: suf = hist; break;
 	case SONDE_TYPE_SUMMARY: suf = summ; break;
-	case SONDE_TYPE_COUNTER:
-		suf = ctr;
-		ends_with(fname, bl, "_total", &bl); /* base: without _total */
-		break;
-	case SONDE_TYPE_INFO:
-		suf = info;
-		ends_with(fname, bl, "_info", &bl);
-		break;
+	case SONDE_TYPE_COUNTER: suf = ctr; break;
+	case SONDE_TYPE_INFO: suf = info; break;
 	default: break;
 	}
 	if (strcmp(n, fname) == 0)
@@ -215,7 +222,7 @@ static const sonde_family *writer_named(const sonde_registry *r, const char *c, 
  * either of those with _total or _info put on. */
 static const sonde_family *writer_of(const sonde_registry *r, const char *n)
 {
-	char c[SONDE_NAME_MAX + 16];
+	char c[SONDE_NAME_MAX + 32]; /* n (up to NAME_MAX + 15) and a suffix */
 	size_t nl = strlen(n), bl, i;
 	const sonde_family *e;
 
@@ -243,22 +250,14 @@ static const sonde_family *writer_of(const sonde_registry *r, const char *n)
  * (name, t), or NULL. */
 static const sonde_family *clash(const sonde_registry *r, const char *name, sonde_metric_type t)
 {
-	static const char *const forms[] = {"",     "_total", "_created", "_bucket",
-	                                    "_sum", "_count", "_info"};
 	char n[SONDE_NAME_MAX + 16];
-	size_t nl = strlen(name), bl = nl, i;
+	size_t bl = stem_len(name, t), i;
 	const sonde_family *e;
 
-	if (t == SONDE_TYPE_COUNTER)
-		ends_with(name, nl, "_total", &bl);
-	else if (t == SONDE_TYPE_INFO)
-		ends_with(name, nl, "_info", &bl);
-	/* every name the new family writes is its registered name or its base
-	 * with one of these suffixes */
-	if ((e = writer_of(r, name)))
-		return e;
-	for (i = 0; i < SONDE_ARRAY_LEN(forms); i++) {
-		snprintf(n, sizeof(n), "%.*s%s", (int)bl, name, forms[i]);
+	/* every name the new family writes, its registered name included, is
+	 * its stem alone or followed by one of the known suffixes */
+	for (i = 0; i <= SONDE_ARRAY_LEN(all_suffixes); i++) {
+		snprintf(n, sizeof(n), "%.*s%s", (int)bl, name, i ? all_suffixes[i - 1] : "");
 		if (family_writes(name, t, n) && (e = writer_of(r, n)))
 			return e;
 	}
@@ -303,11 +302,13 @@ static int registry_insert(sonde_registry *r, size_t pos, sonde_family *f)
 	return SONDE_OK;
 }
 
+/* sonde_metric_opts' first published layout ended at max_children; a
+ * caller compiled against it passes that size (sonde__opts_copy). */
+#define OPTS_V1_SIZE SONDE__V1_SIZE(sonde_metric_opts, max_children)
+SONDE_STATIC_ASSERT(OPTS_V1_SIZE == offsetof(sonde_metric_opts, quantiles),
+                    "the first layout ends where the summary fields begin");
+
 /* internal: self-metrics; func: callback families (no automatic child). */
-/* The options as this library knows them: a caller compiled against an
- * older, smaller sonde_metric_opts passes its own size, and the fields it
- * does not have read as zero. */
-#define OPTS_V1_SIZE offsetof(sonde_metric_opts, quantiles)
 
 sonde_family *sonde__registry_register(sonde_registry *r, const sonde_metric_opts *o_in,
                                        bool internal, bool func)
