@@ -750,9 +750,9 @@ demo_app *demo_app_new(const demo_config *cfg, char *err, size_t err_cap)
 	app->http_log = sonde_logger_child(app->log, &f, 1);
 	if (!app->http_log)
 		goto fail;
-	/* one "span" line per ended span (name, duration, status, its ids) */
-	if (sonde_trace_set_span_logger(app->log, SONDE_LOG_LEVEL_INFO) != SONDE_OK)
-		goto fail;
+	/* app->log, the first root logger, is the process's default logger:
+	 * each ended span writes a "span" line (name, duration, status, its
+	 * ids) through it with no further call */
 	return app;
 fail:
 	snprintf(err, err_cap, "%s", sonde_last_error());
@@ -832,9 +832,6 @@ void demo_app_free(demo_app *app)
 	demo_app_detach(app);
 	if (sonde_trace_set_span_histogram(NULL) != SONDE_OK) {
 		/* NULL always succeeds */
-	}
-	if (sonde_trace_set_span_logger(NULL, SONDE_LOG_LEVEL_INFO) != SONDE_OK) {
-		/* a valid level always succeeds */
 	}
 	sonde_logger_free(app->http_log);
 	sonde_logger_free(app->log);

@@ -294,6 +294,15 @@ SONDE_API SONDE_WUR sonde_logger *sonde_logger_child(const sonde_logger *parent,
  * The caller must not log through it any more. NULL is a no-op. */
 SONDE_API void sonde_logger_free(sonde_logger *l);
 
+/* The process's default logger: the oldest root logger (sonde_logger_new)
+ * still alive, NULL when there is none. Children never become it. When it
+ * is freed, the next oldest live root logger takes its place. sonde logs
+ * its own lines through it where the host named no other logger (the span
+ * log line, sonde_trace_set_span_logger), so a default logger must be freed
+ * only once no thread ends spans any more (as for any thread logging through
+ * it). One acquire load; any thread. */
+SONDE_API sonde_logger *sonde_log_default_logger(void);
+
 /* The logger's minimum level: a relaxed store / load; async-signal-safe.
  * A level out of range is clamped to OFF. NULL is a no-op / gives OFF. */
 SONDE_API void sonde_logger_set_level(sonde_logger *l, sonde_log_level level);

@@ -405,22 +405,28 @@ SONDE_API SONDE_WUR int sonde_trace_enable_span_metrics(sonde_registry *r, const
  * ended span's own (the logger stamps the current context, and the line is written with the span's
  * context current), so the line joins the histogram's exemplar and the trace.
  *
- * Enabled by default: nothing but the logger needs to be named, and the
- * level is INFO. sonde has no process-wide default logger of its own (a
- * logger is the host's object, and the host frees it), so the host names
- * its logger, usually its root logger, once at start-up:
- * sonde_trace_set_span_logger(log, SONDE_LOG_LEVEL_INFO). Until then no
- * line is written. l NULL turns the lines off; a level picks theirs
- * (TRACE..FATAL; SONDE_EINVAL otherwise, and nothing changes). The logger
- * must outlive its use here: set NULL, and let spans ending on other
- * threads finish, before sonde_logger_free(). Any thread, any time: a
- * concurrent span end uses the old or the new logger, at the old or the
- * new level. Cost when on: one sonde_log_write() per span (no lock in the
- * steady state, no allocation) plus a context attach/detach; when the
- * logger's level filters the line out, one relaxed load. */
+ * Enabled by default: the lines go through the process's default logger
+ * (sonde_log_default_logger: the oldest live root logger) at INFO, so a
+ * host that made a logger gets them with no call. A process with no logger
+ * writes none. sonde_trace_set_span_logger(l, level) names another logger
+ * (a child with the fields the host wants on span lines, say) and the
+ * level; l NULL turns the lines off. Once called, the default is no longer
+ * followed. A level out of TRACE..FATAL is SONDE_EINVAL, and nothing
+ * changes. The logger must outlive its use here: a logger named here must
+ * be un-named (set NULL) and spans ending on other threads let finish
+ * before sonde_logger_free(); the default logger may be freed once no
+ * thread ends spans (its successor, or nothing, takes over). Any thread,
+ * any time: a concurrent span end uses the old or the new logger, at the
+ * old or the new level. Cost when on: one sonde_log_write() per span (no
+ * lock in the steady state, no allocation) plus a context attach/detach;
+ * when the logger's level filters the line out, two relaxed loads and an
+ * acquire load. */
 SONDE_API SONDE_WUR int sonde_trace_set_span_logger(sonde_logger *l, sonde_log_level level);
-/* The span logger (NULL when none) and, when level is not NULL, the level
- * of its lines. */
+/* Back to the default: the span lines follow sonde_log_default_logger()
+ * again (the level set last stays). Any thread. */
+SONDE_API void sonde_trace_reset_span_logger(void);
+/* The span logger now in use (NULL when none) and, when level is not NULL,
+ * the level of its lines. */
 SONDE_API sonde_logger *sonde_trace_span_logger(sonde_log_level *level);
 
 /* The span-end hook, for the host to install: to log more of each

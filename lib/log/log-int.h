@@ -183,6 +183,7 @@ struct sonde_logger {
 	size_t nsinks;
 	struct sonde_logger *next, *prev; /* live list, log_mu */
 	struct sonde_logger *retire_next;
+	bool root; /* made by sonde_logger_new(), not a child */
 };
 
 /* ---- process-wide state (log_state.c) -------------------------------------------- */
@@ -199,9 +200,12 @@ typedef struct sonde__log_global {
 	                             finishes the shutdown itself on exit */
 	int64_t stop_deadline_ns; /* log_mu, CLOCK_MONOTONIC */
 	pthread_t thread;
-	sonde__log_ring *rings;         /* log_mu */
-	sonde_logger *loggers;          /* log_mu */
-	sonde_logger *retired;          /* log_mu */
+	sonde__log_ring *rings; /* log_mu */
+	sonde_logger *loggers;  /* log_mu */
+	sonde_logger *retired;  /* log_mu */
+	/* the oldest live root logger: log_mu to write, read by
+	 * sonde_log_default_logger() without it (acquire) */
+	_Atomic(sonde_logger *) root_default;
 	uint64_t flush_req, flush_done; /* log_mu */
 	_Atomic int tsc;                /* 1: timestamps are TSC ticks */
 	bool in_child;                  /* set in a forked child: rotation off */

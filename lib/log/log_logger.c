@@ -20,8 +20,9 @@ void sonde_log_opts_init(sonde_log_opts *o, const char *service)
 	o->level = SONDE_LOG_LEVEL_INFO;
 }
 
-/* Links a built logger and makes sure the backend runs. */
-static sonde_logger *publish_logger(sonde_logger *l)
+/* Links a built logger and makes sure the backend runs; a root logger
+ * becomes the default when there is none. */
+static sonde_logger *publish_logger(sonde_logger *l, bool root)
 {
 	int rc;
 
@@ -35,6 +36,12 @@ static sonde_logger *publish_logger(sonde_logger *l)
 		if (G.loggers)
 			G.loggers->prev = l;
 		G.loggers = l;
+		l->root = root;
+		/* relaxed: log_mu orders the writers */
+		if (root && !sonde__load_relaxed(&G.root_default))
+			/* release: pairs with the acquire in
+			 * sonde_log_default_logger(); publishes the built logger */
+			sonde__store_release(&G.root_default, l);
 	}
 	pthread_mutex_unlock(&G.log_mu);
 	if (rc != SONDE_OK) {
@@ -46,13 +53,31 @@ static sonde_logger *publish_logger(sonde_logger *l)
 
 sonde_logger *sonde_logger_new(const sonde_log_opts *o)
 {
-	return publish_logger(sonde__logger_build(o));
+	return publish_logger(sonde__logger_build(o), true);
 }
 
 sonde_logger *sonde_logger_child(const sonde_logger *parent, const sonde_log_field *fields,
                                  size_t n)
 {
-	return publish_logger(sonde__logger_build_child(parent, fields, n));
+	return publish_logger(sonde__logger_build_child(parent, fields, n), false);
+}
+
+/* Under log_mu: the oldest live root logger (the list is newest first). */
+static sonde_logger *oldest_root(void)
+{
+	sonde_logger *it, *found = NULL;
+
+	for (it = G.loggers; it; it = it->next)
+		if (it->root)
+			found = it;
+	return found;
+}
+
+sonde_logger *sonde_log_default_logger(void)
+{
+	/* acquire: pairs with the releases in publish_logger() and
+	 * sonde_logger_free() */
+	return sonde__load_acquire(&G.root_default);
 }
 
 void sonde_logger_free(sonde_logger *l)
@@ -69,6 +94,10 @@ void sonde_logger_free(sonde_logger *l)
 	if (l->next)
 		l->next->prev = l->prev;
 	l->next = l->prev = NULL;
+	/* relaxed: log_mu orders the writers */
+	if (sonde__load_relaxed(&G.root_default) == l)
+		/* release: pairs with the acquire in sonde_log_default_logger() */
+		sonde__store_release(&G.root_default, oldest_root());
 	st = sonde__load_relaxed(&G.state);
 	if (st == ST_STOPPED || st == ST_INIT) {
 		pthread_mutex_unlock(&G.log_mu);

@@ -58,7 +58,20 @@ static _Atomic uint32_t hook_seq; /* odd while a writer is in the middle */
 static _Atomic(sonde_span_end_fn) hook_fn;
 static _Atomic(void *) hook_arg;
 static _Atomic(sonde_logger *) span_log;
+static _Atomic int span_log_named; /* 0: span_log follows the default logger */
 static _Atomic int span_log_level = SONDE_LOG_LEVEL_INFO;
+
+/* The logger of the span lines: the one the host named, else the
+ * process's default logger. */
+static sonde_logger *span_logger(void)
+{
+	/* relaxed: a span end may see the naming before or after the logger
+	 * it names; either is a logger the host allowed */
+	if (sonde__load_relaxed(&span_log_named))
+		/* acquire: pairs with the release in sonde_trace_set_span_logger() */
+		return sonde__load_acquire(&span_log);
+	return sonde_log_default_logger();
+}
 
 bool sonde_trace_id_ratio_sample(const uint8_t trace_id[16], double ratio)
 {
@@ -132,19 +145,28 @@ int sonde_trace_set_span_logger(sonde_logger *l, sonde_log_level level)
 	cfg_lock();
 	/* relaxed: a span end may pair either level with either logger */
 	sonde__store_relaxed(&span_log_level, (int)level);
-	/* release: pairs with the acquire in sonde_span_end(); publishes the
+	/* release: pairs with the acquire in span_logger(); publishes the
 	 * logger l, built (maybe on another thread) before this call */
 	sonde__store_release(&span_log, l);
+	sonde__store_relaxed(&span_log_named, 1);
 	pthread_mutex_unlock(&cfg_mu);
 	return SONDE_OK;
+}
+
+void sonde_trace_reset_span_logger(void)
+{
+	cfg_lock();
+	sonde__store_relaxed(&span_log_named, 0);
+	/* release: pairs with the acquire in span_logger() */
+	sonde__store_release(&span_log, NULL);
+	pthread_mutex_unlock(&cfg_mu);
 }
 
 sonde_logger *sonde_trace_span_logger(sonde_log_level *level)
 {
 	if (level)
 		*level = (sonde_log_level)sonde__load_relaxed(&span_log_level);
-	/* acquire: pairs with the release in sonde_trace_set_span_logger() */
-	return sonde__load_acquire(&span_log);
+	return span_logger();
 }
 
 void sonde_trace_set_span_end_hook(sonde_span_end_fn fn, void *arg)
@@ -321,8 +343,7 @@ void sonde_span_end(sonde_span *span)
 		else
 			sonde_histogram_observe(h, secs);
 	}
-	/* acquire: pairs with the release in sonde_trace_set_span_logger() */
-	l = sonde__load_acquire(&span_log);
+	l = span_logger();
 	if (l) {
 		/* relaxed: see the table at the top */
 		int level = sonde__load_relaxed(&span_log_level);

@@ -399,20 +399,21 @@ TEST(trace_span_log_line_per_ended_span)
 	ASSERT_OK(sonde_log_flush());
 	ASSERT_EQ_INT(c.n, 2);
 	ASSERT_EQ_INT(sonde_trace_set_span_logger(l, 99), SONDE_EINVAL);
+	sonde_trace_reset_span_logger();
 	sonde_logger_free(l);
 	ASSERT_OK(sonde_log_shutdown());
 }
 
-/* on by default: the host's logger, once named, gets one line per span at
- * INFO; sonde_trace_span_logger() reports it */
-TEST(trace_span_logger_default_level_info)
+/* a level of its own for the named logger; sonde_trace_span_logger()
+ * reports the logger and the level in use */
+TEST(trace_span_logger_named_level)
 {
 	static cap_lines c = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
 	sonde_logger *l = cap_logger(&c);
 	sonde_log_level lv = SONDE_LOG_LEVEL_TRACE;
 	sonde_span s;
 
-	ASSERT_NULL(sonde_trace_span_logger(&lv));
+	ASSERT_TRUE(sonde_trace_span_logger(&lv) == l); /* the default */
 	ASSERT_EQ_INT(lv, SONDE_LOG_LEVEL_INFO);
 	ASSERT_OK(sonde_trace_set_span_logger(l, SONDE_LOG_LEVEL_WARN));
 	ASSERT_TRUE(sonde_trace_span_logger(&lv) == l);
@@ -422,8 +423,79 @@ TEST(trace_span_logger_default_level_info)
 	ASSERT_OK(sonde_log_flush());
 	ASSERT_EQ_INT(c.n, 1);
 	ASSERT_CONTAINS(c.buf, "\"level\":\"warn\"");
-	ASSERT_OK(sonde_trace_set_span_logger(NULL, SONDE_LOG_LEVEL_INFO));
+	ASSERT_OK(sonde_trace_set_span_logger(l, SONDE_LOG_LEVEL_INFO));
+	sonde_trace_reset_span_logger();
 	sonde_logger_free(l);
+	ASSERT_OK(sonde_log_shutdown());
+}
+
+static int span_lines(cap_lines *c)
+{
+	int n;
+
+	pthread_mutex_lock(&c->mu);
+	n = c->n;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+static void end_one(const char *name)
+{
+	sonde_span s;
+
+	sonde_span_start(&s, name);
+	sonde_span_end(&s);
+}
+
+/* on by default: with no call, the lines go to the oldest live root logger
+ * (never a child), then to the next oldest when it is freed; naming NULL
+ * turns them off, reset follows the default again */
+TEST(trace_span_logger_follows_default_logger)
+{
+	static cap_lines ca = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+	static cap_lines cb = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+	sonde_log_field f = sonde_log_field_str("component", "db");
+	sonde_logger *a, *b, *child;
+
+	ASSERT_NULL(sonde_log_default_logger());
+	ASSERT_NULL(sonde_trace_span_logger(NULL));
+	end_one("nobody"); /* no logger: no line, no crash */
+	a = cap_logger(&ca);
+	ASSERT_NOT_NULL(a);
+	child = sonde_logger_child(a, &f, 1);
+	ASSERT_NOT_NULL(child);
+	b = cap_logger(&cb);
+	ASSERT_NOT_NULL(b);
+	ASSERT_TRUE(sonde_log_default_logger() == a);
+	ASSERT_TRUE(sonde_trace_span_logger(NULL) == a);
+	end_one("first");
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(span_lines(&ca), 1);
+	ASSERT_CONTAINS(ca.buf, "\"span_name\":\"first\"");
+	ASSERT_EQ_INT(span_lines(&cb), 0);
+
+	sonde_logger_free(a); /* the child is no root: b takes over */
+	ASSERT_TRUE(sonde_log_default_logger() == b);
+	end_one("second");
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(span_lines(&cb), 1);
+	ASSERT_CONTAINS(cb.buf, "\"span_name\":\"second\"");
+
+	ASSERT_OK(sonde_trace_set_span_logger(NULL, SONDE_LOG_LEVEL_INFO));
+	ASSERT_NULL(sonde_trace_span_logger(NULL));
+	end_one("silenced");
+	sonde_trace_reset_span_logger();
+	ASSERT_TRUE(sonde_trace_span_logger(NULL) == b);
+	end_one("third");
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(span_lines(&cb), 2);
+	ASSERT_CONTAINS(cb.buf, "\"span_name\":\"third\"");
+	ASSERT_TRUE(strstr(cb.buf, "silenced") == NULL);
+
+	sonde_logger_free(b);
+	ASSERT_NULL(sonde_log_default_logger()); /* a child never becomes it */
+	ASSERT_EQ_INT(span_lines(&ca), 1);
+	sonde_logger_free(child);
 	ASSERT_OK(sonde_log_shutdown());
 }
 

@@ -28,7 +28,7 @@ from .metrics import (DEFAULT_BUCKETS, REGISTRY, Counter, Gauge, Histogram, Regi
                       Summary, buckets_exponential, buckets_linear)
 from .trace import (Baggage, Span, SpanContext, TraceParent, TraceState, attach,
                     current_context, enable_span_metrics, extract, inject,
-                    set_sampler_ratio, set_span_logger, span)
+                    set_sampler_ratio, set_span_logger, reset_span_logger, span)
 
 if _lib.HAVE_LOG:
     from . import log

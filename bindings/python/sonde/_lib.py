@@ -309,6 +309,7 @@ _DECLS = {
     "sonde_trace_enable_span_metrics": (c_int, [vp, c_char_p], False),
     "sonde_trace_set_span_histogram": (c_int, [vp], False),
     "sonde_trace_set_span_logger": (c_int, [vp, c_int], False),
+    "sonde_trace_reset_span_logger": (None, [], False),
     "sonde_trace_carrier_new": (vp, [], False),
     "sonde_trace_carrier_free": (None, [vp], False),
     "sonde_trace_extract": (c_int, [vp, P(Header), sz], False),

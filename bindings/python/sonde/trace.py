@@ -450,13 +450,22 @@ def set_span_logger(logger, level="info"):
     """One log line per ended span ("message": "span", span_name,
     span_duration_s, span_status "ok"/"error", the span's own trace_id and
     span_id) through logger (a sonde.Logger) at level; None turns the lines
-    off. The logger is kept alive while it is set."""
+    off. The logger is kept alive while it is set. Without a call the lines
+    go to the process's default logger at info: the oldest root Logger still
+    alive (drop it only once no thread ends spans any more)."""
     global _span_logger
     from .log import _level
     lv = _level(level)
     _errors.check(_lib.lib.sonde_trace_set_span_logger(
         None if logger is None else logger._h, lv))
     _span_logger = logger
+
+
+def reset_span_logger():
+    """Span lines follow the default logger again (see set_span_logger)."""
+    global _span_logger
+    _lib.lib.sonde_trace_reset_span_logger()
+    _span_logger = None
 
 
 def set_sampler_ratio(ratio):

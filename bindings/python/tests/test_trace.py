@@ -262,7 +262,7 @@ class TestSpans(unittest.TestCase):
                 s.set_status(ok=False, message="boom")
             sonde.log_flush()
         finally:
-            sonde.set_span_logger(None)
+            sonde.reset_span_logger()
         with open(path) as f:
             recs = [json.loads(x) for x in f if x.strip()]
         span = [r for r in recs if r.get("message") == "span"]
