@@ -725,3 +725,48 @@ TEST(trace_propagate_request_id_bounds)
 	ASSERT_STREQ(sonde_trace_carrier_context(c)->correlation_id, "ok-1");
 	sonde_trace_carrier_free(c);
 }
+
+/* spans end on two threads while root loggers come and go beside the
+ * default one: every span's line reaches the default logger or is counted
+ * as dropped, and none reaches the short-lived loggers (TSan checks the
+ * default's publication) */
+static void *end_many(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 500; i++)
+		end_one("threaded");
+	return NULL;
+}
+
+TEST(trace_span_default_logger_stable_under_churn)
+{
+	static cap_lines ca = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+	static cap_lines cb = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 0};
+	sonde_log_stats before, after;
+	sonde_logger *a = cap_logger(&ca);
+	pthread_t t[2];
+	int i;
+
+	ASSERT_NOT_NULL(a);
+	before.size = sizeof(before);
+	ASSERT_OK(sonde_log_stats_get(&before));
+	for (i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, end_many, NULL);
+	for (i = 0; i < 50; i++) {
+		sonde_logger *b = cap_logger(&cb);
+		ASSERT_NOT_NULL(b);
+		ASSERT_TRUE(sonde_log_default_logger() == a);
+		sonde_logger_free(b);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	ASSERT_OK(sonde_log_flush());
+	after.size = sizeof(after);
+	ASSERT_OK(sonde_log_stats_get(&after));
+	ASSERT_EQ_INT(span_lines(&cb), 0);
+	ASSERT_EQ_INT((uint64_t)span_lines(&ca) + (after.dropped - before.dropped), 1000);
+	sonde_logger_free(a);
+	ASSERT_OK(sonde_log_shutdown());
+}

@@ -90,10 +90,13 @@ class TestLogger(unittest.TestCase):
         with sonde.span("op") as sp:
             log.info("inside")
         log.info("outside")
-        a, b = self.records()
+        a, line, b = self.records()
         self.assertEqual(a["trace_id"], sp.context.trace_id)
         self.assertEqual(a["span_id"], sp.context.span_id)
         self.assertNotIn("trace_id", b)
+        # the span's own line, through the default logger (the only root)
+        self.assertEqual((line["message"], line["span_name"]), ("span", "op"))
+        self.assertEqual(line["span_id"], sp.context.span_id)
 
     def test_varying_messages_and_field_limit(self):
         log = self.logger()
