@@ -1,5 +1,7 @@
 /* tests/core/test_core_text.c - core's shared text helpers: RFC 3339 time, hex,
  * the label-pair renderer, ASCII case folding. */
+#include <time.h>
+
 #include "core/sonde-int.h"
 #include "test.h"
 
@@ -39,6 +41,33 @@ TEST(core_rfc3339_out_of_range_is_the_epoch)
 	ASSERT_TRUE(memcmp(out, "1970-01-01T00:00:00", 19) == 0);
 	sonde__fmt_rfc3339_sec(out, 253402300799LL);
 	ASSERT_TRUE(memcmp(out, "9999-12-31T23:59:59", 19) == 0);
+}
+
+/* the day arithmetic agrees with libc's gmtime_r over years 0..9999 */
+TEST(core_rfc3339_agrees_with_gmtime)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	int i;
+
+	for (i = 0; i < 200000; i++) {
+		int64_t sec;
+		time_t t;
+		struct tm tm;
+		char out[20], want[64];
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		sec = -62167219200LL + (int64_t)(x % (253402300799ULL + 62167219200ULL + 1));
+		if (i < 4) /* the ends of the range and the days around the epoch */
+			sec = (int64_t[]){-62167219200LL, 253402300799LL, -86401, 86399}[i];
+		t = (time_t)sec;
+		ASSERT_NOT_NULL(gmtime_r(&t, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		sonde__fmt_rfc3339_sec(out, sec);
+		out[19] = '\0';
+		if (strcmp(out, want) != 0)
+			FAIL("second %" PRId64 ": %s, gmtime_r says %s", sec, out, want);
+	}
 }
 
 TEST(core_hex_round_trip)
