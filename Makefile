@@ -172,7 +172,7 @@ ifeq ($(origin MHD),undefined)
 MHD := $(shell echo 'int main(void){return MHD_get_version() == 0;}' | \
          $(CC) -x c -include microhttpd.h - -lmicrohttpd -o /dev/null >/dev/null 2>&1 && echo 1 || echo 0)
 endif
-EX_NAMES := sonde-demo log_and_trace $(if $(filter 1,$(MHD)),microhttpd)
+EX_NAMES := sonde-demo log_and_trace sonde-crash-example $(if $(filter 1,$(MHD)),microhttpd)
 EXAMPLES := $(BUILD)/examples/minimal $(addprefix $(BUILD)/examples/,$(EX_NAMES))
 
 # $(call example_rules,OUTDIR,CFLAGS,LIBSONDE): the example programs into OUTDIR.
@@ -184,6 +184,10 @@ $(1)/sonde-demo: $(DEMO_SRC) $(DEMO_HDR) $(3) $(HEADERS)
 	$$(CC) $(2) -o $$@ $(DEMO_SRC) $(3) $(PROG_LIBS)
 
 $(1)/log_and_trace: examples/log_and_trace.c $(3) $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(filter-out -D_GNU_SOURCE,$(2)) -o $$@ $$< $(3) $(PROG_LIBS)
+
+$(1)/sonde-crash-example: examples/crash.c $(3) $(HEADERS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(filter-out -D_GNU_SOURCE,$(2)) -o $$@ $$< $(3) $(PROG_LIBS)
 

@@ -221,7 +221,7 @@ SONDE_API uint64_t sonde_log_sink_errors(const sonde_log_sink *s);
  *     is kept (as pino and zap do).
  *   - A field whose key is one of the line's own keys (@timestamp, ts,
  *     level, message, msg, service, trace_id, span_id, trace_flags,
- *     correlation_id, _truncated) is written as key_1, or key_2, ... when
+ *     correlation_id, _truncated, _replayed) is written as key_1, or key_2, ... when
  *     key_1 is itself a key of the line (the first suffix free of line
  *     keys, the other fields' keys and earlier renames; deterministic).
  */
@@ -249,15 +249,45 @@ typedef struct sonde_log_opts {
 	sonde_log_sink *const *sinks; /* the logger takes a reference to each;
 	                                 none = a JSON sink on stdout */
 	size_t sink_count;            /* at most 16 */
+	/* The flight recorder (off when 0): records below the logger's level,
+	 * down to flight_level, are not dropped but kept in memory, per
+	 * thread; a record at flight_trigger or above writes the kept ones
+	 * first, marked "_replayed":true, and forgets them. See "flight
+	 * recorder" below. Children inherit all four. */
+	int flight_recorder;
+	sonde_log_level flight_level;   /* the lowest level kept (zero is TRACE) */
+	sonde_log_level flight_trigger; /* zero: ERROR (TRACE is no trigger) */
+	int flight_scope;               /* SONDE_LOG_FLIGHT_THREAD (zero), _TRACE, _ALL */
 } sonde_log_opts;
 
-/* Zeroes *o, sets size, service and level INFO. NULL o is a no-op. */
+/* Which kept records a trigger replays: the triggering thread's (THREAD);
+ * those and every other thread's records of the same trace id (TRACE);
+ * every thread's (ALL). Other threads' records are copied, not forgotten. */
+#define SONDE_LOG_FLIGHT_THREAD 0
+#define SONDE_LOG_FLIGHT_TRACE 1
+#define SONDE_LOG_FLIGHT_ALL 2
+
+/* The flight recorder, in numbers: each thread that keeps a record gets a
+ * store of the last 128 kept records (64 KiB; a record's strings are cut
+ * to fit 504 bytes, "_truncated":true); at most 256 stores (16 MiB), the
+ * stores of exited threads are reused; a thread past that keeps nothing.
+ * The caller's cost of a kept record is that of a written one (the record
+ * is built the same way, into the store instead of the ring). Replayed
+ * records keep their own time, level, fields and trace context; a replay
+ * that finds the ring full drops the rest (counted as dropped). The crash
+ * flush (below) writes every thread's kept records too. A freed logger
+ * whose records are kept is destroyed once none is kept any more. */
+
+/* Zeroes *o, sets size, service, level INFO, and for the flight recorder
+ * (left off) flight_level DEBUG and flight_trigger ERROR. NULL o is a
+ * no-op. */
 SONDE_API void sonde_log_opts_init(sonde_log_opts *o, const char *service);
 
 /* A new root logger; starts the backend thread if it is not running.
  * Returns NULL with SONDE_EINVAL (NULL opts, bad size, NULL or empty
  * service, a level out of range, too many sinks or redaction keys, a NULL
- * sink or key), SONDE_ENOMEM, SONDE_EIO (the backend thread could not be
+ * sink or key, a flight level or trigger out of TRACE..FATAL, an unknown
+ * flight scope), SONDE_ENOMEM, SONDE_EIO (the backend thread could not be
  * started). Free with sonde_logger_free(). */
 SONDE_API SONDE_WUR sonde_logger *sonde_logger_new(const sonde_log_opts *opts);
 
@@ -434,6 +464,52 @@ SONDE_API SONDE_WUR int sonde_log_stats_get(sonde_log_stats *out);
 #define SONDE_LOG_SITES_MAX 4096
 SONDE_API SONDE_WUR int sonde_log_write(sonde_logger *l, int level, const char *msg, size_t msg_len,
                                         const sonde_log_field *fields, size_t n);
+
+/* ---- crash flush ---------------------------------------------------------------
+ * A process that dies by a signal still has records in the rings: the ones
+ * that explain the crash. sonde_log_crash_flush_enable() installs handlers
+ * for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT that, using only
+ * async-signal-safe calls (no lock, no allocation: write(2), sigaction,
+ * raise, nanosleep, backtrace):
+ *   - pause the backend (a batch under way may finish, at most 500 ms);
+ *   - write every record still in the rings, merged by time, to its
+ *     logger's file, stdout and stderr sinks (rotation is not done);
+ *     callback sinks cannot be called from a signal handler: their records
+ *     are skipped and counted; a record whose line needs memory (over
+ *     64 KiB, or keys that need renaming) is skipped and counted;
+ *   - write one crash record through the default logger's file and
+ *     stdout/stderr sinks (stderr when there is none), at level fatal:
+ *       {"@timestamp":...,"level":"fatal","message":"crash","service":...,
+ *        "signal":"SIGSEGV","signo":11,"code":1,"fault_address":"0x0",
+ *        "thread_id":1234,"records_flushed":N,"records_skipped":N,
+ *        "callback_records_skipped":N,"backtrace":["0x...",...]}
+ *     (return addresses only: symbolizing is not async-signal-safe; feed
+ *     them to addr2line or eu-addr2line with the binary's load address);
+ *   - hand the signal on: the handler installed before sonde's runs (so
+ *     core dumps, sanitizers and crash reporters keep working), or, for
+ *     the default action, the signal is raised again and kills the process
+ *     with its own status (and core dump).
+ * Two threads crashing at once: the second waits (at most 2 s) for the
+ * first's flush, then hands its signal on. A fault inside the handler is
+ * blocked, so the kernel kills the process: it never hangs. A record being
+ * written at the moment of the crash by the crashing thread is lost; a
+ * record the backend was writing when it was paused may appear twice.
+ * Every thread that logs gets a 64 KiB alternate signal stack (mmap) at
+ * its first log call while the handlers are installed, unless it has one
+ * (Go and Rust runtimes set their own), so a stack overflow is flushed too;
+ * sonde_log_crash_thread_init() gives one to the calling thread now.
+ * Opt-in; idempotent. SONDE_EIO when sigaction fails (nothing installed).
+ * Install it after other crash handlers (sanitizers, Breakpad), so sonde
+ * runs first and chains to them. Any thread. */
+SONDE_API SONDE_WUR int sonde_log_crash_flush_enable(void);
+/* Puts back the handlers that were there before, where sonde's are still
+ * the installed ones. Idempotent; SONDE_OK. */
+SONDE_API SONDE_WUR int sonde_log_crash_flush_disable(void);
+SONDE_API bool sonde_log_crash_flush_enabled(void);
+/* The calling thread's alternate signal stack (kept if it has one).
+ * SONDE_ENOMEM when none could be set up. Freed at thread exit for threads
+ * that logged. */
+SONDE_API SONDE_WUR int sonde_log_crash_thread_init(void);
 
 /* ---- call sites and the emit entry point (used by the macros) ------------
  * Layout frozen: the macros build a static const sonde_log_site per call

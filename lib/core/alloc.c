@@ -90,11 +90,15 @@ int sonde_set_allocator(const sonde_allocator *a)
 	return SONDE_OK;
 }
 
+SONDE_TLS int sonde__alloc_refused;
+
 void *sonde__malloc(size_t n)
 {
 	int saved_errno = errno;
 	void *p;
 
+	if (SONDE_UNLIKELY(sonde__alloc_refused))
+		return NULL;
 	sonde__alloc_freeze();
 	p = alloc.malloc_fn(alloc.ctx, n ? n : 1);
 	errno = saved_errno;
@@ -106,6 +110,8 @@ void *sonde__calloc(size_t count, size_t n)
 	int saved_errno = errno;
 	void *p;
 
+	if (SONDE_UNLIKELY(sonde__alloc_refused))
+		return NULL;
 	sonde__alloc_freeze();
 	if (n && count > SIZE_MAX / n)
 		return NULL;
@@ -119,6 +125,8 @@ void *sonde__realloc(void *p, size_t old_n, size_t new_n)
 	int saved_errno = errno;
 	void *q;
 
+	if (SONDE_UNLIKELY(sonde__alloc_refused))
+		return NULL;
 	sonde__alloc_freeze();
 	q = alloc.realloc_fn(alloc.ctx, p, old_n, new_n ? new_n : 1);
 	errno = saved_errno;

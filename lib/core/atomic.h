@@ -60,6 +60,9 @@
 	atomic_compare_exchange_strong_explicit((p), (expp), (v), memory_order_seq_cst, \
 	                                        memory_order_seq_cst)
 #define sonde__fence_acquire() atomic_thread_fence(memory_order_acquire)
+#define sonde__fence_release() atomic_thread_fence(memory_order_release)
+#define sonde__fetch_add_seq_cst(p, v) atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
+#define sonde__fetch_sub_seq_cst(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_seq_cst)
 /* A compiler barrier only (orders against a signal handler on this thread). */
 #define sonde__signal_fence() atomic_signal_fence(memory_order_seq_cst)
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/atomic.h"
 #include "sonde.h"
 
 #define SONDE_INTERNAL __attribute__((visibility("hidden")))
@@ -35,6 +36,10 @@ void *sonde__realloc(void *p, size_t old_n, size_t new_n);
 void sonde__free(void *p, size_t n);
 char *sonde__strndup(const char *s, size_t n);
 void sonde__alloc_freeze(void); /* first use: hooks can no longer change */
+/* Set on a thread that must not call the allocator (the crash flush, in a
+ * signal handler): every allocation there fails, as out of memory, without
+ * calling the allocator. One initial-exec word. */
+extern SONDE_TLS int sonde__alloc_refused;
 
 /* ---- errors (status.c) ----------------------------------------------------
  * Records status and a message as the calling thread's last error and

@@ -11,6 +11,7 @@
  *   log_clock.c          record timestamps: ticks, and ticks to time
  *   log_config.c         sonde_log_configure()
  *   log_ring.c (+ .h)    the per-thread SPSC ring
+ *   log_flight.c         the flight recorder's per-thread stores
  *   log_stats.c          statistics and self-metrics
  *   log_format.c         records to JSON lines and logfmt
  *   log_sink_write.c     the backend's side of a sink: buffers, writes,
@@ -18,6 +19,8 @@
  *   log_sink.c           sink objects: creation, references, closing
  *   log_logger_build.c   building and destroying a logger object
  *   log_backend.c        the backend thread; the end of a shutdown
+ *   log_crash.c          the crash flush: signal handlers that write what
+ *                        the rings hold, then chain; alternate stacks
  *   log_lifecycle.c      set-up, backend start, flush, shutdown, fork
  *   log_thread.c         the calling thread's ring: attach, thread exit
  *   log_emit.c           the log call (producer side)
@@ -77,13 +80,19 @@
 #define SONDE__LOG_RING_MIN 1024u
 #define SONDE__LOG_RING_MAX (64u * 1024u * 1024u)
 #define SONDE__LOG_SINK_PATH_MAX 4096 /* a file sink's path, with its NUL */
+/* the flight recorder (log_flight.c): per thread, SLOTS records of at most
+ * SLOT_BYTES - 8 bytes each (64 KiB); at most STORES threads (16 MiB) */
+#define SONDE__FLIGHT_SLOTS 128u
+#define SONDE__FLIGHT_SLOT_BYTES 512u
+#define SONDE__FLIGHT_STORES 256u
 
 /* ---- records ---------------------------------------------------------------- */
 enum { REC_PAD = 0, REC_LOG = 1 };
 /* REC_F_NOTICE: the logger's own "log records dropped" notice, which is
  * no caller's record: neither written[] nor a discard counts it (the drops
  * it reports were counted when they happened). */
-enum { REC_F_CTX = 1, REC_F_TRUNC = 2, REC_F_NOTICE = 4 };
+/* REC_F_REPLAY: a flight-recorder record replayed before its trigger. */
+enum { REC_F_CTX = 1, REC_F_TRUNC = 2, REC_F_NOTICE = 4, REC_F_REPLAY = 8 };
 
 /* String value slots: length in the low 32 bits, flags above. */
 #define REC_STR_NULL (1ull << 63)
@@ -184,6 +193,13 @@ struct sonde_logger {
 	struct sonde_logger *next, *prev; /* live list, log_mu */
 	struct sonde_logger *retire_next;
 	bool root; /* made by sonde_logger_new(), not a child */
+	/* the flight recorder: with it on, level (the gate) is the lower of
+	 * out_level and flight_level, and emit keeps what is below out_level */
+	int out_level; /* records at or above are written (relaxed) */
+	bool flight;
+	int flight_level, flight_trigger, flight_scope;
+	_Atomic int flight_used; /* a record of it was kept: its destruction
+	                            waits until no store names it */
 };
 
 /* ---- process-wide state (log_state.c) -------------------------------------------- */
@@ -232,6 +248,14 @@ typedef struct sonde__log_global {
 	int backend_parked;        /* log_mu: it waits at the top of its loop,
 	                              outside every allocation, for the fork */
 	int fork_pending;          /* log_mu: a fork's prepare handler runs */
+	/* crash flush (log_crash.c): a Dekker pair with the backend, seq_cst
+	 * on both sides, so either the backend sees crashing before a batch
+	 * or the crash handler sees in_batch and waits for it to end */
+	_Atomic int crashing;     /* a crash handler is the rings' consumer */
+	_Atomic int in_batch;     /* the backend drains or writes */
+	_Atomic int crash_on;     /* the handlers are installed: new threads get
+	                             an alternate signal stack */
+	_Atomic long backend_tid; /* the backend thread's id (gettid) */
 } sonde__log_global;
 
 extern sonde__log_global sonde__log_g;
@@ -245,6 +269,9 @@ extern SONDE_TLS sonde__log_ring *sonde__log_tls_ring;
 /* ---- log_level.c --------------------------------------------------------------- */
 /* A level out of range becomes OFF. */
 int sonde__log_clamp_level(int level);
+/* Sets the logger's level: out_level, and the gate (level) below it when
+ * the flight recorder keeps lower records. */
+void sonde__logger_levels(sonde_logger *l, int level);
 
 /* ---- log_clock.c --------------------------------------------------------------- */
 /* Detects an invariant TSC and sets sonde__log_g.tsc (once, at set-up). */
@@ -264,6 +291,34 @@ static inline uint64_t sonde__log_now_ticks(void)
 void sonde__log_clock_start(void);
 void sonde__log_clock_refresh(void);
 int64_t sonde__log_ticks_to_ns(uint64_t ticks);
+/* The crash flush (async-signal-safe): pairs ticks with time itself when
+ * the backend has not yet, then converts as the backend would. */
+void sonde__log_clock_crash_prepare(void);
+int64_t sonde__log_ticks_to_ns_crash(uint64_t ticks);
+
+/* ---- log_flight.c -------------------------------------------------------------- */
+typedef struct sonde__flight sonde__flight;
+/* Producer: keeps one record image (size bytes, a multiple of 8, at most
+ * SONDE__FLIGHT_SLOT_BYTES - 8) in the thread's store. */
+void sonde__log_flight_keep(const uint64_t *img, uint32_t size);
+/* Producer, with the ring's in_push set: writes the kept records (scope
+ * SONDE_LOG_FLIGHT_*: this thread's, or also the other threads' of trace
+ * tid, or all) at *pos as replayed records; returns how many found no
+ * room. Always followed, after the ring's commit, by _replay_done(). */
+uint64_t sonde__log_flight_replay(sonde__log_ring *r, uint64_t *pos, int scope,
+                                  const uint64_t tid[2]);
+void sonde__log_flight_replay_done(void);
+/* True while a live kept record names l (or a replay runs). */
+bool sonde__log_flight_names(const sonde_logger *l);
+/* Calls fn on a copy of each live kept record (the crash flush); their
+ * number. */
+size_t sonde__log_flight_each(void (*fn)(rec_hdr *h, void *arg), void *arg);
+/* The thread's store goes back to the pool, its records forgotten. */
+void sonde__log_flight_thread_exit(void);
+/* Forked child: the other threads' stores are free. */
+void sonde__log_flight_fork_child(void);
+/* Every store forgets its records (the logger stopped). */
+void sonde__log_flight_clear_all(void);
 
 /* ---- log_stats.c --------------------------------------------------------------- */
 /* Registers the self-metrics on the default registry (once). */
@@ -274,13 +329,19 @@ void sonde__log_stats_init(void);
 void sonde__log_stats_publish(const uint64_t written[6]);
 
 /* ---- log_format.c -------------------------------------------------------------- */
-/* Appends one line (with its '\n') for rec in format fmt (0 JSON, 1 logfmt). */
+/* Appends one line (with its '\n') for rec in format fmt (0 JSON, 1 logfmt).
+ * Off the backend thread (the crash flush) pass crash = true: the
+ * backend's timestamp cache is left alone. */
 void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec);
+void sonde__log_format_crash(sonde_buf *b, int fmt, const sonde__log_rec *rec);
 /* Renders bound fields for a logger (redaction applied). */
 int sonde__log_render_bound(sonde_logger *l);
 bool sonde__log_redacted(const sonde_logger *l, const char *key);
 
 /* ---- log_sink_write.c ---------------------------------------------------------- */
+/* write(2) until done; 0 or the errno (errno itself is kept).
+ * Async-signal-safe. */
+int sonde__log_write_all(int fd, const char *p, size_t n);
 /* Backend: hand one formatted line (with '\n') to the sink. */
 void sonde__log_sink_put(sonde_log_sink *s, int level, const char *line, size_t len,
                          const sonde__log_rec *rec, sonde_log_sink **dirty);
@@ -317,6 +378,13 @@ void *sonde__log_backend_main(void *arg);
  * blocked producers. Returns the number of records discarded. Called
  * without log_mu, by sonde_log_shutdown() or by an abandoned backend. */
 uint64_t sonde__log_finish_shutdown(void);
+
+/* ---- log_crash.c --------------------------------------------------------------- */
+/* The calling thread's alternate signal stack, when the crash handlers are
+ * installed and the thread has none (log_thread.c, at its first log call);
+ * released at thread exit. */
+void sonde__log_crash_thread_attach(void);
+void sonde__log_crash_thread_detach(void);
 
 /* ---- log_lifecycle.c ----------------------------------------------------------- */
 /* Process-wide set-up (TSC, fork handlers, self-metrics), once. */

@@ -20,7 +20,9 @@
  * Timestamps are kept non-decreasing per ring (a recalibration of the
  * tick rate, log_clock.c, can move the conversion back by a few ns).
  */
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log/log_ring.h"
 
@@ -195,6 +197,24 @@ static void batch_begin_locked(batch *b)
 	b->retired = b->all ? G.retired : NULL;
 	if (b->all)
 		G.retired = NULL;
+	/* ... and, when the flight recorder kept records of theirs, once no
+	 * live kept record names them (log_flight.c says why checking here,
+	 * before the batch's ring ends are loaded, is enough) */
+	if (b->retired) {
+		sonde_logger **pp = &b->retired, *l;
+		/* stopping: nothing kept will be written any more */
+		if (b->stopping)
+			sonde__log_flight_clear_all();
+		while ((l = *pp) != NULL) {
+			if (sonde__load_relaxed(&l->flight_used) && sonde__log_flight_names(l)) {
+				*pp = l->retire_next;
+				l->retire_next = G.retired;
+				G.retired = l;
+			} else {
+				pp = &l->retire_next;
+			}
+		}
+	}
 }
 
 /* Under cycle_mu: drains every cursor to the batch's end and writes the
@@ -336,12 +356,28 @@ static void park_for_fork_locked(void)
 	G.backend_parked = 0;
 }
 
+/* Before a batch touches the rings: while a crash handler is their
+ * consumer (log_crash.c) the backend waits. seq_cst on both sides (a
+ * Dekker pair with crash_pause_backend()): either this load sees crashing
+ * or the handler sees in_batch and waits for the batch to end. */
+static void crash_gate_enter(void)
+{
+	for (;;) {
+		sonde__store_seq_cst(&G.in_batch, 1);
+		if (SONDE_LIKELY(!sonde__load_seq_cst(&G.crashing)))
+			return;
+		sonde__store_seq_cst(&G.in_batch, 0);
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
+}
+
 void *sonde__log_backend_main(void *arg)
 {
 	unsigned sleep_us = 50;
 
 	(void)arg;
 	sonde__log_is_backend = 1;
+	sonde__store_relaxed(&G.backend_tid, (long)syscall(SYS_gettid));
 	sonde__log_clock_start();
 	ncur = 0;
 	pthread_mutex_lock(&G.log_mu);
@@ -353,7 +389,10 @@ void *sonde__log_backend_main(void *arg)
 		pthread_mutex_unlock(&G.log_mu);
 
 		pthread_mutex_lock(&G.cycle_mu);
+		crash_gate_enter();
 		batch_write(&b);
+		/* seq_cst: see crash_gate_enter() */
+		sonde__store_seq_cst(&G.in_batch, 0);
 		pthread_mutex_unlock(&G.cycle_mu);
 		batch_after(&b);
 
@@ -397,6 +436,9 @@ uint64_t sonde__log_finish_shutdown(void)
 	}
 	l = G.retired;
 	G.retired = NULL;
+	/* no replay can run (nothing is logged after the stop): the kept
+	 * records go, and with them every name of a retired logger */
+	sonde__log_flight_clear_all();
 	G.flush_done = G.flush_req;
 	pthread_cond_broadcast(&G.flush_cv);
 	pthread_mutex_unlock(&G.log_mu);

@@ -107,3 +107,35 @@ int64_t sonde__log_ticks_to_ns(uint64_t t)
 		return (int64_t)t;
 	return clk_last.ns + (int64_t)((double)(int64_t)(t - clk_last.tsc) * ns_per_tick);
 }
+
+/* ---- the crash flush: the backend's pairing if it has one ------------------------------- */
+
+static clock_pair crash_pair;
+static double crash_rate;
+
+void sonde__log_clock_crash_prepare(void)
+{
+	struct timespec d = {0, 2000000};
+	clock_pair a;
+
+	crash_rate = 0;
+	/* the backend paired (or is pausing with a pairing): use its; a
+	 * backend still in sonde__log_clock_start() (or none) has none yet,
+	 * so pair here: 2 ms of slope, async-signal-safe calls only */
+	if (!sonde__load_relaxed(&G.tsc) || (clk_last.ns != 0 && clk_last.tsc > clk_first.tsc))
+		return;
+	a = read_pair();
+	while (nanosleep(&d, &d) != 0)
+		;
+	crash_pair = read_pair();
+	if (crash_pair.tsc > a.tsc)
+		crash_rate = (double)(crash_pair.ns - a.ns) / (double)(crash_pair.tsc - a.tsc);
+}
+
+int64_t sonde__log_ticks_to_ns_crash(uint64_t t)
+{
+	if (crash_rate > 0)
+		return crash_pair.ns +
+		       (int64_t)((double)(int64_t)(t - crash_pair.tsc) * crash_rate);
+	return sonde__log_ticks_to_ns(t);
+}

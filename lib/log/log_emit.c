@@ -84,13 +84,13 @@ static size_t cut_strings(rec_shape *sh, const sonde_log_site *site, const sonde
 	return strbytes;
 }
 
-/* Fills *sh for a record of n fields on ring r; ctx is the thread's trace
- * context, present when has_ctx. */
-static inline void measure(rec_shape *sh, const sonde__log_ring *r, const sonde_log_site *site,
+/* Fills *sh for a record of n fields of at most limit bytes (strings are
+ * cut to fit); ctx is the thread's trace context, present when has_ctx. */
+static inline void measure(rec_shape *sh, size_t limit, const sonde_log_site *site,
                            const sonde_log_value *vals, unsigned n, const sonde_span_context *ctx,
                            bool has_ctx)
 {
-	size_t corr = has_ctx ? ctx->correlation_len : 0, strbytes = corr, limit, fixed;
+	size_t corr = has_ctx ? ctx->correlation_len : 0, strbytes = corr, fixed;
 	unsigned i;
 
 	sh->cut = 0;
@@ -106,7 +106,6 @@ static inline void measure(rec_shape *sh, const sonde__log_ring *r, const sonde_
 		sh->slen[i] = vals[i].len == (size_t)-1 ? strlen(vals[i].v.s) : vals[i].len;
 		strbytes += sh->slen[i];
 	}
-	limit = r->cap / 4;
 	if (SONDE_UNLIKELY(fixed + strbytes > limit))
 		strbytes = cut_strings(sh, site, vals, n, limit - fixed, corr);
 	sh->size = (uint32_t)((fixed + strbytes + 7) & ~(size_t)7);
@@ -193,6 +192,21 @@ static inline void put_record(uint8_t *p, sonde_logger *l, const sonde_log_site 
 	}
 }
 
+/* The flight recorder: a record below the logger's level, built as the
+ * ring's records are, into the thread's store. */
+static void keep(sonde_logger *l, const sonde_log_site *site, const sonde_log_value *vals,
+                 unsigned n, const sonde_span_context *ctx, const uint64_t tid[2])
+{
+	uint64_t img[(SONDE__FLIGHT_SLOT_BYTES - 8) / 8];
+	rec_shape sh;
+
+	measure(&sh, sizeof(img), site, vals, n, ctx, (tid[0] | tid[1]) != 0);
+	put_record((uint8_t *)img, l, site, vals, n, &sh, ctx, tid);
+	if (SONDE_UNLIKELY(!sonde__load_relaxed(&l->flight_used)))
+		sonde__store_relaxed(&l->flight_used, 1);
+	sonde__log_flight_keep(img, sh.size);
+}
+
 void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_log_value *vals)
 {
 	sonde__log_ring *r = sonde__log_tls_ring;
@@ -201,6 +215,7 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 	rec_shape sh;
 	unsigned n;
 	uint8_t *p;
+	bool replayed = false;
 
 	if (!l || !site)
 		return;
@@ -224,10 +239,24 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 
 	ctx = sonde_context_current();
 	memcpy(tid, ctx->trace_id, 16);
-	measure(&sh, r, site, vals, n, ctx, (tid[0] | tid[1]) != 0);
+	/* below the level with the gate open: the flight recorder keeps it */
+	if (SONDE_UNLIKELY((int)site->level < sonde__plain_load_relaxed(&l->out_level))) {
+		keep(l, site, vals, n, ctx, tid);
+		goto out;
+	}
+	measure(&sh, r->cap / 4, site, vals, n, ctx, (tid[0] | tid[1]) != 0);
 	pos = sonde__ring_wpos_spsc(r);
 	if (SONDE_UNLIKELY(r->pending_drops))
 		put_drop_notice(r, l, &pos, sh.size);
+	if (SONDE_UNLIKELY(l->flight && (int)site->level >= l->flight_trigger)) {
+		/* the kept records go first, in the same commit */
+		uint64_t lost = sonde__log_flight_replay(r, &pos, l->flight_scope, tid);
+		replayed = true;
+		if (lost) {
+			r->pending_drops += lost;
+			sonde__fetch_add_relaxed(&G.dropped, lost);
+		}
+	}
 	p = sonde__ring_reserve_spsc(r, &pos, sh.size);
 	if (SONDE_UNLIKELY(!p))
 		p = reserve_slow(r, l, &pos, sh.size);
@@ -238,6 +267,9 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 	/* publishes the record (and a drop notice before it), or only the
 	 * notice when the record was dropped */
 	sonde__ring_commit_spsc(r, pos);
+	if (SONDE_UNLIKELY(replayed))
+		sonde__log_flight_replay_done();
+out:
 	/* signal fence: in_push is cleared only after the commit (pairs with
 	 * the fence above) */
 	sonde__signal_fence();

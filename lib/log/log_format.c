@@ -8,7 +8,9 @@
  *   @timestamp (RFC 3339 UTC, microseconds), level, message, service, the
  *   logger's bound fields, trace_id, span_id, trace_flags (2 hex digits)
  *   and correlation_id when the record has a context, then the call's
- *   fields, then "_truncated":true when a string was cut.
+ *   fields, then "_truncated":true when a string was cut, then
+ *   "_replayed":true for a flight-recorder record written before its
+ *   trigger.
  * Values keep their types: integers as integers, doubles in the shortest
  * form that round-trips (NaN and infinities as the strings "NaN", "+Inf",
  * "-Inf"), booleans, strings escaped by sonde__json_put_string (invalid
@@ -26,7 +28,7 @@
  *      in one call the later value is kept (pino and zap keep the last).
  *   2. A surviving key that is one of the line's own keys (@timestamp, ts,
  *      level, message, msg, service, trace_id, span_id, trace_flags,
- *      correlation_id, _truncated) is written with the first suffix _1,
+ *      correlation_id, _truncated, _replayed) is written with the first suffix _1,
  *      _2, ... that is neither a line key nor another surviving key nor an
  *      earlier rename.
  * The common line (plain ASCII keys, none reserved, no repeat) is detected
@@ -45,19 +47,26 @@
 static int64_t ts_sec = INT64_MIN;
 static char ts_prefix[32];
 
-static void put_timestamp(sonde_buf *b, int64_t ns)
+static void put_timestamp(sonde_buf *b, int64_t ns, bool crash)
 {
 	int64_t sec = ns >= 0 ? ns / 1000000000 : (ns - 999999999) / 1000000000;
 	int64_t us = (ns - sec * 1000000000) / 1000;
 	char tail[9];
 	int i;
 
-	/* core's RFC 3339 (gmtime_r) once a second; the microseconds here */
-	if (sec != ts_sec) {
-		sonde__fmt_rfc3339_sec(ts_prefix, sec);
-		ts_sec = sec;
+	/* core's RFC 3339 once a second; the microseconds here. The crash
+	 * flush runs beside the backend (or in it): it keeps off the cache. */
+	if (crash) {
+		char own[19];
+		sonde__fmt_rfc3339_sec(own, sec);
+		sonde__buf_put(b, own, 19);
+	} else {
+		if (sec != ts_sec) {
+			sonde__fmt_rfc3339_sec(ts_prefix, sec);
+			ts_sec = sec;
+		}
+		sonde__buf_put(b, ts_prefix, 19);
 	}
-	sonde__buf_put(b, ts_prefix, 19);
 	tail[0] = '.';
 	for (i = 6; i >= 1; i--) {
 		tail[i] = (char)('0' + us % 10);
@@ -84,8 +93,8 @@ static void put_double(sonde_buf *b, double v, bool json)
 /* ---- keys ------------------------------------------------------------------------------ */
 
 static const char *const reserved[] = {
-        "@timestamp", "ts",      "level",       "message",        "msg",       "service",
-        "trace_id",   "span_id", "trace_flags", "correlation_id", "_truncated"};
+        "@timestamp", "ts",      "level",       "message",        "msg",        "service",
+        "trace_id",   "span_id", "trace_flags", "correlation_id", "_truncated", "_replayed"};
 
 static bool is_reserved(const char *k)
 {
@@ -382,7 +391,7 @@ static void put_bound(sonde_buf *b, bool json, const sonde_logger *l, const boun
 
 /* ---- records ---------------------------------------------------------------------------- */
 
-void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec)
+static void format_rec(sonde_buf *b, int fmt, const sonde__log_rec *rec, bool crash)
 {
 	const rec_hdr *h = rec->h;
 	const sonde_log_site *site = h->site;
@@ -411,14 +420,14 @@ void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec)
 	}
 	if (json) {
 		sonde__buf_put(b, "{\"@timestamp\":\"", 15);
-		put_timestamp(b, rec->ns);
+		put_timestamp(b, rec->ns, crash);
 		sonde__buf_put(b, "\",\"level\":\"", 11);
 		sonde__buf_puts(b, sonde_log_level_name(h->level));
 		sonde__buf_put(b, "\",\"message\":", 12);
 		sonde__json_put_string(b, msg, msg_len);
 	} else {
 		sonde__buf_put(b, "ts=", 3);
-		put_timestamp(b, rec->ns);
+		put_timestamp(b, rec->ns, crash);
 		sonde__buf_put(b, " level=", 7);
 		sonde__buf_puts(b, sonde_log_level_name(h->level));
 		sonde__buf_put(b, " msg=", 5);
@@ -482,9 +491,21 @@ void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec)
 		plan_free(&plan);
 	if (h->flags & REC_F_TRUNC)
 		sonde__buf_puts(b, json ? ",\"_truncated\":true" : " _truncated=true");
+	if (h->flags & REC_F_REPLAY)
+		sonde__buf_puts(b, json ? ",\"_replayed\":true" : " _replayed=true");
 	if (json)
 		sonde__buf_putc(b, '}');
 	sonde__buf_putc(b, '\n');
+}
+
+void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec)
+{
+	format_rec(b, fmt, rec, false);
+}
+
+void sonde__log_format_crash(sonde_buf *b, int fmt, const sonde__log_rec *rec)
+{
+	format_rec(b, fmt, rec, true);
 }
 
 /* ---- bound fields ------------------------------------------------------------------------ */

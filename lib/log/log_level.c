@@ -57,17 +57,31 @@ int sonde__log_clamp_level(int level)
 	return level < 0 || level > SONDE_LOG_LEVEL_OFF ? SONDE_LOG_LEVEL_OFF : level;
 }
 
+void sonde__logger_levels(sonde_logger *l, int level)
+{
+	int gate;
+
+	level = sonde__log_clamp_level(level);
+	gate = l->flight && l->flight_level < level ? l->flight_level : level;
+	/* relaxed: a call racing with the change sees either level; the out
+	 * level first, so a call that passes the new gate and finds the old
+	 * out level is kept rather than written (or the other way), never
+	 * lost */
+	sonde__plain_store_relaxed(&l->out_level, level);
+	sonde__plain_store_relaxed(&l->level, gate);
+}
+
 void sonde_logger_set_level(sonde_logger *l, sonde_log_level level)
 {
 	if (l)
-		sonde__plain_store_relaxed(&l->level, sonde__log_clamp_level((int)level));
+		sonde__logger_levels(l, (int)level);
 }
 
 sonde_log_level sonde_logger_level(const sonde_logger *l)
 {
 	if (!l)
 		return SONDE_LOG_LEVEL_OFF;
-	return (sonde_log_level)sonde__plain_load_relaxed(&l->level);
+	return (sonde_log_level)sonde__plain_load_relaxed(&l->out_level);
 }
 
 void sonde_log_set_level_all(sonde_log_level level)

@@ -65,6 +65,7 @@ static void fork_child(void)
 	 * The backend is started by the child's first log call (no
 	 * pthread_create inside an atfork handler). */
 	sonde__log_rings_fork_child(sonde__log_tls_ring);
+	sonde__log_flight_fork_child();
 	if (st == ST_RUNNING || st == ST_STOPPING)
 		sonde__store_relaxed(&G.state, ST_NEED_START);
 	G.stopping = 0;

@@ -18,6 +18,8 @@ void sonde_log_opts_init(sonde_log_opts *o, const char *service)
 	o->size = sizeof(*o);
 	o->service = service;
 	o->level = SONDE_LOG_LEVEL_INFO;
+	o->flight_level = SONDE_LOG_LEVEL_DEBUG;
+	o->flight_trigger = SONDE_LOG_LEVEL_ERROR;
 }
 
 /* Links a built logger and makes sure the backend runs; a root logger
@@ -101,6 +103,9 @@ void sonde_logger_free(sonde_logger *l)
 	st = sonde__load_relaxed(&G.state);
 	if (st == ST_STOPPED || st == ST_INIT) {
 		pthread_mutex_unlock(&G.log_mu);
+		/* no backend to wait for a replay: kept records naming l go */
+		if (sonde__load_relaxed(&l->flight_used))
+			sonde__log_flight_clear_all();
 		sonde__logger_destroy(l);
 		return;
 	}

@@ -120,6 +120,16 @@ static int check_opts(const sonde_log_opts *o)
 	if ((int)o->level < 0 || o->level > SONDE_LOG_LEVEL_OFF)
 		return sonde__fail(SONDE_EINVAL, "sonde_logger_new: level %d out of range",
 		                   (int)o->level);
+	if (o->flight_recorder &&
+	    ((int)o->flight_level < 0 || o->flight_level > SONDE_LOG_LEVEL_FATAL ||
+	     (int)o->flight_trigger < 0 || o->flight_trigger > SONDE_LOG_LEVEL_FATAL))
+		return sonde__fail(SONDE_EINVAL,
+		                   "sonde_logger_new: flight level %d or trigger %d out of range",
+		                   (int)o->flight_level, (int)o->flight_trigger);
+	if (o->flight_recorder &&
+	    (o->flight_scope < SONDE_LOG_FLIGHT_THREAD || o->flight_scope > SONDE_LOG_FLIGHT_ALL))
+		return sonde__fail(SONDE_EINVAL, "sonde_logger_new: unknown flight scope %d",
+		                   o->flight_scope);
 	if (o->overflow != SONDE_LOG_OVERFLOW_DROP && o->overflow != SONDE_LOG_OVERFLOW_BLOCK)
 		return sonde__fail(SONDE_EINVAL, "sonde_logger_new: unknown overflow policy %d",
 		                   (int)o->overflow);
@@ -182,7 +192,11 @@ sonde_logger *sonde__logger_build(const sonde_log_opts *o_in)
 	l = sonde__calloc(1, sizeof(*l));
 	if (!l)
 		return sonde__fail(SONDE_ENOMEM, "sonde_logger_new: out of memory"), NULL;
-	l->level = initial_level(o);
+	l->flight = o->flight_recorder != 0;
+	l->flight_level = (int)o->flight_level;
+	l->flight_trigger = o->flight_trigger ? (int)o->flight_trigger : SONDE_LOG_LEVEL_ERROR;
+	l->flight_scope = o->flight_scope;
+	sonde__logger_levels(l, initial_level(o));
 	l->overflow = (int)o->overflow;
 	l->service_len = strlen(o->service);
 	l->service = sonde__strndup(o->service, l->service_len);
@@ -270,7 +284,11 @@ sonde_logger *sonde__logger_build_child(const sonde_logger *parent, const sonde_
 	l = sonde__calloc(1, sizeof(*l));
 	if (!l)
 		return sonde__fail(SONDE_ENOMEM, "sonde_logger_child: out of memory"), NULL;
-	l->level = sonde_logger_level(parent);
+	l->flight = parent->flight;
+	l->flight_level = parent->flight_level;
+	l->flight_trigger = parent->flight_trigger;
+	l->flight_scope = parent->flight_scope;
+	sonde__logger_levels(l, (int)sonde_logger_level(parent));
 	l->overflow = parent->overflow;
 	l->service_len = parent->service_len;
 	l->service = sonde__strndup(parent->service, parent->service_len);

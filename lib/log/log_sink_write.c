@@ -53,7 +53,7 @@ static void file_close(sonde_log_sink *s)
 	errno = saved;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int sonde__log_write_all(int fd, const char *p, size_t n)
 {
 	int saved = errno, rc = 0;
 
@@ -84,7 +84,7 @@ void sonde__log_sink_io_close(sonde_log_sink *s)
 	 * every buffer at the end of its batch); a failure here has nobody
 	 * to report to */
 	if (s->kind != SINK_CALLBACK && s->out.len &&
-	    (s->fd < 0 || write_all(s->fd, s->out.data, s->out.len) != 0))
+	    (s->fd < 0 || sonde__log_write_all(s->fd, s->out.data, s->out.len) != 0))
 		count_error(s, s->out_lines);
 	if (s->kind == SINK_FILE)
 		file_close(s);
@@ -159,7 +159,8 @@ static void report_recovery(sonde_log_sink *s, const sonde__log_rec *like)
 	if (s->kind == SINK_CALLBACK)
 		rc = s->fn(s->ctx, SONDE_LOG_LEVEL_WARN, notice_buf.data, notice_buf.len - 1);
 	else
-		rc = s->fd >= 0 ? -write_all(s->fd, notice_buf.data, notice_buf.len) : -1;
+		rc = s->fd >= 0 ? -sonde__log_write_all(s->fd, notice_buf.data, notice_buf.len)
+		                : -1;
 	if (rc >= 0) {
 		if (s->kind == SINK_FILE)
 			s->file_size += notice_buf.len;
@@ -194,7 +195,7 @@ void sonde__log_sink_flush(sonde_log_sink *s)
 		return;
 	if (s->fd < 0 && s->kind == SINK_FILE)
 		(void)sonde__log_sink_file_open(s); /* recover from a failed reopen or rotation */
-	rc = s->fd >= 0 ? write_all(s->fd, s->out.data, s->out.len) : EBADF;
+	rc = s->fd >= 0 ? sonde__log_write_all(s->fd, s->out.data, s->out.len) : EBADF;
 	if (rc) {
 		count_error(s, s->out_lines);
 	} else {
@@ -253,7 +254,7 @@ void sonde__log_sink_put(sonde_log_sink *s, int level, const char *line, size_t 
 		sonde_buf_reset(&s->out);
 		s->out.oom = 0;
 		s->out_lines = 0;
-		if (s->fd < 0 || write_all(s->fd, line, len))
+		if (s->fd < 0 || sonde__log_write_all(s->fd, line, len))
 			count_error(s, 1);
 		else if (s->kind == SINK_FILE)
 			s->file_size += len;

@@ -2,7 +2,8 @@
  * lib/log/log_thread.c - the calling thread's ring: created and linked by
  * the thread's first log call, orphaned when the thread exits (its records
  * stay; the backend writes them, then frees the ring). Calls:
- * log_lifecycle.c (set-up), log_ring.c, log_state.c.
+ * log_lifecycle.c (set-up), log_crash.c (alternate stacks), log_ring.c,
+ * log_state.c.
  */
 #include "log/log_ring.h"
 
@@ -22,6 +23,8 @@ static void ring_key_dtor(void *p)
 
 	if (!r)
 		return;
+	sonde__log_crash_thread_detach();
+	sonde__log_flight_thread_exit();
 	if (sonde__log_tls_ring == r)
 		sonde__log_tls_ring = NULL;
 	pthread_mutex_lock(&G.log_mu);
@@ -62,5 +65,9 @@ sonde__log_ring *sonde__log_thread_ring_attach(void)
 	sonde__log_tls_ring = r;
 	if (ring_key_ok)
 		pthread_setspecific(ring_key, r);
+	/* relaxed: a thread that starts logging as the handlers go in gets
+	 * its stack at its next attach, or from sonde_log_crash_thread_init */
+	if (sonde__load_relaxed(&G.crash_on))
+		sonde__log_crash_thread_attach();
 	return r;
 }
