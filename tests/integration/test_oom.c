@@ -21,7 +21,7 @@ static pthread_t scenario_thread;
 
 static bool should_fail(void)
 {
-	if (!pthread_equal(pthread_self(), scenario_thread))
+	if (!pthread_equal(pthread_self(), __atomic_load_n(&scenario_thread, __ATOMIC_RELAXED)))
 		return false;
 	if (fail_at >= 0 && n_allocs++ == fail_at) {
 		failures++;
@@ -364,6 +364,83 @@ TEST_TIMEOUT(oom_log_every_allocation, 180)
 {
 	install();
 	ASSERT_TRUE(oom_loop(log_scenario, log_check) > 3);
+}
+
+/* ---- the flight recorder: a thread's store, a replay's candidate list -------------------- */
+
+static int flight_replayed, flight_errors;
+static int flight_line(void *ctx, sonde_log_level level, const char *line, size_t len)
+{
+	(void)ctx;
+	(void)level;
+	/* line is not NUL-terminated: line[len] is its newline */
+	if (memmem(line, len, "\"_replayed\":true", 16))
+		__atomic_fetch_add(&flight_replayed, 1, __ATOMIC_RELAXED);
+	if (memmem(line, len, "\"message\":\"trigger\"", 19))
+		__atomic_fetch_add(&flight_errors, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void *flight_thread(void *arg)
+{
+	sonde_logger *l = arg;
+
+	/* a fresh thread: its store is allocated by this call, the
+	 * scenario's counted allocation (the scenario thread is this one) */
+	__atomic_store_n(&scenario_thread, pthread_self(), __ATOMIC_RELAXED);
+	LOG_DEBUG(l, "kept");
+	LOG_ERROR(l, "trigger"); /* scope ALL: the candidate list */
+	return NULL;
+}
+
+static int flight_scenario(long n)
+{
+	sonde_log_sink *s = sonde_log_sink_callback(flight_line, NULL, NULL);
+	sonde_log_opts o;
+	sonde_logger *l;
+	pthread_t t, self = pthread_self();
+	int rc = SONDE_OK;
+
+	(void)n;
+	if (!s)
+		return sonde_last_status();
+	__atomic_store_n(&flight_replayed, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&flight_errors, 0, __ATOMIC_RELAXED);
+	sonde_log_opts_init(&o, "oom");
+	o.level_env = "";
+	o.sinks = &s;
+	o.sink_count = 1;
+	o.flight_recorder = 1;
+	o.flight_scope = SONDE_LOG_FLIGHT_ALL;
+	l = sonde_logger_new(&o);
+	sonde_log_sink_free(s);
+	if (!l)
+		return sonde_last_status();
+	pthread_create(&t, NULL, flight_thread, l);
+	pthread_join(t, NULL);
+	__atomic_store_n(&scenario_thread, self, __ATOMIC_RELAXED);
+	rc = sonde_log_flush();
+	/* the trigger is always written; the kept record when its store
+	 * could be had (a failed store keeps nothing, a failed candidate
+	 * list still replays the thread's own) */
+	if (rc == SONDE_OK && __atomic_load_n(&flight_errors, __ATOMIC_RELAXED) != 1)
+		FAIL("allocation %ld: %d trigger lines", n, flight_errors);
+	if (rc == SONDE_OK && failures == 0 &&
+	    __atomic_load_n(&flight_replayed, __ATOMIC_RELAXED) != 1)
+		FAIL("no failure, but %d replayed lines", flight_replayed);
+	sonde_logger_free(l);
+	{
+		int sr = sonde_log_shutdown();
+		if (sr != SONDE_OK && sr != SONDE_ETIMEDOUT)
+			FAIL("shutdown: %d %s", sr, sonde_last_error());
+	}
+	return rc;
+}
+
+TEST_TIMEOUT(oom_log_flight_every_allocation, 120)
+{
+	install();
+	ASSERT_TRUE(oom_loop(flight_scenario, NULL) >= 3); /* ring, store, candidates */
 }
 
 /* ---- health ------------------------------------------------------------------------------------
