@@ -109,6 +109,15 @@ static void call_sonde(void *arg, int i)
 	         LOG_DOUBLE("ratio", 0.75));
 }
 
+/* The same call below the logger's level: kept by the flight recorder,
+ * or dropped at the level check when it is off. */
+static void call_debug(void *arg, int i)
+{
+	sonde_logger *l = arg;
+	LOG_DEBUG(l, "request served", LOG_INT("status", 200), LOG_INT("us", i),
+	          LOG_DOUBLE("ratio", 0.75));
+}
+
 static int devnull_fd = -1;
 
 /* Baseline: the same JSON line formatted with snprintf on the caller's
@@ -319,6 +328,21 @@ BENCH(log)
 	             1);
 	latency_rows("log.baseline_snprintf", "snprintf JSON + write, caller", call_snprintf, NULL,
 	             2);
+	/* issue 20: a call below the level, dropped (recorder off) and kept */
+	latency_rows("log.below_level_off", "LOG_DEBUG + 3 fields below INFO, dropped", call_debug,
+	             l, 1);
+	{
+		sonde_logger *fl;
+		o.flight_recorder = 1;
+		fl = sonde_logger_new(&o);
+		o.flight_recorder = 0;
+		if (fl) {
+			LOG_DEBUG(fl, "warm");
+			latency_rows("log.flight_kept", "LOG_DEBUG + 3 fields below INFO, kept",
+			             call_debug, fl, 1);
+			sonde_logger_free(fl);
+		}
+	}
 	sonde_logger_free(l);
 	sonde_log_sink_free(s);
 	for (int i = 0; i < 3; i++)
