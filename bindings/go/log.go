@@ -197,7 +197,24 @@ type LoggerOpts struct {
 	Block    bool // wait for room instead of dropping when a ring is full
 	Redact   []string
 	Sinks    []*Sink
+	// The flight recorder: records below Level, down to FlightLevel, are
+	// kept in memory per thread and written (marked "_replayed") before
+	// the next record at FlightTrigger or above. A zero FlightLevel keeps
+	// everything (TRACE); a zero FlightTrigger means ERROR.
+	FlightRecorder bool
+	FlightLevel    Level
+	FlightTrigger  Level
+	FlightScope    FlightScope
 }
+
+// FlightScope says whose kept records a trigger writes.
+type FlightScope int
+
+const (
+	FlightThread FlightScope = 0 // the triggering thread's
+	FlightTrace  FlightScope = 1 // and other threads' of the same trace
+	FlightAll    FlightScope = 2 // every thread's
+)
 
 // Logger is a sonde logger; a nil *Logger is a no-op.
 type Logger struct{ p *C.sonde_logger }
@@ -218,6 +235,12 @@ func NewLogger(o LoggerOpts) (*Logger, error) {
 	}
 	if o.Block {
 		co.overflow = C.SONDE_LOG_OVERFLOW_BLOCK
+	}
+	if o.FlightRecorder {
+		co.flight_recorder = 1
+		co.flight_level = C.sonde_log_level(o.FlightLevel)
+		co.flight_trigger = C.sonde_log_level(o.FlightTrigger)
+		co.flight_scope = C.int(o.FlightScope)
 	}
 	if n := len(o.Redact); n > 0 {
 		arr := (*[1 << 16]*C.char)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof((*C.char)(nil)))))[:n:n]
@@ -300,8 +323,26 @@ func (l *Logger) Level() Level {
 	return Level(C.sonde_logger_level(l.p))
 }
 
-// Enabled reports whether a record at lv would be emitted.
-func (l *Logger) Enabled(lv Level) bool { return l != nil && l.p != nil && lv >= l.Level() }
+// Enabled reports whether a record at lv would be emitted (written, or
+// kept by the flight recorder).
+func (l *Logger) Enabled(lv Level) bool {
+	return l != nil && l.p != nil && lv >= Level(C.sonde_logger_min_level(l.p))
+}
+
+// CrashFlushEnable installs sonde's crash handlers (SIGSEGV, SIGBUS,
+// SIGILL, SIGFPE, SIGABRT): they write what the rings and the flight
+// recorder hold, and a "crash" record, to the file and stdout/stderr
+// sinks, then hand the signal on. The Go runtime's own handlers are the
+// ones sonde hands on to, so Go's panics and tracebacks still work; call
+// it after the runtime started (any time in main).
+func CrashFlushEnable() error {
+	return lockedStatus(func() C.int { return C.sonde_log_crash_flush_enable() })
+}
+
+// CrashFlushDisable puts the previous handlers back.
+func CrashFlushDisable() error {
+	return lockedStatus(func() C.int { return C.sonde_log_crash_flush_disable() })
+}
 
 // Log emits one record if lv is enabled, through sonde_log_write(): the
 // message is copied with the record, so it may vary freely; keys are

@@ -11,10 +11,12 @@ import (
 	"math"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -557,6 +559,11 @@ func readRecords(t *testing.T, path string) []map[string]interface{} {
 	if err := sonde.LogFlush(); err != nil {
 		t.Fatal(err)
 	}
+	return readRecordsNoFlush(t, path)
+}
+
+func readRecordsNoFlush(t *testing.T, path string) []map[string]interface{} {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -652,6 +659,73 @@ func TestLoggerGoAndCInOneStreamWithTrace(t *testing.T) {
 		if r["trace_id"] != traceID {
 			t.Errorf("trace_id %v, want %s", r["trace_id"], traceID)
 		}
+	}
+}
+
+// issue 20: records below the level are kept and written before the error.
+func TestLoggerFlightRecorder(t *testing.T) {
+	l, path := newLogger(t, sonde.LoggerOpts{Level: sonde.LevelInfo, FlightRecorder: true,
+		FlightLevel: sonde.LevelDebug})
+	if !l.Enabled(sonde.LevelDebug) || l.Enabled(sonde.LevelTrace) || l.Level() != sonde.LevelInfo {
+		t.Fatalf("enabled debug %v trace %v, level %v", l.Enabled(sonde.LevelDebug),
+			l.Enabled(sonde.LevelTrace), l.Level())
+	}
+	l.Debug("kept", sonde.Int("i", 1))
+	l.Trace("dropped")
+	l.Error("boom")
+	recs := readRecords(t, path)
+	if len(recs) != 2 || recs[0]["message"] != "kept" || recs[0]["_replayed"] != true ||
+		recs[1]["message"] != "boom" {
+		t.Fatalf("records %v", recs)
+	}
+}
+
+// issue 20: a Go process dying by SIGABRT leaves its records and a crash
+// record (the Go runtime's handler, chained after sonde's, then exits 2).
+func TestCrashFlushInAChild(t *testing.T) {
+	if path := os.Getenv("SONDE_CRASH_CHILD"); path != "" {
+		sink, err := sonde.FileSink(path, sonde.SinkOpts{})
+		if err != nil {
+			os.Exit(90)
+		}
+		none := ""
+		l, err := sonde.NewLogger(sonde.LoggerOpts{Service: "go-crash", LevelEnv: &none,
+			Sinks: []*sonde.Sink{sink}})
+		if err != nil || sonde.CrashFlushEnable() != nil {
+			os.Exit(91)
+		}
+		for i := 0; i < 300; i++ {
+			l.Info("step", sonde.Int("i", i))
+		}
+		syscall.Kill(os.Getpid(), syscall.SIGABRT)
+		time.Sleep(5 * time.Second)
+		os.Exit(92)
+	}
+	path := filepath.Join(t.TempDir(), "crash.log")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashFlushInAChild$")
+	cmd.Env = append(os.Environ(), "SONDE_CRASH_CHILD="+path)
+	err := cmd.Run()
+	if err == nil {
+		t.Fatal("the child did not die")
+	}
+	if code := cmd.ProcessState.ExitCode(); code == 90 || code == 91 || code == 92 {
+		t.Fatalf("child exit %d", code)
+	}
+	recs := readRecordsNoFlush(t, path)
+	steps, crash := 0, 0
+	for _, r := range recs {
+		switch r["message"] {
+		case "step":
+			steps++
+		case "crash":
+			crash++
+			if r["signal"] != "SIGABRT" {
+				t.Errorf("crash record %v", r)
+			}
+		}
+	}
+	if steps != 300 || crash != 1 {
+		t.Fatalf("%d steps, %d crash records: %v", steps, crash, recs)
 	}
 }
 

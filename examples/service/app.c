@@ -288,7 +288,6 @@ static void handle_work(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 	sonde_span work;
 	long ms, status;
 
-	(void)app;
 	if (!query_int(ex->req, "ms", 0, 0, WORK_MAX_MS, &ms)) {
 		reply_json_error(w, ex, 400, "ms must be an integer from 0 to 10000");
 		return;
@@ -301,6 +300,9 @@ static void handle_work(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 	 * span_duration_seconds{name="work",status="ok"} */
 	sonde_span_start(&work, "work");
 	sonde_span_set_int(&work, "work.ms", ms);
+	/* below the level: kept by the flight recorder, written only before
+	 * this request's error line (a 5xx) */
+	LOG_DEBUG(app->http_log, "work started", LOG_INT("ms", ms), LOG_INT("status", status));
 	sleep_ms(ms);
 	sonde_id_to_hex(sonde_span_get_context(&work)->trace_id, 16, trace_hex);
 	sonde_span_end(&work);
@@ -743,8 +745,14 @@ demo_app *demo_app_new(const demo_config *cfg, char *err, size_t err_cap)
 		goto fail;
 
 	sonde_log_opts_init(&lo, "sonde-demo");
+	/* the flight recorder: DEBUG lines are kept per thread and written,
+	 * marked "_replayed", before the next ERROR (a 5xx) of that thread */
+	lo.flight_recorder = 1;
 	app->log = sonde_logger_new(&lo); /* JSON lines on stdout; LOG_LEVEL overrides */
 	if (!app->log)
+		goto fail;
+	/* a crash writes what the rings hold, then a "crash" line */
+	if (sonde_log_crash_flush_enable() != SONDE_OK)
 		goto fail;
 	f = sonde_log_field_str("component", "http");
 	app->http_log = sonde_logger_child(app->log, &f, 1);

@@ -337,6 +337,10 @@ SONDE_API sonde_logger *sonde_log_default_logger(void);
  * A level out of range is clamped to OFF. NULL is a no-op / gives OFF. */
 SONDE_API void sonde_logger_set_level(sonde_logger *l, sonde_log_level level);
 SONDE_API sonde_log_level sonde_logger_level(const sonde_logger *l);
+/* The lowest level a call must have to do anything: the logger's level,
+ * or its flight level when the flight recorder keeps lower records (what
+ * bindings test before building a record). NULL gives OFF. */
+SONDE_API sonde_log_level sonde_logger_min_level(const sonde_logger *l);
 /* Sets the level of every live logger (takes the logger-list lock). */
 SONDE_API void sonde_log_set_level_all(sonde_log_level level);
 

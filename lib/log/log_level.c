@@ -84,6 +84,13 @@ sonde_log_level sonde_logger_level(const sonde_logger *l)
 	return (sonde_log_level)sonde__plain_load_relaxed(&l->out_level);
 }
 
+sonde_log_level sonde_logger_min_level(const sonde_logger *l)
+{
+	if (!l)
+		return SONDE_LOG_LEVEL_OFF;
+	return (sonde_log_level)sonde__plain_load_relaxed(&l->level);
+}
+
 void sonde_log_set_level_all(sonde_log_level level)
 {
 	sonde_logger *l;

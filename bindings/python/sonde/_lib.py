@@ -153,7 +153,9 @@ class LogSinkOpts(ctypes.Structure):
 class LogOpts(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("service", c_char_p), ("level", c_int),
                 ("level_env", c_char_p), ("overflow", c_int), ("redact_keys", P(c_char_p)),
-                ("redact_count", c_size_t), ("sinks", P(c_void_p)), ("sink_count", c_size_t)]
+                ("redact_count", c_size_t), ("sinks", P(c_void_p)), ("sink_count", c_size_t),
+                ("flight_recorder", c_int), ("flight_level", c_int), ("flight_trigger", c_int),
+                ("flight_scope", c_int)]
 
 
 class _LogUnion(ctypes.Union):
@@ -339,8 +341,12 @@ _LOG_DECLS = {
     "sonde_logger_free": (None, [vp], False),
     "sonde_logger_set_level": (None, [vp, c_int], False),
     "sonde_logger_level": (c_int, [vp], False),
+    "sonde_logger_min_level": (c_int, [vp], False),
     "sonde_log_set_level_all": (None, [c_int], False),
     "sonde_log_flush": (c_int, [], False),
+    "sonde_log_crash_flush_enable": (c_int, [], False),
+    "sonde_log_crash_flush_disable": (c_int, [], False),
+    "sonde_log_crash_flush_enabled": (ctypes.c_bool, [], False),
     "sonde_log_shutdown": (c_int, [], False),
     "sonde_log_stats_get": (c_int, [P(LogStats)], False),
     "sonde__log_emit": (None, [vp, P(LogSite), c_void_p], False),

@@ -37,6 +37,8 @@ MAX_FIELDS = 15
 _write_nb = _lib.hot.sonde_log_write   # keeps the GIL: never blocks (drop policy)
 _write_blk = _lib.lib.sonde_log_write  # releases the GIL: may wait (block policy)
 _level_of = _lib.hot.sonde_logger_level
+# what a call must reach to be written or kept by the flight recorder
+_gate_of = _lib.hot.sonde_logger_min_level
 
 
 def _level(level):
@@ -131,10 +133,16 @@ def file_sink(path, format="json", level=None, name=None, max_bytes=0, max_files
 
 class Logger:
     """Logger(service, level="info", sinks=None (stdout JSON), level_env=None
-    ("LOG_LEVEL"; "" for none), overflow="drop"|"block", redact=(keys...))."""
+    ("LOG_LEVEL"; "" for none), overflow="drop"|"block", redact=(keys...),
+    flight_recorder=False, flight_level="debug", flight_trigger="error",
+    flight_scope="thread"|"trace"|"all"): with the flight recorder on, records
+    below level down to flight_level are kept in memory per thread and
+    written, marked "_replayed": true, before the next record at
+    flight_trigger or above."""
 
     def __init__(self, service, level="info", sinks=None, level_env=None, overflow="drop",
-                 redact=(), _handle=None):
+                 redact=(), flight_recorder=False, flight_level="debug", flight_trigger="error",
+                 flight_scope="thread", _handle=None):
         if _handle is not None:
             self._h = ctypes.c_void_p(_handle)
             return
@@ -152,6 +160,14 @@ class Logger:
         sinks = list(sinks or ())
         sarr = (ctypes.c_void_p * max(len(sinks), 1))(*[s._h.value for s in sinks])
         o.sinks, o.sink_count = sarr, len(sinks)
+        if flight_recorder:
+            scopes = {"thread": 0, "trace": 1, "all": 2}
+            if flight_scope not in scopes:
+                raise _errors.InvalidArgument(-1, "flight_scope must be 'thread', 'trace' or 'all'")
+            o.flight_recorder = 1
+            o.flight_level = _level(flight_level)
+            o.flight_trigger = _level(flight_trigger)
+            o.flight_scope = scopes[flight_scope]
         h = _lib.lib.sonde_logger_new(ctypes.byref(o))
         if not h:
             raise _errors.last()
@@ -205,7 +221,7 @@ class Logger:
 
     def log(self, level, msg, /, **fields):
         lv = _level(level)
-        if lv >= _level_of(self._h):
+        if lv >= _gate_of(self._h):
             self._emit(lv, msg, fields)
 
     def _emit(self, lv, msg, fields):
@@ -243,30 +259,43 @@ class Logger:
             raise _errors.last()
 
     def trace(self, msg, /, **fields):
-        if 0 >= _level_of(self._h):
+        if 0 >= _gate_of(self._h):
             self._emit(0, msg, fields)
 
     def debug(self, msg, /, **fields):
-        if 1 >= _level_of(self._h):
+        if 1 >= _gate_of(self._h):
             self._emit(1, msg, fields)
 
     def info(self, msg, /, **fields):
-        if 2 >= _level_of(self._h):
+        if 2 >= _gate_of(self._h):
             self._emit(2, msg, fields)
 
     def warn(self, msg, /, **fields):
-        if 3 >= _level_of(self._h):
+        if 3 >= _gate_of(self._h):
             self._emit(3, msg, fields)
 
     warning = warn
 
     def error(self, msg, /, **fields):
-        if 4 >= _level_of(self._h):
+        if 4 >= _gate_of(self._h):
             self._emit(4, msg, fields)
 
     def fatal(self, msg, /, **fields):
-        if 5 >= _level_of(self._h):
+        if 5 >= _gate_of(self._h):
             self._emit(5, msg, fields)
+
+
+def crash_flush_enable():
+    """On SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT, write what the rings
+    (and the flight recorder) still hold and one "crash" record to the file
+    and stdout/stderr sinks, then let the signal go on (to the handler that
+    was there before, e.g. faulthandler's, or the default action). Install
+    it after faulthandler.enable() so that both run."""
+    _errors.check(_lib.lib.sonde_log_crash_flush_enable())
+
+
+def crash_flush_disable():
+    _errors.check(_lib.lib.sonde_log_crash_flush_disable())
 
 
 def flush():

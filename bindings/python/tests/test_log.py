@@ -38,6 +38,51 @@ class TestLogger(unittest.TestCase):
                          (-5, 2 ** 64 - 1, str(2 ** 70), 0.1, True, None, "é", "[1]"))
         self.assertEqual(r["b"], "\ufffd")  # invalid UTF-8 is escaped by the logger
 
+    def test_flight_recorder_replays_before_the_error(self):
+        # issue 20: debug records kept below the level, written before the error
+        log = self.logger(flight_recorder=True)
+        for i in range(3):
+            log.debug("kept", i=i)
+        log.info("written")
+        sonde.log_flush()
+        self.assertEqual([r["message"] for r in self.records()], ["written"])
+        log.error("boom")
+        recs = self.records()
+        self.assertEqual([r["message"] for r in recs], ["written", "kept", "kept", "kept", "boom"])
+        self.assertEqual([r.get("i") for r in recs[1:4]], [0, 1, 2])
+        self.assertTrue(all(r["_replayed"] is True for r in recs[1:4]))
+        self.assertNotIn("_replayed", recs[4])
+        with self.assertRaises(ValueError):
+            self.logger(flight_recorder=True, flight_scope="galaxy")
+
+    def test_crash_flush_in_a_dying_child(self):
+        # issue 20: a Python process killed by SIGABRT leaves its records
+        import subprocess
+        import sys
+        code = (
+            "import os, sonde\n"
+            "log = sonde.Logger('dying', sinks=[sonde.file_sink(%r)], level_env='',"
+            " flight_recorder=True)\n"
+            "sonde.log.crash_flush_enable()\n"
+            "for i in range(500):\n"
+            "    log.debug('detail', i=i)\n"
+            "for i in range(500):\n"
+            "    log.info('step', i=i)\n"
+            "log.error('last words')\n"
+            "os.abort()\n" % self.path)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, -6, r.stderr.decode(errors="replace"))
+        recs = [json.loads(line) for line in read(self.path)]
+        msgs = [x["message"] for x in recs]
+        self.assertEqual(msgs.count("step"), 500)
+        self.assertEqual(msgs.count("detail"), 128)  # the last 128 kept
+        self.assertLess(msgs.index("detail"), msgs.index("last words"))
+        crash = [x for x in recs if x["message"] == "crash"]
+        self.assertEqual(len(crash), 1)
+        self.assertEqual((crash[0]["signal"], crash[0]["level"]), ("SIGABRT", "fatal"))
+
     def test_levels(self):
         log = self.logger(level="warn")
         log.info("hidden")

@@ -1007,6 +1007,39 @@ pub struct LoggerOpts<'a> {
     pub block: bool,
     pub redact: &'a [&'a str],
     pub sinks: &'a [&'a Sink],
+    /// The flight recorder: records below `level`, down to `flight_level`
+    /// (default Debug), are kept in memory per thread and written, marked
+    /// `"_replayed":true`, before the next record at `flight_trigger`
+    /// (default Error) or above.
+    pub flight_recorder: bool,
+    pub flight_level: Option<Level>,
+    pub flight_trigger: Option<Level>,
+    pub flight_scope: FlightScope,
+}
+
+/// Whose kept records a trigger writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FlightScope {
+    /// The triggering thread's.
+    #[default]
+    Thread = 0,
+    /// And other threads' records of the same trace.
+    Trace = 1,
+    /// Every thread's.
+    All = 2,
+}
+
+/// Installs sonde's crash handlers (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+/// SIGABRT): they write what the rings and the flight recorder hold, and a
+/// "crash" record, to the file and stdout/stderr sinks, then hand the
+/// signal on (Rust's own stack-overflow handler, or the default action).
+pub fn crash_flush_enable() -> Result<()> {
+    check(unsafe { sys::sonde_log_crash_flush_enable() })
+}
+
+/// Puts the handlers that were there before back.
+pub fn crash_flush_disable() -> Result<()> {
+    check(unsafe { sys::sonde_log_crash_flush_disable() })
 }
 
 impl Logger {
@@ -1027,6 +1060,16 @@ impl Logger {
         co.redact_count = rp.len();
         co.sinks = if sp.is_empty() { ptr::null() } else { sp.as_ptr() };
         co.sink_count = sp.len();
+        if o.flight_recorder {
+            co.flight_recorder = 1;
+            if let Some(l) = o.flight_level {
+                co.flight_level = l as c_int;
+            }
+            if let Some(l) = o.flight_trigger {
+                co.flight_trigger = l as c_int;
+            }
+            co.flight_scope = o.flight_scope as c_int;
+        }
         Ok(Logger { p: nonnull(unsafe { sys::sonde_logger_new(&co) })? })
     }
 
@@ -1050,8 +1093,9 @@ impl Logger {
     pub fn set_level(&self, l: Level) {
         unsafe { sys::sonde_logger_set_level(self.p, l as c_int) }
     }
+    /// Whether a record at `l` is written, or kept by the flight recorder.
     pub fn enabled(&self, l: Level) -> bool {
-        l as c_int >= unsafe { sys::sonde_logger_level(self.p) } && l != Level::Off
+        l as c_int >= unsafe { sys::sonde_logger_min_level(self.p) } && l != Level::Off
     }
     /// The C pointer, for handing the logger to C code.
     pub fn as_ptr(&self) -> *mut std::ffi::c_void {

@@ -140,6 +140,10 @@ pub struct sonde_log_opts {
     pub redact_count: usize,
     pub sinks: *const *mut sonde_log_sink,
     pub sink_count: usize,
+    pub flight_recorder: c_int,
+    pub flight_level: c_int,
+    pub flight_trigger: c_int,
+    pub flight_scope: c_int,
 }
 
 #[repr(C)]
@@ -299,6 +303,9 @@ extern "C" {
     pub fn sonde_logger_free(l: *mut sonde_logger);
     pub fn sonde_logger_set_level(l: *mut sonde_logger, level: c_int);
     pub fn sonde_logger_level(l: *const sonde_logger) -> c_int;
+    pub fn sonde_logger_min_level(l: *const sonde_logger) -> c_int;
+    pub fn sonde_log_crash_flush_enable() -> c_int;
+    pub fn sonde_log_crash_flush_disable() -> c_int;
     pub fn sonde_log_flush() -> c_int;
     pub fn sonde_log_shutdown() -> c_int;
     pub fn sonde__log_emit(l: *mut sonde_logger, site: *const sonde_log_site, vals: *const sonde_log_value);

@@ -323,3 +323,52 @@ fn logger_varying_messages_and_limits() {
     assert!(lines[49].contains("\"message\":\"message number 49\"") && lines[49].contains("\"k\":49"), "{}", lines[49]);
     assert!(lines[50].contains("\"f14\":14"), "{}", lines[50]);
 }
+
+// issue 20: records below the level are kept and written before the error
+#[test]
+fn logger_flight_recorder() {
+    let path = log_file("flight");
+    let sink = Sink::file(path.to_str().unwrap(), &Default::default()).unwrap();
+    let log = Logger::new(
+        "svc",
+        &LoggerOpts { level_env: Some(""), sinks: &[&sink], flight_recorder: true, flight_scope: sonde::FlightScope::Thread, ..Default::default() },
+    )
+    .unwrap();
+    assert_eq!(log.level(), Level::Info);
+    assert!(log.enabled(Level::Debug) && !log.enabled(Level::Trace));
+    log.debug("kept", &[("i", 1i64.into())]);
+    log.error("boom", &[]);
+    sonde::log_flush().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].contains("\"message\":\"kept\"") && lines[0].contains("\"_replayed\":true"), "{lines:?}");
+    assert!(lines[1].contains("\"message\":\"boom\""), "{lines:?}");
+}
+
+// issue 20: a Rust process dying by SIGABRT leaves its records and a crash record
+#[test]
+fn crash_flush_in_a_child() {
+    if let Ok(path) = std::env::var("SONDE_CRASH_CHILD") {
+        let sink = Sink::file(&path, &Default::default()).unwrap();
+        let log = Logger::new("rust-crash", &LoggerOpts { level_env: Some(""), sinks: &[&sink], ..Default::default() }).unwrap();
+        sonde::crash_flush_enable().unwrap();
+        for i in 0..300i64 {
+            log.info("step", &[("i", i.into())]);
+        }
+        std::process::abort();
+    }
+    let path = log_file("crash");
+    let _ = std::fs::remove_file(&path);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_flush_in_a_child", "--test-threads=1"])
+        .env("SONDE_CRASH_CHILD", &path)
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(6), "{out:?}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.matches("\"message\":\"step\"").count(), 300);
+    assert_eq!(text.matches("\"message\":\"crash\"").count(), 1);
+    assert!(text.contains("\"signal\":\"SIGABRT\""));
+}
