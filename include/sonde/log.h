@@ -267,6 +267,13 @@ typedef struct sonde_log_opts {
 #define SONDE_LOG_FLIGHT_TRACE 1
 #define SONDE_LOG_FLIGHT_ALL 2
 
+/* Writes the kept records now, as a trigger would (marked "_replayed"),
+ * and forgets the calling thread's: for a failing health check, say. scope
+ * as above (SONDE_LOG_FLIGHT_THREAD: the calling thread's). SONDE_EINVAL
+ * on an unknown scope, SONDE_ESTATE when the logger is stopped or when
+ * called from a signal handler inside a log call. Any thread. */
+SONDE_API SONDE_WUR int sonde_log_flight_dump(int scope);
+
 /* The flight recorder, in numbers: each thread that keeps a record gets a
  * store of the last 128 kept records (64 KiB; a record's strings are cut
  * to fit 504 bytes, "_truncated":true); at most 256 stores (16 MiB), the

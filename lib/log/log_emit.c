@@ -275,3 +275,38 @@ out:
 	sonde__signal_fence();
 	r->in_push = 0;
 }
+
+int sonde_log_flight_dump(int scope)
+{
+	sonde__log_ring *r = sonde__log_tls_ring;
+	uint64_t pos, lost, tid[2];
+	int st;
+
+	if (scope < SONDE_LOG_FLIGHT_THREAD || scope > SONDE_LOG_FLIGHT_ALL)
+		return sonde__fail(SONDE_EINVAL, "log_flight_dump: unknown scope %d", scope);
+	st = sonde__load_relaxed(&G.state);
+	if (st == ST_STOPPED || st == ST_INIT)
+		return sonde__fail(SONDE_ESTATE, "log_flight_dump: the logger is stopped");
+	if (!r || st != ST_RUNNING) {
+		r = emit_slow_ring();
+		if (!r)
+			return sonde__fail(SONDE_ESTATE, "log_flight_dump: the logger is stopped");
+	}
+	if (r->in_push)
+		return sonde__fail(SONDE_ESTATE, "log_flight_dump: called inside a log call");
+	r->in_push = 1;
+	/* signal fence: as in sonde__log_emit() */
+	sonde__signal_fence();
+	memcpy(tid, sonde_context_current()->trace_id, 16);
+	pos = sonde__ring_wpos_spsc(r);
+	lost = sonde__log_flight_replay(r, &pos, scope, tid);
+	if (lost) {
+		r->pending_drops += lost;
+		sonde__fetch_add_relaxed(&G.dropped, lost);
+	}
+	sonde__ring_commit_spsc(r, pos);
+	sonde__log_flight_replay_done();
+	sonde__signal_fence();
+	r->in_push = 0;
+	return SONDE_OK;
+}

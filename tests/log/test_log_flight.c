@@ -340,3 +340,27 @@ TEST(log_flight_concurrent_keep_and_replay)
 	ASSERT_OK(sonde_log_shutdown());
 	free(c);
 }
+
+/* on demand: the kept records are written now, without a trigger */
+TEST(log_flight_dump_on_demand)
+{
+	lines *c = lines_new();
+	sonde_logger *l = flight_logger(c, SONDE_LOG_FLIGHT_THREAD);
+
+	ASSERT_NOT_NULL(l);
+	ASSERT_EQ_INT(sonde_log_flight_dump(9), SONDE_EINVAL);
+	LOG_DEBUG(l, "kept one");
+	LOG_DEBUG(l, "kept two");
+	ASSERT_OK(sonde_log_flight_dump(SONDE_LOG_FLIGHT_THREAD));
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(c->n, 2);
+	ASSERT_EQ_INT(count(c->buf, "\"_replayed\":true"), 2);
+	ASSERT_OK(sonde_log_flight_dump(SONDE_LOG_FLIGHT_ALL)); /* nothing left */
+	LOG_ERROR(l, "trigger");
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(c->n, 3);
+	sonde_logger_free(l);
+	ASSERT_OK(sonde_log_shutdown());
+	ASSERT_EQ_INT(sonde_log_flight_dump(SONDE_LOG_FLIGHT_THREAD), SONDE_ESTATE);
+	free(c);
+}

@@ -179,8 +179,17 @@ def run(argv):
         reqs = [r for r in recs if r.get("message") == "request" and r.get("route") == "/work"]
         p.eq(len(reqs), N_FAST + N_SLOW + N_ERR + N_BAD, "request log lines for /work")
         for t, s in err_traces:
-            mine = [r for r in recs if r.get("trace_id") == t and r.get("message") != "span"]
-            p.eq(len(mine), 1, f"log lines with trace_id {t} (besides span lines)")
+            mine = [r for r in recs if r.get("trace_id") == t and r.get("message") != "span"
+                    and not r.get("_replayed")]
+            p.eq(len(mine), 1, f"log lines with trace_id {t} (besides span and replayed lines)")
+            # issue 20: the request's DEBUG line, kept by the flight recorder,
+            # is written (marked) before its error line
+            kept = [i for i, r in enumerate(recs) if r.get("trace_id") == t
+                    and r.get("_replayed") is True and r.get("message") == "work started"]
+            p.eq(len(kept), 1, f"replayed 'work started' lines with trace_id {t}")
+            if kept and mine:
+                p.check(recs[kept[0]].get("level") == "debug", "a replayed line keeps its level")
+                p.check(kept[0] < recs.index(mine[0]), "the replayed line comes before the error")
             # the server span's own line: its span_id is the request line's,
             # and its status is the 503's error (issue 13.18)
             spans = [r for r in recs if r.get("trace_id") == t and r.get("message") == "span"
