@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,13 +99,15 @@ static int run_example(const char *file, int n, const char *mode)
 
 static void assert_died_by(int st, int sig)
 {
+	/* the sanitizers handle SIGSEGV, SIGBUS and SIGFPE by default (not
+	 * SIGILL or SIGABRT): their handler, chained after ours, exits */
 #if defined(__SANITIZE_ADDRESS__)
-	if (sig == SIGSEGV) { /* ASan's handler ran last: it exits 1 */
+	if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE) {
 		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1);
 		return;
 	}
 #elif defined(__SANITIZE_THREAD__)
-	if (sig == SIGSEGV) { /* TSan's handler ran last: it exits 66 */
+	if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE) {
 		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 66);
 		return;
 	}
@@ -307,6 +310,76 @@ TEST(crash_chains_to_the_previous_handler)
 	free(mark);
 	unlink(path);
 	unlink(marker_path);
+}
+
+/* Real faults for each signal: SIGSEGV (above), SIGBUS (a mapped file
+ * page past the file's end), SIGILL (ud2), SIGFPE (a hardware integer
+ * division by zero), SIGABRT (abort). */
+static void fault(int sig)
+{
+	switch (sig) {
+	case SIGBUS: {
+		char tmpl[] = "/tmp/sonde-crash-bus-XXXXXX";
+		int fd = mkstemp(tmpl);
+		volatile char *p;
+
+		if (fd < 0 || ftruncate(fd, 4096) != 0)
+			_exit(95);
+		p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		unlink(tmpl);
+		if (p == MAP_FAILED || ftruncate(fd, 0) != 0)
+			_exit(96);
+		p[100] = 1; /* the page is past the (now empty) file's end */
+		break;
+	}
+	case SIGILL: __builtin_trap(); break;
+	case SIGFPE:
+#if defined(__x86_64__)
+		__asm__ volatile("xor %%ecx, %%ecx\n\tdiv %%ecx" : : : "eax", "ecx", "edx");
+#else
+		raise(SIGFPE);
+#endif
+		break;
+	case SIGABRT: abort();
+	default: segv_now();
+	}
+	_exit(97);
+}
+
+TEST(crash_every_signal_flushes_and_dies_by_it)
+{
+	static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+	static const char *const names[] = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"};
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		char path[128], want[64], tag[16];
+		char *text;
+		pid_t pid;
+
+		snprintf(tag, sizeof(tag), "sig%d", sigs[i]);
+		tmp_path(path, sizeof(path), tag);
+		pid = fork();
+		if (pid == 0) {
+			sonde_logger *l = file_logger(path, false);
+			int k;
+
+			if (sonde_log_crash_flush_enable() != SONDE_OK)
+				_exit(92);
+			for (k = 0; k < 300; k++)
+				LOG_INFO(l, "before", LOG_INT("k", k));
+			fault(sigs[i]);
+		}
+		assert_died_by(wait_child(pid), sigs[i]);
+		text = slurp(path);
+		ASSERT_NOT_NULL(text);
+		ASSERT_EQ_INT(count(text, "\"message\":\"before\""), 300);
+		snprintf(want, sizeof(want), "\"signal\":\"%s\"", names[i]);
+		if (!strstr(text, want))
+			FAIL("%s: no crash record naming it", names[i]);
+		free(text);
+		unlink(path);
+	}
 }
 
 /* disable puts the previous handler back: no crash record then */
