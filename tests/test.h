@@ -117,6 +117,10 @@ void sonde_test_fail(const char *file, int line, const char *fmt, ...)
  * may be NULL). Returns the exit status, or -1 if it could not run, 127 if
  * not found. */
 int sonde_test_run(const char *const argv[], const char *in_path, char **out);
+/* The whole file, NUL-terminated (free it); NULL when it cannot be read. */
+char *sonde_test_read_file(const char *path);
+/* How many times needle occurs in hay (non-overlapping). */
+int sonde_test_count(const char *hay, const char *needle);
 /* Writes len bytes to a fresh temporary file and returns its path
  * (static storage, one per call slot 0..7). */
 const char *sonde_test_tmpfile(int slot, const char *data, size_t len);

@@ -208,14 +208,13 @@ static void window(sonde__flight *f, uint64_t *lo, uint64_t *hi)
 		*lo = c;
 }
 
-bool sonde__log_flight_names(const sonde_logger *l)
+/* Calls fn on a copy of each live kept record of every store, until fn
+ * returns true; true when one did. */
+static bool each_live(bool (*fn)(const uint64_t *img, void *arg), void *arg)
 {
 	uint64_t img[SLOT_WORDS];
 	size_t i;
 
-	/* seq_cst: see the table at the top */
-	if (sonde__load_seq_cst(&replaying))
-		return true;
 	for (i = 0; i < SONDE__FLIGHT_STORES; i++) {
 		sonde__flight *f = sonde__load_acquire(&stores[i]);
 		uint64_t k, lo, hi;
@@ -223,38 +222,50 @@ bool sonde__log_flight_names(const sonde_logger *l)
 		if (!f)
 			break;
 		window(f, &lo, &hi);
-		for (k = lo; k < hi; k++) {
-			rec_hdr h;
-			if (!read_rec(f, k, img))
-				continue;
-			memcpy(&h, img, sizeof(h));
-			if (h.logger == l)
+		for (k = lo; k < hi; k++)
+			if (read_rec(f, k, img) && fn(img, arg))
 				return true;
-		}
 	}
+	return false;
+}
+
+static bool names(const uint64_t *img, void *arg)
+{
+	rec_hdr h;
+
+	memcpy(&h, img, sizeof(h));
+	return h.logger == arg;
+}
+
+bool sonde__log_flight_names(const sonde_logger *l)
+{
+	/* seq_cst: see the table at the top */
+	if (sonde__load_seq_cst(&replaying))
+		return true;
+	return each_live(names, (void *)l);
+}
+
+typedef struct each_arg {
+	void (*fn)(rec_hdr *h, void *arg);
+	void *arg;
+	size_t n;
+} each_arg;
+
+static bool call_each(const uint64_t *img, void *arg)
+{
+	each_arg *e = arg;
+
+	e->fn((rec_hdr *)(void *)img, e->arg); /* a copy: the callee may mark it */
+	e->n++;
 	return false;
 }
 
 size_t sonde__log_flight_each(void (*fn)(rec_hdr *h, void *arg), void *arg)
 {
-	uint64_t img[SLOT_WORDS];
-	size_t i, n = 0;
+	each_arg e = {fn, arg, 0};
 
-	for (i = 0; i < SONDE__FLIGHT_STORES; i++) {
-		sonde__flight *f = sonde__load_acquire(&stores[i]);
-		uint64_t k, lo, hi;
-
-		if (!f)
-			break;
-		window(f, &lo, &hi);
-		for (k = lo; k < hi; k++) {
-			if (!read_rec(f, k, img))
-				continue;
-			fn((rec_hdr *)(void *)img, arg);
-			n++;
-		}
-	}
-	return n;
+	(void)each_live(call_each, &e);
+	return e.n;
 }
 
 /* ---- replay ----------------------------------------------------------------------------- */
@@ -300,6 +311,22 @@ static bool put_replayed(sonde__log_ring *r, uint64_t *pos, uint64_t *img, uint3
 	return true;
 }
 
+/* The thread's own kept records into the ring; how many found no room. */
+static uint64_t replay_own(sonde__flight *own, sonde__log_ring *r, uint64_t *pos)
+{
+	uint64_t img[SLOT_WORDS], k, lo, hi, lost = 0;
+
+	if (!own)
+		return 0;
+	window(own, &lo, &hi);
+	for (k = lo; k < hi; k++) {
+		uint32_t size = read_rec(own, k, img);
+		if (size && !put_replayed(r, pos, img, size))
+			lost++;
+	}
+	return lost;
+}
+
 uint64_t sonde__log_flight_replay(sonde__log_ring *r, uint64_t *pos, int scope,
                                   const uint64_t tid[2])
 {
@@ -312,17 +339,8 @@ uint64_t sonde__log_flight_replay(sonde__log_ring *r, uint64_t *pos, int scope,
 	/* seq_cst: see the table at the top; undone by
 	 * sonde__log_flight_replay_done() after the commit */
 	sonde__fetch_add_seq_cst(&replaying, 1);
-	if (scope == SONDE_LOG_FLIGHT_THREAD) {
-		if (!own)
-			return 0;
-		window(own, &lo, &hi);
-		for (k = lo; k < hi; k++) {
-			uint32_t size = read_rec(own, k, img);
-			if (size && !put_replayed(r, pos, img, size))
-				lost++;
-		}
-		return lost;
-	}
+	if (scope == SONDE_LOG_FLIGHT_THREAD)
+		return replay_own(own, r, pos);
 	/* TRACE or ALL: every store's live records, by time */
 	for (i = 0; i < SONDE__FLIGHT_STORES; i++) {
 		sonde__flight *f = sonde__load_acquire(&stores[i]);
@@ -350,18 +368,8 @@ uint64_t sonde__log_flight_replay(sonde__log_ring *r, uint64_t *pos, int scope,
 			n++;
 		}
 	}
-	if (!c) {
-		/* out of memory: this thread's own records at least */
-		if (own) {
-			window(own, &lo, &hi);
-			for (k = lo; k < hi; k++) {
-				uint32_t size = read_rec(own, k, img);
-				if (size && !put_replayed(r, pos, img, size))
-					lost++;
-			}
-		}
-		return lost;
-	}
+	if (!c) /* out of memory: this thread's own records at least */
+		return replay_own(own, r, pos);
 	qsort(c, n, sizeof(*c), cand_cmp);
 	for (i = 0; i < n; i++) {
 		uint32_t size = read_rec(c[i].f, c[i].k, img);

@@ -25,37 +25,8 @@
 
 #define EXAMPLES_DIR SONDE_VARIANT_DIR "/examples"
 
-/* The whole file, NUL-terminated (caller frees). */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-		n++;
-	return n;
-}
+#define slurp sonde_test_read_file
+#define count sonde_test_count
 
 /* The line (its start) that contains needle, or NULL. */
 static const char *line_of(const char *hay, const char *needle)

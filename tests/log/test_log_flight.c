@@ -59,14 +59,7 @@ static sonde_logger *flight_logger(lines *c, int scope)
 	return l;
 }
 
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-		n++;
-	return n;
-}
+#define count sonde_test_count
 
 TEST(log_flight_replays_kept_records_before_the_trigger)
 {
