@@ -462,3 +462,110 @@ TEST(oom_summary_table_growth_keeps_true_sizes)
 	sonde_registry_free(r);
 	ASSERT_EQ_INT(__atomic_load_n(&size_mismatches, __ATOMIC_RELAXED), 0);
 }
+
+/* ---- net: the HTTP client (lib/net/), a request and a reused connection ------------------ */
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/http.h"
+
+/* A plain-libc server on the test's own thread (its allocations are not
+ * the scenario's): reads each request by its Content-Length and answers
+ * with a chunked 1000-byte body, keeping the connection. */
+static int oom_listen_fd;
+
+static void *oom_http_server(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int s = accept(oom_listen_fd, NULL, NULL);
+		char req[8192];
+		size_t have = 0;
+		if (s < 0)
+			return NULL;
+		for (;;) {
+			char *end, *cl;
+			size_t want;
+			ssize_t n = recv(s, req + have, sizeof(req) - 1 - have, 0);
+			if (n <= 0)
+				break;
+			have += (size_t)n;
+			req[have] = '\0';
+			end = strstr(req, "\r\n\r\n");
+			if (!end)
+				continue;
+			cl = strstr(req, "Content-Length: ");
+			want = (size_t)(end + 4 - req) + (cl ? strtoul(cl + 16, NULL, 10) : 0);
+			if (have < want)
+				continue;
+			{
+				char resp[1400];
+				int len = snprintf(resp, sizeof(resp),
+				                   "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n"
+				                   "Transfer-Encoding: chunked\r\n\r\n3e8\r\n");
+				memset(resp + len, 'r', 1000);
+				len += 1000;
+				memcpy(resp + len, "\r\n0\r\n\r\n", 7);
+				len += 7;
+				if (send(s, resp, (size_t)len, MSG_NOSIGNAL) != len)
+					break;
+			}
+			memmove(req, req + want, have - want);
+			have -= want;
+		}
+		close(s);
+	}
+}
+
+static uint16_t oom_port;
+
+static int http_scenario(long n)
+{
+	sonde__http_client *c;
+	sonde__http_response r;
+	sonde_header h[] = {{"Content-Type", 12, "application/x-protobuf", 22}};
+	int rc, i;
+	(void)n;
+
+	c = sonde__http_client_new("127.0.0.1", oom_port, NULL);
+	if (!c)
+		return sonde_last_status();
+	sonde__http_response_init(&r);
+	rc = SONDE_OK;
+	for (i = 0; i < 2 && rc == SONDE_OK; i++) {
+		rc = sonde__http_request(c, "POST", "/v1/traces", h, 1, "payload", 7, &r);
+		if (rc == SONDE_OK) {
+			ASSERT_EQ_INT(r.status, 429);
+			ASSERT_EQ_INT(r.retry_after_s, 3);
+			ASSERT_EQ_INT(r.body.len, 1000);
+		}
+	}
+	if (rc == SONDE_OK)
+		ASSERT_EQ_U64(sonde__http_client_connects(c), 1);
+	sonde__http_response_destroy(&r);
+	sonde__http_client_free(c);
+	return rc;
+}
+
+TEST_TIMEOUT(oom_http_client_every_allocation, 120)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	pthread_t t;
+
+	oom_listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_OK(bind(oom_listen_fd, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_OK(listen(oom_listen_fd, 16));
+	ASSERT_OK(getsockname(oom_listen_fd, (struct sockaddr *)&a, &len));
+	oom_port = ntohs(a.sin_port);
+	ASSERT_OK(pthread_create(&t, NULL, oom_http_server, NULL));
+	install();
+	ASSERT_TRUE(oom_loop(http_scenario, NULL) > 4);
+	/* the server thread blocks in accept; the test process ends with it */
+	pthread_detach(t);
+}
