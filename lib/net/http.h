@@ -58,17 +58,17 @@ void sonde__http_response_destroy(sonde__http_response *res);
 /* ---- the incremental response parser ------------------------------------------ */
 
 #define SONDE__HTTP_LINE_MAX 8192 /* one status, header, chunk-size or trailer line */
-#define SONDE__HTTP_HEADER_MAX_DEFAULT (64u * 1024)      /* status line + headers */
+#define SONDE__HTTP_HEADER_MAX_DEFAULT (64u * 1024)     /* status line + headers */
 #define SONDE__HTTP_BODY_MAX_DEFAULT (4u * 1024 * 1024) /* de-chunked body */
 
 enum { SONDE__HTTP_MORE = 1 }; /* sonde__http_parse: give me more bytes */
 
 typedef struct sonde__http_parser {
 	int state;
-	bool head;        /* the request was HEAD: no body whatever the headers say */
-	bool saw_cl;      /* a Content-Length header was seen */
-	bool saw_te;      /* a Transfer-Encoding header was seen */
-	bool any;         /* at least one byte of the response arrived */
+	bool head;   /* the request was HEAD: no body whatever the headers say */
+	bool saw_cl; /* a Content-Length header was seen */
+	bool saw_te; /* a Transfer-Encoding header was seen */
+	bool any;    /* at least one byte of the response arrived */
 	int64_t now_unix_s;
 	size_t max_header, max_body;
 	size_t header_bytes; /* of this header section (or the trailers) */

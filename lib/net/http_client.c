@@ -123,7 +123,8 @@ static int wait_fd(int fd, short events, int64_t deadline)
 			return 0;
 		/* rounded up: poll never returns before the deadline, so a
 		 * timeout is never reported early */
-		ms = left > (int64_t)INT32_MAX * 1000000 ? INT32_MAX : (int)((left + 999999) / 1000000);
+		ms = left > (int64_t)INT32_MAX * 1000000 ? INT32_MAX
+		                                         : (int)((left + 999999) / 1000000);
 		rc = poll(&pfd, 1, ms);
 		if (rc > 0)
 			return 1;
@@ -240,8 +241,8 @@ static bool is_token(const char *s)
 		return false;
 	for (t = s; *t; t++) {
 		unsigned char ch = (unsigned char)*t;
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      strchr("!#$%&'*+-.^_`|~", ch)))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch)))
 			return false;
 	}
 	return true;
@@ -255,8 +256,8 @@ static bool name_is_token(const char *s, size_t n)
 		return false;
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      (ch && strchr("!#$%&'*+-.^_`|~", ch))))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || (ch && strchr("!#$%&'*+-.^_`|~", ch))))
 			return false;
 	}
 	return true;
@@ -293,20 +294,22 @@ static int build_head(sonde__http_client *c, const char *method, const char *pat
 		return sonde__fail(SONDE_EINVAL, "http request: headers NULL with a count");
 	for (i = 0; i < nh; i++) {
 		if (!name_is_token(h[i].name, h[i].name_len))
-			return sonde__fail(SONDE_EINVAL, "http request: header %zu: invalid name", i);
+			return sonde__fail(SONDE_EINVAL, "http request: header %zu: invalid name",
+			                   i);
 		if (ieq(h[i].name, h[i].name_len, "host") ||
 		    ieq(h[i].name, h[i].name_len, "content-length") ||
 		    ieq(h[i].name, h[i].name_len, "transfer-encoding"))
-			return sonde__fail(SONDE_EINVAL,
-			                   "http request: header %zu: %.*s is the client's to write",
-			                   i, (int)h[i].name_len, h[i].name);
+			return sonde__fail(
+			        SONDE_EINVAL,
+			        "http request: header %zu: %.*s is the client's to write", i,
+			        (int)h[i].name_len, h[i].name);
 		if (h[i].value_len && !h[i].value)
 			return sonde__fail(SONDE_EINVAL, "http request: header %zu: NULL value", i);
 		for (j = 0; j < h[i].value_len; j++)
 			if (h[i].value[j] == '\r' || h[i].value[j] == '\n' || h[i].value[j] == '\0')
-				return sonde__fail(SONDE_EINVAL,
-				                   "http request: header %zu: CR, LF or NUL in the value",
-				                   i);
+				return sonde__fail(
+				        SONDE_EINVAL,
+				        "http request: header %zu: CR, LF or NUL in the value", i);
 	}
 	sonde_buf_reset(b);
 	sonde__buf_puts(b, method);

@@ -145,8 +145,7 @@ static int64_t parse_hms(const char *s)
 {
 	int h = digits(s, 2), m = digits(s + 3, 2), sec = digits(s + 6, 2);
 
-	if (h < 0 || m < 0 || sec < 0 || s[2] != ':' || s[5] != ':' || h > 23 || m > 59 ||
-	    sec > 60)
+	if (h < 0 || m < 0 || sec < 0 || s[2] != ':' || s[5] != ':' || h > 23 || m > 59 || sec > 60)
 		return -1;
 	return (int64_t)h * 3600 + m * 60 + sec;
 }
@@ -401,7 +400,8 @@ static int end_of_headers(sonde__http_parser *p)
 	}
 	if (res->content_length >= 0) {
 		if ((uint64_t)res->content_length > p->max_body)
-			return fail(p, SONDE_ELIMIT, "Content-Length above the client's body limit");
+			return fail(p, SONDE_ELIMIT,
+			            "Content-Length above the client's body limit");
 		p->remaining = (uint64_t)res->content_length;
 		p->state = p->remaining ? S_BODY_CL : S_DONE;
 		return SONDE_OK;
@@ -417,8 +417,7 @@ static int chunk_size_line(sonde__http_parser *p, const char *l, size_t n)
 	uint64_t size = 0;
 	size_t i;
 
-	for (i = 0; i < n && sonde__hex_val[(unsigned char)sonde__ascii_lower(l[i])] != 0xff;
-	     i++) {
+	for (i = 0; i < n && sonde__hex_val[(unsigned char)sonde__ascii_lower(l[i])] != 0xff; i++) {
 		if (size >> 60)
 			return fail(p, SONDE_EIO, "chunk size overflows");
 		size = size << 4 | sonde__hex_val[(unsigned char)sonde__ascii_lower(l[i])];

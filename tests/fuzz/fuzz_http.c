@@ -69,11 +69,12 @@ FUZZ_TARGET(http)
 		if (oa.rc != SONDE_OK)
 			continue;
 		FUZZ_CHECK(oa.used == ob.used, "consumed %zu vs %zu", oa.used, ob.used);
-		FUZZ_CHECK(a.status == b.status && a.status >= 200 && a.status <= 599, "status %d/%d",
-		           a.status, b.status);
-		FUZZ_CHECK(a.body.len == b.body.len &&
-		                   (a.body.len == 0 || !memcmp(a.body.data, b.body.data, a.body.len)),
-		           "body");
+		FUZZ_CHECK(a.status == b.status && a.status >= 200 && a.status <= 599,
+		           "status %d/%d", a.status, b.status);
+		FUZZ_CHECK(
+		        a.body.len == b.body.len &&
+		                (a.body.len == 0 || !memcmp(a.body.data, b.body.data, a.body.len)),
+		        "body");
 		FUZZ_CHECK(a.body.len == 0 || a.body.data[a.body.len] == '\0', "body NUL");
 		FUZZ_CHECK(a.keep_alive == b.keep_alive && a.chunked == b.chunked &&
 		                   a.retry_after_s == b.retry_after_s,

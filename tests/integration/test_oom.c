@@ -502,9 +502,10 @@ static void *oom_http_server(void *arg)
 				continue;
 			{
 				char resp[1400];
-				int len = snprintf(resp, sizeof(resp),
-				                   "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n"
-				                   "Transfer-Encoding: chunked\r\n\r\n3e8\r\n");
+				int len = snprintf(
+				        resp, sizeof(resp),
+				        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n"
+				        "Transfer-Encoding: chunked\r\n\r\n3e8\r\n");
 				memset(resp + len, 'r', 1000);
 				len += 1000;
 				memcpy(resp + len, "\r\n0\r\n\r\n", 7);

@@ -354,8 +354,7 @@ TEST(http_refused_connection)
 	int64_t t0 = sonde_now_mono_ns();
 
 	sonde__http_response_init(&r);
-	ASSERT_EQ_INT(sonde__http_request(c, "POST", "/v1/traces", NULL, 0, "x", 1, &r),
-	              SONDE_EIO);
+	ASSERT_EQ_INT(sonde__http_request(c, "POST", "/v1/traces", NULL, 0, "x", 1, &r), SONDE_EIO);
 	ASSERT_CONTAINS(sonde_last_error(), "refused");
 	ASSERT_TRUE(sonde_now_mono_ns() - t0 < 1000000000);
 	ASSERT_EQ_U64(sonde__http_client_connects(c), 0);
@@ -509,7 +508,8 @@ static int parse_all_ways(const char *s, size_t n, sonde__http_response *out, si
 			ASSERT_EQ_INT(u1 + u2, *used);
 			ASSERT_EQ_INT(r.status, out->status);
 			ASSERT_EQ_INT(r.body.len, out->body.len);
-			ASSERT_TRUE(r.body.len == 0 || !memcmp(r.body.data, out->body.data, r.body.len));
+			ASSERT_TRUE(r.body.len == 0 ||
+			            !memcmp(r.body.data, out->body.data, r.body.len));
 			ASSERT_EQ_INT(r.retry_after_s, out->retry_after_s);
 			ASSERT_EQ_INT(r.keep_alive, out->keep_alive);
 		}
@@ -550,9 +550,10 @@ TEST(http_parser_cuts_and_framing)
 	ASSERT_STREQ(r.body.data, "0123456789abcdefghijk");
 	ASSERT_TRUE(r.keep_alive);
 	/* chunked and Content-Length: chunked wins, the connection is not reused */
-	ASSERT_OK(PARSE("HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n"
-	                "1\r\nz\r\n0\r\n\r\n",
-	                &r, &used));
+	ASSERT_OK(
+	        PARSE("HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n"
+	              "1\r\nz\r\n0\r\n\r\n",
+	              &r, &used));
 	ASSERT_STREQ(r.body.data, "z");
 	ASSERT_FALSE(r.keep_alive);
 	/* 204 and 304 have no body; HTTP/1.0 closes unless keep-alive */
@@ -563,8 +564,8 @@ TEST(http_parser_cuts_and_framing)
 	ASSERT_OK(PARSE("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx",
 	                &r, &used));
 	ASSERT_TRUE(r.keep_alive);
-	ASSERT_OK(PARSE("HTTP/1.1 200 OK\r\nConnection: foo, close\r\nContent-Length: 0\r\n\r\n", &r,
-	                &used));
+	ASSERT_OK(PARSE("HTTP/1.1 200 OK\r\nConnection: foo, close\r\nContent-Length: 0\r\n\r\n",
+	                &r, &used));
 	ASSERT_FALSE(r.keep_alive);
 	/* the same Content-Length twice is fine, an empty reason too */
 	ASSERT_OK(PARSE("HTTP/1.1 500\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\nx", &r,
@@ -574,8 +575,8 @@ TEST(http_parser_cuts_and_framing)
 	ASSERT_OK(PARSE("HTTP/1.1 200 OK\r\n\r\nall of it", &r, &used));
 	ASSERT_STREQ(r.body.data, "all of it");
 	/* what strictness rejects */
-	ASSERT_EQ_INT(PARSE("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", &r,
-	                    &used),
+	ASSERT_EQ_INT(PARSE("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
+	                    &r, &used),
 	              SONDE_EIO);
 	ASSERT_EQ_INT(PARSE("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", &r, &used), SONDE_EIO);
 	ASSERT_EQ_INT(PARSE("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", &r, &used), SONDE_EIO);
@@ -585,9 +586,9 @@ TEST(http_parser_cuts_and_framing)
 	ASSERT_EQ_INT(PARSE("HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n", &r, &used), SONDE_EIO);
 	ASSERT_EQ_INT(PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", &r, &used),
 	              SONDE_EIO);
-	ASSERT_EQ_INT(PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", &r,
-	                    &used),
-	              SONDE_EIO);
+	ASSERT_EQ_INT(
+	        PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", &r, &used),
+	        SONDE_EIO);
 	ASSERT_EQ_INT(PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n", &r,
 	                    &used),
 	              SONDE_EIO);
