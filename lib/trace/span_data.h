@@ -28,8 +28,9 @@ typedef struct sonde__span_data {
 	uint8_t span_id[8];
 	uint8_t parent_span_id[8]; /* all zero for a root span */
 	uint8_t trace_flags;
-	uint32_t kind; /* sonde_span_kind */
-	int64_t start_unix_ns, end_unix_ns;
+	uint32_t kind;                      /* sonde_span_kind */
+	int64_t start_unix_ns, end_unix_ns; /* set at the end */
+	int64_t start_mono_ns;
 	const char *name; /* copies, NUL-terminated */
 	size_t name_len;
 	sonde_span_status status;
@@ -51,6 +52,12 @@ typedef struct sonde__span_data {
  * start time (wall clock derived from its monotonic start), kind, status and
  * the inline attributes. NULL on out-of-memory (counted). */
 sonde__span_data *sonde__span_data_new(const sonde_span *span);
+/* At the span's end: the wall-clock end (one clock read) and the start
+ * derived from it and the monotonic duration, so end - start is exactly
+ * the measured duration. */
+void sonde__span_data_end(sonde__span_data *d, int64_t duration_ns);
+/* The wall-clock start: exact after the end, estimated before it. */
+int64_t sonde__span_data_start_unix(const sonde__span_data *d);
 /* Frees the record and everything it holds. NULL is a no-op. */
 void sonde__span_data_free(sonde__span_data *d);
 

@@ -340,7 +340,7 @@ void sonde_span_end(sonde_span *span)
 	}
 	d = span->data;
 	if (d)
-		d->end_unix_ns = d->start_unix_ns + span->duration_ns;
+		sonde__span_data_end(d, span->duration_ns);
 	fn = read_hook(&arg);
 	if (fn) {
 		span->end_unix_ns = d ? d->end_unix_ns : sonde_now_unix_ns();
@@ -597,7 +597,7 @@ int64_t sonde_span_get_start_unix_ns(const sonde_span *span)
 {
 	const sonde__span_data *d = data_of(span);
 
-	return d ? d->start_unix_ns : 0;
+	return d ? sonde__span_data_start_unix(d) : 0;
 }
 
 int64_t sonde_span_get_end_unix_ns(const sonde_span *span)

@@ -570,3 +570,63 @@ TEST_TIMEOUT(oom_http_client_every_allocation, 120)
 	/* the server thread blocks in accept; the test process ends with it */
 	pthread_detach(t);
 }
+
+/* ---- trace: the span model (records, events, links) and the resource ------------------- */
+
+#include "trace/span_data.h"
+
+static int recorded_ok;
+
+static void oom_take(sonde__span_data *d, void *arg)
+{
+	(void)arg;
+	recorded_ok++;
+	sonde__span_data_free(d);
+}
+
+static int model_scenario(long n)
+{
+	static const sonde__span_processor proc = {oom_take, NULL};
+	sonde_span s;
+	sonde_span_attr ea[2];
+	char key[32], big[3000];
+	int i, rc;
+
+	sonde_trace_set_sampler_ratio(1);
+	sonde__trace_set_processor(&proc);
+	sonde_span_start(&s, "oom.model");
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 12; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		sonde_span_set_str(&s, key, i == 5 ? big : "value");
+	}
+	ea[0] = sonde_attr_str("a", big);
+	ea[1] = sonde_attr_int("b", 1);
+	for (i = 0; i < 10; i++)
+		sonde_span_add_event(&s, "ev", ea, 2);
+	sonde_span_record_exception(&s, "T", big, "trace");
+	sonde_span_add_link(&s, sonde_span_get_context(&s), ea, 2);
+	sonde_span_set_error(&s, "failed");
+	sonde_span_end(&s);
+	sonde__trace_set_processor(NULL);
+	/* a span never fails: a record or an item that could not be made is
+	 * dropped and counted; the resource and scope report ENOMEM */
+	snprintf(key, sizeof(key), "oom.%ld", n);
+	rc = sonde_resource_set_str(key, "v");
+	if (!rc)
+		rc = sonde_resource_set_str(key, NULL);
+	if (!rc)
+		rc = sonde_trace_set_scope("oom.scope", "1.0");
+	return rc;
+}
+
+TEST_TIMEOUT(oom_span_model_every_allocation, 120)
+{
+	char buf[64];
+
+	install();
+	ASSERT_TRUE(oom_loop(model_scenario, NULL) > 4);
+	ASSERT_TRUE(recorded_ok > 0);
+	ASSERT_TRUE(sonde_resource_get("telemetry.sdk.name", buf, sizeof(buf)) > 0);
+}

@@ -307,6 +307,8 @@ TEST(model_processor_takes_the_record)
 	ASSERT_STREQ(d->attrs[0].v.str, "GET");
 	ASSERT_EQ_INT(d->event_count, 1);
 	ASSERT_TRUE(d->end_unix_ns >= d->start_unix_ns);
+	/* wall-clock times agree with the measured duration exactly */
+	ASSERT_EQ_INT(d->end_unix_ns - d->start_unix_ns, s.duration_ns);
 	ASSERT_TRUE(memcmp(d->parent_span_id, taken[1]->span_id, 8) == 0);
 	ASSERT_TRUE(memcmp(d->trace_id, taken[1]->trace_id, 16) == 0);
 	ASSERT_TRUE(sonde__id_is_zero(taken[1]->parent_span_id, 8));
