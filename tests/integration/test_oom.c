@@ -630,3 +630,54 @@ TEST_TIMEOUT(oom_span_model_every_allocation, 120)
 	ASSERT_TRUE(recorded_ok > 0);
 	ASSERT_TRUE(sonde_resource_get("telemetry.sdk.name", buf, sizeof(buf)) > 0);
 }
+
+/* ---- export: the OpenTelemetry configuration from the environment ---------------------- */
+
+#include "export/otel_config.h"
+
+static const char *oom_env(void *ctx, const char *name)
+{
+	static const char *const t[] = {"OTEL_SERVICE_NAME",
+	                                "svc",
+	                                "OTEL_RESOURCE_ATTRIBUTES",
+	                                "a=1,b=%20two%20,c=3",
+	                                "OTEL_EXPORTER_OTLP_ENDPOINT",
+	                                "http://collector:4318",
+	                                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+	                                "http://[::1]:9/logs",
+	                                "OTEL_EXPORTER_OTLP_HEADERS",
+	                                "k1=v1,k2=v%2C2",
+	                                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+	                                "K1=over",
+	                                NULL};
+	(void)ctx;
+	for (int i = 0; t[i]; i += 2)
+		if (!strcmp(t[i], name))
+			return t[i + 1];
+	return NULL;
+}
+
+static int config_scenario(long n)
+{
+	sonde__otel_config c;
+	int rc = sonde__otel_config_read(&c, oom_env, NULL);
+	(void)n;
+
+	if (rc == SONDE_OK) {
+		ASSERT_EQ_INT(c.resource.n, 3);
+		ASSERT_EQ_INT(c.traces.headers.n, 2);
+		ASSERT_STREQ(c.logs.host, "::1");
+	} else {
+		/* on ENOMEM the struct is destroyed and zeroed */
+		ASSERT_NULL(c.traces.url);
+		ASSERT_EQ_INT(c.resource.n, 0);
+	}
+	sonde__otel_config_destroy(&c);
+	return rc;
+}
+
+TEST_TIMEOUT(oom_otel_config_every_allocation, 120)
+{
+	install();
+	ASSERT_TRUE(oom_loop(config_scenario, NULL) > 20);
+}
