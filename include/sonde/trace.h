@@ -13,7 +13,10 @@
  *     first span (or a deeper nesting than it has had) allocates its context
  *     stack (see context.h); when a span histogram is set, the first end of
  *     a span with a new name and status creates that histogram child (the
- *     family's lock and an allocation).
+ *     family's lock and an allocation); a recorded span (a sampled span
+ *     with an exporter installed, or with an event or link: see "the
+ *     OpenTelemetry span model") allocates its record at start or at that
+ *     call, and the record's blocks as it grows.
  *     tracestate, baggage and the carrier are opaque objects allocated
  *     once (through the installed allocator) and reused across requests.
  *   - Spec levels: traceparent follows Trace Context Level 1 plus Level 2's
@@ -363,7 +366,8 @@ SONDE_API void sonde_span_start_child_of(sonde_span *span, const char *name,
  * is left alone: that thread keeps a copy of the span's context as current
  * (end spans where they started). In every case the thread keeps no pointer
  * into the span: its storage may be freed as soon as this returns (after
- * the hook). NULL is a no-op. */
+ * the hook). A recorded span's record is then handed to the exporter, or
+ * freed when none is installed. NULL is a no-op. */
 SONDE_API void sonde_span_end(sonde_span *span);
 
 /* Attributes. The inline array (attrs, attr_count) keeps the caller's
@@ -379,8 +383,10 @@ SONDE_API void sonde_span_set_str(sonde_span *span, const char *key, const char 
 SONDE_API void sonde_span_set_int(sonde_span *span, const char *key, int64_t value);
 SONDE_API void sonde_span_set_double(sonde_span *span, const char *key, double value);
 SONDE_API void sonde_span_set_bool(sonde_span *span, const char *key, bool value);
-/* Sets the status (msg not copied; may be NULL). Once ERROR, a later OK
- * does not clear it. sonde_span_set_error(span, msg) = status ERROR. */
+/* Sets the status (msg may be NULL; the inline status_msg keeps the
+ * caller's pointer, a recorded span copies it, and keeps it only with
+ * ERROR, as OpenTelemetry does). Once ERROR, a later OK does not clear it.
+ * sonde_span_set_error(span, msg) = status ERROR. */
 SONDE_API void sonde_span_set_status(sonde_span *span, sonde_span_status status, const char *msg);
 SONDE_API void sonde_span_set_error(sonde_span *span, const char *msg);
 

@@ -330,6 +330,34 @@ TEST(http_ipv6_loopback)
 	peer_stop(&p);
 }
 
+/* Keep-alive against a server that closes: an idle connection the server
+ * closed is noticed before it is reused; a reused connection closed
+ * without a response is replaced and the request sent once more. */
+TEST(http_keepalive_server_closes)
+{
+	peer p;
+	sonde__http_response r;
+	sonde__http_client *c;
+
+	peer_start(&p, 4);
+	c = client("127.0.0.1", p.port, 5000);
+	sonde__http_response_init(&r);
+	ASSERT_OK(sonde__http_request(c, "GET", "/quiet-close", NULL, 0, NULL, 0, &r));
+	ASSERT_TRUE(r.keep_alive); /* it did not say so */
+	usleep(100 * 1000);        /* its close arrives */
+	ASSERT_OK(sonde__http_request(c, "POST", "/echo", NULL, 0, "x", 1, &r));
+	ASSERT_STREQ(body_of(&r), "x");
+	ASSERT_EQ_U64(sonde__http_client_connects(c), 2);
+	/* a reused connection that the server drops on this request */
+	ASSERT_OK(sonde__http_request(c, "POST", "/drop-once", NULL, 0, "y", 1, &r));
+	ASSERT_EQ_INT(r.status, 200);
+	ASSERT_STREQ(body_of(&r), "second try");
+	ASSERT_EQ_U64(sonde__http_client_connects(c), 3);
+	sonde__http_response_destroy(&r);
+	sonde__http_client_free(c);
+	peer_stop(&p);
+}
+
 /* A port nobody listens on: bind one, close it. */
 static uint16_t dead_port(void)
 {
@@ -365,6 +393,54 @@ TEST(http_refused_connection)
 	ASSERT_CONTAINS(sonde_last_error(), "resolving");
 	sonde__http_response_destroy(&r);
 	sonde__http_client_free(c);
+}
+
+/* Connect past its deadline: a listener whose accept queue is full (never
+ * accepted) drops further SYNs, so the third connection hangs in connect. */
+TEST(http_connect_timeout)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int ls = socket(AF_INET, SOCK_STREAM, 0), fill[4], nfill = 0, i;
+	sonde__http_options o;
+	sonde__http_response r;
+	sonde__http_client *c;
+	int64_t t0, ms;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_OK(bind(ls, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_OK(listen(ls, 0));
+	ASSERT_OK(getsockname(ls, (struct sockaddr *)&a, &len));
+	/* fill the queue with non-blocking connects that complete */
+	for (i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(fill[i], (struct sockaddr *)&a, sizeof(a));
+		nfill++;
+	}
+	usleep(100 * 1000);
+	memset(&o, 0, sizeof(o));
+	o.connect_timeout_ms = 300;
+	c = sonde__http_client_new("127.0.0.1", ntohs(a.sin_port), &o);
+	ASSERT_NOT_NULL(c);
+	sonde__http_response_init(&r);
+	t0 = sonde_now_mono_ns();
+	rc = sonde__http_request(c, "GET", "/", NULL, 0, NULL, 0, &r);
+	ms = (sonde_now_mono_ns() - t0) / 1000000;
+	/* connected (the kernel took it after all) then no answer, or the
+	 * connect itself timed out: either way a timeout, bounded */
+	ASSERT_EQ_INT(rc, SONDE_ETIMEDOUT);
+	ASSERT_TRUE(ms >= 300);
+	ASSERT_TRUE(ms < 10000 + 1500);
+	if (sonde__http_client_connects(c) == 0)
+		ASSERT_CONTAINS(sonde_last_error(), "connect");
+	sonde__http_response_destroy(&r);
+	sonde__http_client_free(c);
+	for (i = 0; i < nfill; i++)
+		close(fill[i]);
+	close(ls);
 }
 
 /* A peer that reads nothing and hangs up: sending a large body meets a

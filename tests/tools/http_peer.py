@@ -22,6 +22,10 @@ Paths (any method; a request body is read by its Content-Length):
   /big-headers   a 100 KB header
   /eof-body      200 without Content-Length, body delimited by the close
   /bad           a malformed status line
+  /quiet-close   200 without "Connection: close", then the server closes the
+                 idle connection anyway (the client must notice before reuse)
+  /drop-once     the first time: read the request and close without a word;
+                 afterwards 200 "second try"
 """
 import email.utils
 import http.server
@@ -29,6 +33,10 @@ import socket
 import sys
 import threading
 import time
+
+
+LOCK = threading.Lock()
+DROPPED = []
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -90,6 +98,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif p == "/eof-body":
             self.wfile.write(b"HTTP/1.1 200 OK\r\n\r\nuntil the close")
             self.close_connection = True
+        elif p == "/quiet-close":
+            self._send(200, b"quiet")
+            self.close_connection = True
+        elif p == "/drop-once":
+            with LOCK:
+                first = not DROPPED
+                DROPPED.append(1)
+            if first:
+                self.close_connection = True
+                return
+            self._send(200, b"second try")
         elif p == "/bad":
             self.wfile.write(b"HTTP/1.1 2x0 Nope\r\n\r\n")
             self.close_connection = True
