@@ -290,7 +290,17 @@ int sonde__parse_http_url(const char *url, char **host, uint16_t *port, char **p
 		return sonde__fail(SONDE_EINVAL, "malformed host in the URL");
 	}
 	*host = sonde__strndup(h, hl);
-	*path = sonde__strndup(*end ? end : "/", *end ? strlen(end) : 1);
+	if (*end == '?') {
+		/* no path but a query: the request target is "/?query" */
+		size_t ql = strlen(end);
+		*path = sonde__malloc(ql + 2);
+		if (*path) {
+			(*path)[0] = '/';
+			memcpy(*path + 1, end, ql + 1);
+		}
+	} else {
+		*path = sonde__strndup(*end ? end : "/", *end ? strlen(end) : 1);
+	}
 	if (!*host || !*path) {
 		sfree(*host);
 		sfree(*path);

@@ -262,6 +262,11 @@ TEST(otel_config_url_parts)
 	ASSERT_STREQ(p, "/v1/traces?x=1");
 	sonde__free(h, strlen(h) + 1);
 	sonde__free(p, strlen(p) + 1);
+	/* a query without a path: the target starts with "/" (found by fuzzing) */
+	ASSERT_OK(sonde__parse_http_url("http://h:4369?q=1", &h, &port, &p));
+	ASSERT_STREQ(p, "/?q=1");
+	sonde__free(h, strlen(h) + 1);
+	sonde__free(p, strlen(p) + 1);
 	ASSERT_EQ_INT(sonde__parse_http_url("http://h:/x", &h, &port, &p), SONDE_EINVAL);
 	ASSERT_EQ_INT(sonde__parse_http_url("http://h:+80/x", &h, &port, &p), SONDE_EINVAL);
 	ASSERT_EQ_INT(sonde__parse_http_url("http://h:0", &h, &port, &p), SONDE_EINVAL);
