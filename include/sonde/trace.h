@@ -286,7 +286,13 @@ typedef enum sonde_attr_type {
 	SONDE_ATTR_STRING = 1,
 	SONDE_ATTR_INT = 2,
 	SONDE_ATTR_DOUBLE = 3,
-	SONDE_ATTR_BOOL = 4
+	SONDE_ATTR_BOOL = 4,
+	/* arrays (OpenTelemetry's homogeneous array values): str_len holds
+	 * the element count, v.strs / ints / dbls / bools the elements */
+	SONDE_ATTR_STRING_ARRAY = 5,
+	SONDE_ATTR_INT_ARRAY = 6,
+	SONDE_ATTR_DOUBLE_ARRAY = 7,
+	SONDE_ATTR_BOOL_ARRAY = 8
 } sonde_attr_type;
 
 /* OpenTelemetry's SpanKind, with OTLP's numbers. */
@@ -301,12 +307,16 @@ typedef enum sonde_span_kind {
 typedef struct sonde_span_attr {
 	const char *key; /* not copied */
 	sonde_attr_type type;
-	size_t str_len;
+	size_t str_len; /* a string's length; an array's element count */
 	union {
 		const char *str; /* not copied */
 		int64_t i;
 		double d;
 		bool b;
+		const char *const *strs; /* NUL-terminated elements (NULL: "") */
+		const int64_t *ints;
+		const double *dbls;
+		const bool *bools;
 	} v;
 } sonde_span_attr;
 
@@ -482,6 +492,18 @@ SONDE_API void sonde_span_set_kind(sonde_span *span, sonde_span_kind kind);
  * with len 0 is ""). Otherwise as sonde_span_set_str. */
 SONDE_API void sonde_span_set_strn(sonde_span *span, const char *key, const char *value,
                                    size_t len);
+/* Array attributes (n elements; values NULL means an empty array). As
+ * the scalar setters: the inline array keeps the caller's pointers, a
+ * recorded span copies the elements (each string cut by the value length
+ * limit); one array counts as one attribute. */
+SONDE_API void sonde_span_set_str_array(sonde_span *span, const char *key,
+                                        const char *const *values, size_t n);
+SONDE_API void sonde_span_set_int_array(sonde_span *span, const char *key, const int64_t *values,
+                                        size_t n);
+SONDE_API void sonde_span_set_double_array(sonde_span *span, const char *key, const double *values,
+                                           size_t n);
+SONDE_API void sonde_span_set_bool_array(sonde_span *span, const char *key, const bool *values,
+                                         size_t n);
 /* Adds an event named name (NULL: "event") at the current time, or at
  * unix_ns (nanoseconds since the epoch; 0 or negative = now), with n
  * attributes (attrs may be NULL when n is 0; an attribute with a NULL key

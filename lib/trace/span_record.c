@@ -232,6 +232,40 @@ static size_t limited_len(const char *s, size_t n)
 	return n;
 }
 
+/* The elements of an array attribute into the arena (out->key is set). */
+static bool copy_array(sonde__span_data *d, sonde_span_attr *out, const sonde_span_attr *a)
+{
+	size_t n = a->str_len, i, elem;
+	void *p;
+
+	out->str_len = 0;
+	out->v.strs = NULL;
+	if (n == 0 || !a->v.strs)
+		return true; /* an empty array */
+	elem = a->type == SONDE_ATTR_STRING_ARRAY ? sizeof(char *)
+	       : a->type == SONDE_ATTR_BOOL_ARRAY ? sizeof(bool)
+	                                          : 8;
+	if (n > SIZE_MAX / 16)
+		return false;
+	p = arena_alloc(d, n * elem);
+	if (!p)
+		return false;
+	if (a->type == SONDE_ATTR_STRING_ARRAY) {
+		const char **strs = p;
+		for (i = 0; i < n; i++) {
+			const char *s = a->v.strs[i] ? a->v.strs[i] : "";
+			strs[i] = arena_str(d, s, limited_len(s, strlen(s)));
+			if (!strs[i])
+				return false;
+		}
+	} else {
+		memcpy(p, a->v.ints, n * elem);
+	}
+	out->v.strs = p;
+	out->str_len = n;
+	return true;
+}
+
 /* Copies a into *out (key and string value into the arena). false on
  * out-of-memory or a NULL key. */
 static bool copy_attr(sonde__span_data *d, sonde_span_attr *out, const sonde_span_attr *a)
@@ -262,6 +296,10 @@ static bool copy_attr(sonde__span_data *d, sonde_span_attr *out, const sonde_spa
 	case SONDE_ATTR_INT: out->v.i = a->v.i; break;
 	case SONDE_ATTR_DOUBLE: out->v.d = a->v.d; break;
 	case SONDE_ATTR_BOOL: out->v.b = a->v.b; break;
+	case SONDE_ATTR_STRING_ARRAY:
+	case SONDE_ATTR_INT_ARRAY:
+	case SONDE_ATTR_DOUBLE_ARRAY:
+	case SONDE_ATTR_BOOL_ARRAY: return copy_array(d, out, a);
 	default: return false;
 	}
 	return true;

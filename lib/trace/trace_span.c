@@ -398,6 +398,38 @@ void sonde_span_set_str(sonde_span *span, const char *key, const char *value)
 		sonde_span_set_strn(span, key, value, strlen(value));
 }
 
+static void set_array(sonde_span *span, const char *key, sonde_attr_type t, const void *v, size_t n)
+{
+	sonde_span_attr a;
+
+	a.key = key;
+	a.type = t;
+	a.v.ints = v;
+	a.str_len = v ? n : 0;
+	set_attr(span, &a);
+}
+
+void sonde_span_set_str_array(sonde_span *span, const char *key, const char *const *values,
+                              size_t n)
+{
+	set_array(span, key, SONDE_ATTR_STRING_ARRAY, values, n);
+}
+
+void sonde_span_set_int_array(sonde_span *span, const char *key, const int64_t *values, size_t n)
+{
+	set_array(span, key, SONDE_ATTR_INT_ARRAY, values, n);
+}
+
+void sonde_span_set_double_array(sonde_span *span, const char *key, const double *values, size_t n)
+{
+	set_array(span, key, SONDE_ATTR_DOUBLE_ARRAY, values, n);
+}
+
+void sonde_span_set_bool_array(sonde_span *span, const char *key, const bool *values, size_t n)
+{
+	set_array(span, key, SONDE_ATTR_BOOL_ARRAY, values, n);
+}
+
 void sonde_span_set_int(sonde_span *span, const char *key, int64_t value)
 {
 	sonde_span_attr a = sonde_attr_int(key, value);

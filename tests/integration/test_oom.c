@@ -606,6 +606,12 @@ static int model_scenario(long n)
 	for (i = 0; i < 10; i++)
 		sonde_span_add_event(&s, "ev", ea, 2);
 	sonde_span_record_exception(&s, "T", big, "trace");
+	{
+		const char *tags[3] = {"a", big, NULL};
+		const int64_t ints[2] = {1, 2};
+		sonde_span_set_str_array(&s, "tags", tags, 3);
+		sonde_span_set_int_array(&s, "ints", ints, 2);
+	}
 	sonde_span_add_link(&s, sonde_span_get_context(&s), ea, 2);
 	sonde_span_set_error(&s, "failed");
 	sonde_span_end(&s);

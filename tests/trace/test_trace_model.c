@@ -422,3 +422,64 @@ TEST(model_scope)
 	ASSERT_EQ_INT(sonde_trace_set_scope("", "1"), SONDE_EINVAL);
 	sonde_trace_get_scope(NULL, 0, NULL, 0);
 }
+
+TEST(model_array_attributes)
+{
+	sonde_span s;
+	const char *names[3];
+	char a0[16], a1[16];
+	int64_t ints[3] = {1, -2, 3};
+	double dbls[2] = {0.5, -1e300};
+	bool bools[2] = {true, false};
+	const sonde_span_attr *a;
+	sonde_span_limits l;
+
+	sonde_trace_set_sampler_ratio(1);
+	strcpy(a0, "alpha");
+	strcpy(a1, "b\xc3\xa9ta");
+	names[0] = a0;
+	names[1] = NULL; /* "" */
+	names[2] = a1;
+	sonde_span_start(&s, "arrays");
+	/* inline first: the caller's pointers */
+	sonde_span_set_str_array(&s, "tags", names, 3);
+	a = find_attr(&s, "tags");
+	ASSERT_EQ_INT(a->type, SONDE_ATTR_STRING_ARRAY);
+	ASSERT_EQ_INT(a->str_len, 3);
+	ASSERT_TRUE(a->v.strs == names);
+	/* the record copies them (and the value length limit cuts each) */
+	memset(&l, 0, sizeof(l));
+	l.size = sizeof(l);
+	l.attr_value_length = 2;
+	ASSERT_OK(sonde_trace_set_limits(&l));
+	sonde_span_add_event(&s, "record now", NULL, 0);
+	sonde_span_set_int_array(&s, "ints", ints, 3);
+	sonde_span_set_double_array(&s, "dbls", dbls, 2);
+	sonde_span_set_bool_array(&s, "bools", bools, 2);
+	sonde_span_set_int_array(&s, "empty", NULL, 5);
+	ASSERT_OK(sonde_trace_set_limits(NULL));
+	memset(a0, 'x', sizeof(a0) - 1);
+	memset(a1, 'x', sizeof(a1) - 1);
+	ints[0] = 99;
+	dbls[0] = 99;
+	bools[0] = false;
+	a = find_attr(&s, "tags");
+	ASSERT_TRUE(a->v.strs != names);
+	ASSERT_STREQ(a->v.strs[0], "al");
+	ASSERT_STREQ(a->v.strs[1], "");
+	ASSERT_STREQ(a->v.strs[2], "b"); /* not cut inside the é */
+	a = find_attr(&s, "ints");
+	ASSERT_EQ_INT(a->str_len, 3);
+	ASSERT_EQ_INT(a->v.ints[0], 1);
+	ASSERT_EQ_INT(a->v.ints[1], -2);
+	a = find_attr(&s, "dbls");
+	ASSERT_EQ_DBL(a->v.dbls[0], 0.5);
+	ASSERT_EQ_DBL(a->v.dbls[1], -1e300);
+	a = find_attr(&s, "bools");
+	ASSERT_TRUE(a->v.bools[0]);
+	ASSERT_FALSE(a->v.bools[1]);
+	a = find_attr(&s, "empty");
+	ASSERT_EQ_INT(a->type, SONDE_ATTR_INT_ARRAY);
+	ASSERT_EQ_INT(a->str_len, 0);
+	sonde_span_end(&s);
+}
