@@ -7,6 +7,7 @@
 #include "bench.h"
 #include "sonde.h"
 #include "sonde/trace.h"
+#include "trace/span_data.h"
 
 static const char tp_in[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
@@ -94,6 +95,30 @@ static void b_span(void *arg, uint64_t n, int tid)
 	}
 }
 
+/* The span: start, three attributes (string, int, bool), end. */
+static void b_span3(void *arg, uint64_t n, int tid)
+{
+	(void)arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++) {
+		sonde_span s;
+		sonde_span_start(&s, "bench");
+		sonde_span_set_str(&s, "http.route", "/users/{id}");
+		sonde_span_set_int(&s, "http.response.status_code", 200);
+		sonde_span_set_bool(&s, "cache.hit", true);
+		sonde_span_end(&s);
+		BENCH_KEEP(s.duration_ns);
+	}
+}
+
+/* A processor that frees each record at once: what recording costs the
+ * caller, before any exporter queue exists. */
+static void free_record(sonde__span_data *d, void *arg)
+{
+	(void)arg;
+	sonde__span_data_free(d);
+}
+
 BENCH(trace)
 {
 	sonde_traceparent tp;
@@ -132,6 +157,22 @@ BENCH(trace)
 	          bench_ns_per_op(2, b_trace_id, NULL), "ns/op");
 	bench_row("trace.span_start_end", "sonde_span_start + sonde_span_end, no histogram",
 	          bench_ns_per_op(1, b_span, NULL), "ns/op");
+	{
+		static const sonde__span_processor proc = {free_record, NULL};
+		double plain = bench_ns_per_op(1, b_span3, NULL), rec;
+		bench_row("trace.span_3attrs",
+		          "sampled span start + 3 attributes + end, not recorded (no exporter)",
+		          plain, "ns/op");
+		sonde__trace_set_processor(&proc);
+		rec = bench_ns_per_op(1, b_span3, NULL);
+		sonde__trace_set_processor(NULL);
+		bench_row("trace.span_3attrs_recorded",
+		          "same, recorded: the record made at start, name and attributes copied, "
+		          "freed at end",
+		          rec, "ns/op");
+		bench_row("trace.span_3attrs_recorded_ratio", "recorded / not recorded",
+		          rec / plain, "x");
+	}
 	r = sonde_registry_new();
 	if (r && sonde_trace_enable_span_metrics(r, NULL) == SONDE_OK) {
 		bench_row("trace.span_start_end_hist",

@@ -13,7 +13,10 @@
  *     first span (or a deeper nesting than it has had) allocates its context
  *     stack (see context.h); when a span histogram is set, the first end of
  *     a span with a new name and status creates that histogram child (the
- *     family's lock and an allocation).
+ *     family's lock and an allocation); a recorded span (a sampled span
+ *     with an exporter installed, or with an event or link: see "the
+ *     OpenTelemetry span model") allocates its record at start or at that
+ *     call, and the record's blocks as it grows.
  *     tracestate, baggage and the carrier are opaque objects allocated
  *     once (through the installed allocator) and reused across requests.
  *   - Spec levels: traceparent follows Trace Context Level 1 plus Level 2's
@@ -283,18 +286,37 @@ typedef enum sonde_attr_type {
 	SONDE_ATTR_STRING = 1,
 	SONDE_ATTR_INT = 2,
 	SONDE_ATTR_DOUBLE = 3,
-	SONDE_ATTR_BOOL = 4
+	SONDE_ATTR_BOOL = 4,
+	/* arrays (OpenTelemetry's homogeneous array values): str_len holds
+	 * the element count, v.strs / ints / dbls / bools the elements */
+	SONDE_ATTR_STRING_ARRAY = 5,
+	SONDE_ATTR_INT_ARRAY = 6,
+	SONDE_ATTR_DOUBLE_ARRAY = 7,
+	SONDE_ATTR_BOOL_ARRAY = 8
 } sonde_attr_type;
+
+/* OpenTelemetry's SpanKind, with OTLP's numbers. */
+typedef enum sonde_span_kind {
+	SONDE_SPAN_KIND_INTERNAL = 1,
+	SONDE_SPAN_KIND_SERVER = 2,
+	SONDE_SPAN_KIND_CLIENT = 3,
+	SONDE_SPAN_KIND_PRODUCER = 4,
+	SONDE_SPAN_KIND_CONSUMER = 5
+} sonde_span_kind;
 
 typedef struct sonde_span_attr {
 	const char *key; /* not copied */
 	sonde_attr_type type;
-	size_t str_len;
+	size_t str_len; /* a string's length; an array's element count */
 	union {
 		const char *str; /* not copied */
 		int64_t i;
 		double d;
 		bool b;
+		const char *const *strs; /* NUL-terminated elements (NULL: "") */
+		const int64_t *ints;
+		const double *dbls;
+		const bool *bools;
 	} v;
 } sonde_span_attr;
 
@@ -315,6 +337,9 @@ typedef struct sonde_span {
 	uint32_t attrs_dropped;                      /* readable: beyond SONDE_SPAN_ATTRS_MAX */
 	uint32_t state;                              /* private */
 	sonde_span_attr attrs[SONDE_SPAN_ATTRS_MAX]; /* readable, attr_count */
+	uint32_t kind;     /* readable: a sonde_span_kind (INTERNAL unless set) */
+	uint32_t reserved; /* private */
+	void *data;        /* private: the span's record (below), or NULL */
 } sonde_span;
 
 /* Starts a span named name (a NUL-terminated string that must stay valid
@@ -351,19 +376,27 @@ SONDE_API void sonde_span_start_child_of(sonde_span *span, const char *name,
  * is left alone: that thread keeps a copy of the span's context as current
  * (end spans where they started). In every case the thread keeps no pointer
  * into the span: its storage may be freed as soon as this returns (after
- * the hook). NULL is a no-op. */
+ * the hook). A recorded span's record is then handed to the exporter, or
+ * freed when none is installed. NULL is a no-op. */
 SONDE_API void sonde_span_end(sonde_span *span);
 
-/* Attributes: key must be a string literal or outlive the span; string
- * values are not copied either (valid until sonde_span_end returns). Past
- * SONDE_SPAN_ATTRS_MAX they are dropped and counted in attrs_dropped. Setting
- * a key twice keeps both. NULL span or key is a no-op; no-ops after end. */
+/* Attributes. The inline array (attrs, attr_count) keeps the caller's
+ * pointers: there key must be a string literal or outlive the span and
+ * string values stay valid until sonde_span_end returns; past
+ * SONDE_SPAN_ATTRS_MAX they are dropped from it and counted in
+ * attrs_dropped. A recorded span (the OpenTelemetry model below) also
+ * copies key and value into its record, up to the attribute limit (128 by
+ * default), where setting a key again replaces its value as OpenTelemetry
+ * does (read them with sonde_span_get_attrs). A NULL string value is "".
+ * NULL span or key is a no-op; no-ops after end. */
 SONDE_API void sonde_span_set_str(sonde_span *span, const char *key, const char *value);
 SONDE_API void sonde_span_set_int(sonde_span *span, const char *key, int64_t value);
 SONDE_API void sonde_span_set_double(sonde_span *span, const char *key, double value);
 SONDE_API void sonde_span_set_bool(sonde_span *span, const char *key, bool value);
-/* Sets the status (msg not copied; may be NULL). Once ERROR, a later OK
- * does not clear it. sonde_span_set_error(span, msg) = status ERROR. */
+/* Sets the status (msg may be NULL; the inline status_msg keeps the
+ * caller's pointer, a recorded span copies it, and keeps it only with
+ * ERROR, as OpenTelemetry does). Once ERROR, a later OK does not clear it.
+ * sonde_span_set_error(span, msg) = status ERROR. */
 SONDE_API void sonde_span_set_status(sonde_span *span, sonde_span_status status, const char *msg);
 SONDE_API void sonde_span_set_error(sonde_span *span, const char *msg);
 
@@ -371,6 +404,207 @@ SONDE_API void sonde_span_set_error(sonde_span *span, const char *msg);
 SONDE_API const sonde_span_context *sonde_span_get_context(const sonde_span *span);
 /* True when the span's sampled flag is set (false on NULL). */
 SONDE_API bool sonde_span_is_sampled(const sonde_span *span);
+
+/* ==== the OpenTelemetry span model ==========================================
+ * A sampled span is *recorded*: besides the inline fields above it gets a
+ * record that copies its name, attributes (every type, up to the limits),
+ * events, links, status message, kind and wall-clock times, so that what
+ * it holds outlives the caller's strings: an exporter takes the record
+ * when the span ends. The record is made at start when an exporter is
+ * installed (nothing in this version installs one), else at the span's
+ * first event, link or exception (the attributes set before are copied
+ * into it then, and every later one as it is set). An unsampled
+ * span is not recorded (OpenTelemetry's non-recording span): events, links
+ * and exceptions on it are ignored, attributes stay inline as before.
+ *
+ * Out of memory never fails a span: a record that cannot be made leaves
+ * the span unrecorded; an attribute, event or link that cannot be copied
+ * is dropped and counted in the dropped counts below.
+ * Thread-safety: like every call on a span, one thread at a time. */
+
+/* Attribute constructors for events and links (no allocation; the strings
+ * are copied by the call that receives them). */
+static inline sonde_span_attr sonde_attr_str(const char *key, const char *v)
+{
+	sonde_span_attr a;
+	a.key = key;
+	a.type = SONDE_ATTR_STRING;
+	a.v.str = v;
+	a.str_len = (size_t)-1; /* NUL-terminated: measured by sonde */
+	return a;
+}
+static inline sonde_span_attr sonde_attr_int(const char *key, int64_t v)
+{
+	sonde_span_attr a;
+	a.key = key;
+	a.type = SONDE_ATTR_INT;
+	a.v.i = v;
+	a.str_len = 0;
+	return a;
+}
+static inline sonde_span_attr sonde_attr_double(const char *key, double v)
+{
+	sonde_span_attr a;
+	a.key = key;
+	a.type = SONDE_ATTR_DOUBLE;
+	a.v.d = v;
+	a.str_len = 0;
+	return a;
+}
+static inline sonde_span_attr sonde_attr_bool(const char *key, bool v)
+{
+	sonde_span_attr a;
+	a.key = key;
+	a.type = SONDE_ATTR_BOOL;
+	a.v.b = v;
+	a.str_len = 0;
+	return a;
+}
+
+/* Limits per recorded span (OpenTelemetry's SpanLimits; its defaults:
+ * 128 attributes, events and links, 128 attributes per event and per link,
+ * attribute values of any length). Past a limit the item is dropped and
+ * counted. Process-wide; a span uses the limits in force when each item
+ * is added. */
+typedef struct sonde_span_limits {
+	size_t size;                /* sizeof(sonde_span_limits) */
+	uint32_t attrs;             /* per span */
+	uint32_t events;            /* per span */
+	uint32_t links;             /* per span */
+	uint32_t attrs_per_event;   /* per event */
+	uint32_t attrs_per_link;    /* per link */
+	uint32_t attr_value_length; /* string values cut to this many bytes
+	                             * (never inside a UTF-8 sequence); 0 = no limit */
+} sonde_span_limits;
+#define SONDE_SPAN_LIMIT_DEFAULT 128
+
+/* Sets the limits (l NULL restores the defaults). SONDE_EINVAL when
+ * l->size is below the first layout; a 0 count means the default. Any
+ * thread, any time. */
+SONDE_API SONDE_WUR int sonde_trace_set_limits(const sonde_span_limits *l);
+/* The limits in force (out->size must be set; NULL is a no-op). */
+SONDE_API void sonde_trace_get_limits(sonde_span_limits *out);
+
+/* Sets the span's kind (INTERNAL by default). An unknown value, a NULL
+ * span or an ended span is a no-op. */
+SONDE_API void sonde_span_set_kind(sonde_span *span, sonde_span_kind kind);
+/* A string attribute of len bytes (need not be NUL-terminated; value NULL
+ * with len 0 is ""). Otherwise as sonde_span_set_str. */
+SONDE_API void sonde_span_set_strn(sonde_span *span, const char *key, const char *value,
+                                   size_t len);
+/* Array attributes (n elements; values NULL means an empty array). As
+ * the scalar setters: the inline array keeps the caller's pointers, a
+ * recorded span copies the elements (each string cut by the value length
+ * limit); one array counts as one attribute. */
+SONDE_API void sonde_span_set_str_array(sonde_span *span, const char *key,
+                                        const char *const *values, size_t n);
+SONDE_API void sonde_span_set_int_array(sonde_span *span, const char *key, const int64_t *values,
+                                        size_t n);
+SONDE_API void sonde_span_set_double_array(sonde_span *span, const char *key, const double *values,
+                                           size_t n);
+SONDE_API void sonde_span_set_bool_array(sonde_span *span, const char *key, const bool *values,
+                                         size_t n);
+/* Adds an event named name (NULL: "event") at the current time, or at
+ * unix_ns (nanoseconds since the epoch; 0 or negative = now), with n
+ * attributes (attrs may be NULL when n is 0; an attribute with a NULL key
+ * is skipped and counted as dropped). Name, keys and strings are copied.
+ * Past the event limit, dropped and counted; past the per-event attribute
+ * limit, those attributes are dropped and counted on the event. No-op on
+ * NULL, on an ended span and on an unsampled one. Allocates (the record,
+ * then its memory grows by blocks). */
+SONDE_API void sonde_span_add_event(sonde_span *span, const char *name,
+                                    const sonde_span_attr *attrs, size_t n);
+SONDE_API void sonde_span_add_event_at(sonde_span *span, const char *name, int64_t unix_ns,
+                                       const sonde_span_attr *attrs, size_t n);
+/* OpenTelemetry's RecordException: an event named "exception" with the
+ * attributes exception.type, exception.message and exception.stacktrace
+ * (each only when not NULL). Does not change the status: call
+ * sonde_span_set_error too when the exception failed the operation. */
+SONDE_API void sonde_span_record_exception(sonde_span *span, const char *type, const char *message,
+                                           const char *stacktrace);
+/* Adds a link to another span's context (its trace id, span id and
+ * flags; an invalid or NULL ctx is ignored) with n attributes, copied.
+ * Limits and no-ops as for events. */
+SONDE_API void sonde_span_add_link(sonde_span *span, const sonde_span_context *ctx,
+                                   const sonde_span_attr *attrs, size_t n);
+
+/* Reading a span (before its end, or in the span-end hook). */
+typedef struct sonde_span_event {
+	const char *name; /* copied, NUL-terminated */
+	size_t name_len;
+	int64_t time_unix_ns;
+	const sonde_span_attr *attrs; /* copied; keys and strings NUL-terminated */
+	uint32_t attr_count;
+	uint32_t attrs_dropped;
+} sonde_span_event;
+
+typedef struct sonde_span_link {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t trace_flags;
+	const sonde_span_attr *attrs; /* copied */
+	uint32_t attr_count;
+	uint32_t attrs_dropped;
+} sonde_span_link;
+
+/* True when the span has a record (see above); false on NULL. */
+SONDE_API bool sonde_span_is_recording(const sonde_span *span);
+/* The span's attributes: the record's copies (up to the limit) when it is
+ * recorded, else the inline ones. *out gets the array (NULL when there
+ * are none); returns the count. NULL span: 0. */
+SONDE_API size_t sonde_span_get_attrs(const sonde_span *span, const sonde_span_attr **out);
+/* Events and links of a recorded span (0 and NULL otherwise). */
+SONDE_API size_t sonde_span_get_events(const sonde_span *span, const sonde_span_event **out);
+SONDE_API size_t sonde_span_get_links(const sonde_span *span, const sonde_span_link **out);
+/* What the limits (or out-of-memory) dropped; any pointer may be NULL. */
+SONDE_API void sonde_span_get_dropped(const sonde_span *span, uint32_t *attrs, uint32_t *events,
+                                      uint32_t *links);
+/* The span's name and status message as recorded (copies) when it is,
+ * else the caller's pointers; *len (may be NULL) gets the length. The
+ * status message is NULL when there is none. */
+SONDE_API const char *sonde_span_get_name(const sonde_span *span, size_t *len);
+SONDE_API const char *sonde_span_get_status_message(const sonde_span *span);
+/* Wall-clock start and end (nanoseconds since the epoch) of a recorded
+ * span; 0 when not recorded (end: also before the end). */
+SONDE_API int64_t sonde_span_get_start_unix_ns(const sonde_span *span);
+SONDE_API int64_t sonde_span_get_end_unix_ns(const sonde_span *span);
+
+/* ---- resource and instrumentation scope -------------------------------------
+ * The process's resource, what an exporter sends with every batch:
+ * service.name (default "unknown_service:<program name>", as OpenTelemetry
+ * specifies), service.version and deployment.environment (unset until set),
+ * telemetry.sdk.name "sonde", telemetry.sdk.language "cpp" (OpenTelemetry's
+ * list has no C; C++ is the language of sonde's C ABI hosts' closest entry),
+ * telemetry.sdk.version (sonde_version()), host.name (gethostname) and
+ * process.pid (the calling process's pid, current after a fork).
+ * Process-wide, guarded by a lock (fork-safe); set it at start-up. */
+
+/* Sets (or replaces) a string attribute of the resource; value NULL
+ * removes key. Copies both. SONDE_EINVAL on a NULL or empty key or on
+ * invalid UTF-8, SONDE_ELIMIT past 128 attributes, SONDE_ENOMEM. */
+SONDE_API SONDE_WUR int sonde_resource_set_str(const char *key, const char *value);
+/* The same for an integer attribute. */
+SONDE_API SONDE_WUR int sonde_resource_set_int(const char *key, int64_t value);
+/* Shorthand: service.name, service.version, deployment.environment; a
+ * NULL argument leaves that attribute as it is. Errors as above. */
+SONDE_API SONDE_WUR int sonde_resource_set_service(const char *name, const char *version,
+                                                   const char *environment);
+/* Copies the string value of key into out (cap bytes, NUL-terminated,
+ * cut to fit) and returns its full length; an integer value is written in
+ * decimal. SONDE_ENOENT when key is not set, SONDE_EINVAL on NULL key or
+ * NULL out with cap > 0. */
+SONDE_API SONDE_WUR int sonde_resource_get(const char *key, char *out, size_t cap);
+/* How many attributes the resource holds (process.pid included). */
+SONDE_API size_t sonde_resource_count(void);
+
+/* The instrumentation scope sent with the spans (default: name "sonde",
+ * version sonde_version()). Copies both; version NULL means none.
+ * SONDE_EINVAL on a NULL or empty name, SONDE_ENOMEM. */
+SONDE_API SONDE_WUR int sonde_trace_set_scope(const char *name, const char *version);
+/* Copies the scope's name and version into the caller's buffers (cut to
+ * fit, NUL-terminated; either may be NULL with cap 0). */
+SONDE_API void sonde_trace_get_scope(char *name, size_t name_cap, char *version,
+                                     size_t version_cap);
 
 /* ---- what happens when a span ends ----------------------------------------
  * RED metrics from one span: rate and duration from the histogram's count

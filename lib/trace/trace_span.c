@@ -22,7 +22,7 @@
 #include "core/atomic.h"
 #include "metrics/metrics-int.h"
 #include "sonde/log.h"
-#include "trace/trace_int.h"
+#include "trace/span_data.h"
 
 #define SPAN_STARTED 0x5350414eu /* "SPAN" */
 #define SPAN_ENDED 0x454e4444u
@@ -267,8 +267,16 @@ void sonde_span_start_child_of(sonde_span *span, const char *name, const sonde_s
 	span->status = SONDE_SPAN_STATUS_UNSET;
 	span->attr_count = 0;
 	span->attrs_dropped = 0;
+	span->kind = SONDE_SPAN_KIND_INTERNAL;
+	span->reserved = 0;
+	span->data = NULL;
 	span->state = SPAN_STARTED;
 	span->start_mono_ns = sonde_now_mono_ns();
+	/* recorded from the start when an exporter takes the records: the
+	 * attributes are then copied as they are set (a failed record leaves
+	 * the span unrecorded, counted) */
+	if ((ctx->trace_flags & SONDE_TRACE_FLAG_SAMPLED) && sonde__trace_recording())
+		span->data = sonde__span_data_new(span);
 }
 
 void sonde_span_start(sonde_span *span, const char *name)
@@ -311,6 +319,7 @@ void sonde_span_end(sonde_span *span)
 	sonde_family *f;
 	sonde_logger *l;
 	sonde_span_end_fn fn;
+	sonde__span_data *d;
 	void *arg;
 	double secs;
 	/* unset counts as ok, as OpenTelemetry's span metrics connector does */
@@ -350,10 +359,18 @@ void sonde_span_end(sonde_span *span)
 		if (sonde__log_on(l, level))
 			log_span(span, l, level, status, secs);
 	}
+	d = span->data;
+	if (d)
+		sonde__span_data_end(d, span->duration_ns);
 	fn = read_hook(&arg);
 	if (fn) {
-		span->end_unix_ns = sonde_now_unix_ns();
+		span->end_unix_ns = d ? d->end_unix_ns : sonde_now_unix_ns();
 		fn(span, arg);
+	}
+	if (d) {
+		/* the hook has read it: the exporter takes it, or it is freed */
+		span->data = NULL;
+		sonde__span_data_finish(d);
 	}
 }
 
@@ -370,41 +387,86 @@ static sonde_span_attr *attr_slot(sonde_span *span, const char *key)
 	return &span->attrs[span->attr_count++];
 }
 
+/* The inline slot, and the record's copy when the span is recorded. */
+static void set_attr(sonde_span *span, const sonde_span_attr *a)
+{
+	sonde_span_attr *slot;
+
+	if (!span || !a->key || span->state != SPAN_STARTED)
+		return;
+	slot = attr_slot(span, a->key);
+	if (slot)
+		*slot = *a;
+	if (span->data)
+		sonde__span_data_set_attr(span->data, a);
+}
+
+void sonde_span_set_strn(sonde_span *span, const char *key, const char *value, size_t len)
+{
+	sonde_span_attr a;
+
+	a.key = key;
+	a.type = SONDE_ATTR_STRING;
+	a.v.str = value ? value : "";
+	a.str_len = value ? len : 0;
+	set_attr(span, &a);
+}
+
 void sonde_span_set_str(sonde_span *span, const char *key, const char *value)
 {
-	sonde_span_attr *a = attr_slot(span, key);
-	if (a) {
-		a->type = SONDE_ATTR_STRING;
-		a->v.str = value ? value : "";
-		a->str_len = strlen(a->v.str);
-	}
+	value = value ? value : "";
+	if (span && key && span->state == SPAN_STARTED)
+		sonde_span_set_strn(span, key, value, strlen(value));
+}
+
+static void set_array(sonde_span *span, const char *key, sonde_attr_type t, const void *v, size_t n)
+{
+	sonde_span_attr a;
+
+	a.key = key;
+	a.type = t;
+	a.v.ints = v;
+	a.str_len = v ? n : 0;
+	set_attr(span, &a);
+}
+
+void sonde_span_set_str_array(sonde_span *span, const char *key, const char *const *values,
+                              size_t n)
+{
+	set_array(span, key, SONDE_ATTR_STRING_ARRAY, values, n);
+}
+
+void sonde_span_set_int_array(sonde_span *span, const char *key, const int64_t *values, size_t n)
+{
+	set_array(span, key, SONDE_ATTR_INT_ARRAY, values, n);
+}
+
+void sonde_span_set_double_array(sonde_span *span, const char *key, const double *values, size_t n)
+{
+	set_array(span, key, SONDE_ATTR_DOUBLE_ARRAY, values, n);
+}
+
+void sonde_span_set_bool_array(sonde_span *span, const char *key, const bool *values, size_t n)
+{
+	set_array(span, key, SONDE_ATTR_BOOL_ARRAY, values, n);
 }
 
 void sonde_span_set_int(sonde_span *span, const char *key, int64_t value)
 {
-	sonde_span_attr *a = attr_slot(span, key);
-	if (a) {
-		a->type = SONDE_ATTR_INT;
-		a->v.i = value;
-	}
+	sonde_span_attr a = sonde_attr_int(key, value);
+	set_attr(span, &a);
 }
 
 void sonde_span_set_double(sonde_span *span, const char *key, double value)
 {
-	sonde_span_attr *a = attr_slot(span, key);
-	if (a) {
-		a->type = SONDE_ATTR_DOUBLE;
-		a->v.d = value;
-	}
+	sonde_span_attr a = sonde_attr_double(key, value);
+	set_attr(span, &a);
 }
 
 void sonde_span_set_bool(sonde_span *span, const char *key, bool value)
 {
-	sonde_span_attr *a = attr_slot(span, key);
-	if (a) {
-		a->type = SONDE_ATTR_BOOL;
-		a->v.b = value;
-	}
+	sonde_span_attr a = sonde_attr_bool(key, value);
+	set_attr(span, &a);
 }
 
 void sonde_span_set_status(sonde_span *span, sonde_span_status status, const char *msg)
@@ -418,6 +480,8 @@ void sonde_span_set_status(sonde_span *span, sonde_span_status status, const cha
 		return;
 	span->status = status;
 	span->status_msg = msg;
+	if (span->data)
+		sonde__span_data_set_status(span->data, status, msg);
 }
 
 void sonde_span_set_error(sonde_span *span, const char *msg)
@@ -433,4 +497,165 @@ const sonde_span_context *sonde_span_get_context(const sonde_span *span)
 bool sonde_span_is_sampled(const sonde_span *span)
 {
 	return span && (span->scope.ctx.trace_flags & SONDE_TRACE_FLAG_SAMPLED);
+}
+
+/* ---- the OpenTelemetry model: kind, events, links, reading ---------------------------- */
+
+void sonde_span_set_kind(sonde_span *span, sonde_span_kind kind)
+{
+	if (!span || span->state != SPAN_STARTED || kind < SONDE_SPAN_KIND_INTERNAL ||
+	    kind > SONDE_SPAN_KIND_CONSUMER)
+		return;
+	span->kind = (uint32_t)kind;
+	if (span->data)
+		((sonde__span_data *)span->data)->kind = (uint32_t)kind;
+}
+
+/* The record of a started, sampled span, made on first need; NULL for an
+ * unsampled or ended span (or out of memory). */
+static sonde__span_data *record_of(sonde_span *span)
+{
+	if (!span || span->state != SPAN_STARTED ||
+	    !(span->scope.ctx.trace_flags & SONDE_TRACE_FLAG_SAMPLED))
+		return NULL;
+	if (!span->data)
+		span->data = sonde__span_data_new(span);
+	return span->data;
+}
+
+void sonde_span_add_event_at(sonde_span *span, const char *name, int64_t unix_ns,
+                             const sonde_span_attr *attrs, size_t n)
+{
+	sonde__span_data *d = record_of(span);
+
+	if (d)
+		sonde__span_data_add_event(d, name, unix_ns, attrs, n);
+}
+
+void sonde_span_add_event(sonde_span *span, const char *name, const sonde_span_attr *attrs,
+                          size_t n)
+{
+	sonde_span_add_event_at(span, name, 0, attrs, n);
+}
+
+void sonde_span_record_exception(sonde_span *span, const char *type, const char *message,
+                                 const char *stacktrace)
+{
+	sonde_span_attr a[3];
+	size_t n = 0;
+
+	/* semantic conventions: exception.type, .message, .stacktrace */
+	if (type)
+		a[n++] = sonde_attr_str("exception.type", type);
+	if (message)
+		a[n++] = sonde_attr_str("exception.message", message);
+	if (stacktrace)
+		a[n++] = sonde_attr_str("exception.stacktrace", stacktrace);
+	sonde_span_add_event_at(span, "exception", 0, a, n);
+}
+
+void sonde_span_add_link(sonde_span *span, const sonde_span_context *ctx,
+                         const sonde_span_attr *attrs, size_t n)
+{
+	sonde__span_data *d;
+
+	if (!ctx || !sonde_span_context_valid(ctx))
+		return;
+	d = record_of(span);
+	if (d)
+		sonde__span_data_add_link(d, ctx, attrs, n);
+}
+
+/* The record of a started span, without making one. */
+static const sonde__span_data *data_of(const sonde_span *span)
+{
+	/* ENDED: the record is still there while the end hook runs */
+	return span && (span->state == SPAN_STARTED || span->state == SPAN_ENDED) ? span->data
+	                                                                          : NULL;
+}
+
+bool sonde_span_is_recording(const sonde_span *span)
+{
+	return data_of(span) != NULL;
+}
+
+size_t sonde_span_get_attrs(const sonde_span *span, const sonde_span_attr **out)
+{
+	const sonde__span_data *d = data_of(span);
+	const sonde_span_attr *a = NULL;
+	size_t n = 0;
+
+	if (d) {
+		a = d->attrs;
+		n = d->attr_count;
+	} else if (span && (span->state == SPAN_STARTED || span->state == SPAN_ENDED)) {
+		a = span->attrs;
+		n = span->attr_count;
+	}
+	if (out)
+		*out = n ? a : NULL;
+	return n;
+}
+
+size_t sonde_span_get_events(const sonde_span *span, const sonde_span_event **out)
+{
+	const sonde__span_data *d = data_of(span);
+
+	if (out)
+		*out = d && d->event_count ? d->events : NULL;
+	return d ? d->event_count : 0;
+}
+
+size_t sonde_span_get_links(const sonde_span *span, const sonde_span_link **out)
+{
+	const sonde__span_data *d = data_of(span);
+
+	if (out)
+		*out = d && d->link_count ? d->links : NULL;
+	return d ? d->link_count : 0;
+}
+
+void sonde_span_get_dropped(const sonde_span *span, uint32_t *attrs, uint32_t *events,
+                            uint32_t *links)
+{
+	const sonde__span_data *d = data_of(span);
+
+	if (attrs)
+		*attrs = d ? d->attrs_dropped : span ? span->attrs_dropped : 0;
+	if (events)
+		*events = d ? d->events_dropped : 0;
+	if (links)
+		*links = d ? d->links_dropped : 0;
+}
+
+const char *sonde_span_get_name(const sonde_span *span, size_t *len)
+{
+	const sonde__span_data *d = data_of(span);
+	const char *name = d ? d->name : span ? span->name : NULL;
+	size_t n = d ? d->name_len : span ? span->name_len : 0;
+
+	if (len)
+		*len = n;
+	return name;
+}
+
+const char *sonde_span_get_status_message(const sonde_span *span)
+{
+	const sonde__span_data *d = data_of(span);
+
+	return d ? d->status_msg : span ? span->status_msg : NULL;
+}
+
+int64_t sonde_span_get_start_unix_ns(const sonde_span *span)
+{
+	const sonde__span_data *d = data_of(span);
+
+	return d ? sonde__span_data_start_unix(d) : 0;
+}
+
+int64_t sonde_span_get_end_unix_ns(const sonde_span *span)
+{
+	const sonde__span_data *d = data_of(span);
+
+	return d ? d->end_unix_ns : 0;
 }

@@ -539,3 +539,228 @@ TEST(oom_summary_table_growth_keeps_true_sizes)
 	sonde_registry_free(r);
 	ASSERT_EQ_INT(__atomic_load_n(&size_mismatches, __ATOMIC_RELAXED), 0);
 }
+
+/* ---- net: the HTTP client (lib/net/), a request and a reused connection ------------------ */
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/http.h"
+
+/* A plain-libc server on the test's own thread (its allocations are not
+ * the scenario's): reads each request by its Content-Length and answers
+ * with a chunked 1000-byte body, keeping the connection. */
+static int oom_listen_fd;
+
+static void *oom_http_server(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int s = accept(oom_listen_fd, NULL, NULL);
+		char req[8192];
+		size_t have = 0;
+		if (s < 0)
+			return NULL;
+		for (;;) {
+			char *end, *cl;
+			size_t want;
+			ssize_t n = recv(s, req + have, sizeof(req) - 1 - have, 0);
+			if (n <= 0)
+				break;
+			have += (size_t)n;
+			req[have] = '\0';
+			end = strstr(req, "\r\n\r\n");
+			if (!end)
+				continue;
+			cl = strstr(req, "Content-Length: ");
+			want = (size_t)(end + 4 - req) + (cl ? strtoul(cl + 16, NULL, 10) : 0);
+			if (have < want)
+				continue;
+			{
+				char resp[1400];
+				int len = snprintf(
+				        resp, sizeof(resp),
+				        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n"
+				        "Transfer-Encoding: chunked\r\n\r\n3e8\r\n");
+				memset(resp + len, 'r', 1000);
+				len += 1000;
+				memcpy(resp + len, "\r\n0\r\n\r\n", 7);
+				len += 7;
+				if (send(s, resp, (size_t)len, MSG_NOSIGNAL) != len)
+					break;
+			}
+			memmove(req, req + want, have - want);
+			have -= want;
+		}
+		close(s);
+	}
+}
+
+static uint16_t oom_port;
+
+static int http_scenario(long n)
+{
+	sonde__http_client *c;
+	sonde__http_response r;
+	sonde_header h[] = {{"Content-Type", 12, "application/x-protobuf", 22}};
+	int rc, i;
+	(void)n;
+
+	c = sonde__http_client_new("127.0.0.1", oom_port, NULL);
+	if (!c)
+		return sonde_last_status();
+	sonde__http_response_init(&r);
+	rc = SONDE_OK;
+	for (i = 0; i < 2 && rc == SONDE_OK; i++) {
+		rc = sonde__http_request(c, "POST", "/v1/traces", h, 1, "payload", 7, &r);
+		if (rc == SONDE_OK) {
+			ASSERT_EQ_INT(r.status, 429);
+			ASSERT_EQ_INT(r.retry_after_s, 3);
+			ASSERT_EQ_INT(r.body.len, 1000);
+		}
+	}
+	if (rc == SONDE_OK)
+		ASSERT_EQ_U64(sonde__http_client_connects(c), 1);
+	sonde__http_response_destroy(&r);
+	sonde__http_client_free(c);
+	return rc;
+}
+
+TEST_TIMEOUT(oom_http_client_every_allocation, 120)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	pthread_t t;
+
+	oom_listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_OK(bind(oom_listen_fd, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_OK(listen(oom_listen_fd, 16));
+	ASSERT_OK(getsockname(oom_listen_fd, (struct sockaddr *)&a, &len));
+	oom_port = ntohs(a.sin_port);
+	ASSERT_OK(pthread_create(&t, NULL, oom_http_server, NULL));
+	install();
+	ASSERT_TRUE(oom_loop(http_scenario, NULL) > 4);
+	/* the server thread blocks in accept; the test process ends with it */
+	pthread_detach(t);
+}
+
+/* ---- trace: the span model (records, events, links) and the resource ------------------- */
+
+#include "trace/span_data.h"
+
+static int recorded_ok;
+
+static void oom_take(sonde__span_data *d, void *arg)
+{
+	(void)arg;
+	recorded_ok++;
+	sonde__span_data_free(d);
+}
+
+static int model_scenario(long n)
+{
+	static const sonde__span_processor proc = {oom_take, NULL};
+	sonde_span s;
+	sonde_span_attr ea[2];
+	char key[32], big[3000];
+	int i, rc;
+
+	sonde_trace_set_sampler_ratio(1);
+	sonde__trace_set_processor(&proc);
+	sonde_span_start(&s, "oom.model");
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 12; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		sonde_span_set_str(&s, key, i == 5 ? big : "value");
+	}
+	ea[0] = sonde_attr_str("a", big);
+	ea[1] = sonde_attr_int("b", 1);
+	for (i = 0; i < 10; i++)
+		sonde_span_add_event(&s, "ev", ea, 2);
+	sonde_span_record_exception(&s, "T", big, "trace");
+	{
+		const char *tags[3] = {"a", big, NULL};
+		const int64_t ints[2] = {1, 2};
+		sonde_span_set_str_array(&s, "tags", tags, 3);
+		sonde_span_set_int_array(&s, "ints", ints, 2);
+	}
+	sonde_span_add_link(&s, sonde_span_get_context(&s), ea, 2);
+	sonde_span_set_error(&s, "failed");
+	sonde_span_end(&s);
+	sonde__trace_set_processor(NULL);
+	/* a span never fails: a record or an item that could not be made is
+	 * dropped and counted; the resource and scope report ENOMEM */
+	snprintf(key, sizeof(key), "oom.%ld", n);
+	rc = sonde_resource_set_str(key, "v");
+	if (!rc)
+		rc = sonde_resource_set_str(key, NULL);
+	if (!rc)
+		rc = sonde_trace_set_scope("oom.scope", "1.0");
+	return rc;
+}
+
+TEST_TIMEOUT(oom_span_model_every_allocation, 120)
+{
+	char buf[64];
+
+	install();
+	ASSERT_TRUE(oom_loop(model_scenario, NULL) > 4);
+	ASSERT_TRUE(recorded_ok > 0);
+	ASSERT_TRUE(sonde_resource_get("telemetry.sdk.name", buf, sizeof(buf)) > 0);
+}
+
+/* ---- export: the OpenTelemetry configuration from the environment ---------------------- */
+
+#include "export/otel_config.h"
+
+static const char *oom_env(void *ctx, const char *name)
+{
+	static const char *const t[] = {"OTEL_SERVICE_NAME",
+	                                "svc",
+	                                "OTEL_RESOURCE_ATTRIBUTES",
+	                                "a=1,b=%20two%20,c=3",
+	                                "OTEL_EXPORTER_OTLP_ENDPOINT",
+	                                "http://collector:4318",
+	                                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+	                                "http://[::1]:9/logs",
+	                                "OTEL_EXPORTER_OTLP_HEADERS",
+	                                "k1=v1,k2=v%2C2",
+	                                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+	                                "K1=over",
+	                                NULL};
+	(void)ctx;
+	for (int i = 0; t[i]; i += 2)
+		if (!strcmp(t[i], name))
+			return t[i + 1];
+	return NULL;
+}
+
+static int config_scenario(long n)
+{
+	sonde__otel_config c;
+	int rc = sonde__otel_config_read(&c, oom_env, NULL);
+	(void)n;
+
+	if (rc == SONDE_OK) {
+		ASSERT_EQ_INT(c.resource.n, 3);
+		ASSERT_EQ_INT(c.traces.headers.n, 2);
+		ASSERT_STREQ(c.logs.host, "::1");
+	} else {
+		/* on ENOMEM the struct is destroyed and zeroed */
+		ASSERT_NULL(c.traces.url);
+		ASSERT_EQ_INT(c.resource.n, 0);
+	}
+	sonde__otel_config_destroy(&c);
+	return rc;
+}
+
+TEST_TIMEOUT(oom_otel_config_every_allocation, 120)
+{
+	install();
+	ASSERT_TRUE(oom_loop(config_scenario, NULL) > 20);
+}

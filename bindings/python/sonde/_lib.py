@@ -120,7 +120,7 @@ class Span(ctypes.Structure):
         ("name_len", c_size_t), ("start_mono_ns", c_i64), ("duration_ns", c_i64),
         ("end_unix_ns", c_i64), ("status_msg", c_void_p), ("status", c_int),
         ("attr_count", c_u32), ("attrs_dropped", c_u32), ("state", c_u32),
-        ("attrs", SpanAttr * 8),
+        ("attrs", SpanAttr * 8), ("kind", c_u32), ("reserved", c_u32), ("data", c_void_p),
     ]
 
 

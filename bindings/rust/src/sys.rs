@@ -101,6 +101,9 @@ pub struct sonde_span {
     pub attrs_dropped: u32,
     pub state: u32,
     pub attrs: [sonde_span_attr; SPAN_ATTRS_MAX],
+    pub kind: u32,
+    pub reserved: u32,
+    pub data: *mut c_void,
 }
 
 #[repr(C)]
