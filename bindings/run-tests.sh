@@ -41,7 +41,15 @@ go)
 		echo "bindings-go: 0 passed, 0 failed"
 		exit 0
 	fi
+	# go's build cache does not track headers outside the package (the
+	# cgo preamble includes ../../include): a changed sonde header must
+	# not reuse a cgo object built against the old layout
+	hdrsum=$(cat "$here"/../include/*.h "$here"/../include/sonde/*.h | cksum)
+	if [ "$(cat "$BUILD/go-cache/.sonde-headers" 2>/dev/null)" != "$hdrsum" ]; then
+		rm -rf "$BUILD/go-cache"
+	fi
 	mkdir -p "$BUILD/go-cache" "$BUILD/go-path"
+	echo "$hdrsum" > "$BUILD/go-cache/.sonde-headers"
 	(cd "$here/go" && GOTOOLCHAIN=local GOFLAGS= GOPROXY=off GOCACHE="$BUILD/go-cache" \
 		GOPATH="$BUILD/go-path" CGO_LDFLAGS="-L$BUILD -Wl,-rpath,$BUILD ${SONDE_ZLIB_LIBS:-}" \
 		LD_LIBRARY_PATH="$BUILD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
