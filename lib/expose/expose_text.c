@@ -22,6 +22,8 @@
 
 const char *sonde_format_content_type(sonde_format fmt)
 {
+	if (fmt == SONDE_FORMAT_PROTOBUF)
+		return SONDE_CONTENT_TYPE_PROTOBUF;
 	return fmt == SONDE_FORMAT_OPENMETRICS ? SONDE_CONTENT_TYPE_OPENMETRICS
 	                                       : SONDE_CONTENT_TYPE_TEXT;
 }

@@ -5,6 +5,7 @@
  * family. Calls labels, the child table, cells, summaries and exemplars.
  */
 #include "metrics/metrics-int.h"
+#include "metrics/native.h"
 #include "metrics/summary.h"
 
 /* The removal generation: METRIC_*_LABELS call sites cache a child and
@@ -107,6 +108,15 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const 
 		sonde__fail(SONDE_ENOMEM, "%s: out of memory for a new child", f->name);
 		return NULL;
 	}
+	c->fam = f; /* sonde__native_of() reads it */
+	if (f->type == SONDE_TYPE_HISTOGRAM && f->native && with_cells &&
+	    (rc = sonde__native_child_init(c, f)) != SONDE_OK) {
+		sonde__cells_free(idx, cells_needed(f));
+		sonde__free(c, size);
+		sonde__fail(rc, "%s: %s for a new child", f->name,
+		            rc == SONDE_ELIMIT ? "no metric cell left" : "out of memory");
+		return NULL;
+	}
 	sonde__store_relaxed(&c->cell, idx);
 	c->ncells = with_cells ? cells_needed(f) : 0;
 	c->bounds = f->bounds;
@@ -120,7 +130,9 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const 
 void sonde__child_free(sonde__child *c)
 {
 	sonde__exemplars_free(c);
-	if (c->ext)
+	if (c->ext && c->fam && c->fam->type == SONDE_TYPE_HISTOGRAM)
+		sonde__native_child_free(c);
+	else if (c->ext)
 		sonde__summary_child_free(c);
 	sonde__free(c, c->alloc_size);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "metrics/metrics-int.h"
+#include "metrics/native.h"
 
 /* Index of the first bound >= v (nb for +Inf). Few bounds: count the
  * bounds below v without branches, two at a time (the array is padded
@@ -53,6 +54,8 @@ static inline void add(sonde_histogram *h, uint32_t b, double v)
 
 	sonde__cell_add_u64(cells + b, 1);
 	sonde__cell_add_f64(cells + h->c.nbounds + 1, v);
+	if (h->c.ext) /* native buckets too */
+		sonde__native_observe(&h->c, v);
 }
 
 /* NaN, and a negative v when no bound is negative (the histogram measures
@@ -65,7 +68,7 @@ bool sonde__histogram_refuses(const sonde__child *c, double v)
 		sonde__self_count_histogram_nan();
 		return true;
 	}
-	if (v < 0 && c->bounds[0] >= 0) {
+	if (v < 0 && !c->ext && c->bounds[0] >= 0) {
 		sonde__self_count_histogram_negative();
 		return true;
 	}
