@@ -374,12 +374,14 @@ SONDE_API double sonde_gauge_value(const sonde_gauge *g);
  * halves the resolution (schema - 1, down to -4, where the zero bucket
  * widens past its limit as the last resort); that step takes the family's
  * mutex. A reset drops the native buckets, count and sum (Prometheus sees a
- * counter reset); the classic view below never resets.
+ * counter reset); a native+classic histogram's classic buckets, count and
+ * sum never reset.
  * Only the protobuf exposition carries native buckets (with spans and
  * delta-encoded counts). The text and OpenMetrics formats show a
  * native-only histogram as client_golang does: its +Inf bucket, _sum and
  * _count (a native+classic one: its classic buckets). sonde_histogram_count,
- * _sum and _bucket read that classic view.
+ * _sum and _bucket read that view (for native only, they merge the native
+ * buckets under the family's mutex).
  */
 SONDE_API void sonde_histogram_observe(sonde_histogram *h, double v);
 SONDE_API uint64_t sonde_histogram_count(const sonde_histogram *h);

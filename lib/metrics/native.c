@@ -8,6 +8,9 @@
 #include "metrics/cells.h"
 #include "metrics/native.h"
 
+uint16_t sonde__native_slice_first[SONDE_NATIVE_SCHEMA_MAX + 1][1u << SONDE__NH_SLICE_BITS];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
 /* ---- bucket indices ----------------------------------------------------------
  * a = frac * 2^exp with frac in [0.5, 1) (frexp's split, read from the
  * bits). Schema s > 0: the first j with bound[s][j] >= frac, plus (exp - 1)
@@ -20,63 +23,21 @@
  * 0.5 * (2^(1/256) - 1) = 0.00135 apart, a slice is 1/2048 = 0.00049
  * wide), so the table's count of bounds below the slice is the answer or
  * one less than it. */
-#define SLICE_BITS 10
-static uint16_t slice_first[SONDE_NATIVE_SCHEMA_MAX + 1][1u << SLICE_BITS];
-static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
-
-static const double *row(int32_t s)
-{
-	return sonde__native_bounds + ((1u << s) - 2);
-}
-
 static void tables_init(void)
 {
 	int32_t s;
 	uint32_t t, j;
 
 	for (s = 1; s <= SONDE_NATIVE_SCHEMA_MAX; s++) {
-		const double *b = row(s);
+		const double *b = sonde__native_row(s);
 		uint32_t len = 1u << s;
-		for (t = 0, j = 0; t < (1u << SLICE_BITS); t++) {
-			double start = 0.5 + (double)t / (double)(2u << SLICE_BITS);
+		for (t = 0, j = 0; t < (1u << SONDE__NH_SLICE_BITS); t++) {
+			double start = 0.5 + (double)t / (double)(2u << SONDE__NH_SLICE_BITS);
 			while (j < len && b[j] < start)
 				j++;
-			slice_first[s][t] = (uint16_t)j;
+			sonde__native_slice_first[s][t] = (uint16_t)j;
 		}
 	}
-}
-
-#define MANT_MASK ((UINT64_C(1) << 52) - 1)
-
-/* floor(x / 2^s) for any sign, without relying on >> of a negative. */
-static inline int32_t floor_shift(int32_t x, int32_t s)
-{
-	return x >= 0 ? x >> s : -(int32_t)(((uint32_t)-x + (1u << s) - 1) >> s);
-}
-
-static inline int32_t key_of(double a, int32_t schema)
-{
-	uint64_t bits = sonde__dbl_bits(a), m = bits & MANT_MASK;
-	int32_t e = (int32_t)(bits >> 52), exp;
-
-	if (SONDE_UNLIKELY(e == 0)) {
-		/* subnormal: move the top set bit to bit 52 */
-		int lz = __builtin_clzll(m) - 11;
-		m = (m << lz) & MANT_MASK;
-		exp = -1021 - lz;
-	} else {
-		exp = e - 1022;
-	}
-	if (schema > 0) {
-		uint32_t len = 1u << schema, j = slice_first[schema][m >> (52 - SLICE_BITS)];
-		double frac = sonde__bits_dbl(m | (UINT64_C(0x3fe) << 52));
-		if (j < len && row(schema)[j] < frac)
-			j++;
-		return (int32_t)j + (exp - 1) * (int32_t)len;
-	}
-	if (m == 0)
-		exp--; /* a power of two ends the bucket below */
-	return floor_shift(exp + (1 << -schema) - 1, -schema);
 }
 
 int32_t sonde__native_key(double a, int32_t schema)
@@ -84,7 +45,7 @@ int32_t sonde__native_key(double a, int32_t schema)
 	pthread_once(&tables_once, tables_init);
 	if (!(a > 0))
 		return 0;
-	return key_of(a > DBL_MAX ? DBL_MAX : a, schema);
+	return sonde__native_key_of(a > DBL_MAX ? DBL_MAX : a, schema);
 }
 
 /* 2^e as a double: 0 below the subnormals, +Inf above DBL_MAX. */
@@ -102,9 +63,9 @@ static double pow2i(int32_t e)
 double sonde__native_upper(int32_t key, int32_t schema)
 {
 	if (schema > 0) {
-		int32_t len = 1 << schema, q = floor_shift(key, schema), r = key - q * len;
+		int32_t len = 1 << schema, q = sonde__native_floor_shift(key, schema), r = key - q * len;
 		/* 2^q * 2^(r/len) = 2^(q+1) * bound[r] (bound[r] = 2^(r/len - 1)) */
-		return r == 0 ? pow2i(q) : pow2i(q + 1) * row(schema)[r];
+		return r == 0 ? pow2i(q) : pow2i(q + 1) * sonde__native_row(schema)[r];
 	}
 	if (key > (1 << 11) || key < -(1 << 11))
 		return key > 0 ? INFINITY : 0;
@@ -117,71 +78,18 @@ int32_t sonde__native_schema_for(double factor)
 
 	/* the coarsest schema whose factor 2^(2^-s) does not exceed factor */
 	for (s = SONDE_NATIVE_SCHEMA_MIN; s < SONDE_NATIVE_SCHEMA_MAX; s++)
-		if ((s <= 0 ? pow2i(1 << -s) : 2 * row(s)[1]) <= factor)
+		if ((s <= 0 ? pow2i(1 << -s) : 2 * sonde__native_row(s)[1]) <= factor)
 			return s;
 	return SONDE_NATIVE_SCHEMA_MAX;
 }
 
 /* ---- state -------------------------------------------------------------------- */
 
-/* A sign's span word: lo, hi and base, each biased by KEY_BIAS into 21
- * bits, and FROZEN (bit 63) once a newer generation replaced this one.
- * Indices stay within +-2^19 (schema 8 spans -274944..262144). lo > hi
- * means no bucket yet. */
-#define KEY_BITS 21
-#define KEY_BIAS (1 << 20)
-#define KEY_MASK ((UINT64_C(1) << KEY_BITS) - 1)
-#define FROZEN (UINT64_C(1) << 63)
-#define EMPTY_SPAN pack(1, 0, 0)
-
-static inline uint64_t pack(int32_t lo, int32_t hi, int32_t base)
-{
-	return (uint64_t)(lo + KEY_BIAS) | (uint64_t)(hi + KEY_BIAS) << KEY_BITS |
-	       (uint64_t)(base + KEY_BIAS) << (2 * KEY_BITS);
-}
-static inline int32_t span_lo(uint64_t r)
-{
-	return (int32_t)(r & KEY_MASK) - KEY_BIAS;
-}
-static inline int32_t span_hi(uint64_t r)
-{
-	return (int32_t)((r >> KEY_BITS) & KEY_MASK) - KEY_BIAS;
-}
-static inline int32_t span_base(uint64_t r)
-{
-	return (int32_t)((r >> (2 * KEY_BITS)) & KEY_MASK) - KEY_BIAS;
-}
-
-typedef struct gen {
-	uint32_t cell; /* [sum][zero][W pos][W neg] */
-	int32_t schema;
-	double zt;
-	bool reset;     /* a scrape stops here: older generations were reset */
-	uint32_t depth; /* generations since the last reset, this one included */
-	_Atomic uint64_t span[2];
-	struct gen *prev;
-	int64_t dead_ms;       /* dead list: when it was dropped */
-	struct gen *dead_next; /* under the family mutex */
-} gen;
-
-struct sonde__native {
-	_Atomic(gen *) cur;
-	uint32_t w; /* bucket limit per sign */
-	int32_t schema0;
-	double zt0, max_zt;
-	int64_t min_reset_ns, last_reset_ns; /* last_reset_ns under the family mutex */
-	gen *dead;                           /* reset generations awaiting the grace period */
-};
-
 /* Generations since a reset that may widen the zero bucket; after that a
  * switch halves the resolution. With the 12 halvings and the ~132 widenings
- * at schema -4, a chain stays under MAX_CHAIN. */
-#define MAX_WIDEN_DEPTH 48
-#define MAX_CHAIN 256
-
-#define CELL_SUM 0
-#define CELL_ZERO 1
-#define CELL_BUCKETS 2
+ * at schema -4, a chain stays under SONDE__NH_MAX_CHAIN. */
+#define SONDE__NH_MAX_WIDEN_DEPTH 48
+#define SONDE__NH_MAX_CHAIN 256
 
 int sonde__native_config(const sonde_metric_opts *o, int *mode, int32_t *schema, double *zt,
                          double *max_zt, uint32_t *max_buckets, double *min_reset_s)
@@ -230,11 +138,11 @@ int sonde__native_config(const sonde_metric_opts *o, int *mode, int32_t *schema,
 	return SONDE_OK;
 }
 
-static gen *gen_new(const sonde__native *nh, int32_t schema, double zt)
+static sonde__native_gen *gen_new(const sonde__native *nh, int32_t schema, double zt)
 {
-	uint8_t kinds[CELL_BUCKETS + 2 * SONDE_NATIVE_MAX_BUCKETS_LIMIT];
-	uint32_t n = CELL_BUCKETS + 2 * nh->w, i;
-	gen *g = sonde__calloc(1, sizeof(*g));
+	uint8_t kinds[SONDE__NH_CELL_BUCKETS + 2 * SONDE_NATIVE_MAX_BUCKETS_LIMIT];
+	uint32_t n = SONDE__NH_CELL_BUCKETS + 2 * nh->w, i;
+	sonde__native_gen *g = sonde__calloc(1, sizeof(*g));
 	int rc;
 
 	if (!g) {
@@ -243,7 +151,7 @@ static gen *gen_new(const sonde__native *nh, int32_t schema, double zt)
 	}
 	for (i = 0; i < n; i++)
 		kinds[i] = SONDE_CELL_U64;
-	kinds[CELL_SUM] = SONDE_CELL_F64;
+	kinds[SONDE__NH_CELL_SUM] = SONDE_CELL_F64;
 	if ((rc = sonde__cells_alloc(n, kinds, &g->cell))) {
 		sonde__free(g, sizeof(*g));
 		sonde__fail(rc, "native histogram: %s",
@@ -252,21 +160,21 @@ static gen *gen_new(const sonde__native *nh, int32_t schema, double zt)
 	}
 	g->schema = schema;
 	g->zt = zt;
-	sonde__init_unshared(&g->span[0], EMPTY_SPAN);
-	sonde__init_unshared(&g->span[1], EMPTY_SPAN);
+	sonde__init_unshared(&g->span[0], SONDE__NH_EMPTY_SPAN);
+	sonde__init_unshared(&g->span[1], SONDE__NH_EMPTY_SPAN);
 	return g;
 }
 
-static void gen_free(const sonde__native *nh, gen *g)
+static void gen_free(const sonde__native *nh, sonde__native_gen *g)
 {
-	sonde__cells_free(g->cell, CELL_BUCKETS + 2 * nh->w);
+	sonde__cells_free(g->cell, SONDE__NH_CELL_BUCKETS + 2 * nh->w);
 	sonde__free(g, sizeof(*g));
 }
 
 int sonde__native_child_init(sonde__child *c, const sonde_family *f)
 {
 	sonde__native *nh = sonde__calloc(1, sizeof(*nh));
-	gen *g;
+	sonde__native_gen *g;
 
 	if (!nh)
 		return SONDE_ENOMEM;
@@ -291,7 +199,7 @@ int sonde__native_child_init(sonde__child *c, const sonde_family *f)
 void sonde__native_child_free(sonde__child *c)
 {
 	sonde__native *nh = c->ext;
-	gen *g, *p;
+	sonde__native_gen *g, *p;
 
 	if (!nh)
 		return;
@@ -310,7 +218,7 @@ void sonde__native_child_free(sonde__child *c)
 /* ceil(k / 2): bucket k of schema s inside schema s - 1. */
 static inline int32_t halve(int32_t k)
 {
-	return floor_shift(k + 1, 1);
+	return sonde__native_floor_shift(k + 1, 1);
 }
 
 static int32_t convert(int32_t k, int32_t from, int32_t to)
@@ -330,7 +238,7 @@ static int32_t zero_key(double zt, int32_t s)
 
 	if (!(zt > 0))
 		return INT32_MIN;
-	k = key_of(zt > DBL_MAX ? DBL_MAX : zt, s);
+	k = sonde__native_key_of(zt > DBL_MAX ? DBL_MAX : zt, s);
 	return sonde__native_upper(k, s) <= zt ? k : k - 1;
 }
 
@@ -338,7 +246,7 @@ static int32_t zero_key(double zt, int32_t s)
  * writing through them (the cells' grace period). */
 static void reap(sonde__native *nh, int64_t now_ms)
 {
-	gen **pp = &nh->dead, *g;
+	sonde__native_gen **pp = &nh->dead, *g;
 
 	while ((g = *pp)) {
 		if (now_ms - g->dead_ms >= sonde__cells_grace_ms) {
@@ -354,22 +262,22 @@ static void reap(sonde__native *nh, int64_t now_ms)
  * of sign side (v the observation) within the limit. Builds and publishes
  * the next generation. False when none could be made (the observation is
  * then dropped and counted). */
-static bool next_gen(sonde__native *nh, gen *g, int side, int32_t k, double v)
+static bool next_gen(sonde__native *nh, sonde__native_gen *g, int side, int32_t k, double v)
 {
 	int32_t lo[2], hi[2], schema = g->schema, s, zk;
 	double zt = g->zt, a = v < 0 ? -v : v;
 	int64_t now = sonde_now_mono_ns();
 	bool reset = false;
 	uint64_t r;
-	gen *n;
+	sonde__native_gen *n;
 
 	/* freeze: from here no observer extends g's spans */
 	for (s = 0; s < 2; s++) {
 		r = sonde__load_relaxed(&g->span[s]);
-		while (!sonde__cas_weak(&g->span[s], &r, r | FROZEN))
+		while (!sonde__cas_weak(&g->span[s], &r, r | SONDE__NH_FROZEN))
 			;
-		lo[s] = span_lo(r);
-		hi[s] = span_hi(r);
+		lo[s] = sonde__nh_span_lo(r);
+		hi[s] = sonde__nh_span_hi(r);
 	}
 	if (lo[side] > hi[side])
 		lo[side] = hi[side] = k;
@@ -387,7 +295,7 @@ static bool next_gen(sonde__native *nh, gen *g, int side, int32_t k, double v)
 			lo[0] = lo[1] = 1;
 			hi[0] = hi[1] = 0;
 			if (a > zt) {
-				k = key_of(a > DBL_MAX ? DBL_MAX : a, schema);
+				k = sonde__native_key_of(a > DBL_MAX ? DBL_MAX : a, schema);
 				lo[side] = hi[side] = k;
 			}
 			break;
@@ -400,10 +308,10 @@ static bool next_gen(sonde__native *nh, gen *g, int side, int32_t k, double v)
 				if (lo[s] <= hi[s] && lo[s] < low)
 					low = lo[s];
 			ub = sonde__native_upper(low, schema);
-			/* widenings are bounded: at most MAX_WIDEN_DEPTH generations
+			/* widenings are bounded: at most SONDE__NH_MAX_WIDEN_DEPTH generations
 			 * since a reset widen, and at schema -4 (past the limit) at
 			 * most the ~132 buckets of the whole double range */
-			if (((ub <= nh->max_zt && g->depth < MAX_WIDEN_DEPTH) ||
+			if (((ub <= nh->max_zt && g->depth < SONDE__NH_MAX_WIDEN_DEPTH) ||
 			     schema == SONDE_NATIVE_SCHEMA_MIN) &&
 			    ub < INFINITY) {
 				/* 2. widen the zero bucket over the lowest bucket (past
@@ -428,7 +336,7 @@ static bool next_gen(sonde__native *nh, gen *g, int side, int32_t k, double v)
 		/* thaw g: it stays current */
 		for (s = 0; s < 2; s++) {
 			r = sonde__load_relaxed(&g->span[s]);
-			while (!sonde__cas_weak(&g->span[s], &r, r & ~FROZEN))
+			while (!sonde__cas_weak(&g->span[s], &r, r & ~SONDE__NH_FROZEN))
 				;
 		}
 		return false;
@@ -438,7 +346,7 @@ static bool next_gen(sonde__native *nh, gen *g, int side, int32_t k, double v)
 		if (lo[s] <= zk)
 			lo[s] = zk + 1;
 		if (lo[s] <= hi[s])
-			sonde__init_unshared(&n->span[s], pack(lo[s], hi[s], lo[s]));
+			sonde__init_unshared(&n->span[s], sonde__nh_pack(lo[s], hi[s], lo[s]));
 	}
 	n->reset = reset;
 	n->depth = reset ? 1 : g->depth + 1;
@@ -446,7 +354,7 @@ static bool next_gen(sonde__native *nh, gen *g, int side, int32_t k, double v)
 	if (reset) {
 		/* everything before n is dropped: reclaim it after the grace
 		 * period (an observer may still be inside a write through it) */
-		gen *d, *p;
+		sonde__native_gen *d, *p;
 		reap(nh, now / 1000000);
 		for (d = g; d; d = p) {
 			p = d->prev;
@@ -467,26 +375,26 @@ static bool next_gen(sonde__native *nh, gen *g, int side, int32_t k, double v)
  * span (CAS) when it stays within the limit, else switches generations.
  * Returns the span word to use, or 0 to start over (a new generation, or
  * the observation was dropped: *dropped). */
-static uint64_t extend(sonde__child *c, sonde__native *nh, gen *g, int side, int32_t k, double v,
-                       bool *dropped)
+uint64_t sonde__native_extend(sonde__child *c, sonde__native *nh, sonde__native_gen *g, int side,
+                             int32_t k, double v, bool *dropped)
 {
 	uint64_t r = sonde__load_relaxed(&g->span[side]), want;
 
 	for (;;) {
-		int32_t lo = span_lo(r), hi = span_hi(r);
-		if (r & FROZEN)
+		int32_t lo = sonde__nh_span_lo(r), hi = sonde__nh_span_hi(r);
+		if (r & SONDE__NH_FROZEN)
 			break;
 		if (lo > hi)
-			want = pack(k, k, k);
+			want = sonde__nh_pack(k, k, k);
 		else {
-			int32_t base = span_base(r);
+			int32_t base = sonde__nh_span_base(r);
 			if (k < lo)
 				lo = k;
 			if (k > hi)
 				hi = k;
 			if (hi - lo >= (int32_t)nh->w)
 				break;
-			want = pack(lo, hi, base);
+			want = sonde__nh_pack(lo, hi, base);
 		}
 		if (sonde__cas_weak(&g->span[side], &r, want))
 			return want;
@@ -499,45 +407,6 @@ static uint64_t extend(sonde__child *c, sonde__native *nh, gen *g, int side, int
 	}
 	sonde__fam_unlock(c->fam);
 	return 0;
-}
-
-void sonde__native_observe(sonde__child *c, double v)
-{
-	sonde__native *nh = c->ext;
-	double a = v < 0 ? -v : v;
-	bool dropped = false;
-
-	if (a > DBL_MAX)
-		a = DBL_MAX; /* infinities count in the extreme bucket */
-	for (;;) {
-		/* acquire: pairs with the release in next_gen() */
-		gen *g = sonde__load_acquire(&nh->cur);
-		uint32_t off = CELL_ZERO;
-		sonde__cell_t *cells;
-
-		if (a > g->zt) {
-			int side = v < 0;
-			int32_t k = key_of(a, g->schema), pos;
-			uint64_t r = sonde__load_relaxed(&g->span[side]);
-			if (SONDE_UNLIKELY((r & FROZEN) || k < span_lo(r) || k > span_hi(r))) {
-				r = extend(c, nh, g, side, k, v, &dropped);
-				if (dropped)
-					return;
-				if (!r)
-					continue;
-			}
-			/* k is within w - 1 of base: one conditional add, no
-			 * division, maps it into the sign's w cells */
-			pos = k - span_base(r);
-			if (pos < 0)
-				pos += (int32_t)nh->w;
-			off = CELL_BUCKETS + (uint32_t)side * nh->w + (uint32_t)pos;
-		}
-		cells = sonde__cell(g->cell);
-		sonde__cell_add_u64(cells + off, 1);
-		sonde__cell_add_f64(cells + CELL_SUM, v);
-		return;
-	}
 }
 
 /* ---- reading -------------------------------------------------------------------- */
@@ -556,9 +425,9 @@ int sonde__native_snapshot(const sonde__child *c, sonde__native_read *out)
 {
 	const sonde__native *nh = c->ext;
 	/* acquire: pairs with the release in next_gen() */
-	gen *top = sonde__load_acquire(&((sonde__native *)nh)->cur), *g;
+	sonde__native_gen *top = sonde__load_acquire(&((sonde__native *)nh)->cur), *g;
 	int32_t lo[2] = {INT32_MAX, INT32_MAX}, hi[2] = {INT32_MIN, INT32_MIN}, zk;
-	uint64_t spans[MAX_CHAIN][2];
+	uint64_t spans[SONDE__NH_MAX_CHAIN][2];
 	int ng = 0, s;
 	sonde__native_side *sd[2];
 
@@ -571,10 +440,10 @@ int sonde__native_snapshot(const sonde__child *c, sonde__native_read *out)
 	/* the union of every generation's spans, at the newest schema (the
 	 * span words are read once: buckets an observer adds after this are
 	 * left for the next scrape, and so are their counts) */
-	for (g = top; g && ng < MAX_CHAIN; g = g->reset ? NULL : g->prev, ng++) {
+	for (g = top; g && ng < SONDE__NH_MAX_CHAIN; g = g->reset ? NULL : g->prev, ng++) {
 		for (s = 0; s < 2; s++) {
 			uint64_t r = sonde__load_relaxed(&g->span[s]);
-			int32_t l = span_lo(r), h = span_hi(r);
+			int32_t l = sonde__nh_span_lo(r), h = sonde__nh_span_hi(r);
 			spans[ng][s] = r;
 			if (l > h)
 				continue;
@@ -603,18 +472,18 @@ int sonde__native_snapshot(const sonde__child *c, sonde__native_read *out)
 	}
 	sonde__cells_lock();
 	ng = 0;
-	for (g = top; g && ng < MAX_CHAIN; g = g->reset ? NULL : g->prev, ng++) {
-		out->sum += sonde__cells_sum_f64_locked(g->cell + CELL_SUM);
-		out->zero_count += sonde__cells_sum_u64_locked(g->cell + CELL_ZERO);
+	for (g = top; g && ng < SONDE__NH_MAX_CHAIN; g = g->reset ? NULL : g->prev, ng++) {
+		out->sum += sonde__cells_sum_f64_locked(g->cell + SONDE__NH_CELL_SUM);
+		out->zero_count += sonde__cells_sum_u64_locked(g->cell + SONDE__NH_CELL_ZERO);
 		for (s = 0; s < 2; s++) {
 			uint64_t r = spans[ng][s];
-			int32_t k, l = span_lo(r), h = span_hi(r), base = span_base(r);
+			int32_t k, l = sonde__nh_span_lo(r), h = sonde__nh_span_hi(r), base = sonde__nh_span_base(r);
 			for (k = l; k <= h; k++) {
 				int32_t pos = k - base, kk;
 				uint64_t n;
 				if (pos < 0)
 					pos += (int32_t)nh->w;
-				n = sonde__cells_sum_u64_locked(g->cell + CELL_BUCKETS +
+				n = sonde__cells_sum_u64_locked(g->cell + SONDE__NH_CELL_BUCKETS +
 				                                (uint32_t)s * nh->w +
 				                                (uint32_t)pos);
 				if (!n)

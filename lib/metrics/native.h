@@ -42,6 +42,9 @@
 #ifndef SONDE_NATIVE_H
 #define SONDE_NATIVE_H
 
+#include <float.h>
+
+#include "metrics/cells.h"
 #include "metrics/metrics-int.h"
 
 #define SONDE_NATIVE_SCHEMA_MIN (-4)
@@ -71,6 +74,144 @@ typedef struct sonde__native_read {
 	sonde__native_side pos, neg;
 } sonde__native_read;
 
+/* ---- the hot path, inlined into sonde_histogram_observe ------------------------ */
+
+#define SONDE__NH_SLICE_BITS 10
+extern uint16_t sonde__native_slice_first[SONDE_NATIVE_SCHEMA_MAX + 1][1u << SONDE__NH_SLICE_BITS];
+
+static inline const double *sonde__native_row(int32_t s)
+{
+	return sonde__native_bounds + ((1u << s) - 2);
+}
+
+#define SONDE__NH_MANT_MASK ((UINT64_C(1) << 52) - 1)
+
+/* floor(x / 2^s) for any sign, without relying on >> of a negative. */
+static inline int32_t sonde__native_floor_shift(int32_t x, int32_t s)
+{
+	return x >= 0 ? x >> s : -(int32_t)(((uint32_t)-x + (1u << s) - 1) >> s);
+}
+
+static inline int32_t sonde__native_key_of(double a, int32_t schema)
+{
+	uint64_t bits = sonde__dbl_bits(a), m = bits & SONDE__NH_MANT_MASK;
+	int32_t e = (int32_t)(bits >> 52), exp;
+
+	if (SONDE_UNLIKELY(e == 0)) {
+		/* subnormal: move the top set bit to bit 52 */
+		int lz = __builtin_clzll(m) - 11;
+		m = (m << lz) & SONDE__NH_MANT_MASK;
+		exp = -1021 - lz;
+	} else {
+		exp = e - 1022;
+	}
+	if (schema > 0) {
+		uint32_t len = 1u << schema, j = sonde__native_slice_first[schema][m >> (52 - SONDE__NH_SLICE_BITS)];
+		double frac = sonde__bits_dbl(m | (UINT64_C(0x3fe) << 52));
+		if (j < len && sonde__native_row(schema)[j] < frac)
+			j++;
+		return (int32_t)j + (exp - 1) * (int32_t)len;
+	}
+	if (m == 0)
+		exp--; /* a power of two ends the bucket below */
+	return sonde__native_floor_shift(exp + (1 << -schema) - 1, -schema);
+}
+
+/* A sign's span word: lo, hi and base, each biased by SONDE__NH_KEY_BIAS into 21
+ * bits, and SONDE__NH_FROZEN (bit 63) once a newer generation replaced this one.
+ * Indices stay within +-2^19 (schema 8 spans -274944..262144). lo > hi
+ * means no bucket yet. */
+#define SONDE__NH_KEY_BITS 21
+#define SONDE__NH_KEY_BIAS (1 << 20)
+#define SONDE__NH_KEY_MASK ((UINT64_C(1) << SONDE__NH_KEY_BITS) - 1)
+#define SONDE__NH_FROZEN (UINT64_C(1) << 63)
+#define SONDE__NH_EMPTY_SPAN sonde__nh_pack(1, 0, 0)
+
+static inline uint64_t sonde__nh_pack(int32_t lo, int32_t hi, int32_t base)
+{
+	return (uint64_t)(lo + SONDE__NH_KEY_BIAS) | (uint64_t)(hi + SONDE__NH_KEY_BIAS) << SONDE__NH_KEY_BITS |
+	       (uint64_t)(base + SONDE__NH_KEY_BIAS) << (2 * SONDE__NH_KEY_BITS);
+}
+static inline int32_t sonde__nh_span_lo(uint64_t r)
+{
+	return (int32_t)(r & SONDE__NH_KEY_MASK) - SONDE__NH_KEY_BIAS;
+}
+static inline int32_t sonde__nh_span_hi(uint64_t r)
+{
+	return (int32_t)((r >> SONDE__NH_KEY_BITS) & SONDE__NH_KEY_MASK) - SONDE__NH_KEY_BIAS;
+}
+static inline int32_t sonde__nh_span_base(uint64_t r)
+{
+	return (int32_t)((r >> (2 * SONDE__NH_KEY_BITS)) & SONDE__NH_KEY_MASK) - SONDE__NH_KEY_BIAS;
+}
+
+typedef struct sonde__native_gen {
+	uint32_t cell; /* [sum][zero][W pos][W neg] */
+	int32_t schema;
+	double zt;
+	bool reset;     /* a scrape stops here: older generations were reset */
+	uint32_t depth; /* generations since the last reset, this one included */
+	_Atomic uint64_t span[2];
+	struct sonde__native_gen *prev;
+	int64_t dead_ms;       /* dead list: when it was dropped */
+	struct sonde__native_gen *dead_next; /* under the family mutex */
+} sonde__native_gen;
+
+struct sonde__native {
+	_Atomic(sonde__native_gen *) cur;
+	uint32_t w; /* bucket limit per sign */
+	int32_t schema0;
+	double zt0, max_zt;
+	int64_t min_reset_ns, last_reset_ns; /* last_reset_ns under the family mutex */
+	sonde__native_gen *dead;                           /* reset generations awaiting the grace period */
+};
+
+#define SONDE__NH_CELL_SUM 0
+#define SONDE__NH_CELL_ZERO 1
+#define SONDE__NH_CELL_BUCKETS 2
+
+uint64_t sonde__native_extend(sonde__child *c, sonde__native *nh, sonde__native_gen *g, int side,
+                             int32_t k, double v, bool *dropped);
+
+static inline void sonde__native_observe(sonde__child *c, double v)
+{
+	sonde__native *nh = c->ext;
+	double a = v < 0 ? -v : v;
+	bool dropped = false;
+
+	if (a > DBL_MAX)
+		a = DBL_MAX; /* infinities count in the extreme bucket */
+	for (;;) {
+		/* acquire: pairs with the release in next_gen() */
+		sonde__native_gen *g = sonde__load_acquire(&nh->cur);
+		uint32_t off = SONDE__NH_CELL_ZERO;
+		sonde__cell_t *cells;
+
+		if (a > g->zt) {
+			int side = v < 0;
+			int32_t k = sonde__native_key_of(a, g->schema), pos;
+			uint64_t r = sonde__load_relaxed(&g->span[side]);
+			if (SONDE_UNLIKELY((r & SONDE__NH_FROZEN) || k < sonde__nh_span_lo(r) || k > sonde__nh_span_hi(r))) {
+				r = sonde__native_extend(c, nh, g, side, k, v, &dropped);
+				if (dropped)
+					return;
+				if (!r)
+					continue;
+			}
+			/* k is within w - 1 of base: one conditional add, no
+			 * division, maps it into the sign's w cells */
+			pos = k - sonde__nh_span_base(r);
+			if (pos < 0)
+				pos += (int32_t)nh->w;
+			off = SONDE__NH_CELL_BUCKETS + (uint32_t)side * nh->w + (uint32_t)pos;
+		}
+		cells = sonde__cell(g->cell);
+		sonde__cell_add_u64(cells + off, 1);
+		sonde__cell_add_f64(cells + SONDE__NH_CELL_SUM, v);
+		return;
+	}
+}
+
 /* The native state of a histogram child, or NULL for a classic one. */
 static inline const sonde__native *sonde__native_of(const sonde__child *c)
 {
@@ -86,9 +227,6 @@ int sonde__native_config(const sonde_metric_opts *o, int *mode, int32_t *schema,
  * generation. SONDE_ENOMEM, SONDE_ELIMIT (no cells). Free: with the child. */
 int sonde__native_child_init(sonde__child *c, const sonde_family *f);
 void sonde__native_child_free(sonde__child *c);
-/* One observation of a non-NaN v (any sign, infinities in the extreme
- * buckets). Lock-free except when it switches generations. */
-void sonde__native_observe(sonde__child *c, double v);
 /* Merges every generation since the last reset (call under the family
  * mutex; takes the cells lock). Allocates the bucket arrays: free them
  * with sonde__native_read_free. SONDE_ENOMEM. */
