@@ -47,6 +47,8 @@
 #ifndef SONDE_PB_H
 #define SONDE_PB_H
 
+#include <string.h>
+
 #include "core/sonde-int.h"
 
 /* Wire types. */
@@ -74,35 +76,139 @@ static inline size_t sonde__pb_varint_len(uint64_t v)
 	return n;
 }
 
-/* ---- raw values (no tag): inside packed fields, or after sonde__pb_tag --- */
-void sonde__pb_put_varint(sonde_buf *b, uint64_t v);
-void sonde__pb_put_fixed64(sonde_buf *b, uint64_t v); /* little-endian */
-void sonde__pb_put_fixed32(sonde_buf *b, uint32_t v);
-void sonde__pb_put_double(sonde_buf *b, double v); /* IEEE 754 bits, NaN kept */
-void sonde__pb_put_float(sonde_buf *b, float v);
+/* ---- raw values (no tag): inside packed fields, or after sonde__pb_tag ---
+ * Inline: the exposition writes millions of them per scrape. */
+static inline void sonde__pb_put_varint(sonde_buf *b, uint64_t v)
+{
+	char *p;
+
+	if (!sonde__buf_reserve(b, SONDE_PB_VARINT_MAX))
+		return;
+	p = b->data + b->len;
+	while (v >= 0x80) {
+		*p++ = (char)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (char)v;
+	b->len = (size_t)(p - b->data);
+}
+
+/* little-endian whatever the host's order */
+static inline void sonde__pb_put_fixed64(sonde_buf *b, uint64_t v)
+{
+	int i;
+
+	if (!sonde__buf_reserve(b, 8))
+		return;
+	for (i = 0; i < 8; i++)
+		b->data[b->len + (size_t)i] = (char)(v >> (8 * i));
+	b->len += 8;
+}
+
+static inline void sonde__pb_put_fixed32(sonde_buf *b, uint32_t v)
+{
+	int i;
+
+	if (!sonde__buf_reserve(b, 4))
+		return;
+	for (i = 0; i < 4; i++)
+		b->data[b->len + (size_t)i] = (char)(v >> (8 * i));
+	b->len += 4;
+}
+
+/* IEEE 754 bits, NaN payloads kept */
+static inline void sonde__pb_put_double(sonde_buf *b, double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	sonde__pb_put_fixed64(b, u);
+}
+
+static inline void sonde__pb_put_float(sonde_buf *b, float v)
+{
+	uint32_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	sonde__pb_put_fixed32(b, u);
+}
+
 static inline void sonde__pb_put_sint64(sonde_buf *b, int64_t v)
 {
 	sonde__pb_put_varint(b, sonde__pb_zigzag64(v));
 }
 
-/* A field's key: (field << 3) | wire type, as a varint. */
-void sonde__pb_tag(sonde_buf *b, uint32_t field, int wire);
+/* A field's key: (field << 3) | wire type, as a varint. A field number
+ * out of 1..SONDE_PB_FIELD_MAX writes field 0 (a programming error every
+ * decoder rejects). */
+static inline void sonde__pb_tag(sonde_buf *b, uint32_t field, int wire)
+{
+	if (field == 0 || field > SONDE_PB_FIELD_MAX)
+		field = 0;
+	sonde__pb_put_varint(b, (uint64_t)field << 3 | (uint64_t)(wire & 7));
+}
 
 /* ---- whole fields: tag and value ------------------------------------------- */
-void sonde__pb_uint64(sonde_buf *b, uint32_t field, uint64_t v);
+static inline void sonde__pb_uint64(sonde_buf *b, uint32_t field, uint64_t v)
+{
+	sonde__pb_tag(b, field, SONDE_PB_VARINT);
+	sonde__pb_put_varint(b, v);
+}
+
 /* int32/int64/enum: a negative value is sign-extended to 64 bits (ten
  * bytes), which is what decoders of either width expect. */
-void sonde__pb_int64(sonde_buf *b, uint32_t field, int64_t v);
-void sonde__pb_sint64(sonde_buf *b, uint32_t field, int64_t v);
-void sonde__pb_bool(sonde_buf *b, uint32_t field, bool v);
-void sonde__pb_fixed64(sonde_buf *b, uint32_t field, uint64_t v);
-void sonde__pb_fixed32(sonde_buf *b, uint32_t field, uint32_t v);
-void sonde__pb_double(sonde_buf *b, uint32_t field, double v);
-void sonde__pb_float(sonde_buf *b, uint32_t field, float v);
+static inline void sonde__pb_int64(sonde_buf *b, uint32_t field, int64_t v)
+{
+	sonde__pb_tag(b, field, SONDE_PB_VARINT);
+	sonde__pb_put_varint(b, (uint64_t)v);
+}
+
+static inline void sonde__pb_sint64(sonde_buf *b, uint32_t field, int64_t v)
+{
+	sonde__pb_tag(b, field, SONDE_PB_VARINT);
+	sonde__pb_put_varint(b, sonde__pb_zigzag64(v));
+}
+
+static inline void sonde__pb_bool(sonde_buf *b, uint32_t field, bool v)
+{
+	sonde__pb_tag(b, field, SONDE_PB_VARINT);
+	sonde__pb_put_varint(b, v ? 1 : 0);
+}
+
+static inline void sonde__pb_fixed64(sonde_buf *b, uint32_t field, uint64_t v)
+{
+	sonde__pb_tag(b, field, SONDE_PB_I64);
+	sonde__pb_put_fixed64(b, v);
+}
+
+static inline void sonde__pb_fixed32(sonde_buf *b, uint32_t field, uint32_t v)
+{
+	sonde__pb_tag(b, field, SONDE_PB_I32);
+	sonde__pb_put_fixed32(b, v);
+}
+
+static inline void sonde__pb_double(sonde_buf *b, uint32_t field, double v)
+{
+	sonde__pb_tag(b, field, SONDE_PB_I64);
+	sonde__pb_put_double(b, v);
+}
+
+static inline void sonde__pb_float(sonde_buf *b, uint32_t field, float v)
+{
+	sonde__pb_tag(b, field, SONDE_PB_I32);
+	sonde__pb_put_float(b, v);
+}
+
 /* string or bytes: n bytes of p copied as they are (a string field must be
  * valid UTF-8 for proto3 decoders: the caller's concern). p may be NULL
  * when n is 0. */
-void sonde__pb_bytes(sonde_buf *b, uint32_t field, const void *p, size_t n);
+static inline void sonde__pb_bytes(sonde_buf *b, uint32_t field, const void *p, size_t n)
+{
+	sonde__pb_tag(b, field, SONDE_PB_LEN);
+	sonde__pb_put_varint(b, n);
+	if (n)
+		sonde__buf_put(b, (const char *)p, n);
+}
 
 /* ---- nested messages and packed fields -------------------------------------
  * begin writes the tag of a length-delimited field and reserves its
@@ -110,7 +216,14 @@ void sonde__pb_bytes(sonde_buf *b, uint32_t field, const void *p, size_t n);
  * of everything written in between. A nested message that ends up empty
  * is still written (as present with no fields); sonde__pb_end_drop_empty
  * removes the whole field instead, for packed fields with no values. */
-size_t sonde__pb_begin(sonde_buf *b, uint32_t field);
+static inline size_t sonde__pb_begin(sonde_buf *b, uint32_t field)
+{
+	size_t mark = b->len;
+
+	sonde__pb_tag(b, field, SONDE_PB_LEN);
+	sonde__buf_putc(b, 0);
+	return mark;
+}
 void sonde__pb_end(sonde_buf *b, size_t mark);
 void sonde__pb_end_drop_empty(sonde_buf *b, size_t mark);
 

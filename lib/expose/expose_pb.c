@@ -100,14 +100,6 @@ static void put_label(sonde_buf *b, const char *name, size_t nlen, const char *v
 	sonde__pb_end(b, m);
 }
 
-static void put_labels(sonde_buf *b, const sonde_family *f, const sonde__child *c)
-{
-	size_t i;
-
-	for (i = 0; i < f->nlabels; i++)
-		put_label(b, f->label_names[i], strlen(f->label_names[i]), c->vals[i], c->lens[i]);
-}
-
 /* An exemplar's labels are kept rendered as `k="v",k2="v2"` (escaped:
  * \\, \" and \n); this reads them back into LabelPairs. The text is ours
  * (exemplar.c wrote it from checked names), so a malformed one stops the
@@ -372,8 +364,10 @@ static void put_histogram(sonde_buf *b, const sonde__child *c)
 
 static void put_metric_head(sonde_buf *b, size_t *m, const sonde_family *f, const sonde__child *c)
 {
+	(void)f;
 	*m = sonde__pb_begin(b, MF_METRIC);
-	put_labels(b, f, c);
+	/* the labels were encoded when the child was made */
+	sonde__buf_put(b, c->pb_lbl, c->pb_lbl_len);
 }
 
 static void render_family(sonde_buf *b, sonde_family *f)

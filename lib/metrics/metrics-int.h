@@ -42,6 +42,8 @@ struct sonde__child {
 	uint32_t *lens;
 	char *lbl; /* escaped `k="v",k2="v2"` for exposition, "" if none */
 	size_t lbl_len;
+	char *pb_lbl; /* the same as protobuf Metric.label fields (tags included) */
+	size_t pb_lbl_len;
 	size_t alloc_size;      /* bytes of this allocation */
 	sonde_value_fn read_fn; /* callback children: value read at scrape */
 	void *read_arg;

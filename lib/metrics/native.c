@@ -63,7 +63,8 @@ static double pow2i(int32_t e)
 double sonde__native_upper(int32_t key, int32_t schema)
 {
 	if (schema > 0) {
-		int32_t len = 1 << schema, q = sonde__native_floor_shift(key, schema), r = key - q * len;
+		int32_t len = 1 << schema, q = sonde__native_floor_shift(key, schema),
+		        r = key - q * len;
 		/* 2^q * 2^(r/len) = 2^(q+1) * bound[r] (bound[r] = 2^(r/len - 1)) */
 		return r == 0 ? pow2i(q) : pow2i(q + 1) * sonde__native_row(schema)[r];
 	}
@@ -376,7 +377,7 @@ static bool next_gen(sonde__native *nh, sonde__native_gen *g, int side, int32_t 
  * Returns the span word to use, or 0 to start over (a new generation, or
  * the observation was dropped: *dropped). */
 uint64_t sonde__native_extend(sonde__child *c, sonde__native *nh, sonde__native_gen *g, int side,
-                             int32_t k, double v, bool *dropped)
+                              int32_t k, double v, bool *dropped)
 {
 	uint64_t r = sonde__load_relaxed(&g->span[side]), want;
 
@@ -477,7 +478,8 @@ int sonde__native_snapshot(const sonde__child *c, sonde__native_read *out)
 		out->zero_count += sonde__cells_sum_u64_locked(g->cell + SONDE__NH_CELL_ZERO);
 		for (s = 0; s < 2; s++) {
 			uint64_t r = spans[ng][s];
-			int32_t k, l = sonde__nh_span_lo(r), h = sonde__nh_span_hi(r), base = sonde__nh_span_base(r);
+			int32_t k, l = sonde__nh_span_lo(r), h = sonde__nh_span_hi(r),
+			           base = sonde__nh_span_base(r);
 			for (k = l; k <= h; k++) {
 				int32_t pos = k - base, kk;
 				uint64_t n;

@@ -106,7 +106,8 @@ static inline int32_t sonde__native_key_of(double a, int32_t schema)
 		exp = e - 1022;
 	}
 	if (schema > 0) {
-		uint32_t len = 1u << schema, j = sonde__native_slice_first[schema][m >> (52 - SONDE__NH_SLICE_BITS)];
+		uint32_t len = 1u << schema,
+		         j = sonde__native_slice_first[schema][m >> (52 - SONDE__NH_SLICE_BITS)];
 		double frac = sonde__bits_dbl(m | (UINT64_C(0x3fe) << 52));
 		if (j < len && sonde__native_row(schema)[j] < frac)
 			j++;
@@ -129,7 +130,8 @@ static inline int32_t sonde__native_key_of(double a, int32_t schema)
 
 static inline uint64_t sonde__nh_pack(int32_t lo, int32_t hi, int32_t base)
 {
-	return (uint64_t)(lo + SONDE__NH_KEY_BIAS) | (uint64_t)(hi + SONDE__NH_KEY_BIAS) << SONDE__NH_KEY_BITS |
+	return (uint64_t)(lo + SONDE__NH_KEY_BIAS) |
+	       (uint64_t)(hi + SONDE__NH_KEY_BIAS) << SONDE__NH_KEY_BITS |
 	       (uint64_t)(base + SONDE__NH_KEY_BIAS) << (2 * SONDE__NH_KEY_BITS);
 }
 static inline int32_t sonde__nh_span_lo(uint64_t r)
@@ -153,7 +155,7 @@ typedef struct sonde__native_gen {
 	uint32_t depth; /* generations since the last reset, this one included */
 	_Atomic uint64_t span[2];
 	struct sonde__native_gen *prev;
-	int64_t dead_ms;       /* dead list: when it was dropped */
+	int64_t dead_ms;                     /* dead list: when it was dropped */
 	struct sonde__native_gen *dead_next; /* under the family mutex */
 } sonde__native_gen;
 
@@ -163,7 +165,7 @@ struct sonde__native {
 	int32_t schema0;
 	double zt0, max_zt;
 	int64_t min_reset_ns, last_reset_ns; /* last_reset_ns under the family mutex */
-	sonde__native_gen *dead;                           /* reset generations awaiting the grace period */
+	sonde__native_gen *dead;             /* reset generations awaiting the grace period */
 };
 
 #define SONDE__NH_CELL_SUM 0
@@ -171,7 +173,7 @@ struct sonde__native {
 #define SONDE__NH_CELL_BUCKETS 2
 
 uint64_t sonde__native_extend(sonde__child *c, sonde__native *nh, sonde__native_gen *g, int side,
-                             int32_t k, double v, bool *dropped);
+                              int32_t k, double v, bool *dropped);
 
 static inline void sonde__native_observe(sonde__child *c, double v)
 {
@@ -191,7 +193,8 @@ static inline void sonde__native_observe(sonde__child *c, double v)
 			int side = v < 0;
 			int32_t k = sonde__native_key_of(a, g->schema), pos;
 			uint64_t r = sonde__load_relaxed(&g->span[side]);
-			if (SONDE_UNLIKELY((r & SONDE__NH_FROZEN) || k < sonde__nh_span_lo(r) || k > sonde__nh_span_hi(r))) {
+			if (SONDE_UNLIKELY((r & SONDE__NH_FROZEN) || k < sonde__nh_span_lo(r) ||
+			                   k > sonde__nh_span_hi(r))) {
 				r = sonde__native_extend(c, nh, g, side, k, v, &dropped);
 				if (dropped)
 					return;
