@@ -100,11 +100,11 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const 
 	if (lb.len)
 		memcpy(p, lb.data, lb.len);
 	p[lb.len] = '\0';
-	sonde_buf_destroy(&lb);
 	c->pb_lbl = p + lb.len + 1;
 	c->pb_lbl_len = pb.len;
 	if (pb.len)
 		memcpy(c->pb_lbl, pb.data, pb.len);
+	sonde_buf_destroy(&lb);
 	sonde_buf_destroy(&pb);
 
 	idx = SONDE_CELL_TRASH;
