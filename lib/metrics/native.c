@@ -325,6 +325,9 @@ static bool next_gen(sonde__native *nh, sonde__native_gen *g, int side, int32_t 
 			}
 		}
 		/* 3. halve the resolution */
+		if (schema == SONDE_NATIVE_SCHEMA_MIN)
+			break; /* unreachable: at -4 the lowest bucket below the top
+			          one always widens (see the check below) */
 		schema--;
 		for (s = 0; s < 2; s++)
 			if (lo[s] <= hi[s]) {
@@ -332,7 +335,12 @@ static bool next_gen(sonde__native *nh, sonde__native_gen *g, int side, int32_t 
 				hi[s] = halve(hi[s]);
 			}
 	}
-	n = gen_new(nh, schema, zt);
+	/* a span wider than the window would index past the run: never
+	 * publish one (the observation is dropped instead) */
+	n = (lo[0] <= hi[0] && hi[0] - lo[0] >= (int32_t)nh->w) ||
+	                    (lo[1] <= hi[1] && hi[1] - lo[1] >= (int32_t)nh->w)
+	            ? NULL
+	            : gen_new(nh, schema, zt);
 	if (!n) {
 		/* thaw g: it stays current */
 		for (s = 0; s < 2; s++) {

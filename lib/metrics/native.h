@@ -175,7 +175,7 @@ struct sonde__native {
 uint64_t sonde__native_extend(sonde__child *c, sonde__native *nh, sonde__native_gen *g, int side,
                               int32_t k, double v, bool *dropped);
 
-static inline void sonde__native_observe(sonde__child *c, double v)
+__attribute__((always_inline)) static inline void sonde__native_observe(sonde__child *c, double v)
 {
 	sonde__native *nh = c->ext;
 	double a = v < 0 ? -v : v;
