@@ -178,6 +178,37 @@ BENCH(metrics)
 	          bench_ns_per_op(1, b_observe, h), "ns/op");
 	bench_row("histogram.observe_10b.2t", "same histogram, 2 threads",
 	          bench_ns_per_op(2, b_observe, h), "ns/op");
+	{
+		/* native histograms on the same values: native only (factor 1.1,
+		 * schema 3, 160-bucket limit) and native + the same 10 classic
+		 * buckets; client_golang publishes about 30 ns per native observe */
+		sonde_metric_opts o;
+		sonde_histogram *nh, *nb;
+		double classic1 = bench_ns_per_op(1, b_observe, h), native1, both1;
+		sonde_metric_opts_init(&o, SONDE_TYPE_HISTOGRAM, "bench_native_seconds", "Bench.");
+		o.native = SONDE_NATIVE_ONLY;
+		nh = sonde_histogram_with_n(sonde_family_new(r, &o), 0);
+		sonde_metric_opts_init(&o, SONDE_TYPE_HISTOGRAM, "bench_both_seconds", "Bench.");
+		o.native = SONDE_NATIVE_AND_CLASSIC;
+		o.buckets = bounds;
+		o.bucket_count = 10;
+		nb = sonde_histogram_with_n(sonde_family_new(r, &o), 0);
+		native1 = bench_ns_per_op(1, b_observe, nh);
+		both1 = bench_ns_per_op(1, b_observe, nb);
+		bench_row("histogram.observe_native.1t",
+		          "sonde_histogram_observe, native only (schema 3), 1 thread", native1,
+		          "ns/op");
+		bench_row("histogram.observe_native.2t", "same histogram, 2 threads",
+		          bench_ns_per_op(2, b_observe, nh), "ns/op");
+		bench_row("histogram.observe_native_classic.1t",
+		          "native (schema 3) + 10 classic buckets, 1 thread", both1, "ns/op");
+		bench_ratio("ratio.native_vs_classic_observe",
+		            "native observe / classic 10-bucket observe (1 thread)",
+		            native1 / classic1, "<= 1.5x");
+		bench_ratio("ratio.native_classic_vs_classic_observe",
+		            "native + classic observe / classic 10-bucket observe (1 thread)",
+		            both1 / classic1, "");
+	}
 	bench_ratio("ratio.inc_handle_vs_plain", "counter inc via handle / plain add (1 thread)",
 	            inc1 / plain1, "<= 2x");
 	bench_ratio("ratio.inc_handle_vs_tls_inc",
@@ -237,7 +268,14 @@ BENCH(exposition)
 			sonde_counter_add(sonde_counter_with(fam, path, "200"), (double)i);
 		}
 	}
-	for (int fmt = 0; fmt < 2; fmt++) {
+	double rate[3];
+	for (int fmt = 0; fmt < 3; fmt++) {
+		static const char *const ids[] = {"expose.text.100k", "expose.openmetrics.100k",
+		                                  "expose.protobuf.100k"};
+		static const char *const what[] = {
+		        "text 0.0.4, 100k counter series, best of 5",
+		        "OpenMetrics, 100k counter series (+100k _created), best of 5",
+		        "protobuf delimited, 100k counter series, best of 5"};
 		double best = 1e30;
 		for (int k = 0; k < reps; k++) {
 			t0 = bench_now_ns();
@@ -247,11 +285,11 @@ BENCH(exposition)
 			if (dt < best)
 				best = dt;
 		}
-		bench_row(fmt ? "expose.openmetrics.100k" : "expose.text.100k",
-		          fmt ? "OpenMetrics, 100k counter series (+100k _created), best of 5"
-		              : "text 0.0.4, 100k counter series, best of 5",
-		          100000.0 / (best / 1e9) / 1e6, "M samp/s");
+		rate[fmt] = 100000.0 / (best / 1e9) / 1e6;
+		bench_row(ids[fmt], what[fmt], rate[fmt], "M samp/s");
 	}
+	bench_ratio("ratio.protobuf_vs_text_expose", "protobuf / text 0.0.4 samples per second",
+	            rate[2] / rate[0], ">= 1x");
 	{
 		double best = 1e30;
 		for (int k = 0; k < reps; k++) {

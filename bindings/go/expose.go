@@ -16,6 +16,10 @@ type Format int
 const (
 	FormatText        Format = C.SONDE_FORMAT_TEXT        // Prometheus text 0.0.4
 	FormatOpenMetrics Format = C.SONDE_FORMAT_OPENMETRICS // OpenMetrics 1.0.0
+	// FormatProtobuf is Prometheus' protobuf format (length-delimited
+	// io.prometheus.client.MetricFamily), the only one with native
+	// histogram buckets; Negotiate picks it only when the scraper names it.
+	FormatProtobuf Format = C.SONDE_FORMAT_PROTOBUF
 )
 
 // ContentType is the Content-Type header value for f.

@@ -82,9 +82,38 @@ type GaugeOpts = Opts
 
 // HistogramOpts adds the bucket upper bounds (nil = Prometheus' defaults);
 // +Inf is implicit.
+//
+// Native (sparse exponential) histograms, as client_golang's options:
+// NativeHistogramBucketFactor > 1 turns them on (each bucket at most that
+// factor wider than the last; schema -4..8). With native buckets on, nil
+// Buckets means no classic buckets (native only) and given Buckets mean
+// both, as in client_golang. Only the protobuf exposition (FormatProtobuf)
+// carries the native buckets.
 type HistogramOpts struct {
 	Opts
 	Buckets []float64
+
+	NativeHistogramBucketFactor     float64       // > 1: native buckets on
+	NativeHistogramZeroThreshold    float64       // 0 = 2^-128; < 0 = exact zeros only
+	NativeHistogramMaxBucketNumber  uint32        // per sign, 1..255; 0 = 160
+	NativeHistogramMinResetDuration time.Duration // 0 = never reset at the limit
+	NativeHistogramMaxZeroThreshold float64       // 0 = never widen the zero bucket
+}
+
+func (o *HistogramOpts) def() familyDef {
+	d := familyDef{opts: &o.Opts, buckets: o.Buckets}
+	if o.NativeHistogramBucketFactor > 1 {
+		d.native = C.SONDE_NATIVE_AND_CLASSIC
+		if o.Buckets == nil {
+			d.native = C.SONDE_NATIVE_ONLY
+		}
+		d.nFactor = o.NativeHistogramBucketFactor
+		d.nZero = o.NativeHistogramZeroThreshold
+		d.nMax = o.NativeHistogramMaxBucketNumber
+		d.nReset = o.NativeHistogramMinResetDuration
+		d.nMaxZero = o.NativeHistogramMaxZeroThreshold
+	}
+	return d
 }
 
 // SummaryOpts adds the quantiles (nil = 0.5, 0.9, 0.99) and the sliding
@@ -114,6 +143,12 @@ type familyDef struct {
 	quantiles []float64
 	maxAge    time.Duration
 	ageBkts   uint32
+	native    C.sonde_native_mode
+	nFactor   float64
+	nZero     float64
+	nMax      uint32
+	nReset    time.Duration
+	nMaxZero  float64
 }
 
 // newFamily registers the family with sonde_family_new (every string and
@@ -169,6 +204,12 @@ func newFamily(d familyDef) (*C.sonde_family, error) {
 		return nil, newError(-1, "sonde: negative MaxChildren")
 	}
 	co.max_children = C.size_t(o.MaxChildren)
+	co.native = d.native
+	co.native_bucket_factor = C.double(d.nFactor)
+	co.native_zero_threshold = C.double(d.nZero)
+	co.native_max_buckets = C.uint32_t(d.nMax)
+	co.native_min_reset_seconds = C.double(d.nReset.Seconds())
+	co.native_max_zero_threshold = C.double(d.nMaxZero)
 	p, err := lockedPtr(func() unsafe.Pointer { return unsafe.Pointer(C.sonde_family_new(o.Registry.cp(), &co)) })
 	return (*C.sonde_family)(p), err
 }
@@ -482,7 +523,7 @@ func (v *HistogramVec) Len() int { return v.base().Len() }
 func (v *HistogramVec) family() *C.sonde_family { return v.base().family() }
 
 func NewHistogram(o HistogramOpts) (*Histogram, error) {
-	v, err := newVec(C.SONDE_TYPE_HISTOGRAM, familyDef{opts: &o.Opts, buckets: o.Buckets}, nil)
+	v, err := newVec(C.SONDE_TYPE_HISTOGRAM, o.def(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -494,7 +535,7 @@ func NewHistogram(o HistogramOpts) (*Histogram, error) {
 }
 
 func NewHistogramVec(o HistogramOpts, labelNames []string) (*HistogramVec, error) {
-	v, err := newVec(C.SONDE_TYPE_HISTOGRAM, familyDef{opts: &o.Opts, buckets: o.Buckets}, labelNames)
+	v, err := newVec(C.SONDE_TYPE_HISTOGRAM, o.def(), labelNames)
 	if err != nil {
 		return nil, err
 	}

@@ -782,3 +782,52 @@ func TestSpanStatusLabel(t *testing.T) {
 		`go_span_seconds_count{name="go.st",status="ok"} 2`,
 		`go_span_seconds_count{name="go.st",status="error"} 1`)
 }
+
+func TestNativeHistogramProtobuf(t *testing.T) {
+	reg := newReg(t)
+	h, err := sonde.NewHistogram(sonde.HistogramOpts{
+		Opts:                           sonde.Opts{Name: "go_native_seconds", Help: "N.", Registry: reg},
+		NativeHistogramBucketFactor:    1.1,
+		NativeHistogramMaxBucketNumber: 20,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for i := 1; i <= 1000; i++ {
+		v := float64(i) * 0.37
+		if i%3 == 0 {
+			v = -v
+		}
+		h.Observe(v)
+		sum += v
+	}
+	if h.Count() != 1000 || math.Abs(h.Sum()-sum) > 1e-9*math.Abs(sum) {
+		t.Fatalf("count %d sum %v, want 1000 %v", h.Count(), h.Sum(), sum)
+	}
+	text, err := reg.Expose(sonde.FormatText)
+	if err != nil || !strings.Contains(string(text), "go_native_seconds_bucket{le=\"+Inf\"} 1000\n") {
+		t.Fatalf("text view of a native-only histogram: %v\n%s", err, text)
+	}
+	pb, err := reg.Expose(sonde.FormatProtobuf)
+	if err != nil || len(pb) < 2 || int(pb[0])|int(pb[1]&0x7f)<<7 == 0 {
+		t.Fatalf("protobuf exposition: %v %x", err, pb)
+	}
+	if !bytes.Contains(pb, []byte("go_native_seconds")) {
+		t.Fatalf("family name missing from the protobuf exposition")
+	}
+	f, ct := sonde.Negotiate("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,text/plain;q=0.5")
+	if f != sonde.FormatProtobuf || ct != sonde.FormatProtobuf.ContentType() {
+		t.Fatalf("negotiate: %v %q", f, ct)
+	}
+	if f, _ := sonde.Negotiate("*/*"); f != sonde.FormatText {
+		t.Fatalf("*/* negotiated %v", f)
+	}
+	if _, err := sonde.NewHistogram(sonde.HistogramOpts{
+		Opts:                           sonde.Opts{Name: "go_native_bad", Registry: reg},
+		NativeHistogramBucketFactor:    1.1,
+		NativeHistogramMaxBucketNumber: 1000,
+	}); err == nil {
+		t.Fatal("a bucket limit over 255 was accepted")
+	}
+}

@@ -725,10 +725,18 @@ demo_app *demo_app_new(const demo_config *cfg, char *err, size_t err_cap)
 	app->requests = sonde_counter_family_new(
 	        NULL, "http_requests_total",
 	        "HTTP requests answered, by method, route and status code.", 3, labels);
-	app->duration = sonde_histogram_family_new(
-	        NULL, "http_request_duration_seconds",
-	        "Time from a request's complete head to its answer, by method, route and status code.",
-	        NULL, 0, 3, labels);
+	/* native and classic buckets: a Prometheus with native histograms
+	 * enabled scrapes protobuf and stores the native histogram (factor
+	 * 1.1: schema 3); every other scraper gets the default classic
+	 * buckets */
+	sonde_metric_opts_init(&mo, SONDE_TYPE_HISTOGRAM, "http_request_duration_seconds",
+	                       "Time from a request's complete head to its answer, by method, "
+	                       "route and status code.");
+	mo.label_names = labels;
+	mo.label_count = 3;
+	mo.native = SONDE_NATIVE_AND_CLASSIC;
+	mo.native_bucket_factor = 1.1;
+	app->duration = sonde_family_new(NULL, &mo);
 	app->in_flight = sonde_gauge_new(NULL, "http_requests_in_flight",
 	                                 "Requests being handled right now.");
 	sonde_metric_opts_init(&mo, SONDE_TYPE_SUMMARY, "http_response_size_bytes",

@@ -15,12 +15,19 @@ extern "C" {
 #endif
 
 typedef enum sonde_format {
-	SONDE_FORMAT_TEXT = 0,       /* Prometheus text format 0.0.4 */
-	SONDE_FORMAT_OPENMETRICS = 1 /* OpenMetrics 1.0.0 text */
+	SONDE_FORMAT_TEXT = 0,        /* Prometheus text format 0.0.4 */
+	SONDE_FORMAT_OPENMETRICS = 1, /* OpenMetrics 1.0.0 text */
+	SONDE_FORMAT_PROTOBUF = 2     /* Prometheus protobuf, length-delimited
+	                                 io.prometheus.client.MetricFamily
+	                                 messages: the only format with native
+	                                 histogram buckets */
 } sonde_format;
 
 #define SONDE_CONTENT_TYPE_TEXT "text/plain; version=0.0.4; charset=utf-8"
 #define SONDE_CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
+#define SONDE_CONTENT_TYPE_PROTOBUF                                                  \
+	"application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; " \
+	"encoding=delimited"
 
 /* The Content-Type header value for a format; never NULL (unknown formats
  * give the text one). */
@@ -28,7 +35,12 @@ SONDE_API const char *sonde_format_content_type(sonde_format fmt);
 
 /* Renders every family of r (NULL = default registry), sorted by name,
  * children in creation order, into out: out is reset first and its memory
- * reused, and out->data is NUL-terminated on success.
+ * reused, and out->data is NUL-terminated on success (SONDE_FORMAT_PROTOBUF
+ * is binary: use out->len, not the NUL). The protobuf format names and
+ * types metrics as text 0.0.4 does (info: a gauge base_info; stateset: a
+ * gauge per state), carries exemplars (counters, histogram buckets) and
+ * native histograms, and leaves a classic histogram's +Inf bucket out
+ * unless it has an exemplar (its count is sample_count).
  * Counter and histogram values are summed from every thread's cells at the
  * moment each child is rendered; a histogram's +Inf bucket always equals its
  * _count. Safe to call from several threads at once and while other threads
@@ -39,6 +51,9 @@ SONDE_API SONDE_WUR int sonde_expose(sonde_registry *r, sonde_format fmt, sonde_
 
 /* Picks the format for a scraper's Accept header, as Prometheus' own
  * client does: media ranges in order of q; the first of
+ * application/vnd.google.protobuf with proto=io.prometheus.client.MetricFamily
+ * and encoding=delimited (what Prometheus sends first when native
+ * histograms are enabled; never chosen otherwise: no wildcard selects it),
  * application/openmetrics-text (version 1.0.0, 0.0.1 or none) or
  * text/plain (version 0.0.4 or none) wins; anything else, NULL, empty or
  * malformed input gives text 0.0.4. accept has len bytes (SIZE_MAX: it is

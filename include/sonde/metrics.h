@@ -110,6 +110,16 @@ SONDE_API SONDE_WUR int sonde_registry_unregister(sonde_registry *r, sonde_famil
  * A family is a metric with a set of label names (possibly none). Every
  * sonde_metric_opts field that may be left zero says so.
  */
+/* Whether a histogram has native (sparse, exponential) buckets, chosen at
+ * definition: classic only (the default), native only, or both (the usual
+ * migration setup: scrapers that ask for protobuf get the native buckets,
+ * the others the classic ones). */
+typedef enum sonde_native_mode {
+	SONDE_NATIVE_NONE = 0,
+	SONDE_NATIVE_ONLY = 1,
+	SONDE_NATIVE_AND_CLASSIC = 2
+} sonde_native_mode;
+
 typedef struct sonde_metric_opts {
 	size_t size;                    /* sizeof(sonde_metric_opts) as the caller
 	                                   was compiled; fields past it read as
@@ -133,6 +143,22 @@ typedef struct sonde_metric_opts {
 	/* statesets */
 	const char *const *states; /* state names: non-empty, unique */
 	size_t state_count;        /* 1..SONDE_STATES_MAX */
+	/* native histograms (histograms only; see "native histograms" below).
+	 * Zero everywhere: a classic histogram, as before these fields. */
+	sonde_native_mode native;         /* SONDE_NATIVE_NONE, _ONLY, _AND_CLASSIC */
+	double native_bucket_factor;      /* > 1: each bucket at most this factor
+	                                     wider than the last (the schema is the
+	                                     finest whose factor fits, -4..8);
+	                                     0 = 1.1 (schema 3) */
+	double native_zero_threshold;     /* |v| <= it counts in the zero bucket;
+	                                     0 = 2^-128; < 0 = exact zeros only */
+	double native_max_zero_threshold; /* how far the zero bucket may widen
+	                                     to keep the bucket limit; 0 = never */
+	uint32_t native_max_buckets;      /* span of bucket indices per sign,
+	                                     1..255; 0 = 160 */
+	double native_min_reset_seconds;  /* > 0: at the limit, reset instead of
+	                                     widening if this long has passed
+	                                     since the last reset; 0 = never */
 } sonde_metric_opts;
 
 /* Zeroes *o and fills size, type, name and help. NULL o is a no-op. */
@@ -332,6 +358,30 @@ SONDE_API double sonde_gauge_value(const sonde_gauge *g);
  * _count goes only with _sum; the +Inf bucket is the count), while text
  * 0.0.4 carries both. -Inf is negative; +Inf is kept. So every page
  * parses. The read calls sum all threads' cells; NULL gives 0.
+ */
+/*
+ * Native histograms (sonde_metric_opts.native): every observation also
+ * counts in an exponential bucket: bucket i of schema s holds values in
+ * (2^((i-1)/2^s), 2^(i/2^s)], for positive and negative values alike
+ * (negative values are taken, never refused), |v| <= the zero threshold in
+ * the zero bucket, +-Inf in the extreme buckets; NaN is refused and counted
+ * as above. Observing stays lock-free on the thread's own cells and
+ * allocates nothing once a bucket range has been seen (the first value in a
+ * new range takes one CAS). When a value would make a sign's buckets span
+ * more than native_max_buckets, the histogram follows client_golang's
+ * strategy: it resets (native_min_reset_seconds), else widens the zero
+ * bucket over the lowest bucket (up to native_max_zero_threshold), else
+ * halves the resolution (schema - 1, down to -4, where the zero bucket
+ * widens past its limit as the last resort); that step takes the family's
+ * mutex. A reset drops the native buckets, count and sum (Prometheus sees a
+ * counter reset); a native+classic histogram's classic buckets, count and
+ * sum never reset.
+ * Only the protobuf exposition carries native buckets (with spans and
+ * delta-encoded counts). The text and OpenMetrics formats show a
+ * native-only histogram as client_golang does: its +Inf bucket, _sum and
+ * _count (a native+classic one: its classic buckets). sonde_histogram_count,
+ * _sum and _bucket read that view (for native only, they merge the native
+ * buckets under the family's mutex).
  */
 SONDE_API void sonde_histogram_observe(sonde_histogram *h, double v);
 SONDE_API uint64_t sonde_histogram_count(const sonde_histogram *h);

@@ -7,12 +7,15 @@ int sonde_expose(sonde_registry *r, sonde_format fmt, sonde_buf *out)
 {
 	if (!out)
 		return sonde__fail(SONDE_EINVAL, "sonde_expose: output buffer is NULL");
-	if (fmt != SONDE_FORMAT_TEXT && fmt != SONDE_FORMAT_OPENMETRICS)
+	if (fmt != SONDE_FORMAT_TEXT && fmt != SONDE_FORMAT_OPENMETRICS &&
+	    fmt != SONDE_FORMAT_PROTOBUF)
 		return sonde__fail(SONDE_EINVAL, "sonde_expose: unknown format %d", (int)fmt);
 	if (!r)
 		r = sonde_registry_default();
 	if (!r)
 		return SONDE_ENOMEM;
+	if (fmt == SONDE_FORMAT_PROTOBUF)
+		return sonde__expose_render_pb(r, out);
 	return sonde__expose_render(r, fmt, out);
 }
 

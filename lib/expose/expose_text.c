@@ -18,10 +18,13 @@
  *   end                last line's LF            "# EOF\n"
  */
 #include "expose/expose-int.h"
+#include "metrics/native.h"
 #include "metrics/summary.h"
 
 const char *sonde_format_content_type(sonde_format fmt)
 {
+	if (fmt == SONDE_FORMAT_PROTOBUF)
+		return SONDE_CONTENT_TYPE_PROTOBUF;
 	return fmt == SONDE_FORMAT_OPENMETRICS ? SONDE_CONTENT_TYPE_OPENMETRICS
 	                                       : SONDE_CONTENT_TYPE_TEXT;
 }
@@ -155,6 +158,31 @@ static void render_histogram(walk *w, const sonde__child *c)
 	put_u64(w->b, cum);
 	sonde__buf_putc(w->b, '\n');
 	put_created(w, c);
+}
+
+/* A native-only histogram in the text formats, as client_golang writes it:
+ * the +Inf bucket, _sum and _count, from the native buckets (under the
+ * family mutex, which render_family holds). */
+static void render_native_only(walk *w, const sonde__child *c)
+{
+	sonde__native_read rd;
+
+	if (sonde__native_snapshot(c, &rd) != SONDE_OK) {
+		w->b->oom = 1;
+		return;
+	}
+	put_series(w, SUFFIX("_bucket"), c, "le", "+Inf", 4);
+	put_u64(w->b, rd.count);
+	put_exemplar(w, c, 0);
+	sonde__buf_putc(w->b, '\n');
+	put_series(w, SUFFIX("_sum"), c, NULL, NULL, 0);
+	put_num(w->b, rd.sum);
+	sonde__buf_putc(w->b, '\n');
+	put_series(w, SUFFIX("_count"), c, NULL, NULL, 0);
+	put_u64(w->b, rd.count);
+	sonde__buf_putc(w->b, '\n');
+	put_created(w, c);
+	sonde__native_read_free(&rd);
 }
 
 static void render_summary(walk *w, const sonde_family *f, const sonde__child *c)
@@ -292,6 +320,10 @@ static void render_child(walk *w, const sonde_family *f, const sonde__child *c)
 		sonde__buf_putc(w->b, '\n');
 		break;
 	case SONDE_TYPE_HISTOGRAM:
+		if (c->ext && !c->nbounds) {
+			render_native_only(w, c);
+			break;
+		}
 		sonde__cells_lock();
 		render_histogram(w, c);
 		sonde__cells_unlock();

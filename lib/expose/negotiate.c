@@ -7,8 +7,16 @@
  * first one sonde can serve wins: application/openmetrics-text with
  * version 1.0.0, 0.0.1 or none gives OpenMetrics (its Content-Type names
  * the version asked for; the body is the same), text/plain with version
- * 0.0.4 or none gives text; anything else, a missing or unparsable header
- * included, gives text 0.0.4.
+ * 0.0.4 or none gives text; application/vnd.google.protobuf with
+ * proto=io.prometheus.client.MetricFamily and encoding=delimited gives the
+ * protobuf format (expfmt's FmtProtoDelim; its other encodings, text and
+ * compact-text, are debugging formats sonde does not serve, so such a range
+ * is skipped); anything else, a missing or unparsable header included,
+ * gives text 0.0.4. Prometheus 2.x sends, with native histograms enabled:
+ *   application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;
+ *   encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,...
+ * and without them no protobuf range at all, so protobuf is only ever
+ * chosen for a scraper that names it (no wildcard selects it).
  */
 #include "expose/expose-int.h"
 
@@ -18,6 +26,8 @@ typedef struct range {
 	const char *version;
 	size_t version_len;
 	bool has_version;
+	const char *proto, *encoding; /* protobuf's parameters */
+	size_t proto_len, encoding_len;
 	double q;
 	int order;
 } range;
@@ -96,6 +106,12 @@ static void parse_range(const char *p, size_t n, range *r)
 				r->version = v;
 				r->version_len = vl;
 				r->has_version = true;
+			} else if (ieq(prm, kl, "proto")) {
+				r->proto = v;
+				r->proto_len = vl;
+			} else if (ieq(prm, kl, "encoding")) {
+				r->encoding = v;
+				r->encoding_len = vl;
 			}
 		}
 		semi = next;
@@ -108,6 +124,7 @@ static bool version_is(const range *r, const char *v)
 }
 
 #define MAX_RANGES 32
+#define PB_PROTO "io.prometheus.client.MetricFamily"
 
 int sonde_expose_negotiate(const char *accept, size_t len, sonde_format *fmt,
                            const char **content_type)
@@ -143,7 +160,18 @@ int sonde_expose_negotiate(const char *accept, size_t len, sonde_format *fmt,
 			rs[j] = t;
 		}
 		for (i = 0; i < n; i++) {
-			if (ieq(rs[i].type, rs[i].type_len, "application/openmetrics-text")) {
+			if (ieq(rs[i].type, rs[i].type_len, "application/vnd.google.protobuf")) {
+				/* parameter values compare exactly, as expfmt does */
+				if (rs[i].proto_len == sizeof(PB_PROTO) - 1 &&
+				    memcmp(rs[i].proto, PB_PROTO, rs[i].proto_len) == 0 &&
+				    rs[i].encoding_len == 9 &&
+				    memcmp(rs[i].encoding, "delimited", 9) == 0) {
+					f = SONDE_FORMAT_PROTOBUF;
+					ct = SONDE_CONTENT_TYPE_PROTOBUF;
+					break;
+				}
+			} else if (ieq(rs[i].type, rs[i].type_len,
+			               "application/openmetrics-text")) {
 				if (!rs[i].has_version || version_is(&rs[i], "1.0.0")) {
 					f = SONDE_FORMAT_OPENMETRICS;
 					ct = SONDE_CONTENT_TYPE_OPENMETRICS;

@@ -4,7 +4,9 @@
  * trash run, its cells reused after the grace period), freed with the
  * family. Calls labels, the child table, cells, summaries and exemplars.
  */
+#include "core/pb.h"
 #include "metrics/metrics-int.h"
+#include "metrics/native.h"
 #include "metrics/summary.h"
 
 /* The removal generation: METRIC_*_LABELS call sites cache a child and
@@ -48,7 +50,7 @@ static int child_cells(const sonde_family *f, uint32_t *idx)
 static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const char *const *values,
                                const size_t *lens, bool with_cells)
 {
-	sonde_buf lb = SONDE_BUF_INIT;
+	sonde_buf lb = SONDE_BUF_INIT, pb = SONDE_BUF_INIT;
 	size_t size, i, vbytes = 0;
 	sonde__child *c;
 	char *p;
@@ -57,16 +59,27 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const 
 
 	sonde__put_label_pairs(&lb, (const char *const *)f->label_names, values, lens, count);
 	sonde__buf_terminate(&lb);
-	if (lb.oom) {
+	/* the protobuf exposition's Metric.label fields, encoded once here
+	 * (the values were checked as UTF-8 by the caller) */
+	for (i = 0; i < count; i++) {
+		size_t m = sonde__pb_begin(&pb, 1);
+		sonde__pb_bytes(&pb, 1, f->label_names[i], strlen(f->label_names[i]));
+		sonde__pb_bytes(&pb, 2, values[i], lens[i]);
+		sonde__pb_end(&pb, m);
+	}
+	if (lb.oom || pb.oom) {
+		sonde_buf_destroy(&pb);
 		sonde_buf_destroy(&lb);
 		sonde__fail(SONDE_ENOMEM, "%s: out of memory for a new child", f->name);
 		return NULL;
 	}
 	for (i = 0; i < count; i++)
 		vbytes += lens[i] + 1;
-	size = sizeof(*c) + count * (sizeof(char *) + sizeof(uint32_t)) + vbytes + lb.len + 1;
+	size = sizeof(*c) + count * (sizeof(char *) + sizeof(uint32_t)) + vbytes + lb.len + 1 +
+	       pb.len;
 	c = sonde__calloc(1, size);
 	if (!c) {
+		sonde_buf_destroy(&pb);
 		sonde_buf_destroy(&lb);
 		sonde__fail(SONDE_ENOMEM, "%s: out of memory for a new child", f->name);
 		return NULL;
@@ -87,7 +100,12 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const 
 	if (lb.len)
 		memcpy(p, lb.data, lb.len);
 	p[lb.len] = '\0';
+	c->pb_lbl = p + lb.len + 1;
+	c->pb_lbl_len = pb.len;
+	if (pb.len)
+		memcpy(c->pb_lbl, pb.data, pb.len);
 	sonde_buf_destroy(&lb);
+	sonde_buf_destroy(&pb);
 
 	idx = SONDE_CELL_TRASH;
 	rc = with_cells ? child_cells(f, &idx) : SONDE_OK;
@@ -107,6 +125,15 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const 
 		sonde__fail(SONDE_ENOMEM, "%s: out of memory for a new child", f->name);
 		return NULL;
 	}
+	c->fam = f; /* sonde__native_of() reads it */
+	if (f->type == SONDE_TYPE_HISTOGRAM && f->native && with_cells &&
+	    (rc = sonde__native_child_init(c, f)) != SONDE_OK) {
+		sonde__cells_free(idx, cells_needed(f));
+		sonde__free(c, size);
+		sonde__fail(rc, "%s: %s for a new child", f->name,
+		            rc == SONDE_ELIMIT ? "no metric cell left" : "out of memory");
+		return NULL;
+	}
 	sonde__store_relaxed(&c->cell, idx);
 	c->ncells = with_cells ? cells_needed(f) : 0;
 	c->bounds = f->bounds;
@@ -120,7 +147,9 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const 
 void sonde__child_free(sonde__child *c)
 {
 	sonde__exemplars_free(c);
-	if (c->ext)
+	if (c->ext && c->fam && c->fam->type == SONDE_TYPE_HISTOGRAM)
+		sonde__native_child_free(c);
+	else if (c->ext)
 		sonde__summary_child_free(c);
 	sonde__free(c, c->alloc_size);
 }

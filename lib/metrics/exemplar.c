@@ -264,7 +264,7 @@ int sonde_histogram_observe_exemplar_labels(sonde_histogram *h, double v, size_t
 		                   "sonde_histogram_observe_exemplar_labels: NULL histogram");
 	if (isnan(v))
 		return sonde__fail(SONDE_EINVAL, "exemplar: NaN observation");
-	if (v < 0 && h->c.bounds[0] >= 0)
+	if (v < 0 && !h->c.ext && h->c.bounds[0] >= 0)
 		return sonde__fail(SONDE_EINVAL,
 		                   "exemplar: negative observation on a histogram without a "
 		                   "negative bound");

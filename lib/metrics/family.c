@@ -121,6 +121,8 @@ sonde_family *sonde__family_alloc(const sonde_metric_opts *o, const double *b, s
 		ok = set_states(f, o);
 	if (ok && nb)
 		ok = set_bounds(f, b, nb);
+	if (ok && o->type == SONDE_TYPE_HISTOGRAM)
+		ok = sonde__metric_opts_native(o, f) == SONDE_OK; /* checked before */
 	if (!ok) {
 		/* sonde__family_free copes with a half-built family */
 		sonde__family_free(f);

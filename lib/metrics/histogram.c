@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "metrics/metrics-int.h"
+#include "metrics/native.h"
 
 /* Index of the first bound >= v (nb for +Inf). Few bounds: count the
  * bounds below v without branches, two at a time (the array is padded
@@ -49,8 +50,16 @@ static inline uint32_t find_bucket(const double *b, uint32_t nb, double v)
 
 static inline void add(sonde_histogram *h, uint32_t b, double v)
 {
-	sonde__cell_t *cells = sonde__cell(sonde__load_relaxed(&h->c.cell));
+	sonde__cell_t *cells;
 
+	if (SONDE_UNLIKELY(h->c.ext != NULL)) {
+		sonde__native_observe(&h->c, v);
+		/* native only: its count and sum are the native buckets' (the
+		 * classic view is read from them), so the cells stay unused */
+		if (h->c.nbounds == 0)
+			return;
+	}
+	cells = sonde__cell(sonde__load_relaxed(&h->c.cell));
 	sonde__cell_add_u64(cells + b, 1);
 	sonde__cell_add_f64(cells + h->c.nbounds + 1, v);
 }
@@ -65,7 +74,7 @@ bool sonde__histogram_refuses(const sonde__child *c, double v)
 		sonde__self_count_histogram_nan();
 		return true;
 	}
-	if (v < 0 && c->bounds[0] >= 0) {
+	if (v < 0 && !c->ext && c->bounds[0] >= 0) {
 		sonde__self_count_histogram_negative();
 		return true;
 	}
@@ -92,6 +101,27 @@ void sonde__histogram_add(sonde_histogram *h, uint32_t b, double v)
 	add(h, b, v);
 }
 
+/* A native-only histogram's count and sum, merged from its native
+ * buckets under the family mutex. False when the merge ran out of memory
+ * (the reads then give 0). */
+static bool native_only(const sonde_histogram *h, uint64_t *count, double *sum)
+{
+	sonde__native_read rd;
+	int rc;
+
+	sonde__fam_lock(h->c.fam);
+	rc = sonde__native_snapshot(&h->c, &rd);
+	sonde__fam_unlock(h->c.fam);
+	*count = 0;
+	*sum = 0;
+	if (rc != SONDE_OK)
+		return false;
+	*count = rd.count;
+	*sum = rd.sum;
+	sonde__native_read_free(&rd);
+	return true;
+}
+
 static uint64_t count_locked(const sonde_histogram *h, size_t upto)
 {
 	uint32_t idx = sonde__load_relaxed(&((sonde_histogram *)h)->c.cell);
@@ -109,6 +139,11 @@ uint64_t sonde_histogram_count(const sonde_histogram *h)
 
 	if (!h)
 		return 0;
+	if (h->c.ext && !h->c.nbounds) {
+		double s;
+		native_only(h, &n, &s);
+		return n;
+	}
 	sonde__cells_lock();
 	n = count_locked(h, h->c.nbounds);
 	sonde__cells_unlock();
@@ -121,6 +156,8 @@ uint64_t sonde_histogram_bucket(const sonde_histogram *h, size_t i)
 
 	if (!h || i > h->c.nbounds)
 		return 0;
+	if (h->c.ext && !h->c.nbounds)
+		return sonde_histogram_count(h); /* only the +Inf bucket */
 	sonde__cells_lock();
 	n = count_locked(h, i);
 	sonde__cells_unlock();
@@ -133,6 +170,11 @@ double sonde_histogram_sum(const sonde_histogram *h)
 
 	if (!h)
 		return 0;
+	if (h->c.ext && !h->c.nbounds) {
+		uint64_t n;
+		native_only(h, &n, &s);
+		return s;
+	}
 	sonde__cells_lock();
 	s = sonde__cells_sum_f64_locked(sonde__load_relaxed(&((sonde_histogram *)h)->c.cell) +
 	                                h->c.nbounds + 1);

@@ -2,6 +2,7 @@
  * definition, and whether two definitions are the same. Calls names. */
 #include <math.h>
 #include "metrics/metrics-int.h"
+#include "metrics/native.h"
 #include "metrics/summary.h"
 
 const double sonde__default_quantiles[SONDE__DEFAULT_QUANTILES] = {0.5, 0.9, 0.99};
@@ -204,8 +205,18 @@ int sonde__metric_opts_check(const sonde_metric_opts *o, const double **b, size_
 	} else if (o->states || o->state_count) {
 		return sonde__fail(SONDE_EINVAL, "%s: states are only for statesets", o->name);
 	}
-	if (o->type == SONDE_TYPE_HISTOGRAM)
+	if (o->type == SONDE_TYPE_HISTOGRAM) {
+		if (o->native == SONDE_NATIVE_ONLY && !o->buckets && !o->bucket_count) {
+			/* the classic view is the +Inf bucket alone */
+			*b = NULL;
+			*nb = 0;
+			return SONDE_OK;
+		}
 		return check_buckets(o, b, nb);
+	}
+	if (o->native)
+		return sonde__fail(SONDE_EINVAL, "%s: native buckets are only for histograms",
+		                   o->name);
 	if (o->buckets || o->bucket_count)
 		return sonde__fail(SONDE_EINVAL, "%s: buckets are only for histograms", o->name);
 	*b = NULL;
@@ -232,6 +243,15 @@ bool sonde__metric_opts_same(const sonde_family *f, const sonde_metric_opts *o, 
 	for (i = 0; i < nb; i++)
 		if (f->bounds[i] != b[i])
 			return false;
+	if (f->type == SONDE_TYPE_HISTOGRAM) {
+		sonde_family tmp;
+		memset(&tmp, 0, sizeof(tmp));
+		if (sonde__metric_opts_native(o, &tmp) != SONDE_OK || tmp.native != f->native ||
+		    tmp.n_schema != f->n_schema || tmp.n_zt != f->n_zt ||
+		    tmp.n_max_zt != f->n_max_zt || tmp.n_max_buckets != f->n_max_buckets ||
+		    tmp.n_min_reset_s != f->n_min_reset_s)
+			return false;
+	}
 	if (f->type == SONDE_TYPE_STATESET) {
 		if (f->nstates != o->state_count)
 			return false;
@@ -248,4 +268,10 @@ bool sonde__metric_opts_same(const sonde_family *f, const sonde_metric_opts *o, 
 			return false;
 	}
 	return true;
+}
+
+int sonde__metric_opts_native(const sonde_metric_opts *o, sonde_family *f)
+{
+	return sonde__native_config(o, &f->native, &f->n_schema, &f->n_zt, &f->n_max_zt,
+	                            &f->n_max_buckets, &f->n_min_reset_s);
 }

@@ -42,6 +42,8 @@ struct sonde__child {
 	uint32_t *lens;
 	char *lbl; /* escaped `k="v",k2="v2"` for exposition, "" if none */
 	size_t lbl_len;
+	char *pb_lbl; /* the same as protobuf Metric.label fields (tags included) */
+	size_t pb_lbl_len;
 	size_t alloc_size;      /* bytes of this allocation */
 	sonde_value_fn read_fn; /* callback children: value read at scrape */
 	void *read_arg;
@@ -110,6 +112,11 @@ struct sonde_family {
 	bool unregistered;
 	bool internal; /* self-metrics: callback children */
 	bool func;     /* created by a *_func_new call */
+	/* native histograms (native.h): mode, then the validated options */
+	int native;
+	int32_t n_schema;
+	double n_zt, n_max_zt, n_min_reset_s;
+	uint32_t n_max_buckets;
 };
 
 struct sonde_registry {
@@ -162,6 +169,9 @@ int sonde__check_unit(const char *s);
 #define SONDE__DEFAULT_QUANTILES 3
 extern const double sonde__default_quantiles[SONDE__DEFAULT_QUANTILES];
 int sonde__metric_opts_check(const sonde_metric_opts *o, const double **b, size_t *nb);
+/* The same, plus the native options into the family's n_ fields
+ * (sonde__family_alloc applies them). */
+int sonde__metric_opts_native(const sonde_metric_opts *o, sonde_family *f);
 bool sonde__metric_opts_same(const sonde_family *f, const sonde_metric_opts *o, const double *b,
                              size_t nb);
 const char *sonde__metric_type_name(sonde_metric_type t);

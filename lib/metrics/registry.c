@@ -329,6 +329,11 @@ sonde_family *sonde__registry_register(sonde_registry *r, const sonde_metric_opt
 		return NULL;
 	if (sonde__metric_opts_check(o, &b, &nb))
 		return NULL;
+	{
+		sonde_family tmp; /* validates the native options */
+		if (sonde__metric_opts_native(o, &tmp))
+			return NULL;
+	}
 	sonde__reg_lock(r);
 	pos = find_pos(r, o->name, &found);
 	if (found) {

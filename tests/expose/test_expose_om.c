@@ -186,11 +186,17 @@ TEST(negotiate_accept_header)
 	                  &ct),
 	              SONDE_FORMAT_OPENMETRICS);
 	ASSERT_STREQ(ct, "application/openmetrics-text; version=1.0.0; charset=utf-8");
-	/* with native histograms protobuf first: we skip it */
+	/* with native histograms protobuf first: served since issue 17 */
 	ASSERT_EQ_INT(
 	        neg("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
 	            "encoding=delimited;q=0.9,application/openmetrics-text;version=1.0.0;q=0.8,"
 	            "text/plain;version=0.0.4;q=0.3",
+	            &ct),
+	        SONDE_FORMAT_PROTOBUF);
+	/* a protobuf encoding sonde does not serve is skipped */
+	ASSERT_EQ_INT(
+	        neg("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+	            "encoding=compact-text;q=0.9,application/openmetrics-text;version=1.0.0;q=0.8",
 	            &ct),
 	        SONDE_FORMAT_OPENMETRICS);
 	ASSERT_EQ_INT(neg("application/openmetrics-text; version=0.0.1", &ct),

@@ -1,14 +1,145 @@
 /*
  * tests/fuzz/fuzz_expose.c - families with arbitrary help text, label
- * values and values: both formats must pass a strict parser of our own
+ * values and values: both text formats must pass a strict parser of our own
  * (names, escapes, UTF-8, numbers, metadata, # EOF), and give back exactly
  * what went in (label values and help that were valid UTF-8, the double's
- * bits, NaN as NaN).
+ * bits, NaN as NaN). The protobuf format (which the unit tests decode with
+ * Google's protobuf) is walked here with a strict wire-format reader: every
+ * length inside its parent, every message consumed exactly, the gauge's
+ * help, labels and value bits as they went in, and the native histogram
+ * fed with the input's doubles consistent (spans cover the deltas, counts
+ * never negative, buckets plus zero bucket equal the count, the count
+ * equal the non-NaN observations).
  */
 #include <math.h>
 
 #include "fuzz.h"
 #include "sonde.h"
+
+/* ---- a strict protobuf wire reader (tests only) ----------------------------- */
+typedef struct rd {
+	const uint8_t *p, *end;
+} rd;
+
+static uint64_t rd_varint(rd *r)
+{
+	uint64_t v = 0;
+	int shift;
+
+	for (shift = 0; shift < 64; shift += 7) {
+		FUZZ_CHECK(r->p < r->end, "varint runs past its message");
+		v |= (uint64_t)(*r->p & 0x7f) << shift;
+		if (!(*r->p++ & 0x80))
+			return v;
+	}
+	FUZZ_CHECK(0, "varint longer than 10 bytes");
+	return 0;
+}
+
+/* One field: its number and wire type; LEN fields give their bytes in
+ * *sub, I64 their 8 bytes in *v. */
+static uint32_t rd_field(rd *r, int *wt, uint64_t *v, rd *sub)
+{
+	uint64_t key = rd_varint(r), n;
+
+	*wt = (int)(key & 7);
+	FUZZ_CHECK((key >> 3) > 0 && (key >> 3) < (1u << 29), "field number %llu",
+	           (unsigned long long)(key >> 3));
+	switch (*wt) {
+	case 0: *v = rd_varint(r); break;
+	case 1:
+		FUZZ_CHECK(r->end - r->p >= 8, "fixed64 runs past its message");
+		memcpy(v, r->p, 8);
+		r->p += 8;
+		break;
+	case 2:
+		n = rd_varint(r);
+		FUZZ_CHECK(n <= (uint64_t)(r->end - r->p), "length %llu past its message",
+		           (unsigned long long)n);
+		sub->p = r->p;
+		sub->end = r->p + n;
+		r->p += n;
+		break;
+	default: FUZZ_CHECK(0, "wire type %d", *wt);
+	}
+	return (uint32_t)(key >> 3);
+}
+
+static double as_dbl(uint64_t v)
+{
+	double d;
+	memcpy(&d, &v, 8);
+	return d;
+}
+
+static int64_t unzig(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+typedef struct pb_seen {
+	int gauge_seen, hist_seen;
+	uint64_t hist_count;
+} pb_seen;
+
+/* A native histogram's sign: spans, then deltas. */
+static uint64_t check_side(const uint8_t *spans_at[], const size_t *spans_len, size_t nspans,
+                           rd deltas)
+{
+	uint64_t total = 0, want = 0;
+	int64_t cur = 0;
+	size_t i;
+
+	for (i = 0; i < nspans; i++) {
+		rd s = {spans_at[i], spans_at[i] + spans_len[i]}, sub;
+		int wt;
+		uint64_t v;
+		while (s.p < s.end)
+			if (rd_field(&s, &wt, &v, &sub) == 2)
+				want += v;
+	}
+	while (deltas.p < deltas.end) {
+		cur += unzig(rd_varint(&deltas));
+		FUZZ_CHECK(cur >= 0, "negative bucket count");
+		total += (uint64_t)cur;
+		FUZZ_CHECK(want-- > 0, "more deltas than span buckets");
+	}
+	FUZZ_CHECK(want == 0, "fewer deltas than span buckets");
+	return total;
+}
+
+static void check_histogram(rd h, pb_seen *seen)
+{
+	rd sub, pos_d = {NULL, NULL}, neg_d = {NULL, NULL};
+	const uint8_t *ps[600], *ns[600];
+	size_t psl[600], nsl[600], np = 0, nn = 0;
+	uint64_t v, count = 0, zero = 0;
+	int wt;
+
+	while (h.p < h.end) {
+		switch (rd_field(&h, &wt, &v, &sub)) {
+		case 1: count = v; break;
+		case 7: zero = v; break;
+		case 9:
+			FUZZ_CHECK(nn < 600, "spans");
+			ns[nn] = sub.p;
+			nsl[nn++] = (size_t)(sub.end - sub.p);
+			break;
+		case 12:
+			FUZZ_CHECK(np < 600, "spans");
+			ps[np] = sub.p;
+			psl[np++] = (size_t)(sub.end - sub.p);
+			break;
+		case 10: neg_d = sub; break;
+		case 13: pos_d = sub; break;
+		default: break;
+		}
+	}
+	FUZZ_CHECK(zero + check_side(ps, psl, np, pos_d) + check_side(ns, nsl, nn, neg_d) == count,
+	           "native buckets do not add up to the count");
+	seen->hist_seen = 1;
+	seen->hist_count = count;
+}
 
 static int utf8_valid(const unsigned char *s, size_t n)
 {
@@ -198,6 +329,76 @@ static void check(const char *text, size_t len, int om, const want *w)
 	free(buf);
 }
 
+/* The protobuf exposition: delimited MetricFamily messages. */
+static void check_pb(const char *data, size_t len, const want *w, pb_seen *seen)
+{
+	rd all = {(const uint8_t *)data, (const uint8_t *)data + len};
+
+	while (all.p < all.end) {
+		uint64_t n = rd_varint(&all), v;
+		rd mf, sub, name = {NULL, NULL};
+		int wt, is_fz = 0, is_fzh = 0;
+		uint32_t f;
+
+		FUZZ_CHECK(n <= (uint64_t)(all.end - all.p), "family length past the stream");
+		mf.p = all.p;
+		mf.end = all.p + n;
+		all.p += n;
+		while (mf.p < mf.end) {
+			f = rd_field(&mf, &wt, &v, &sub);
+			if (f == 1) {
+				name = sub;
+				is_fz = name.end - name.p == 2 && !memcmp(name.p, "fz", 2);
+				is_fzh = name.end - name.p == 3 && !memcmp(name.p, "fzh", 3);
+			} else if (f == 2 && is_fz &&
+			           utf8_valid((const unsigned char *)w->help, w->help_len)) {
+				FUZZ_CHECK((size_t)(sub.end - sub.p) == w->help_len &&
+				                   !memcmp(sub.p, w->help, w->help_len),
+				           "protobuf HELP differs");
+			} else if (f == 4) {
+				rd m = sub, msub;
+				size_t nl = 0;
+				while (m.p < m.end) {
+					uint32_t mfld = rd_field(&m, &wt, &v, &msub);
+					if (mfld == 1 && is_fz) { /* LabelPair */
+						rd lp = msub, val = {NULL, NULL}, x;
+						uint64_t y;
+						while (lp.p < lp.end)
+							if (rd_field(&lp, &wt, &y, &x) == 2)
+								val = x;
+						FUZZ_CHECK(nl < w->nl, "too many labels");
+						if (utf8_valid((const unsigned char *)w->val[nl],
+						               w->len[nl]))
+							FUZZ_CHECK(
+							        (size_t)(val.end - val.p) ==
+							                        w->len[nl] &&
+							                !memcmp(val.p, w->val[nl],
+							                        w->len[nl]),
+							        "protobuf label %zu differs", nl);
+						nl++;
+					} else if (mfld == 2 && is_fz) { /* Gauge */
+						rd g = msub, x;
+						uint64_t bits = 0;
+						while (g.p < g.end)
+							if (rd_field(&g, &wt, &bits, &x) == 1) {
+								double d = as_dbl(bits);
+								FUZZ_CHECK(isnan(w->value)
+								                   ? isnan(d)
+								                   : d == w->value,
+								           "protobuf gauge value");
+								seen->gauge_seen = 1;
+							}
+					} else if (mfld == 7 && is_fzh) {
+						check_histogram(msub, seen);
+					}
+				}
+				if (is_fz)
+					FUZZ_CHECK(nl == w->nl, "protobuf label count %zu", nl);
+			}
+		}
+	}
+}
+
 FUZZ_TARGET(expose)
 {
 	const char *names[3] = {"l0", "l1", "l2"};
@@ -252,6 +453,37 @@ FUZZ_TARGET(expose)
 	check(b.data, b.len, 0, &w);
 	FUZZ_CHECK(sonde_expose(r, SONDE_FORMAT_OPENMETRICS, &b) == SONDE_OK, "expose om");
 	check(b.data, b.len, 1, &w);
+	/* a native histogram fed with the input read as doubles (schema and
+	 * bucket limit from the first byte), then the protobuf format */
+	{
+		sonde_metric_opts o;
+		sonde_histogram *h;
+		pb_seen seen = {0, 0, 0};
+		uint64_t n_ok = 0;
+		size_t i;
+		static const double factors[] = {0, 1.0001, 1.01, 1.5, 2, 4, 300, 65536};
+		sonde_metric_opts_init(&o, SONDE_TYPE_HISTOGRAM, "fzh", "h");
+		o.native = data[0] & 1 ? SONDE_NATIVE_ONLY : SONDE_NATIVE_AND_CLASSIC;
+		o.native_bucket_factor = factors[(data[0] >> 1) & 7];
+		o.native_max_buckets = 1 + (data[0] >> 4) * 16;
+		o.native_max_zero_threshold = data[0] & 0x40 ? 1e-3 : 0;
+		h = sonde_histogram_with_n(sonde_family_new(r, &o), 0);
+		if (h) {
+			for (i = 0; i + 8 <= size; i += 8) {
+				double d;
+				memcpy(&d, data + i, 8);
+				sonde_histogram_observe(h, d);
+				n_ok += !isnan(d);
+			}
+			FUZZ_CHECK(sonde_expose(r, SONDE_FORMAT_PROTOBUF, &b) == SONDE_OK,
+			           "expose protobuf");
+			check_pb(b.data, b.len, &w, &seen);
+			FUZZ_CHECK(seen.gauge_seen, "protobuf gauge missing");
+			FUZZ_CHECK(seen.hist_seen && seen.hist_count == n_ok,
+			           "native count %llu, observed %llu",
+			           (unsigned long long)seen.hist_count, (unsigned long long)n_ok);
+		}
+	}
 	sonde_buf_destroy(&b);
 	sonde_registry_free(r);
 	return 0;

@@ -79,6 +79,16 @@ TEST_TIMEOUT(demo_prometheus_server_scrape, 90)
 	run_script("demo_prometheus.py", EXAMPLES_DIR "/sonde-demo", NULL);
 }
 
+/* Prometheus with native histograms on scrapes the demo over protobuf:
+ * histogram_count/_sum/_quantile of the native series match the durations
+ * the demo logged (issue 17). */
+TEST_TIMEOUT(demo_prometheus_native_histogram, 90)
+{
+	need("/usr/bin/prometheus", "prometheus");
+	need("promtool", "prometheus");
+	run_script("demo_prometheus_native.py", EXAMPLES_DIR "/sonde-demo", NULL);
+}
+
 /* examples/log_and_trace: two threads, one trace; spans, logs, exemplars. */
 TEST_TIMEOUT(demo_example_log_and_trace, 30)
 {

@@ -7,6 +7,7 @@
  * the first N where nothing failed, i.e. once every allocation point of
  * the scenario has been failed once.
  */
+#include <math.h>
 #include <pthread.h>
 
 #include "sonde.h"
@@ -222,6 +223,82 @@ TEST_TIMEOUT(oom_metrics_every_allocation, 120)
 	ASSERT_TRUE(oom_loop(metrics_scenario, metrics_check) > 10);
 	ASSERT_TRUE(made >= 1);
 	sonde_registry_free(mreg);
+}
+
+/* ---- native histograms and the protobuf exposition ------------------------------ */
+
+static sonde_registry *nreg;
+
+/* A native+classic family with a small bucket limit, observations that
+ * force generation switches (each allocates a cell run), and the protobuf
+ * exposition (the merge allocates its bucket arrays). A switch whose
+ * allocation fails drops that observation (counted); everything else ends
+ * in SONDE_ENOMEM or works. */
+static int native_scenario(long n)
+{
+	char name[64];
+	const char *l[] = {"code"};
+	sonde_metric_opts o;
+	sonde_family *f;
+	sonde_histogram *h;
+	sonde_buf buf = SONDE_BUF_INIT;
+	sonde_expose_result res;
+	int rc, i;
+
+	snprintf(name, sizeof(name), "oom_native_%ld_seconds", n);
+	sonde_metric_opts_init(&o, SONDE_TYPE_HISTOGRAM, name, "N.");
+	o.native = SONDE_NATIVE_AND_CLASSIC;
+	o.native_max_buckets = 4;
+	o.native_max_zero_threshold = 0.01;
+	o.label_names = l;
+	o.label_count = 1;
+	f = sonde_family_new(nreg, &o);
+	if (!f)
+		return sonde_last_status();
+	h = sonde_histogram_with(f, "200");
+	if (!h)
+		return sonde_last_status();
+	for (i = -12; i < 12; i++)
+		sonde_histogram_observe(h, (i & 1 ? -1 : 1) * ldexp(1.0, i));
+	rc = sonde_expose(nreg, SONDE_FORMAT_PROTOBUF, &buf);
+	if (!rc)
+		rc = sonde_expose_http(nreg,
+		                       "application/vnd.google.protobuf;proto=io.prometheus.client."
+		                       "MetricFamily;encoding=delimited",
+		                       "gzip", &buf, &res);
+	sonde_buf_destroy(&buf);
+	return rc;
+}
+
+static void native_check(long n)
+{
+	sonde_buf buf = SONDE_BUF_INIT;
+	char name[64];
+	sonde_family *f;
+
+	/* what exists still exposes, and the family's child still counts */
+	ASSERT_OK(sonde_expose(nreg, SONDE_FORMAT_PROTOBUF, &buf));
+	ASSERT_OK(sonde_expose(nreg, SONDE_FORMAT_TEXT, &buf));
+	snprintf(name, sizeof(name), "oom_native_%ld_seconds", n);
+	f = sonde_registry_find(nreg, name);
+	if (f) {
+		sonde_histogram *h = sonde_histogram_with(f, "200");
+		ASSERT_NOT_NULL(h);
+		sonde_histogram_observe(h, 1e6);
+		ASSERT_TRUE(sonde_histogram_count(h) >= 1);
+		ASSERT_OK(sonde_expose(nreg, SONDE_FORMAT_PROTOBUF, &buf));
+		ASSERT_OK(sonde_registry_unregister(nreg, f));
+	}
+	sonde_buf_destroy(&buf);
+}
+
+TEST_TIMEOUT(oom_native_histogram_every_allocation, 120)
+{
+	install();
+	nreg = sonde_registry_new();
+	ASSERT_NOT_NULL(nreg);
+	ASSERT_TRUE(oom_loop(native_scenario, native_check) > 5);
+	sonde_registry_free(nreg);
 }
 
 /* ---- trace: tracestate, baggage, carrier extract/inject, spans --------------------- */

@@ -43,7 +43,7 @@ def norm_le(labels):
 
 
 class Prometheus:
-    def __init__(self, target_port, tmp):
+    def __init__(self, target_port, tmp, features="exemplar-storage"):
         self.dir = tmp
         cfg = os.path.join(tmp, "prometheus.yml")
         with open(cfg, "w") as f:
@@ -60,7 +60,7 @@ class Prometheus:
             self.proc = subprocess.Popen(
                 [PROMETHEUS, f"--config.file={cfg}", f"--storage.tsdb.path={tmp}/data",
                  f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn",
-                 "--enable-feature=exemplar-storage"],
+                 "--enable-feature=" + features],
                 stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
                 preexec_fn=die_with_parent)
             deadline = time.monotonic() + 20

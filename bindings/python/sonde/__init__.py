@@ -22,7 +22,8 @@ from . import _lib
 from ._errors import (AlreadyExists, InvalidArgument, LimitReached, NotFound, OutOfMemory,
                       SondeError, StateError, Timeout, WrongType)
 from .health import Health
-from .exposition import (CONTENT_TYPE_LATEST, CONTENT_TYPE_OPENMETRICS, choose_encoder,
+from .exposition import (CONTENT_TYPE_LATEST, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_PROTOBUF,
+                         choose_encoder,
                          expose_http, generate_latest, make_wsgi_app, negotiate)
 from .metrics import (DEFAULT_BUCKETS, REGISTRY, Counter, Gauge, Histogram, Registry,
                       Summary, buckets_exponential, buckets_linear)

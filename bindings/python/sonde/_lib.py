@@ -92,6 +92,10 @@ class MetricOpts(ctypes.Structure):
         ("quantiles", P(c_double)), ("quantile_count", c_size_t),
         ("max_age_seconds", c_double), ("age_buckets", c_uint),
         ("states", P(c_char_p)), ("state_count", c_size_t),
+        # native histograms (issue 17)
+        ("native", c_int), ("native_bucket_factor", c_double),
+        ("native_zero_threshold", c_double), ("native_max_zero_threshold", c_double),
+        ("native_max_buckets", ctypes.c_uint32), ("native_min_reset_seconds", c_double),
     ]
 
 

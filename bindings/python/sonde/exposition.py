@@ -7,14 +7,18 @@ from .metrics import REGISTRY
 
 CONTENT_TYPE_LATEST = "text/plain; version=0.0.4; charset=utf-8"
 CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
-_FORMATS = {"text": 0, "openmetrics": 1, 0: 0, 1: 1}
+CONTENT_TYPE_PROTOBUF = ("application/vnd.google.protobuf; "
+                         "proto=io.prometheus.client.MetricFamily; encoding=delimited")
+_FORMATS = {"text": 0, "openmetrics": 1, "protobuf": 2, 0: 0, 1: 1, 2: 2}
+_NAMES = {0: "text", 1: "openmetrics", 2: "protobuf"}
 
 
 def _fmt(fmt):
     try:
         return _FORMATS[fmt]
     except (KeyError, TypeError):
-        raise _errors.InvalidArgument(-1, "unknown format %r (text or openmetrics)" % (fmt,))
+        raise _errors.InvalidArgument(-1, "unknown format %r (text, openmetrics or protobuf)"
+                                      % (fmt,))
 
 
 def _take(buf):
@@ -26,7 +30,9 @@ def _take(buf):
 
 def generate_latest(registry=REGISTRY, fmt="text"):
     """The exposition of registry as bytes: Prometheus text 0.0.4 by
-    default, or fmt="openmetrics" (OpenMetrics 1.0.0, ends with # EOF)."""
+    default, fmt="openmetrics" (OpenMetrics 1.0.0, ends with # EOF) or
+    fmt="protobuf" (length-delimited io.prometheus.client.MetricFamily
+    messages, the only format with native histogram buckets)."""
     buf = _lib.Buf()
     st = _lib.lib.sonde_expose(registry._h, _fmt(fmt), ctypes.byref(buf))
     if st < 0:
@@ -44,7 +50,7 @@ def negotiate(accept):
     ct = ctypes.c_char_p()
     _errors.check(_lib.lib.sonde_expose_negotiate(b, len(b), ctypes.byref(fmt),
                                                   ctypes.byref(ct)))
-    return ("openmetrics" if fmt.value == 1 else "text"), ct.value.decode()
+    return _NAMES.get(fmt.value, "text"), ct.value.decode()
 
 
 def choose_encoder(accept_header):

@@ -476,15 +476,35 @@ class Gauge(_Metric, GaugeChild):
     _child_cls = GaugeChild
 
 
+_NATIVE_MODES = {None: 0, "none": 0, "only": 1, "both": 2}
+
+
 class Histogram(_Metric, HistogramChild):
     """Histogram('name', 'help', labels, buckets=DEFAULT_BUCKETS). A final
-    +Inf bound may be given or not; sonde always adds it."""
+    +Inf bound may be given or not; sonde always adds it.
+
+    native="only" or "both" adds native (sparse exponential) buckets, as
+    client_golang's NativeHistogram* options: native_bucket_factor (0:
+    1.1), native_zero_threshold (0: 2**-128, negative: exact zeros only),
+    native_max_buckets (0: 160 per sign), native_max_zero_threshold and
+    native_min_reset_seconds. Only the protobuf exposition
+    (generate_latest(fmt="protobuf")) carries the native buckets; a
+    native="only" histogram takes no classic buckets and shows its +Inf
+    bucket, sum and count in the text formats."""
 
     _ctype = _TYPE_HISTOGRAM
     _child_cls = HistogramChild
 
     def __init__(self, name, documentation="", labelnames=(), namespace="", subsystem="",
-                 unit="", registry=REGISTRY, buckets=DEFAULT_BUCKETS, max_children=0):
+                 unit="", registry=REGISTRY, buckets=DEFAULT_BUCKETS, max_children=0,
+                 native=None, native_bucket_factor=0.0, native_zero_threshold=0.0,
+                 native_max_buckets=0, native_max_zero_threshold=0.0,
+                 native_min_reset_seconds=0.0):
+        if native not in _NATIVE_MODES:
+            raise ValueError("native must be None, 'none', 'only' or 'both', not %r" % (native,))
+        mode = _NATIVE_MODES[native]
+        if mode == 1 and buckets is DEFAULT_BUCKETS:
+            buckets = ()
         bounds = [float(b) for b in buckets]
         if bounds and bounds[-1] == INF:
             bounds.pop()
@@ -492,10 +512,17 @@ class Histogram(_Metric, HistogramChild):
             raise ValueError("histogram label name 'le' is reserved")
 
         def opts(o, keep):
-            arr = (ctypes.c_double * max(len(bounds), 1))(*bounds)
-            keep.append(arr)
-            o.buckets = arr
-            o.bucket_count = len(bounds)
+            if bounds or mode != 1:
+                arr = (ctypes.c_double * max(len(bounds), 1))(*bounds)
+                keep.append(arr)
+                o.buckets = arr
+                o.bucket_count = len(bounds)
+            o.native = mode
+            o.native_bucket_factor = float(native_bucket_factor)
+            o.native_zero_threshold = float(native_zero_threshold)
+            o.native_max_buckets = int(native_max_buckets)
+            o.native_max_zero_threshold = float(native_max_zero_threshold)
+            o.native_min_reset_seconds = float(native_min_reset_seconds)
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit,
                          registry, max_children, opts)
 

@@ -151,5 +151,88 @@ class TestNegotiation(unittest.TestCase):
             sonde.generate_latest(sonde.REGISTRY, "xml")
 
 
+PROTO = ("/usr/share/gocode/src/github.com/prometheus/client_model/io/prometheus/client/"
+         "metrics.proto")
+
+
+def metrics_pb2():
+    """client_model's metrics.proto compiled by protoc (under a top-level
+    name: its package path io/ would shadow Python's io module)."""
+    import importlib
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="sonde-py-pb-")
+    shutil.copy(PROTO, os.path.join(tmp, "py_prom_metrics.proto"))
+    subprocess.run(["protoc", "-I" + tmp, "-I/usr/include", "--python_out=" + tmp,
+                    os.path.join(tmp, "py_prom_metrics.proto")], check=True)
+    sys.path.insert(0, tmp)
+    return importlib.import_module("py_prom_metrics_pb2")
+
+
+class TestNativeHistogramProtobuf(unittest.TestCase):
+    def test_native_histogram_from_python_decodes_with_google_protobuf(self):
+        from google.protobuf.internal.decoder import _DecodeVarint
+        pb = metrics_pb2()
+        reg = sonde.Registry()
+        h = sonde.Histogram("py_native_seconds", "N.", ["route"], registry=reg, native="both",
+                            buckets=[0.1, 1], native_bucket_factor=2)
+        obs = [0.0, 0.003, 0.5, 0.5, 2.0, 7.5, 300.0]
+        for v in obs:
+            h.labels("/a").observe(v)
+        only = sonde.Histogram("py_native_only", "O.", registry=reg, native="only")
+        only.observe(-4)
+        only.observe(4)
+        data = sonde.generate_latest(reg, "protobuf")
+        fams, pos = [], 0
+        while pos < len(data):
+            n, pos = _DecodeVarint(data, pos)
+            mf = pb.MetricFamily()
+            mf.ParseFromString(data[pos:pos + n])
+            pos += n
+            fams.append(mf)
+        self.assertEqual([f.name for f in fams], ["py_native_only", "py_native_seconds"])
+        m = fams[1].metric[0].histogram
+        self.assertEqual(m.sample_count, len(obs))
+        self.assertAlmostEqual(m.sample_sum, sum(obs))
+        self.assertEqual(m.schema, 0)  # factor 2
+        self.assertEqual([(b.upper_bound, b.cumulative_count) for b in m.bucket],
+                         [(0.1, 2), (1, 4)])
+        # spans and deltas: bucket k of schema 0 holds (2^(k-1), 2^k]
+        counts, k, cur, i = {}, 0, 0, 0
+        for sp in m.positive_span:
+            k += sp.offset
+            for _ in range(sp.length):
+                cur += m.positive_delta[i]
+                i += 1
+                if cur:
+                    counts[k] = cur
+                k += 1
+        want = {}
+        for v in obs:
+            if v > m.zero_threshold:
+                kk = math.ceil(math.log2(v))
+                want[kk] = want.get(kk, 0) + 1
+        self.assertEqual(counts, want)
+        self.assertEqual(m.zero_count, 1)
+        o = fams[0].metric[0].histogram
+        self.assertEqual((o.sample_count, o.sample_sum, len(o.bucket)), (2, 0.0, 0))
+        self.assertEqual(len(o.negative_delta), 1)
+        # the text view of a native-only histogram: +Inf bucket, sum, count
+        text = sonde.generate_latest(reg).decode()
+        self.assertIn('py_native_only_bucket{le="+Inf"} 2', text)
+        self.assertIn("py_native_only_count 2", text)
+
+    def test_protobuf_negotiated_only_when_asked(self):
+        prom = ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+                "encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,*/*;q=0.1")
+        self.assertEqual(sonde.negotiate(prom), ("protobuf", sonde.CONTENT_TYPE_PROTOBUF))
+        self.assertEqual(sonde.negotiate("*/*")[0], "text")
+        with self.assertRaises(ValueError):
+            sonde.Histogram("py_bad_native", "B.", registry=sonde.Registry(), native="sparse")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -217,6 +217,10 @@ pub enum Format {
     Text = 0,
     /// OpenMetrics 1.0.0
     OpenMetrics = 1,
+    /// Prometheus protobuf (length-delimited io.prometheus.client.MetricFamily):
+    /// the only format with native histogram buckets; `negotiate` picks it
+    /// only for a scraper that names it.
+    Protobuf = 2,
 }
 
 impl Format {
@@ -230,7 +234,14 @@ pub fn negotiate(accept: &[u8]) -> (Format, &'static str) {
     let mut f: c_int = 0;
     let mut ct: *const c_char = ptr::null();
     unsafe { sys::sonde_expose_negotiate(accept.as_ptr() as *const c_char, accept.len(), &mut f, &mut ct) };
-    (if f == 1 { Format::OpenMetrics } else { Format::Text }, static_str(ct))
+    (
+        match f {
+            1 => Format::OpenMetrics,
+            2 => Format::Protobuf,
+            _ => Format::Text,
+        },
+        static_str(ct),
+    )
 }
 
 // ---- families and children ----------------------------------------------------------------
@@ -260,6 +271,26 @@ struct Def<'a> {
     labels: &'a [&'a str],
     buckets: Option<&'a [f64]>,
     quantiles: Option<&'a [f64]>,
+    native: Option<&'a NativeOpts>,
+}
+
+/// Native (sparse exponential) histogram options, as client_golang's
+/// NativeHistogram* options. Zero fields take sonde's defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct NativeOpts {
+    /// Also keep the classic buckets (`buckets`, None = defaults); false:
+    /// native only (no classic buckets may be given).
+    pub classic: bool,
+    /// > 1: each bucket at most this factor wider than the last; 0 = 1.1.
+    pub bucket_factor: f64,
+    /// |v| at or below it counts in the zero bucket; 0 = 2^-128, < 0 = exact zeros.
+    pub zero_threshold: f64,
+    /// Span of bucket indices per sign, 1..255; 0 = 160.
+    pub max_buckets: u32,
+    /// How far the zero bucket may widen to keep the limit; 0 = never.
+    pub max_zero_threshold: f64,
+    /// At the limit, reset if this many seconds passed since the last reset; 0 = never.
+    pub min_reset_seconds: f64,
 }
 
 fn new_family(reg: Option<&Registry>, d: Def) -> Result<Arc<Fam>> {
@@ -280,6 +311,14 @@ fn new_family(reg: Option<&Registry>, d: Def) -> Result<Arc<Fam>> {
     if let Some(q) = d.quantiles {
         o.quantiles = q.as_ptr();
         o.quantile_count = q.len();
+    }
+    if let Some(n) = d.native {
+        o.native = if n.classic { 2 } else { 1 };
+        o.native_bucket_factor = n.bucket_factor;
+        o.native_zero_threshold = n.zero_threshold;
+        o.native_max_buckets = n.max_buckets;
+        o.native_max_zero_threshold = n.max_zero_threshold;
+        o.native_min_reset_seconds = n.min_reset_seconds;
     }
     let p = nonnull(unsafe { sys::sonde_family_new(reg.inner.p, &o) })?;
     Ok(Arc::new(Fam { p, reg, labels: d.labels.len() }))
@@ -378,7 +417,7 @@ metric!(
     Summary, SummaryVec, sys::sonde_summary, sys::sonde_summary_labels);
 
 fn def<'a>(ty: c_int, name: &'a str, help: &'a str, labels: &'a [&'a str]) -> Def<'a> {
-    Def { ty, name, help, labels, buckets: None, quantiles: None }
+    Def { ty, name, help, labels, buckets: None, quantiles: None, native: None }
 }
 
 impl Counter {
@@ -446,6 +485,10 @@ impl Histogram {
     pub fn new(reg: Option<&Registry>, name: &str, help: &str, buckets: Option<&[f64]>) -> Result<Histogram> {
         HistogramVec::new(reg, name, help, &[], buckets)?.with_label_bytes(&[])
     }
+    /// A single native histogram (see `NativeOpts`).
+    pub fn new_native(reg: Option<&Registry>, name: &str, help: &str, buckets: Option<&[f64]>, native: &NativeOpts) -> Result<Histogram> {
+        HistogramVec::new_native(reg, name, help, &[], buckets, native)?.with_label_bytes(&[])
+    }
     #[inline]
     pub fn observe(&self, v: f64) {
         unsafe { sys::sonde_histogram_observe(self.p, v) }
@@ -470,6 +513,14 @@ impl HistogramVec {
     pub fn new(reg: Option<&Registry>, name: &str, help: &str, labels: &[&str], buckets: Option<&[f64]>) -> Result<HistogramVec> {
         let mut d = def(sys::TYPE_HISTOGRAM, name, help, labels);
         d.buckets = buckets;
+        Ok(HistogramVec { fam: new_family(reg, d)? })
+    }
+    /// A histogram family with native buckets (and classic ones when
+    /// `native.classic`: `buckets` None = defaults).
+    pub fn new_native(reg: Option<&Registry>, name: &str, help: &str, labels: &[&str], buckets: Option<&[f64]>, native: &NativeOpts) -> Result<HistogramVec> {
+        let mut d = def(sys::TYPE_HISTOGRAM, name, help, labels);
+        d.buckets = buckets;
+        d.native = Some(native);
         Ok(HistogramVec { fam: new_family(reg, d)? })
     }
 }

@@ -47,6 +47,12 @@ pub struct sonde_metric_opts {
     pub age_buckets: c_uint,
     pub states: *const *const c_char,
     pub state_count: usize,
+    pub native: c_int,
+    pub native_bucket_factor: c_double,
+    pub native_zero_threshold: c_double,
+    pub native_max_zero_threshold: c_double,
+    pub native_max_buckets: u32,
+    pub native_min_reset_seconds: c_double,
 }
 
 #[repr(C)]

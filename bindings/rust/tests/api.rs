@@ -372,3 +372,27 @@ fn crash_flush_in_a_child() {
     assert_eq!(text.matches("\"message\":\"crash\"").count(), 1);
     assert!(text.contains("\"signal\":\"SIGABRT\""));
 }
+
+#[test]
+fn native_histogram_and_protobuf() {
+    let r = Registry::new().unwrap();
+    let n = sonde::NativeOpts { bucket_factor: 2.0, max_buckets: 30, ..Default::default() };
+    let h = sonde::Histogram::new_native(Some(&r), "rs_native_seconds", "N.", None, &n).unwrap();
+    for i in 0..100 {
+        h.observe(if i % 2 == 0 { i as f64 } else { -(i as f64) / 8.0 });
+    }
+    assert_eq!(h.count(), 100);
+    assert!(text(&r).contains("rs_native_seconds_bucket{le=\"+Inf\"} 100\n"));
+    let pb = r.expose(sonde::Format::Protobuf).unwrap();
+    assert!(pb.len() > 20 && pb.windows(17).any(|w| w == b"rs_native_seconds"));
+    let both = sonde::NativeOpts { classic: true, ..Default::default() };
+    let hb = sonde::Histogram::new_native(Some(&r), "rs_both_seconds", "B.", Some(&[0.1, 1.0]), &both).unwrap();
+    hb.observe(0.5);
+    assert_eq!(hb.bucket(1), 1);
+    let (f, ct) = sonde::negotiate(b"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited");
+    assert_eq!(f, sonde::Format::Protobuf);
+    assert_eq!(ct, sonde::Format::Protobuf.content_type());
+    assert_eq!(sonde::negotiate(b"*/*").0, sonde::Format::Text);
+    let bad = sonde::NativeOpts { max_buckets: 999, ..Default::default() };
+    assert!(sonde::Histogram::new_native(Some(&r), "rs_bad_seconds", "X.", None, &bad).is_err());
+}
