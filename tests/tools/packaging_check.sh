@@ -353,8 +353,8 @@ RS
 		# and the installed library through pkg-config
 		(cd "$tmp/rsapp" && PKG_CONFIG_PATH="$inst/lib/pkgconfig" CARGO_TARGET_DIR="$tmp/rsapp/target3" \
 			cargo build --offline --quiet) || return 1
-		ldd "$tmp/rsapp/target3/debug/rsapp" | grep -q "$inst/lib/libsonde.so.0" ||
-			{ ldd "$tmp/rsapp/target3/debug/rsapp"; return 1; }
+		LD_LIBRARY_PATH="$inst/lib" ldd "$tmp/rsapp/target3/debug/rsapp" | grep -q "$inst/lib/libsonde.so.0" ||
+			{ LD_LIBRARY_PATH="$inst/lib" ldd "$tmp/rsapp/target3/debug/rsapp"; return 1; }
 	}
 	check "cargo new + path dependency builds and runs offline from nothing built" cargo_fresh
 else
