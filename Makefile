@@ -330,7 +330,7 @@ bench-bindings: all
 	SONDE_LIBRARY=$(CURDIR)/$(BUILD)/libsonde.so PYTHONPATH=bindings/python $(PYTHON) bindings/python/bench.py
 	@if command -v go >/dev/null 2>&1; then cd bindings/go && GOTOOLCHAIN=local GOPROXY=off \
 	  GOCACHE=$(CURDIR)/$(BUILD)/go-cache GOPATH=$(CURDIR)/$(BUILD)/go-path \
-	  CGO_LDFLAGS="-L$(CURDIR)/$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) $(LIBS_ZLIB)" go test -run '^$$' -bench . -benchtime 1000000x .; \
+	  CGO_LDFLAGS="-L$(CURDIR)/$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) $(LIBS_ZLIB)" go test -tags sonde_intree -run '^$$' -bench . -benchtime 1000000x .; \
 	else echo "bench-bindings: go not found, Go benchmarks skipped"; fi
 
 .PHONY: test-python test-go test-rust test-bindings bench-bindings

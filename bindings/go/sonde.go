@@ -23,7 +23,7 @@
 package sonde
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include -DSONDE_NO_INLINE
+#cgo CFLAGS: -DSONDE_NO_INLINE
 #cgo LDFLAGS: -lpthread -lm
 #include <stdlib.h>
 #include <string.h>

@@ -293,9 +293,13 @@ func main() {
 		os.Exit(1)
 	}
 	c.Inc()
-	h := sonde.InstrumentHandler(nil, "hello", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h, err := sonde.InstrumentHandler(nil, "hello", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTeapot)
 	}))
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	page, err := sonde.DefaultRegistry.Expose(sonde.FormatText)
 	if err != nil {
