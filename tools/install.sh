@@ -42,13 +42,14 @@ if [ "$action" = uninstall ]; then
 	fi
 	# files (and links) first, then the directories install created,
 	# deepest first
+	created=$(grep '^d ' "$manifest.dirs" 2>/dev/null | cut -c3- | sort -r || true)
 	while IFS=' ' read -r kind path; do
 		[ "$kind" = f ] && rm -f "$d/$path"
 	done < "$manifest"
 	rm -f "$manifest"
-	grep '^d ' "$manifest.dirs" 2>/dev/null | cut -c3- | sort -r | while read -r path; do
-		rmdir "$d/$path" 2>/dev/null || true
-	done
+	while read -r path; do
+		[ -n "$path" ] && { rmdir "$d/$path" 2>/dev/null || true; }
+	done <<< "$created"
 	rm -f "$manifest.dirs"
 	echo "uninstall: sonde removed from $d"
 	exit 0

@@ -36,7 +36,7 @@ src=$tmp/src
 mkdir -p "$src"
 (cd "$here" && git ls-files -z -c -o --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' | tar --null -T - -cf -) | tar -xf - -C "$src"
 # Everything from here on must not see this tree's build outputs.
-unset SONDE_LIBRARY SONDE_LIB_DIR SONDE_INCLUDE_DIR SONDE_STATIC CGO_CFLAGS CGO_LDFLAGS \
+unset BUILD SONDE_LIBRARY SONDE_LIB_DIR SONDE_INCLUDE_DIR SONDE_STATIC CGO_CFLAGS CGO_LDFLAGS \
 	LD_LIBRARY_PATH PYTHONPATH PKG_CONFIG_PATH
 export MAKEFLAGS= MFLAGS=
 
