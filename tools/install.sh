@@ -8,7 +8,7 @@
 # to create in share/sonde/install-manifest. uninstall removes the files of
 # that manifest and then those directories when they are empty, so the
 # prefix is left as it was before the install (a directory that existed
-# before is never removed). Then the loader: a library installed into a
+# before is never removed; a prefix that did not exist is removed again). Then the loader: a library installed into a
 # directory the loader searches needs `ldconfig` (run here when root and
 # not staging into DESTDIR); elsewhere, programs need an rpath or
 # LD_LIBRARY_PATH, and the message says so.
@@ -43,6 +43,7 @@ if [ "$action" = uninstall ]; then
 	# files (and links) first, then the directories install created,
 	# deepest first
 	created=$(grep '^d ' "$manifest.dirs" 2>/dev/null | cut -c3- | sort -r || true)
+	outer=$(grep '^p /' "$manifest.dirs" 2>/dev/null | cut -c3- | sort -r || true)
 	while IFS=' ' read -r kind path; do
 		[ "$kind" = f ] && rm -f "$d/$path"
 	done < "$manifest"
@@ -50,6 +51,10 @@ if [ "$action" = uninstall ]; then
 	while read -r path; do
 		[ -n "$path" ] && { rmdir "$d/$path" 2>/dev/null || true; }
 	done <<< "$created"
+	# the prefix and the folders above it that install created
+	while read -r path; do
+		[ -n "$path" ] && { rmdir "$path" 2>/dev/null || true; }
+	done <<< "$outer"
 	rm -f "$manifest.dirs"
 	echo "uninstall: sonde removed from $d"
 	exit 0
@@ -80,7 +85,19 @@ mkd() {
 		fi
 	done
 }
-mkdir -p "$d"
+# the prefix itself (and DESTDIR's folders above it) when missing: created
+# here and recorded, so uninstall removes them too
+outer=()
+acc=""
+IFS=/ read -ra parts <<< "${d#/}"
+for part in "${parts[@]}"; do
+	[ -n "$part" ] || continue
+	acc=$acc/$part
+	if [ ! -d "$acc" ]; then
+		mkdir "$acc"
+		outer+=("$acc")
+	fi
+done
 put() { # mode source destination-relative
 	mkd "$(dirname "$3")"
 	install -m "$1" "$2" "$d/$3"
@@ -207,6 +224,7 @@ mkd share/sonde
 {
 	[ -f "$manifest.dirs" ] && cat "$manifest.dirs"
 	for x in "${dirs[@]}"; do echo "d $x"; done
+	for x in "${outer[@]}"; do echo "p $x"; done
 } | sort -u > "$manifest.tmp"
 mv "$manifest.tmp" "$manifest.dirs"
 echo "install: sonde $v installed into $d ($(grep -c '^f ' "$manifest") files)"
