@@ -24,6 +24,7 @@ import ctypes
 
 from . import _errors, _lib
 from .metrics import to_bytes
+from .trace import _scoped
 
 if not _lib.HAVE_LOG:  # pragma: no cover - depends on the library build
     raise ImportError("this libsonde has no logger (sonde_logger_new is not exported)")
@@ -237,8 +238,11 @@ class Logger:
                 f.v.i = raw
             else:
                 f.v.u = raw
-        # the bytes in keep stay alive until the call returns (it copies)
-        rc = (_write_blk if self._blocking else _write_nb)(self._h, lv, m, len(m), arr, n)
+        # the bytes in keep stay alive until the call returns (it copies);
+        # the record carries the running code's trace context (contextvars:
+        # another asyncio task's span may be the thread's current one)
+        with _scoped():
+            rc = (_write_blk if self._blocking else _write_nb)(self._h, lv, m, len(m), arr, n)
         if rc:
             raise _errors.last()
 
