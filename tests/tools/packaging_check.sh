@@ -319,7 +319,10 @@ GO
 		LD_LIBRARY_PATH="$inst/lib" "$m/goapp" | tee "$m/out"
 		grep -qx 'goapp_runs_total 1' "$m/out" &&
 			grep -q '^http_requests_total{.*code="418".*} 1$' "$m/out" || return 1
-		ldd "$m/goapp" | grep -q "$inst/lib/libsonde.so.0"
+		# linked against the installed shared library (pkg-config gives no
+		# rpath: the loader finds it through LD_LIBRARY_PATH or ldconfig)
+		LD_LIBRARY_PATH="$inst/lib" ldd "$m/goapp" | grep -q "$inst/lib/libsonde.so.0" ||
+			{ LD_LIBRARY_PATH="$inst/lib" ldd "$m/goapp"; return 1; }
 	}
 	check "a Go module outside the tree: replace + PKG_CONFIG_PATH only" go_module
 else
