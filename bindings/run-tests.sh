@@ -7,7 +7,8 @@
 #
 # Environment (set by `make test-bindings`): BUILD (absolute build dir),
 # PYTHON, SONDE_ZLIB_LIBS (-lz when libsonde was built with zlib).
-# Go and Rust link $BUILD/libsonde.so (their default, one copy of sonde per
+# Go builds with -tags sonde_intree (the source tree's build/, no installed
+# libsonde). Go and Rust link $BUILD/libsonde.so (their default, one copy of sonde per
 # process): $BUILD goes first in the rpath and in LD_LIBRARY_PATH, so the
 # tests run against the library of this build, not another one installed.
 set -u
@@ -53,7 +54,7 @@ go)
 	(cd "$here/go" && GOTOOLCHAIN=local GOFLAGS= GOPROXY=off GOCACHE="$BUILD/go-cache" \
 		GOPATH="$BUILD/go-path" CGO_LDFLAGS="-L$BUILD -Wl,-rpath,$BUILD ${SONDE_ZLIB_LIBS:-}" \
 		LD_LIBRARY_PATH="$BUILD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-		go test -count=1 -v ./... 2>&1) | tee "$log"
+		go test -tags sonde_intree -count=1 -v ./... 2>&1) | tee "$log"
 	rc=${PIPESTATUS[0]}
 	passed=$(grep -c -E '^\s*--- PASS' "$log")
 	failed=$(grep -c -E '^\s*--- FAIL' "$log")

@@ -4,7 +4,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"sonde"
+	sonde "github.com/sonde-sdk/sonde/bindings/go"
 )
 
 // Baseline: a plain sync/atomic add, beside each sonde call (one cgo call

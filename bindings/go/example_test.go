@@ -4,7 +4,7 @@ import (
 	"log"
 	"net/http"
 
-	"sonde"
+	sonde "github.com/sonde-sdk/sonde/bindings/go"
 )
 
 // The README example (compiled by go test).

@@ -1,3 +1,3 @@
-module sonde
+module github.com/sonde-sdk/sonde/bindings/go
 
 go 1.19

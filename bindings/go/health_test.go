@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"sonde"
-	"sonde/internal/ctest"
+	sonde "github.com/sonde-sdk/sonde/bindings/go"
+	"github.com/sonde-sdk/sonde/bindings/go/internal/ctest"
 )
 
 type healthBody struct {

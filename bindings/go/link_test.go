@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"sonde"
+	sonde "github.com/sonde-sdk/sonde/bindings/go"
 )
 
 // Issue 13.17: by default the binding links the shared libsonde.so, so a

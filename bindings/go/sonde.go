@@ -3,13 +3,16 @@
 // shared with the C/C++ (or Python, Rust) code of the same process.
 //
 // It is a thin cgo layer: every value lives in libsonde. By default it
-// links the shared library of the source tree (../../build/libsonde.so,
-// with that directory as rpath; link_shared.go), so that a Go component
-// loaded into a process that already runs libsonde (Python, C, Rust)
-// shares its one registry, logger and trace context. Build with
-// `-tags sonde_static` to link libsonde.a instead (link_static.go), for a
-// self-contained Go program that is the only user of sonde in its process
-// (add -lz to CGO_LDFLAGS when libsonde was built with zlib; make does).
+// links the installed shared library, found through `#cgo pkg-config: sonde`
+// (link_shared.go; PKG_CONFIG_PATH=PREFIX/lib/pkgconfig for a prefix
+// pkg-config does not search), so that a Go component loaded into a process
+// that already runs libsonde (Python, C, Rust) shares its one registry,
+// logger and trace context. Inside the source tree, `-tags sonde_intree`
+// links ../../build/libsonde.so instead (with that directory as rpath;
+// link_intree.go), and `-tags sonde_static` links ../../build/libsonde.a
+// with -lz (link_static.go; add sonde_nozlib for a `make ZLIB=0` build),
+// for a self-contained Go program that is the only user of sonde in its
+// process.
 // InstanceCheck reports a second copy in the process.
 //
 // Threads and goroutines: sonde's current trace context is per OS thread,
@@ -23,7 +26,7 @@
 package sonde
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include -DSONDE_NO_INLINE
+#cgo CFLAGS: -DSONDE_NO_INLINE
 #cgo LDFLAGS: -lpthread -lm
 #include <stdlib.h>
 #include <string.h>

@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"sonde"
-	"sonde/internal/ctest"
+	sonde "github.com/sonde-sdk/sonde/bindings/go"
+	"github.com/sonde-sdk/sonde/bindings/go/internal/ctest"
 )
 
 func newReg(t testing.TB) *sonde.Registry {

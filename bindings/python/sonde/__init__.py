@@ -23,17 +23,18 @@ from ._errors import (AlreadyExists, InvalidArgument, LimitReached, NotFound, Ou
                       SondeError, StateError, Timeout, WrongType)
 from .health import Health
 from .exposition import (CONTENT_TYPE_LATEST, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_PROTOBUF,
-                         choose_encoder,
-                         expose_http, generate_latest, make_wsgi_app, negotiate)
-from .metrics import (DEFAULT_BUCKETS, REGISTRY, Counter, Gauge, Histogram, Registry,
-                      Summary, buckets_exponential, buckets_linear)
+                         choose_encoder, delete_from_gateway, expose_http, generate_latest,
+                         make_asgi_app, make_wsgi_app, negotiate, push_to_gateway,
+                         pushadd_to_gateway, start_http_server, write_to_textfile)
+from .metrics import (DEFAULT_BUCKETS, REGISTRY, CollectorRegistry, Counter, Enum, Gauge,
+                      Histogram, Info, Registry, Summary, buckets_exponential, buckets_linear)
 from .trace import (Baggage, Span, SpanContext, TraceParent, TraceState, attach,
                     current_context, enable_span_metrics, extract, inject,
                     set_sampler_ratio, set_span_logger, reset_span_logger, span)
 
 if _lib.HAVE_LOG:
     from . import log
-    from .log import Logger, file_sink, stderr_sink, stdout_sink
+    from .log import LogHandler, Logger, file_sink, stderr_sink, stdout_sink
     from .log import flush as log_flush
     from .log import shutdown as log_shutdown
 

@@ -2,8 +2,11 @@
 
 Search order for the shared library:
   1. $SONDE_LIBRARY: a path to libsonde.so (or libsonde.so.0).
-  2. The package folder: sonde/libsonde.so.0, then sonde/libsonde.so.
-  3. The system search path: libsonde.so.0 (the soname), then
+  2. The package folder: sonde/libsonde.so.0, then sonde/libsonde.so
+     (where `pip install ./bindings/python` puts the library it built).
+  3. The library `make install` installed with this package (sonde/_install.py).
+  4. Inside a source tree: its build/libsonde.so.0 after `make`.
+  5. The system search path: libsonde.so.0 (the soname), then
      ctypes.util.find_library("sonde").
 The first that loads wins; a library whose major version differs from
 the one these declarations were written for is refused.
@@ -49,6 +52,18 @@ def _candidates():
         p = os.path.join(here, name)
         if os.path.exists(p):
             yield p
+    try:  # written by `make install`: the library it installed beside us
+        from . import _install
+        yield os.path.join(_install.LIBDIR, "libsonde.so.0")
+    except ImportError:
+        pass
+    # inside a source tree after `make`: bindings/python/sonde -> build/
+    tree = os.path.join(here, "..", "..", "..")
+    if os.path.exists(os.path.join(tree, "lib", "api", "sonde.map")):
+        for name in ("libsonde.so.0", "libsonde.so"):
+            p = os.path.normpath(os.path.join(tree, "build", name))
+            if os.path.exists(p):
+                yield p
     yield "libsonde.so.0"
     found = ctypes.util.find_library("sonde")
     if found:
@@ -71,7 +86,8 @@ def _load():
             continue
         return path, cdll, ctypes.PyDLL(path)
     raise LibraryNotFound(
-        "libsonde not found (set SONDE_LIBRARY to the path of libsonde.so); tried: "
+        "libsonde not found: `pip install ./bindings/python` builds it into the package, "
+        "or run `make` in the source tree, or set SONDE_LIBRARY to the path of libsonde.so; tried: "
         + "; ".join(errors))
 
 
@@ -234,6 +250,11 @@ _DECLS = {
     "sonde_family_remove": (c_int, [vp, sz, CSTRS, SIZES], False),
     "sonde_family_clear": (None, [vp], False),
     "sonde_family_size": (sz, [vp], False),
+    "sonde_info_family_new": (vp, [vp, c_char_p, c_char_p, sz, CSTRS], False),
+    "sonde_info_add": (c_int, [vp, sz, CSTRS, SIZES], False),
+    "sonde_stateset_new": (vp, [vp, c_char_p, c_char_p, sz, CSTRS], False),
+    "sonde_stateset_enum": (c_int, [vp, c_char_p], False),
+    "sonde_stateset_mask": (c_u64, [vp], False),
     "sonde_family_name": (c_char_p, [vp], False),
     "sonde_family_set_max_children": (c_int, [vp, sz], False),
     "sonde_counter_labels": (vp, [vp, sz, CSTRS, SIZES], True),

@@ -24,6 +24,7 @@ import ctypes
 
 from . import _errors, _lib
 from .metrics import to_bytes
+from .trace import _scoped
 
 if not _lib.HAVE_LOG:  # pragma: no cover - depends on the library build
     raise ImportError("this libsonde has no logger (sonde_logger_new is not exported)")
@@ -253,8 +254,11 @@ class Logger:
                 f.v.i = raw
             else:
                 f.v.u = raw
-        # the bytes in keep stay alive until the call returns (it copies)
-        rc = (_write_blk if self._blocking else _write_nb)(self._h, lv, m, len(m), arr, n)
+        # the bytes in keep stay alive until the call returns (it copies);
+        # the record carries the running code's trace context (contextvars:
+        # another asyncio task's span may be the thread's current one)
+        with _scoped():
+            rc = (_write_blk if self._blocking else _write_nb)(self._h, lv, m, len(m), arr, n)
         if rc:
             raise _errors.last()
 
@@ -319,3 +323,76 @@ def stats():
     names = ("trace", "debug", "info", "warn", "error", "fatal")
     return {"written": {names[i]: s.written[i] for i in range(6)}, "dropped": s.dropped,
             "truncated": s.truncated, "sink_errors": s.sink_errors, "rings": s.rings}
+
+
+# LogRecord attributes that are the record's own, not extra= fields.
+_RECORD_ATTRS = frozenset(vars(__import__("logging").LogRecord(
+    "n", 0, "p", 0, "m", (), None, "f")).keys()) | {"message", "asctime", "taskName"}
+
+
+class LogHandler(__import__("logging").Handler):
+    """A logging.Handler writing stdlib `logging` records through sonde's
+    logger, so Python's log lines join the process's one sonde stream (same
+    sinks, the current trace_id/span_id):
+
+        logging.getLogger().addHandler(sonde.LogHandler(sonde.Logger("app")))
+        logging.getLogger("db").warning("slow %s", q, extra={"ms": 812})
+
+    The message is record.getMessage(); the fields are `logger` (the
+    record's logger name), every extra= field, and for a record with an
+    exception `exc_type` and `exception` (the formatted traceback), for one
+    with stack_info `stack`. Levels map down to sonde's: CRITICAL -> fatal,
+    ERROR -> error, WARNING -> warn, INFO -> info, DEBUG -> debug, lower ->
+    trace. A record with more fields than a sonde record holds (15) keeps
+    the first ones and counts the rest in `fields_dropped`. A record sonde
+    refuses goes to Handler.handleError (stderr), never raises into the
+    caller. logger=None makes a Logger for service (default "python")."""
+
+    def __init__(self, logger=None, level=0, service="python"):
+        super().__init__(level)
+        self.sonde_logger = logger if logger is not None else Logger(service)
+
+    @staticmethod
+    def sonde_level(levelno):
+        if levelno >= 50:
+            return FATAL
+        if levelno >= 40:
+            return ERROR
+        if levelno >= 30:
+            return WARN
+        if levelno >= 20:
+            return INFO
+        if levelno >= 10:
+            return DEBUG
+        return TRACE
+
+    def emit(self, record):
+        try:
+            lv = self.sonde_level(record.levelno)
+            if not self.sonde_logger.is_enabled(lv):
+                return
+            fields = {"logger": record.name}
+            if record.exc_info and record.exc_info[0] is not None:
+                fields["exc_type"] = record.exc_info[0].__name__
+                fields["exception"] = (self.formatter or _FORMATTER).formatException(
+                    record.exc_info)
+            elif record.exc_text:
+                fields["exception"] = record.exc_text
+            if record.stack_info:
+                fields["stack"] = record.stack_info
+            extras = [(k, v) for k, v in vars(record).items()
+                      if k not in _RECORD_ATTRS and k not in fields]
+            room = MAX_FIELDS - len(fields)
+            if len(extras) > room:
+                room -= 1
+                fields["fields_dropped"] = len(extras) - room
+            for k, v in extras[:room]:
+                fields[k] = v
+            self.sonde_logger._emit(lv, record.getMessage(), fields)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+
+_FORMATTER = __import__("logging").Formatter()

@@ -562,3 +562,160 @@ def buckets_exponential(start, factor, count):
     _errors.check(_lib.lib.sonde_buckets_exponential(start, factor, count, out))
     return [out[i] for i in range(count)]
 
+
+
+class CollectorRegistry(Registry):
+    """prometheus_client's name for a registry of one's own: a new, empty
+    sonde registry. Metrics join it when made with registry=it. Custom
+    collector objects (a collect() method) are not supported: register
+    refuses them with a TypeError; use callback metrics or sonde metrics."""
+
+    def __init__(self, auto_describe=False, target_info=None):
+        super().__init__()
+        if target_info:
+            Info("target", "Target metadata.", registry=self).info(target_info)
+
+    def register(self, collector):
+        if isinstance(collector, _Metric):
+            if collector._registry is not self:
+                raise ValueError("sonde: %s belongs to another registry (pass registry= "
+                                 "when making it)" % collector.name)
+            return
+        raise TypeError("sonde: custom collectors are not supported (%r)" % (collector,))
+
+
+class Info:
+    """Info('name', 'help', labelnames): OpenMetrics info, exposed as
+    name_info{key="value",...} 1 (`_info` added when missing). .info(dict)
+    sets the key-value pairs, replacing the previous ones (as
+    prometheus_client does); with labelnames, .labels(...).info(dict).
+
+    The C family's label names are fixed when it is made, so the first
+    .info() call chooses the keys; a later call with other keys re-creates
+    the family (a label-less Info) or raises ValueError (an Info with
+    labelnames, whose other children use the old keys)."""
+
+    def __init__(self, name, documentation="", labelnames=(), namespace="", subsystem="",
+                 registry=REGISTRY, _parent=None, _values=()):
+        if registry is None:
+            registry = Registry()
+        if isinstance(labelnames, str):
+            labelnames = (labelnames,)
+        if not name or not isinstance(name, str):
+            raise _errors.InvalidArgument(-1, "metric name must be a non-empty str, not %r" % (name,))
+        full = _full_name(name, namespace, subsystem, "")
+        self._name = full if full.endswith("_info") else full + "_info"
+        self._doc = documentation
+        self._labelnames = tuple(labelnames)
+        self._registry = registry
+        self._parent = _parent
+        self._values = tuple(_values)
+        self._keys = None
+        self._fam = None
+        self._current = None
+
+    @property
+    def name(self):
+        return self._name
+
+    def labels(self, *labelvalues, **labelkwargs):
+        if labelkwargs:
+            labelvalues = tuple(labelkwargs[n] for n in self._labelnames)
+        if len(labelvalues) != len(self._labelnames):
+            raise ValueError("incorrect label count: %d, expected %d"
+                             % (len(labelvalues), len(self._labelnames)))
+        return Info(self._name, self._doc, (), registry=self._registry, _parent=self,
+                    _values=labelvalues)
+
+    def _family(self, keys):
+        owner = self._parent or self
+        if owner._keys == keys:
+            return owner._fam
+        if owner._fam is not None:
+            if owner._labelnames:
+                raise ValueError("sonde: info keys %r differ from the ones in use %r"
+                                 % (keys, owner._keys))
+            _errors.check(_lib.lib.sonde_registry_unregister(owner._registry._h, owner._fam))
+        names = [to_bytes(n, "label name", True) for n in owner._labelnames + keys]
+        fam = _lib.lib.sonde_info_family_new(owner._registry._h, to_bytes(owner._name, "name", True),
+                                             to_bytes(owner._doc, "help", True), len(names),
+                                             _cstr_array(names))
+        if not fam:
+            raise _errors.last()
+        owner._fam, owner._keys = ctypes.c_void_p(fam), keys
+        return owner._fam
+
+    def info(self, val):
+        if (self._parent is None and self._labelnames):
+            raise ValueError("sonde: %s has labels: use .labels(...).info(...)" % self._name)
+        if not isinstance(val, dict):
+            raise TypeError("info() takes a dict of str -> str")
+        owner = self._parent or self
+        for k in val:
+            if k in owner._labelnames:
+                raise ValueError("sonde: info key %r is also a label name" % (k,))
+        keys = tuple(sorted(val))
+        fam = self._family(keys)
+        values = [to_bytes(v, "label value") for v in self._values] + \
+                 [to_bytes(val[k], "label value") for k in keys]
+        n = len(values)
+        lens = (ctypes.c_size_t * max(n, 1))(*[len(v) for v in values])
+        # replace: the previous child of this object goes first
+        if self._current is not None and self._current != (fam.value, tuple(values)):
+            old = list(self._current[1])
+            olens = (ctypes.c_size_t * max(len(old), 1))(*[len(v) for v in old])
+            if self._current[0] == fam.value:
+                _lib.lib.sonde_family_remove(fam, len(old), _cstr_array(old), olens)
+        _errors.check(_lib.lib.sonde_info_add(fam, n, _cstr_array(values), lens))
+        self._current = (fam.value, tuple(values))
+
+    def __repr__(self):
+        return "sonde.Info(%r)" % self._name
+
+
+class Enum:
+    """Enum('name', 'help', states=[...]): an OpenMetrics stateset in which
+    exactly one state is true; it starts in the first state, as
+    prometheus_client's does. .state(name) switches it (lock-free in C).
+    Labelled enums are not supported (a C stateset has no other labels):
+    labelnames raises ValueError."""
+
+    def __init__(self, name, documentation="", labelnames=(), namespace="", subsystem="",
+                 unit="", registry=REGISTRY, states=None):
+        if labelnames:
+            raise ValueError("sonde: an Enum with labels is not supported (a sonde stateset "
+                             "has no other labels)")
+        if not states:
+            raise ValueError("sonde: Enum %r needs states" % (name,))
+        if registry is None:
+            registry = Registry()
+        self._name = _full_name(name, namespace, subsystem, unit)
+        self._states = [str(s) for s in states]
+        self._registry = registry
+        bs = [to_bytes(s, "state", True) for s in self._states]
+        h = _lib.lib.sonde_stateset_new(registry._h, to_bytes(self._name, "name", True),
+                                        to_bytes(documentation, "help", True), len(bs),
+                                        _cstr_array(bs))
+        if not h:
+            raise _errors.last()
+        self._h = ctypes.c_void_p(h)
+        self.state(self._states[0])
+
+    @property
+    def name(self):
+        return self._name
+
+    def state(self, state):
+        """Makes state the true one. sonde.NotFound for an unknown state."""
+        _errors.check(_lib.lib.sonde_stateset_enum(self._h, to_bytes(state, "state", True)))
+
+    def get(self):
+        """The current state's name."""
+        mask = _lib.lib.sonde_stateset_mask(self._h)
+        for i, s in enumerate(self._states):
+            if mask >> i & 1:
+                return s
+        return None
+
+    def __repr__(self):
+        return "sonde.Enum(%r, states=%r)" % (self._name, self._states)

@@ -4,11 +4,21 @@ context and spans.
 The current context is libsonde's, per OS thread: a span started in
 Python is the parent of one started by C code called on the same thread,
 and the logger stamps its trace_id. A Python thread is an OS thread, so
-`with span(...)` works across threading; asyncio tasks sharing one thread
-share its context (start and end a span within one task step, or pass
-contexts explicitly with child_of=).
+`with span(...)` works across threading.
+
+Python code also follows contextvars: a span or attach() records its
+context in a ContextVar, so asyncio tasks sharing one thread each see their
+own (a task inherits the context of the code that created it, as
+asyncio.create_task copies contextvars; so does asyncio.to_thread). When
+the ContextVar of the running code and the thread's spans disagree (another
+task's span is open on the thread), span(), current_context() and the log
+calls of sonde.Logger and sonde.LogHandler use the ContextVar's context:
+span() makes its span a child of it (a new trace when it holds none), and a
+log call attaches it around the write. C code called from Python sees the
+thread's context, as before.
 """
 
+import contextvars
 import ctypes
 import threading
 
@@ -40,6 +50,71 @@ def _hold(obj):
         lst = _attached.objs = []
     lst.append(obj)
     return lst
+
+
+# (SpanContext, owner): the context the running code is in and the Span or
+# attach object that set it; None when Python set none in this context.
+_cv = contextvars.ContextVar("sonde_trace_context", default=None)
+
+
+def _innermost():
+    lst = getattr(_attached, "objs", None)
+    return lst[-1] if lst else None
+
+
+def _live(v):
+    """v, or the nearest enclosing entry whose owner is still open (an
+    owner ended out of order, or on another thread, no longer counts)."""
+    while v is not None and v[1]._holder is None:
+        v = v[1]._prev
+    return v
+
+
+def _leave(owner):
+    """At owner's end: if the running code's ContextVar holds owner, it goes
+    back to the nearest enclosing entry still open (out-of-order ends
+    leave another owner's entry alone)."""
+    v = _cv.get()
+    if v is not None and v[1] is owner:
+        _cv.set(_live(owner._prev))
+
+
+def _diverged():
+    """(True, ctx or None) when the running code's ContextVar disagrees with
+    the Python spans open on this thread (another task's span is innermost,
+    or this code runs in another thread than its span's); then ctx is the
+    context to use (None: none). (False, None) when the thread's current
+    context is right."""
+    v = _live(_cv.get())
+    inner = _innermost()
+    if v is None:
+        return (inner is not None), None
+    if v[1] is inner:
+        return False, None
+    return True, v[0]
+
+
+class _scoped:
+    """Attaches ctx (None hides the thread's) for one call, if needed."""
+
+    __slots__ = ("_scope", "_on")
+
+    def __init__(self):
+        self._on = False
+
+    def __enter__(self):
+        on, ctx = _diverged()
+        if on:
+            self._scope = _lib.ContextScope()
+            _attach(ctypes.byref(self._scope), None if ctx is None else ctypes.byref(ctx._c))
+            self._on = True
+        return self
+
+    def __exit__(self, *exc):
+        if self._on:
+            _detach(ctypes.byref(self._scope))
+            self._on = False
+        return False
 
 
 def _release(obj, lst):
@@ -126,7 +201,12 @@ class SpanContext:
 
 
 def current_context():
-    """A copy of the calling thread's current context (falsy when none)."""
+    """A copy of the current context (falsy when none): the running code's
+    (contextvars) when another task's span is open on this thread, else
+    the thread's."""
+    on, ctx = _diverged()
+    if on:
+        return ctx if ctx is not None else SpanContext()
     return SpanContext._from_ptr(_current())
 
 
@@ -134,24 +214,29 @@ class attach:
     """with attach(ctx): makes ctx (a SpanContext, or None to hide the outer
     one) the thread's current context for the block."""
 
-    __slots__ = ("_scope", "_ctx", "_holder")
+    __slots__ = ("_scope", "_ctx", "_holder", "_prev")
 
     def __init__(self, ctx):
         self._ctx = ctx
         self._scope = _lib.ContextScope()
         self._holder = None
+        self._prev = None
 
     def __enter__(self):
         _attach(ctypes.byref(self._scope),
                 None if self._ctx is None else ctypes.byref(self._ctx._c))
         self._holder = _hold(self)
+        self._prev = _cv.get()
+        _cv.set((self._ctx, self))
         return self._ctx
 
     def __exit__(self, *exc):
         _release(self, self._holder)
         self._holder = None
+        _leave(self)
         _errors.check(_detach(ctypes.byref(self._scope)))
         return False
+
 
 
 class TraceParent:
@@ -351,7 +436,7 @@ class Span:
     started after it end; ended on another thread, its starting thread
     keeps a copy of its context as current."""
 
-    __slots__ = ("_s", "_name", "_keep", "_parent", "_started", "_holder")
+    __slots__ = ("_s", "_name", "_keep", "_parent", "_started", "_holder", "_prev")
 
     def __init__(self, name, child_of=None):
         self._s = _lib.Span()
@@ -360,6 +445,7 @@ class Span:
         self._parent = child_of
         self._started = False
         self._holder = None
+        self._prev = None
 
     def start(self):
         if self._started:
@@ -368,8 +454,15 @@ class Span:
         if self._parent is not None:
             _start_child(ctypes.byref(self._s), self._name, ctypes.byref(self._parent._c))
         else:
-            _start(ctypes.byref(self._s), self._name)
+            on, ctx = _diverged()
+            if on:  # the running code's context, not another task's span
+                _start_child(ctypes.byref(self._s), self._name,
+                             None if ctx is None else ctypes.byref(ctx._c))
+            else:
+                _start(ctypes.byref(self._s), self._name)
         self._holder = _hold(self)
+        self._prev = _cv.get()
+        _cv.set((SpanContext(self._s.scope.ctx), self))
         return self
 
     def end(self):
@@ -379,6 +472,7 @@ class Span:
         _end(ctypes.byref(self._s))
         _release(self, self._holder)
         self._holder = None
+        _leave(self)
 
     def __enter__(self):
         return self.start()

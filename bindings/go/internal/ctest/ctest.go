@@ -5,7 +5,6 @@
 package ctest
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../../../include
 #cgo LDFLAGS: -lpthread -lm
 #include <stdio.h>
 #include <string.h>

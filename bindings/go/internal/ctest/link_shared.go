@@ -1,11 +1,11 @@
-//go:build !sonde_static
+//go:build !sonde_intree && !sonde_static
 
 package ctest
 
-// Links libsonde as package sonde does (../../link_shared.go): the shared
-// library by default, so the C code here and the binding are one copy.
+// Links libsonde as package sonde does (../../link_shared.go): the
+// installed shared library through pkg-config, one copy with the binding.
 
 /*
-#cgo LDFLAGS: -L${SRCDIR}/../../../../build -lsonde -Wl,-rpath,${SRCDIR}/../../../../build
+#cgo pkg-config: sonde
 */
 import "C"
