@@ -137,6 +137,20 @@ static inline char sonde__ascii_lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
 }
 
+/* a[0..n) equals the lower-case literal lit, ASCII case ignored (HTTP
+ * header names, media types and tokens). */
+static inline bool sonde__ascii_ieq(const char *a, size_t n, const char *lit)
+{
+	size_t i;
+
+	if (strlen(lit) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (sonde__ascii_lower(a[i]) != lit[i])
+			return false;
+	return true;
+}
+
 /* Eight bytes at p as a little-endian word (unaligned reads are fine). */
 static inline uint64_t sonde__load_le64(const char *p)
 {

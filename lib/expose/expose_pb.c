@@ -184,14 +184,9 @@ static void put_counter(sonde_buf *b, const sonde__child *c)
 	if (c->read_fn) {
 		v = sonde__child_value(c, SONDE_TYPE_COUNTER);
 	} else {
-		uint32_t idx;
 		uint64_t u;
 		double d;
-		sonde__cells_lock();
-		idx = sonde__load_relaxed(&((sonde__child *)c)->cell);
-		u = sonde__cells_sum_u64_locked(idx + SONDE__ABI_COUNTER_U64_CELL);
-		d = sonde__cells_sum_f64_locked(idx + SONDE__ABI_COUNTER_F64_CELL);
-		sonde__cells_unlock();
+		sonde__expose_counter_sums(c, &u, &d);
 		v = (double)u + d;
 	}
 	sonde__pb_double(b, VALUE, v);

@@ -281,14 +281,9 @@ static void render_counter(walk *w, const sonde__child *c)
 	} else {
 		/* integer adds are exact to 2^64: print the integer cell as it is
 		 * unless fractional adds made it a float */
-		uint32_t idx;
 		uint64_t u;
 		double d;
-		sonde__cells_lock();
-		idx = sonde__load_relaxed(&((sonde__child *)c)->cell);
-		u = sonde__cells_sum_u64_locked(idx + SONDE__ABI_COUNTER_U64_CELL);
-		d = sonde__cells_sum_f64_locked(idx + SONDE__ABI_COUNTER_F64_CELL);
-		sonde__cells_unlock();
+		sonde__expose_counter_sums(c, &u, &d);
 		if (d == 0)
 			put_u64(w->b, u);
 		else

@@ -32,18 +32,6 @@ typedef struct range {
 	int order;
 } range;
 
-static bool ieq(const char *a, size_t n, const char *b)
-{
-	size_t i;
-
-	if (strlen(b) != n)
-		return false;
-	for (i = 0; i < n; i++)
-		if (sonde__ascii_lower(a[i]) != b[i])
-			return false;
-	return true;
-}
-
 static const char *skip_ws(const char *p, const char *end)
 {
 	while (p < end && (*p == ' ' || *p == '\t'))
@@ -100,16 +88,16 @@ static void parse_range(const char *p, size_t n, range *r)
 				v++;
 				vl -= 2;
 			}
-			if (ieq(prm, kl, "q"))
+			if (sonde__ascii_ieq(prm, kl, "q"))
 				r->q = parse_q(v, vl);
-			else if (ieq(prm, kl, "version")) {
+			else if (sonde__ascii_ieq(prm, kl, "version")) {
 				r->version = v;
 				r->version_len = vl;
 				r->has_version = true;
-			} else if (ieq(prm, kl, "proto")) {
+			} else if (sonde__ascii_ieq(prm, kl, "proto")) {
 				r->proto = v;
 				r->proto_len = vl;
-			} else if (ieq(prm, kl, "encoding")) {
+			} else if (sonde__ascii_ieq(prm, kl, "encoding")) {
 				r->encoding = v;
 				r->encoding_len = vl;
 			}
@@ -160,7 +148,8 @@ int sonde_expose_negotiate(const char *accept, size_t len, sonde_format *fmt,
 			rs[j] = t;
 		}
 		for (i = 0; i < n; i++) {
-			if (ieq(rs[i].type, rs[i].type_len, "application/vnd.google.protobuf")) {
+			if (sonde__ascii_ieq(rs[i].type, rs[i].type_len,
+			                     "application/vnd.google.protobuf")) {
 				/* parameter values compare exactly, as expfmt does */
 				if (rs[i].proto_len == sizeof(PB_PROTO) - 1 &&
 				    memcmp(rs[i].proto, PB_PROTO, rs[i].proto_len) == 0 &&
@@ -170,8 +159,8 @@ int sonde_expose_negotiate(const char *accept, size_t len, sonde_format *fmt,
 					ct = SONDE_CONTENT_TYPE_PROTOBUF;
 					break;
 				}
-			} else if (ieq(rs[i].type, rs[i].type_len,
-			               "application/openmetrics-text")) {
+			} else if (sonde__ascii_ieq(rs[i].type, rs[i].type_len,
+			                            "application/openmetrics-text")) {
 				if (!rs[i].has_version || version_is(&rs[i], "1.0.0")) {
 					f = SONDE_FORMAT_OPENMETRICS;
 					ct = SONDE_CONTENT_TYPE_OPENMETRICS;
@@ -182,7 +171,7 @@ int sonde_expose_negotiate(const char *accept, size_t len, sonde_format *fmt,
 					ct = "application/openmetrics-text; version=0.0.1; charset=utf-8";
 					break;
 				}
-			} else if (ieq(rs[i].type, rs[i].type_len, "text/plain") &&
+			} else if (sonde__ascii_ieq(rs[i].type, rs[i].type_len, "text/plain") &&
 			           (!rs[i].has_version || version_is(&rs[i], "0.0.4"))) {
 				break;
 			}
@@ -209,7 +198,8 @@ bool sonde_accepts_gzip(const char *accept_encoding, size_t len)
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		range r;
 		parse_range(p, (size_t)((comma ? comma : end) - p), &r);
-		if (ieq(r.type, r.type_len, "gzip") || ieq(r.type, r.type_len, "x-gzip"))
+		if (sonde__ascii_ieq(r.type, r.type_len, "gzip") ||
+		    sonde__ascii_ieq(r.type, r.type_len, "x-gzip"))
 			gzip_q = r.q;
 		else if (r.type_len == 1 && r.type[0] == '*')
 			star_q = r.q;

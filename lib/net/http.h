@@ -110,6 +110,9 @@ int sonde__http_parse_eof(sonde__http_parser *p);
  * RFC 850, asctime). Returns the delay in seconds from now_unix_s (0 for a
  * date in the past; capped at 10^9), or -1 when the value is neither. */
 int64_t sonde__http_retry_after(const char *v, size_t n, int64_t now_unix_s);
+/* s[0..n) is an RFC 9110 token (a method, a header name): non-empty, tchar
+ * only. NULL is false. */
+bool sonde__http_is_token(const char *s, size_t n);
 
 /* ---- the client ------------------------------------------------------------------- */
 

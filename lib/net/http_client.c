@@ -233,48 +233,6 @@ static bool idle_usable(sonde__http_client *c)
 
 /* ---- the request --------------------------------------------------------------------- */
 
-static bool is_token(const char *s)
-{
-	const char *t;
-
-	if (!s || !*s)
-		return false;
-	for (t = s; *t; t++) {
-		unsigned char ch = (unsigned char)*t;
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch)))
-			return false;
-	}
-	return true;
-}
-
-static bool name_is_token(const char *s, size_t n)
-{
-	size_t i;
-
-	if (!s || n == 0)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || (ch && strchr("!#$%&'*+-.^_`|~", ch))))
-			return false;
-	}
-	return true;
-}
-
-static bool ieq(const char *a, size_t n, const char *lit)
-{
-	size_t i;
-
-	if (strlen(lit) != n)
-		return false;
-	for (i = 0; i < n; i++)
-		if (sonde__ascii_lower(a[i]) != lit[i])
-			return false;
-	return true;
-}
-
 static int build_head(sonde__http_client *c, const char *method, const char *path,
                       const sonde_header *h, size_t nh, size_t body_len, bool has_body)
 {
@@ -282,7 +240,7 @@ static int build_head(sonde__http_client *c, const char *method, const char *pat
 	char num[24];
 	size_t i, j;
 
-	if (!is_token(method))
+	if (!sonde__http_is_token(method, method ? strlen(method) : 0))
 		return sonde__fail(SONDE_EINVAL, "http request: method is not a token");
 	if (!path || path[0] != '/')
 		return sonde__fail(SONDE_EINVAL, "http request: path must start with '/'");
@@ -293,12 +251,12 @@ static int build_head(sonde__http_client *c, const char *method, const char *pat
 	if (nh && !h)
 		return sonde__fail(SONDE_EINVAL, "http request: headers NULL with a count");
 	for (i = 0; i < nh; i++) {
-		if (!name_is_token(h[i].name, h[i].name_len))
+		if (!sonde__http_is_token(h[i].name, h[i].name_len))
 			return sonde__fail(SONDE_EINVAL, "http request: header %zu: invalid name",
 			                   i);
-		if (ieq(h[i].name, h[i].name_len, "host") ||
-		    ieq(h[i].name, h[i].name_len, "content-length") ||
-		    ieq(h[i].name, h[i].name_len, "transfer-encoding"))
+		if (sonde__ascii_ieq(h[i].name, h[i].name_len, "host") ||
+		    sonde__ascii_ieq(h[i].name, h[i].name_len, "content-length") ||
+		    sonde__ascii_ieq(h[i].name, h[i].name_len, "transfer-encoding"))
 			return sonde__fail(
 			        SONDE_EINVAL,
 			        "http request: header %zu: %.*s is the client's to write", i,

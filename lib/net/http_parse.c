@@ -85,14 +85,14 @@ static bool is_tchar(unsigned char c)
 	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-static bool ieq(const char *a, size_t n, const char *lit)
+bool sonde__http_is_token(const char *s, size_t n)
 {
 	size_t i;
 
-	if (strlen(lit) != n)
+	if (!s || n == 0)
 		return false;
 	for (i = 0; i < n; i++)
-		if (sonde__ascii_lower(a[i]) != lit[i])
+		if (!is_tchar((unsigned char)s[i]))
 			return false;
 	return true;
 }
@@ -313,9 +313,9 @@ static void connection(sonde__http_parser *p, const char *v, size_t n)
 		}
 		while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\t'))
 			tl--;
-		if (ieq(t, tl, "close"))
+		if (sonde__ascii_ieq(t, tl, "close"))
 			p->res->keep_alive = false;
-		else if (ieq(t, tl, "keep-alive") && p->res->minor_version == 0)
+		else if (sonde__ascii_ieq(t, tl, "keep-alive") && p->res->minor_version == 0)
 			p->res->keep_alive = true;
 		if (!c)
 			break;
@@ -352,18 +352,18 @@ static int header_line(sonde__http_parser *p, const char *l, size_t n, bool trai
 		vn--;
 	if (trailer)
 		return SONDE_OK;
-	if (ieq(l, nl, "content-length"))
+	if (sonde__ascii_ieq(l, nl, "content-length"))
 		return content_length(p, v, vn);
-	if (ieq(l, nl, "transfer-encoding")) {
-		if (p->saw_te || !ieq(v, vn, "chunked"))
+	if (sonde__ascii_ieq(l, nl, "transfer-encoding")) {
+		if (p->saw_te || !sonde__ascii_ieq(v, vn, "chunked"))
 			return fail(p, SONDE_EIO, "unsupported Transfer-Encoding (only chunked)");
 		p->saw_te = true;
 		p->res->chunked = true;
-	} else if (ieq(l, nl, "connection")) {
+	} else if (sonde__ascii_ieq(l, nl, "connection")) {
 		connection(p, v, vn);
-	} else if (ieq(l, nl, "retry-after")) {
+	} else if (sonde__ascii_ieq(l, nl, "retry-after")) {
 		p->res->retry_after_s = sonde__http_retry_after(v, vn, p->now_unix_s);
-	} else if (ieq(l, nl, "content-type")) {
+	} else if (sonde__ascii_ieq(l, nl, "content-type")) {
 		if (vn > SONDE__HTTP_CONTENT_TYPE_MAX - 1)
 			vn = SONDE__HTTP_CONTENT_TYPE_MAX - 1;
 		memcpy(p->res->content_type, v, vn);
