@@ -123,6 +123,19 @@ static void put_created(walk *w, const sonde__child *c)
 	sonde__buf_putc(w->b, '\n');
 }
 
+/* The _sum and _count lines, then _created when asked: the tail of a
+ * histogram, a native-only histogram and a summary. */
+static void put_sum_count(walk *w, const sonde__child *c, double sum, uint64_t count)
+{
+	put_series(w, SUFFIX("_sum"), c, NULL, NULL, 0);
+	put_num(w->b, sum);
+	sonde__buf_putc(w->b, '\n');
+	put_series(w, SUFFIX("_count"), c, NULL, NULL, 0);
+	put_u64(w->b, count);
+	sonde__buf_putc(w->b, '\n');
+	put_created(w, c);
+}
+
 static void render_histogram(walk *w, const sonde__child *c)
 {
 	uint32_t idx = sonde__load_relaxed(&((sonde__child *)c)->cell), i;
@@ -150,14 +163,8 @@ static void render_histogram(walk *w, const sonde__child *c)
 		put_created(w, c);
 		return;
 	}
-	put_series(w, SUFFIX("_sum"), c, NULL, NULL, 0);
-	put_num(w->b, sonde__cells_sum_f64_locked(idx + c->nbounds + 1));
-	sonde__buf_putc(w->b, '\n');
 	/* _count is the cumulative +Inf count read above: always equal. */
-	put_series(w, SUFFIX("_count"), c, NULL, NULL, 0);
-	put_u64(w->b, cum);
-	sonde__buf_putc(w->b, '\n');
-	put_created(w, c);
+	put_sum_count(w, c, sonde__cells_sum_f64_locked(idx + c->nbounds + 1), cum);
 }
 
 /* A native-only histogram in the text formats, as client_golang writes it:
@@ -175,13 +182,7 @@ static void render_native_only(walk *w, const sonde__child *c)
 	put_u64(w->b, rd.count);
 	put_exemplar(w, c, 0);
 	sonde__buf_putc(w->b, '\n');
-	put_series(w, SUFFIX("_sum"), c, NULL, NULL, 0);
-	put_num(w->b, rd.sum);
-	sonde__buf_putc(w->b, '\n');
-	put_series(w, SUFFIX("_count"), c, NULL, NULL, 0);
-	put_u64(w->b, rd.count);
-	sonde__buf_putc(w->b, '\n');
-	put_created(w, c);
+	put_sum_count(w, c, rd.sum, rd.count);
 	sonde__native_read_free(&rd);
 }
 
@@ -203,13 +204,7 @@ static void render_summary(walk *w, const sonde_family *f, const sonde__child *c
 		put_num(w->b, qv[i]);
 		sonde__buf_putc(w->b, '\n');
 	}
-	put_series(w, SUFFIX("_sum"), c, NULL, NULL, 0);
-	put_num(w->b, snap.sum);
-	sonde__buf_putc(w->b, '\n');
-	put_series(w, SUFFIX("_count"), c, NULL, NULL, 0);
-	put_u64(w->b, snap.count);
-	sonde__buf_putc(w->b, '\n');
-	put_created(w, c);
+	put_sum_count(w, c, snap.sum, snap.count);
 }
 
 /* The TYPE word: the metric type's own name, except that text 0.0.4 has
