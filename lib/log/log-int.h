@@ -130,6 +130,30 @@ typedef struct sonde__log_rec {
 	int64_t ns;           /* Unix time */
 } sonde__log_rec;
 
+/* The view of the record at h (its time left to the caller, who converts
+ * the ticks its own way): the backend and the crash flush. */
+static inline void sonde__log_rec_view(sonde__log_rec *rec, const rec_hdr *h)
+{
+	const uint8_t *p = (const uint8_t *)(h + 1);
+
+	rec->h = h;
+	rec->ctx = NULL;
+	if (h->flags & REC_F_CTX) {
+		rec->ctx = (const rec_ctx *)(const void *)p;
+		p += sizeof(rec_ctx);
+	}
+	rec->vals = (const uint64_t *)(const void *)p;
+	rec->strs = (const char *)(rec->vals + h->nfields);
+}
+
+/* A caller's record (not the logger's own drop notice), counted in
+ * written[] by its level when written: each submitted record is written
+ * or dropped, exactly once. */
+static inline bool sonde__log_rec_counted(const rec_hdr *h)
+{
+	return h->level < 6 && !(h->flags & REC_F_NOTICE);
+}
+
 /* The ring (log_ring.h); only files that read or write ring fields include
  * log_ring.h, the others know it by name. */
 typedef struct sonde__log_ring sonde__log_ring;

@@ -67,26 +67,16 @@ static void publish_rpos(cursor *c)
 static void write_record(sonde__log_ring *r, const rec_hdr *h, sonde_log_sink **dirty)
 {
 	sonde__log_rec rec;
-	const uint8_t *p = (const uint8_t *)(h + 1);
 	sonde_logger *l = h->logger;
 	bool have[2] = {false, false};
 	size_t i;
 
-	rec.h = h;
-	rec.ctx = NULL;
-	if (h->flags & REC_F_CTX) {
-		rec.ctx = (const rec_ctx *)(const void *)p;
-		p += sizeof(rec_ctx);
-	}
-	rec.vals = (const uint64_t *)(const void *)p;
-	rec.strs = (const char *)(rec.vals + h->nfields);
+	sonde__log_rec_view(&rec, h);
 	rec.ns = sonde__log_ticks_to_ns(h->ts);
 	if (rec.ns < r->last_ns)
 		rec.ns = r->last_ns;
 	r->last_ns = rec.ns;
-	/* callers' records only: the accounting says, per level, that each
-	 * submitted record was written or dropped, exactly once */
-	if (h->level < 6 && !(h->flags & REC_F_NOTICE))
+	if (sonde__log_rec_counted(h))
 		written_local[h->level]++;
 	for (i = 0; i < l->nsinks; i++) {
 		sonde_log_sink *s = l->sinks[i];

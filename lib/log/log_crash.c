@@ -195,23 +195,6 @@ static void pause_backend(void)
 	}
 }
 
-/* A record as the formatter takes it (log_backend.c's write_record does
- * the same on the backend). */
-static void rec_view(sonde__log_rec *rec, const rec_hdr *h)
-{
-	const uint8_t *p = (const uint8_t *)(h + 1);
-
-	rec->h = h;
-	rec->ctx = NULL;
-	if (h->flags & REC_F_CTX) {
-		rec->ctx = (const rec_ctx *)(const void *)p;
-		p += sizeof(rec_ctx);
-	}
-	rec->vals = (const uint64_t *)(const void *)p;
-	rec->strs = (const char *)(rec->vals + h->nfields);
-	rec->ns = sonde__log_ticks_to_ns_crash(h->ts);
-}
-
 typedef struct tally {
 	uint64_t flushed, skipped, callbacks;
 } tally;
@@ -227,7 +210,8 @@ static void flush_record(const rec_hdr *h, tally *t)
 
 	if (!l)
 		return;
-	rec_view(&rec, h);
+	sonde__log_rec_view(&rec, h);
+	rec.ns = sonde__log_ticks_to_ns_crash(h->ts);
 	for (i = 0; i < 2; i++)
 		line[i] = static_buf(line_area[i], CRASH_LINE_MAX);
 	for (i = 0; i < l->nsinks && i < SONDE__LOG_MAX_SINKS; i++) {
@@ -255,7 +239,7 @@ static void flush_record(const rec_hdr *h, tally *t)
 		t->skipped++;
 	if (wrote) {
 		t->flushed++;
-		if (h->level < 6 && !(h->flags & REC_F_NOTICE))
+		if (sonde__log_rec_counted(h))
 			sonde__fetch_add_relaxed(&G.written[h->level], 1);
 	}
 }

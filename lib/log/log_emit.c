@@ -32,11 +32,15 @@ static const unsigned char drop_types[] = {SONDE_LOG_T_U64};
 static const sonde_log_site drop_site = {
         "log records dropped", __FILE__, drop_keys, drop_types, __LINE__, SONDE_LOG_LEVEL_WARN, 1};
 
-static void count_drop(sonde__log_ring *r)
+/* n records dropped: counted, and (with a ring) announced by a notice
+ * before the thread's next record. */
+static void count_drops(sonde__log_ring *r, uint64_t n)
 {
+	if (!n)
+		return; /* a replay that lost nothing: no RMW on the shared line */
 	if (r)
-		r->pending_drops++;
-	sonde__fetch_add_relaxed(&G.dropped, 1);
+		r->pending_drops += n;
+	sonde__fetch_add_relaxed(&G.dropped, n);
 }
 
 /* The thread's ring when the fast path cannot take it: no ring yet, or the
@@ -47,7 +51,7 @@ static sonde__log_ring *emit_slow_ring(void)
 	int st = sonde__load_relaxed(&G.state);
 
 	if (st == ST_STOPPED || st == ST_INIT) {
-		count_drop(NULL);
+		count_drops(NULL, 1);
 		return NULL;
 	}
 	if (st == ST_NEED_START) {
@@ -228,7 +232,7 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 	if (SONDE_UNLIKELY(n > SONDE__LOG_MAX_FIELDS || r->in_push)) {
 		/* a nested call from a signal handler would corrupt the record
 		 * being written: drop it */
-		count_drop(r);
+		count_drops(r, 1);
 		return;
 	}
 	r->in_push = 1;
@@ -250,12 +254,8 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 		put_drop_notice(r, l, &pos, sh.size);
 	if (SONDE_UNLIKELY(l->flight && (int)site->level >= l->flight_trigger)) {
 		/* the kept records go first, in the same commit */
-		uint64_t lost = sonde__log_flight_replay(r, &pos, l->flight_scope, tid);
+		count_drops(r, sonde__log_flight_replay(r, &pos, l->flight_scope, tid));
 		replayed = true;
-		if (lost) {
-			r->pending_drops += lost;
-			sonde__fetch_add_relaxed(&G.dropped, lost);
-		}
 	}
 	p = sonde__ring_reserve_spsc(r, &pos, sh.size);
 	if (SONDE_UNLIKELY(!p))
@@ -263,7 +263,7 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 	if (SONDE_LIKELY(p != NULL))
 		put_record(p, l, site, vals, n, &sh, ctx, tid);
 	else
-		count_drop(r);
+		count_drops(r, 1);
 	/* publishes the record (and a drop notice before it), or only the
 	 * notice when the record was dropped */
 	sonde__ring_commit_spsc(r, pos);
@@ -279,7 +279,7 @@ out:
 int sonde_log_flight_dump(int scope)
 {
 	sonde__log_ring *r = sonde__log_tls_ring;
-	uint64_t pos, lost, tid[2];
+	uint64_t pos, tid[2];
 	int st;
 
 	if (scope < SONDE_LOG_FLIGHT_THREAD || scope > SONDE_LOG_FLIGHT_ALL)
@@ -299,11 +299,7 @@ int sonde_log_flight_dump(int scope)
 	sonde__signal_fence();
 	memcpy(tid, sonde_context_current()->trace_id, 16);
 	pos = sonde__ring_wpos_spsc(r);
-	lost = sonde__log_flight_replay(r, &pos, scope, tid);
-	if (lost) {
-		r->pending_drops += lost;
-		sonde__fetch_add_relaxed(&G.dropped, lost);
-	}
+	count_drops(r, sonde__log_flight_replay(r, &pos, scope, tid));
 	sonde__ring_commit_spsc(r, pos);
 	sonde__log_flight_replay_done();
 	sonde__signal_fence();
