@@ -7,6 +7,7 @@
  * slope from the first pair to the latest, so it gets more exact as the
  * process runs. Calls: log_state.c (the tsc flag), core's clocks.
  */
+#include <errno.h>
 #include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -69,19 +70,32 @@ static clock_pair read_pair(void)
 	return best;
 }
 
-void sonde__log_clock_start(void)
+/* Two pairs 2 ms apart into *first and *last; the ns per tick between
+ * them, or 0 when the ticks did not move. Async-signal-safe (the crash
+ * flush pairs with it too). */
+static double pair_slope(clock_pair *first, clock_pair *last)
 {
 	struct timespec d = {0, 2000000};
 
+	*first = read_pair();
+	while (nanosleep(&d, &d) != 0 && errno == EINTR)
+		;
+	*last = read_pair();
+	return last->tsc > first->tsc
+	               ? (double)(last->ns - first->ns) / (double)(last->tsc - first->tsc)
+	               : 0;
+}
+
+void sonde__log_clock_start(void)
+{
+	double rate;
+
 	if (!sonde__load_relaxed(&G.tsc))
 		return;
-	clk_first = read_pair();
 	/* 2 ms of slope before the first batch; refined every 500 ms */
-	nanosleep(&d, NULL);
-	clk_last = read_pair();
-	if (clk_last.tsc > clk_first.tsc)
-		ns_per_tick = (double)(clk_last.ns - clk_first.ns) /
-		              (double)(clk_last.tsc - clk_first.tsc);
+	rate = pair_slope(&clk_first, &clk_last);
+	if (rate > 0)
+		ns_per_tick = rate;
 	clk_last_mono = sonde_now_mono_ns();
 }
 
@@ -115,21 +129,15 @@ static double crash_rate;
 
 void sonde__log_clock_crash_prepare(void)
 {
-	struct timespec d = {0, 2000000};
 	clock_pair a;
 
 	crash_rate = 0;
 	/* the backend paired (or is pausing with a pairing): use its; a
 	 * backend still in sonde__log_clock_start() (or none) has none yet,
-	 * so pair here: 2 ms of slope, async-signal-safe calls only */
+	 * so pair here, as it would */
 	if (!sonde__load_relaxed(&G.tsc) || (clk_last.ns != 0 && clk_last.tsc > clk_first.tsc))
 		return;
-	a = read_pair();
-	while (nanosleep(&d, &d) != 0)
-		;
-	crash_pair = read_pair();
-	if (crash_pair.tsc > a.tsc)
-		crash_rate = (double)(crash_pair.ns - a.ns) / (double)(crash_pair.tsc - a.tsc);
+	crash_rate = pair_slope(&a, &crash_pair);
 }
 
 int64_t sonde__log_ticks_to_ns_crash(uint64_t t)
