@@ -208,9 +208,12 @@ static void window(sonde__flight *f, uint64_t *lo, uint64_t *hi)
 		*lo = c;
 }
 
-/* Calls fn on a copy of each live kept record of every store, until fn
- * returns true; true when one did. */
-static bool each_live(bool (*fn)(const uint64_t *img, void *arg), void *arg)
+/* Calls fn on a copy of each live kept record of every store (with the
+ * store and the record's number in it), until fn returns true; true when
+ * one did. */
+typedef bool (*live_fn)(sonde__flight *f, uint64_t k, const uint64_t *img, void *arg);
+
+static bool each_live(live_fn fn, void *arg)
 {
 	uint64_t img[SLOT_WORDS];
 	size_t i;
@@ -223,16 +226,17 @@ static bool each_live(bool (*fn)(const uint64_t *img, void *arg), void *arg)
 			break;
 		window(f, &lo, &hi);
 		for (k = lo; k < hi; k++)
-			if (read_rec(f, k, img) && fn(img, arg))
+			if (read_rec(f, k, img) && fn(f, k, img, arg))
 				return true;
 	}
 	return false;
 }
 
-static bool names(const uint64_t *img, void *arg)
+static bool names(sonde__flight *f, uint64_t k, const uint64_t *img, void *arg)
 {
 	rec_hdr h;
 
+	(void)f, (void)k;
 	memcpy(&h, img, sizeof(h));
 	return h.logger == arg;
 }
@@ -251,10 +255,11 @@ typedef struct each_arg {
 	size_t n;
 } each_arg;
 
-static bool call_each(const uint64_t *img, void *arg)
+static bool call_each(sonde__flight *f, uint64_t k, const uint64_t *img, void *arg)
 {
 	each_arg *e = arg;
 
+	(void)f, (void)k;
 	e->fn((rec_hdr *)(void *)img, e->arg); /* a copy: the callee may mark it */
 	e->n++;
 	return false;
@@ -327,56 +332,58 @@ static uint64_t replay_own(sonde__flight *own, sonde__log_ring *r, uint64_t *pos
 	return lost;
 }
 
+/* The records a TRACE or ALL replay writes, gathered by each_live. */
+typedef struct gather {
+	cand *c;
+	size_t n, cap;
+	int scope;
+	const sonde__flight *own;
+	const uint64_t *tid;
+} gather;
+
+static bool gather_one(sonde__flight *f, uint64_t k, const uint64_t *img, void *arg)
+{
+	gather *g = arg;
+	rec_hdr h;
+
+	/* in scope TRACE, this thread's own records always; the others'
+	 * when they carry the trace */
+	if (g->scope == SONDE_LOG_FLIGHT_TRACE && f != g->own &&
+	    (!(g->tid[0] | g->tid[1]) || !same_trace(img, g->tid)))
+		return false;
+	memcpy(&h, img, sizeof(h));
+	g->c[g->n].ts = h.ts;
+	g->c[g->n].k = k;
+	g->c[g->n].f = f;
+	return ++g->n == g->cap; /* full: stop */
+}
+
 uint64_t sonde__log_flight_replay(sonde__log_ring *r, uint64_t *pos, int scope,
                                   const uint64_t tid[2])
 {
-	sonde__flight *own = tls_store;
-	uint64_t img[SLOT_WORDS], k, lo, hi, lost = 0;
-	cand *c = NULL;
-	size_t n = 0, cap = 0, i;
-	bool trace = tid[0] | tid[1];
+	gather g = {NULL, 0, 0, scope, tls_store, tid};
+	uint64_t img[SLOT_WORDS], lost = 0;
+	size_t i;
 
 	/* seq_cst: see the table at the top; undone by
 	 * sonde__log_flight_replay_done() after the commit */
 	sonde__fetch_add_seq_cst(&replaying, 1);
 	if (scope == SONDE_LOG_FLIGHT_THREAD)
-		return replay_own(own, r, pos);
+		return replay_own(tls_store, r, pos);
 	/* TRACE or ALL: every store's live records, by time */
-	for (i = 0; i < SONDE__FLIGHT_STORES; i++) {
-		sonde__flight *f = sonde__load_acquire(&stores[i]);
-		if (!f)
-			break;
-		cap += SONDE__FLIGHT_SLOTS;
-	}
-	c = cap ? sonde__malloc(cap * sizeof(*c)) : NULL;
-	for (i = 0; c && i < SONDE__FLIGHT_STORES; i++) {
-		sonde__flight *f = sonde__load_acquire(&stores[i]);
-		if (!f)
-			break;
-		window(f, &lo, &hi);
-		for (k = lo; k < hi && n < cap; k++) {
-			rec_hdr h;
-			/* in scope TRACE, this thread's own records always; the
-			 * others' when they carry the trace */
-			if (!read_rec(f, k, img) || (scope == SONDE_LOG_FLIGHT_TRACE && f != own &&
-			                             (!trace || !same_trace(img, tid))))
-				continue;
-			memcpy(&h, img, sizeof(h));
-			c[n].ts = h.ts;
-			c[n].k = k;
-			c[n].f = f;
-			n++;
-		}
-	}
-	if (!c) /* out of memory: this thread's own records at least */
-		return replay_own(own, r, pos);
-	qsort(c, n, sizeof(*c), cand_cmp);
-	for (i = 0; i < n; i++) {
-		uint32_t size = read_rec(c[i].f, c[i].k, img);
+	for (i = 0; i < SONDE__FLIGHT_STORES && sonde__load_acquire(&stores[i]); i++)
+		g.cap += SONDE__FLIGHT_SLOTS;
+	g.c = g.cap ? sonde__malloc(g.cap * sizeof(*g.c)) : NULL;
+	if (!g.c) /* out of memory: this thread's own records at least */
+		return replay_own(tls_store, r, pos);
+	(void)each_live(gather_one, &g);
+	qsort(g.c, g.n, sizeof(*g.c), cand_cmp);
+	for (i = 0; i < g.n; i++) {
+		uint32_t size = read_rec(g.c[i].f, g.c[i].k, img);
 		if (size && !put_replayed(r, pos, img, size))
 			lost++;
 	}
-	sonde__free(c, cap * sizeof(*c));
+	sonde__free(g.c, g.cap * sizeof(*g.c));
 	return lost;
 }
 
