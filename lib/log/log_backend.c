@@ -30,11 +30,7 @@
 
 /* ---- state of the thread (backend only) ------------------------------------------------ */
 
-typedef struct cursor {
-	sonde__log_ring *r;
-	uint64_t pos, end, published;
-	int orphaned;
-} cursor;
+typedef sonde__log_cursor cursor;
 
 static cursor *cur;
 static size_t ncur, cur_cap;
@@ -101,21 +97,11 @@ static uint64_t drain(sonde_log_sink **dirty)
 	uint64_t n = 0;
 
 	for (;;) {
-		cursor *best = NULL;
-		const rec_hdr *bh = NULL, *h;
-		size_t i;
+		cursor *best;
+		/* the oldest head first: a k-way merge by timestamp */
+		const rec_hdr *bh = sonde__log_cursors_oldest(cur, ncur, &best);
 
-		for (i = 0; i < ncur; i++) {
-			h = sonde__ring_peek_spsc(cur[i].r, &cur[i].pos, cur[i].end);
-			if (!h)
-				continue;
-			/* the oldest head first: a k-way merge by timestamp */
-			if (!best || (int64_t)(h->ts - bh->ts) < 0) {
-				best = &cur[i];
-				bh = h;
-			}
-		}
-		if (!best)
+		if (!bh)
 			break;
 		write_record(best->r, bh, dirty);
 		best->pos += bh->size;

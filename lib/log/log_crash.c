@@ -60,10 +60,7 @@ static pthread_mutex_t install_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int claim;      /* 0 idle, 1 a thread flushes, 2 done */
 static _Atomic long claim_tid; /* the flushing thread */
 static char line_area[2][CRASH_LINE_MAX];
-static struct crash_cursor {
-	sonde__log_ring *r;
-	uint64_t pos, end;
-} ccur[CRASH_RINGS_MAX];
+static sonde__log_cursor ccur[CRASH_RINGS_MAX];
 
 /* The thread's own alternate stack (mmap'd here), NULL when it has none of
  * ours. */
@@ -265,17 +262,10 @@ static void flush_rings(tally *t)
 		n++;
 	}
 	for (;;) {
-		struct crash_cursor *best = NULL;
-		const rec_hdr *bh = NULL, *h;
+		sonde__log_cursor *best;
+		const rec_hdr *bh = sonde__log_cursors_oldest(ccur, n, &best);
 
-		for (i = 0; i < n; i++) {
-			h = sonde__ring_peek_spsc(ccur[i].r, &ccur[i].pos, ccur[i].end);
-			if (h && (!best || (int64_t)(h->ts - bh->ts) < 0)) {
-				best = &ccur[i];
-				bh = h;
-			}
-		}
-		if (!best)
+		if (!bh)
 			break;
 		if (bh->size < sizeof(rec_hdr) || bh->size > best->r->cap) {
 			best->pos = best->end; /* torn or garbage: leave this ring */

@@ -198,6 +198,35 @@ static inline const rec_hdr *sonde__ring_peek_spsc(const sonde__log_ring *r, uin
 	return NULL;
 }
 
+/* A consumer's place in one ring: from pos up to end (a published
+ * position); the backend also keeps what it released and whether the
+ * ring's thread exited. */
+typedef struct sonde__log_cursor {
+	sonde__log_ring *r;
+	uint64_t pos, end, published;
+	int orphaned;
+} sonde__log_cursor;
+
+/* Consumer only: the oldest head record of the n cursors (a k-way merge
+ * by timestamp; PAD records are skipped), NULL when all are drained; *best
+ * is its cursor. */
+static inline const rec_hdr *sonde__log_cursors_oldest(sonde__log_cursor *c, size_t n,
+                                                       sonde__log_cursor **best)
+{
+	const rec_hdr *bh = NULL, *h;
+	size_t i;
+
+	*best = NULL;
+	for (i = 0; i < n; i++) {
+		h = sonde__ring_peek_spsc(c[i].r, &c[i].pos, c[i].end);
+		if (h && (!bh || (int64_t)(h->ts - bh->ts) < 0)) {
+			*best = &c[i];
+			bh = h;
+		}
+	}
+	return bh;
+}
+
 /* Consumer only: gives the bytes before pos back to the producer, and
  * wakes it if it is blocked waiting for room. */
 static inline void sonde__ring_release_spsc(sonde__log_ring *r, uint64_t pos)
