@@ -54,14 +54,6 @@ static void sfree(char *s)
 		sonde__free(s, strlen(s) + 1);
 }
 
-static bool ieq(const char *a, const char *lit)
-{
-	for (; *a && *lit; a++, lit++)
-		if (sonde__ascii_lower(*a) != *lit)
-			return false;
-	return !*a && !*lit;
-}
-
 /* A whole string, trimmed, as a non-negative integer of at most 9 digits. */
 static bool parse_uint(const char *s, int *out)
 {
@@ -537,9 +529,9 @@ int sonde__otel_config_read(sonde__otel_config *cfg, sonde__env_fn get, void *ct
 		return sonde__fail(SONDE_EINVAL, "otel config: NULL argument");
 	memset(cfg, 0, sizeof(*cfg));
 	v = var(&r, "OTEL_SDK_DISABLED");
-	if (v && ieq(v, "true"))
+	if (v && sonde__ascii_ieq(v, strlen(v), "true"))
 		cfg->sdk_disabled = true;
-	else if (v && !ieq(v, "false"))
+	else if (v && !sonde__ascii_ieq(v, strlen(v), "false"))
 		invalid(&r, "OTEL_SDK_DISABLED", v, "not true or false", "false");
 	v = var(&r, "OTEL_SERVICE_NAME");
 	if (v)
