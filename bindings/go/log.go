@@ -83,6 +83,9 @@ type Field struct {
 	null bool
 }
 
+// Key is the field's key.
+func (f Field) Key() string { return f.key }
+
 func String(k, v string) Field       { return Field{key: k, typ: tStr, str: v} }
 func Bytes(k string, v []byte) Field { return Field{key: k, typ: tStr, str: string(v)} }
 func Int(k string, v int) Field      { return Field{key: k, typ: tI64, bits: uint64(int64(v))} }
