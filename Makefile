@@ -174,7 +174,7 @@ ifeq ($(origin MHD),undefined)
 MHD := $(shell echo 'int main(void){return MHD_get_version() == 0;}' | \
          $(CC) -x c -include microhttpd.h - -lmicrohttpd -o /dev/null >/dev/null 2>&1 && echo 1 || echo 0)
 endif
-EX_NAMES := sonde-demo log_and_trace sonde-crash-example $(if $(filter 1,$(MHD)),microhttpd)
+EX_NAMES := sonde-demo log_and_trace sonde-crash-example sonde-push-example $(if $(filter 1,$(MHD)),microhttpd)
 EXAMPLES := $(BUILD)/examples/minimal $(addprefix $(BUILD)/examples/,$(EX_NAMES))
 
 # $(call example_rules,OUTDIR,CFLAGS,LIBSONDE): the example programs into OUTDIR.
@@ -190,6 +190,10 @@ $(1)/log_and_trace: examples/log_and_trace.c $(3) $(HEADERS)
 	$$(CC) $(filter-out -D_GNU_SOURCE,$(2)) -o $$@ $$< $(3) $(PROG_LIBS)
 
 $(1)/sonde-crash-example: examples/crash.c $(3) $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(filter-out -D_GNU_SOURCE,$(2)) -o $$@ $$< $(3) $(PROG_LIBS)
+
+$(1)/sonde-push-example: examples/push.c $(3) $(HEADERS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(filter-out -D_GNU_SOURCE,$(2)) -o $$@ $$< $(3) $(PROG_LIBS)
 

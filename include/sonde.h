@@ -16,5 +16,6 @@
 #include "sonde/trace.h"
 #include "sonde/health.h"
 #include "sonde/log.h"
+#include "sonde/push.h"
 
 #endif /* SONDE_H */

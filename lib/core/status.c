@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/atomic.h"
 #include "core/sonde-int.h"
@@ -38,15 +39,20 @@ static SONDE_TLS_DYNAMIC int last_status;
 int sonde__fail(int status, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[SONDE_ERRMSG_MAX];
 	int n, saved_errno = errno; /* vsnprintf may set it (EOVERFLOW, EILSEQ) */
 
 	last_status = status;
 	va_start(ap, fmt);
-	/* vsnprintf never writes past the bound; a longer message is cut. */
-	n = vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	/* Formatted aside, then copied: a caller may wrap the previous message
+	 * (an argument sonde_last_error()), which must not be the buffer being
+	 * written. vsnprintf never writes past the bound; a longer message is
+	 * cut. */
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		last_msg[0] = '\0';
+		msg[0] = '\0';
+	memcpy(last_msg, msg, sizeof(msg));
 	errno = saved_errno;
 	return status;
 }

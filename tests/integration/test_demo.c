@@ -118,3 +118,12 @@ TEST_TIMEOUT(demo_example_microhttpd, 30)
 	need("promtool", "prometheus");
 	run_script("demo_examples.py", "microhttpd", EXAMPLES_DIR "/microhttpd");
 }
+
+/* examples/push.c (sonde_push) against the real Pushgateway: PUT, POST and
+ * DELETE semantics, base64 group paths, protobuf, the gateway's 400. */
+TEST_TIMEOUT(demo_example_push_to_real_pushgateway, 60)
+{
+	if (!sonde_test_have("prometheus-pushgateway") && !sonde_test_have("pushgateway"))
+		FAIL("prometheus-pushgateway not found: apt-get install prometheus-pushgateway");
+	run_script("push_gateway.py", EXAMPLES_DIR "/sonde-push-example", NULL);
+}

@@ -654,7 +654,13 @@ static void *oom_http_server(void *arg)
 			want = (size_t)(end + 4 - req) + (cl ? strtoul(cl + 16, NULL, 10) : 0);
 			if (have < want)
 				continue;
-			{
+			if (strncmp(req, "PUT ", 4) == 0) { /* a push (push_scenario) */
+				static const char ok[] =
+				        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+				if (send(s, ok, sizeof(ok) - 1, MSG_NOSIGNAL) !=
+				    (ssize_t)sizeof(ok) - 1)
+					break;
+			} else {
 				char resp[1400];
 				int len = snprintf(
 				        resp, sizeof(resp),
@@ -704,6 +710,29 @@ static int http_scenario(long n)
 	return rc;
 }
 
+/* sonde_push: the group's path (base64 job), the headers, the body, the
+ * client, the response. The registry is small enough for the server's
+ * 8 KiB request buffer. */
+static sonde_registry *push_reg;
+
+static int push_scenario(long n)
+{
+	static const char *const grouping[] = {"instance", "", "zone", "eu-1"};
+	sonde_header auth = {"Authorization", 13, "Bearer t", 8};
+	sonde_push_opts o;
+	char url[64];
+	(void)n;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/prefix", (unsigned)oom_port);
+	sonde_push_opts_init(&o);
+	o.job = "oom/job";
+	o.grouping = grouping;
+	o.ngrouping = 2;
+	o.headers = &auth;
+	o.nheaders = 1;
+	return sonde_push(url, SONDE_PUSH_REPLACE, push_reg, &o);
+}
+
 TEST_TIMEOUT(oom_http_client_every_allocation, 120)
 {
 	struct sockaddr_in a;
@@ -721,6 +750,13 @@ TEST_TIMEOUT(oom_http_client_every_allocation, 120)
 	ASSERT_OK(pthread_create(&t, NULL, oom_http_server, NULL));
 	install();
 	ASSERT_TRUE(oom_loop(http_scenario, NULL) > 4);
+	push_reg = sonde_registry_new();
+	ASSERT_NOT_NULL(push_reg);
+	sonde_counter_inc(sonde_counter_new(push_reg, "pushed_total", "Pushed."));
+	sonde_histogram_observe(sonde_histogram_new(push_reg, "pushed_seconds", "Took.", NULL, 0),
+	                        0.5);
+	ASSERT_TRUE(oom_loop(push_scenario, NULL) > 5);
+	sonde_registry_free(push_reg);
 	/* the server thread blocks in accept; the test process ends with it */
 	pthread_detach(t);
 }
