@@ -195,6 +195,114 @@ impl Registry {
     }
 }
 
+// ---- Pushgateway -------------------------------------------------------------------------
+
+/// Pushes a registry to a Prometheus Pushgateway, shaped like
+/// client_golang's `push.Pusher` (through `sonde_push`, libsonde's own HTTP
+/// client):
+///
+/// ```no_run
+/// let reg = sonde::Registry::new().unwrap();
+/// sonde::Pusher::new("http://127.0.0.1:9091", "nightly")
+///     .grouping("instance", "host-1")
+///     .registry(&reg)
+///     .push()
+///     .unwrap();
+/// ```
+///
+/// `push` replaces the group (PUT), `add` replaces only the metrics of the
+/// names pushed (POST), `delete` removes the group. Each call opens one
+/// connection and is bounded by the timeout (default 10 s) for connecting,
+/// sending and the answer. Job and grouping values may be any UTF-8, empty
+/// too. Errors carry sonde's message: `EINVAL` for bad arguments and for
+/// the gateway's 400, `EIO` for a failed connection or another status.
+#[derive(Clone)]
+pub struct Pusher {
+    url: String,
+    job: String,
+    grouping: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    registry: Option<Registry>,
+    timeout_ms: u32,
+    format: Format,
+}
+
+impl Pusher {
+    /// A pusher of the default registry to the gateway at `url`
+    /// (`http://host[:port][/prefix]`) for `job`.
+    pub fn new(url: &str, job: &str) -> Pusher {
+        Pusher { url: url.into(), job: job.into(), grouping: Vec::new(), headers: Vec::new(), registry: None, timeout_ms: 0, format: Format::Text }
+    }
+    /// Adds a grouping label (not `job`; each name once).
+    pub fn grouping(mut self, name: &str, value: &str) -> Pusher {
+        self.grouping.push((name.into(), value.into()));
+        self
+    }
+    /// The registry to push (default: the default registry).
+    pub fn registry(mut self, r: &Registry) -> Pusher {
+        self.registry = Some(r.clone());
+        self
+    }
+    /// Adds a request header (`Authorization`, ...).
+    pub fn header(mut self, name: &str, value: &str) -> Pusher {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+    /// Bounds connecting, sending and the answer, each (zero: 10 s; over
+    /// 600 s is refused).
+    pub fn timeout(mut self, d: std::time::Duration) -> Pusher {
+        let ms = d.as_millis();
+        self.timeout_ms = if ms == 0 && !d.is_zero() { 1 } else { ms.min(600_001) as u32 };
+        self
+    }
+    /// `Format::Text` (the default) or `Format::Protobuf` (which carries
+    /// native histogram buckets).
+    pub fn format(mut self, f: Format) -> Pusher {
+        self.format = f;
+        self
+    }
+    /// PUT: the group's metrics become the registry's.
+    pub fn push(&self) -> Result<()> {
+        self.send(0)
+    }
+    /// POST: the group's metrics of the names pushed are replaced.
+    pub fn add(&self) -> Result<()> {
+        self.send(1)
+    }
+    /// DELETE: the group is removed.
+    pub fn delete(&self) -> Result<()> {
+        self.send(2)
+    }
+
+    fn send(&self, method: c_int) -> Result<()> {
+        let url = c(&self.url, "gateway url")?;
+        let job = c(&self.job, "job")?;
+        let mut owned = Vec::with_capacity(2 * self.grouping.len());
+        for (k, v) in &self.grouping {
+            owned.push(c(k, "grouping label name")?);
+            owned.push(c(v, "grouping label value")?);
+        }
+        let ptrs: Vec<*const c_char> = owned.iter().map(|s| s.as_ptr()).collect();
+        let hs: Vec<sys::sonde_header> = self
+            .headers
+            .iter()
+            .map(|(k, v)| sys::sonde_header { name: k.as_ptr() as *const c_char, name_len: k.len(), value: v.as_ptr() as *const c_char, value_len: v.len() })
+            .collect();
+        let o = sys::sonde_push_opts {
+            size: std::mem::size_of::<sys::sonde_push_opts>(),
+            job: job.as_ptr(),
+            grouping: if ptrs.is_empty() { ptr::null() } else { ptrs.as_ptr() },
+            ngrouping: self.grouping.len(),
+            headers: if hs.is_empty() { ptr::null() } else { hs.as_ptr() },
+            nheaders: hs.len(),
+            timeout_ms: self.timeout_ms,
+            format: self.format as c_int,
+        };
+        let reg = self.registry.as_ref().map_or(ptr::null_mut(), |r| r.inner.p);
+        check(unsafe { sys::sonde_push(url.as_ptr(), method, reg, &o) })
+    }
+}
+
 fn static_str(p: *const c_char) -> &'static str {
     // sonde's content types are static ASCII strings
     if p.is_null() { "" } else { unsafe { CStr::from_ptr(p) }.to_str().unwrap_or("") }
@@ -1425,6 +1533,8 @@ pub fn layout_of(name: &str) -> Option<(usize, usize)> {
         "sonde_log_value" => l!(sys::sonde_log_value),
         "sonde_health_opts" => l!(sys::sonde_health_opts),
         "sonde_health_check_opts" => l!(sys::sonde_health_check_opts),
+        "sonde_header" => l!(sys::sonde_header),
+        "sonde_push_opts" => l!(sys::sonde_push_opts),
         _ => None,
     }
 }

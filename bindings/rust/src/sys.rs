@@ -122,6 +122,26 @@ pub struct sonde_traceparent {
 }
 
 #[repr(C)]
+pub struct sonde_header {
+    pub name: *const c_char,
+    pub name_len: usize,
+    pub value: *const c_char,
+    pub value_len: usize,
+}
+
+#[repr(C)]
+pub struct sonde_push_opts {
+    pub size: usize,
+    pub job: *const c_char,
+    pub grouping: *const *const c_char,
+    pub ngrouping: usize,
+    pub headers: *const sonde_header,
+    pub nheaders: usize,
+    pub timeout_ms: u32,
+    pub format: c_int,
+}
+
+#[repr(C)]
 pub struct sonde_expose_result {
     pub format: c_int,
     pub content_type: *const c_char,
@@ -264,6 +284,7 @@ extern "C" {
     pub fn sonde_format_content_type(fmt: c_int) -> *const c_char;
     pub fn sonde_expose(r: *mut sonde_registry, fmt: c_int, out: *mut sonde_buf) -> c_int;
     pub fn sonde_expose_negotiate(accept: *const c_char, len: usize, fmt: *mut c_int, ct: *mut *const c_char) -> c_int;
+    pub fn sonde_push(url: *const c_char, method: c_int, r: *mut sonde_registry, o: *const sonde_push_opts) -> c_int;
     pub fn sonde_expose_http(r: *mut sonde_registry, accept: *const c_char, accept_encoding: *const c_char, body: *mut sonde_buf, res: *mut sonde_expose_result) -> c_int;
 
     pub fn sonde_span_context_valid(c: *const sonde_span_context) -> bool;

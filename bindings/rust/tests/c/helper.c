@@ -62,6 +62,8 @@ int helper_layout(const char *name, size_t *size, size_t *align)
 	L(sonde_log_value);
 	L(sonde_health_opts);
 	L(sonde_health_check_opts);
+	L(sonde_header);
+	L(sonde_push_opts);
 #undef L
 	return 0;
 }

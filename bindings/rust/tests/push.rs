@@ -1,0 +1,92 @@
+//! sonde::Pusher against the real Pushgateway (Debian's
+//! prometheus-pushgateway), started on a free loopback port, in memory.
+use sonde::{status, Counter, Format, Gauge, Pusher, Registry};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Gateway {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn get(addr: &str, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    if !out.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    Some(out.split_once("\r\n\r\n")?.1.to_string())
+}
+
+fn start() -> Option<Gateway> {
+    let bin = ["/usr/bin/prometheus-pushgateway", "/usr/local/bin/pushgateway"].into_iter().find(|p| std::path::Path::new(p).exists())?;
+    for _ in 0..5 {
+        let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+        let child = Command::new(bin)
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--persistence.file=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let gw = Gateway { child, addr };
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(15) {
+            if get(&gw.addr, "/-/ready").is_some() {
+                return Some(gw);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!("the Pushgateway did not start");
+}
+
+#[test]
+fn pusher_against_real_pushgateway() {
+    let Some(gw) = start() else {
+        eprintln!("skipped: prometheus-pushgateway not installed");
+        return;
+    };
+    let url = format!("http://{}", gw.addr);
+    let reg = Registry::new().unwrap();
+    Counter::new(Some(&reg), "rust_batch_items_total", "Items.").unwrap().add(7.0);
+    Pusher::new(&url, "rust/job").grouping("instance", "é x").registry(&reg).header("X-Test", "1").timeout(Duration::from_secs(5)).push().unwrap();
+    let page = get(&gw.addr, "/metrics").unwrap();
+    assert!(page.contains("rust_batch_items_total{instance=\"é x\",job=\"rust/job\"} 7\n"), "{page}");
+    // add keeps the group's other names, push replaces the group
+    let reg2 = Registry::new().unwrap();
+    Gauge::new(Some(&reg2), "rust_batch_last_success", "Last.").unwrap().set(42.0);
+    Pusher::new(&url, "rust/job").grouping("instance", "é x").registry(&reg2).add().unwrap();
+    let page = get(&gw.addr, "/metrics").unwrap();
+    assert!(page.contains("rust_batch_items_total{instance=\"é x\",job=\"rust/job\"} 7\n"), "{page}");
+    assert!(page.contains("rust_batch_last_success{instance=\"é x\",job=\"rust/job\"} 42\n"), "{page}");
+    Pusher::new(&url, "rust/job").grouping("instance", "é x").registry(&reg2).format(Format::Protobuf).push().unwrap();
+    let page = get(&gw.addr, "/metrics").unwrap();
+    assert!(!page.contains("rust_batch_items_total{"), "{page}");
+    assert!(page.contains("rust_batch_last_success{instance=\"é x\",job=\"rust/job\"} 42\n"), "{page}");
+    Pusher::new(&url, "rust/job").grouping("instance", "é x").delete().unwrap();
+    let page = get(&gw.addr, "/metrics").unwrap();
+    assert!(!page.contains("job=\"rust/job\""), "{page}");
+    // refusals, with sonde's message
+    let e = Pusher::new(&url, "j").grouping("job", "x").push().unwrap_err();
+    assert_eq!(e.code, status::EINVAL);
+    assert!(e.message.contains("is the job"), "{e}");
+    let e = Pusher::new("https://127.0.0.1:1", "j").push().unwrap_err();
+    assert!(e.code == status::EINVAL && e.message.contains("https"), "{e}");
+    let e = Pusher::new(&url, "j\0").push().unwrap_err();
+    assert_eq!(e.code, status::EINVAL);
+    let e = Pusher::new(&url, "j").timeout(Duration::from_secs(601)).push().unwrap_err();
+    assert!(e.message.contains("timeout_ms"), "{e}");
+}
