@@ -127,3 +127,14 @@ TEST_TIMEOUT(demo_example_push_to_real_pushgateway, 60)
 		FAIL("prometheus-pushgateway not found: apt-get install prometheus-pushgateway");
 	run_script("push_gateway.py", EXAMPLES_DIR "/sonde-push-example", NULL);
 }
+
+/* examples/monitoring: promtool check/test rules, then a real Prometheus
+ * with rules.yml scrapes the demo under traffic: every dashboard.json
+ * panel query returns data, every rule is healthy, the burn-rate pages
+ * fire for the demo's 5xx and slow requests. */
+TEST_TIMEOUT(demo_monitoring_rules_and_dashboard, 120)
+{
+	need("/usr/bin/prometheus", "prometheus");
+	need("promtool", "prometheus");
+	run_script("monitoring_check.py", EXAMPLES_DIR "/sonde-demo", NULL);
+}

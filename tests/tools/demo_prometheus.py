@@ -43,12 +43,15 @@ def norm_le(labels):
 
 
 class Prometheus:
-    def __init__(self, target_port, tmp, features="exemplar-storage"):
+    def __init__(self, target_port, tmp, features="exemplar-storage", rule_files=()):
         self.dir = tmp
         cfg = os.path.join(tmp, "prometheus.yml")
         with open(cfg, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                    "scrape_configs:\n  - job_name: sonde-demo\n    static_configs:\n"
+                    "  evaluation_interval: 1s\n")
+            if rule_files:
+                f.write("rule_files:\n" + "".join(f"  - {r}\n" for r in rule_files))
+            f.write("scrape_configs:\n  - job_name: sonde-demo\n    static_configs:\n"
                     f"      - targets: ['127.0.0.1:{target_port}']\n")
         chk = subprocess.run(["promtool", "check", "config", cfg], capture_output=True, timeout=30)
         if chk.returncode != 0:
