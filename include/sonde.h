@@ -17,5 +17,6 @@
 #include "sonde/health.h"
 #include "sonde/log.h"
 #include "sonde/push.h"
+#include "sonde/http.h"
 
 #endif /* SONDE_H */
