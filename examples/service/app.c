@@ -1,14 +1,18 @@
 /*
  * examples/service/app.c - the demo's routes and their instrumentation.
  *
- * Every request, good or bad, goes through demo_app_serve():
- *   1. sonde_trace_extract() reads traceparent/tracestate/baggage and a
- *      server span starts as their child (or as a new trace's root), so
- *      every log line and exemplar of the request carries its trace id;
+ * Every request, good or bad, goes through demo_app_serve(), which is one
+ * call pair of sonde's request instrumentation (include/sonde/http.h):
+ *   1. sonde_http_request_begin() continues the caller's trace
+ *      (traceparent, tracestate, baggage) in a SERVER span, keeps or makes
+ *      the request id and counts the request in flight, so every log line
+ *      and exemplar of the request carries its trace id;
  *   2. the route's handler fills the response;
- *   3. http_requests_total, http_request_duration_seconds (with an
- *      exemplar) and http_response_size_bytes are updated and one JSON log
- *      line is written, before the response goes out.
+ *   3. sonde_http_request_end() counts http_requests_total, observes
+ *      http_request_duration_seconds (native and classic buckets, with an
+ *      exemplar) and ends the span; the demo adds its own
+ *      http_response_size_bytes summary and one JSON access-log line with
+ *      the peer and the worker, before the response goes out.
  */
 #include "app.h"
 
@@ -37,10 +41,9 @@ struct demo_app {
 	sonde_logger *log;      /* component=main */
 	sonde_logger *http_log; /* component=http */
 	sonde_health *health;
-	sonde_family *requests;  /* http_requests_total{method,route,status} */
-	sonde_family *duration;  /* http_request_duration_seconds{method,route,status} */
+	sonde_http_server *http; /* http_requests_total, http_request_duration_seconds
+	                            {method,route,status}, http_requests_in_flight */
 	sonde_family *resp_size; /* http_response_size_bytes{route} (summary) */
-	sonde_gauge *in_flight;  /* http_requests_in_flight */
 	sonde_family *funcs[4];  /* callback metrics reading the server's state */
 	size_t nfuncs;
 };
@@ -59,7 +62,9 @@ struct demo_worker_ctx {
 	sonde_buf metrics;              /* /metrics and health bodies (sonde fills it) */
 	text out;                       /* other bodies */
 	sonde_trace_carrier *carrier;   /* what the request brought */
-	sonde_trace_headers headers;    /* what a /test callback carries */
+	sonde_http_request *rq;         /* the request being served */
+	sonde_http_headers headers;     /* what a /test callback carries */
+	char extra[256];                /* the response's extra header lines */
 	char *accept, *accept_encoding; /* NUL-terminated copies for sonde_expose_http */
 	http_url *urls;                 /* TEST_MAX_CALLBACKS parsed callback URLs */
 };
@@ -124,19 +129,18 @@ static void handle_test(demo_app *app, demo_worker_ctx *w, demo_exchange *ex);
 typedef struct route {
 	const char *path; /* also the route label */
 	const char *method;
-	const char *span_name; /* static: a span keeps the pointer */
-	const char *allow;     /* the Allow header of a 405 */
+	const char *allow; /* the Allow header of a 405 */
 	handler_fn fn;
 } route;
 
 static const route routes[] = {
-        {"/", "GET", "GET /", "Allow: GET\r\n", handle_index},
-        {"/metrics", "GET", "GET /metrics", "Allow: GET\r\n", handle_metrics},
-        {"/healthz", "GET", "GET /healthz", "Allow: GET\r\n", handle_healthz},
-        {"/readyz", "GET", "GET /readyz", "Allow: GET\r\n", handle_readyz},
-        {"/startupz", "GET", "GET /startupz", "Allow: GET\r\n", handle_startupz},
-        {"/work", "GET", "GET /work", "Allow: GET\r\n", handle_work},
-        {"/test", "POST", "POST /test", "Allow: POST\r\n", handle_test},
+        {"/", "GET", "Allow: GET\r\n", handle_index},
+        {"/metrics", "GET", "Allow: GET\r\n", handle_metrics},
+        {"/healthz", "GET", "Allow: GET\r\n", handle_healthz},
+        {"/readyz", "GET", "Allow: GET\r\n", handle_readyz},
+        {"/startupz", "GET", "Allow: GET\r\n", handle_startupz},
+        {"/work", "GET", "Allow: GET\r\n", handle_work},
+        {"/test", "POST", "Allow: POST\r\n", handle_test},
 };
 
 static const route *route_find(const char *path, size_t len)
@@ -145,20 +149,6 @@ static const route *route_find(const char *path, size_t len)
 		if (strlen(routes[i].path) == len && memcmp(routes[i].path, path, len) == 0)
 			return &routes[i];
 	return NULL;
-}
-
-/* The method label: the standard methods as sent, anything else "other",
- * so a client cannot grow the label set without bound. */
-static const char *method_label(const http_request *req)
-{
-	static const char *const known[] = {"GET",   "HEAD",    "POST",    "PUT",  "DELETE",
-	                                    "PATCH", "OPTIONS", "CONNECT", "TRACE"};
-
-	for (size_t i = 0; req && i < sizeof(known) / sizeof(known[0]); i++)
-		if (strlen(known[i]) == req->method_len &&
-		    memcmp(known[i], req->method, req->method_len) == 0)
-			return known[i];
-	return "other";
 }
 
 static void reply_json_error(demo_worker_ctx *w, demo_exchange *ex, int status, const char *why)
@@ -435,8 +425,8 @@ static void handle_test(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 		if (left <= 0) {
 			snprintf(err, sizeof(err),
 			         "no time left for this callback (10 s per /test)");
-		} else if (sonde_trace_inject(w->carrier, NULL, &w->headers) != SONDE_OK) {
-			snprintf(err, sizeof(err), "trace_inject: %s", sonde_last_error());
+		} else if (sonde_http_request_outgoing(w->rq, &w->headers) != SONDE_OK) {
+			snprintf(err, sizeof(err), "outgoing headers: %s", sonde_last_error());
 		} else {
 			status = http_post_json(&w->urls[i], w->headers.headers, w->headers.count,
 			                        calls[i].args, calls[i].args_len,
@@ -455,7 +445,7 @@ static void handle_test(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 			LOG_INFO(app->http_log, "callback", LOG_INT("index", (int64_t)i),
 			         LOG_STR("host", w->urls[i].host), LOG_STR("port", w->urls[i].port),
 			         LOG_STR("path", w->urls[i].path), LOG_INT("status", status),
-			         LOG_STR("traceparent", w->headers.traceparent));
+			         LOG_STR("traceparent", w->headers.trace.traceparent));
 		}
 		sonde_span_end(&client);
 		text_printf(&w->out, "%s{\"status\":%d", i ? "," : "", status);
@@ -481,27 +471,32 @@ static void handle_test(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 
 void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 {
-	const int64_t t0 = sonde_now_mono_ns();
 	const http_request *req = ex->req;
 	const route *rt = req ? route_find(req->path, req->path_len) : NULL;
-	const char *mlabel = method_label(req);
-	const char *rlabel = rt ? rt->path : "other";
-	char status_label[8];
-	sonde_span span;
-	int64_t ns;
-	double seconds;
+	sonde_http_request rq;
+	sonde_http_request_info in;
+	sonde_header rid;
+	const char *rlabel = rt ? rt->path : "other", *mlabel;
+	bool begun;
+	int64_t ns, t1;
 	size_t bytes;
-	int status;
+	int status, n;
 
-	/* a request without a parsable head brings no trace: extract with no
-	 * headers starts a new one, so even a 400 has a trace id in its log */
-	if (sonde_trace_extract(w->carrier, req ? req->headers : NULL, req ? req->nheaders : 0) !=
-	    SONDE_OK) {
-		/* only for NULL arguments, which cannot happen here */
+	/* a request without a parsable head brings no headers: begin starts a
+	 * new trace, so even a 400 has a trace id and a request id in its log */
+	sonde_http_request_info_init(&in, req ? req->method : "other", rt ? rt->path : NULL);
+	in.method_len = req ? req->method_len : SIZE_MAX;
+	if (req) {
+		in.path = req->path;
+		in.path_len = req->path_len;
+		in.headers = req->headers;
+		in.nheaders = req->nheaders;
+		in.request_bytes = (int64_t)ex->body_len;
 	}
-	sonde_span_start_child_of(&span, rt ? rt->span_name : "HTTP request",
-	                          sonde_trace_carrier_context(w->carrier));
-	sonde_gauge_inc(app->in_flight);
+	in.carrier = w->carrier;
+	begun = sonde_http_request_begin(app->http, &rq, &in) == SONDE_OK;
+	mlabel = begun ? rq.method : "other";
+	w->rq = &rq;
 
 	memset(&ex->res, 0, sizeof(ex->res));
 	if (ex->error_status)
@@ -517,24 +512,22 @@ void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 
 	status = ex->res.status;
 	bytes = ex->res.body_len;
-	ns = sonde_now_mono_ns() - t0;
-	seconds = (double)ns / 1e9;
-	snprintf(status_label, sizeof(status_label), "%d", status);
-
-	/* exemplars: the current context is the server span, so the bucket
-	 * and the counter point at this request's trace */
-	sonde_counter_add_exemplar(sonde_counter_with(app->requests, mlabel, rlabel, status_label),
-	                           1, NULL);
-	sonde_histogram_observe_exemplar(
-	        sonde_histogram_with(app->duration, mlabel, rlabel, status_label), seconds, NULL);
+	/* the response carries the request id (x-request-id) */
+	if (begun && sonde_http_request_response_header(&rq, &rid) == SONDE_OK) {
+		n = snprintf(w->extra, sizeof(w->extra), "%s%.*s: %.*s\r\n",
+		             ex->res.extra ? ex->res.extra : "", (int)rid.name_len, rid.name,
+		             (int)rid.value_len, rid.value);
+		if (n > 0 && (size_t)n < sizeof(w->extra))
+			ex->res.extra = w->extra;
+	}
 	sonde_summary_observe(sonde_summary_with(app->resp_size, rlabel), (double)bytes);
-
-	sonde_span_set_int(&span, "http.status_code", status);
-	if (status >= 500)
-		sonde_span_set_error(&span, "server error");
+	/* one end time for the log line and the histogram */
+	t1 = sonde_now_mono_ns();
+	ns = begun ? t1 - rq.t0_mono_ns : 0;
 
 	/* The level says who is at fault: a 5xx is the service's (error, what
-	 * teams alert on), a rejected 4xx the client's (warn). */
+	 * teams alert on), a rejected 4xx the client's (warn). Logged inside
+	 * the span: the line carries the request's trace and request id. */
 	if (ex->error_status && status >= 500) {
 		LOG_ERROR(app->http_log, "request rejected", LOG_STR("method", mlabel),
 		          LOG_STRN("path", req ? req->path : "", req ? req->path_len : 0),
@@ -562,8 +555,9 @@ void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 		         LOG_INT("worker", ex->worker),
 		         LOG_BOOL("trace_continued", sonde_trace_carrier_continued(w->carrier)));
 	}
-	sonde_gauge_dec(app->in_flight);
-	sonde_span_end(&span);
+	w->rq = NULL;
+	if (begun)
+		(void)sonde_http_request_end_at(&rq, status, (int64_t)bytes, t1);
 }
 
 /* ---- health checks -----------------------------------------------------------------------------
@@ -710,8 +704,8 @@ fail:
 
 demo_app *demo_app_new(const demo_config *cfg, char *err, size_t err_cap)
 {
-	static const char *const labels[] = {"method", "route", "status"};
 	static const char *const route_label[] = {"route"};
+	sonde_http_server_opts ho;
 	sonde_metric_opts mo;
 	sonde_log_opts lo;
 	sonde_log_field f;
@@ -722,30 +716,24 @@ demo_app *demo_app_new(const demo_config *cfg, char *err, size_t err_cap)
 		return NULL;
 	}
 	app->cfg = *cfg;
-	app->requests = sonde_counter_family_new(
-	        NULL, "http_requests_total",
-	        "HTTP requests answered, by method, route and status code.", 3, labels);
-	/* native and classic buckets: a Prometheus with native histograms
-	 * enabled scrapes protobuf and stores the native histogram (factor
-	 * 1.1: schema 3); every other scraper gets the default classic
-	 * buckets */
-	sonde_metric_opts_init(&mo, SONDE_TYPE_HISTOGRAM, "http_request_duration_seconds",
-	                       "Time from a request's complete head to its answer, by method, "
-	                       "route and status code.");
-	mo.label_names = labels;
-	mo.label_count = 3;
-	mo.native = SONDE_NATIVE_AND_CLASSIC;
-	mo.native_bucket_factor = 1.1;
-	app->duration = sonde_family_new(NULL, &mo);
-	app->in_flight = sonde_gauge_new(NULL, "http_requests_in_flight",
-	                                 "Requests being handled right now.");
+	/* http_requests_total, http_request_duration_seconds and
+	 * http_requests_in_flight, with the default names and labels; native
+	 * and classic buckets on the duration: a Prometheus with native
+	 * histograms enabled scrapes protobuf and stores the native histogram
+	 * (factor 1.1: schema 3), every other scraper gets the default classic
+	 * buckets. The demo writes its own access-log line (with the peer and
+	 * the worker), so the instrument has no logger. */
+	sonde_http_server_opts_init(&ho);
+	ho.native = SONDE_NATIVE_AND_CLASSIC;
+	ho.native_bucket_factor = 1.1;
+	app->http = sonde_http_server_new(&ho);
 	sonde_metric_opts_init(&mo, SONDE_TYPE_SUMMARY, "http_response_size_bytes",
 	                       "Response body sizes as sent (after compression), by route.");
 	mo.label_names = route_label;
 	mo.label_count = 1;
 	mo.max_age_seconds = 60;
 	app->resp_size = sonde_family_new(NULL, &mo);
-	if (!app->requests || !app->duration || !app->in_flight || !app->resp_size)
+	if (!app->http || !app->resp_size)
 		goto fail;
 	/* span_duration_seconds{name,status}: every span's duration and
 	 * outcome, "work" included */
@@ -779,7 +767,7 @@ fail:
 demo_worker_ctx *demo_app_worker_new(demo_app *app, int id)
 {
 	demo_worker_ctx *w = calloc(1, sizeof(*w));
-	sonde_trace_headers init = SONDE_TRACE_HEADERS_INIT;
+	sonde_http_headers init = SONDE_HTTP_HEADERS_INIT;
 
 	if (!w)
 		return NULL;
@@ -804,7 +792,7 @@ void demo_app_worker_free(demo_worker_ctx *w)
 	if (!w)
 		return;
 	sonde_buf_destroy(&w->metrics);
-	sonde_trace_headers_destroy(&w->headers);
+	sonde_http_headers_destroy(&w->headers);
 	sonde_trace_carrier_free(w->carrier);
 	free(w->out.p);
 	free(w->accept);
@@ -854,5 +842,6 @@ void demo_app_free(demo_app *app)
 	if (sonde_log_shutdown() != SONDE_OK) {
 		/* a drain that timed out: the lost records are counted */
 	}
+	sonde_http_server_free(app->http);
 	free(app);
 }

@@ -142,10 +142,10 @@ SONDE_API void sonde_http_request_info_init(sonde_http_request_info *in, const c
                                             const char *route);
 
 /* One request, in the caller's storage (the stack of the handler): treat
- * the fields as private. */
+ * the fields as private but t0_mono_ns. */
 typedef struct sonde_http_request {
 	sonde_http_server *server;
-	int64_t t0_mono_ns;
+	int64_t t0_mono_ns; /* readable: sonde_now_mono_ns() at begin */
 	int64_t request_bytes;
 	const char *method; /* a static string: the method label */
 	sonde_trace_carrier *carrier;
@@ -176,6 +176,13 @@ SONDE_API SONDE_WUR int sonde_http_request_begin(sonde_http_server *s, sonde_htt
  * done), or when status is outside 100..599 (everything done, with status
  * "other"); SONDE_ESTATE when r was ended already (nothing done). */
 SONDE_API int sonde_http_request_end(sonde_http_request *r, int status, int64_t response_bytes);
+/* The same with the end time given (sonde_now_mono_ns() read by the
+ * caller), for a caller that logs or reports the duration itself before
+ * ending: the observed duration is then exactly end_mono_ns minus the
+ * request's t0_mono_ns (readable after begin). An end time before the
+ * start counts as a zero duration. */
+SONDE_API int sonde_http_request_end_at(sonde_http_request *r, int status, int64_t response_bytes,
+                                        int64_t end_mono_ns);
 
 /* The request's correlation id (NUL-terminated, 1..64 characters): the
  * incoming x-request-id or x-correlation-id when valid, else a fresh UUID

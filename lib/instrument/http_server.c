@@ -449,6 +449,12 @@ static void access_log(const sonde_http_request *r, int status, double ms, int64
 
 int sonde_http_request_end(sonde_http_request *r, int status, int64_t response_bytes)
 {
+	return sonde_http_request_end_at(r, status, response_bytes, sonde_now_mono_ns());
+}
+
+int sonde_http_request_end_at(sonde_http_request *r, int status, int64_t response_bytes,
+                              int64_t end_mono_ns)
+{
 	const char *v[NLABELS];
 	size_t lens[NLABELS], n;
 	char st[8];
@@ -465,7 +471,7 @@ int sonde_http_request_end(sonde_http_request *r, int status, int64_t response_b
 	if (r->magic != REQ_MAGIC)
 		return sonde__fail(SONDE_EINVAL, "sonde_http_request_end: the request was not "
 		                                 "begun");
-	ns = sonde_now_mono_ns() - r->t0_mono_ns;
+	ns = end_mono_ns > r->t0_mono_ns ? end_mono_ns - r->t0_mono_ns : 0;
 	seconds = (double)ns / 1e9;
 	s = r->server;
 	if (bad)

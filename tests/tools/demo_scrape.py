@@ -8,6 +8,7 @@ trace id of the traceparent that was sent.
 """
 import gzip
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -121,6 +122,32 @@ def run(argv):
                 f"{(pt.stdout + pt.stderr).decode()[:2000]}")
         vals, _ = samples(text_parse(text.decode()))
         check_values(p, vals, "text")
+        # the request instrumentation (sonde_http_server) exposes what the
+        # demo exposed before it used it: the same families, types and
+        # label names
+        schema = {}
+        for fam in text_parse(text.decode()):
+            if fam.name.startswith("http_"):
+                labs = set()
+                for smp in fam.samples:
+                    labs |= set(smp.labels) - {"le", "quantile"}
+                schema[fam.name] = (fam.type, tuple(sorted(labs)))
+        p.eq(schema, {"http_request_duration_seconds": ("histogram", ("method", "route", "status")),
+                      "http_requests": ("counter", ("method", "route", "status")),
+                      "http_requests_in_flight": ("gauge", ()),
+                      "http_response_size_bytes": ("summary", ("route",))},
+             "the http_* families, types and label names")
+
+        # ---- the request id: echoed when sent, a UUID v4 when not (on "/",
+        # which the counts below leave alone) ----
+        st, hdr, _ = d.get("/", headers={"X-Request-Id": "abc-123"})
+        p.eq(hdr.get("x-request-id"), "abc-123", "x-request-id echoed")
+        st, hdr, _ = d.get("/", headers={"X-Correlation-Id": "corr.9"})
+        p.eq(hdr.get("x-request-id"), "corr.9", "x-correlation-id answered as x-request-id")
+        ids = [d.get("/")[1].get("x-request-id", "") for _ in range(2)]
+        uuid4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+        p.check(all(uuid4.match(i) for i in ids) and ids[0] != ids[1],
+                f"fresh UUID v4 request ids: {ids}")
 
         # ---- OpenMetrics: the Python OM parser, exemplars ----
         st, hdr, om = d.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
