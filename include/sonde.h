@@ -18,5 +18,6 @@
 #include "sonde/log.h"
 #include "sonde/push.h"
 #include "sonde/http.h"
+#include "sonde/exporter.h"
 
 #endif /* SONDE_H */

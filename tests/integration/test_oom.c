@@ -629,6 +629,29 @@ TEST_TIMEOUT(oom_http_server_every_allocation, 120)
 	ASSERT_TRUE(oom_loop(http_server_scenario, NULL) > 5);
 }
 
+/* ---- instrument: the embedded exporter's start (slots, buffers, poll set) ------------ */
+
+static int exporter_scenario(long n)
+{
+	sonde_exporter_opts o;
+	sonde_exporter *e;
+	(void)n;
+
+	sonde_exporter_opts_init(&o);
+	o.address = "127.0.0.1:0";
+	o.max_connections = 4;
+	e = sonde_exporter_start(&o);
+	if (!e)
+		return sonde_last_status();
+	return sonde_exporter_stop(e);
+}
+
+TEST_TIMEOUT(oom_exporter_every_allocation, 60)
+{
+	install();
+	ASSERT_TRUE(oom_loop(exporter_scenario, NULL) > 5);
+}
+
 /* Issue 13.4: the summaries' slot table grows in two arrays; when the
  * second could not grow, the first's new capacity was forgotten, and the
  * next growth passed the allocator size 0 for the first array's 512-byte

@@ -195,6 +195,59 @@ impl Registry {
     }
 }
 
+// ---- the embedded exporter ---------------------------------------------------------------
+
+/// libsonde's embedded `/metrics` server (`sonde_exporter`): one background
+/// thread serving the registry (negotiated format, gzip) and, with a
+/// `Health`, `/healthz`, `/readyz` and `/startupz`; bounded request size and
+/// time, a fixed number of connections. Stopped when dropped.
+///
+/// ```no_run
+/// let e = sonde::Exporter::start("127.0.0.1:9464", None, None).unwrap();
+/// println!("serving on port {}", e.port());
+/// ```
+pub struct Exporter<'h> {
+    p: *mut sys::sonde_exporter,
+    _registry: Option<Registry>,
+    _health: std::marker::PhantomData<&'h Health>,
+}
+
+// The exporter's thread is libsonde's; the handle only stops it.
+unsafe impl Send for Exporter<'_> {}
+unsafe impl Sync for Exporter<'_> {}
+
+impl<'h> Exporter<'h> {
+    /// Starts serving on `address` (`"HOST:PORT"`, `"[IPV6]:PORT"`,
+    /// `":PORT"`; port 0 picks one) the registry (None: the default one)
+    /// and the health probes when given.
+    pub fn start(address: &str, registry: Option<&Registry>, health: Option<&'h Health>) -> Result<Exporter<'h>> {
+        let a = c(address, "address")?;
+        let o = sys::sonde_exporter_opts {
+            size: std::mem::size_of::<sys::sonde_exporter_opts>(),
+            address: a.as_ptr(),
+            registry: registry.map_or(ptr::null_mut(), |r| r.inner.p),
+            health: health.map_or(ptr::null_mut(), |h| h.p),
+            max_connections: 0,
+            max_request_bytes: 0,
+            request_timeout_ms: 0,
+            write_timeout_ms: 0,
+            metrics_path: ptr::null(),
+        };
+        let p = nonnull(unsafe { sys::sonde_exporter_start(&o) })?;
+        Ok(Exporter { p, _registry: registry.cloned(), _health: std::marker::PhantomData })
+    }
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        unsafe { sys::sonde_exporter_port(self.p) }
+    }
+}
+
+impl Drop for Exporter<'_> {
+    fn drop(&mut self) {
+        unsafe { sys::sonde_exporter_stop(self.p) };
+    }
+}
+
 // ---- Pushgateway -------------------------------------------------------------------------
 
 /// Pushes a registry to a Prometheus Pushgateway, shaped like
@@ -1535,6 +1588,7 @@ pub fn layout_of(name: &str) -> Option<(usize, usize)> {
         "sonde_health_check_opts" => l!(sys::sonde_health_check_opts),
         "sonde_header" => l!(sys::sonde_header),
         "sonde_push_opts" => l!(sys::sonde_push_opts),
+        "sonde_exporter_opts" => l!(sys::sonde_exporter_opts),
         _ => None,
     }
 }

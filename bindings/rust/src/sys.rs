@@ -15,6 +15,7 @@ pub enum sonde_baggage {}
 pub enum sonde_logger {}
 pub enum sonde_log_sink {}
 pub enum sonde_health {}
+pub enum sonde_exporter {}
 
 pub const TYPE_COUNTER: c_int = 1;
 pub const TYPE_GAUGE: c_int = 2;
@@ -139,6 +140,19 @@ pub struct sonde_push_opts {
     pub nheaders: usize,
     pub timeout_ms: u32,
     pub format: c_int,
+}
+
+#[repr(C)]
+pub struct sonde_exporter_opts {
+    pub size: usize,
+    pub address: *const c_char,
+    pub registry: *mut sonde_registry,
+    pub health: *mut sonde_health,
+    pub max_connections: u32,
+    pub max_request_bytes: u32,
+    pub request_timeout_ms: u32,
+    pub write_timeout_ms: u32,
+    pub metrics_path: *const c_char,
 }
 
 #[repr(C)]
@@ -284,6 +298,9 @@ extern "C" {
     pub fn sonde_format_content_type(fmt: c_int) -> *const c_char;
     pub fn sonde_expose(r: *mut sonde_registry, fmt: c_int, out: *mut sonde_buf) -> c_int;
     pub fn sonde_expose_negotiate(accept: *const c_char, len: usize, fmt: *mut c_int, ct: *mut *const c_char) -> c_int;
+    pub fn sonde_exporter_start(o: *const sonde_exporter_opts) -> *mut sonde_exporter;
+    pub fn sonde_exporter_port(e: *const sonde_exporter) -> u16;
+    pub fn sonde_exporter_stop(e: *mut sonde_exporter) -> c_int;
     pub fn sonde_push(url: *const c_char, method: c_int, r: *mut sonde_registry, o: *const sonde_push_opts) -> c_int;
     pub fn sonde_expose_http(r: *mut sonde_registry, accept: *const c_char, accept_encoding: *const c_char, body: *mut sonde_buf, res: *mut sonde_expose_result) -> c_int;
 

@@ -90,3 +90,21 @@ fn pusher_against_real_pushgateway() {
     let e = Pusher::new(&url, "j").timeout(Duration::from_secs(601)).push().unwrap_err();
     assert!(e.message.contains("timeout_ms"), "{e}");
 }
+
+#[test]
+fn exporter_serves_the_registry_and_probes() {
+    let reg = Registry::new().unwrap();
+    Counter::new(Some(&reg), "rust_exported_total", "Exported.").unwrap().add(3.0);
+    let health = sonde::Health::new(Some(&reg), None).unwrap();
+    let e = sonde::Exporter::start("127.0.0.1:0", Some(&reg), Some(&health)).unwrap();
+    let addr = format!("127.0.0.1:{}", e.port());
+    let page = get(&addr, "/metrics").unwrap();
+    assert!(page.contains("rust_exported_total 3\n"), "{page}");
+    assert!(get(&addr, "/readyz").unwrap().contains("\"status\""));
+    assert!(get(&addr, "/nope").is_none()); // 404
+    drop(e);
+    assert!(TcpStream::connect(&addr).is_err(), "stopped on drop");
+    let err = sonde::Exporter::start("nonsense", None, None).err().unwrap();
+    assert_eq!(err.code, status::EINVAL);
+    assert!(err.message.contains("HOST:PORT"), "{err}");
+}

@@ -64,6 +64,7 @@ int helper_layout(const char *name, size_t *size, size_t *align)
 	L(sonde_health_check_opts);
 	L(sonde_header);
 	L(sonde_push_opts);
+	L(sonde_exporter_opts);
 #undef L
 	return 0;
 }
