@@ -100,6 +100,21 @@ SONDE_API sonde_registry *sonde_registry_default(void);
  * Takes the registry's mutex; safe while other threads scrape. */
 SONDE_API int sonde_registry_set_created(sonde_registry *r, bool enabled);
 
+/* Default labels of a registry (like a scrape target's labels, or
+ * prom-client's register.setDefaultLabels): written on every series the
+ * registry exposes, in every format, after the series' own labels. pairs
+ * holds 2 * n strings (name, value, ...); n = 0 removes them; a second call
+ * replaces the first. NULL r is the default registry. Takes the registry's
+ * mutex (safe while other threads scrape); the hot path is not touched.
+ * Returns SONDE_OK; SONDE_EINVAL (pairs NULL with n > 0, n over
+ * SONDE_LABELS_MAX, an invalid or reserved name (le, quantile, a name
+ * starting with __), a name given twice, a value NULL, not UTF-8 or too
+ * long, or a name that a registered family already uses as a label, a
+ * constant label or a stateset name: the message names the family);
+ * SONDE_ENOMEM. A family registered later whose labels use one of these
+ * names is refused with SONDE_EINVAL. */
+SONDE_API int sonde_registry_set_labels(sonde_registry *r, const char *const *pairs, size_t n);
+
 /* Removes a family from the registry's exposition. Its handles stay valid
  * (calls through them are discarded) until the registry is freed, and the
  * name can be registered again. SONDE_ENOENT if f is not in r,
@@ -159,6 +174,16 @@ typedef struct sonde_metric_opts {
 	double native_min_reset_seconds;  /* > 0: at the limit, reset instead of
 	                                     widening if this long has passed
 	                                     since the last reset; 0 = never */
+	/* constant labels (client_golang's ConstLabels): written on every
+	 * series of the family after its own labels, at no cost when counting.
+	 * 2 * const_label_count strings: name, value, ... Names: valid label
+	 * names, not one of label_names, not twice, not reserved for the type
+	 * (le, quantile, a stateset's own name); values: UTF-8, <=
+	 * SONDE_LABEL_VALUE_MAX bytes. Part of the definition: a family of the
+	 * same name with other constant labels is another definition
+	 * (SONDE_EEXIST). label_count + const_label_count <= SONDE_LABELS_MAX. */
+	const char *const *const_labels;
+	size_t const_label_count;
 } sonde_metric_opts;
 
 /* Zeroes *o and fills size, type, name and help. NULL o is a no-op. */

@@ -359,10 +359,12 @@ static void put_histogram(sonde_buf *b, const sonde__child *c)
 
 static void put_metric_head(sonde_buf *b, size_t *m, const sonde_family *f, const sonde__child *c)
 {
-	(void)f;
 	*m = sonde__pb_begin(b, MF_METRIC);
-	/* the labels were encoded when the child was made */
+	/* the labels were encoded when the child was made; the registry's
+	 * default labels follow (the caller holds the registry's mutex) */
 	sonde__buf_put(b, c->pb_lbl, c->pb_lbl_len);
+	if (f->reg && f->reg->labels.pb_len)
+		sonde__buf_put(b, f->reg->labels.pb, f->reg->labels.pb_len);
 }
 
 static void render_family(sonde_buf *b, sonde_family *f)

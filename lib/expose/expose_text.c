@@ -49,6 +49,8 @@ typedef struct walk {
 	bool created;     /* OpenMetrics and the registry asks for _created */
 	const char *name; /* family name as written (OM counters: without _total) */
 	size_t name_len;
+	const char *rl; /* the registry's default labels, escaped */
+	size_t rl_len;
 } walk;
 
 /* name+suffix{labels[,extra]} then a space. */
@@ -60,11 +62,16 @@ static void put_series(walk *w, const char *suffix, size_t suffix_len, const son
 	sonde__buf_put(b, w->name, w->name_len);
 	if (suffix_len)
 		sonde__buf_put(b, suffix, suffix_len);
-	if (c->lbl_len || extra_k) {
+	if (c->lbl_len || w->rl_len || extra_k) {
 		sonde__buf_putc(b, '{');
 		sonde__buf_put(b, c->lbl, c->lbl_len);
-		if (extra_k) {
+		if (w->rl_len) { /* the registry's default labels */
 			if (c->lbl_len)
+				sonde__buf_putc(b, ',');
+			sonde__buf_put(b, w->rl, w->rl_len);
+		}
+		if (extra_k) {
+			if (c->lbl_len || w->rl_len)
 				sonde__buf_putc(b, ',');
 			sonde__buf_puts(b, extra_k);
 			sonde__buf_put(b, "=\"", 2);
@@ -358,6 +365,8 @@ int sonde__expose_render(sonde_registry *r, sonde_format fmt, sonde_buf *out)
 	sonde_buf_reset(out);
 	sonde__reg_lock(r);
 	w.created = w.om && r->created;
+	w.rl = r->labels.txt;
+	w.rl_len = r->labels.txt_len;
 	for (i = 0; i < r->nfams && !out->oom; i++)
 		render_family(&w, r->fams[i]);
 	sonde__reg_unlock(r);

@@ -28,10 +28,6 @@ struct sonde_http_server {
 	sonde_gauge *in_flight;
 	sonde_logger *log;
 	unsigned flags;
-	size_t nconst;
-	/* constant label values, copied; their lengths */
-	char *const_values[SONDE_HTTP_CONST_LABELS_MAX];
-	size_t const_lens[SONDE_HTTP_CONST_LABELS_MAX];
 };
 
 /* prom-client's default buckets (seconds) */
@@ -65,9 +61,6 @@ void sonde_http_request_info_init(sonde_http_request_info *in, const char *metho
 
 static void server_destroy(sonde_http_server *s)
 {
-	for (size_t i = 0; i < SONDE_HTTP_CONST_LABELS_MAX; i++)
-		if (s->const_values[i])
-			sonde__free(s->const_values[i], s->const_lens[i] + 1);
 	sonde__free(s, sizeof(*s));
 }
 
@@ -81,6 +74,8 @@ static sonde_family *make_family(const sonde_http_server_opts *o, sonde_metric_t
 	sonde_metric_opts_init(&mo, type, name, help);
 	mo.label_names = labels;
 	mo.label_count = nlabels;
+	mo.const_labels = o->const_labels; /* the families' constant labels */
+	mo.const_label_count = o->nconst;
 	mo.buckets = buckets;
 	mo.bucket_count = nbuckets;
 	mo.max_children = o->max_children;
@@ -155,18 +150,12 @@ sonde_http_server *sonde_http_server_new(const sonde_http_server_opts *opts)
 	labels[0] = o.method_label ? o.method_label : "method";
 	labels[1] = o.route_label ? o.route_label : "route";
 	labels[2] = o.status_label ? o.status_label : "status";
-	nl = NBASE + o.nconst;
-	for (i = 0; i < o.nconst; i++) {
-		const char *v = o.const_labels[2 * i + 1];
+	nl = NBASE;
+	/* the constant labels' own checks are the families'; their names are
+	 * checked against the three here, for a message that says so */
+	for (i = 0; i < o.nconst; i++)
 		labels[NBASE + i] = o.const_labels[2 * i];
-		if (!v || sonde__utf8_invalid_at(v, strlen(v)) != SIZE_MAX) {
-			sonde__fail(SONDE_EINVAL,
-			            "sonde_http_server_new: constant label %zu's value is %s", i,
-			            v ? "not UTF-8" : "NULL");
-			return NULL;
-		}
-	}
-	if (check_labels(labels, nl) != SONDE_OK)
+	if (check_labels(labels, NBASE + o.nconst) != SONDE_OK)
 		return NULL;
 
 	s = sonde__calloc(1, sizeof(*s));
@@ -174,19 +163,8 @@ sonde_http_server *sonde_http_server_new(const sonde_http_server_opts *opts)
 		sonde__fail(SONDE_ENOMEM, "sonde_http_server_new: out of memory");
 		return NULL;
 	}
-	s->nconst = o.nconst;
 	s->flags = o.flags;
 	s->log = o.access_log;
-	for (i = 0; i < o.nconst; i++) {
-		const char *v = o.const_labels[2 * i + 1];
-		s->const_lens[i] = strlen(v);
-		s->const_values[i] = sonde__strndup(v, s->const_lens[i]);
-		if (!s->const_values[i]) {
-			server_destroy(s);
-			sonde__fail(SONDE_ENOMEM, "sonde_http_server_new: out of memory");
-			return NULL;
-		}
-	}
 	s->requests = make_family(&o, SONDE_TYPE_COUNTER, n_req,
 	                          "HTTP requests answered, by method, route and status code.",
 	                          labels, nl, NULL, 0, false);
@@ -221,12 +199,9 @@ sonde_http_server *sonde_http_server_new(const sonde_http_server_opts *opts)
 	if (rc == SONDE_OK && n_inf) {
 		/* the gauge carries the constant labels too */
 		sonde_family *f = make_family(&o, SONDE_TYPE_GAUGE, n_inf,
-		                              "HTTP requests being handled right now.",
-		                              labels + NBASE, o.nconst, NULL, 0, false);
-		s->in_flight =
-		        f ? sonde_gauge_labels(f, o.nconst, (const char *const *)s->const_values,
-		                               s->const_lens)
-		          : NULL;
+		                              "HTTP requests being handled right now.", NULL, 0,
+		                              NULL, 0, false);
+		s->in_flight = f ? sonde_gauge_labels(f, 0, NULL, NULL) : NULL;
 		rc = s->in_flight ? SONDE_OK : sonde_last_status();
 	}
 	if (rc != SONDE_OK) {
@@ -404,23 +379,17 @@ int sonde_http_request_begin(sonde_http_server *s, sonde_http_request *r,
 	return SONDE_OK;
 }
 
-/* The label values of one request: method, route, status, the constants. */
+/* The label values of one request: method, route, status. */
 static size_t label_values(const sonde_http_request *r, const char *status, const char **v,
                            size_t *lens)
 {
-	const sonde_http_server *s = r->server;
-
 	v[0] = r->method;
 	lens[0] = strlen(r->method);
 	v[1] = r->route;
 	lens[1] = r->route_len;
 	v[2] = status;
 	lens[2] = strlen(status);
-	for (size_t i = 0; i < s->nconst; i++) {
-		v[NBASE + i] = s->const_values[i];
-		lens[NBASE + i] = s->const_lens[i];
-	}
-	return NBASE + s->nconst;
+	return NBASE;
 }
 
 /* The access-log record: info, error for a 5xx; "bytes" only when known.
@@ -455,8 +424,8 @@ int sonde_http_request_end(sonde_http_request *r, int status, int64_t response_b
 int sonde_http_request_end_at(sonde_http_request *r, int status, int64_t response_bytes,
                               int64_t end_mono_ns)
 {
-	const char *v[NLABELS];
-	size_t lens[NLABELS], n;
+	const char *v[NBASE];
+	size_t lens[NBASE], n;
 	char st[8];
 	int64_t ns;
 	double seconds;

@@ -58,6 +58,11 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const 
 	uint32_t idx;
 
 	sonde__put_label_pairs(&lb, (const char *const *)f->label_names, values, lens, count);
+	if (f->konst.n) { /* the family's constant labels follow its own */
+		if (count)
+			sonde__buf_putc(&lb, ',');
+		sonde__buf_put(&lb, f->konst.txt, f->konst.txt_len);
+	}
 	sonde__buf_terminate(&lb);
 	/* the protobuf exposition's Metric.label fields, encoded once here
 	 * (the values were checked as UTF-8 by the caller) */
@@ -67,6 +72,8 @@ static sonde__child *child_new(sonde_family *f, uint64_t h, size_t count, const 
 		sonde__pb_bytes(&pb, 2, values[i], lens[i]);
 		sonde__pb_end(&pb, m);
 	}
+	if (f->konst.n)
+		sonde__buf_put(&pb, f->konst.pb, f->konst.pb_len);
 	if (lb.oom || pb.oom) {
 		sonde_buf_destroy(&pb);
 		sonde_buf_destroy(&lb);

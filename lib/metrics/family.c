@@ -18,6 +18,8 @@ static bool copy_names(sonde_family *f, const sonde_metric_opts *o)
 	f->unit = o->unit && *o->unit ? sonde__strndup(o->unit, strlen(o->unit)) : NULL;
 	if (!f->name || !f->help || (o->unit && *o->unit && !f->unit))
 		return false;
+	if (sonde__labelset_make(&f->konst, o->const_labels, o->const_label_count) != SONDE_OK)
+		return false;
 	f->nlabels = o->label_count;
 	if (!f->nlabels)
 		return true;
@@ -164,6 +166,7 @@ void sonde__family_free(sonde_family *f)
 		if (f->label_names[i])
 			sonde__free(f->label_names[i], strlen(f->label_names[i]) + 1);
 	sonde__free(f->label_names, f->nlabels * sizeof(char *));
+	sonde__labelset_free(&f->konst);
 	sonde__free(f->bounds, SONDE__BOUNDS_PADDED(f->nbounds) * sizeof(double));
 	if (f->name)
 		sonde__free(f->name, f->name_len + 1);

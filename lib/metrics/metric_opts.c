@@ -126,6 +126,29 @@ static int check_labels(const sonde_metric_opts *o)
 				                   "%s: label name \"%s\" appears twice", o->name,
 				                   o->label_names[i]);
 	}
+	/* constant labels: their own rules, then no clash with the labels */
+	if ((rc = sonde__labelset_check(o->name, o->const_labels, o->const_label_count, o->type)))
+		return rc;
+	if (o->label_count + o->const_label_count > SONDE_LABELS_MAX)
+		return sonde__fail(SONDE_EINVAL,
+		                   "%s: %zu labels and %zu constant labels, the limit "
+		                   "is %d in all",
+		                   o->name, o->label_count, o->const_label_count, SONDE_LABELS_MAX);
+	for (i = 0; i < o->const_label_count; i++) {
+		const char *c = o->const_labels[2 * i];
+		for (j = 0; j < o->label_count; j++)
+			if (strcmp(c, o->label_names[j]) == 0)
+				return sonde__fail(
+				        SONDE_EINVAL,
+				        "%s: \"%s\" is both a label and a constant label", o->name,
+				        c);
+		if (o->type == SONDE_TYPE_STATESET && strcmp(c, o->name) == 0)
+			return sonde__fail(
+			        SONDE_EINVAL,
+			        "%s: a stateset's name is its state label, not a constant "
+			        "label",
+			        o->name);
+	}
 	return SONDE_OK;
 }
 
@@ -240,6 +263,8 @@ bool sonde__metric_opts_same(const sonde_family *f, const sonde_metric_opts *o, 
 	for (i = 0; i < f->nlabels; i++)
 		if (strcmp(f->label_names[i], o->label_names[i]) != 0)
 			return false;
+	if (!sonde__labelset_same(&f->konst, o->const_labels, o->const_label_count))
+		return false;
 	for (i = 0; i < nb; i++)
 		if (f->bounds[i] != b[i])
 			return false;

@@ -84,8 +84,29 @@ typedef struct sonde__table {
  * time without a tail. */
 #define SONDE__BOUNDS_PADDED(nb) (((size_t)(nb) + 1) & ~(size_t)1)
 
+/* labelset.c: a fixed set of label pairs encoded once for the exposition
+ * (a family's constant labels, a registry's default labels). */
+typedef struct sonde__labelset {
+	size_t n;
+	char **names, **values; /* n each, NUL-terminated */
+	char *txt;              /* `k="v",...` escaped, "" never (NULL when n = 0) */
+	size_t txt_len;
+	char *pb; /* protobuf Metric.label fields */
+	size_t pb_len;
+} sonde__labelset;
+
+/* type 0: a registry's labels, which must fit every type (le and quantile
+ * reserved). */
+int sonde__labelset_check(const char *what, const char *const *pairs, size_t n,
+                          sonde_metric_type type);
+int sonde__labelset_make(sonde__labelset *ls, const char *const *pairs, size_t n);
+void sonde__labelset_free(sonde__labelset *ls);
+bool sonde__labelset_has(const sonde__labelset *ls, const char *name);
+bool sonde__labelset_same(const sonde__labelset *ls, const char *const *pairs, size_t n);
+
 struct sonde_family {
 	sonde_registry *reg;
+	sonde__labelset konst; /* constant labels */
 	sonde_metric_type type;
 	char *name, *help, *unit;
 	size_t name_len, help_len;
@@ -126,7 +147,8 @@ struct sonde_registry {
 	sonde_family **gone; /* unregistered families, freed with the registry */
 	size_t ngone, gone_cap;
 	bool is_default;
-	bool created; /* OpenMetrics _created samples (under mu) */
+	bool created;           /* OpenMetrics _created samples (under mu) */
+	sonde__labelset labels; /* default labels on every series (under mu) */
 };
 
 /* gate.c: the metrics gate (see there). Every registry, family and

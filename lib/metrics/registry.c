@@ -74,6 +74,56 @@ int sonde_registry_set_created(sonde_registry *r, bool enabled)
 	return SONDE_OK;
 }
 
+/* The first of f's label names (its labels, its constant labels, a
+ * stateset's state label) that is one of ls's names, or NULL. */
+static const char *label_clash(const sonde_family *f, const sonde__labelset *ls)
+{
+	size_t i;
+
+	for (i = 0; i < f->nlabels; i++)
+		if (sonde__labelset_has(ls, f->label_names[i]))
+			return f->label_names[i];
+	for (i = 0; i < f->konst.n; i++)
+		if (sonde__labelset_has(ls, f->konst.names[i]))
+			return f->konst.names[i];
+	if (f->type == SONDE_TYPE_STATESET && sonde__labelset_has(ls, f->name))
+		return f->name;
+	return NULL;
+}
+
+int sonde_registry_set_labels(sonde_registry *r, const char *const *pairs, size_t n)
+{
+	sonde__labelset ls;
+	const char *name = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = sonde__labelset_check("sonde_registry_set_labels", pairs, n, 0)))
+		return rc;
+	if (!r)
+		r = sonde_registry_default();
+	if (!r)
+		return SONDE_ENOMEM;
+	if ((rc = sonde__labelset_make(&ls, pairs, n)))
+		return rc;
+	sonde__reg_lock(r);
+	for (i = 0; i < r->nfams && !name; i++)
+		if ((name = label_clash(r->fams[i], &ls)))
+			break;
+	if (name) {
+		rc = sonde__fail(SONDE_EINVAL,
+		                 "sonde_registry_set_labels: \"%s\" is already a label of %s", name,
+		                 r->fams[i]->name);
+		sonde__reg_unlock(r);
+		sonde__labelset_free(&ls);
+		return rc;
+	}
+	sonde__labelset_free(&r->labels);
+	r->labels = ls;
+	sonde__reg_unlock(r);
+	return SONDE_OK;
+}
+
 void sonde_registry_free(sonde_registry *r)
 {
 	size_t i;
@@ -86,6 +136,7 @@ void sonde_registry_free(sonde_registry *r)
 		sonde__family_free(r->gone[i]);
 	sonde__free(r->fams, r->cap * sizeof(*r->fams));
 	sonde__free(r->gone, r->gone_cap * sizeof(*r->gone));
+	sonde__labelset_free(&r->labels);
 	pthread_mutex_destroy(&r->mu);
 	sonde__free(r, sizeof(*r));
 }
@@ -361,6 +412,17 @@ sonde_family *sonde__registry_register(sonde_registry *r, const sonde_metric_opt
 	}
 	f->internal = internal;
 	f->func = func;
+	{
+		const char *name = label_clash(f, &r->labels);
+		if (name) { /* name points into f: the message first */
+			sonde__fail(SONDE_EINVAL,
+			            "%s: \"%s\" is one of the registry's default labels", o->name,
+			            name);
+			sonde__reg_unlock(r);
+			sonde__family_free(f);
+			return NULL;
+		}
+	}
 	if (f->nlabels == 0 && !internal && !func) {
 		sonde__fam_lock(f);
 		sonde__child *c = sonde__child_insert(f, sonde__labels_hash(0, NULL, NULL), 0, NULL,

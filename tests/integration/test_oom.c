@@ -629,6 +629,44 @@ TEST_TIMEOUT(oom_http_server_every_allocation, 120)
 	ASSERT_TRUE(oom_loop(http_server_scenario, NULL) > 5);
 }
 
+/* ---- metrics: constant labels and a registry's default labels ------------------------ */
+
+static int const_labels_scenario(long n)
+{
+	static const char *const consts[] = {"service", "api", "team", "core"};
+	static const char *const lab[] = {"method"};
+	static const char *const reg_labels[] = {"region", "eu"};
+	sonde_registry *r = sonde_registry_new();
+	sonde_metric_opts o;
+	sonde_family *f;
+	sonde_buf b = SONDE_BUF_INIT;
+	int rc;
+	(void)n;
+
+	if (!r)
+		return sonde_last_status();
+	sonde_metric_opts_init(&o, SONDE_TYPE_COUNTER, "oom_const_total", "x");
+	o.label_names = lab;
+	o.label_count = 1;
+	o.const_labels = consts;
+	o.const_label_count = 2;
+	f = sonde_family_new(r, &o);
+	rc = f ? sonde_registry_set_labels(r, reg_labels, 1) : sonde_last_status();
+	if (rc == SONDE_OK && !sonde_counter_with(f, "GET"))
+		rc = sonde_last_status();
+	if (rc == SONDE_OK)
+		rc = sonde_expose(r, SONDE_FORMAT_PROTOBUF, &b);
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
+	return rc;
+}
+
+TEST_TIMEOUT(oom_const_labels_every_allocation, 60)
+{
+	install();
+	ASSERT_TRUE(oom_loop(const_labels_scenario, NULL) > 10);
+}
+
 /* ---- instrument: the embedded exporter's start (slots, buffers, poll set) ------------ */
 
 static int exporter_scenario(long n)
