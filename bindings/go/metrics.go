@@ -10,6 +10,7 @@ import "C"
 
 import (
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,33 @@ func (r *Registry) Unregister(f Family) error {
 	return lockedStatus(func() C.int { return C.sonde_registry_unregister(r.cp(), fp) })
 }
 
+// SetLabels sets the registry's default labels, written on every series
+// it exposes (prom-client's setDefaultLabels); nil or empty removes them.
+// A name that a registered family uses as a label is refused.
+func (r *Registry) SetLabels(labels map[string]string) error {
+	keys := make([]string, 0, len(labels))
+	for k, v := range labels {
+		if err := noNUL("default label", k, v); err != nil {
+			return err
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	n := len(keys)
+	if n == 0 {
+		return lockedStatus(func() C.int { return C.sonde_registry_set_labels(r.cp(), nil, 0) })
+	}
+	arr := (*[1 << 20]*C.char)(C.malloc(C.size_t(2*n) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[: 2*n : 2*n]
+	for i, k := range keys {
+		arr[2*i], arr[2*i+1] = C.CString(k), C.CString(labels[k])
+	}
+	defer func() {
+		freeAll(arr...)
+		C.free(unsafe.Pointer(&arr[0]))
+	}()
+	return lockedStatus(func() C.int { return C.sonde_registry_set_labels(r.cp(), &arr[0], C.size_t(n)) })
+}
+
 // Opts name a metric. The full name is Namespace_Subsystem_Name, as in
 // client_golang. Help may be empty. MaxChildren 0 means sonde's default
 // cardinality limit (10 000).
@@ -75,6 +103,9 @@ type Opts struct {
 	Help        string
 	Unit        string
 	MaxChildren int
+	// ConstLabels are written on every series of the family, after its
+	// own labels (client_golang's ConstLabels); part of the definition.
+	ConstLabels map[string]string
 }
 
 type CounterOpts = Opts
@@ -177,6 +208,26 @@ func newFamily(d familyDef) (*C.sonde_family, error) {
 		}()
 		co.label_names = &arr[0]
 		co.label_count = C.size_t(n)
+	}
+	if n := len(o.ConstLabels); n > 0 {
+		keys := make([]string, 0, n)
+		for k, v := range o.ConstLabels {
+			if err := noNUL("constant label", k, v); err != nil {
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // one definition whatever the map's order
+		arr := (*[1 << 20]*C.char)(C.malloc(C.size_t(2*n) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[: 2*n : 2*n]
+		for i, k := range keys {
+			arr[2*i], arr[2*i+1] = C.CString(k), C.CString(o.ConstLabels[k])
+		}
+		defer func() {
+			freeAll(arr...)
+			C.free(unsafe.Pointer(&arr[0]))
+		}()
+		co.const_labels = &arr[0]
+		co.const_label_count = C.size_t(n)
 	}
 	cdoubles := func(v []float64) (*C.double, func()) {
 		if len(v) == 0 {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +152,35 @@ func TestPusherAgainstRealPushgateway(t *testing.T) {
 	}
 	if err = sonde.NewPusher(gw, "j").Timeout(-time.Second).Push(); !errors.Is(err, sonde.ErrInvalid) {
 		t.Fatalf("negative timeout: %v", err)
+	}
+}
+
+func TestConstLabelsAndRegistryLabels(t *testing.T) {
+	reg := newReg(t)
+	c, err := sonde.NewCounterVec(sonde.CounterOpts{Registry: reg, Name: "go_const_total",
+		ConstLabels: map[string]string{"service": "api", "env": "prod"}}, []string{"method"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WithLabelValues("GET").Inc()
+	if err := reg.SetLabels(map[string]string{"region": "eu"}); err != nil {
+		t.Fatal(err)
+	}
+	text, err := reg.Expose(sonde.FormatText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// constant labels sorted by name after the family's own, then the
+	// registry's
+	want := `go_const_total{method="GET",env="prod",service="api",region="eu"} 1`
+	if !strings.Contains(string(text), want) {
+		t.Fatalf("want %s in:\n%s", want, text)
+	}
+	if err := reg.SetLabels(map[string]string{"method": "x"}); !errors.Is(err, sonde.ErrInvalid) {
+		t.Fatalf("clash with a label: %v", err)
+	}
+	if _, err := sonde.NewCounterVec(sonde.CounterOpts{Registry: reg, Name: "go_const_total",
+		ConstLabels: map[string]string{"service": "other"}}, []string{"method"}); err == nil {
+		t.Fatal("another definition accepted")
 	}
 }
