@@ -112,6 +112,8 @@ class MetricOpts(ctypes.Structure):
         ("native", c_int), ("native_bucket_factor", c_double),
         ("native_zero_threshold", c_double), ("native_max_zero_threshold", c_double),
         ("native_max_buckets", ctypes.c_uint32), ("native_min_reset_seconds", c_double),
+        # constant labels (issue 16)
+        ("const_labels", P(c_char_p)), ("const_label_count", c_size_t),
     ]
 
 
@@ -132,6 +134,18 @@ class _AttrValue(ctypes.Union):
 
 class SpanAttr(ctypes.Structure):
     _fields_ = [("key", c_void_p), ("type", c_int), ("str_len", c_size_t), ("v", _AttrValue)]
+
+
+class SpanEvent(ctypes.Structure):
+    _fields_ = [("name", c_void_p), ("name_len", c_size_t), ("time_unix_ns", c_i64),
+                ("attrs", ctypes.POINTER(SpanAttr)), ("attr_count", c_u32),
+                ("attrs_dropped", c_u32)]
+
+
+class SpanLink(ctypes.Structure):
+    _fields_ = [("trace_id", c_u8 * 16), ("span_id", c_u8 * 8), ("trace_flags", c_u8),
+                ("attrs", ctypes.POINTER(SpanAttr)), ("attr_count", c_u32),
+                ("attrs_dropped", c_u32)]
 
 
 class Span(ctypes.Structure):
@@ -224,6 +238,7 @@ STRUCTS = {
     "sonde_log_sink_opts": LogSinkOpts, "sonde_log_opts": LogOpts, "sonde_log_field": LogField,
     "sonde_log_site": LogSite, "sonde_log_value": LogValue, "sonde_log_stats": LogStats,
     "sonde_health_opts": HealthOpts, "sonde_health_check_opts": HealthCheckOpts,
+    "sonde_span_event": SpanEvent, "sonde_span_link": SpanLink,
 }
 
 # ---- functions: name -> (restype, argtypes, hot) ----------------------------------
@@ -333,6 +348,19 @@ _DECLS = {
     "sonde_span_set_status": (None, [P(Span), c_int, c_void_p], True),
     "sonde_span_set_error": (None, [P(Span), c_void_p], True),
     "sonde_span_is_sampled": (c_bool, [P(Span)], True),
+    "sonde_span_set_kind": (None, [P(Span), c_int], True),
+    "sonde_span_set_strn": (None, [P(Span), c_void_p, c_void_p, sz], True),
+    "sonde_span_set_str_array": (None, [P(Span), c_void_p, c_void_p, sz], False),
+    "sonde_span_set_int_array": (None, [P(Span), c_void_p, c_void_p, sz], False),
+    "sonde_span_set_double_array": (None, [P(Span), c_void_p, c_void_p, sz], False),
+    "sonde_span_set_bool_array": (None, [P(Span), c_void_p, c_void_p, sz], False),
+    "sonde_span_add_event_at": (None, [P(Span), c_void_p, c_i64, P(SpanAttr), sz], False),
+    "sonde_span_record_exception": (None, [P(Span), c_void_p, c_void_p, c_void_p], False),
+    "sonde_span_add_link": (None, [P(Span), P(SpanContext), P(SpanAttr), sz], False),
+    "sonde_span_is_recording": (c_bool, [P(Span)], True),
+    "sonde_span_get_attrs": (sz, [P(Span), P(P(SpanAttr))], False),
+    "sonde_span_get_events": (sz, [P(Span), P(P(SpanEvent))], False),
+    "sonde_span_get_links": (sz, [P(Span), P(P(SpanLink))], False),
     "sonde_trace_enable_span_metrics": (c_int, [vp, c_char_p], False),
     "sonde_trace_set_span_histogram": (c_int, [vp], False),
     "sonde_trace_set_span_logger": (c_int, [vp, c_int], False),

@@ -436,9 +436,9 @@ class Span:
     started after it end; ended on another thread, its starting thread
     keeps a copy of its context as current."""
 
-    __slots__ = ("_s", "_name", "_keep", "_parent", "_started", "_holder", "_prev")
+    __slots__ = ("_s", "_name", "_keep", "_parent", "_started", "_holder", "_prev", "_kind")
 
-    def __init__(self, name, child_of=None):
+    def __init__(self, name, child_of=None, kind=None, attributes=None):
         self._s = _lib.Span()
         self._name = to_bytes(name, "span name", True) if name is not None else None
         self._keep = []
@@ -446,6 +446,9 @@ class Span:
         self._started = False
         self._holder = None
         self._prev = None
+        self._kind = _kind_of(kind)
+        if attributes:
+            self._keep.append(dict(attributes))  # set once started
 
     def start(self):
         if self._started:
@@ -463,6 +466,11 @@ class Span:
         self._holder = _hold(self)
         self._prev = _cv.get()
         _cv.set((SpanContext(self._s.scope.ctx), self))
+        if self._kind:
+            _lib.lib.sonde_span_set_kind(ctypes.byref(self._s), self._kind)
+        if self._keep and isinstance(self._keep[0], dict):
+            for k, v in self._keep.pop(0).items():
+                self.set_attribute(k, v)
         return self
 
     def end(self):
@@ -479,6 +487,9 @@ class Span:
 
     def __exit__(self, typ, value, tb):
         if typ is not None:
+            # OpenTelemetry's rule: the exception is recorded as an event,
+            # and it failed the operation
+            self.record_exception(value if value is not None else typ())
             self.set_error("%s: %s" % (typ.__name__, value))
         self.end()
         return False
@@ -492,11 +503,23 @@ class Span:
         return ctypes.addressof(b)
 
     def set_attribute(self, key, value):
-        """str, int, float or bool values (others go through str())."""
+        """str, int, float or bool values, or a list or tuple of one of
+        them (an OpenTelemetry array: ints and floats together are floats);
+        anything else goes through str()."""
         k = self._k(key, "attribute key")
         if k is None:
             raise _errors.InvalidArgument(-1, "attribute key is None")
         sp = ctypes.byref(self._s)
+        if isinstance(value, (list, tuple)):
+            kind, arr = _array(value)
+            self._keep.append(arr)
+            fn = {"str": _lib.lib.sonde_span_set_str_array,
+                  "int": _lib.lib.sonde_span_set_int_array,
+                  "double": _lib.lib.sonde_span_set_double_array,
+                  "bool": _lib.lib.sonde_span_set_bool_array}[kind]
+            fn(sp, k, ctypes.cast(arr[0], ctypes.c_void_p) if arr[0] is not None else None,
+               len(value))
+            return
         if isinstance(value, bool):
             _lib.lib.sonde_span_set_bool(sp, k, value)
         elif isinstance(value, int) and -(1 << 63) <= value < (1 << 63):
@@ -512,6 +535,79 @@ class Span:
 
     def set_error(self, message=None):
         _lib.lib.sonde_span_set_error(ctypes.byref(self._s), self._k(message, "message"))
+
+    def set_kind(self, kind):
+        """"internal", "server", "client", "producer" or "consumer"."""
+        self._kind = _kind_of(kind)
+        if self._started:
+            _lib.lib.sonde_span_set_kind(ctypes.byref(self._s), self._kind)
+
+    def add_event(self, name, attributes=None, timestamp_ns=None):
+        """An event (name, attributes, its time: now unless timestamp_ns,
+        nanoseconds since the epoch). Copied by sonde; ignored on a span
+        that is not sampled or has ended."""
+        arr, n, keep = _attr_array(attributes)
+        _lib.lib.sonde_span_add_event_at(ctypes.byref(self._s),
+                                         to_bytes(name, "event name", True),
+                                         int(timestamp_ns or 0), arr, n)
+        del keep
+
+    def record_exception(self, exc):
+        """OpenTelemetry's RecordException: an "exception" event with
+        exception.type (the qualified class name), exception.message and
+        exception.stacktrace (the formatted traceback). The status is not
+        changed (a `with` block that raises sets it)."""
+        import traceback
+        t = type(exc)
+        tname = t.__qualname__ if t.__module__ in ("builtins", None) else \
+            "%s.%s" % (t.__module__, t.__qualname__)
+        stack = "".join(traceback.format_exception(t, exc, exc.__traceback__))
+        _lib.lib.sonde_span_record_exception(
+            ctypes.byref(self._s), to_bytes(tname, "exception type", True),
+            to_bytes(str(exc), "exception message", True),
+            to_bytes(stack, "stack trace", True))
+
+    def add_link(self, context, attributes=None):
+        """A link to another span's context (a SpanContext)."""
+        if not isinstance(context, SpanContext):
+            raise TypeError("sonde: add_link takes a SpanContext")
+        arr, n, keep = _attr_array(attributes)
+        _lib.lib.sonde_span_add_link(ctypes.byref(self._s), ctypes.byref(context._c), arr, n)
+        del keep
+
+    @property
+    def kind(self):
+        return _KINDS[self._s.kind] if 0 < self._s.kind < len(_KINDS) else "internal"
+
+    @property
+    def recording(self):
+        """True when sonde keeps a record of the span (events, links)."""
+        return bool(_lib.lib.sonde_span_is_recording(ctypes.byref(self._s)))
+
+    @property
+    def attributes(self):
+        """The span's attributes as sonde holds them (before its end)."""
+        p = ctypes.POINTER(_lib.SpanAttr)()
+        n = _lib.lib.sonde_span_get_attrs(ctypes.byref(self._s), ctypes.byref(p))
+        return dict(_read_attr(p[i]) for i in range(n))
+
+    @property
+    def events(self):
+        """[(name, time_unix_ns, {attributes})] of a recorded span."""
+        p = ctypes.POINTER(_lib.SpanEvent)()
+        n = _lib.lib.sonde_span_get_events(ctypes.byref(self._s), ctypes.byref(p))
+        return [(ctypes.string_at(p[i].name, p[i].name_len).decode(), p[i].time_unix_ns,
+                 dict(_read_attr(p[i].attrs[j]) for j in range(p[i].attr_count)))
+                for i in range(n)]
+
+    @property
+    def links(self):
+        """[(trace id hex, span id hex, {attributes})] of a recorded span."""
+        p = ctypes.POINTER(_lib.SpanLink)()
+        n = _lib.lib.sonde_span_get_links(ctypes.byref(self._s), ctypes.byref(p))
+        return [(bytes(p[i].trace_id).hex(), bytes(p[i].span_id).hex(),
+                 dict(_read_attr(p[i].attrs[j]) for j in range(p[i].attr_count)))
+                for i in range(n)]
 
     @property
     def context(self):
@@ -535,6 +631,91 @@ class Span:
 
 
 span = Span
+
+_KINDS = ("", "internal", "server", "client", "producer", "consumer")
+
+
+def _kind_of(kind):
+    if kind is None:
+        return 0
+    if isinstance(kind, str) and kind.lower() in _KINDS[1:]:
+        return _KINDS.index(kind.lower())
+    raise ValueError("sonde: span kind %r is not one of internal, server, client, producer, "
+                     "consumer" % (kind,))
+
+
+def _array(values):
+    """(kind, [C array or None, keep...]) for an OpenTelemetry array value."""
+    vals = list(values)
+    if vals and all(isinstance(v, bool) for v in vals):
+        arr = (ctypes.c_bool * len(vals))(*vals)
+        return "bool", [arr]
+    if vals and all(isinstance(v, int) and not isinstance(v, bool) and
+                    -(1 << 63) <= v < (1 << 63) for v in vals):
+        return "int", [(ctypes.c_int64 * len(vals))(*vals)]
+    if vals and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+        return "double", [(ctypes.c_double * len(vals))(*[float(v) for v in vals])]
+    bufs = [ctypes.create_string_buffer(to_bytes(v if isinstance(v, str) else str(v),
+                                                 "attribute value")) for v in vals]
+    if not bufs:
+        return "str", [None]
+    arr = (ctypes.c_void_p * len(bufs))(*[ctypes.addressof(b) for b in bufs])
+    return "str", [arr] + bufs
+
+
+def _attr_array(attributes):
+    """(SpanAttr array or None, n, keep) for a dict of scalar or array
+    values; sonde copies what it points at during the call."""
+    items = list((attributes or {}).items())
+    if not items:
+        return None, 0, None
+    arr = (_lib.SpanAttr * len(items))()
+    keep = []
+    for i, (k, v) in enumerate(items):
+        kb = ctypes.create_string_buffer(to_bytes(k, "attribute key"))
+        keep.append(kb)
+        a = arr[i]
+        a.key = ctypes.addressof(kb)
+        if isinstance(v, (list, tuple)):
+            kind, held = _array(v)
+            keep.append(held)
+            a.type = {"str": 5, "int": 6, "double": 7, "bool": 8}[kind]
+            a.str_len = len(v)
+            a.v.str = ctypes.cast(held[0], ctypes.c_void_p).value if held[0] is not None else None
+        elif isinstance(v, bool):
+            a.type, a.v.b = 4, v
+        elif isinstance(v, int) and -(1 << 63) <= v < (1 << 63):
+            a.type, a.v.i = 2, v
+        elif isinstance(v, float):
+            a.type, a.v.d = 3, v
+        else:
+            b = to_bytes(v if isinstance(v, str) else str(v), "attribute value")
+            vb = ctypes.create_string_buffer(b)
+            keep.append(vb)
+            a.type, a.str_len, a.v.str = 1, len(b), ctypes.addressof(vb)
+    return arr, len(items), keep
+
+
+def _read_attr(a):
+    """(key, value) of a sonde_span_attr."""
+    key = ctypes.string_at(a.key).decode()
+    t, n = a.type, a.str_len
+    if t == 1:
+        return key, ctypes.string_at(a.v.str, n).decode("utf-8", "replace") if n else ""
+    if t == 2:
+        return key, a.v.i
+    if t == 3:
+        return key, a.v.d
+    if t == 4:
+        return key, bool(a.v.b)
+    if t == 5:
+        ptrs = ctypes.cast(a.v.str, ctypes.POINTER(ctypes.c_char_p))
+        return key, [(ptrs[i] or b"").decode("utf-8", "replace") for i in range(n)]
+    ctype = {6: ctypes.c_int64, 7: ctypes.c_double, 8: ctypes.c_bool}.get(t)
+    if ctype is None:
+        return key, None
+    vals = ctypes.cast(a.v.str, ctypes.POINTER(ctype))
+    return key, [bool(vals[i]) if t == 8 else vals[i] for i in range(n)]
 
 
 _span_logger = None  # the Logger C writes span lines to: kept alive while set

@@ -276,3 +276,80 @@ class TestSpans(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestSpanModel(unittest.TestCase):
+    """Kind, typed and array attributes, events, exceptions, links and
+    status from Python, read back from sonde's record of the span."""
+
+    def setUp(self):
+        sonde.set_sampler_ratio(1.0)
+
+    def test_kind_attributes_events_links(self):
+        other = sonde.SpanContext.create("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
+        with sonde.span("GET /users/:id", kind="server",
+                        attributes={"http.request.method": "GET"}) as s:
+            s.set_attribute("http.response.status_code", 200)
+            s.set_attribute("ratio", 0.5)
+            s.set_attribute("cache.hit", True)
+            s.set_attribute("tags", ["a", "b"])
+            s.set_attribute("ids", [1, 2, 3])
+            s.set_attribute("weights", [1, 2.5])
+            s.set_attribute("flags", [True, False])
+            s.add_event("cache miss", {"key": "user:7", "size": 3, "tags": ["x"]},
+                        timestamp_ns=1700000000000000000)
+            s.add_link(other, {"reason": "batch"})
+            self.assertEqual(s.kind, "server")
+            self.assertTrue(s.recording)
+            a = s.attributes
+            self.assertEqual(a["http.request.method"], "GET")
+            self.assertEqual(a["http.response.status_code"], 200)
+            self.assertEqual(a["ratio"], 0.5)
+            self.assertIs(a["cache.hit"], True)
+            self.assertEqual(a["tags"], ["a", "b"])
+            self.assertEqual(a["ids"], [1, 2, 3])
+            self.assertEqual(a["weights"], [1.0, 2.5])
+            self.assertEqual(a["flags"], [True, False])
+            self.assertEqual(s.events, [("cache miss", 1700000000000000000,
+                                         {"key": "user:7", "size": 3, "tags": ["x"]})])
+            self.assertEqual(s.links, [("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331",
+                                        {"reason": "batch"})])
+        with self.assertRaises(ValueError):
+            sonde.span("x", kind="sideways")
+        with self.assertRaises(TypeError):
+            with sonde.span("x") as s:
+                s.add_link("not a context")
+
+    def test_exception_is_recorded_and_sets_the_status(self):
+        seen = {}
+
+        class Boom(Exception):
+            pass
+
+        with self.assertRaises(Boom):
+            with sonde.span("work") as s:
+                try:
+                    raise Boom("disk full")
+                except Boom as e:
+                    s.record_exception(e)
+                    seen["events"] = s.events
+                    raise
+        name, t, attrs = seen["events"][0]
+        self.assertEqual(name, "exception")
+        self.assertGreater(t, 0)
+        self.assertTrue(attrs["exception.type"].endswith("Boom"))
+        self.assertEqual(attrs["exception.message"], "disk full")
+        self.assertIn("Traceback", attrs["exception.stacktrace"])
+        self.assertIn("test_exception_is_recorded_and_sets_the_status",
+                      attrs["exception.stacktrace"])
+        self.assertEqual(s.status, "error")
+
+    def test_unsampled_span_keeps_no_events(self):
+        sonde.set_sampler_ratio(0.0)
+        try:
+            with sonde.span("quiet") as s:
+                s.add_event("ignored")
+                self.assertFalse(s.recording)
+                self.assertEqual(s.events, [])
+        finally:
+            sonde.set_sampler_ratio(1.0)

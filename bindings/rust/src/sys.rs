@@ -54,6 +54,8 @@ pub struct sonde_metric_opts {
     pub native_max_zero_threshold: c_double,
     pub native_max_buckets: u32,
     pub native_min_reset_seconds: c_double,
+    pub const_labels: *const *const c_char,
+    pub const_label_count: usize,
 }
 
 #[repr(C)]
