@@ -485,7 +485,7 @@ func TestSpanIsParentOfCSpanAcrossGoroutineSwitches(t *testing.T) {
 		if err := child.SetAttribute("n", 3); err != nil {
 			t.Error(err)
 		}
-		if err := child.SetAttribute("bad", []int{1}); !errors.Is(err, sonde.ErrInvalid) {
+		if err := child.SetAttribute("bad", []uint8{1}); !errors.Is(err, sonde.ErrInvalid) {
 			t.Errorf("unsupported attribute: %v", err)
 		}
 		child.SetError("boom")

@@ -345,8 +345,9 @@ func (s *Span) cstr(v string) *C.char {
 	return p
 }
 
-// SetAttribute records key=value: string, bool, integer or float values
-// (anything else is dropped and reported as ErrInvalid).
+// SetAttribute records key=value: string, bool, integer or float values,
+// or a []string, []int, []int64, []float64 or []bool (an OpenTelemetry
+// array); anything else is dropped and reported as ErrInvalid.
 func (s *Span) SetAttribute(key string, value interface{}) error {
 	if s == nil || s.p == nil {
 		return newError(-9, "sonde: span not started or already ended")
@@ -370,6 +371,9 @@ func (s *Span) SetAttribute(key string, value interface{}) error {
 	case float32:
 		C.sonde_span_set_double(s.p, k, C.double(v))
 	default:
+		if ok, err := s.setArray(k, value); ok || err != nil {
+			return err
+		}
 		return fmtErr("sonde: attribute %q: unsupported type %T", key, value)
 	}
 	return nil
