@@ -943,8 +943,164 @@ pub struct Span {
     s: Box<sys::sonde_span>, // must not move while attached: boxed
     _name: CString,
     keep: Vec<CString>,
+    arrays: Vec<Box<dyn std::any::Any>>, // array attributes' elements
     ended: bool,
     _not_send: PhantomData<*const ()>,
+}
+
+/// OpenTelemetry's span kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanKind {
+    Internal = 1,
+    Server = 2,
+    Client = 3,
+    Producer = 4,
+    Consumer = 5,
+}
+
+impl SpanKind {
+    fn from_c(k: u32) -> SpanKind {
+        match k {
+            2 => SpanKind::Server,
+            3 => SpanKind::Client,
+            4 => SpanKind::Producer,
+            5 => SpanKind::Consumer,
+            _ => SpanKind::Internal,
+        }
+    }
+}
+
+/// An attribute value: OpenTelemetry's scalars and homogeneous arrays.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attr {
+    Str(String),
+    Int(i64),
+    F64(f64),
+    Bool(bool),
+    StrArray(Vec<String>),
+    IntArray(Vec<i64>),
+    F64Array(Vec<f64>),
+    BoolArray(Vec<bool>),
+}
+
+impl From<&str> for Attr {
+    fn from(v: &str) -> Attr {
+        Attr::Str(v.into())
+    }
+}
+impl From<i64> for Attr {
+    fn from(v: i64) -> Attr {
+        Attr::Int(v)
+    }
+}
+impl From<f64> for Attr {
+    fn from(v: f64) -> Attr {
+        Attr::F64(v)
+    }
+}
+impl From<bool> for Attr {
+    fn from(v: bool) -> Attr {
+        Attr::Bool(v)
+    }
+}
+
+/// C attributes for one call (sonde copies them): the array and what it
+/// points at.
+struct AttrArray {
+    attrs: Vec<sys::sonde_span_attr>,
+    _keep: Vec<Box<dyn std::any::Any>>,
+}
+
+impl AttrArray {
+    fn new(attrs: &[(&str, Attr)]) -> AttrArray {
+        let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
+        let mut out = Vec::with_capacity(attrs.len());
+        let cs = |s: &str| CString::new(s.replace('\0', "")).unwrap_or_default();
+        for (k, v) in attrs {
+            let key = cs(k);
+            let mut a = sys::sonde_span_attr { key: key.as_ptr(), type_: 0, str_len: 0, v: sys::sonde_attr_value { i: 0 } };
+            match v {
+                Attr::Str(s) => {
+                    let c = cs(s);
+                    a.type_ = 1;
+                    a.str_len = c.as_bytes().len();
+                    a.v.str_ = c.as_ptr();
+                    keep.push(Box::new(c));
+                }
+                Attr::Int(i) => {
+                    a.type_ = 2;
+                    a.v.i = *i;
+                }
+                Attr::F64(d) => {
+                    a.type_ = 3;
+                    a.v.d = *d;
+                }
+                Attr::Bool(b) => {
+                    a.type_ = 4;
+                    a.v.b = *b;
+                }
+                Attr::StrArray(v) => {
+                    let c: Vec<CString> = v.iter().map(|x| cs(x)).collect();
+                    let p: Vec<*const c_char> = c.iter().map(|x| x.as_ptr()).collect();
+                    a.type_ = 5;
+                    a.str_len = p.len();
+                    a.v.str_ = p.as_ptr() as *const c_char;
+                    keep.push(Box::new((c, p)));
+                }
+                Attr::IntArray(v) => {
+                    let b = v.clone();
+                    a.type_ = 6;
+                    a.str_len = b.len();
+                    a.v.str_ = b.as_ptr() as *const c_char;
+                    keep.push(Box::new(b));
+                }
+                Attr::F64Array(v) => {
+                    let b = v.clone();
+                    a.type_ = 7;
+                    a.str_len = b.len();
+                    a.v.str_ = b.as_ptr() as *const c_char;
+                    keep.push(Box::new(b));
+                }
+                Attr::BoolArray(v) => {
+                    let b = v.clone();
+                    a.type_ = 8;
+                    a.str_len = b.len();
+                    a.v.str_ = b.as_ptr() as *const c_char;
+                    keep.push(Box::new(b));
+                }
+            }
+            keep.push(Box::new(key));
+            out.push(a);
+        }
+        AttrArray { attrs: out, _keep: keep }
+    }
+    fn ptr(&self) -> *const sys::sonde_span_attr {
+        if self.attrs.is_empty() { ptr::null() } else { self.attrs.as_ptr() }
+    }
+    fn len(&self) -> usize {
+        self.attrs.len()
+    }
+}
+
+/// (key, value) of a C attribute sonde holds.
+unsafe fn read_attr(a: &sys::sonde_span_attr) -> (String, Attr) {
+    let key = CStr::from_ptr(a.key).to_string_lossy().into_owned();
+    let n = a.str_len;
+    let v = match a.type_ {
+        1 => Attr::Str(if n == 0 { String::new() } else { String::from_utf8_lossy(std::slice::from_raw_parts(a.v.str_ as *const u8, n)).into_owned() }),
+        2 => Attr::Int(a.v.i),
+        3 => Attr::F64(a.v.d),
+        4 => Attr::Bool(a.v.b),
+        5 => {
+            let p = a.v.str_ as *const *const c_char;
+            Attr::StrArray((0..n).map(|i| { let s = *p.add(i); if s.is_null() { String::new() } else { CStr::from_ptr(s).to_string_lossy().into_owned() } }).collect())
+        }
+        6 => Attr::IntArray(std::slice::from_raw_parts(a.v.str_ as *const i64, n).to_vec()),
+        7 => Attr::F64Array(std::slice::from_raw_parts(a.v.str_ as *const f64, n).to_vec()),
+        8 => Attr::BoolArray(std::slice::from_raw_parts(a.v.str_ as *const bool, n).to_vec()),
+        _ => Attr::Str(String::new()),
+    };
+    (key, v)
 }
 
 impl Span {
@@ -968,7 +1124,7 @@ impl Span {
                 None => sys::sonde_span_start(&mut *s, n.as_ptr()),
             }
         }
-        Span { s, _name: n, keep: Vec::new(), ended: false, _not_send: PhantomData }
+        Span { s, _name: n, keep: Vec::new(), arrays: Vec::new(), ended: false, _not_send: PhantomData }
     }
     pub fn context(&self) -> SpanContext {
         SpanContext::from_c(unsafe { &*sys::sonde_span_get_context(&*self.s) })
@@ -1012,6 +1168,110 @@ impl Span {
     /// The status: 0 unset, 1 ok, 2 error.
     pub fn status(&self) -> i32 {
         self.s.status
+    }
+    /// Sets OpenTelemetry's span kind (internal by default).
+    pub fn set_kind(&mut self, kind: SpanKind) {
+        unsafe { sys::sonde_span_set_kind(&mut *self.s, kind as c_int) }
+    }
+    pub fn kind(&self) -> SpanKind {
+        SpanKind::from_c(self.s.kind)
+    }
+    /// Any attribute, arrays included (`Attr::StrArray`, ...).
+    pub fn set_attr(&mut self, key: &str, value: Attr) {
+        let k = self.keep(key);
+        let sp = &mut *self.s;
+        match value {
+            Attr::Str(v) => {
+                let p = CString::new(v.replace('\0', "")).unwrap_or_default();
+                unsafe { sys::sonde_span_set_str(sp, k, p.as_ptr()) };
+                self.keep.push(p);
+            }
+            Attr::Int(v) => unsafe { sys::sonde_span_set_int(sp, k, v) },
+            Attr::F64(v) => unsafe { sys::sonde_span_set_double(sp, k, v) },
+            Attr::Bool(v) => unsafe { sys::sonde_span_set_bool(sp, k, v) },
+            Attr::StrArray(v) => {
+                let cs: Vec<CString> = v.iter().map(|x| CString::new(x.replace('\0', "")).unwrap_or_default()).collect();
+                let ps: Vec<*const c_char> = cs.iter().map(|c| c.as_ptr()).collect();
+                unsafe { sys::sonde_span_set_str_array(sp, k, ps.as_ptr(), ps.len()) };
+                self.arrays.push(Box::new((cs, ps))); // the inline attribute keeps the pointers
+            }
+            Attr::IntArray(v) => {
+                unsafe { sys::sonde_span_set_int_array(sp, k, v.as_ptr(), v.len()) };
+                self.arrays.push(Box::new(v));
+            }
+            Attr::F64Array(v) => {
+                unsafe { sys::sonde_span_set_double_array(sp, k, v.as_ptr(), v.len()) };
+                self.arrays.push(Box::new(v));
+            }
+            Attr::BoolArray(v) => {
+                unsafe { sys::sonde_span_set_bool_array(sp, k, v.as_ptr(), v.len()) };
+                self.arrays.push(Box::new(v));
+            }
+        }
+    }
+    /// An event now (`at` None) or at a time, with attributes; sonde copies
+    /// it. Ignored on a span that is not sampled.
+    pub fn add_event(&mut self, name: &str, at: Option<std::time::SystemTime>, attrs: &[(&str, Attr)]) {
+        let n = CString::new(name.replace('\0', "")).unwrap_or_default();
+        let ns = at.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i64);
+        let a = AttrArray::new(attrs);
+        unsafe { sys::sonde_span_add_event_at(&mut *self.s, n.as_ptr(), ns, a.ptr(), a.len()) }
+    }
+    /// OpenTelemetry's RecordException for a Rust error: an "exception"
+    /// event with exception.type (the error's type name), exception.message
+    /// (its Display) and exception.stacktrace (its chain of sources, one
+    /// per line). The status is not changed: call `set_error` too when the
+    /// error failed the operation.
+    pub fn record_error<E: std::error::Error + 'static>(&mut self, err: &E) {
+        let mut chain = format!("{}: {}\n", std::any::type_name::<E>(), err);
+        let mut src = err.source();
+        while let Some(e) = src {
+            chain.push_str(&format!("caused by: {}\n", e));
+            src = e.source();
+        }
+        let cs = |s: &str| CString::new(s.replace('\0', "")).unwrap_or_default();
+        let (t, m, st) = (cs(std::any::type_name::<E>()), cs(&err.to_string()), cs(&chain));
+        unsafe { sys::sonde_span_record_exception(&mut *self.s, t.as_ptr(), m.as_ptr(), st.as_ptr()) }
+    }
+    /// A link to another span's context, with attributes.
+    pub fn add_link(&mut self, ctx: &SpanContext, attrs: &[(&str, Attr)]) {
+        let c = ctx.to_c();
+        let a = AttrArray::new(attrs);
+        unsafe { sys::sonde_span_add_link(&mut *self.s, &c, a.ptr(), a.len()) }
+    }
+    /// Whether sonde keeps a record of the span (events, links).
+    pub fn is_recording(&self) -> bool {
+        unsafe { sys::sonde_span_is_recording(&*self.s) }
+    }
+    /// The attributes as sonde holds them (before the end).
+    pub fn attributes(&self) -> Vec<(String, Attr)> {
+        let mut p = ptr::null();
+        let n = unsafe { sys::sonde_span_get_attrs(&*self.s, &mut p) };
+        (0..n).map(|i| unsafe { read_attr(&*p.add(i)) }).collect()
+    }
+    /// The events of a recorded span: (name, time in ns since the epoch,
+    /// attributes).
+    pub fn events(&self) -> Vec<(String, i64, Vec<(String, Attr)>)> {
+        let mut p = ptr::null();
+        let n = unsafe { sys::sonde_span_get_events(&*self.s, &mut p) };
+        (0..n)
+            .map(|i| unsafe {
+                let e = &*p.add(i);
+                let name = String::from_utf8_lossy(std::slice::from_raw_parts(e.name as *const u8, e.name_len)).into_owned();
+                (name, e.time_unix_ns, (0..e.attr_count as usize).map(|j| read_attr(&*e.attrs.add(j))).collect())
+            })
+            .collect()
+    }
+    /// The links of a recorded span: (trace id, span id, attributes).
+    pub fn links(&self) -> Vec<([u8; 16], [u8; 8], Vec<(String, Attr)>)> {
+        let mut p = ptr::null();
+        let n = unsafe { sys::sonde_span_get_links(&*self.s, &mut p) };
+        (0..n)
+            .map(|i| unsafe {
+                let l = &*p.add(i);
+                (l.trace_id, l.span_id, (0..l.attr_count as usize).map(|j| read_attr(&*l.attrs.add(j))).collect())
+            })
+            .collect()
     }
     /// Ends the span now (dropping it does the same).
     pub fn end(&mut self) {
@@ -1589,6 +1849,8 @@ pub fn layout_of(name: &str) -> Option<(usize, usize)> {
         "sonde_header" => l!(sys::sonde_header),
         "sonde_push_opts" => l!(sys::sonde_push_opts),
         "sonde_exporter_opts" => l!(sys::sonde_exporter_opts),
+        "sonde_span_event" => l!(sys::sonde_span_event),
+        "sonde_span_link" => l!(sys::sonde_span_link),
         _ => None,
     }
 }

@@ -96,6 +96,26 @@ pub struct sonde_span_attr {
 pub const SPAN_ATTRS_MAX: usize = 8;
 
 #[repr(C)]
+pub struct sonde_span_event {
+    pub name: *const c_char,
+    pub name_len: usize,
+    pub time_unix_ns: i64,
+    pub attrs: *const sonde_span_attr,
+    pub attr_count: u32,
+    pub attrs_dropped: u32,
+}
+
+#[repr(C)]
+pub struct sonde_span_link {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub trace_flags: u8,
+    pub attrs: *const sonde_span_attr,
+    pub attr_count: u32,
+    pub attrs_dropped: u32,
+}
+
+#[repr(C)]
 pub struct sonde_span {
     pub scope: sonde_context_scope,
     pub parent_span_id: [u8; 8],
@@ -339,6 +359,18 @@ extern "C" {
     pub fn sonde_span_set_error(s: *mut sonde_span, msg: *const c_char);
     pub fn sonde_span_set_status(s: *mut sonde_span, status: c_int, msg: *const c_char);
     pub fn sonde_span_get_context(s: *const sonde_span) -> *const sonde_span_context;
+    pub fn sonde_span_set_kind(s: *mut sonde_span, kind: c_int);
+    pub fn sonde_span_set_str_array(s: *mut sonde_span, k: *const c_char, v: *const *const c_char, n: usize);
+    pub fn sonde_span_set_int_array(s: *mut sonde_span, k: *const c_char, v: *const i64, n: usize);
+    pub fn sonde_span_set_double_array(s: *mut sonde_span, k: *const c_char, v: *const c_double, n: usize);
+    pub fn sonde_span_set_bool_array(s: *mut sonde_span, k: *const c_char, v: *const bool, n: usize);
+    pub fn sonde_span_add_event_at(s: *mut sonde_span, name: *const c_char, unix_ns: i64, attrs: *const sonde_span_attr, n: usize);
+    pub fn sonde_span_record_exception(s: *mut sonde_span, ty: *const c_char, msg: *const c_char, stack: *const c_char);
+    pub fn sonde_span_add_link(s: *mut sonde_span, ctx: *const sonde_span_context, attrs: *const sonde_span_attr, n: usize);
+    pub fn sonde_span_is_recording(s: *const sonde_span) -> bool;
+    pub fn sonde_span_get_attrs(s: *const sonde_span, out: *mut *const sonde_span_attr) -> usize;
+    pub fn sonde_span_get_events(s: *const sonde_span, out: *mut *const sonde_span_event) -> usize;
+    pub fn sonde_span_get_links(s: *const sonde_span, out: *mut *const sonde_span_link) -> usize;
 
     pub fn sonde_log_level_parse(s: *const c_char, len: usize, out: *mut c_int) -> c_int;
     pub fn sonde_log_sink_opts_init(o: *mut sonde_log_sink_opts);

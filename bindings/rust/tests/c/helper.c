@@ -65,6 +65,8 @@ int helper_layout(const char *name, size_t *size, size_t *align)
 	L(sonde_header);
 	L(sonde_push_opts);
 	L(sonde_exporter_opts);
+	L(sonde_span_event);
+	L(sonde_span_link);
 #undef L
 	return 0;
 }
