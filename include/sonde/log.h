@@ -55,6 +55,7 @@
 
 #include "common.h"
 #include "context.h"
+#include "metrics.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -103,6 +104,22 @@ typedef struct sonde_log_config {
 	                                 and at exit; 0 = 2000 ms */
 	unsigned idle_sleep_max_us;   /* the backend's longest sleep when the
 	                                 rings are empty; 0 = 1000 us */
+	/* Logs as metrics under a name of your own: besides
+	 * sonde_log_records_total{level}, a counter family records_metric
+	 * {level} (levels as sonde names them: "error", ...) with the constant
+	 * labels records_labels (2 * records_label_count strings: name, value,
+	 * ...), in records_registry (NULL = the default registry), so that
+	 * sum(rate(log_entries_total{level="error"}[5m])) by (service) works.
+	 * NULL = none. It counts the records written from the call on. Set
+	 * once: a later call naming another metric fails with SONDE_ESTATE
+	 * (the same one again is accepted). Refusals of the family (a bad name
+	 * or label, a clash in the registry) are the registry's (SONDE_EINVAL,
+	 * SONDE_EEXIST), out of memory SONDE_ENOMEM; the rest of the
+	 * configuration is then not installed either. */
+	const char *records_metric;
+	sonde_registry *records_registry;
+	const char *const *records_labels;
+	size_t records_label_count;
 } sonde_log_config;
 
 /* Zeroes *c and sets size. NULL is a no-op. */

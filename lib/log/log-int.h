@@ -261,6 +261,9 @@ typedef struct sonde__log_global {
 	_Atomic uint64_t nrings;
 	/* self-metrics (default registry); any may be NULL */
 	sonde_counter *m_records[6];
+	/* sonde_log_config.records_metric's counters, one per level, published
+	 * once (release; the backend reads them with acquire) */
+	_Atomic(sonde_counter **) m_user;
 	sonde_counter *m_dropped;
 	sonde_family *m_sink_errors;
 	/* fork (cold; last, so the fields the log call reads keep their

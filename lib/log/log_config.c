@@ -29,6 +29,47 @@ static uint64_t ring_size_for(size_t want)
 	return n;
 }
 
+/* The user's records metric (under log_mu): made once. */
+static char *user_metric_name;
+
+static int user_records_metric(const sonde_log_config *c)
+{
+	static const char *const lvl_label[] = {"level"};
+	static sonde_counter *counters[6];
+	sonde_metric_opts mo;
+	sonde_family *f;
+	int i;
+
+	if (user_metric_name)
+		return strcmp(user_metric_name, c->records_metric) == 0
+		               ? SONDE_OK
+		               : sonde__fail(SONDE_ESTATE,
+		                             "sonde_log_configure: the records metric is already "
+		                             "\"%s\"",
+		                             user_metric_name);
+	sonde_metric_opts_init(&mo, SONDE_TYPE_COUNTER, c->records_metric,
+	                       "Log records written, by level.");
+	mo.label_names = lvl_label;
+	mo.label_count = 1;
+	mo.const_labels = c->records_labels;
+	mo.const_label_count = c->records_label_count;
+	f = sonde_family_new(c->records_registry, &mo);
+	if (!f)
+		return sonde__fail(sonde_last_status(), "sonde_log_configure: %s",
+		                   sonde_last_error());
+	for (i = 0; i < 6; i++) {
+		counters[i] = sonde_counter_with(f, sonde_log_level_name(i));
+		if (!counters[i])
+			return sonde__fail(sonde_last_status(), "sonde_log_configure: %s",
+			                   sonde_last_error());
+	}
+	user_metric_name = sonde__strndup(c->records_metric, strlen(c->records_metric));
+	if (!user_metric_name)
+		return sonde__fail(SONDE_ENOMEM, "sonde_log_configure: out of memory");
+	sonde__store_release(&G.m_user, counters);
+	return SONDE_OK;
+}
+
 int sonde_log_configure(const sonde_log_config *c_in)
 {
 	sonde_log_config c;
@@ -36,6 +77,13 @@ int sonde_log_configure(const sonde_log_config *c_in)
 
 	if (rc != SONDE_OK)
 		return rc;
+	if (c.records_metric) {
+		pthread_mutex_lock(&G.log_mu);
+		rc = user_records_metric(&c);
+		pthread_mutex_unlock(&G.log_mu);
+		if (rc != SONDE_OK)
+			return rc;
+	}
 	pthread_mutex_lock(&G.log_mu);
 	sonde__store_relaxed(&G.ring_bytes, ring_size_for(c.ring_bytes));
 	G.shutdown_timeout_ms = c.shutdown_timeout_ms;

@@ -58,6 +58,8 @@ void sonde__log_stats_publish(const uint64_t written[6])
 	uint64_t d;
 	int i;
 
+	sonde_counter **user = sonde__load_acquire(&G.m_user);
+
 	for (i = 0; i < 6; i++) {
 		d = written[i] - written_exported[i];
 		if (!d)
@@ -65,6 +67,8 @@ void sonde__log_stats_publish(const uint64_t written[6])
 		sonde__fetch_add_relaxed(&G.written[i], d);
 		if (G.m_records[i])
 			sonde_counter_add_u64(G.m_records[i], d);
+		if (user)
+			sonde_counter_add_u64(user[i], d);
 		written_exported[i] = written[i];
 	}
 	d = sonde__load_relaxed(&G.dropped);

@@ -667,6 +667,32 @@ TEST_TIMEOUT(oom_const_labels_every_allocation, 60)
 	ASSERT_TRUE(oom_loop(const_labels_scenario, NULL) > 10);
 }
 
+/* ---- log: the user's records metric (sonde_log_config.records_metric) ---------------- */
+
+static sonde_registry *records_reg; /* lives as long as the logger: never freed */
+
+static int records_metric_scenario(long n)
+{
+	static const char *const svc[] = {"service", "oom"};
+	sonde_log_config c;
+	(void)n;
+
+	sonde_log_config_init(&c);
+	c.records_metric = "oom_log_entries_total";
+	c.records_registry = records_reg;
+	c.records_labels = svc;
+	c.records_label_count = 1;
+	return sonde_log_configure(&c);
+}
+
+TEST_TIMEOUT(oom_log_records_metric_every_allocation, 60)
+{
+	install();
+	records_reg = sonde_registry_new();
+	ASSERT_NOT_NULL(records_reg);
+	ASSERT_TRUE(oom_loop(records_metric_scenario, NULL) > 3);
+}
+
 /* ---- instrument: the embedded exporter's start (slots, buffers, poll set) ------------ */
 
 static int exporter_scenario(long n)
