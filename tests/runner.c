@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "sonde.h"
@@ -152,6 +155,22 @@ bool sonde_test_have(const char *prog)
 	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
 	argv[2] = cmd;
 	return sonde_test_run(argv, NULL, NULL) == 0;
+}
+
+uint16_t sonde_test_dead_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(s, (struct sockaddr *)&a, &len))
+		FAIL("socket: %s", strerror(errno));
+	close(s);
+	return ntohs(a.sin_port);
 }
 
 int sonde_test_run(const char *const argv[], const char *in_path, char **out)

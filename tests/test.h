@@ -125,5 +125,7 @@ int sonde_test_count(const char *hay, const char *needle);
  * (static storage, one per call slot 0..7). */
 const char *sonde_test_tmpfile(int slot, const char *data, size_t len);
 bool sonde_test_have(const char *prog);
+/* A loopback TCP port nobody listens on (bound, then closed). */
+uint16_t sonde_test_dead_port(void);
 
 #endif

@@ -10,7 +10,6 @@ import "C"
 
 import (
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,27 +68,15 @@ func (r *Registry) Unregister(f Family) error {
 // it exposes (prom-client's setDefaultLabels); nil or empty removes them.
 // A name that a registered family uses as a label is refused.
 func (r *Registry) SetLabels(labels map[string]string) error {
-	keys := make([]string, 0, len(labels))
-	for k, v := range labels {
-		if err := noNUL("default label", k, v); err != nil {
-			return err
-		}
-		keys = append(keys, k)
+	pairs := sortedPairs(labels)
+	if err := noNUL("default label", pairs...); err != nil {
+		return err
 	}
-	sort.Strings(keys)
-	n := len(keys)
-	if n == 0 {
-		return lockedStatus(func() C.int { return C.sonde_registry_set_labels(r.cp(), nil, 0) })
-	}
-	arr := (*[1 << 20]*C.char)(C.malloc(C.size_t(2*n) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[: 2*n : 2*n]
-	for i, k := range keys {
-		arr[2*i], arr[2*i+1] = C.CString(k), C.CString(labels[k])
-	}
-	defer func() {
-		freeAll(arr...)
-		C.free(unsafe.Pointer(&arr[0]))
-	}()
-	return lockedStatus(func() C.int { return C.sonde_registry_set_labels(r.cp(), &arr[0], C.size_t(n)) })
+	arr, free := cStrings(pairs)
+	defer free()
+	return lockedStatus(func() C.int {
+		return C.sonde_registry_set_labels(r.cp(), arr, C.size_t(len(pairs)/2))
+	})
 }
 
 // Opts name a metric. The full name is Namespace_Subsystem_Name, as in
@@ -209,25 +196,15 @@ func newFamily(d familyDef) (*C.sonde_family, error) {
 		co.label_names = &arr[0]
 		co.label_count = C.size_t(n)
 	}
-	if n := len(o.ConstLabels); n > 0 {
-		keys := make([]string, 0, n)
-		for k, v := range o.ConstLabels {
-			if err := noNUL("constant label", k, v); err != nil {
-				return nil, err
-			}
-			keys = append(keys, k)
+	if len(o.ConstLabels) > 0 {
+		pairs := sortedPairs(o.ConstLabels)
+		if err := noNUL("constant label", pairs...); err != nil {
+			return nil, err
 		}
-		sort.Strings(keys) // one definition whatever the map's order
-		arr := (*[1 << 20]*C.char)(C.malloc(C.size_t(2*n) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[: 2*n : 2*n]
-		for i, k := range keys {
-			arr[2*i], arr[2*i+1] = C.CString(k), C.CString(o.ConstLabels[k])
-		}
-		defer func() {
-			freeAll(arr...)
-			C.free(unsafe.Pointer(&arr[0]))
-		}()
-		co.const_labels = &arr[0]
-		co.const_label_count = C.size_t(n)
+		arr, free := cStrings(pairs)
+		defer free()
+		co.const_labels = arr
+		co.const_label_count = C.size_t(len(pairs) / 2)
 	}
 	cdoubles := func(v []float64) (*C.double, func()) {
 		if len(v) == 0 {

@@ -88,13 +88,15 @@ func (p *Pusher) do(m C.sonde_push_method) error {
 	var o C.sonde_push_opts
 	C.sonde_push_opts_init(&o)
 	o.job = cstr(p.job)
-	if ng := len(p.grouping); ng > 0 {
-		arr := (*[1 << 20]*C.char)(alloc(2*ng, int(unsafe.Sizeof((*C.char)(nil)))))[: 2*ng : 2*ng]
-		for i, g := range p.grouping {
-			arr[2*i], arr[2*i+1] = cstr(g[0]), cstr(g[1])
-		}
-		o.grouping = &arr[0]
-		o.ngrouping = C.size_t(ng)
+	var flat []string
+	for _, g := range p.grouping {
+		flat = append(flat, g[0], g[1])
+	}
+	if len(flat) > 0 {
+		arr, free := cStrings(flat)
+		defer free()
+		o.grouping = arr
+		o.ngrouping = C.size_t(len(p.grouping))
 	}
 	if nh := len(p.headers); nh > 0 {
 		hs := (*[1 << 20]C.sonde_header)(alloc(nh, int(C.sizeof_sonde_header)))[:nh:nh]

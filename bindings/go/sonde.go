@@ -73,6 +73,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
 	"strings"
 	"unsafe"
 )
@@ -147,6 +148,37 @@ func lockedPtr(fn func() unsafe.Pointer) (unsafe.Pointer, error) {
 		return nil, lastError(0)
 	}
 	return p, nil
+}
+
+// cStrings lays ss out as a C array of C strings (nil for none); free
+// releases the array and the strings.
+func cStrings(ss []string) (**C.char, func()) {
+	if len(ss) == 0 {
+		return nil, func() {}
+	}
+	arr := (*[1 << 20]*C.char)(C.malloc(C.size_t(len(ss)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[:len(ss):len(ss)]
+	for i, x := range ss {
+		arr[i] = C.CString(x)
+	}
+	return &arr[0], func() {
+		freeAll(arr...)
+		C.free(unsafe.Pointer(&arr[0]))
+	}
+}
+
+// sortedPairs is m as name, value, ... in name order (one definition
+// whatever the map's order).
+func sortedPairs(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, 2*len(keys))
+	for _, k := range keys {
+		out = append(out, k, m[k])
+	}
+	return out
 }
 
 func lockedStatus(fn func() C.int) error {

@@ -84,11 +84,11 @@ func (s *Span) setArray(k *C.char, value interface{}) (bool, error) {
 		}
 		C.sonde_span_set_str_array(s.p, k, (**C.char)(unsafe.Pointer(arr)), C.size_t(len(v)))
 	case []int:
-		arr := (*[1 << 20]C.int64_t)(s.calloc(len(v), 8))
+		w := make([]int64, len(v))
 		for i, x := range v {
-			arr[i] = C.int64_t(x)
+			w[i] = int64(x)
 		}
-		C.sonde_span_set_int_array(s.p, k, (*C.int64_t)(unsafe.Pointer(arr)), C.size_t(len(v)))
+		return s.setArray(k, w)
 	case []int64:
 		arr := (*[1 << 20]C.int64_t)(s.calloc(len(v), 8))
 		for i, x := range v {

@@ -105,21 +105,11 @@ TEST(push_refuses_bad_arguments)
  * and the group's path (with the job base64-encoded: it has a '/'). */
 TEST(push_to_a_dead_port_fails_fast)
 {
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0);
 	sonde_push_opts o;
 	char url[64];
 	int64_t t0;
 
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
-	    getsockname(s, (struct sockaddr *)&a, &len))
-		FAIL("socket: %s", strerror(errno));
-	close(s);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/gw/", (unsigned)ntohs(a.sin_port));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/gw/", (unsigned)sonde_test_dead_port());
 	sonde_push_opts_init(&o);
 	o.job = "a/b";
 	o.timeout_ms = 2000;

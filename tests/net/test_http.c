@@ -359,26 +359,10 @@ TEST(http_keepalive_server_closes)
 }
 
 /* A port nobody listens on: bind one, close it. */
-static uint16_t dead_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
-	    getsockname(s, (struct sockaddr *)&a, &len))
-		FAIL("socket: %s", strerror(errno));
-	close(s);
-	return ntohs(a.sin_port);
-}
-
 TEST(http_refused_connection)
 {
 	sonde__http_response r;
-	sonde__http_client *c = client("127.0.0.1", dead_port(), 1000);
+	sonde__http_client *c = client("127.0.0.1", sonde_test_dead_port(), 1000);
 	int64_t t0 = sonde_now_mono_ns();
 
 	sonde__http_response_init(&r);
@@ -534,7 +518,7 @@ TEST(http_client_rejects_bad_arguments)
 	ASSERT_NULL(sonde__http_client_new("localhost", 0, NULL));
 	ASSERT_NULL(sonde__http_client_new("a/b", 80, NULL));
 	ASSERT_NULL(sonde__http_client_new("localhost", 80, &neg));
-	c = sonde__http_client_new("127.0.0.1", dead_port(), NULL);
+	c = sonde__http_client_new("127.0.0.1", sonde_test_dead_port(), NULL);
 	ASSERT_NOT_NULL(c);
 	sonde__http_response_init(&r);
 	ASSERT_EQ_INT(sonde__http_request(c, "PO ST", "/", NULL, 0, NULL, 0, &r), SONDE_EINVAL);
