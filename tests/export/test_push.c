@@ -5,11 +5,6 @@
  * tests/integration/test_demo.c (tests/tools/push_gateway.py), and every
  * allocation of a push in tests/integration/test_oom.c.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "sonde.h"
 #include "test.h"
