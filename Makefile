@@ -159,6 +159,17 @@ bench: $(BUILD)/bench/sonde-bench
 	$(BUILD)/bench/sonde-bench $(B)
 
 # The soak: ten times longer repetitions, more of them (see bench/bench.h).
+# sonde beside prometheus-cpp and spdlog (apt-get install prometheus-cpp-dev
+# libspdlog-dev), same harness, one run; not part of make test or CI.
+$(BUILD)/bench/sonde-bench-peers: bench/peers/bench_peers.cpp bench/bench_main.c bench/bench.h $(BUILD)/libsonde.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -c bench/bench_main.c -o $(BUILD)/bench/bench_main_peers.o
+	$(CXX) -std=c++17 -O2 -g -Iinclude -o $@ bench/peers/bench_peers.cpp $(BUILD)/bench/bench_main_peers.o \
+	  $(BUILD)/libsonde.a -lprometheus-cpp-core -lspdlog -lfmt $(PROG_LIBS)
+
+bench-peers: $(BUILD)/bench/sonde-bench-peers
+	$(BUILD)/bench/sonde-bench-peers $(B)
+
 bench-long: $(BUILD)/bench/sonde-bench
 	SONDE_BENCH_LONG=1 $(BUILD)/bench/sonde-bench $(B)
 
@@ -309,7 +320,7 @@ check-source:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all test test-asan test-tsan test-clang test-oom format format-check bench-long bench examples demo install uninstall man test-packaging clean check-source fuzz fuzz-bins \
+.PHONY: all test test-asan test-tsan test-clang test-oom format format-check bench-long bench bench-peers examples demo install uninstall man test-packaging clean check-source fuzz fuzz-bins \
         test-bins asan-bins tsan-bins
 
 print-%:

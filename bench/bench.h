@@ -18,6 +18,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef void (*bench_body)(void *arg, uint64_t n, int tid);
 
 typedef struct bench_case {
@@ -51,4 +55,7 @@ uint64_t bench_now_ns(void);
 /* Keeps a value alive without a memory barrier for the compiler. */
 #define BENCH_KEEP(x) __asm__ volatile("" : : "g"(x) : "memory")
 
+#ifdef __cplusplus
+}
+#endif
 #endif
