@@ -150,7 +150,11 @@ TEST(pb_expose_every_type_decodes_with_client_model)
 		         : u < 0.15 ? 0.0004
 		         : u < 0.5  ? -exp(gauss())
 		                    : exp(gauss() * 3);
-		sonde_histogram_observe(n2, mix[i]);
+		if (i == NOBS - 1) /* the last one with an exemplar */
+			ASSERT_OK(sonde_histogram_observe_exemplar_labels(n2, mix[i], 1, ex_names,
+			                                                  ex_vals));
+		else
+			sonde_histogram_observe(n2, mix[i]);
 	}
 	/* schema 8 over six decades */
 	wf = native_family(r, "nat_fine", SONDE_NATIVE_ONLY, 1.003, 0, 255, NULL, 0, 0, NULL);
@@ -210,6 +214,8 @@ TEST(pb_expose_every_type_decodes_with_client_model)
 	      "[{\"labels\":{\"path\":\"/x\"},\"native\":{\"schema\":0,\"zero_threshold\":0.001,",
 	      j);
 	json_obs(j, mix, NOBS);
+	fprintf(j, ",\"exemplars\":[{\"labels\":{\"trace_id\":\"abc123\"},\"value\":%.17g}]",
+	        mix[NOBS - 1]);
 	fputs("}}]},\n", j);
 	fprintf(j,
 	        "{\"name\":\"req_total\",\"type\":\"counter\",\"help\":\"Requests \\\"all\\\"\\n\","
