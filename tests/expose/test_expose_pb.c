@@ -550,6 +550,43 @@ TEST(pb_native_resets_race_observers_and_scrapes)
 	sonde_registry_free(r);
 }
 
+/* A real Prometheus 2.42 (native histograms, exemplar storage) scrapes a
+ * native-only histogram with an exemplar over protobuf: it stores the
+ * native series and reads the exemplar back (query_exemplars). 2.42's
+ * metrics.proto has no Histogram.exemplars, so it finds the exemplar on
+ * the +Inf bucket (tried: without that bucket it stores none); field 16
+ * itself is checked by Google's protobuf in the test above. */
+TEST_TIMEOUT(pb_native_exemplar_read_by_prometheus, 90)
+{
+	sonde_registry *r = sonde_registry_new();
+	static const char *const ex_names[] = {"trace_id"};
+	static const char *const ex_vals[] = {"4bf92f3577b34da6a3ce929d0e0e4736"};
+	sonde_family *f =
+	        native_family(r, "nat_ex_seconds", SONDE_NATIVE_ONLY, 0, 0, 0, NULL, 0, 0, NULL);
+	sonde_histogram *h = sonde_histogram_with_n(f, 0);
+	const char *argv[] = {SONDE_PYTHON, SONDE_SRC_DIR "/tests/tools/prom_native_exemplar.py",
+	                      NULL,         "nat_ex_seconds",
+	                      "51",         ex_vals[0],
+	                      "0.25",       NULL};
+	sonde_buf b = SONDE_BUF_INIT;
+	char *out = NULL;
+	int i, rc;
+
+	if (!sonde_test_have("/usr/bin/prometheus") || !sonde_test_have("promtool"))
+		FAIL("prometheus not found: apt-get install prometheus");
+	for (i = 0; i < 50; i++)
+		sonde_histogram_observe(h, 0.001 * (i + 1));
+	ASSERT_OK(sonde_histogram_observe_exemplar_labels(h, 0.25, 1, ex_names, ex_vals));
+	ASSERT_OK(sonde_expose(r, SONDE_FORMAT_PROTOBUF, &b));
+	argv[2] = sonde_test_tmpfile(0, b.data, b.len);
+	rc = sonde_test_run(argv, NULL, &out);
+	if (rc != 0 || !strstr(out, " checks, 0 problems"))
+		FAIL("prom_native_exemplar.py exit %d:\n%s", rc, out);
+	free(out);
+	sonde_buf_destroy(&b);
+	sonde_registry_free(r);
+}
+
 TEST(pb_native_only_text_shows_count_and_sum)
 {
 	sonde_registry *r = sonde_registry_new();
