@@ -98,8 +98,6 @@ void sonde_histogram_observe(sonde_histogram *h, double v)
 		sonde__native_observe(&h->c, v);
 		if (h->c.nbounds == 0)
 			return;
-		classic_add(h, find_bucket(h->c.bounds, h->c.nbounds, v), v);
-		return;
 	}
 	classic_add(h, find_bucket(h->c.bounds, h->c.nbounds, v), v);
 }
