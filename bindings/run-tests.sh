@@ -72,6 +72,14 @@ go)
 		echo "--- FAIL: sondeslog: $exp missing (apt-get install golang-golang-x-exp-dev)" | tee -a "$log"
 		rc=1
 	fi
+	# pbcheck: a nested module decoding the protobuf exposition with
+	# client_model's Go types, from Debian's golang-github-prometheus-
+	# client-model-dev (replace directives to /usr/share/gocode, offline)
+	(cd "$here/go/pbcheck" && GOTOOLCHAIN=local GOFLAGS= GOPROXY=off GOCACHE="$BUILD/go-cache" \
+		GOPATH="$BUILD/go-path" CGO_LDFLAGS="-L$BUILD -Wl,-rpath,$BUILD ${SONDE_ZLIB_LIBS:-}" \
+		LD_LIBRARY_PATH="$BUILD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+		go test -tags sonde_intree -count=1 -v ./... 2>&1) | tee -a "$log"
+	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
 	passed=$(grep -c -E '^\s*--- PASS' "$log")
 	failed=$(grep -c -E '^\s*--- FAIL' "$log")
 	;;

@@ -13,7 +13,9 @@
  * histogram's buckets leave out +Inf (its count is sample_count) unless the
  * +Inf bucket carries an exemplar, as client_golang does. A native
  * histogram writes schema, zero bucket, spans and delta-encoded counts
- * (metrics/native.h), and its classic buckets when it has any.
+ * (metrics/native.h), and its classic buckets when it has any; a
+ * native-only one its exemplar in Histogram.exemplars (field 16 of
+ * client_model 0.6's metrics.proto) and on a +Inf bucket.
  *
  * Strings: label values and HELP are written as they were given, with
  * invalid UTF-8 replaced by U+FFFD (what the text formats print), so a
@@ -56,6 +58,7 @@ enum {
 	H_NEG_DELTA = 10,
 	H_POS_SPAN = 12,
 	H_POS_DELTA = 13,
+	H_EXEMPLARS = 16, /* client_model 0.6+: native histograms' exemplars */
 	B_CUMULATIVE = 1,
 	B_UPPER = 2,
 	B_EXEMPLAR = 3,
@@ -353,6 +356,14 @@ static void put_histogram(sonde_buf *b, const sonde__child *c)
 			 * as native for the scraper (client_golang does the same) */
 			put_span(b, H_POS_SPAN, 0, 0);
 		sonde__native_read_free(&rd);
+		/* a native-only histogram's exemplar (its one slot, with the
+		 * timestamp native exemplars must have) in Histogram.exemplars,
+		 * where client_golang puts them and newer Prometheus servers
+		 * read them; put_classic_buckets also wrote it on a +Inf
+		 * bucket, where older ones look for a native histogram's
+		 * exemplars */
+		if (!c->nbounds)
+			put_exemplar(b, H_EXEMPLARS, c, 0);
 	}
 	sonde__pb_end(b, m);
 }

@@ -48,10 +48,16 @@ static inline uint32_t find_bucket(const double *b, uint32_t nb, double v)
 	return lo;
 }
 
+static inline void classic_add(sonde_histogram *h, uint32_t b, double v)
+{
+	sonde__cell_t *cells = sonde__cell(sonde__load_relaxed(&h->c.cell));
+
+	sonde__cell_add_u64(cells + b, 1);
+	sonde__cell_add_f64(cells + h->c.nbounds + 1, v);
+}
+
 static inline void add(sonde_histogram *h, uint32_t b, double v)
 {
-	sonde__cell_t *cells;
-
 	if (SONDE_UNLIKELY(h->c.ext != NULL)) {
 		sonde__native_observe(&h->c, v);
 		/* native only: its count and sum are the native buckets' (the
@@ -59,9 +65,7 @@ static inline void add(sonde_histogram *h, uint32_t b, double v)
 		if (h->c.nbounds == 0)
 			return;
 	}
-	cells = sonde__cell(sonde__load_relaxed(&h->c.cell));
-	sonde__cell_add_u64(cells + b, 1);
-	sonde__cell_add_f64(cells + h->c.nbounds + 1, v);
+	classic_add(h, b, v);
 }
 
 /* NaN, and a negative v when no bound is negative (the histogram measures
@@ -88,7 +92,14 @@ void sonde_histogram_observe(sonde_histogram *h, double v)
 	/* one test for the common case: v >= 0 (false for NaN) */
 	if (SONDE_UNLIKELY(!(v >= 0)) && sonde__histogram_refuses(&h->c, v))
 		return;
-	add(h, find_bucket(h->c.bounds, h->c.nbounds, v), v);
+	if (h->c.ext != NULL) {
+		/* native first: a native-only histogram (nbounds 0) stops here
+		 * without a bucket search */
+		sonde__native_observe(&h->c, v);
+		if (h->c.nbounds == 0)
+			return;
+	}
+	classic_add(h, find_bucket(h->c.bounds, h->c.nbounds, v), v);
 }
 
 uint32_t sonde__histogram_bucket(const sonde__child *c, double v)

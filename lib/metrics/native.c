@@ -8,41 +8,83 @@
 #include "metrics/cells.h"
 #include "metrics/native.h"
 
-uint16_t sonde__native_slice_first[SONDE_NATIVE_SCHEMA_MAX + 1][1u << SONDE__NH_SLICE_BITS];
+uint64_t sonde__native_tab[SONDE__NH_TAB_ENTRIES];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-/* ---- bucket indices ----------------------------------------------------------
- * a = frac * 2^exp with frac in [0.5, 1) (frexp's split, read from the
- * bits). Schema s > 0: the first j with bound[s][j] >= frac, plus (exp - 1)
- * * 2^s (client_golang's and Prometheus' definition). Schema s <= 0: exp,
- * one less when frac is exactly 0.5, then divided by 2^-s rounding up.
- *
- * The search for s > 0 is one table load and one comparison: the top 10
- * bits of the fraction select one of 1024 equal slices of [0.5, 1); no
- * slice holds two bounds (the closest bounds, schema 8's first two, are
- * 0.5 * (2^(1/256) - 1) = 0.00135 apart, a slice is 1/2048 = 0.00049
- * wide), so the table's count of bounds below the slice is the answer or
- * one less than it. */
+/* Schema s's slice table starts at entry 2^(s+1) - 2. */
+static inline uint64_t *tab_row(int32_t s)
+{
+	return sonde__native_tab + ((2u << s) - 2);
+}
+
+/* The mantissa of the bound of schema s's row j (j < 2^s; schema 0's
+ * single bound is 0.5, mantissa 0). */
+static uint64_t bound_mant(int32_t s, uint32_t j)
+{
+	return s == 0 ? 0 : sonde__dbl_bits(sonde__native_row(s)[j]) & SONDE__NH_MANT_MASK;
+}
+
 static void tables_init(void)
 {
 	int32_t s;
-	uint32_t t, j;
 
-	for (s = 1; s <= SONDE_NATIVE_SCHEMA_MAX; s++) {
-		const double *b = sonde__native_row(s);
-		uint32_t len = 1u << s;
-		for (t = 0, j = 0; t < (1u << SONDE__NH_SLICE_BITS); t++) {
-			double start = 0.5 + (double)t / (double)(2u << SONDE__NH_SLICE_BITS);
-			while (j < len && b[j] < start)
+	for (s = 0; s <= SONDE_NATIVE_SCHEMA_MAX; s++) {
+		uint64_t *row = tab_row(s);
+		uint32_t len = 1u << s, nslices = 2u << s, shift = 52 - (uint32_t)(s + 1), t, j = 0;
+		for (t = 0; t < nslices; t++) {
+			uint64_t start = (uint64_t)t << shift, end = (uint64_t)(t + 1) << shift,
+			         inside = SONDE__NH_MANT_MASK;
+			/* the bounds strictly below the slice's first mantissa */
+			while (j < len && bound_mant(s, j) < start)
 				j++;
-			sonde__native_slice_first[s][t] = (uint16_t)j;
+			/* at most one bound in [start, end) (see native.h) */
+			if (j < len && bound_mant(s, j) < end)
+				inside = bound_mant(s, j);
+			row[t] = (uint64_t)j << 52 | inside;
 		}
 	}
 }
 
-int32_t sonde__native_key(double a, int32_t schema)
+void sonde__native_tables_init(void)
 {
 	pthread_once(&tables_once, tables_init);
+}
+
+int32_t sonde__native_key_of(double a, int32_t schema)
+{
+	uint64_t bits = sonde__dbl_bits(a), m = bits & SONDE__NH_MANT_MASK;
+	int32_t e = (int32_t)(bits >> 52), exp;
+
+	if (e == 0) {
+		/* subnormal: move the top set bit to bit 52 */
+		int lz = __builtin_clzll(m) - 11;
+		m = (m << lz) & SONDE__NH_MANT_MASK;
+		exp = -1021 - lz;
+	} else {
+		exp = e - 1022;
+	}
+	if (schema > 0) {
+		/* the first j with bound[j] >= frac, a binary search over the
+		 * generated row (no libm) */
+		const double *row = sonde__native_row(schema);
+		double frac = sonde__bits_dbl(m | (UINT64_C(0x3fe) << 52));
+		uint32_t lo = 0, hi = 1u << schema;
+		while (lo < hi) {
+			uint32_t mid = (lo + hi) / 2;
+			if (row[mid] < frac)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return (int32_t)lo + (exp - 1) * (1 << schema);
+	}
+	if (m == 0)
+		exp--; /* a power of two ends the bucket below */
+	return sonde__native_floor_shift(exp + (1 << -schema) - 1, -schema);
+}
+
+int32_t sonde__native_key(double a, int32_t schema)
+{
 	if (!(a > 0))
 		return 0;
 	return sonde__native_key_of(a > DBL_MAX ? DBL_MAX : a, schema);
@@ -125,7 +167,7 @@ int sonde__native_config(const sonde_metric_opts *o, int *mode, int32_t *schema,
 	if (!(o->native_min_reset_seconds >= 0) || isinf(o->native_min_reset_seconds))
 		return sonde__fail(SONDE_EINVAL, "%s: native_min_reset_seconds must be >= 0",
 		                   o->name);
-	pthread_once(&tables_once, tables_init);
+	sonde__native_tables_init();
 	*schema = sonde__native_schema_for(o->native_bucket_factor ? o->native_bucket_factor : 1.1);
 	/* 2^-128, client_golang's DefNativeHistogramZeroThreshold; negative:
 	 * only exact zeros */
@@ -137,6 +179,26 @@ int sonde__native_config(const sonde_metric_opts *o, int *mode, int32_t *schema,
 	        o->native_max_buckets ? o->native_max_buckets : SONDE_NATIVE_DEFAULT_MAX_BUCKETS;
 	*min_reset_s = o->native_min_reset_seconds;
 	return SONDE_OK;
+}
+
+void sonde__native_gen_key_init(sonde__native_gen *g, int32_t schema, double zt)
+{
+	sonde__native_tables_init();
+	g->zt_bits = sonde__dbl_bits(zt);
+	if (schema >= 0) {
+		g->tab = tab_row(schema);
+		g->tab_shift = (uint8_t)(52 - (schema + 1));
+		g->up = (uint8_t)schema;
+		g->down = 0;
+		g->key_add = SONDE__NH_KEY_BIAS - (1023u << schema);
+	} else {
+		uint32_t d = (uint32_t)-schema;
+		g->tab = tab_row(0);
+		g->tab_shift = 51;
+		g->up = 0;
+		g->down = (uint8_t)d;
+		g->key_add = ((uint32_t)SONDE__NH_KEY_BIAS << d) + (1u << d) - 1 - 1023;
+	}
 }
 
 static sonde__native_gen *gen_new(const sonde__native *nh, int32_t schema, double zt)
@@ -161,6 +223,8 @@ static sonde__native_gen *gen_new(const sonde__native *nh, int32_t schema, doubl
 	}
 	g->schema = schema;
 	g->zt = zt;
+	g->w = nh->w;
+	sonde__native_gen_key_init(g, schema, zt);
 	sonde__init_unshared(&g->span[0], SONDE__NH_EMPTY_SPAN);
 	sonde__init_unshared(&g->span[1], SONDE__NH_EMPTY_SPAN);
 	return g;
@@ -380,42 +444,80 @@ static bool next_gen(sonde__native *nh, sonde__native_gen *g, int side, int32_t 
 	return true;
 }
 
-/* The slow path: bucket k of sign side is outside g's span. Extends the
- * span (CAS) when it stays within the limit, else switches generations.
- * Returns the span word to use, or 0 to start over (a new generation, or
- * the observation was dropped: *dropped). */
-uint64_t sonde__native_extend(sonde__child *c, sonde__native *nh, sonde__native_gen *g, int side,
-                              int32_t k, double v, bool *dropped)
+/* Bucket k of sign side in g's span: the span word holding it (extended by
+ * a CAS when that stays within the limit), or 0 when only a generation
+ * switch can take it. */
+static uint64_t span_take(const sonde__native *nh, sonde__native_gen *g, int side, int32_t k)
 {
 	uint64_t r = sonde__load_relaxed(&g->span[side]), want;
 
 	for (;;) {
 		int32_t lo = sonde__nh_span_lo(r), hi = sonde__nh_span_hi(r);
+		if (lo <= k && k <= hi)
+			return r; /* held already (frozen or not, as on the hot path) */
 		if (r & SONDE__NH_FROZEN)
-			break;
-		if (lo > hi)
+			return 0;
+		if (lo > hi) {
 			want = sonde__nh_pack(k, k, k);
-		else {
-			int32_t base = sonde__nh_span_base(r);
+		} else {
 			if (k < lo)
 				lo = k;
 			if (k > hi)
 				hi = k;
 			if (hi - lo >= (int32_t)nh->w)
-				break;
-			want = sonde__nh_pack(lo, hi, base);
+				return 0;
+			want = sonde__nh_pack(lo, hi, sonde__nh_span_base(r));
 		}
 		if (sonde__cas_weak(&g->span[side], &r, want))
 			return want;
 	}
-	/* a switch: under the family mutex, unless another thread made it */
-	sonde__fam_lock(c->fam);
-	if (sonde__load_relaxed(&nh->cur) == g && !next_gen(nh, g, side, k, v)) {
-		sonde__self_count_rejected(SONDE_REJECT_OOM);
-		*dropped = true;
+}
+
+/* What the hot path leaves out, from the start: the reference index (any
+ * double, infinities counted in the extreme bucket), span extension and
+ * generation switches. */
+void sonde__native_observe_slow(sonde__child *c, double v)
+{
+	sonde__native *nh = c->ext;
+	double a = v < 0 ? -v : v;
+	int side = v < 0;
+
+	if (a > DBL_MAX)
+		a = DBL_MAX;
+	for (;;) {
+		/* acquire: pairs with the release in next_gen() */
+		sonde__native_gen *g = sonde__load_acquire(&nh->cur);
+		uint32_t off = SONDE__NH_CELL_ZERO;
+		sonde__cell_t *cells;
+
+		if (a > g->zt) {
+			int32_t k = sonde__native_key_of(a, g->schema), pos;
+			uint64_t r = span_take(nh, g, side, k);
+			if (!r) {
+				/* a switch: under the family mutex, unless another
+				 * thread made it; then start over on the new one */
+				bool dropped = false;
+				sonde__fam_lock(c->fam);
+				if (sonde__load_relaxed(&nh->cur) == g &&
+				    !next_gen(nh, g, side, k, v)) {
+					sonde__self_count_rejected(SONDE_REJECT_OOM);
+					dropped = true;
+				}
+				sonde__fam_unlock(c->fam);
+				if (dropped)
+					return;
+				continue;
+			}
+			pos = k - sonde__nh_span_base(r);
+			if (pos < 0)
+				pos += (int32_t)nh->w;
+			off = SONDE__NH_CELL_BUCKETS + (uint32_t)side * nh->w + (uint32_t)pos;
+		}
+		cells = sonde__cell(g->cell);
+		sonde__cell_add_u64(cells + off, 1);
+		sonde__cell_add_f64(cells + SONDE__NH_CELL_SUM, v);
+		return;
 	}
-	sonde__fam_unlock(c->fam);
-	return 0;
 }
 
 /* ---- reading -------------------------------------------------------------------- */

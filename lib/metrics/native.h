@@ -9,11 +9,17 @@
  * W = the child's bucket limit. Each sign's populated bucket indices span
  * at most W: bucket index k lives in cell (k - base) mod W of its sign,
  * base being the first index the generation saw for that sign. The span
- * [lo, hi] and base of each sign are one atomic word.
+ * [lo, lo + n) and base of each sign are one atomic word.
  *
- * Observing is lock-free on the thread's own cells: one acquire load of the
- * current generation, the bucket index (bit arithmetic and a table, no
- * libm), one relaxed load of the sign's span and two cell adds. A value
+ * Observing is lock-free on the thread's own cells, and flat: the child's
+ * native state, one acquire load of the current generation (whose first
+ * cache line holds all the observation reads), the bucket index from the
+ * double's bits and one slice-table load (no libm, no search), one relaxed
+ * load of the sign's span word and one unsigned comparison against it, a
+ * branch-free cell position, two cell adds; no atomic read-modify-write
+ * and no branch that depends on the value but the rare ones below. Those
+ * (subnormals, infinities, an index outside the span) go to an out-of-line
+ * slow path that recomputes everything with the reference index. A value
  * outside the span extends it with one CAS (rare: the first time a bucket
  * range is seen); a value that would make the span exceed W switches to a
  * new generation under the family mutex, following client_golang's
@@ -35,7 +41,7 @@
  *   native's current gen       switch (family mutex)            observers, scrape  release/acquire
  *   gen's span words           observers (CAS), switch (freeze) observers, scrape  atomic CAS
  *   gen's schema, zt, cell,    switch, before publication       anyone after       immutable
- *   W, prev                                                     acquire
+ *   W, key fields, prev                                         acquire
  *   gen's cells                owner threads                    scrape             cells (relaxed)
  *   dead gens list, last reset switch                           switch             family mutex
  */
@@ -74,17 +80,21 @@ typedef struct sonde__native_read {
 	sonde__native_side pos, neg;
 } sonde__native_read;
 
-/* ---- the hot path, inlined into sonde_histogram_observe ------------------------ */
+/* ---- bucket indices -------------------------------------------------------------
+ * The reference definition (client_golang's and Prometheus'): a = frac *
+ * 2^exp with frac in [0.5, 1) (frexp's split, read from the bits). Schema
+ * s > 0: the first j with bound[s][j] >= frac, plus (exp - 1) * 2^s. Schema
+ * s <= 0: exp, one less when frac is exactly 0.5, then divided by 2^-s
+ * rounding up. sonde__native_key_of computes it for any double > 0; the hot
+ * path computes the same index with one table load (sonde__native_gen_key,
+ * below), and a test compares the two over every schema. */
 
-#define SONDE__NH_SLICE_BITS 10
-extern uint16_t sonde__native_slice_first[SONDE_NATIVE_SCHEMA_MAX + 1][1u << SONDE__NH_SLICE_BITS];
+#define SONDE__NH_MANT_MASK ((UINT64_C(1) << 52) - 1)
 
 static inline const double *sonde__native_row(int32_t s)
 {
 	return sonde__native_bounds + ((1u << s) - 2);
 }
-
-#define SONDE__NH_MANT_MASK ((UINT64_C(1) << 52) - 1)
 
 /* floor(x / 2^s) for any sign, without relying on >> of a negative. */
 static inline int32_t sonde__native_floor_shift(int32_t x, int32_t s)
@@ -92,46 +102,41 @@ static inline int32_t sonde__native_floor_shift(int32_t x, int32_t s)
 	return x >= 0 ? x >> s : -(int32_t)(((uint32_t)-x + (1u << s) - 1) >> s);
 }
 
-static inline int32_t sonde__native_key_of(double a, int32_t schema)
-{
-	uint64_t bits = sonde__dbl_bits(a), m = bits & SONDE__NH_MANT_MASK;
-	int32_t e = (int32_t)(bits >> 52), exp;
+/* The reference: any finite a > 0 (subnormals included), any schema. */
+int32_t sonde__native_key_of(double a, int32_t schema);
 
-	if (SONDE_UNLIKELY(e == 0)) {
-		/* subnormal: move the top set bit to bit 52 */
-		int lz = __builtin_clzll(m) - 11;
-		m = (m << lz) & SONDE__NH_MANT_MASK;
-		exp = -1021 - lz;
-	} else {
-		exp = e - 1022;
-	}
-	if (schema > 0) {
-		uint32_t len = 1u << schema,
-		         j = sonde__native_slice_first[schema][m >> (52 - SONDE__NH_SLICE_BITS)];
-		double frac = sonde__bits_dbl(m | (UINT64_C(0x3fe) << 52));
-		if (j < len && sonde__native_row(schema)[j] < frac)
-			j++;
-		return (int32_t)j + (exp - 1) * (int32_t)len;
-	}
-	if (m == 0)
-		exp--; /* a power of two ends the bucket below */
-	return sonde__native_floor_shift(exp + (1 << -schema) - 1, -schema);
-}
+/* Slice tables. Schema s >= 0 splits the fractions [0.5, 1) into 2^(s+1)
+ * equal slices by the mantissa's top s + 1 bits. Bounds of schema s are at
+ * least 0.5 * (2^(2^-s) - 1) > 0.69 * 2^-s * 0.5 apart, a slice is 2^-(s+1)
+ * * 0.5 wide, so no slice holds two bounds. An entry is j << 52 | t: j the
+ * number of bounds below the slice, t the mantissa of the bound inside it
+ * (all ones when none), so the bounds below frac are j + (m > t), m the
+ * mantissa of frac. Schemas below 0 use schema 0's table (one bound, 0.5)
+ * and divide. 2 + 4 + ... + 512 entries: 8 KiB, filled by
+ * sonde__native_tables_init (a histogram touches only its schema's row:
+ * schema 3's is 128 bytes). */
+#define SONDE__NH_TAB_ENTRIES 1022
+extern uint64_t sonde__native_tab[SONDE__NH_TAB_ENTRIES];
+void sonde__native_tables_init(void);
 
-/* A sign's span word: lo, hi and base, each biased by SONDE__NH_KEY_BIAS into 21
- * bits, and SONDE__NH_FROZEN (bit 63) once a newer generation replaced this one.
- * Indices stay within +-2^19 (schema 8 spans -274944..262144). lo > hi
- * means no bucket yet. */
+/* A sign's span word: lo (the lowest bucket index held), n (how many
+ * indices from lo are held) and base (the first index the generation saw,
+ * held in cell 0 of the sign), each index biased by SONDE__NH_KEY_BIAS
+ * into 21 bits, and SONDE__NH_FROZEN (bit 63) once a newer generation
+ * replaced this one. Indices stay within +-2^19 (schema 8 spans
+ * -274944..262144). n = 0: no bucket yet. Storing lo and n (not lo and hi)
+ * makes the hot path's membership test one unsigned comparison. */
 #define SONDE__NH_KEY_BITS 21
 #define SONDE__NH_KEY_BIAS (1 << 20)
 #define SONDE__NH_KEY_MASK ((UINT64_C(1) << SONDE__NH_KEY_BITS) - 1)
 #define SONDE__NH_FROZEN (UINT64_C(1) << 63)
 #define SONDE__NH_EMPTY_SPAN sonde__nh_pack(1, 0, 0)
 
+/* lo > hi packs an empty span */
 static inline uint64_t sonde__nh_pack(int32_t lo, int32_t hi, int32_t base)
 {
-	return (uint64_t)(lo + SONDE__NH_KEY_BIAS) |
-	       (uint64_t)(hi + SONDE__NH_KEY_BIAS) << SONDE__NH_KEY_BITS |
+	uint32_t n = lo > hi ? 0 : (uint32_t)(hi - lo + 1);
+	return (uint64_t)(lo + SONDE__NH_KEY_BIAS) | (uint64_t)n << SONDE__NH_KEY_BITS |
 	       (uint64_t)(base + SONDE__NH_KEY_BIAS) << (2 * SONDE__NH_KEY_BITS);
 }
 static inline int32_t sonde__nh_span_lo(uint64_t r)
@@ -140,20 +145,30 @@ static inline int32_t sonde__nh_span_lo(uint64_t r)
 }
 static inline int32_t sonde__nh_span_hi(uint64_t r)
 {
-	return (int32_t)((r >> SONDE__NH_KEY_BITS) & SONDE__NH_KEY_MASK) - SONDE__NH_KEY_BIAS;
+	return sonde__nh_span_lo(r) + (int32_t)((r >> SONDE__NH_KEY_BITS) & SONDE__NH_KEY_MASK) - 1;
 }
 static inline int32_t sonde__nh_span_base(uint64_t r)
 {
 	return (int32_t)((r >> (2 * SONDE__NH_KEY_BITS)) & SONDE__NH_KEY_MASK) - SONDE__NH_KEY_BIAS;
 }
 
+/* A generation. Its first 48 bytes hold everything an observation reads,
+ * all of it immutable after publication but the span words. */
 typedef struct sonde__native_gen {
-	uint32_t cell; /* [sum][zero][W pos][W neg] */
+	/* hot: read by every observation */
+	uint64_t zt_bits;         /* the zero threshold's bits: |v|'s bits <= it is a zero */
+	const uint64_t *tab;      /* schema max(s, 0)'s slice table */
+	_Atomic uint64_t span[2]; /* positive, negative */
+	uint32_t cell;            /* [sum][zero][W pos][W neg] */
+	uint32_t w;               /* W, the bucket limit per sign (the native's) */
+	uint32_t key_add;         /* biased index = (j + exp field * 2^up + key_add) >> down */
+	uint8_t tab_shift;        /* slice = mantissa >> tab_shift */
+	uint8_t up, down;         /* max(s, 0), max(-s, 0) */
+	/* cold */
 	int32_t schema;
 	double zt;
 	bool reset;     /* a scrape stops here: older generations were reset */
 	uint32_t depth; /* generations since the last reset, this one included */
-	_Atomic uint64_t span[2];
 	struct sonde__native_gen *prev;
 	int64_t dead_ms;                     /* dead list: when it was dropped */
 	struct sonde__native_gen *dead_next; /* under the family mutex */
@@ -172,47 +187,70 @@ struct sonde__native {
 #define SONDE__NH_CELL_ZERO 1
 #define SONDE__NH_CELL_BUCKETS 2
 
-uint64_t sonde__native_extend(sonde__child *c, sonde__native *nh, sonde__native_gen *g, int side,
-                              int32_t k, double v, bool *dropped);
+/* The biased bucket index (index + SONDE__NH_KEY_BIAS) of a normal a > 0
+ * (exponent field e in 1..2046, mantissa m) at g's schema: one table load,
+ * one comparison, a shift and an add. For s > 0: j + (e - 1023) * 2^s +
+ * 2^20 (key_add = 2^20 - 1023 * 2^s, the exponent's 2^s multiple an exact
+ * shift). For s <= 0, with d = -s: the schema-0 index k0 = (m > 0) + e -
+ * 1023 divided by 2^d rounding up, biased: (k0 + 2^(20+d) + 2^d - 1) >> d
+ * (key_add = 2^(20+d) + 2^d - 1 - 1023: all terms stay non-negative and
+ * below 2^32, so unsigned arithmetic is exact). */
+static inline uint32_t sonde__native_gen_key(const sonde__native_gen *g, uint32_t e, uint64_t m)
+{
+	uint64_t ent = g->tab[m >> g->tab_shift];
+	uint32_t j = (uint32_t)(ent >> 52) + (m > (ent & SONDE__NH_MANT_MASK));
+	return (j + (e << g->up) + g->key_add) >> g->down;
+}
 
+/* Fills g's zt_bits and key fields for schema and zero threshold zt (g's
+ * construction; tests build keys with it). */
+void sonde__native_gen_key_init(sonde__native_gen *g, int32_t schema, double zt);
+
+/* Everything the hot path leaves out: subnormals and infinities, an index
+ * outside the span (extension, generation switches), under the same
+ * contract as sonde__native_observe. Not inlined. */
+void sonde__native_observe_slow(sonde__child *c, double v);
+
+/* v not NaN. Lock-free on the thread's own cells: loads of the child's
+ * native state, its current generation and one span word, one table load,
+ * two cell adds. Anything unusual goes to sonde__native_observe_slow. */
 __attribute__((always_inline)) static inline void sonde__native_observe(sonde__child *c, double v)
 {
 	sonde__native *nh = c->ext;
-	double a = v < 0 ? -v : v;
-	bool dropped = false;
+	/* acquire: pairs with the release in next_gen(); g's fields are
+	 * immutable after it */
+	sonde__native_gen *g = sonde__load_acquire(&nh->cur);
+	uint64_t bits = sonde__dbl_bits(v), ab = bits & ~(UINT64_C(1) << 63);
+	uint32_t off = SONDE__NH_CELL_ZERO;
+	sonde__cell_t *cells;
 
-	if (a > DBL_MAX)
-		a = DBL_MAX; /* infinities count in the extreme bucket */
-	for (;;) {
-		/* acquire: pairs with the release in next_gen() */
-		sonde__native_gen *g = sonde__load_acquire(&nh->cur);
-		uint32_t off = SONDE__NH_CELL_ZERO;
-		sonde__cell_t *cells;
-
-		if (a > g->zt) {
-			int side = v < 0;
-			int32_t k = sonde__native_key_of(a, g->schema), pos;
-			uint64_t r = sonde__load_relaxed(&g->span[side]);
-			if (SONDE_UNLIKELY((r & SONDE__NH_FROZEN) || k < sonde__nh_span_lo(r) ||
-			                   k > sonde__nh_span_hi(r))) {
-				r = sonde__native_extend(c, nh, g, side, k, v, &dropped);
-				if (dropped)
-					return;
-				if (!r)
-					continue;
-			}
-			/* k is within w - 1 of base: one conditional add, no
-			 * division, maps it into the sign's w cells */
-			pos = k - sonde__nh_span_base(r);
-			if (pos < 0)
-				pos += (int32_t)nh->w;
-			off = SONDE__NH_CELL_BUCKETS + (uint32_t)side * nh->w + (uint32_t)pos;
-		}
-		cells = sonde__cell(g->cell);
-		sonde__cell_add_u64(cells + off, 1);
-		sonde__cell_add_f64(cells + SONDE__NH_CELL_SUM, v);
-		return;
+	/* |v| > zt compared as bits: both are non-negative doubles */
+	if (ab > g->zt_bits) {
+		uint32_t e = (uint32_t)(ab >> 52), side = (uint32_t)(bits >> 63), k, d;
+		uint64_t r;
+		if (SONDE_UNLIKELY(e - 1 >= 0x7fe)) /* subnormal or infinite */
+			goto slow;
+		k = sonde__native_gen_key(g, e, ab & SONDE__NH_MANT_MASK);
+		r = sonde__load_relaxed(&g->span[side]);
+		/* k in [lo, lo + n): one unsigned comparison. A frozen span (a
+		 * switch under way or done) still takes the indices it holds:
+		 * the scrape merges g until the next reset. */
+		d = k - (uint32_t)(r & SONDE__NH_KEY_MASK);
+		if (SONDE_UNLIKELY(d >= (uint32_t)((r >> SONDE__NH_KEY_BITS) & SONDE__NH_KEY_MASK)))
+			goto slow;
+		/* k is within w - 1 of base: adding w when k < base (a mask,
+		 * not a branch: which side of base a value falls on is as
+		 * random as the values) maps it into the sign's w cells */
+		d = k - (uint32_t)((r >> (2 * SONDE__NH_KEY_BITS)) & SONDE__NH_KEY_MASK);
+		d += g->w & (0u - (d >> 31));
+		off = SONDE__NH_CELL_BUCKETS + (g->w & (0u - side)) + d;
 	}
+	cells = sonde__cell(g->cell);
+	sonde__cell_add_u64(cells + off, 1);
+	sonde__cell_add_f64(cells + SONDE__NH_CELL_SUM, v);
+	return;
+slow:
+	sonde__native_observe_slow(c, v);
 }
 
 /* The native state of a histogram child, or NULL for a classic one. */

@@ -65,6 +65,13 @@ static uint32_t rd_field(rd *r, int *wt, uint64_t *v, rd *sub)
 	return (uint32_t)(key >> 3);
 }
 
+static uint64_t bits_of_dbl(double d)
+{
+	uint64_t v;
+	memcpy(&v, &d, 8);
+	return v;
+}
+
 static double as_dbl(uint64_t v)
 {
 	double d;
@@ -80,6 +87,8 @@ static int64_t unzig(uint64_t v)
 typedef struct pb_seen {
 	int gauge_seen, hist_seen;
 	uint64_t hist_count;
+	int ex16, ex16_ts;   /* Histogram.exemplars: how many, how many with a timestamp */
+	uint64_t ex16_value; /* the last one's value bits */
 } pb_seen;
 
 /* A native histogram's sign: spans, then deltas. */
@@ -132,6 +141,18 @@ static void check_histogram(rd h, pb_seen *seen)
 			break;
 		case 10: neg_d = sub; break;
 		case 13: pos_d = sub; break;
+		case 16: { /* a native histogram's Exemplar: value, timestamp */
+			rd ex = sub, x;
+			uint64_t y;
+			seen->ex16++;
+			while (ex.p < ex.end)
+				switch (rd_field(&ex, &wt, &y, &x)) {
+				case 2: seen->ex16_value = y; break;
+				case 3: seen->ex16_ts++; break;
+				default: break;
+				}
+			break;
+		}
 		default: break;
 		}
 	}
@@ -458,7 +479,9 @@ FUZZ_TARGET(expose)
 	{
 		sonde_metric_opts o;
 		sonde_histogram *h;
-		pb_seen seen = {0, 0, 0};
+		pb_seen seen = {0, 0, 0, 0, 0, 0};
+		int ex_ok = 0;
+		double ex_v = 0;
 		uint64_t n_ok = 0;
 		size_t i;
 		static const double factors[] = {0, 1.0001, 1.01, 1.5, 2, 4, 300, 65536};
@@ -475,6 +498,21 @@ FUZZ_TARGET(expose)
 				sonde_histogram_observe(h, d);
 				n_ok += !isnan(d);
 			}
+			/* one exemplar (its label value from the input; an invalid
+			 * one is refused and not observed) */
+			memcpy(&ex_v, data + 1, 8);
+			{
+				const char *en[1] = {"trace_id"};
+				const char *ev[1];
+				char val[64];
+				size_t vn = w.len[0] < sizeof(val) - 1 ? w.len[0] : sizeof(val) - 1;
+				memcpy(val, w.val[0], vn);
+				val[vn] = 0;
+				ev[0] = val;
+				ex_ok = sonde_histogram_observe_exemplar_labels(h, ex_v, 1, en,
+				                                                ev) == SONDE_OK;
+				n_ok += ex_ok;
+			}
 			FUZZ_CHECK(sonde_expose(r, SONDE_FORMAT_PROTOBUF, &b) == SONDE_OK,
 			           "expose protobuf");
 			check_pb(b.data, b.len, &w, &seen);
@@ -482,6 +520,19 @@ FUZZ_TARGET(expose)
 			FUZZ_CHECK(seen.hist_seen && seen.hist_count == n_ok,
 			           "native count %llu, observed %llu",
 			           (unsigned long long)seen.hist_count, (unsigned long long)n_ok);
+			/* Histogram.exemplars: a native-only histogram's exemplar,
+			 * with its timestamp; never on a native+classic one (its
+			 * exemplars are on its classic buckets) */
+			if (o.native == SONDE_NATIVE_ONLY && ex_ok) {
+				FUZZ_CHECK(seen.ex16 == 1 && seen.ex16_ts == 1,
+				           "native exemplars %d (%d with a timestamp), want 1",
+				           seen.ex16, seen.ex16_ts);
+				FUZZ_CHECK(seen.ex16_value == bits_of_dbl(ex_v),
+				           "native exemplar value differs");
+			} else {
+				FUZZ_CHECK(seen.ex16 == 0, "%d unexpected native exemplars",
+				           seen.ex16);
+			}
 		}
 	}
 	sonde_buf_destroy(&b);

@@ -12,7 +12,11 @@ order, each {"name","type","help","metrics":[...]}, each metric
   "summary": {"count","sum","quantiles":[q...]}
   "histogram": {"count","sum","buckets":[[upper, cumulative]...]}
   "native": {"schema","zero_threshold","observations":[...]} (with
-            "classic": [[upper, cumulative]...] when it has classic buckets)
+            "classic": [[upper, cumulative]...] when it has classic buckets,
+            "exemplars": [{"labels","value"}...] for a native-only one's
+            Histogram.exemplars, field 16: client_model 0.6.0 defines it,
+            Debian 12's 0.3.0 proto lacks it, so it is added to the compiled
+            copy as upstream declares it)
 For a native histogram the decoded spans and delta-encoded counts are
 rebuilt into buckets and each bucket's count must equal the number of
 observations Prometheus' definition puts in it (computed here, in Python,
@@ -26,6 +30,7 @@ import importlib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,7 +50,18 @@ def load_module():
     tmp = tempfile.mkdtemp(prefix="sonde-mpb-")
     # the package path io/prometheus/client would shadow Python's io module:
     # compile the same file under a top-level name
-    shutil.copy(PROTO, os.path.join(tmp, "prom_metrics.proto"))
+    text = open(PROTO).read()
+    # Debian 12's client_model (0.3.0) predates Histogram.exemplars; add the
+    # field as client_model 0.6.0 defines it (native histograms' exemplars)
+    if not re.search(r"\bexemplars\s*=\s*16;", text):
+        text, n = re.subn(r"(message Histogram \{.*?)\n\}",
+                          r"\1\n  repeated Exemplar exemplars = 16;\n}", text, count=1,
+                          flags=re.S)
+        if n != 1 or re.search(r"=\s*16;", text.split("message Histogram", 1)[1]
+                               .split("}", 1)[0].replace("exemplars = 16;", "")):
+            raise SystemExit("cannot add Histogram.exemplars to " + PROTO)
+    with open(os.path.join(tmp, "prom_metrics.proto"), "w") as f:
+        f.write(text)
     subprocess.run(["protoc", "-I" + tmp, "-I/usr/include", "--python_out=" + tmp,
                     os.path.join(tmp, "prom_metrics.proto")], check=True)
     sys.path.insert(0, tmp)
@@ -244,11 +260,30 @@ def main():
                 if h.positive_span or h.negative_span or h.HasField("schema"):
                     bad(w, "a classic histogram has native fields")
             if "native" in wm:
-                check_native(w, m.histogram, wm["native"])
-                if "classic" in wm["native"]:
-                    check_buckets(w, m.histogram, wm["native"]["classic"])
-                elif m.histogram.bucket:
-                    bad(w, "a native-only histogram has classic buckets")
+                h, wn = m.histogram, wm["native"]
+                check_native(w, h, wn)
+                exs = wn.get("exemplars", [])
+                if "classic" in wn:
+                    check_buckets(w, h, wn["classic"])
+                    if h.exemplars:
+                        bad(w, "native+classic: exemplars belong on the classic buckets")
+                else:
+                    # a native-only histogram: its exemplars in
+                    # Histogram.exemplars, each with a timestamp; the latest
+                    # also on a lone +Inf bucket (older Prometheus servers)
+                    if len(h.exemplars) != len(exs):
+                        bad(w, "%d native exemplars, want %d" % (len(h.exemplars), len(exs)))
+                    for k, (ex, wex) in enumerate(zip(h.exemplars, exs)):
+                        check_exemplar("%s exemplars[%d]" % (w, k), ex, wex)
+                    if exs:
+                        bb = h.bucket
+                        if (len(bb) != 1 or bb[0].upper_bound != math.inf
+                                or bb[0].cumulative_count != h.sample_count):
+                            bad(w, "want one +Inf bucket carrying the exemplar, got %s" % bb)
+                        else:
+                            check_exemplar(w + " +Inf bucket", bb[0].exemplar, exs[-1])
+                    elif h.bucket:
+                        bad(w, "a native-only histogram has classic buckets")
     if problems:
         print("\n".join(problems[:40]))
         print("%d problems" % len(problems))
