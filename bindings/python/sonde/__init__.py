@@ -22,6 +22,7 @@ from . import _lib
 from ._errors import (AlreadyExists, InvalidArgument, LimitReached, NotFound, OutOfMemory,
                       SondeError, StateError, Timeout, WrongType)
 from .health import Health
+from .http import HTTPMetrics
 from .exposition import (CONTENT_TYPE_LATEST, CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_PROTOBUF,
                          choose_encoder, delete_from_gateway, expose_http, generate_latest,
                          make_asgi_app, make_wsgi_app, negotiate, push_to_gateway,

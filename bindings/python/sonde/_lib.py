@@ -158,6 +158,36 @@ class Span(ctypes.Structure):
     ]
 
 
+class HttpServerOpts(ctypes.Structure):
+    _fields_ = [
+        ("size", c_size_t), ("registry", c_void_p), ("requests_name", c_char_p),
+        ("duration_name", c_char_p), ("in_flight_name", c_char_p),
+        ("request_size_name", c_char_p), ("response_size_name", c_char_p),
+        ("method_label", c_char_p), ("route_label", c_char_p), ("status_label", c_char_p),
+        ("const_labels", P(c_char_p)), ("nconst", c_size_t),
+        ("duration_buckets", P(c_double)), ("duration_bucket_count", c_size_t),
+        ("native", c_int), ("native_bucket_factor", c_double), ("max_children", c_size_t),
+        ("access_log", c_void_p), ("flags", c_uint),
+    ]
+
+
+class HttpRequestInfo(ctypes.Structure):
+    _fields_ = [
+        ("size", c_size_t), ("method", c_void_p), ("method_len", c_size_t), ("route", c_char_p),
+        ("path", c_void_p), ("path_len", c_size_t), ("headers", c_void_p), ("nheaders", c_size_t),
+        ("request_bytes", c_i64), ("carrier", c_void_p),
+    ]
+
+
+class HttpRequest(ctypes.Structure):
+    _fields_ = [
+        ("server", c_void_p), ("t0_mono_ns", c_i64), ("request_bytes", c_i64),
+        ("method", c_void_p), ("carrier", c_void_p), ("magic", c_u32), ("traced", c_u8),
+        ("route_len", c_u8), ("route", ctypes.c_char * 129), ("span_name", ctypes.c_char * 137),
+        ("path", ctypes.c_char * 257), ("request_id", ctypes.c_char * 65), ("span", Span),
+    ]
+
+
 class TraceParentC(ctypes.Structure):
     _fields_ = [("version", c_u8), ("flags", c_u8), ("trace_id", c_u8 * 16),
                 ("parent_id", c_u8 * 8)]
@@ -239,6 +269,8 @@ STRUCTS = {
     "sonde_log_site": LogSite, "sonde_log_value": LogValue, "sonde_log_stats": LogStats,
     "sonde_health_opts": HealthOpts, "sonde_health_check_opts": HealthCheckOpts,
     "sonde_span_event": SpanEvent, "sonde_span_link": SpanLink,
+    "sonde_http_server_opts": HttpServerOpts, "sonde_http_request_info": HttpRequestInfo,
+    "sonde_http_request": HttpRequest,
 }
 
 # ---- functions: name -> (restype, argtypes, hot) ----------------------------------
@@ -349,6 +381,13 @@ _DECLS = {
     "sonde_span_set_error": (None, [P(Span), c_void_p], True),
     "sonde_span_is_sampled": (c_bool, [P(Span)], True),
     "sonde_span_set_kind": (None, [P(Span), c_int], True),
+    "sonde_http_server_opts_init": (None, [P(HttpServerOpts)], False),
+    "sonde_http_server_new": (vp, [P(HttpServerOpts)], False),
+    "sonde_http_server_free": (None, [vp], False),
+    "sonde_http_request_info_init": (None, [P(HttpRequestInfo), c_void_p, c_char_p], False),
+    "sonde_http_request_begin": (c_int, [vp, P(HttpRequest), P(HttpRequestInfo)], False),
+    "sonde_http_request_end": (c_int, [P(HttpRequest), c_int, c_i64], False),
+    "sonde_http_request_id": (c_char_p, [P(HttpRequest)], False),
     "sonde_span_set_strn": (None, [P(Span), c_void_p, c_void_p, sz], True),
     "sonde_span_set_str_array": (None, [P(Span), c_void_p, c_void_p, sz], False),
     "sonde_span_set_int_array": (None, [P(Span), c_void_p, c_void_p, sz], False),
