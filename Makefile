@@ -311,7 +311,7 @@ clean:
 print-%:
 	@echo '$*=$($*)'
 
-# ---- bindings: Python, Go, Rust (bindings/README.md) ------------------------------
+# ---- bindings: Python, Go, Rust, Node (bindings/README.md) ------------------------------
 # Each target runs that language's own test runner and ends with
 # "bindings-<lang>: N passed, N failed". Go and Rust are skipped, with the
 # reason printed, when `go` / `cargo` is not installed.
@@ -326,8 +326,11 @@ test-go: all
 test-rust: all
 	@$(BINDINGS_ENV) bash bindings/run-tests.sh rust
 
+test-node: all
+	@$(BINDINGS_ENV) bash bindings/run-tests.sh node
+
 test-bindings: all
-	@rc=0; for l in python go rust; do \
+	@rc=0; for l in python go rust node; do \
 	  $(BINDINGS_ENV) bash bindings/run-tests.sh $$l || rc=1; done; exit $$rc
 
 bench-bindings: all
@@ -337,6 +340,6 @@ bench-bindings: all
 	  CGO_LDFLAGS="-L$(CURDIR)/$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) $(LIBS_ZLIB)" go test -tags sonde_intree -run '^$$' -bench . -benchtime 1000000x .; \
 	else echo "bench-bindings: go not found, Go benchmarks skipped"; fi
 
-.PHONY: test-python test-go test-rust test-bindings bench-bindings
+.PHONY: test-python test-go test-rust test-node test-bindings bench-bindings
 
 .PHONY: fuzz fuzz-bins

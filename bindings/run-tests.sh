@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bindings/run-tests.sh LANG - runs one binding's tests with its own runner
-# (python: unittest, go: go test, rust: cargo test) and ends with the line
+# (python: unittest, go: go test, rust: cargo test, node: node --test) and
+# ends with the line
 #   bindings-LANG: N passed, N failed
 # counted from that runner's output. Exit status: the runner's (0 when the
 # toolchain is absent and the suite is skipped, with the reason printed).
@@ -12,7 +13,7 @@
 # process): $BUILD goes first in the rpath and in LD_LIBRARY_PATH, so the
 # tests run against the library of this build, not another one installed.
 set -u
-lang=${1:?usage: run-tests.sh python|go|rust}
+lang=${1:?usage: run-tests.sh python|go|rust|node}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 BUILD=${BUILD:-$root/build}
@@ -73,6 +74,21 @@ rust)
 		passed=$((passed + p))
 		failed=$((failed + f))
 	done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log")
+	;;
+node)
+	if ! command -v node >/dev/null 2>&1; then
+		echo "bindings-node: skipped: node not found (apt-get install nodejs libnode-dev)"
+		echo "bindings-node: 0 passed, 0 failed"
+		exit 0
+	fi
+	# the addon links $BUILD/libsonde.a (build.js); the tests need no npm package
+	(cd "$here/node" && SONDE_BUILD="$BUILD" node build.js && \
+		node --test --test-reporter=tap test/) 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+	failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+	passed=${passed:-0}
+	failed=${failed:-0}
 	;;
 *)
 	echo "run-tests.sh: unknown language $lang" >&2
