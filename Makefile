@@ -340,6 +340,10 @@ bench-bindings: all
 	  CGO_LDFLAGS="-L$(CURDIR)/$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) $(LIBS_ZLIB)" go test -tags sonde_intree -run '^$$' -bench . -benchtime 1000000x .; \
 	else echo "bench-bindings: go not found, Go benchmarks skipped"; fi
 
-.PHONY: test-python test-go test-rust test-node test-bindings bench-bindings
+# the Node binding beside prom-client, pino and winston from npm (not run by CI)
+bench-node: all
+	cd bindings/node && SONDE_BUILD=$(CURDIR)/$(BUILD) npm install --no-audit --no-fund && node bench.js
+
+.PHONY: test-python test-go test-rust test-node test-bindings bench-bindings bench-node
 
 .PHONY: fuzz fuzz-bins
