@@ -139,7 +139,7 @@ test-clang:
 # Layout per .clang-format (clang-format 14, the version CI installs).
 FORMAT_SRC := $(sort $(wildcard lib/*/*.c lib/*/*.h include/*.h include/sonde/*.h tests/*.c tests/*.h tests/*/test_*.c \
                 tests/fuzz/*.c tests/cxx/*.cpp bench/*.c bench/*.h examples/*.c examples/*/*.c \
-                examples/*/*.h bindings/rust/tests/c/*.c))
+                examples/*/*.h bindings/rust/tests/c/*.c bindings/node/src/*.c))
 CLANG_FORMAT ?= $(shell command -v clang-format-14 || command -v clang-format)
 format:
 	$(CLANG_FORMAT) -i $(FORMAT_SRC)

@@ -127,13 +127,13 @@ static napi_value napi_fail(napi_env env)
 			return napi_fail(env); \
 	} while (0)
 
-#define ARGS(n)                                                                 \
-	size_t argc = (n);                                                      \
-	napi_value argv[(n) > 0 ? (n) : 1];                                     \
-	void *data = NULL;                                                      \
-	NCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, &data));          \
-	for (size_t i_ = argc; i_ < (size_t)(n); i_++)                          \
-		napi_get_undefined(env, &argv[i_]);                             \
+#define ARGS(n)                                                        \
+	size_t argc = (n);                                             \
+	napi_value argv[(n) > 0 ? (n) : 1];                            \
+	void *data = NULL;                                             \
+	NCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, &data)); \
+	for (size_t i_ = argc; i_ < (size_t)(n); i_++)                 \
+		napi_get_undefined(env, &argv[i_]);                    \
 	(void)data
 
 /* ---- argument helpers ------------------------------------------------------- */
@@ -182,8 +182,8 @@ static char *get_str(napi_env env, napi_value v, const char *what, size_t max, b
 	}
 	if (n > max) {
 		char msg[300];
-		snprintf(msg, sizeof msg, "%s is %zu bytes long, more than the limit of %zu", what, n,
-		         max);
+		snprintf(msg, sizeof msg, "%s is %zu bytes long, more than the limit of %zu", what,
+		         n, max);
 		range_error(env, msg);
 		return NULL;
 	}
@@ -284,8 +284,8 @@ static void free_strs(strs *a)
 	a->n = 0;
 }
 
-static bool get_strs(napi_env env, napi_value arr, const char *what, size_t max_n,
-                     size_t max_len, bool nul_ok, strs *out)
+static bool get_strs(napi_env env, napi_value arr, const char *what, size_t max_n, size_t max_len,
+                     bool nul_ok, strs *out)
 {
 	bool is = false;
 	uint32_t n = 0;
@@ -599,7 +599,8 @@ static napi_value c_gauge_add(napi_env env, napi_callback_info info)
 {
 	ARGS(1);
 	double d = 1;
-	if (type_of(env, argv[0]) != napi_undefined && !get_num(env, argv[0], "gauge amount", true, &d))
+	if (type_of(env, argv[0]) != napi_undefined &&
+	    !get_num(env, argv[0], "gauge amount", true, &d))
 		return NULL;
 	sonde_gauge_add(data, d);
 	return NULL;
@@ -753,9 +754,7 @@ static napi_value n_child(napi_env env, napi_callback_info info)
 	case SONDE_TYPE_SUMMARY:
 		h = sonde_summary_labels(f, vals.n, (const char *const *)vals.s, vals.len);
 		break;
-	default:
-		free_strs(&vals);
-		return type_error(env, "%s: unknown metric type", "child");
+	default: free_strs(&vals); return type_error(env, "%s: unknown metric type", "child");
 	}
 	free_strs(&vals);
 	if (!h)
@@ -768,14 +767,16 @@ static napi_value n_child(napi_env env, napi_callback_info info)
 		     add_fn(env, o, "exemplar", c_counter_exemplar, h);
 		break;
 	case SONDE_TYPE_GAUGE:
-		ok = add_fn(env, o, "set", c_gauge_set, h) && add_fn(env, o, "add", c_gauge_add, h) &&
+		ok = add_fn(env, o, "set", c_gauge_set, h) &&
+		     add_fn(env, o, "add", c_gauge_add, h) &&
 		     add_fn(env, o, "value", c_gauge_value, h) &&
 		     add_fn(env, o, "now", c_gauge_now, h);
 		break;
 	case SONDE_TYPE_HISTOGRAM:
 		ok = add_fn(env, o, "observe", c_hist_observe, h) &&
 		     add_fn(env, o, "exemplar", c_hist_exemplar, h) &&
-		     add_fn(env, o, "count", c_hist_count, h) && add_fn(env, o, "sum", c_hist_sum, h);
+		     add_fn(env, o, "count", c_hist_count, h) &&
+		     add_fn(env, o, "sum", c_hist_sum, h);
 		break;
 	default:
 		ok = add_fn(env, o, "observe", c_summary_observe, h) &&
@@ -879,7 +880,8 @@ static void add_default_labels(const char *in, size_t n, const strs *kv, sonde_b
 					while (j < ll && l[j] != '=')
 						j++;
 					for (size_t d = 0; d + 1 < kv->n; d += 2)
-						if (kv->len[d] == j - ns && memcmp(kv->s[d], l + ns, j - ns) == 0)
+						if (kv->len[d] == j - ns &&
+						    memcmp(kv->s[d], l + ns, j - ns) == 0)
 							have[d / 2] = true;
 					j += 2; /* =" */
 					while (j < ll && l[j] != '"') {
@@ -933,8 +935,8 @@ static napi_value n_expose(napi_env env, napi_callback_info info)
 	if (fmt != SONDE_FORMAT_TEXT && fmt != SONDE_FORMAT_OPENMETRICS)
 		return range_error(env, "format must be text (0) or OpenMetrics (1)");
 	if (!is_nullish(env, argv[2]) &&
-	    !get_strs(env, argv[2], "default labels", 2 * SONDE_LABELS_MAX, SONDE_LABEL_VALUE_MAX * 2,
-	              false, &kv))
+	    !get_strs(env, argv[2], "default labels", 2 * SONDE_LABELS_MAX,
+	              SONDE_LABEL_VALUE_MAX * 2, false, &kv))
 		return NULL;
 	rc = sonde_expose(r, (sonde_format)fmt, &st->buf);
 	if (rc != 0) {
@@ -951,10 +953,12 @@ static napi_value n_expose(napi_env env, napi_callback_info info)
 			throw_kind(env, 0, "SONDE_ENOMEM", "out of memory", SONDE_ENOMEM);
 			return NULL;
 		}
-		NCHECK(napi_create_string_utf8(env, st->rew.data ? st->rew.data : "", st->rew.len, &v));
+		NCHECK(napi_create_string_utf8(env, st->rew.data ? st->rew.data : "", st->rew.len,
+		                               &v));
 	} else {
 		free_strs(&kv);
-		NCHECK(napi_create_string_utf8(env, st->buf.data ? st->buf.data : "", st->buf.len, &v));
+		NCHECK(napi_create_string_utf8(env, st->buf.data ? st->buf.data : "", st->buf.len,
+		                               &v));
 	}
 	/* keep the memory for the next scrape of this thread, unless huge */
 	if (st->buf.cap > (64u << 20))
@@ -1063,7 +1067,8 @@ static napi_value n_extract(napi_env env, napi_callback_info info)
 		napi_get_boolean(env, sonde_trace_carrier_continued(st->carrier), &b);
 		napi_set_element(env, arr, 1, b);
 	}
-	tsn = sonde_tracestate_format(sonde_trace_carrier_tracestate(st->carrier), 0, ts, sizeof ts);
+	tsn = sonde_tracestate_format(sonde_trace_carrier_tracestate(st->carrier), 0, ts,
+	                              sizeof ts);
 	napi_set_element(env, arr, 2, str(env, ts, tsn));
 	if (sonde_baggage_format(sonde_trace_carrier_baggage(st->carrier), &bg) == 0)
 		napi_set_element(env, arr, 3, str(env, bg.data ? bg.data : "", bg.len));
@@ -1371,24 +1376,49 @@ out:
 
 #define LOG_FIELDS_MAX 15
 
-/* One field from a JS primitive (strings are copied into *tmp). */
-static bool log_field(napi_env env, napi_value k, napi_value v, sonde_log_field *f, char **kbuf,
-                      char **vbuf)
+/* A JS string into buf when it fits (the common case: no allocation),
+ * else into malloc'd memory (*heap is then set, for the caller to free). */
+static const char *get_str_buf(napi_env env, napi_value v, const char *what, char *buf, size_t cap,
+                               size_t max, bool nul_ok, size_t *len, char **heap)
+{
+	size_t n = 0;
+	*heap = NULL;
+	if (napi_get_value_string_utf8(env, v, buf, cap, &n) == napi_ok && n + 1 < cap) {
+		if (!nul_ok && strlen(buf) != n) {
+			char msg[300];
+			snprintf(msg, sizeof msg, "%s contains a NUL character", what);
+			throw_kind(env, 1, "ERR_INVALID_ARG_VALUE", msg, 0);
+			return NULL;
+		}
+		*len = n;
+		return buf;
+	}
+	*heap = get_str(env, v, what, max, nul_ok, len);
+	return *heap;
+}
+
+#define LOG_KEY_CAP 128
+#define LOG_VAL_CAP 256
+
+/* One field from a JS primitive. Short keys and string values are copied
+ * into kb / vb; longer ones into *kheap / *vheap (freed by the caller). */
+static bool log_field(napi_env env, napi_value k, napi_value v, sonde_log_field *f, char *kb,
+                      char *vb, char **kheap, char **vheap)
 {
 	napi_valuetype t = type_of(env, v);
-	*kbuf = get_str(env, k, "field key", 1024, false, NULL);
-	*vbuf = NULL;
-	if (!*kbuf)
+	size_t kn = 0;
+	*vheap = NULL;
+	f->key = get_str_buf(env, k, "field key", kb, LOG_KEY_CAP, 1024, false, &kn, kheap);
+	if (!f->key)
 		return false;
-	f->key = *kbuf;
 	f->len = 0;
 	switch (t) {
 	case napi_string:
-		*vbuf = get_str(env, v, "field value", 1 << 24, true, &f->len);
-		if (!*vbuf)
+		f->v.s = get_str_buf(env, v, "field value", vb, LOG_VAL_CAP, 1 << 24, true, &f->len,
+		                     vheap);
+		if (!f->v.s)
 			return false;
 		f->type = SONDE_LOG_T_STR;
-		f->v.s = *vbuf;
 		return true;
 	case napi_number: {
 		double d;
@@ -1430,7 +1460,8 @@ static napi_value n_logger_child(napi_env env, napi_callback_info info)
 	napi_value argv[1 + 2 * 32];
 	sonde_logger *l, *c = NULL;
 	sonde_log_field fs[32];
-	char *kb[32], *vb[32];
+	char kb[32][LOG_KEY_CAP], vb[32][LOG_VAL_CAP];
+	char *kh[32], *vh[32];
 	size_t n = 0;
 	NCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	if (argc < 1 || !(l = get_ext(env, argv[0], "logger")))
@@ -1438,9 +1469,9 @@ static napi_value n_logger_child(napi_env env, napi_callback_info info)
 	if ((argc - 1) % 2 != 0)
 		return type_error(env, "%s: keys and values must pair up", "child fields");
 	for (size_t i = 1; i + 1 < argc; i += 2) {
-		if (!log_field(env, argv[i], argv[i + 1], &fs[n], &kb[n], &vb[n])) {
-			free(kb[n]);
-			free(vb[n]);
+		if (!log_field(env, argv[i], argv[i + 1], &fs[n], kb[n], vb[n], &kh[n], &vh[n])) {
+			free(kh[n]);
+			free(vh[n]);
 			goto out;
 		}
 		n++;
@@ -1450,8 +1481,8 @@ static napi_value n_logger_child(napi_env env, napi_callback_info info)
 		throw_sonde(env, 0);
 out:
 	for (size_t i = 0; i < n; i++) {
-		free(kb[i]);
-		free(vb[i]);
+		free(kh[i]);
+		free(vh[i]);
 	}
 	return c ? ext(env, c, logger_fin) : NULL;
 }
@@ -1469,7 +1500,8 @@ static napi_value n_logger_write(napi_env env, napi_callback_info info)
 	char *msg = NULL;
 	size_t mlen = 0, n = 0;
 	sonde_log_field fs[LOG_FIELDS_MAX];
-	char *kb[LOG_FIELDS_MAX], *vb[LOG_FIELDS_MAX];
+	char kb[LOG_FIELDS_MAX][LOG_KEY_CAP], vb[LOG_FIELDS_MAX][LOG_VAL_CAP];
+	char *kh[LOG_FIELDS_MAX], *vh[LOG_FIELDS_MAX];
 	sonde_context_scope scope;
 	bool attached = false;
 	int rc = 0;
@@ -1490,9 +1522,9 @@ static napi_value n_logger_write(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	for (size_t i = 4; i + 1 < argc; i += 2) {
-		if (!log_field(env, argv[i], argv[i + 1], &fs[n], &kb[n], &vb[n])) {
-			free(kb[n]);
-			free(vb[n]);
+		if (!log_field(env, argv[i], argv[i + 1], &fs[n], kb[n], vb[n], &kh[n], &vh[n])) {
+			free(kh[n]);
+			free(vh[n]);
 			goto out;
 		}
 		n++;
@@ -1513,8 +1545,8 @@ out:
 	if (msg != msgbuf)
 		free(msg);
 	for (size_t i = 0; i < n; i++) {
-		free(kb[i]);
-		free(vb[i]);
+		free(kh[i]);
+		free(vh[i]);
 	}
 	return NULL;
 }
@@ -1640,7 +1672,8 @@ static void h_call_js(napi_env env, napi_value fn, void *ctx, void *data)
 		hreq_unref(r);
 		return;
 	}
-	if (napi_create_function(env, "settle", NAPI_AUTO_LENGTH, h_settle, r, &settle) != napi_ok) {
+	if (napi_create_function(env, "settle", NAPI_AUTO_LENGTH, h_settle, r, &settle) !=
+	    napi_ok) {
 		hreq_settle(r, SONDE_HEALTH_FAIL, "could not call the check", 24);
 		hreq_unref(r);
 		return;
@@ -1671,7 +1704,8 @@ static sonde_health_result h_run(void *user, char *msg, size_t cap)
 	r->refs = 2;
 	r->result = SONDE_HEALTH_FAIL;
 	pthread_mutex_lock(&c->mu);
-	s = c->closed ? napi_closing : napi_call_threadsafe_function(c->tsfn, r, napi_tsfn_nonblocking);
+	s = c->closed ? napi_closing
+	              : napi_call_threadsafe_function(c->tsfn, r, napi_tsfn_nonblocking);
 	pthread_mutex_unlock(&c->mu);
 	if (s != napi_ok) {
 		r->refs = 1;
@@ -1810,8 +1844,14 @@ static napi_value n_health_add(napi_env env, napi_callback_info info)
 		napi_release_threadsafe_function(c->tsfn, napi_tsfn_release);
 		pthread_mutex_unlock(&c->mu);
 		(void)err;
-		throw_kind(env, rc == SONDE_EINVAL ? 1 : rc == SONDE_ELIMIT ? 2 : 0,
-		           rc == SONDE_EEXIST ? "SONDE_EEXIST" : rc == SONDE_EINVAL ? "SONDE_EINVAL" : "SONDE_ERROR", m, rc);
+		throw_kind(env,
+		           rc == SONDE_EINVAL   ? 1
+		           : rc == SONDE_ELIMIT ? 2
+		                                : 0,
+		           rc == SONDE_EEXIST   ? "SONDE_EEXIST"
+		           : rc == SONDE_EINVAL ? "SONDE_EINVAL"
+		                                : "SONDE_ERROR",
+		           m, rc);
 		return NULL;
 	}
 	return undef(env);
@@ -1887,7 +1927,8 @@ static napi_value n_health_eval(napi_env env, napi_callback_info info)
 	napi_create_reference(env, argv[0], 1, &e->href);
 	napi_create_promise(env, &e->deferred, &promise);
 	napi_create_string_utf8(env, "sonde.health", NAPI_AUTO_LENGTH, &name);
-	if (napi_create_async_work(env, NULL, name, heval_exec, heval_done, e, &e->work) != napi_ok ||
+	if (napi_create_async_work(env, NULL, name, heval_exec, heval_done, e, &e->work) !=
+	            napi_ok ||
 	    napi_queue_async_work(env, e->work) != napi_ok) {
 		napi_delete_reference(env, e->href);
 		free(e);
