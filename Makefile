@@ -329,6 +329,13 @@ test-rust: all
 test-node: all
 	@$(BINDINGS_ENV) bash bindings/run-tests.sh node
 
+# the Node tests with the addon and libsonde under ASan+UBSan / TSan
+test-node-asan: all
+	@$(BINDINGS_ENV) bash bindings/run-tests.sh node-asan
+
+test-node-tsan: all
+	@$(BINDINGS_ENV) bash bindings/run-tests.sh node-tsan
+
 test-bindings: all
 	@rc=0; for l in python go rust node; do \
 	  $(BINDINGS_ENV) bash bindings/run-tests.sh $$l || rc=1; done; exit $$rc
@@ -344,6 +351,6 @@ bench-bindings: all
 bench-node: all
 	cd bindings/node && SONDE_BUILD=$(CURDIR)/$(BUILD) npm install --no-audit --no-fund && node bench.js
 
-.PHONY: test-python test-go test-rust test-node test-bindings bench-bindings bench-node
+.PHONY: test-python test-go test-rust test-node test-node-asan test-node-tsan test-bindings bench-bindings bench-node
 
 .PHONY: fuzz fuzz-bins
