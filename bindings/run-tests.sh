@@ -103,7 +103,7 @@ node | node-asan | node-tsan)
 		;;
 	esac
 	(cd "$here/node" && SONDE_BUILD="$BUILD" SONDE_NODE_SANITIZE="$san" node build.js && \
-		"${run[@]}" node --test --test-reporter=tap test/) 2>&1 | tee "$log"
+		"${run[@]}" node --test --test-reporter=tap test/*.test.js) 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -n 1)
 	failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -n 1)

@@ -1816,7 +1816,7 @@ static napi_value n_health_add(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	pthread_mutex_init(&c->mu, NULL);
-	c->timeout_ms = timeout ? timeout : 1000;
+	c->timeout_ms = timeout ? timeout : SONDE_HEALTH_TIMEOUT_DEFAULT_MS;
 	rname = str(env, name, NAPI_AUTO_LENGTH);
 	if (napi_create_threadsafe_function(env, argv[2], NULL, rname, 0, 1, c, h_tsfn_fin, c,
 	                                    h_call_js, &c->tsfn) != napi_ok) {
