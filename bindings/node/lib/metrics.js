@@ -201,6 +201,7 @@ class Metric {
 		this._handle = handle;
 		this._registry = registry;
 		this._children.clear();
+		this._tree = new Map();
 		this._noLabels = this.labelNames.length === 0 ? this._child([]) : null;
 	}
 
@@ -239,12 +240,30 @@ class Metric {
 		return vals;
 	}
 
+	// children by label values: a Map per label position (no key string
+	// to build on the hot path), and _children for iteration
 	_child(values) {
-		const key = childKey(values);
-		let c = this._children.get(key);
+		if (values.length !== this.labelNames.length) {
+			// sonde refuses it, with its message (a TypeError)
+			native.child(this._family, this._opts.type, values);
+			throw new TypeError(`${this.name}: ${values.length} label values for ${this.labelNames.length} labels`);
+		}
+		let m = this._tree;
+		const last = values.length - 1;
+		for (let i = 0; i < last; i++) {
+			let next = m.get(values[i]);
+			if (next === undefined) {
+				next = new Map();
+				m.set(values[i], next);
+			}
+			m = next;
+		}
+		const leafKey = last >= 0 ? values[last] : '';
+		let c = m.get(leafKey);
 		if (c === undefined) {
 			c = this._wrap(native.child(this._family, this._opts.type, values), values);
-			this._children.set(key, c);
+			m.set(leafKey, c);
+			this._children.set(childKey(values), c);
 		}
 		return c;
 	}
@@ -255,22 +274,53 @@ class Metric {
 			return this._child(this._fromObject({}));
 		}
 		if (typeof labels !== 'object') throw new TypeError('labels must be an object');
+		const names = this.labelNames;
+		let m = this._tree;
+		let c;
+		for (let i = 0; i < names.length && m !== undefined; i++) {
+			const v = labels[names[i]];
+			if (typeof v !== 'string') {
+				m = undefined;
+				break;
+			}
+			if (i === names.length - 1) c = m.get(v);
+			else m = m.get(v);
+		}
+		if (c !== undefined) {
+			let n = 0;
+			for (const k in labels) n++;
+			if (n === names.length) return c; // no label outside labelNames
+		}
 		return this._child(this._fromObject(labels));
 	}
 
-	labels(...args) {
-		return this._child(this._values(args));
+	labels() {
+		const n = arguments.length;
+		if (n === this.labelNames.length && n > 0 && !(n === 1 && arguments[0] !== null && typeof arguments[0] === 'object')) {
+			let m = this._tree;
+			for (let i = 0; i < n - 1 && m !== undefined; i++) m = typeof arguments[i] === 'string' ? m.get(arguments[i]) : undefined;
+			if (m !== undefined && typeof arguments[n - 1] === 'string') {
+				const c = m.get(arguments[n - 1]);
+				if (c !== undefined) return c;
+			}
+		}
+		return this._child(this._values(Array.prototype.slice.call(arguments)));
 	}
 
 	remove(...args) {
 		const values = this._values(args);
 		native.familyRemove(this._family, values);
 		this._children.delete(childKey(values));
+		if (values.length !== this.labelNames.length) return;
+		let m = this._tree;
+		for (let i = 0; i < values.length - 1 && m !== undefined; i++) m = m.get(values[i]);
+		if (m !== undefined) m.delete(values.length ? values[values.length - 1] : '');
 	}
 
 	reset() {
 		native.familyClear(this._family);
 		this._children.clear();
+		this._tree = new Map();
 		this._noLabels = this.labelNames.length === 0 ? this._child([]) : null;
 	}
 
@@ -298,7 +348,8 @@ class CounterChild {
 		this._owner = owner; // keeps the registry (and so the handle) alive
 	}
 	inc(v) {
-		this._n.add(v);
+		if (v === undefined) this._n.add();
+		else this._n.add(v);
 	}
 }
 

@@ -208,14 +208,14 @@ static char *get_str(napi_env env, napi_value v, const char *what, size_t max, b
 /* A finite (or, with inf_ok, infinite) number. */
 static bool get_num(napi_env env, napi_value v, const char *what, bool inf_ok, double *out)
 {
-	napi_valuetype t = type_of(env, v);
-	if (t != napi_number) {
+	/* one call on the hot path: napi_number_expected for anything else */
+	if (napi_get_value_double(env, v, out) != napi_ok) {
 		char msg[300];
-		snprintf(msg, sizeof msg, "%s must be a number, got %s", what, type_name(t));
+		snprintf(msg, sizeof msg, "%s must be a number, got %s", what,
+		         type_name(type_of(env, v)));
 		throw_kind(env, 1, "ERR_INVALID_ARG_TYPE", msg, 0);
 		return false;
 	}
-	napi_get_value_double(env, v, out);
 	if (isnan(*out) || (!inf_ok && isinf(*out))) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "%s must be a %snumber, got %g", what,
