@@ -226,12 +226,36 @@ static bool get_num(napi_env env, napi_value v, const char *what, bool inf_ok, d
 	return true;
 }
 
+/* Every handle given to JavaScript is an external tagged with its kind
+ * (napi_type_tag_object), so a handle of one kind passed where another is
+ * expected is a TypeError, never a cast. */
+static const napi_type_tag tags[] = {
+        {0x736f6e6465000001ULL, 0x7265676973747279ULL}, /* registry */
+        {0x736f6e6465000002ULL, 0x66616d696c790000ULL}, /* family */
+        {0x736f6e6465000003ULL, 0x7370616e00000000ULL}, /* span */
+        {0x736f6e6465000004ULL, 0x6c6f676765720000ULL}, /* logger */
+        {0x736f6e6465000005ULL, 0x6865616c74680000ULL}, /* health */
+};
+
+static const napi_type_tag *tag_of(const char *what)
+{
+	switch (what[0]) {
+	case 'r': return &tags[0];
+	case 'f': return &tags[1];
+	case 's': return &tags[2];
+	case 'l': return &tags[3];
+	default: return &tags[4];
+	}
+}
+
 static void *get_ext(napi_env env, napi_value v, const char *what)
 {
 	void *p = NULL;
-	if (type_of(env, v) != napi_external || napi_get_value_external(env, v, &p) != napi_ok ||
-	    !p) {
-		type_error(env, "%s: not a sonde handle", what);
+	bool ok = false;
+	if (type_of(env, v) != napi_external ||
+	    napi_check_object_type_tag(env, v, tag_of(what), &ok) != napi_ok || !ok ||
+	    napi_get_value_external(env, v, &p) != napi_ok || !p) {
+		type_error(env, "%s: not a sonde handle of this kind", what);
 		return NULL;
 	}
 	return p;
@@ -258,10 +282,13 @@ static napi_value undef(napi_env env)
 	return v;
 }
 
-static napi_value ext(napi_env env, void *p, napi_finalize fin)
+/* what: "registry", "family", "span", "logger" or "health" */
+static napi_value ext(napi_env env, void *p, napi_finalize fin, const char *what)
 {
 	napi_value v;
-	napi_create_external(env, p, fin, NULL, &v);
+	if (napi_create_external(env, p, fin, NULL, &v) != napi_ok ||
+	    napi_type_tag_object(env, v, tag_of(what)) != napi_ok)
+		return napi_fail(env);
 	return v;
 }
 
@@ -412,14 +439,14 @@ static napi_value n_registry(napi_env env, napi_callback_info info)
 		return NULL;
 	if (strcmp(kind, "default") == 0) {
 		r = sonde_registry_default();
-		v = r ? ext(env, r, NULL) : NULL;
+		v = r ? ext(env, r, NULL, "registry") : NULL;
 	} else if (strcmp(kind, "new") == 0) {
 		r = sonde_registry_new();
-		v = r ? ext(env, r, registry_fin) : NULL;
+		v = r ? ext(env, r, registry_fin, "registry") : NULL;
 	} else {
 		pthread_once(&detached_once, detached_make);
 		r = detached;
-		v = r ? ext(env, r, NULL) : NULL;
+		v = r ? ext(env, r, NULL, "registry") : NULL;
 	}
 	free(kind);
 	if (!r)
@@ -508,7 +535,7 @@ out:
 	free(help);
 	free(unit);
 	free_strs(&labels);
-	return f ? ext(env, f, NULL) : NULL;
+	return f ? ext(env, f, NULL, "family") : NULL;
 }
 
 static napi_value n_family_unregister(napi_env env, napi_callback_info info)
@@ -1182,7 +1209,7 @@ static napi_value n_span_start(napi_env env, napi_callback_info info)
 	napi_get_value_int32(env, argv[2], &kind);
 	if (kind >= SONDE_SPAN_KIND_INTERNAL && kind <= SONDE_SPAN_KIND_CONSUMER)
 		sonde_span_set_kind(&s->span, (sonde_span_kind)kind);
-	return ext(env, s, jspan_fin);
+	return ext(env, s, jspan_fin, "span");
 }
 
 static napi_value n_span_context(napi_env env, napi_callback_info info)
@@ -1371,7 +1398,7 @@ out:
 	free(file);
 	free(stream);
 	free_strs(&redact);
-	return l ? ext(env, l, logger_fin) : NULL;
+	return l ? ext(env, l, logger_fin, "logger") : NULL;
 }
 
 #define LOG_FIELDS_MAX 15
@@ -1484,7 +1511,7 @@ out:
 		free(kh[i]);
 		free(vh[i]);
 	}
-	return c ? ext(env, c, logger_fin) : NULL;
+	return c ? ext(env, c, logger_fin, "logger") : NULL;
 }
 
 /* loggerWrite(l, level, message, ctx|null, k1, v1, ...): the record is
@@ -1785,7 +1812,7 @@ static napi_value n_health_new(napi_env env, napi_callback_info info)
 	free(version);
 	if (!h)
 		return throw_sonde(env, 0);
-	return ext(env, h, health_fin);
+	return ext(env, h, health_fin, "health");
 }
 
 /* healthAddCheck(h, name, wrapper(settle), probes, timeoutMs, cacheMs) */
