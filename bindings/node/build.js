@@ -86,7 +86,7 @@ function main() {
 		'-std=c11', '-D_GNU_SOURCE', ...flags, '-g', '-fPIC', '-shared', '-fvisibility=hidden',
 		'-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter',
 		'-DNAPI_VERSION=8', `-I${findHeaders()}`, `-I${path.join(root, 'include')}`,
-		'-o', out, path.join(here, 'src', 'sonde_node.c'), ...link, '-lpthread', ...zlib, '-lm',
+		'-o', out, path.join(here, 'src', 'sonde_node.c'), path.join(here, 'src', 'relabel.c'), ...link, '-lpthread', ...zlib, '-lm',
 	];
 	// the napi_* symbols are left undefined: the node executable provides them at load
 	execFileSync(cc, args, { stdio: 'inherit' });

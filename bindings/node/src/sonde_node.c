@@ -25,10 +25,12 @@
 
 #include <sonde.h>
 
+#include "relabel.h"
+
 /* ---- per-environment state ------------------------------------------------ */
 typedef struct env_state {
 	sonde_buf buf; /* expositions and health bodies rendered on this thread */
-	sonde_buf rew; /* the default-label rewrite of buf */
+	sonde_buf rew; /* the default-label rewrite of buf (plain malloc: relabel.c) */
 	sonde_trace_carrier *carrier;
 } env_state;
 
@@ -38,7 +40,7 @@ static void env_state_free(napi_env env, void *data, void *hint)
 	(void)env;
 	(void)hint;
 	sonde_buf_destroy(&st->buf);
-	sonde_buf_destroy(&st->rew);
+	free(st->rew.data);
 	sonde_trace_carrier_free(st->carrier);
 	free(st);
 }
@@ -847,105 +849,6 @@ static napi_value n_family_clear(napi_env env, napi_callback_info info)
 }
 
 /* ---- exposition ------------------------------------------------------------------ */
-static void put(sonde_buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->data, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->data = p;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static bool name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == ':';
-}
-
-/* Copies the text exposition in, adding the default labels (pairs: names
- * and already escaped values) to every sample that does not carry a label
- * of that name itself (the metric's own label wins, as in prom-client). */
-static void add_default_labels(const char *in, size_t n, const strs *kv, sonde_buf *out)
-{
-	size_t i = 0;
-	while (i < n) {
-		const char *nl = memchr(in + i, '\n', n - i);
-		size_t end = nl ? (size_t)(nl - in) + 1 : n;
-		const char *l = in + i;
-		size_t ll = end - i, k = 0;
-		if (ll == 0 || l[0] == '#' || l[0] == '\n') {
-			put(out, l, ll);
-			i = end;
-			continue;
-		}
-		while (k < ll && name_char(l[k]))
-			k++;
-		put(out, l, k);
-		put(out, "{", 1);
-		{
-			bool have[SONDE_LABELS_MAX] = {false};
-			bool first = true, own = false;
-			size_t body = k + 1;
-			if (k < ll && l[k] == '{') {
-				/* which of the default names the sample has */
-				size_t j = body;
-				while (j < ll && l[j] != '}') {
-					size_t ns = j;
-					while (j < ll && l[j] != '=')
-						j++;
-					for (size_t d = 0; d + 1 < kv->n; d += 2)
-						if (kv->len[d] == j - ns &&
-						    memcmp(kv->s[d], l + ns, j - ns) == 0)
-							have[d / 2] = true;
-					j += 2; /* =" */
-					while (j < ll && l[j] != '"') {
-						if (l[j] == '\\')
-							j++;
-						j++;
-					}
-					j++; /* closing quote */
-					if (j < ll && l[j] == ',')
-						j++;
-					own = true;
-				}
-			}
-			for (size_t d = 0; d + 1 < kv->n; d += 2) {
-				if (have[d / 2])
-					continue;
-				if (!first)
-					put(out, ",", 1);
-				put(out, kv->s[d], kv->len[d]);
-				put(out, "=\"", 2);
-				put(out, kv->s[d + 1], kv->len[d + 1]);
-				put(out, "\"", 1);
-				first = false;
-			}
-			if (k < ll && l[k] == '{') {
-				if (!first && own)
-					put(out, ",", 1);
-				put(out, l + body, ll - body);
-			} else {
-				put(out, "}", 1);
-				put(out, l + k, ll - k);
-			}
-		}
-		i = end;
-	}
-}
-
 /* expose(reg, format, defaultLabels?: [name, escapedValue, ...]) -> string */
 static napi_value n_expose(napi_env env, napi_callback_info info)
 {
@@ -973,7 +876,8 @@ static napi_value n_expose(napi_env env, napi_callback_info info)
 	if (kv.n >= 2) {
 		st->rew.len = 0;
 		st->rew.oom = 0;
-		add_default_labels(st->buf.data, st->buf.len, &kv, &st->rew);
+		sonde_node_relabel(st->buf.data, st->buf.len, (const char *const *)kv.s, kv.len,
+		                   kv.n, &st->rew);
 		free_strs(&kv);
 		if (st->rew.oom) {
 			st->rew.oom = 0;
