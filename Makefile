@@ -139,7 +139,7 @@ test-clang:
 # Layout per .clang-format (clang-format 14, the version CI installs).
 FORMAT_SRC := $(sort $(wildcard lib/*/*.c lib/*/*.h include/*.h include/sonde/*.h tests/*.c tests/*.h tests/*/test_*.c \
                 tests/fuzz/*.c tests/cxx/*.cpp bench/*.c bench/*.h examples/*.c examples/*/*.c \
-                examples/*/*.h bindings/rust/tests/c/*.c))
+                examples/*/*.h bindings/rust/tests/c/*.c bindings/node/src/*.c))
 CLANG_FORMAT ?= $(shell command -v clang-format-14 || command -v clang-format)
 format:
 	$(CLANG_FORMAT) -i $(FORMAT_SRC)
@@ -326,7 +326,7 @@ clean:
 print-%:
 	@echo '$*=$($*)'
 
-# ---- bindings: Python, Go, Rust (bindings/README.md) ------------------------------
+# ---- bindings: Python, Go, Rust, Node (bindings/README.md) ------------------------------
 # Each target runs that language's own test runner and ends with
 # "bindings-<lang>: N passed, N failed". Go and Rust are skipped, with the
 # reason printed, when `go` / `cargo` is not installed.
@@ -341,8 +341,18 @@ test-go: all
 test-rust: all
 	@$(BINDINGS_ENV) bash bindings/run-tests.sh rust
 
+test-node: all
+	@$(BINDINGS_ENV) bash bindings/run-tests.sh node
+
+# the Node tests with the addon and libsonde under ASan+UBSan / TSan
+test-node-asan: all
+	@$(BINDINGS_ENV) bash bindings/run-tests.sh node-asan
+
+test-node-tsan: all
+	@$(BINDINGS_ENV) bash bindings/run-tests.sh node-tsan
+
 test-bindings: all
-	@rc=0; for l in python go rust; do \
+	@rc=0; for l in python go rust node; do \
 	  $(BINDINGS_ENV) bash bindings/run-tests.sh $$l || rc=1; done; exit $$rc
 
 bench-bindings: all
@@ -352,6 +362,10 @@ bench-bindings: all
 	  CGO_LDFLAGS="-L$(CURDIR)/$(BUILD) -Wl,-rpath,$(CURDIR)/$(BUILD) $(LIBS_ZLIB)" go test -tags sonde_intree -run '^$$' -bench . -benchtime 1000000x .; \
 	else echo "bench-bindings: go not found, Go benchmarks skipped"; fi
 
-.PHONY: test-python test-go test-rust test-bindings bench-bindings
+# the Node binding beside prom-client, pino and winston from npm (not run by CI)
+bench-node: all
+	cd bindings/node && SONDE_BUILD=$(CURDIR)/$(BUILD) npm install --no-audit --no-fund && node bench.js
+
+.PHONY: test-python test-go test-rust test-node test-node-asan test-node-tsan test-bindings bench-bindings bench-node
 
 .PHONY: fuzz fuzz-bins

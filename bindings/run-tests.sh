@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bindings/run-tests.sh LANG - runs one binding's tests with its own runner
-# (python: unittest, go: go test, rust: cargo test) and ends with the line
+# (python: unittest, go: go test, rust: cargo test, node: node --test) and
+# ends with the line
 #   bindings-LANG: N passed, N failed
 # counted from that runner's output. Exit status: the runner's (0 when the
 # toolchain is absent and the suite is skipped, with the reason printed).
@@ -12,7 +13,7 @@
 # process): $BUILD goes first in the rpath and in LD_LIBRARY_PATH, so the
 # tests run against the library of this build, not another one installed.
 set -u
-lang=${1:?usage: run-tests.sh python|go|rust}
+lang=${1:?usage: run-tests.sh python|go|rust|node|node-asan|node-tsan}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 BUILD=${BUILD:-$root/build}
@@ -97,6 +98,41 @@ rust)
 		passed=$((passed + p))
 		failed=$((failed + f))
 	done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log")
+	;;
+node | node-asan | node-tsan)
+	if ! command -v node >/dev/null 2>&1; then
+		echo "bindings-$lang: skipped: node not found (apt-get install nodejs libnode-dev)"
+		echo "bindings-$lang: 0 passed, 0 failed"
+		exit 0
+	fi
+	# the addon links $BUILD/libsonde.a (build.js); the tests need no npm
+	# package. The sanitizer runs build the addon with libsonde compiled in
+	# under ASan+UBSan or TSan and start node with the runtime preloaded
+	# (node itself is not instrumented: sanitizer/tsan.supp names the
+	# Node/V8 internals whose races TSan cannot judge).
+	san=""
+	run=()
+	case "$lang" in
+	node-asan)
+		san=address
+		run=(env LD_PRELOAD="$(${CC:-cc} -print-file-name=libasan.so)"
+			ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+			SONDE_NODE_ADDON="$here/node/build/sonde-address.node")
+		;;
+	node-tsan)
+		san=thread
+		run=(env LD_PRELOAD="$(${CC:-cc} -print-file-name=libtsan.so)"
+			TSAN_OPTIONS="halt_on_error=1:report_signal_unsafe=0:suppressions=$here/node/sanitizer/tsan.supp"
+			SONDE_NODE_ADDON="$here/node/build/sonde-thread.node")
+		;;
+	esac
+	(cd "$here/node" && SONDE_BUILD="$BUILD" SONDE_NODE_SANITIZE="$san" node build.js && \
+		"${run[@]}" node --test --test-reporter=tap test/*.test.js) 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+	failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -n 1)
+	passed=${passed:-0}
+	failed=${failed:-0}
 	;;
 *)
 	echo "run-tests.sh: unknown language $lang" >&2

@@ -1,0 +1,227 @@
+'use strict';
+// winston's shape over sonde's logger: createLogger({level, defaultMeta,
+// format}), logger.info(message, meta) and the other levels, child(meta).
+// A call copies its values into the calling thread's ring (no formatting,
+// no I/O on the event loop); sonde's backend thread formats the JSON (or
+// logfmt) line and writes it. Every record carries the trace id and span
+// id of the current AsyncLocalStorage context (see trace.js).
+const native = require('./native');
+const { currentContext } = require('./context');
+
+// sonde's levels: trace 0, debug 1, info 2, warn 3, error 4, fatal 5, off 6
+const SONDE = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, off: 6 };
+// winston's npm levels onto them (http, verbose and silly have no sonde
+// level of their own: they are written as info, debug and trace)
+const LEVELS = { error: 4, warn: 3, info: 2, http: 2, verbose: 1, debug: 1, silly: 0, trace: 0, fatal: 5 };
+const MAX_FIELDS = 15;
+
+const format = {
+	json: () => ({ sondeFormat: 0 }),
+	logfmt: () => ({ sondeFormat: 1 }),
+	// winston's format.combine(...) of the formats above: the last wins
+	combine: (...fs) => fs.reduce((a, f) => (f && f.sondeFormat !== undefined ? f : a), { sondeFormat: 0 }),
+	// format.errors({stack}) and format.timestamp(): what sonde always does
+	errors: () => ({}),
+	timestamp: () => ({}),
+};
+
+function formatCode(f) {
+	if (f === undefined || f === null) return 0;
+	if (f === 'json') return 0;
+	if (f === 'logfmt') return 1;
+	if (typeof f === 'object' && (f.sondeFormat === 0 || f.sondeFormat === 1)) return f.sondeFormat;
+	throw new TypeError('format must be sonde.format.json(), sonde.format.logfmt(), "json" or "logfmt": lines are formatted on sonde\'s backend thread, not by JavaScript');
+}
+
+function levelCode(l, what = 'level') {
+	if (typeof l !== 'string' || !(l in LEVELS) && !(l in SONDE))
+		throw new TypeError(`${what} must be one of ${Object.keys(LEVELS).concat('off').join(', ')}, got ${typeof l === 'string' ? JSON.stringify(l) : typeof l}`);
+	return l in LEVELS ? LEVELS[l] : SONDE[l];
+}
+
+// meta values onto sonde's field types: strings, numbers, booleans and
+// bigints as they are; an Error as error.type, error.message and
+// error.stack_trace (ECS); a Date as its ISO text; other objects as JSON.
+function pushField(out, k, v) {
+	switch (typeof v) {
+	case 'string':
+	case 'number':
+	case 'boolean':
+	case 'bigint':
+		out.push(k, v);
+		return;
+	case 'undefined':
+	case 'function':
+	case 'symbol':
+		return;
+	default:
+		if (v === null) out.push(k, 'null');
+		else if (v instanceof Error) pushError(out, v, k === 'error' || k === 'err' ? 'error' : k);
+		else if (v instanceof Date) out.push(k, v.toISOString());
+		else {
+			let s;
+			try {
+				s = JSON.stringify(v);
+			} catch (e) {
+				s = `[unserializable: ${e.message}]`;
+			}
+			out.push(k, s === undefined ? 'null' : s);
+		}
+	}
+}
+
+function pushError(out, e, prefix = 'error') {
+	out.push(`${prefix}.type`, e.name || 'Error', `${prefix}.message`, String(e.message), `${prefix}.stack_trace`, String(e.stack || ''));
+}
+
+class Logger {
+	constructor(handle, level, minLevel) {
+		this._h = handle;
+		this._level = level;
+		this._min = minLevel;
+		this.levels = { error: 0, warn: 1, info: 2, http: 3, verbose: 4, debug: 5, silly: 6 };
+	}
+
+	get level() {
+		return this._level;
+	}
+
+	set level(l) {
+		const c = levelCode(l);
+		native.loggerLevel(this._h, c);
+		this._level = l;
+		this._min = c;
+	}
+
+	isLevelEnabled(l) {
+		return levelCode(l) >= this._min;
+	}
+
+	// log(level, message, meta) or log({level, message, ...meta})
+	log(level, message, meta) {
+		if (level !== null && typeof level === 'object') {
+			const { level: l, message: m, ...rest } = level;
+			return this._write(levelCode(l), m, rest);
+		}
+		return this._write(levelCode(level), message, meta);
+	}
+
+	_write(lv, message, meta) {
+		if (lv < this._min) return this;
+		const args = [this._h, lv, '', currentContext()];
+		if (message instanceof Error) {
+			pushError(args, message);
+			args[2] = message.message;
+		} else if (typeof message === 'string') {
+			args[2] = message;
+		} else if (message !== null && typeof message === 'object' && meta === undefined) {
+			// logger.info({message, ...fields})
+			const { message: m, ...rest } = message;
+			args[2] = m === undefined ? '' : String(m);
+			meta = rest;
+		} else if (message !== undefined) {
+			args[2] = String(message);
+		}
+		if (meta !== undefined && meta !== null) {
+			if (meta instanceof Error) pushError(args, meta);
+			else if (typeof meta === 'object') for (const k in meta) pushField(args, k, meta[k]);
+			else pushField(args, 'meta', meta);
+		}
+		if (args.length > 4 + 2 * MAX_FIELDS) {
+			// more fields than a record holds: the rest as one JSON field
+			const rest = {};
+			for (let i = 4 + 2 * (MAX_FIELDS - 1); i < args.length; i += 2) rest[args[i]] = args[i + 1];
+			args.length = 4 + 2 * (MAX_FIELDS - 1);
+			args.push('meta', JSON.stringify(rest, (k, v) => (typeof v === 'bigint' ? String(v) : v)));
+		}
+		native.loggerWrite.apply(null, args);
+		return this;
+	}
+
+	error(m, meta) {
+		return this._write(4, m, meta);
+	}
+	warn(m, meta) {
+		return this._write(3, m, meta);
+	}
+	info(m, meta) {
+		return this._write(2, m, meta);
+	}
+	http(m, meta) {
+		return this._write(2, m, meta);
+	}
+	verbose(m, meta) {
+		return this._write(1, m, meta);
+	}
+	debug(m, meta) {
+		return this._write(1, m, meta);
+	}
+	silly(m, meta) {
+		return this._write(0, m, meta);
+	}
+	trace(m, meta) {
+		return this._write(0, m, meta);
+	}
+	fatal(m, meta) {
+		return this._write(5, m, meta);
+	}
+
+	// bound fields, written on every record of the child (rendered once,
+	// by sonde, when the child is made)
+	child(meta) {
+		if (meta === null || typeof meta !== 'object') throw new TypeError('child(meta) takes an object');
+		const args = [this._h];
+		for (const k in meta) pushField(args, k, meta[k]);
+		if (args.length > 1 + 64) throw new RangeError('child(meta): at most 32 bound fields');
+		const h = native.loggerChild.apply(null, args);
+		const c = new Logger(h, this._level, this._min);
+		c._parent = this;
+		return c;
+	}
+
+	// waits until every record emitted so far is written (blocks the thread)
+	flush() {
+		native.logFlush();
+		return this;
+	}
+
+	end() {
+		this.flush();
+	}
+
+	close() {
+		this.flush();
+	}
+}
+
+// createLogger({level = 'info', defaultMeta, format, service, file, stream, redact})
+//   service: the record's "service" (default: defaultMeta.service, else
+//            "node"); file: append to this path; stream: 'stdout' (default)
+//            or 'stderr'; redact: field keys written as "[REDACTED]".
+function createLogger(opts = {}) {
+	if (opts === null || typeof opts !== 'object') throw new TypeError('createLogger takes an options object');
+	const level = opts.level === undefined ? 'info' : opts.level;
+	const code = levelCode(level);
+	const meta = opts.defaultMeta && typeof opts.defaultMeta === 'object' ? { ...opts.defaultMeta } : {};
+	let service = opts.service;
+	if (service === undefined && typeof meta.service === 'string') {
+		service = meta.service;
+		delete meta.service;
+	}
+	const h = native.loggerNew({
+		service: service === undefined ? 'node' : service,
+		level: code,
+		format: formatCode(opts.format),
+		file: opts.file,
+		stream: opts.stream,
+		redact: opts.redact,
+	});
+	const root = new Logger(h, level, code);
+	return Object.keys(meta).length ? Object.assign(root.child(meta), { _root: root }) : root;
+}
+
+function logStats() {
+	return native.logStats();
+}
+
+module.exports = { createLogger, format, Logger, logStats, LEVELS };
