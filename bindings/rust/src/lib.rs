@@ -195,6 +195,135 @@ impl Registry {
     }
 }
 
+// ---- RED for an HTTP server ----------------------------------------------------------------
+
+/// Options of `HttpMetrics` (sonde_http_server_opts): None = sonde's
+/// default name (http_requests_total, http_request_duration_seconds,
+/// http_requests_in_flight; labels method, route, status); the size
+/// histograms are off unless named.
+#[derive(Default)]
+pub struct HttpMetricsOpts<'a> {
+    pub registry: Option<&'a Registry>,
+    pub requests_name: Option<&'a str>,
+    pub duration_name: Option<&'a str>,
+    pub request_size_name: Option<&'a str>,
+    pub response_size_name: Option<&'a str>,
+    pub method_label: Option<&'a str>,
+    pub route_label: Option<&'a str>,
+    pub status_label: Option<&'a str>,
+    pub const_labels: &'a [(&'a str, &'a str)],
+    pub access_log: Option<&'a Logger>,
+}
+
+/// RED for an HTTP server in one call pair over libsonde's request
+/// instrumentation: `request()` continues the caller's trace in a SERVER
+/// span, keeps or makes the request id and counts the request in flight;
+/// `HttpRequest::end` (or dropping it: a 500) counts http_requests_total,
+/// observes http_request_duration_seconds (with exemplars) and writes the
+/// access-log record.
+pub struct HttpMetrics {
+    p: *mut sys::sonde_http_server,
+    _registry: Option<Registry>,
+}
+
+unsafe impl Send for HttpMetrics {}
+unsafe impl Sync for HttpMetrics {}
+
+impl HttpMetrics {
+    pub fn new(o: &HttpMetricsOpts) -> Result<HttpMetrics> {
+        let opt = |v: Option<&str>, w: &str| v.map(|x| c(x, w)).transpose();
+        let names = [
+            opt(o.requests_name, "requests_name")?,
+            opt(o.duration_name, "duration_name")?,
+            opt(o.request_size_name, "request_size_name")?,
+            opt(o.response_size_name, "response_size_name")?,
+            opt(o.method_label, "method_label")?,
+            opt(o.route_label, "route_label")?,
+            opt(o.status_label, "status_label")?,
+        ];
+        let p = |i: usize| names[i].as_ref().map_or(ptr::null(), |x| x.as_ptr());
+        let mut consts = Vec::new();
+        for (k, v) in o.const_labels {
+            consts.push(c(k, "constant label")?);
+            consts.push(c(v, "constant label value")?);
+        }
+        let cp: Vec<*const c_char> = consts.iter().map(|x| x.as_ptr()).collect();
+        let mut co: sys::sonde_http_server_opts = unsafe { std::mem::zeroed() };
+        unsafe { sys::sonde_http_server_opts_init(&mut co) };
+        co.registry = o.registry.map_or(ptr::null_mut(), |r| r.inner.p);
+        co.requests_name = p(0);
+        co.duration_name = p(1);
+        co.request_size_name = p(2);
+        co.response_size_name = p(3);
+        co.method_label = p(4);
+        co.route_label = p(5);
+        co.status_label = p(6);
+        co.const_labels = if cp.is_empty() { ptr::null() } else { cp.as_ptr() };
+        co.nconst = cp.len() / 2;
+        co.access_log = o.access_log.map_or(ptr::null_mut(), |l| l.p);
+        let p = nonnull(unsafe { sys::sonde_http_server_new(&co) })?;
+        Ok(HttpMetrics { p, _registry: o.registry.cloned() })
+    }
+
+    /// Begins a request: method, route template (None = "other"), path
+    /// (url.path on the span) and the request's headers.
+    pub fn request(&self, method: &str, route: Option<&str>, path: Option<&str>, headers: &[(&str, &str)]) -> Result<HttpRequest<'_>> {
+        let m = c(method, "method")?;
+        let r = route.map(|x| c(x, "route")).transpose()?;
+        let hs: Vec<sys::sonde_header> = headers
+            .iter()
+            .map(|(k, v)| sys::sonde_header { name: k.as_ptr() as *const c_char, name_len: k.len(), value: v.as_ptr() as *const c_char, value_len: v.len() })
+            .collect();
+        let mut info: sys::sonde_http_request_info = unsafe { std::mem::zeroed() };
+        unsafe { sys::sonde_http_request_info_init(&mut info, m.as_ptr(), r.as_ref().map_or(ptr::null(), |x| x.as_ptr())) };
+        if let Some(p) = path {
+            info.path = p.as_ptr() as *const c_char;
+            info.path_len = p.len();
+        }
+        info.headers = if hs.is_empty() { ptr::null() } else { hs.as_ptr() };
+        info.nheaders = hs.len();
+        let mut rq: Box<sys::sonde_http_request> = Box::new(unsafe { std::mem::zeroed() });
+        check(unsafe { sys::sonde_http_request_begin(self.p, &mut *rq, &info) })?;
+        Ok(HttpRequest { rq, ended: false, _m: PhantomData, _not_send: PhantomData })
+    }
+}
+
+impl Drop for HttpMetrics {
+    fn drop(&mut self) {
+        unsafe { sys::sonde_http_server_free(self.p) }
+    }
+}
+
+/// One request between begin and end (not Send: it ends on its thread).
+pub struct HttpRequest<'m> {
+    rq: Box<sys::sonde_http_request>, // the span is attached: must not move
+    ended: bool,
+    _m: PhantomData<&'m HttpMetrics>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl HttpRequest<'_> {
+    /// The request id: the caller's x-request-id / x-correlation-id, or a
+    /// fresh UUID v4.
+    pub fn id(&self) -> String {
+        cstr(unsafe { sys::sonde_http_request_id(&*self.rq) })
+    }
+    /// Counts, observes, logs and ends the span (bytes None: unknown).
+    pub fn end(mut self, status: u16, response_bytes: Option<u64>) -> Result<()> {
+        self.ended = true;
+        check(unsafe { sys::sonde_http_request_end(&mut *self.rq, status as c_int, response_bytes.map_or(-1, |b| b as i64)) })
+    }
+}
+
+impl Drop for HttpRequest<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            // dropped without end (an early return, a panic): a 500
+            unsafe { sys::sonde_http_request_end(&mut *self.rq, 500, -1) };
+        }
+    }
+}
+
 // ---- the embedded exporter ---------------------------------------------------------------
 
 /// libsonde's embedded `/metrics` server (`sonde_exporter`): one background
@@ -1851,6 +1980,9 @@ pub fn layout_of(name: &str) -> Option<(usize, usize)> {
         "sonde_exporter_opts" => l!(sys::sonde_exporter_opts),
         "sonde_span_event" => l!(sys::sonde_span_event),
         "sonde_span_link" => l!(sys::sonde_span_link),
+        "sonde_http_server_opts" => l!(sys::sonde_http_server_opts),
+        "sonde_http_request_info" => l!(sys::sonde_http_request_info),
+        "sonde_http_request" => l!(sys::sonde_http_request),
         _ => None,
     }
 }

@@ -16,6 +16,8 @@ pub enum sonde_logger {}
 pub enum sonde_log_sink {}
 pub enum sonde_health {}
 pub enum sonde_exporter {}
+pub enum sonde_http_server {}
+pub enum sonde_trace_carrier {}
 
 pub const TYPE_COUNTER: c_int = 1;
 pub const TYPE_GAUGE: c_int = 2;
@@ -162,6 +164,60 @@ pub struct sonde_push_opts {
     pub nheaders: usize,
     pub timeout_ms: u32,
     pub format: c_int,
+}
+
+#[repr(C)]
+pub struct sonde_http_server_opts {
+    pub size: usize,
+    pub registry: *mut sonde_registry,
+    pub requests_name: *const c_char,
+    pub duration_name: *const c_char,
+    pub in_flight_name: *const c_char,
+    pub request_size_name: *const c_char,
+    pub response_size_name: *const c_char,
+    pub method_label: *const c_char,
+    pub route_label: *const c_char,
+    pub status_label: *const c_char,
+    pub const_labels: *const *const c_char,
+    pub nconst: usize,
+    pub duration_buckets: *const c_double,
+    pub duration_bucket_count: usize,
+    pub native: c_int,
+    pub native_bucket_factor: c_double,
+    pub max_children: usize,
+    pub access_log: *mut sonde_logger,
+    pub flags: c_uint,
+}
+
+#[repr(C)]
+pub struct sonde_http_request_info {
+    pub size: usize,
+    pub method: *const c_char,
+    pub method_len: usize,
+    pub route: *const c_char,
+    pub path: *const c_char,
+    pub path_len: usize,
+    pub headers: *const sonde_header,
+    pub nheaders: usize,
+    pub request_bytes: i64,
+    pub carrier: *mut c_void,
+}
+
+#[repr(C)]
+pub struct sonde_http_request {
+    pub server: *mut sonde_http_server,
+    pub t0_mono_ns: i64,
+    pub request_bytes: i64,
+    pub method: *const c_char,
+    pub carrier: *mut c_void,
+    pub magic: u32,
+    pub traced: u8,
+    pub route_len: u8,
+    pub route: [c_char; 129],
+    pub span_name: [c_char; 137],
+    pub path: [c_char; 257],
+    pub request_id: [c_char; 65],
+    pub span: sonde_span,
 }
 
 #[repr(C)]
@@ -320,6 +376,13 @@ extern "C" {
     pub fn sonde_format_content_type(fmt: c_int) -> *const c_char;
     pub fn sonde_expose(r: *mut sonde_registry, fmt: c_int, out: *mut sonde_buf) -> c_int;
     pub fn sonde_expose_negotiate(accept: *const c_char, len: usize, fmt: *mut c_int, ct: *mut *const c_char) -> c_int;
+    pub fn sonde_http_server_opts_init(o: *mut sonde_http_server_opts);
+    pub fn sonde_http_server_new(o: *const sonde_http_server_opts) -> *mut sonde_http_server;
+    pub fn sonde_http_server_free(s: *mut sonde_http_server);
+    pub fn sonde_http_request_info_init(i: *mut sonde_http_request_info, method: *const c_char, route: *const c_char);
+    pub fn sonde_http_request_begin(s: *mut sonde_http_server, r: *mut sonde_http_request, i: *const sonde_http_request_info) -> c_int;
+    pub fn sonde_http_request_end(r: *mut sonde_http_request, status: c_int, bytes: i64) -> c_int;
+    pub fn sonde_http_request_id(r: *const sonde_http_request) -> *const c_char;
     pub fn sonde_exporter_start(o: *const sonde_exporter_opts) -> *mut sonde_exporter;
     pub fn sonde_exporter_port(e: *const sonde_exporter) -> u16;
     pub fn sonde_exporter_stop(e: *mut sonde_exporter) -> c_int;

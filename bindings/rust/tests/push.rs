@@ -108,3 +108,27 @@ fn exporter_serves_the_registry_and_probes() {
     assert_eq!(err.code, status::EINVAL);
     assert!(err.message.contains("HOST:PORT"), "{err}");
 }
+
+#[test]
+fn http_metrics_red_and_request_ids() {
+    let reg = Registry::new().unwrap();
+    let m = sonde::HttpMetrics::new(&sonde::HttpMetricsOpts { registry: Some(&reg), const_labels: &[("service", "api")], ..Default::default() }).unwrap();
+    let rq = m
+        .request("GET", Some("/users/:id"), Some("/users/7"), &[("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), ("x-request-id", "abc")])
+        .unwrap();
+    assert_eq!(rq.id(), "abc");
+    rq.end(201, Some(10)).unwrap();
+    {
+        let rq = m.request("POST", Some("/orders"), None, &[]).unwrap();
+        let id = rq.id();
+        assert_eq!(id.len(), 36, "{id}");
+        assert_eq!(&id[14..15], "4", "{id}");
+        // dropped without end: counted as a 500
+    }
+    let text = String::from_utf8(reg.expose(Format::Text).unwrap()).unwrap();
+    assert!(text.contains("http_requests_total{method=\"GET\",route=\"/users/:id\",status=\"201\",service=\"api\"} 1\n"), "{text}");
+    assert!(text.contains("http_requests_total{method=\"POST\",route=\"/orders\",status=\"500\",service=\"api\"} 1\n"), "{text}");
+    assert!(text.contains("http_requests_in_flight{service=\"api\"} 0\n"), "{text}");
+    let long = "r".repeat(200);
+    assert_eq!(m.request("GET", Some(&long), None, &[]).err().unwrap().code, status::EINVAL);
+}

@@ -67,6 +67,9 @@ int helper_layout(const char *name, size_t *size, size_t *align)
 	L(sonde_exporter_opts);
 	L(sonde_span_event);
 	L(sonde_span_link);
+	L(sonde_http_server_opts);
+	L(sonde_http_request_info);
+	L(sonde_http_request);
 #undef L
 	return 0;
 }
