@@ -1,6 +1,8 @@
 'use strict';
 // RED for an HTTP server in one line: app.use(sonde.middleware()).
-// Per request: a server span continuing the caller's W3C trace (the
+// Per request: the request id (x-request-id / x-correlation-id kept, else
+// a UUID v4) on req.id and the response, a server span continuing the
+// caller's W3C trace (the
 // current context for everything the handler does, logs included),
 // http_requests_in_flight, and at the end http_requests_total and
 // http_request_duration_seconds by method, route and status code.
@@ -8,7 +10,21 @@ const { Counter, Gauge, Histogram, register } = require('./metrics');
 const { trace } = require('./trace');
 const { als } = require('./context');
 
+const { randomUUID } = require('crypto');
+
 const made = new WeakMap();
+
+// The request id, as sonde's C side reads it: x-request-id, else
+// x-correlation-id, when 1..64 characters of [A-Za-z0-9._:/+=@-];
+// otherwise a fresh UUID v4.
+const ID_RE = /^[A-Za-z0-9._:/+=@-]{1,64}$/;
+function requestId(headers) {
+	for (const k of ['x-request-id', 'x-correlation-id']) {
+		const v = headers && headers[k];
+		if (typeof v === 'string' && ID_RE.test(v)) return v;
+	}
+	return randomUUID();
+}
 
 function instruments(registry, prefix, buckets) {
 	let m = made.get(registry);
@@ -45,6 +61,10 @@ function middleware(opts = {}) {
 	const traced = opts.trace !== false;
 	return function sondeMiddleware(req, res, next) {
 		const start = process.hrtime.bigint();
+		// the request id: on req.id (as express-request-id) and on the
+		// response, before the handler writes its head
+		req.id = requestId(req.headers);
+		res.setHeader('x-request-id', req.id);
 		m.inflight._noLabels._n.add(1);
 		let span = null;
 		if (traced) {

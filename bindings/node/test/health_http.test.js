@@ -85,15 +85,19 @@ test('middleware: RED metrics, in-flight, a server span continuing the caller\'s
 		await get(port, '/users/123');
 		await get(port, '/users/456');
 		await get(port, '/fail');
-		await get(port, '/x', { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+		const withId = await get(port, '/x', { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'x-request-id': 'abc-1' });
+		assert.strictEqual(withId.headers['x-request-id'], 'abc-1');
+		const fresh = await get(port, '/users/789');
+		assert.match(fresh.headers['x-request-id'], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+		log.pop();
 		assert.strictEqual(log[3], '4bf92f3577b34da6a3ce929d0e0e4736');
 		assert.notStrictEqual(log[0], log[1]);
 		const text = await get(port, '/metrics');
 		assert.strictEqual(text.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
 		const f = parse(text.body);
-		assert.strictEqual(sample(f, 'http_requests_total', { method: 'GET', route: '/users/:id', status_code: '200' }).value, 2);
+		assert.strictEqual(sample(f, 'http_requests_total', { method: 'GET', route: '/users/:id', status_code: '200' }).value, 3);
 		assert.strictEqual(sample(f, 'http_requests_total', { route: '/fail', status_code: '500' }).value, 1);
-		assert.strictEqual(sample(f, 'http_request_duration_seconds_count', { route: '/users/:id' }).value, 2);
+		assert.strictEqual(sample(f, 'http_request_duration_seconds_count', { route: '/users/:id' }).value, 3);
 		assert.ok(sample(f, 'http_request_duration_seconds_sum', { route: '/users/:id' }).value >= 0.008);
 		assert.strictEqual(sample(f, 'http_requests_in_flight').value, 1); // the /metrics request itself
 		const pt = promtool(text.body);
