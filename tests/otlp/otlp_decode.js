@@ -15,6 +15,9 @@
 //     equals the protobuf body's decoding, printing "json: equal".
 //   otlp_decode.js traces|logs FILE.json --json-only
 //     the JSON checks and the flattened lines of the JSON body alone.
+//   otlp_decode.js traces|logs --many [--json] FILE...
+//     each file decoded (protobuf, or OTLP/JSON with --json), its lines
+//     preceded by a line "== FILE" (one node start for many requests).
 // Exits 1 with a message on any decoding error or difference.
 "use strict";
 const fs = require("fs");
@@ -165,6 +168,16 @@ function fromJson(file) {
 
 try {
   let main;
+  if (process.argv[3] === "--many") {
+    const json = process.argv[4] === "--json";
+    for (const f of process.argv.slice(json ? 5 : 4)) {
+      const obj = json ? fromJson(f) : idsToHex(T.toObject(T.decode(fs.readFileSync(f)), OPTS));
+      const lines = [];
+      flatten(obj, "", lines);
+      console.log("== " + f + "\n" + lines.join("\n"));
+    }
+    process.exit(0);
+  }
   if (process.argv[4] === "--json-only") {
     main = fromJson(process.argv[3]);
   } else {
