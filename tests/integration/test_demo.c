@@ -118,3 +118,12 @@ TEST_TIMEOUT(demo_example_microhttpd, 30)
 	need("promtool", "prometheus");
 	run_script("demo_examples.py", "microhttpd", EXAMPLES_DIR "/microhttpd");
 }
+
+/* OTLP: one SERVER span per request continuing traceparent, HTTP semantic
+ * conventions, error status on a 5xx, the work child span, service.name
+ * sonde-demo, decoded with the OpenTelemetry project's definitions. */
+TEST_TIMEOUT(demo_otlp_export, 60)
+{
+	need("node", "nodejs npm");
+	run_script("demo_otlp.py", EXAMPLES_DIR "/sonde-demo", NULL);
+}
