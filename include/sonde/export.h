@@ -104,7 +104,10 @@ typedef struct sonde_otlp_options {
  *                 names the last one (o->size too small: not started);
  *   SONDE_ESTATE  already running (stop it first);
  *   SONDE_ENOMEM, SONDE_EIO (the thread could not be created): not started.
- * Not thread-safe against sonde_otlp_shutdown (call both from one thread). */
+ * Not thread-safe against sonde_otlp_shutdown (call both from one thread).
+ * The export thread allocates while it encodes: a fork() then is safe with
+ * glibc's malloc, but allocators without fork handlers (ASan's) may hang
+ * the child; sonde_otlp_flush() before fork() avoids it. */
 SONDE_API SONDE_WUR int sonde_otlp_start(const sonde_otlp_options *o);
 /* True while the exporter runs. */
 SONDE_API bool sonde_otlp_running(void);
@@ -139,7 +142,8 @@ typedef struct sonde_otlp_stats {
 } sonde_otlp_stats;
 
 /* The exporter's self-metrics since it started (they survive its shutdown
- * until the next start). out NULL or out->size too small: no-op. */
+ * until the next start). Any thread, but not during sonde_otlp_start or
+ * sonde_otlp_shutdown. out NULL or out->size too small: no-op. */
 SONDE_API void sonde_otlp_get_stats(sonde_otlp_stats *out);
 
 #ifdef __cplusplus

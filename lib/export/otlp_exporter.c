@@ -73,6 +73,7 @@ static struct {
 	pthread_cond_t wake, done;
 	pthread_t thread;
 	bool running, thread_alive, stop, client_stale;
+	bool thread_exited;     /* the thread's loop ended (stop, or out of memory) */
 	int64_t stop_deadline;  /* mono ns */
 	uint64_t flush_target;  /* export up to this tail position */
 	uint64_t consumed_upto; /* what the thread has finished with */
@@ -391,6 +392,7 @@ static void *export_main(void *arg)
 			next = mono() + (int64_t)G.cfg.schedule_delay_ms * MS;
 	}
 	G.consumed_upto = sonde__load_relaxed(&G.head);
+	G.thread_exited = true;
 	pthread_cond_broadcast(&G.done);
 	pthread_mutex_unlock(&G.mu);
 	thread_cpu();
@@ -407,6 +409,9 @@ static bool start_thread(void)
 	pthread_attr_t attr;
 	int rc;
 
+	pthread_mutex_lock(&G.mu);
+	G.thread_exited = false;
+	pthread_mutex_unlock(&G.mu);
 	pthread_attr_init(&attr);
 	rc = pthread_create(&G.thread, &attr, export_main, NULL);
 	pthread_attr_destroy(&attr);
@@ -800,7 +805,7 @@ int sonde_otlp_flush(int timeout_ms)
 	if (target > G.flush_target)
 		G.flush_target = target;
 	pthread_cond_signal(&G.wake);
-	while (G.consumed_upto < target && G.thread_alive) {
+	while (G.consumed_upto < target && G.thread_alive && !G.thread_exited) {
 		int64_t now = mono(), wall;
 		struct timespec ts;
 		if (now >= deadline) {
