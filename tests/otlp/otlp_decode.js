@@ -176,9 +176,9 @@ try {
       flatten(obj, "", lines);
       console.log("== " + f + "\n" + lines.join("\n"));
     }
-    process.exit(0);
-  }
-  if (process.argv[4] === "--json-only") {
+    // no process.exit() here: it would cut the output still queued for a
+    // pipe (node writes to pipes asynchronously)
+  } else if (process.argv[4] === "--json-only") {
     main = fromJson(process.argv[3]);
   } else {
     const bytes = fs.readFileSync(process.argv[3]);
@@ -186,17 +186,16 @@ try {
     if (process.argv[4]) {
       const j = fromJson(process.argv[4]);
       const a = JSON.stringify(canon(main)), b = JSON.stringify(canon(j));
-      if (a !== b) {
-        console.error("json differs from protobuf:\n pb:   " + a + "\n json: " + b);
-        process.exit(1);
-      }
+      if (a !== b) throw new Error("json differs from protobuf:\n pb:   " + a + "\n json: " + b);
       console.log("json: equal");
     }
   }
-  const lines = [];
-  flatten(main, "", lines);
-  console.log(lines.join("\n"));
+  if (main) {
+    const lines = [];
+    flatten(main, "", lines);
+    console.log(lines.join("\n"));
+  }
 } catch (e) {
   console.error("otlp_decode: " + (e && e.message ? e.message : e));
-  process.exit(1);
+  process.exitCode = 1;
 }
