@@ -82,6 +82,17 @@ $(BUILD)/libsonde.so: $(BUILD)/libsonde.so.$(VERSION)
 	ln -sf libsonde.so.$(VERSION) $(BUILD)/libsonde.so.$(SOMAJOR)
 	ln -sf libsonde.so.$(VERSION) $@
 
+# The OpenTelemetry project's OTLP definitions (a protobufjs root, npm
+# package @opentelemetry/otlp-transformer@0.52.1), with which the exporter's
+# tests decode what it sends (tests/otlp/otlp_decode.js). A failed install
+# is reported, and those tests then fail naming what is missing.
+OTLP_DEPS := tests/otlp/node_modules/@opentelemetry/otlp-transformer/package.json
+$(OTLP_DEPS): tests/otlp/package.json
+	@npm install --prefix tests/otlp --no-audit --no-fund --loglevel=error >/dev/null || \
+	  echo "otlp-deps: npm install --prefix tests/otlp failed (the OTLP tests will fail)"
+otlp-deps: $(OTLP_DEPS)
+.PHONY: otlp-deps
+
 # ---- test builds: plain, asan, tsan -------------------------------------------
 # One directory per variant, the library rebuilt with the variant's flags.
 # Tests reach internals through lib/'s private headers (-Ilib), never by
@@ -110,7 +121,7 @@ $$($(1)_DIR)/cxx-test: tests/cxx/cxx_test.cpp $$($(1)_LIBOBJ) $(HEADERS)
 	$$(CXX) -std=c++17 -Wall -Wextra -Werror $(2) -Iinclude -o $$@ tests/cxx/cxx_test.cpp \
 	  $$($(1)_LIBOBJ) $(PROG_LIBS)
 
-$(1)-bins: $$($(1)_DIR)/sonde-tests $$($(1)_DIR)/cxx-test
+$(1)-bins: $$($(1)_DIR)/sonde-tests $$($(1)_DIR)/cxx-test $(OTLP_DEPS)
 endef
 
 $(eval $(call variant,test,-O2))

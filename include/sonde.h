@@ -14,6 +14,7 @@
 #include "sonde/expose.h"
 #include "sonde/context.h"
 #include "sonde/trace.h"
+#include "sonde/export.h"
 #include "sonde/health.h"
 #include "sonde/log.h"
 #include "sonde/push.h"

@@ -421,6 +421,7 @@ static void handle_test(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 		int status = -1;
 
 		sonde_span_start(&client, "POST callback");
+		sonde_span_set_kind(&client, SONDE_SPAN_KIND_CLIENT);
 		sonde_span_set_str(&client, "http.url.host", w->urls[i].host);
 		if (left <= 0) {
 			snprintf(err, sizeof(err),
@@ -702,6 +703,31 @@ fail:
 /* ---- lifecycle
  * ------------------------------------------------------------------------------------------ */
 
+/* OTLP export of the spans (one SERVER span per request, continuing the
+ * caller's traceparent, and its children) when an OTLP endpoint is set
+ * in the environment; every OTEL_* variable applies (sonde/export.h). */
+static void start_otlp(sonde_logger *log)
+{
+	const char *e = getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+	const char *te = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+	const char *svc = getenv("OTEL_SERVICE_NAME");
+	int rc;
+
+	if ((!e || !*e) && (!te || !*te))
+		return;
+	/* the default service name; OTEL_SERVICE_NAME (read by the start) wins */
+	if ((!svc || !*svc) && sonde_resource_set_service("sonde-demo", NULL, NULL) != SONDE_OK)
+		LOG_WARN(log, "otlp service name", LOG_STR("error", sonde_last_error()));
+	rc = sonde_otlp_start(NULL);
+	if (rc == SONDE_OK && sonde_otlp_running())
+		LOG_INFO(log, "otlp export on", LOG_STR("endpoint", te && *te ? te : e));
+	else if (rc == SONDE_EINVAL)
+		LOG_WARN(log, "otlp export on, with defaults for invalid settings",
+		         LOG_STR("error", sonde_last_error()));
+	else if (rc != SONDE_OK)
+		LOG_ERROR(log, "otlp export off", LOG_STR("error", sonde_last_error()));
+}
+
 demo_app *demo_app_new(const demo_config *cfg, char *err, size_t err_cap)
 {
 	static const char *const route_label[] = {"route"};
@@ -745,6 +771,7 @@ demo_app *demo_app_new(const demo_config *cfg, char *err, size_t err_cap)
 	 * marked "_replayed", before the next ERROR (a 5xx) of that thread */
 	lo.flight_recorder = 1;
 	app->log = sonde_logger_new(&lo); /* JSON lines on stdout; LOG_LEVEL overrides */
+	start_otlp(app->log);
 	if (!app->log)
 		goto fail;
 	/* a crash writes what the rings hold, then a "crash" line */
@@ -834,6 +861,10 @@ void demo_app_free(demo_app *app)
 	if (!app)
 		return;
 	demo_app_detach(app);
+	/* the spans still queued, sent within 2 s (a dead collector does not
+	 * hold the exit longer) */
+	if (sonde_otlp_running() && sonde_otlp_shutdown(2000) != SONDE_OK)
+		LOG_WARN(app->log, "otlp shutdown", LOG_STR("error", sonde_last_error()));
 	if (sonde_trace_set_span_histogram(NULL) != SONDE_OK) {
 		/* NULL always succeeds */
 	}

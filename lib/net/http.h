@@ -136,6 +136,12 @@ sonde__http_client *sonde__http_client_new(const char *host, uint16_t port,
                                            const sonde__http_options *o);
 /* Closes the connection and frees c. NULL is a no-op. */
 void sonde__http_client_free(sonde__http_client *c);
+/* Sets the three timeouts of the next requests (a value <= 0 means the
+ * default, 10000 ms): a caller with its own deadline (the exporter's
+ * export timeout, a bounded shutdown) cuts each request to what is left.
+ * NULL is a no-op. */
+void sonde__http_client_set_timeouts(sonde__http_client *c, int connect_ms, int send_ms,
+                                     int recv_ms);
 /* Closes the connection (the next request opens a new one). */
 void sonde__http_client_close(sonde__http_client *c);
 /* How many TCP connections c has opened so far (tests: keep-alive reuse). */

@@ -79,6 +79,16 @@ sonde__http_client *sonde__http_client_new(const char *host, uint16_t port,
 	return c;
 }
 
+void sonde__http_client_set_timeouts(sonde__http_client *c, int connect_ms, int send_ms,
+                                     int recv_ms)
+{
+	if (!c)
+		return;
+	c->opt.connect_timeout_ms = connect_ms > 0 ? connect_ms : DEFAULT_TIMEOUT_MS;
+	c->opt.send_timeout_ms = send_ms > 0 ? send_ms : DEFAULT_TIMEOUT_MS;
+	c->opt.recv_timeout_ms = recv_ms > 0 ? recv_ms : DEFAULT_TIMEOUT_MS;
+}
+
 void sonde__http_client_close(sonde__http_client *c)
 {
 	if (c && c->fd >= 0) {

@@ -138,3 +138,12 @@ TEST_TIMEOUT(demo_monitoring_rules_and_dashboard, 120)
 	need("promtool", "prometheus");
 	run_script("monitoring_check.py", EXAMPLES_DIR "/sonde-demo", NULL);
 }
+
+/* OTLP: one SERVER span per request continuing traceparent, HTTP semantic
+ * conventions, error status on a 5xx, the work child span, service.name
+ * sonde-demo, decoded with the OpenTelemetry project's definitions. */
+TEST_TIMEOUT(demo_otlp_export, 60)
+{
+	need("node", "nodejs npm");
+	run_script("demo_otlp.py", EXAMPLES_DIR "/sonde-demo", NULL);
+}

@@ -1026,3 +1026,112 @@ TEST_TIMEOUT(oom_otel_config_every_allocation, 120)
 	install();
 	ASSERT_TRUE(oom_loop(config_scenario, NULL) > 20);
 }
+
+/* ---- export: the OTLP encoders and the exporter's start ----------------------------------- */
+
+#include "export/otlp.h"
+
+static sonde__span_data *enc_recs[2];
+static size_t enc_n;
+static sonde_buf enc_ref_pb = SONDE_BUF_INIT, enc_ref_js = SONDE_BUF_INIT;
+
+static void enc_capture(sonde__span_data *d, void *arg)
+{
+	(void)arg;
+	if (enc_n < 2)
+		enc_recs[enc_n++] = d;
+	else
+		sonde__span_data_free(d);
+}
+
+static int encode_scenario(long n)
+{
+	sonde_buf pb = SONDE_BUF_INIT, js = SONDE_BUF_INIT;
+	int rc = SONDE_OK;
+	(void)n;
+
+	sonde__otlp_traces_pb(&pb, enc_recs, enc_n);
+	sonde__otlp_traces_json(&js, enc_recs, enc_n);
+	if (pb.oom || js.oom) {
+		rc = SONDE_ENOMEM;
+	} else {
+		/* what did get encoded is byte for byte the reference */
+		ASSERT_EQ_INT(pb.len, enc_ref_pb.len);
+		ASSERT_TRUE(!memcmp(pb.data, enc_ref_pb.data, pb.len));
+		ASSERT_EQ_INT(js.len, enc_ref_js.len);
+		ASSERT_TRUE(!memcmp(js.data, enc_ref_js.data, js.len));
+	}
+	sonde_buf_destroy(&pb);
+	sonde_buf_destroy(&js);
+	return rc;
+}
+
+TEST_TIMEOUT(oom_otlp_encode_every_allocation, 120)
+{
+	static const sonde__span_processor proc = {enc_capture, NULL};
+	static const char *const strs[] = {"x", "y"};
+	sonde_span s, c;
+	sonde_span_attr ea[1] = {sonde_attr_str("k", "v")};
+
+	install(); /* first: the records below come from it */
+	sonde__trace_set_processor(&proc);
+	sonde_span_start(&s, "parent");
+	sonde_span_set_str(&s, "s", "a long enough value to need its own bytes in the buffer");
+	sonde_span_set_int(&s, "i", -3);
+	sonde_span_set_str_array(&s, "arr", strs, 2);
+	sonde_span_add_event(&s, "ev", ea, 1);
+	sonde_span_add_link(&s, sonde_span_get_context(&s), ea, 1);
+	sonde_span_set_error(&s, "bad");
+	sonde_span_start(&c, "child");
+	sonde_span_end(&c);
+	sonde_span_end(&s);
+	sonde__trace_set_processor(NULL);
+	ASSERT_EQ_INT(enc_n, 2);
+	sonde__otlp_traces_pb(&enc_ref_pb, enc_recs, enc_n);
+	sonde__otlp_traces_json(&enc_ref_js, enc_recs, enc_n);
+	ASSERT_TRUE(oom_loop(encode_scenario, NULL) > 2);
+	for (size_t i = 0; i < enc_n; i++)
+		sonde__span_data_free(enc_recs[i]);
+	sonde_buf_destroy(&enc_ref_pb);
+	sonde_buf_destroy(&enc_ref_js);
+}
+
+static int started_ok;
+
+static int otlp_exporter_scenario(long n)
+{
+	sonde_header h[2] = {{"X-A", 3, "1", 1}, {"X-B", 3, "two", 3}};
+	sonde_otlp_options o;
+	sonde_span s;
+	int rc;
+	(void)n;
+
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
+	o.endpoint = "http://127.0.0.1:9/v1/traces"; /* discard port: nobody listens */
+	o.headers = h;
+	o.nheaders = 2;
+	o.max_queue_size = 64;
+	o.max_export_batch_size = 8;
+	rc = sonde_otlp_start(&o);
+	if (rc == SONDE_ENOMEM) {
+		ASSERT_FALSE(sonde_otlp_running());
+		return rc;
+	}
+	ASSERT_OK(rc);
+	ASSERT_TRUE(sonde_otlp_running());
+	started_ok++;
+	sonde_span_start(&s, "under oom"); /* its record may fail: counted by the span model */
+	sonde_span_end(&s);
+	rc = sonde_otlp_shutdown(0);
+	ASSERT_TRUE(rc == SONDE_OK || rc == SONDE_ETIMEDOUT);
+	ASSERT_FALSE(sonde_otlp_running());
+	return SONDE_OK;
+}
+
+TEST_TIMEOUT(oom_otlp_exporter_start_every_allocation, 120)
+{
+	install();
+	ASSERT_TRUE(oom_loop(otlp_exporter_scenario, NULL) > 4);
+	ASSERT_TRUE(started_ok > 0);
+}

@@ -1,0 +1,199 @@
+/*
+ * bench/bench_export.c - the OTLP exporter (issue 14):
+ *   - the caller's cost of a sampled span (start, three attributes, end)
+ *     with the exporter running against a local sink, against the same
+ *     span with no exporter, in the same run (target: ratio <= 1.5);
+ *   - the encoder: spans per second into an OTLP/protobuf (and JSON)
+ *     request, one core (target >= 1 M spans/s);
+ *   - the export thread's CPU time per exported span.
+ * The sink is a thread of this process that answers every request with an
+ * empty 200 (keep-alive), so the figures are the exporter's, not a
+ * collector's. Read the caller's ratio with the drop count next to it: a
+ * tight loop ends spans faster than one export thread sends them, so the
+ * queue fills and the rest are dropped (cheaply, on the caller's thread).
+ */
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "export/otlp.h"
+#include "sonde.h"
+
+static void b_span3(void *arg, uint64_t n, int tid)
+{
+	(void)arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++) {
+		sonde_span s;
+		sonde_span_start(&s, "bench");
+		sonde_span_set_str(&s, "http.route", "/users/{id}");
+		sonde_span_set_int(&s, "http.response.status_code", 200);
+		sonde_span_set_bool(&s, "cache.hit", true);
+		sonde_span_end(&s);
+		BENCH_KEEP(s.duration_ns);
+	}
+}
+
+/* ---- the sink --------------------------------------------------------------- */
+
+static int sink_fd = -1;
+
+/* Reads requests (the header section up to CRLFCRLF, then Content-Length
+ * bytes of body, discarded) and answers each with an empty 200. */
+static void serve(int c)
+{
+	char head[8192], scratch[1 << 16];
+	size_t have = 0, body = 0;
+
+	for (;;) {
+		const char *cl;
+		ssize_t r;
+
+		/* the header section, byte by byte: the body stays in the socket */
+		have = 0;
+		while (have < 4 || memcmp(head + have - 4, "\r\n\r\n", 4) != 0) {
+			if (have == sizeof(head) - 1 || read(c, head + have, 1) != 1)
+				return;
+			have++;
+		}
+		head[have] = 0;
+		cl = strstr(head, "Content-Length: ");
+		body = cl ? strtoul(cl + 16, NULL, 10) : 0;
+		while (body) {
+			r = read(c, scratch, body < sizeof(scratch) ? body : sizeof(scratch));
+			if (r <= 0)
+				return;
+			body -= (size_t)r;
+		}
+		if (write(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 38) != 38)
+			return;
+	}
+}
+
+static void *sink_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int c = accept(sink_fd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		serve(c);
+		close(c);
+	}
+}
+
+static int sink_start(void)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	pthread_t t;
+
+	sink_fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (sink_fd < 0 || bind(sink_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    listen(sink_fd, 4) != 0 || getsockname(sink_fd, (struct sockaddr *)&a, &al) != 0)
+		return -1;
+	if (pthread_create(&t, NULL, sink_main, NULL) != 0)
+		return -1;
+	pthread_detach(t);
+	return ntohs(a.sin_port);
+}
+
+/* ---- the encoder -------------------------------------------------------------- */
+
+#define BATCH 512
+
+static sonde__span_data *recs[BATCH];
+static size_t nrecs;
+
+static void keep(sonde__span_data *d, void *arg)
+{
+	(void)arg;
+	if (nrecs < BATCH)
+		recs[nrecs++] = d;
+	else
+		sonde__span_data_free(d);
+}
+
+static void b_encode(void *arg, uint64_t n, int tid)
+{
+	static sonde_buf b = SONDE_BUF_INIT;
+	bool json = arg != NULL;
+	(void)tid;
+	/* n spans: whole batches of BATCH (n rounded up) */
+	for (uint64_t done = 0; done < n; done += BATCH) {
+		sonde_buf_reset(&b);
+		if (json)
+			sonde__otlp_traces_json(&b, recs, BATCH);
+		else
+			sonde__otlp_traces_pb(&b, recs, BATCH);
+		BENCH_KEEP(b.len);
+	}
+}
+
+BENCH(export)
+{
+	static const sonde__span_processor proc = {keep, NULL};
+	sonde_otlp_options o;
+	sonde_otlp_stats st;
+	double plain, with, pb, js;
+	char url[64];
+	int port;
+
+	/* the encoder, over BATCH recorded spans like the caller's */
+	sonde__trace_set_processor(&proc);
+	b_span3(NULL, BATCH, 0);
+	sonde__trace_set_processor(NULL);
+	pb = bench_ns_per_op(1, b_encode, NULL);
+	js = bench_ns_per_op(1, b_encode, (void *)1);
+	bench_row("export.encode_pb", "OTLP/protobuf encoding, per span (batches of 512)", pb,
+	          "ns/span");
+	bench_row("export.encode_pb_rate", "the same as spans per second (target >= 1e6)", 1e9 / pb,
+	          "spans/s");
+	bench_row("export.encode_json", "OTLP/JSON encoding, per span", js, "ns/span");
+	for (size_t i = 0; i < nrecs; i++)
+		sonde__span_data_free(recs[i]);
+	nrecs = 0;
+
+	/* the caller, without then with the exporter */
+	port = sink_start();
+	if (port < 0)
+		return;
+	plain = bench_ns_per_op(1, b_span3, NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/traces", port);
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
+	o.endpoint = url;
+	o.schedule_delay_ms = 100;
+	if (sonde_otlp_start(&o) != SONDE_OK)
+		return;
+	with = bench_ns_per_op(1, b_span3, NULL);
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	sonde_otlp_get_stats(&st);
+	if (sonde_otlp_flush(10000) != SONDE_OK)
+		fprintf(stderr, "bench export: flush timed out: %s\n", sonde_last_error());
+	sonde_otlp_get_stats(&st);
+	if (sonde_otlp_shutdown(5000) != SONDE_OK)
+		fprintf(stderr, "bench export: shutdown dropped spans\n");
+	bench_row("export.span_3attrs_plain", "sampled span, 3 attributes, no exporter", plain,
+	          "ns/op");
+	bench_row("export.span_3attrs_exported",
+	          "the same, exporter running (OpenTelemetry defaults: queue 2048, batch 512)",
+	          with, "ns/op");
+	bench_ratio("export.caller_ratio", "exporter / no exporter", with / plain, "<= 1.5");
+	bench_row("export.spans_exported", "spans the sink acknowledged", (double)st.spans_exported,
+	          "spans");
+	bench_row("export.spans_dropped_full", "spans dropped: queue full",
+	          (double)st.dropped_queue_full, "spans");
+	if (st.spans_exported)
+		bench_row("export.thread_cpu_per_span", "export thread CPU per exported span",
+		          (double)st.export_thread_cpu_ns / (double)st.spans_exported, "ns/span");
+}

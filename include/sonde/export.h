@@ -1,0 +1,153 @@
+/*
+ * sonde/export.h - OTLP/HTTP export of spans to an OpenTelemetry Collector,
+ * Jaeger, or anything that accepts OTLP over HTTP (port 4318 by default).
+ *
+ *   sonde_otlp_start(NULL);        // configured by the OTEL_* variables
+ *   ... spans end on any thread ...
+ *   sonde_otlp_shutdown(2000);     // at most 2 s, then what is left is dropped
+ *
+ * What it does: once started, every sampled span is recorded (its
+ * OpenTelemetry record, see sonde/trace.h) and, when it ends, handed to a
+ * bounded queue without a lock and without blocking: a full queue drops
+ * the span and counts it. A background thread takes batches (at most
+ * max_export_batch_size spans, at least every schedule_delay_ms, or as
+ * soon as a full batch is queued), encodes them as one OTLP
+ * ExportTraceServiceRequest (protobuf, or OTLP/JSON) and POSTs it to the
+ * traces endpoint (default http://localhost:4318/v1/traces), gzipped when
+ * configured and zlib is built in.
+ *
+ * Failures: 429, 502, 503, 504 and connection errors (refused, reset,
+ * closed mid-response, timed out) are retried with exponential backoff and
+ * jitter (retry_initial_ms doubling up to retry_max_ms, each wait drawn in
+ * [half, whole]), or after the Retry-After the server sent, as long as the
+ * batch's export timeout (export_timeout_ms from the first attempt) leaves
+ * room; then the batch is dropped and counted as failed. Any other status
+ * (400 and the rest of 4xx and 5xx) drops the batch at once, counted as
+ * rejected. A 2xx counts every span of the batch as exported (a
+ * partial-success body is not read).
+ *
+ * Accounting: every span handed to the exporter ends exactly once as
+ * exported or dropped by one reason (queue full, rejected, failed,
+ * shutdown, out of memory), so after shutdown
+ *   exported + dropped_* == spans handed over (sonde_otlp_stats.spans_ended).
+ *
+ * TLS is out of scope: only http:// endpoints. The usual setup is a local
+ * Collector or agent on plain HTTP that forwards with TLS.
+ *
+ * Fork: in a child the exporter thread does not exist; the spans queued in
+ * the parent are the parent's to send and are discarded from the child's
+ * copy of the queue (not counted in the child, whose statistics start at
+ * zero), and the child's exporter thread starts again with the child's
+ * first ended span. Exit: an atexit handler shuts the exporter down within
+ * 1000 ms (sooner when the queue drains); a dead collector never holds
+ * exit longer.
+ */
+#ifndef SONDE_EXPORT_H
+#define SONDE_EXPORT_H
+
+#include "sonde/common.h"
+#include "sonde/trace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum sonde_otlp_protocol {
+	SONDE_OTLP_PROTOCOL_DEFAULT = 0, /* OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL, else protobuf */
+	SONDE_OTLP_PROTOCOL_PROTOBUF = 1,
+	SONDE_OTLP_PROTOCOL_JSON = 2
+} sonde_otlp_protocol;
+
+typedef enum sonde_otlp_compression {
+	SONDE_OTLP_COMPRESSION_DEFAULT = 0, /* OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION, else none */
+	SONDE_OTLP_COMPRESSION_NONE = 1,
+	SONDE_OTLP_COMPRESSION_GZIP = 2 /* SONDE_EINVAL when zlib is not built in */
+} sonde_otlp_compression;
+
+/* Options: set size = sizeof(sonde_otlp_options) and zero the rest; a zero
+ * (or NULL) field takes the OTEL_* variable that sets the same thing, and
+ * the OpenTelemetry default when that is unset. Durations in ms. */
+typedef struct sonde_otlp_options {
+	size_t size;
+	const char *endpoint;        /* the full traces URL, http://host[:port][/path];
+	                              * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or
+	                              * OTEL_EXPORTER_OTLP_ENDPOINT + "/v1/traces",
+	                              * [http://localhost:4318/v1/traces] */
+	const sonde_header *headers; /* extra request headers (added to those of
+	                              * OTEL_EXPORTER_OTLP[_TRACES]_HEADERS), copied */
+	size_t nheaders;
+	int timeout_ms;            /* one request [10000] */
+	int protocol;              /* a sonde_otlp_protocol */
+	int compression;           /* a sonde_otlp_compression */
+	int schedule_delay_ms;     /* OTEL_BSP_SCHEDULE_DELAY [5000] */
+	int export_timeout_ms;     /* OTEL_BSP_EXPORT_TIMEOUT [30000]: one batch,
+	                            * retries included */
+	int max_queue_size;        /* OTEL_BSP_MAX_QUEUE_SIZE [2048] */
+	int max_export_batch_size; /* OTEL_BSP_MAX_EXPORT_BATCH_SIZE [512], at
+	                            * most max_queue_size */
+	int retry_initial_ms;      /* first backoff [1000] */
+	int retry_max_ms;          /* backoff ceiling [5000] */
+} sonde_otlp_options;
+
+/* Starts the trace exporter: reads the OTEL_* variables (see
+ * lib/export/otel_config.h for the list: OTEL_SDK_DISABLED,
+ * OTEL_TRACES_EXPORTER, OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES into
+ * the resource, OTEL_TRACES_SAMPLER[_ARG] into the sampler, the endpoint,
+ * headers, timeout, compression, protocol and OTEL_BSP_* variables), lays
+ * the non-zero fields of o over them (o NULL: the variables alone), starts
+ * the export thread and installs the span processor.
+ * Returns:
+ *   SONDE_OK      started; or not started because OTEL_SDK_DISABLED=true or
+ *                 OTEL_TRACES_EXPORTER=none (sonde_otlp_running() says which);
+ *   SONDE_EINVAL  started, but some value (a variable or a field of o) was
+ *                 invalid and its default is used instead: sonde_last_error()
+ *                 names the last one (o->size too small: not started);
+ *   SONDE_ESTATE  already running (stop it first);
+ *   SONDE_ENOMEM, SONDE_EIO (the thread could not be created): not started.
+ * Not thread-safe against sonde_otlp_shutdown (call both from one thread).
+ * The export thread allocates while it encodes: a fork() then is safe with
+ * glibc's malloc, but allocators without fork handlers (ASan's) may hang
+ * the child; sonde_otlp_flush() before fork() avoids it. */
+SONDE_API SONDE_WUR int sonde_otlp_start(const sonde_otlp_options *o);
+/* True while the exporter runs. */
+SONDE_API bool sonde_otlp_running(void);
+/* Waits until every span queued before the call has been exported or
+ * dropped, or timeout_ms (<= 0: 0) has passed. SONDE_OK, SONDE_ETIMEDOUT,
+ * SONDE_ESTATE when not running. Any thread; never called from the
+ * export thread. */
+SONDE_API SONDE_WUR int sonde_otlp_flush(int timeout_ms);
+/* Stops taking spans, exports what is queued for at most timeout_ms
+ * (<= 0: none is sent), cutting a request or a retry wait short at that
+ * deadline, drops (and counts as shutdown) what is left, joins the thread
+ * and frees the queue. Returns SONDE_OK, SONDE_ETIMEDOUT (the deadline
+ * dropped spans), SONDE_ESTATE when not running. Bounded: returns within
+ * timeout_ms plus name resolution of one request (give a numeric address
+ * to bound that too) plus a few ms. */
+SONDE_API SONDE_WUR int sonde_otlp_shutdown(int timeout_ms);
+
+typedef struct sonde_otlp_stats {
+	size_t size;                   /* sizeof(sonde_otlp_stats), set by the caller */
+	uint64_t spans_ended;          /* handed to the exporter */
+	uint64_t spans_exported;       /* acknowledged with a 2xx */
+	uint64_t dropped_queue_full;   /* the queue was full at the span's end */
+	uint64_t dropped_rejected;     /* a non-retryable status (400, ...) */
+	uint64_t dropped_failed;       /* retries ran out of the export timeout */
+	uint64_t dropped_shutdown;     /* still queued at the shutdown's deadline */
+	uint64_t dropped_oom;          /* the batch could not be encoded */
+	uint64_t export_requests;      /* HTTP requests sent (retries included) */
+	uint64_t export_failures;      /* of them, those that failed or were refused */
+	uint64_t queue_length;         /* now */
+	uint64_t export_duration_ns;   /* total time in export requests */
+	uint64_t export_thread_cpu_ns; /* CPU time of the export thread */
+} sonde_otlp_stats;
+
+/* The exporter's self-metrics since it started (they survive its shutdown
+ * until the next start). Any thread, but not during sonde_otlp_start or
+ * sonde_otlp_shutdown. out NULL or out->size too small: no-op. */
+SONDE_API void sonde_otlp_get_stats(sonde_otlp_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

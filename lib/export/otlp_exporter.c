@@ -1,0 +1,891 @@
+/*
+ * lib/export/otlp_exporter.c - the batch span processor and its export
+ * thread (the contract is in include/sonde/export.h).
+ *
+ * The queue: a bounded multi-producer ring (Vyukov's: each cell carries a
+ * sequence number; a producer claims a position with one CAS on the tail
+ * and publishes the cell with a release store of its sequence), one
+ * consumer (the export thread). A producer never waits: a full ring drops
+ * the span. Its size is exactly max_queue_size (positions are 64-bit and
+ * taken modulo the size).
+ *
+ * Lifetime: a span's end may race the shutdown that frees the ring, so
+ * on_end counts itself in `active` (seq_cst) and checks `accepting`
+ * (seq_cst) after; the shutdown clears `accepting`, then waits for
+ * `active` to drain before it touches the ring (producers never block, so
+ * that wait is short).
+ *
+ * The lock (mu) guards the thread's schedule (stop, flush requests, the
+ * deadlines) and the condition variables; it is never held during I/O or
+ * while a producer runs. Wake-ups from producers (a full batch queued) are
+ * signalled without it: one lost wake-up delays that batch to the next
+ * schedule tick at most.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/atomic.h"
+#include "export/otel_config.h"
+#include "export/otlp.h"
+#include "expose/expose-int.h"
+#include "net/http.h"
+#include "sonde/export.h"
+
+#define QUEUE_MAX (1 << 20)
+#define ATEXIT_BUDGET_MS 1000
+#define MS 1000000LL
+#define HEADERS_MAX 64
+
+typedef struct cell {
+	_Atomic uint64_t seq;
+	sonde__span_data *d;
+} cell;
+
+typedef struct config {
+	char *host, *path;
+	uint16_t port;
+	sonde_header *headers; /* names and values copied */
+	size_t nheaders, hcap;
+	int timeout_ms;
+	bool json, gzip;
+	int schedule_delay_ms, export_timeout_ms;
+	int queue_size, batch_size;
+	int retry_initial_ms, retry_max_ms;
+} config;
+
+static struct {
+	/* producers */
+	_Atomic int accepting;
+	_Atomic int64_t active;
+	_Atomic uint64_t tail;
+	_Atomic uint64_t head; /* written by the consumer only */
+	cell *cells;
+	uint64_t cap;
+	uint64_t batch;
+	_Atomic int restart; /* a forked child: start the thread again */
+
+	/* the schedule, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t wake, done;
+	pthread_t thread;
+	bool running, thread_alive, stop, client_stale;
+	bool thread_exited;     /* the thread's loop ended (stop, or out of memory) */
+	int64_t stop_deadline;  /* mono ns */
+	uint64_t flush_target;  /* export up to this tail position */
+	uint64_t consumed_upto; /* what the thread has finished with */
+
+	config cfg;
+	sonde__http_client *client;
+
+	/* self-metrics */
+	_Atomic uint64_t dropped_full, exported, rejected, failed, shutdown_dropped, oom;
+	_Atomic uint64_t requests, failures, duration_ns, cpu_ns, base_tail;
+} G = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .wake = PTHREAD_COND_INITIALIZER,
+       .done = PTHREAD_COND_INITIALIZER};
+
+static int64_t mono(void)
+{
+	return sonde_now_mono_ns();
+}
+
+/* ==== the queue ============================================================ */
+
+static bool queue_push(sonde__span_data *d)
+{
+	uint64_t pos = sonde__load_relaxed(&G.tail);
+	cell *c;
+
+	for (;;) {
+		uint64_t seq;
+		c = &G.cells[pos % G.cap];
+		/* acquire: the consumer's release of this cell (it took the
+		 * previous occupant) */
+		seq = sonde__load_acquire(&c->seq);
+		if (seq == pos) {
+			if (sonde__cas_weak(&G.tail, &pos, pos + 1))
+				break;
+		} else if ((int64_t)(seq - pos) < 0) {
+			return false; /* full */
+		} else {
+			pos = sonde__load_relaxed(&G.tail);
+		}
+	}
+	c->d = d;
+	/* release: the record before the cell's new sequence */
+	sonde__store_release(&c->seq, pos + 1);
+	if (pos + 1 - sonde__load_relaxed(&G.head) == G.batch)
+		pthread_cond_signal(&G.wake);
+	return true;
+}
+
+/* The consumer: the next record, or NULL when the ring is empty (or the
+ * next cell is claimed but not yet published). */
+static sonde__span_data *queue_pop(void)
+{
+	uint64_t pos = sonde__load_relaxed(&G.head);
+	cell *c = &G.cells[pos % G.cap];
+	sonde__span_data *d;
+
+	/* acquire: pairs with the producer's release */
+	if (sonde__load_acquire(&c->seq) != pos + 1)
+		return NULL;
+	d = c->d;
+	c->d = NULL;
+	/* release: the cell is free for position pos + cap */
+	sonde__store_release(&c->seq, pos + G.cap);
+	sonde__store_release(&G.head, pos + 1);
+	return d;
+}
+
+static uint64_t queue_len(void)
+{
+	uint64_t t = sonde__load_acquire(&G.tail), h = sonde__load_acquire(&G.head);
+	return t > h ? t - h : 0;
+}
+
+static bool start_thread(void);
+
+static void on_end(sonde__span_data *d, void *arg)
+{
+	(void)arg;
+	sonde__fetch_add_seq_cst(&G.active, 1);
+	if (!sonde__load_seq_cst(&G.accepting)) {
+		/* a span that raced the shutdown: never handed over */
+		sonde__fetch_sub_seq_cst(&G.active, 1);
+		sonde__span_data_free(d);
+		return;
+	}
+	if (sonde__load_relaxed(&G.restart)) {
+		int one = 1;
+		if (sonde__cas_strong_acqrel(&G.restart, &one, 0) && !start_thread())
+			sonde__store_relaxed(&G.restart, 1); /* try again at the next span */
+	}
+	if (!queue_push(d)) {
+		sonde__fetch_add_relaxed(&G.dropped_full, 1);
+		sonde__span_data_free(d);
+	}
+	sonde__fetch_sub_seq_cst(&G.active, 1);
+}
+
+static const sonde__span_processor processor = {on_end, NULL};
+
+/* ==== sending ============================================================== */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: jitter, not secrecy */
+	uint64_t x = rng_state ? rng_state : (uint64_t)mono() | 1;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rng_state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Waits on wake until deadline (mono ns) or a stop whose deadline passed;
+ * with once, returns at the first wake-up too (the caller looks again).
+ * Returns false when the shutdown's deadline cut the wait. mu held. */
+static bool wait_until(int64_t deadline, bool once)
+{
+	for (;;) {
+		int64_t now = mono();
+		struct timespec ts;
+		int64_t wall;
+
+		if (G.stop && G.stop_deadline <= now)
+			return false;
+		if (now >= deadline)
+			return true;
+		if (G.stop && G.stop_deadline < deadline)
+			deadline = G.stop_deadline;
+		/* the condition variable waits on CLOCK_REALTIME: convert */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		wall = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (deadline - now);
+		ts.tv_sec = (time_t)(wall / 1000000000);
+		ts.tv_nsec = (long)(wall % 1000000000);
+		pthread_cond_timedwait(&G.wake, &G.mu, &ts);
+		if (once)
+			return true;
+	}
+}
+
+typedef enum { SENT, REJECTED, FAILED } outcome;
+
+static bool retryable_status(int st)
+{
+	return st == 429 || st == 502 || st == 503 || st == 504;
+}
+
+/* POSTs body until it is acknowledged, refused, or the batch's deadline
+ * (or the shutdown's) leaves no room. */
+static outcome send_batch(const sonde_buf *body, sonde__http_response *res)
+{
+	const config *c = &G.cfg;
+	int64_t deadline = mono() + (int64_t)c->export_timeout_ms * MS;
+	int64_t backoff = (int64_t)c->retry_initial_ms * MS;
+	sonde_header h[2 + HEADERS_MAX];
+	size_t nh = 0, i;
+
+	h[nh++] = (sonde_header){"Content-Type", 12,
+	                         c->json ? "application/json" : "application/x-protobuf",
+	                         c->json ? 16 : 22};
+	if (c->gzip)
+		h[nh++] = (sonde_header){"Content-Encoding", 16, "gzip", 4};
+	for (i = 0; i < c->nheaders && nh < SONDE_ARRAY_LEN(h); i++)
+		h[nh++] = c->headers[i];
+
+	for (;;) {
+		int64_t now = mono(), limit = deadline, t0, wait;
+		int rc, ms;
+		bool stopping;
+
+		pthread_mutex_lock(&G.mu);
+		stopping = G.stop;
+		if (stopping && G.stop_deadline < limit)
+			limit = G.stop_deadline;
+		pthread_mutex_unlock(&G.mu);
+		if (limit - now < MS)
+			return FAILED;
+		ms = (int)((limit - now) / MS);
+		if (ms > c->timeout_ms)
+			ms = c->timeout_ms;
+		sonde__http_client_set_timeouts(G.client, ms, ms, ms);
+		t0 = mono();
+		rc = sonde__http_request(G.client, "POST", c->path, h, nh, body->data, body->len,
+		                         res);
+		sonde__fetch_add_relaxed(&G.duration_ns, (uint64_t)(mono() - t0));
+		sonde__fetch_add_relaxed(&G.requests, 1);
+		if (rc == SONDE_OK && res->status >= 200 && res->status < 300)
+			return SENT;
+		sonde__fetch_add_relaxed(&G.failures, 1);
+		if (rc == SONDE_OK && !retryable_status(res->status))
+			return REJECTED;
+		if (rc != SONDE_OK)
+			sonde__http_client_close(G.client);
+		if (rc == SONDE_OK && res->retry_after_s >= 0) {
+			wait = res->retry_after_s * 1000 * MS;
+		} else {
+			wait = backoff / 2 + (int64_t)(rnd() % (uint64_t)(backoff / 2 + 1));
+			backoff *= 2;
+			if (backoff > (int64_t)c->retry_max_ms * MS)
+				backoff = (int64_t)c->retry_max_ms * MS;
+		}
+		if (mono() + wait >= deadline)
+			return FAILED; /* no room for another attempt */
+		pthread_mutex_lock(&G.mu);
+		if (!wait_until(mono() + wait, false)) {
+			pthread_mutex_unlock(&G.mu);
+			return FAILED;
+		}
+		pthread_mutex_unlock(&G.mu);
+	}
+}
+
+/* One batch: up to batch_size records off the queue, encoded, sent,
+ * counted, freed. Returns how many were taken. */
+static size_t export_one(sonde__span_data **batch, sonde_buf *body, sonde_buf *zbuf,
+                         sonde__http_response *res)
+{
+	size_t n = 0, i;
+	const sonde_buf *out = body;
+	outcome o = FAILED;
+	bool oom = false;
+
+	while (n < G.batch && (batch[n] = queue_pop()) != NULL)
+		n++;
+	if (!n)
+		return 0;
+	sonde_buf_reset(body);
+	if (G.cfg.json)
+		sonde__otlp_traces_json(body, batch, n);
+	else
+		sonde__otlp_traces_pb(body, batch, n);
+	oom = body->oom;
+#ifdef SONDE_HAVE_ZLIB
+	if (!oom && G.cfg.gzip) {
+		oom = sonde__gzip(body->data, body->len, zbuf) != SONDE_OK;
+		out = zbuf;
+	}
+#else
+	(void)zbuf;
+#endif
+	if (oom) {
+		sonde__fetch_add_relaxed(&G.oom, n);
+		sonde_buf_destroy(body); /* a buffer in the oom state stays so */
+		sonde_buf_destroy(zbuf);
+	} else {
+		o = send_batch(out, res);
+		sonde__fetch_add_relaxed(o == SENT       ? &G.exported
+		                         : o == REJECTED ? &G.rejected
+		                                         : &G.failed,
+		                         n);
+	}
+	for (i = 0; i < n; i++)
+		sonde__span_data_free(batch[i]);
+	return n;
+}
+
+static void thread_cpu(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+		sonde__store_relaxed(&G.cpu_ns,
+		                     (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
+
+static void *export_main(void *arg)
+{
+	sonde__span_data **batch;
+	sonde_buf body = SONDE_BUF_INIT, zbuf = SONDE_BUF_INIT;
+	sonde__http_response res;
+	int64_t next;
+
+	(void)arg;
+	sonde__http_response_init(&res);
+	batch = sonde__calloc(G.batch, sizeof(*batch));
+	pthread_mutex_lock(&G.mu);
+	if (G.client_stale) {
+		/* a forked child: the client may have been mid-request */
+		sonde__http_client_free(G.client);
+		G.client = sonde__http_client_new(G.cfg.host, G.cfg.port, NULL);
+		G.client_stale = false;
+	}
+	next = mono() + (int64_t)G.cfg.schedule_delay_ms * MS;
+	while (batch && G.client) {
+		uint64_t len = queue_len();
+		int64_t now = mono();
+		bool go = len >= G.batch || (len && now >= next) ||
+		          G.flush_target > G.consumed_upto || (G.stop && len);
+
+		if (G.stop && (!len || G.stop_deadline <= now))
+			break;
+		if (!go) {
+			int64_t until = len ? next : now + (int64_t)G.cfg.schedule_delay_ms * MS;
+			if (!len)
+				next = until;
+			if (G.stop)
+				until = now; /* drained: loop to the break */
+			else
+				wait_until(until, true);
+			continue;
+		}
+		pthread_mutex_unlock(&G.mu);
+		export_one(batch, &body, &zbuf, &res);
+		thread_cpu();
+		pthread_mutex_lock(&G.mu);
+		G.consumed_upto = sonde__load_relaxed(&G.head);
+		if (G.consumed_upto >= G.flush_target || !queue_len()) {
+			if (G.flush_target > G.consumed_upto && !queue_len())
+				G.consumed_upto =
+				        G.flush_target; /* claimed cells never published */
+			pthread_cond_broadcast(&G.done);
+		}
+		if (queue_len() < G.batch)
+			next = mono() + (int64_t)G.cfg.schedule_delay_ms * MS;
+	}
+	G.consumed_upto = sonde__load_relaxed(&G.head);
+	G.thread_exited = true;
+	pthread_cond_broadcast(&G.done);
+	pthread_mutex_unlock(&G.mu);
+	thread_cpu();
+	if (batch)
+		sonde__free(batch, G.batch * sizeof(*batch));
+	sonde_buf_destroy(&body);
+	sonde_buf_destroy(&zbuf);
+	sonde__http_response_destroy(&res);
+	return NULL;
+}
+
+static bool start_thread(void)
+{
+	pthread_attr_t attr;
+	int rc;
+
+	pthread_mutex_lock(&G.mu);
+	G.thread_exited = false;
+	pthread_mutex_unlock(&G.mu);
+	pthread_attr_init(&attr);
+	rc = pthread_create(&G.thread, &attr, export_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_mutex_lock(&G.mu);
+	G.thread_alive = rc == 0;
+	pthread_mutex_unlock(&G.mu);
+	return rc == 0;
+}
+
+/* ==== fork ================================================================= */
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&G.mu);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&G.mu);
+}
+
+static void fork_child(void)
+{
+	uint64_t h, t;
+
+	pthread_mutex_init(&G.mu, NULL);
+	pthread_cond_init(&G.wake, NULL);
+	pthread_cond_init(&G.done, NULL);
+	if (!G.running)
+		return;
+	/* the parent's queued spans are the parent's: discarded here */
+	t = sonde__load_relaxed(&G.tail);
+	for (h = sonde__load_relaxed(&G.head); h < t; h++) {
+		cell *c = &G.cells[h % G.cap];
+		if (sonde__load_relaxed(&c->seq) == h + 1)
+			sonde__span_data_free(c->d);
+		c->d = NULL;
+	}
+	for (h = 0; h < G.cap; h++)
+		sonde__store_relaxed(&G.cells[h].seq, h);
+	sonde__store_relaxed(&G.tail, 0);
+	sonde__store_relaxed(&G.head, 0);
+	sonde__store_relaxed(&G.active, 0);
+	G.flush_target = G.consumed_upto = 0;
+	sonde__store_relaxed(&G.base_tail, 0);
+	sonde__store_relaxed(&G.dropped_full, 0);
+	sonde__store_relaxed(&G.exported, 0);
+	sonde__store_relaxed(&G.rejected, 0);
+	sonde__store_relaxed(&G.failed, 0);
+	sonde__store_relaxed(&G.shutdown_dropped, 0);
+	sonde__store_relaxed(&G.oom, 0);
+	sonde__store_relaxed(&G.requests, 0);
+	sonde__store_relaxed(&G.failures, 0);
+	sonde__store_relaxed(&G.duration_ns, 0);
+	sonde__store_relaxed(&G.cpu_ns, 0);
+	G.thread_alive = false;
+	G.client_stale = true;
+	if (!G.stop)
+		sonde__store_relaxed(&G.restart, 1);
+}
+
+static const sonde__fork_hooks fork_hooks = {SONDE_FORK_RANK_LEAF, fork_prepare, fork_parent,
+                                             fork_child};
+
+/* ==== configuration ========================================================= */
+
+static void config_free(config *c)
+{
+	size_t i;
+
+	if (c->host)
+		sonde__free(c->host, strlen(c->host) + 1);
+	if (c->path)
+		sonde__free(c->path, strlen(c->path) + 1);
+	for (i = 0; i < c->nheaders; i++) {
+		sonde__free((char *)c->headers[i].name, c->headers[i].name_len + 1);
+		sonde__free((char *)c->headers[i].value, c->headers[i].value_len + 1);
+	}
+	if (c->headers)
+		sonde__free(c->headers, c->hcap * sizeof(*c->headers));
+	memset(c, 0, sizeof(*c));
+}
+
+static int add_header(config *c, const char *name, size_t nl, const char *value, size_t vl)
+{
+	sonde_header *h = &c->headers[c->nheaders];
+
+	if (!sonde__http_is_token(name, nl) || memchr(value, '\r', vl) || memchr(value, '\n', vl) ||
+	    memchr(value, 0, vl))
+		return sonde__fail(SONDE_EINVAL,
+		                   "otlp: header \"%.*s\" is not a valid HTTP header: left out",
+		                   (int)nl, name);
+	h->name = sonde__strndup(name, nl);
+	h->value = sonde__strndup(value, vl);
+	if (!h->name || !h->value) {
+		if (h->name)
+			sonde__free((char *)h->name, nl + 1);
+		if (h->value)
+			sonde__free((char *)h->value, vl + 1);
+		return sonde__fail(SONDE_ENOMEM, "otlp: out of memory");
+	}
+	h->name_len = nl;
+	h->value_len = vl;
+	c->nheaders++;
+	return SONDE_OK;
+}
+
+/* A duration or size field of o over the environment's value. */
+static void over(int *dst, int v, const char *what, int *rc)
+{
+	if (v > 0)
+		*dst = v;
+	else if (v < 0)
+		*rc = sonde__fail(SONDE_EINVAL, "otlp: %s %d is negative: %d used instead", what, v,
+		                  *dst);
+}
+
+static int build_config(config *c, const sonde__otel_config *env, const sonde_otlp_options *o)
+{
+	int rc = SONDE_OK, r;
+	size_t i, n;
+	char *host = NULL, *path = NULL;
+	uint16_t port = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->timeout_ms = env->traces.timeout_ms;
+	c->json = env->traces.json;
+	c->gzip = env->traces.gzip;
+	c->schedule_delay_ms = env->bsp_schedule_delay_ms;
+	c->export_timeout_ms = env->bsp_export_timeout_ms;
+	c->queue_size = env->bsp_max_queue_size;
+	c->batch_size = env->bsp_max_export_batch_size;
+	c->retry_initial_ms = 1000;
+	c->retry_max_ms = 5000;
+	if (o && o->endpoint) {
+		r = sonde__parse_http_url(o->endpoint, &host, &port, &path);
+		if (r == SONDE_ENOMEM)
+			return r;
+		if (r != SONDE_OK) {
+			char why[160];
+			snprintf(why, sizeof(why), "%s", sonde_last_error());
+			rc = sonde__fail(SONDE_EINVAL,
+			                 "otlp: endpoint \"%s\" refused (%s): %s used instead",
+			                 o->endpoint, why, env->traces.url);
+		}
+	}
+	if (!host) {
+		host = sonde__strndup(env->traces.host, strlen(env->traces.host));
+		path = sonde__strndup(env->traces.path, strlen(env->traces.path));
+		port = env->traces.port;
+	}
+	c->host = host;
+	c->path = path;
+	c->port = port;
+	n = env->traces.headers.n + (o ? o->nheaders : 0);
+	if (n > HEADERS_MAX) {
+		rc = sonde__fail(SONDE_EINVAL, "otlp: %zu headers: only the first %d are sent", n,
+		                 HEADERS_MAX);
+		n = HEADERS_MAX;
+	}
+	if (n) {
+		c->headers = sonde__calloc(n, sizeof(*c->headers));
+		c->hcap = c->headers ? n : 0;
+	}
+	if (!c->host || !c->path || (n && !c->headers))
+		return sonde__fail(SONDE_ENOMEM, "otlp: out of memory");
+	for (i = 0; i < env->traces.headers.n; i++) {
+		const sonde__kv *kv = &env->traces.headers.v[i];
+		if (c->nheaders == n)
+			break;
+		r = add_header(c, kv->key, strlen(kv->key), kv->value, strlen(kv->value));
+		if (r == SONDE_ENOMEM)
+			return r;
+		if (r)
+			rc = r;
+	}
+	if (o && o->nheaders && !o->headers)
+		rc = sonde__fail(SONDE_EINVAL, "otlp: headers NULL with nheaders %zu: left out",
+		                 o->nheaders);
+	for (i = 0; o && o->headers && i < o->nheaders; i++) {
+		const sonde_header *h = &o->headers[i];
+		if (c->nheaders == n)
+			break;
+		if (!h->name || (!h->value && h->value_len)) {
+			rc = sonde__fail(SONDE_EINVAL, "otlp: header %zu is NULL: left out", i);
+			continue;
+		}
+		r = add_header(c, h->name, h->name_len, h->value ? h->value : "", h->value_len);
+		if (r == SONDE_ENOMEM)
+			return r;
+		if (r)
+			rc = r;
+	}
+	if (o) {
+		over(&c->timeout_ms, o->timeout_ms, "timeout_ms", &rc);
+		over(&c->schedule_delay_ms, o->schedule_delay_ms, "schedule_delay_ms", &rc);
+		over(&c->export_timeout_ms, o->export_timeout_ms, "export_timeout_ms", &rc);
+		over(&c->queue_size, o->max_queue_size, "max_queue_size", &rc);
+		over(&c->batch_size, o->max_export_batch_size, "max_export_batch_size", &rc);
+		over(&c->retry_initial_ms, o->retry_initial_ms, "retry_initial_ms", &rc);
+		over(&c->retry_max_ms, o->retry_max_ms, "retry_max_ms", &rc);
+		if (o->protocol == SONDE_OTLP_PROTOCOL_PROTOBUF ||
+		    o->protocol == SONDE_OTLP_PROTOCOL_JSON)
+			c->json = o->protocol == SONDE_OTLP_PROTOCOL_JSON;
+		else if (o->protocol != SONDE_OTLP_PROTOCOL_DEFAULT)
+			rc = sonde__fail(SONDE_EINVAL, "otlp: protocol %d unknown: %s used instead",
+			                 o->protocol, c->json ? "http/json" : "http/protobuf");
+		if (o->compression == SONDE_OTLP_COMPRESSION_NONE ||
+		    o->compression == SONDE_OTLP_COMPRESSION_GZIP)
+			c->gzip = o->compression == SONDE_OTLP_COMPRESSION_GZIP;
+		else if (o->compression != SONDE_OTLP_COMPRESSION_DEFAULT)
+			rc = sonde__fail(SONDE_EINVAL,
+			                 "otlp: compression %d unknown: %s used instead",
+			                 o->compression, c->gzip ? "gzip" : "none");
+	}
+#ifndef SONDE_HAVE_ZLIB
+	if (c->gzip) {
+		c->gzip = false;
+		rc = sonde__fail(
+		        SONDE_EINVAL,
+		        "otlp: gzip compression asked for, but this sonde has no zlib: none used");
+	}
+#endif
+	if (c->queue_size > QUEUE_MAX) {
+		rc = sonde__fail(SONDE_EINVAL,
+		                 "otlp: max_queue_size %d is above %d: %d used instead",
+		                 c->queue_size, QUEUE_MAX, QUEUE_MAX);
+		c->queue_size = QUEUE_MAX;
+	}
+	if (c->batch_size > c->queue_size) {
+		rc = sonde__fail(
+		        SONDE_EINVAL,
+		        "otlp: max_export_batch_size %d is above max_queue_size %d: %d used "
+		        "instead",
+		        c->batch_size, c->queue_size, c->queue_size);
+		c->batch_size = c->queue_size;
+	}
+	if (c->retry_max_ms < c->retry_initial_ms)
+		c->retry_max_ms = c->retry_initial_ms;
+	return rc;
+}
+
+/* The OTEL_* resource, service name and sampler into the trace layer. */
+static int apply_env(const sonde__otel_config *env)
+{
+	int rc = SONDE_OK, r;
+	size_t i;
+
+	for (i = 0; i < env->resource.n; i++) {
+		r = sonde_resource_set_str(env->resource.v[i].key, env->resource.v[i].value);
+		if (r)
+			rc = r;
+	}
+	if (env->service_name && (r = sonde_resource_set_str("service.name", env->service_name)))
+		rc = r;
+	switch (env->sampler) {
+	case SONDE__SAMPLER_ALWAYS_ON:
+	case SONDE__SAMPLER_PARENTBASED_ALWAYS_ON: sonde_trace_set_sampler_ratio(1.0); break;
+	case SONDE__SAMPLER_ALWAYS_OFF:
+	case SONDE__SAMPLER_PARENTBASED_ALWAYS_OFF: sonde_trace_set_sampler_ratio(0.0); break;
+	default: sonde_trace_set_sampler_ratio(env->sampler_ratio); break;
+	}
+	return rc;
+}
+
+/* ==== the API ================================================================ */
+
+static void at_exit(void)
+{
+	if (G.running)
+		sonde__ignore(sonde_otlp_shutdown(ATEXIT_BUDGET_MS));
+}
+
+static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+
+static void register_atexit(void)
+{
+	/* failure (no room for the handler) leaves exit unflushed, no worse */
+	sonde__ignore(atexit(at_exit));
+}
+
+int sonde_otlp_start(const sonde_otlp_options *o)
+{
+	sonde_otlp_options opt;
+	sonde__otel_config env;
+	int rc = SONDE_OK, r;
+	uint64_t i;
+	char why[256] = "";
+
+	if (o) {
+		r = sonde__opts_copy(&opt, sizeof(opt), o,
+		                     SONDE__V1_SIZE(sonde_otlp_options, retry_max_ms),
+		                     "sonde_otlp_start");
+		if (r)
+			return r;
+		o = &opt;
+	}
+	if (G.running)
+		return sonde__fail(SONDE_ESTATE, "sonde_otlp_start: already running");
+	r = sonde__otel_config_read(&env, sonde__env_getenv, NULL);
+	if (r == SONDE_ENOMEM)
+		return r;
+	if (r) {
+		rc = r;
+		snprintf(why, sizeof(why), "%s", sonde_last_error());
+	}
+	if (env.sdk_disabled || !env.traces.enabled) {
+		sonde__otel_config_destroy(&env);
+		return rc;
+	}
+	if ((r = apply_env(&env)) != SONDE_OK) {
+		rc = r;
+		snprintf(why, sizeof(why), "%s", sonde_last_error());
+	}
+	r = build_config(&G.cfg, &env, o);
+	sonde__otel_config_destroy(&env);
+	if (r == SONDE_ENOMEM || rc == SONDE_ENOMEM)
+		goto oom;
+	if (r) {
+		rc = r;
+		snprintf(why, sizeof(why), "%s", sonde_last_error());
+	}
+	G.client = sonde__http_client_new(G.cfg.host, G.cfg.port, NULL);
+	if (!G.client) {
+		r = sonde_last_status();
+		config_free(&G.cfg);
+		return r;
+	}
+	G.cap = (uint64_t)G.cfg.queue_size;
+	G.batch = (uint64_t)G.cfg.batch_size;
+	G.cells = sonde__calloc(G.cap, sizeof(cell));
+	if (!G.cells)
+		goto oom;
+	for (i = 0; i < G.cap; i++)
+		sonde__init_unshared(&G.cells[i].seq, i);
+	sonde__store_relaxed(&G.tail, 0);
+	sonde__store_relaxed(&G.head, 0);
+	sonde__store_relaxed(&G.dropped_full, 0);
+	sonde__store_relaxed(&G.exported, 0);
+	sonde__store_relaxed(&G.rejected, 0);
+	sonde__store_relaxed(&G.failed, 0);
+	sonde__store_relaxed(&G.shutdown_dropped, 0);
+	sonde__store_relaxed(&G.oom, 0);
+	sonde__store_relaxed(&G.requests, 0);
+	sonde__store_relaxed(&G.failures, 0);
+	sonde__store_relaxed(&G.duration_ns, 0);
+	sonde__store_relaxed(&G.cpu_ns, 0);
+	sonde__store_relaxed(&G.restart, 0);
+	G.stop = false;
+	G.client_stale = false;
+	G.flush_target = G.consumed_upto = 0;
+	sonde__fork_register(&fork_hooks);
+	if (!start_thread()) {
+		sonde__http_client_free(G.client);
+		G.client = NULL;
+		sonde__free(G.cells, G.cap * sizeof(cell));
+		G.cells = NULL;
+		config_free(&G.cfg);
+		return sonde__fail(SONDE_EIO, "sonde_otlp_start: pthread_create failed");
+	}
+	G.running = true;
+	sonde__store_seq_cst(&G.accepting, 1);
+	sonde__trace_set_processor(&processor);
+	pthread_once(&atexit_once, register_atexit);
+	if (rc)
+		return sonde__fail(rc, "%s", why);
+	return SONDE_OK;
+oom:
+	if (G.client)
+		sonde__http_client_free(G.client);
+	G.client = NULL;
+	config_free(&G.cfg);
+	return sonde__fail(SONDE_ENOMEM, "sonde_otlp_start: out of memory");
+}
+
+bool sonde_otlp_running(void)
+{
+	return G.running;
+}
+
+int sonde_otlp_flush(int timeout_ms)
+{
+	int64_t deadline = mono() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * MS;
+	uint64_t target;
+	int rc = SONDE_OK;
+
+	if (!G.running)
+		return sonde__fail(SONDE_ESTATE, "sonde_otlp_flush: the exporter is not running");
+	pthread_mutex_lock(&G.mu);
+	target = sonde__load_acquire(&G.tail);
+	if (target > G.flush_target)
+		G.flush_target = target;
+	pthread_cond_signal(&G.wake);
+	while (G.consumed_upto < target && G.thread_alive && !G.thread_exited) {
+		int64_t now = mono(), wall;
+		struct timespec ts;
+		if (now >= deadline) {
+			rc = sonde__fail(SONDE_ETIMEDOUT, "sonde_otlp_flush: %d ms passed",
+			                 timeout_ms > 0 ? timeout_ms : 0);
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		wall = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (deadline - now);
+		ts.tv_sec = (time_t)(wall / 1000000000);
+		ts.tv_nsec = (long)(wall % 1000000000);
+		pthread_cond_timedwait(&G.done, &G.mu, &ts);
+	}
+	pthread_mutex_unlock(&G.mu);
+	return rc;
+}
+
+int sonde_otlp_shutdown(int timeout_ms)
+{
+	sonde__span_data *d;
+	uint64_t left = 0;
+	bool alive;
+
+	if (!G.running)
+		return sonde__fail(SONDE_ESTATE,
+		                   "sonde_otlp_shutdown: the exporter is not running");
+	/* no new span: the processor goes, then the producers in flight */
+	sonde__trace_set_processor(NULL);
+	sonde__store_seq_cst(&G.accepting, 0);
+	while (sonde__load_seq_cst(&G.active) != 0)
+		sched_yield();
+	pthread_mutex_lock(&G.mu);
+	G.stop = true;
+	G.stop_deadline = mono() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * MS;
+	alive = G.thread_alive;
+	pthread_cond_broadcast(&G.wake);
+	pthread_mutex_unlock(&G.mu);
+	if (alive)
+		pthread_join(G.thread, NULL);
+	sonde__store_relaxed(&G.restart, 0);
+	G.thread_alive = false;
+	while ((d = queue_pop()) != NULL) {
+		sonde__span_data_free(d);
+		left++;
+	}
+	sonde__fetch_add_relaxed(&G.shutdown_dropped, left);
+	sonde__free(G.cells, G.cap * sizeof(cell));
+	G.cells = NULL;
+	sonde__http_client_free(G.client);
+	G.client = NULL;
+	config_free(&G.cfg);
+	G.running = false;
+	if (left)
+		return sonde__fail(SONDE_ETIMEDOUT,
+		                   "sonde_otlp_shutdown: %" PRIu64
+		                   " spans still queued at the deadline",
+		                   left);
+	return SONDE_OK;
+}
+
+void sonde_otlp_get_stats(sonde_otlp_stats *out)
+{
+	sonde_otlp_stats s;
+
+	if (!out || out->size < SONDE__V1_SIZE(sonde_otlp_stats, export_thread_cpu_ns))
+		return;
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.dropped_queue_full = sonde__load_relaxed(&G.dropped_full);
+	s.spans_exported = sonde__load_relaxed(&G.exported);
+	s.dropped_rejected = sonde__load_relaxed(&G.rejected);
+	s.dropped_failed = sonde__load_relaxed(&G.failed);
+	s.dropped_shutdown = sonde__load_relaxed(&G.shutdown_dropped);
+	s.dropped_oom = sonde__load_relaxed(&G.oom);
+	s.export_requests = sonde__load_relaxed(&G.requests);
+	s.export_failures = sonde__load_relaxed(&G.failures);
+	s.export_duration_ns = sonde__load_relaxed(&G.duration_ns);
+	s.export_thread_cpu_ns = sonde__load_relaxed(&G.cpu_ns);
+	s.queue_length = G.cells ? queue_len() : 0;
+	s.spans_ended = sonde__load_relaxed(&G.tail) + s.dropped_queue_full;
+	memcpy(out, &s, out->size < sizeof(s) ? out->size : sizeof(s));
+	out->size = s.size < out->size ? s.size : out->size;
+}
