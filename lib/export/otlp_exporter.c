@@ -693,6 +693,68 @@ static void register_atexit(void)
 	sonde__ignore(atexit(at_exit));
 }
 
+/* ---- self-metrics on the default registry --------------------------------------------
+ * The counts of sonde_otlp_get_stats as Prometheus metrics, read at each
+ * scrape from the atomic counters (never from the queue's memory), made at
+ * the first start. Out of memory or a name taken leaves them out: the
+ * exporter works without them. */
+static double read_u64(void *p)
+{
+	return (double)sonde__load_relaxed((_Atomic uint64_t *)p);
+}
+
+static double read_seconds(void *p)
+{
+	return (double)sonde__load_relaxed((_Atomic uint64_t *)p) / 1e9;
+}
+
+static double read_queue(void *p)
+{
+	(void)p;
+	return (double)queue_len();
+}
+
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void register_metrics(void)
+{
+	static const char *const reason[] = {"reason"};
+	static const struct {
+		const char *reason;
+		_Atomic uint64_t *v;
+	} drops[] = {{"queue_full", &G.dropped_full},
+	             {"rejected", &G.rejected},
+	             {"failed", &G.failed},
+	             {"shutdown", &G.shutdown_dropped},
+	             {"out_of_memory", &G.oom}};
+	sonde_family *f;
+
+	/* each call's failure only leaves that metric out */
+	sonde__ignore(!sonde_counter_func_new(NULL, "sonde_otlp_spans_exported_total",
+	                                      "Spans the collector acknowledged (2xx).", read_u64,
+	                                      &G.exported));
+	f = sonde_counter_family_new(NULL, "sonde_otlp_spans_dropped_total",
+	                             "Spans that will never reach the collector, by reason.", 1,
+	                             reason);
+	for (size_t i = 0; f && i < sizeof(drops) / sizeof(drops[0]); i++) {
+		size_t len = strlen(drops[i].reason);
+		sonde__ignore(
+		        sonde_family_add_func(f, 1, &drops[i].reason, &len, read_u64, drops[i].v));
+	}
+	sonde__ignore(!sonde_counter_func_new(NULL, "sonde_otlp_export_requests_total",
+	                                      "OTLP export requests sent, retries included.",
+	                                      read_u64, &G.requests));
+	sonde__ignore(!sonde_counter_func_new(NULL, "sonde_otlp_export_failures_total",
+	                                      "OTLP export requests that failed or were refused.",
+	                                      read_u64, &G.failures));
+	sonde__ignore(!sonde_counter_func_new(NULL, "sonde_otlp_export_seconds_total",
+	                                      "Time spent in OTLP export requests.", read_seconds,
+	                                      &G.duration_ns));
+	sonde__ignore(!sonde_gauge_func_new(NULL, "sonde_otlp_queue_length",
+	                                    "Spans waiting in the export queue.", read_queue,
+	                                    NULL));
+}
+
 int sonde_otlp_start(const sonde_otlp_options *o)
 {
 	sonde_otlp_options opt;
@@ -763,6 +825,7 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 	G.stop = false;
 	G.client_stale = false;
 	G.flush_target = G.consumed_upto = 0;
+	pthread_once(&metrics_once, register_metrics);
 	sonde__fork_register(&fork_hooks);
 	if (!start_thread()) {
 		sonde__http_client_free(G.client);

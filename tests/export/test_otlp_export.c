@@ -303,6 +303,21 @@ TEST_TIMEOUT(otlp_export_normal, 60)
 	ASSERT_OK(sonde_otlp_flush(10000));
 	s = stats();
 	ASSERT_EQ_U64(s.spans_exported, 250);
+	{
+		/* the same counts as Prometheus metrics on the default registry */
+		sonde_buf b = SONDE_BUF_INIT;
+		char want[96];
+		ASSERT_OK(sonde_expose(NULL, SONDE_FORMAT_TEXT, &b));
+		ASSERT_CONTAINS(b.data, "sonde_otlp_spans_exported_total 250\n");
+		ASSERT_CONTAINS(b.data,
+		                "sonde_otlp_spans_dropped_total{reason=\"queue_full\"} 0\n");
+		ASSERT_CONTAINS(b.data, "sonde_otlp_export_failures_total 0\n");
+		ASSERT_CONTAINS(b.data, "sonde_otlp_queue_length 0\n");
+		snprintf(want, sizeof(want), "sonde_otlp_export_requests_total %llu\n",
+		         (unsigned long long)s.export_requests);
+		ASSERT_CONTAINS(b.data, want);
+		sonde_buf_destroy(&b);
+	}
 	ASSERT_OK(sonde_otlp_shutdown(5000));
 	ASSERT_FALSE(sonde_otlp_running());
 	ASSERT_EQ_INT(sonde_otlp_shutdown(100), SONDE_ESTATE);

@@ -104,7 +104,7 @@ def run(argv):
                 groups = prom.api("rules")["groups"]
                 rules = [r for g in groups for r in g["rules"]]
                 p.eq(len(groups), 5, "rule groups loaded")
-                p.eq(len(rules), 29, "rules loaded")
+                p.eq(len(rules), 31, "rules loaded")
                 bad = [(r["name"], r.get("lastError")) for r in rules if r.get("health") != "ok"]
                 p.eq(bad, [], "rules not healthy")
                 # both fast pages fire on the demo's job (the rules are
