@@ -433,6 +433,21 @@ static void fork_parent(void)
 	pthread_mutex_unlock(&G.mu);
 }
 
+/* The self-metrics' counts back to zero (a start, a forked child). */
+static void stats_reset(void)
+{
+	sonde__store_relaxed(&G.dropped_full, 0);
+	sonde__store_relaxed(&G.exported, 0);
+	sonde__store_relaxed(&G.rejected, 0);
+	sonde__store_relaxed(&G.failed, 0);
+	sonde__store_relaxed(&G.shutdown_dropped, 0);
+	sonde__store_relaxed(&G.oom, 0);
+	sonde__store_relaxed(&G.requests, 0);
+	sonde__store_relaxed(&G.failures, 0);
+	sonde__store_relaxed(&G.duration_ns, 0);
+	sonde__store_relaxed(&G.cpu_ns, 0);
+}
+
 static void fork_child(void)
 {
 	uint64_t h, t;
@@ -457,16 +472,7 @@ static void fork_child(void)
 	sonde__store_relaxed(&G.active, 0);
 	G.flush_target = G.consumed_upto = 0;
 	sonde__store_relaxed(&G.base_tail, 0);
-	sonde__store_relaxed(&G.dropped_full, 0);
-	sonde__store_relaxed(&G.exported, 0);
-	sonde__store_relaxed(&G.rejected, 0);
-	sonde__store_relaxed(&G.failed, 0);
-	sonde__store_relaxed(&G.shutdown_dropped, 0);
-	sonde__store_relaxed(&G.oom, 0);
-	sonde__store_relaxed(&G.requests, 0);
-	sonde__store_relaxed(&G.failures, 0);
-	sonde__store_relaxed(&G.duration_ns, 0);
-	sonde__store_relaxed(&G.cpu_ns, 0);
+	stats_reset();
 	G.thread_alive = false;
 	G.client_stale = true;
 	if (!G.stop)
@@ -811,16 +817,7 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 		sonde__init_unshared(&G.cells[i].seq, i);
 	sonde__store_relaxed(&G.tail, 0);
 	sonde__store_relaxed(&G.head, 0);
-	sonde__store_relaxed(&G.dropped_full, 0);
-	sonde__store_relaxed(&G.exported, 0);
-	sonde__store_relaxed(&G.rejected, 0);
-	sonde__store_relaxed(&G.failed, 0);
-	sonde__store_relaxed(&G.shutdown_dropped, 0);
-	sonde__store_relaxed(&G.oom, 0);
-	sonde__store_relaxed(&G.requests, 0);
-	sonde__store_relaxed(&G.failures, 0);
-	sonde__store_relaxed(&G.duration_ns, 0);
-	sonde__store_relaxed(&G.cpu_ns, 0);
+	stats_reset();
 	sonde__store_relaxed(&G.restart, 0);
 	G.stop = false;
 	G.client_stale = false;

@@ -355,6 +355,25 @@ static bool get_strs(napi_env env, napi_value arr, const char *what, size_t max_
 	return true;
 }
 
+/* An exemplar's label names and values (two arrays of equal length); on
+ * false an exception is pending and nothing is left to free. */
+static bool get_exemplar(napi_env env, napi_value nv, napi_value vv, strs *names, strs *vals)
+{
+	if (!get_strs(env, nv, "exemplar label names", 64, SONDE_NAME_MAX, false, names))
+		return false;
+	if (!get_strs(env, vv, "exemplar label values", 64, SONDE_LABEL_VALUE_MAX, false, vals)) {
+		free_strs(names);
+		return false;
+	}
+	if (names->n != vals->n) {
+		free_strs(names);
+		free_strs(vals);
+		type_error(env, "%s: names and values differ in count", "exemplar labels");
+		return false;
+	}
+	return true;
+}
+
 static bool get_nums(napi_env env, napi_value arr, const char *what, size_t max_n, double *out,
                      size_t *n_out)
 {
@@ -593,18 +612,8 @@ static napi_value c_counter_exemplar(napi_env env, napi_callback_info info)
 		return NULL;
 	if (d < 0)
 		return range_error(env, "counter increment must not be negative");
-	if (!get_strs(env, argv[1], "exemplar label names", 64, SONDE_NAME_MAX, false, &names))
+	if (!get_exemplar(env, argv[1], argv[2], &names, &vals))
 		return NULL;
-	if (!get_strs(env, argv[2], "exemplar label values", 64, SONDE_LABEL_VALUE_MAX, false,
-	              &vals)) {
-		free_strs(&names);
-		return NULL;
-	}
-	if (names.n != vals.n) {
-		free_strs(&names);
-		free_strs(&vals);
-		return type_error(env, "%s: names and values differ in count", "exemplar labels");
-	}
 	rc = sonde_counter_add_exemplar_labels(data, d, names.n, (const char *const *)names.s,
 	                                       (const char *const *)vals.s);
 	free_strs(&names);
@@ -673,18 +682,8 @@ static napi_value c_hist_exemplar(napi_env env, napi_callback_info info)
 	int rc;
 	if (!get_num(env, argv[0], "observed value", true, &d))
 		return NULL;
-	if (!get_strs(env, argv[1], "exemplar label names", 64, SONDE_NAME_MAX, false, &names))
+	if (!get_exemplar(env, argv[1], argv[2], &names, &vals))
 		return NULL;
-	if (!get_strs(env, argv[2], "exemplar label values", 64, SONDE_LABEL_VALUE_MAX, false,
-	              &vals)) {
-		free_strs(&names);
-		return NULL;
-	}
-	if (names.n != vals.n) {
-		free_strs(&names);
-		free_strs(&vals);
-		return type_error(env, "%s: names and values differ in count", "exemplar labels");
-	}
 	rc = sonde_histogram_observe_exemplar_labels(data, d, names.n, (const char *const *)names.s,
 	                                             (const char *const *)vals.s);
 	free_strs(&names);
