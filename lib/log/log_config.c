@@ -29,24 +29,36 @@ static uint64_t ring_size_for(size_t want)
 	return n;
 }
 
-/* The user's records metric (under log_mu): made once. */
+/* The user's records metric: made once. The family is made outside
+ * log_mu (registering takes the metrics gate and the registry's lock,
+ * which must never nest inside the logger's lock); log_mu only guards
+ * the name and the publication. */
 static char *user_metric_name;
+static sonde_counter *user_counters[6];
+
+static int same_metric(const char *name)
+{
+	return strcmp(user_metric_name, name) == 0
+	               ? SONDE_OK
+	               : sonde__fail(SONDE_ESTATE,
+	                             "sonde_log_configure: the records metric is already \"%s\"",
+	                             user_metric_name);
+}
 
 static int user_records_metric(const sonde_log_config *c)
 {
 	static const char *const lvl_label[] = {"level"};
-	static sonde_counter *counters[6];
+	sonde_counter *counters[6];
 	sonde_metric_opts mo;
 	sonde_family *f;
-	int i;
+	char *name;
+	int i, rc;
 
-	if (user_metric_name)
-		return strcmp(user_metric_name, c->records_metric) == 0
-		               ? SONDE_OK
-		               : sonde__fail(SONDE_ESTATE,
-		                             "sonde_log_configure: the records metric is already "
-		                             "\"%s\"",
-		                             user_metric_name);
+	pthread_mutex_lock(&G.log_mu);
+	rc = user_metric_name ? same_metric(c->records_metric) : 1;
+	pthread_mutex_unlock(&G.log_mu);
+	if (rc != 1)
+		return rc;
 	sonde_metric_opts_init(&mo, SONDE_TYPE_COUNTER, c->records_metric,
 	                       "Log records written, by level.");
 	mo.label_names = lvl_label;
@@ -55,18 +67,27 @@ static int user_records_metric(const sonde_log_config *c)
 	mo.const_label_count = c->records_label_count;
 	f = sonde_family_new(c->records_registry, &mo);
 	if (!f)
-		return sonde__fail(sonde_last_status(), "sonde_log_configure: %s",
-		                   sonde_last_error());
+		return sonde__fail(sonde_last_status(), "sonde_log_configure: %s", sonde_last_error());
 	for (i = 0; i < 6; i++) {
 		counters[i] = sonde_counter_with(f, sonde_log_level_name(i));
 		if (!counters[i])
 			return sonde__fail(sonde_last_status(), "sonde_log_configure: %s",
 			                   sonde_last_error());
 	}
-	user_metric_name = sonde__strndup(c->records_metric, strlen(c->records_metric));
-	if (!user_metric_name)
+	name = sonde__strndup(c->records_metric, strlen(c->records_metric));
+	if (!name)
 		return sonde__fail(SONDE_ENOMEM, "sonde_log_configure: out of memory");
-	sonde__store_release(&G.m_user, counters);
+	pthread_mutex_lock(&G.log_mu);
+	if (user_metric_name) { /* another thread was first */
+		rc = same_metric(c->records_metric);
+		pthread_mutex_unlock(&G.log_mu);
+		sonde__free(name, strlen(name) + 1);
+		return rc;
+	}
+	user_metric_name = name;
+	memcpy(user_counters, counters, sizeof(counters));
+	sonde__store_release(&G.m_user, user_counters);
+	pthread_mutex_unlock(&G.log_mu);
 	return SONDE_OK;
 }
 
@@ -77,13 +98,8 @@ int sonde_log_configure(const sonde_log_config *c_in)
 
 	if (rc != SONDE_OK)
 		return rc;
-	if (c.records_metric) {
-		pthread_mutex_lock(&G.log_mu);
-		rc = user_records_metric(&c);
-		pthread_mutex_unlock(&G.log_mu);
-		if (rc != SONDE_OK)
-			return rc;
-	}
+	if (c.records_metric && (rc = user_records_metric(&c)) != SONDE_OK)
+		return rc;
 	pthread_mutex_lock(&G.log_mu);
 	sonde__store_relaxed(&G.ring_bytes, ring_size_for(c.ring_bytes));
 	G.shutdown_timeout_ms = c.shutdown_timeout_ms;
