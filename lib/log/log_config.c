@@ -67,7 +67,8 @@ static int user_records_metric(const sonde_log_config *c)
 	mo.const_label_count = c->records_label_count;
 	f = sonde_family_new(c->records_registry, &mo);
 	if (!f)
-		return sonde__fail(sonde_last_status(), "sonde_log_configure: %s", sonde_last_error());
+		return sonde__fail(sonde_last_status(), "sonde_log_configure: %s",
+		                   sonde_last_error());
 	for (i = 0; i < 6; i++) {
 		counters[i] = sonde_counter_with(f, sonde_log_level_name(i));
 		if (!counters[i])
