@@ -43,8 +43,9 @@ typedef struct sonde_push_opts {
 	                                twice), values any UTF-8, empty too */
 	size_t ngrouping;            /* <= SONDE_PUSH_GROUPING_MAX */
 	const sonde_header *headers; /* extra request headers (Authorization,
-	                                ...); not Host, Content-Length or
-	                                Content-Type, which the call writes */
+	                                ...); not Host, Content-Length,
+	                                Transfer-Encoding or Content-Type,
+	                                which the call writes */
 	size_t nheaders;
 	uint32_t timeout_ms; /* bounds connecting, sending and the
 	                        answer, each; 0 = 10000; <= 600000 */

@@ -216,36 +216,18 @@ static int send_push(const char *host, uint16_t port, const char *method, const 
 	return rc;
 }
 
+/* The client's rules (net/http.h), checked before the exposition is
+ * rendered, plus the Content-Type this call writes. */
 static int check_headers(const sonde_push_opts *o)
 {
-	static const char *const ours[] = {"host", "content-length", "content-type"};
-	size_t i, k;
+	int rc = sonde__http_check_headers("sonde_push", o->headers, o->nheaders);
 
-	if (o->nheaders && !o->headers)
-		return sonde__fail(SONDE_EINVAL, "sonde_push: headers is NULL with nheaders %zu",
-		                   o->nheaders);
-	for (i = 0; i < o->nheaders; i++) {
-		const sonde_header *h = &o->headers[i];
-		if (!h->name || !sonde__http_is_token(h->name, h->name_len))
-			return sonde__fail(SONDE_EINVAL, "sonde_push: header %zu has no valid name",
-			                   i);
-		for (k = 0; k < sizeof(ours) / sizeof(ours[0]); k++)
-			if (sonde__ascii_ieq(h->name, h->name_len, ours[k]))
-				return sonde__fail(
-				        SONDE_EINVAL,
-				        "sonde_push: header %.*s is written by sonde_push",
-				        (int)h->name_len, h->name);
-		if (!h->value && h->value_len)
-			return sonde__fail(SONDE_EINVAL, "sonde_push: header %zu has a NULL value",
-			                   i);
-		for (k = 0; k < h->value_len; k++)
-			if (h->value[k] == '\r' || h->value[k] == '\n' || h->value[k] == '\0')
-				return sonde__fail(
-				        SONDE_EINVAL,
-				        "sonde_push: header %.*s has a CR, LF or NUL in its value",
-				        (int)h->name_len, h->name);
-	}
-	return SONDE_OK;
+	for (size_t i = 0; rc == SONDE_OK && i < o->nheaders; i++)
+		if (sonde__ascii_ieq(o->headers[i].name, o->headers[i].name_len, "content-type"))
+			rc = sonde__fail(
+			        SONDE_EINVAL,
+			        "sonde_push: header %zu: Content-Type is written by sonde_push", i);
+	return rc;
 }
 
 int sonde_push(const char *gateway_url, sonde_push_method m, sonde_registry *r,

@@ -116,6 +116,13 @@ bool sonde__http_is_token(const char *s, size_t n);
 
 /* ---- the client ------------------------------------------------------------------- */
 
+/* The request headers a caller may give: names are tokens; not Host,
+ * Content-Length or Transfer-Encoding (the client writes those); values
+ * without CR, LF or NUL; h NULL only when nh is 0. SONDE_OK, or SONDE_EINVAL
+ * with a message starting with what. sonde__http_request checks this
+ * itself; a caller that wants to refuse before doing work calls it first. */
+int sonde__http_check_headers(const char *what, const sonde_header *h, size_t nh);
+
 typedef struct sonde__http_options {
 	int connect_timeout_ms;  /* whole connect (every address tried); 0 = 10000 */
 	int send_timeout_ms;     /* sending the request; 0 = 10000 */

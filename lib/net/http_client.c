@@ -243,12 +243,39 @@ static bool idle_usable(sonde__http_client *c)
 
 /* ---- the request --------------------------------------------------------------------- */
 
+int sonde__http_check_headers(const char *what, const sonde_header *h, size_t nh)
+{
+	size_t i, j;
+
+	if (nh && !h)
+		return sonde__fail(SONDE_EINVAL, "%s: headers NULL with a count", what);
+	for (i = 0; i < nh; i++) {
+		if (!sonde__http_is_token(h[i].name, h[i].name_len))
+			return sonde__fail(SONDE_EINVAL, "%s: header %zu: invalid name", what, i);
+		if (sonde__ascii_ieq(h[i].name, h[i].name_len, "host") ||
+		    sonde__ascii_ieq(h[i].name, h[i].name_len, "content-length") ||
+		    sonde__ascii_ieq(h[i].name, h[i].name_len, "transfer-encoding"))
+			return sonde__fail(SONDE_EINVAL,
+			                   "%s: header %zu: %.*s is the client's to write", what, i,
+			                   (int)h[i].name_len, h[i].name);
+		if (h[i].value_len && !h[i].value)
+			return sonde__fail(SONDE_EINVAL, "%s: header %zu: NULL value", what, i);
+		for (j = 0; j < h[i].value_len; j++)
+			if (h[i].value[j] == '\r' || h[i].value[j] == '\n' || h[i].value[j] == '\0')
+				return sonde__fail(SONDE_EINVAL,
+				                   "%s: header %zu: CR, LF or NUL in the value",
+				                   what, i);
+	}
+	return SONDE_OK;
+}
+
 static int build_head(sonde__http_client *c, const char *method, const char *path,
                       const sonde_header *h, size_t nh, size_t body_len, bool has_body)
 {
 	sonde_buf *b = &c->head;
 	char num[24];
-	size_t i, j;
+	size_t i;
+	int rc;
 
 	if (!sonde__http_is_token(method, method ? strlen(method) : 0))
 		return sonde__fail(SONDE_EINVAL, "http request: method is not a token");
@@ -258,27 +285,8 @@ static int build_head(sonde__http_client *c, const char *method, const char *pat
 		if ((unsigned char)path[i] <= 0x20 || path[i] == 0x7f)
 			return sonde__fail(SONDE_EINVAL,
 			                   "http request: space or control character in the path");
-	if (nh && !h)
-		return sonde__fail(SONDE_EINVAL, "http request: headers NULL with a count");
-	for (i = 0; i < nh; i++) {
-		if (!sonde__http_is_token(h[i].name, h[i].name_len))
-			return sonde__fail(SONDE_EINVAL, "http request: header %zu: invalid name",
-			                   i);
-		if (sonde__ascii_ieq(h[i].name, h[i].name_len, "host") ||
-		    sonde__ascii_ieq(h[i].name, h[i].name_len, "content-length") ||
-		    sonde__ascii_ieq(h[i].name, h[i].name_len, "transfer-encoding"))
-			return sonde__fail(
-			        SONDE_EINVAL,
-			        "http request: header %zu: %.*s is the client's to write", i,
-			        (int)h[i].name_len, h[i].name);
-		if (h[i].value_len && !h[i].value)
-			return sonde__fail(SONDE_EINVAL, "http request: header %zu: NULL value", i);
-		for (j = 0; j < h[i].value_len; j++)
-			if (h[i].value[j] == '\r' || h[i].value[j] == '\n' || h[i].value[j] == '\0')
-				return sonde__fail(
-				        SONDE_EINVAL,
-				        "http request: header %zu: CR, LF or NUL in the value", i);
-	}
+	if ((rc = sonde__http_check_headers("http request", h, nh)) != SONDE_OK)
+		return rc;
 	sonde_buf_reset(b);
 	sonde__buf_puts(b, method);
 	sonde__buf_putc(b, ' ');

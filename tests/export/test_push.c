@@ -35,6 +35,7 @@ TEST(push_refuses_bad_arguments)
 	sonde_header h_host = {"Host", 4, "x", 1};
 	sonde_header h_crlf = {"X-Token", 7, "a\r\nb", 4};
 	sonde_header h_name = {"Bad Name", 8, "x", 1};
+	sonde_header h_ctype = {"content-type", 12, "x", 1};
 
 	sonde_push_opts_init(&o);
 	o.job = "j";
@@ -86,13 +87,16 @@ TEST(push_refuses_bad_arguments)
 	expect(SONDE_EINVAL, GW, SONDE_PUSH_REPLACE, &o, "the limit is 32");
 	o.ngrouping = 0;
 	o.nheaders = 1;
-	expect(SONDE_EINVAL, GW, SONDE_PUSH_REPLACE, &o, "headers is NULL");
+	expect(SONDE_EINVAL, GW, SONDE_PUSH_REPLACE, &o, "sonde_push: headers NULL with a count");
 	o.headers = &h_host;
-	expect(SONDE_EINVAL, GW, SONDE_PUSH_REPLACE, &o, "Host is written by sonde_push");
+	expect(SONDE_EINVAL, GW, SONDE_PUSH_REPLACE, &o,
+	       "sonde_push: header 0: Host is the client's to write");
 	o.headers = &h_crlf;
-	expect(SONDE_EINVAL, GW, SONDE_PUSH_REPLACE, &o, "CR, LF or NUL");
+	expect(SONDE_EINVAL, GW, SONDE_PUSH_REPLACE, &o, "sonde_push: header 0: CR, LF or NUL");
 	o.headers = &h_name;
-	expect(SONDE_EINVAL, GW, SONDE_PUSH_REPLACE, &o, "no valid name");
+	expect(SONDE_EINVAL, GW, SONDE_PUSH_REPLACE, &o, "sonde_push: header 0: invalid name");
+	o.headers = &h_ctype;
+	expect(SONDE_EINVAL, GW, SONDE_PUSH_REPLACE, &o, "Content-Type is written by sonde_push");
 	sonde_push_opts_init(NULL); /* a no-op */
 }
 
