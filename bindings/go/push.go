@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"time"
-	"unsafe"
 )
 
 // Pusher pushes a registry to a Prometheus Pushgateway, shaped like
@@ -66,28 +65,11 @@ func (p *Pusher) Add() error { return p.do(C.SONDE_PUSH_ADD) }
 func (p *Pusher) Delete() error { return p.do(C.SONDE_PUSH_DELETE) }
 
 func (p *Pusher) do(m C.sonde_push_method) error {
-	var frees []unsafe.Pointer
-	defer func() {
-		for _, f := range frees {
-			C.free(f)
-		}
-	}()
-	cstr := func(s string) *C.char {
-		c := C.CString(s)
-		frees = append(frees, unsafe.Pointer(c))
-		return c
-	}
-	alloc := func(n, size int) unsafe.Pointer {
-		if n == 0 {
-			return nil
-		}
-		a := C.calloc(C.size_t(n), C.size_t(size))
-		frees = append(frees, a)
-		return a
-	}
+	var mem cmem
+	defer mem.free()
 	var o C.sonde_push_opts
 	C.sonde_push_opts_init(&o)
-	o.job = cstr(p.job)
+	o.job = mem.str(p.job)
 	var flat []string
 	for _, g := range p.grouping {
 		flat = append(flat, g[0], g[1])
@@ -99,10 +81,10 @@ func (p *Pusher) do(m C.sonde_push_method) error {
 		o.ngrouping = C.size_t(len(p.grouping))
 	}
 	if nh := len(p.headers); nh > 0 {
-		hs := (*[1 << 20]C.sonde_header)(alloc(nh, int(C.sizeof_sonde_header)))[:nh:nh]
+		hs := (*[1 << 20]C.sonde_header)(mem.calloc(nh, int(C.sizeof_sonde_header)))[:nh:nh]
 		for i, h := range p.headers {
-			hs[i].name, hs[i].name_len = cstr(h[0]), C.size_t(len(h[0]))
-			hs[i].value, hs[i].value_len = cstr(h[1]), C.size_t(len(h[1]))
+			hs[i].name, hs[i].name_len = mem.str(h[0]), C.size_t(len(h[0]))
+			hs[i].value, hs[i].value_len = mem.str(h[1]), C.size_t(len(h[1]))
 		}
 		o.headers = &hs[0]
 		o.nheaders = C.size_t(nh)
@@ -119,6 +101,6 @@ func (p *Pusher) do(m C.sonde_push_method) error {
 	}
 	o.timeout_ms = C.uint32_t(ms)
 	o.format = C.sonde_format(p.format)
-	url := cstr(p.url)
+	url := mem.str(p.url)
 	return lockedStatus(func() C.int { return C.sonde_push(url, m, p.reg.cp(), &o) })
 }

@@ -48,15 +48,13 @@ type HTTPMetrics struct {
 func NewHTTPMetrics(o HTTPMetricsOpts) (*HTTPMetrics, error) {
 	var co C.sonde_http_server_opts
 	C.sonde_http_server_opts_init(&co)
-	var frees []*C.char
-	defer func() { freeAll(frees...) }()
-	cs := func(s string) *C.char {
+	var mem cmem
+	defer mem.free()
+	cs := func(s string) *C.char { // "" is sonde's default: NULL
 		if s == "" {
 			return nil
 		}
-		p := C.CString(s)
-		frees = append(frees, p)
-		return p
+		return mem.str(s)
 	}
 	names := []string{o.RequestsName, o.DurationName, o.InFlightName, o.RequestSizeName,
 		o.ResponseSizeName, o.MethodLabel, o.RouteLabel, o.StatusLabel}
@@ -67,9 +65,7 @@ func NewHTTPMetrics(o HTTPMetricsOpts) (*HTTPMetrics, error) {
 	co.requests_name, co.duration_name = cs(o.RequestsName), cs(o.DurationName)
 	co.in_flight_name = cs(o.InFlightName)
 	if o.NoInFlight { // "" is "off" for sonde: a C string of length 0
-		empty := (*C.char)(C.calloc(1, 1))
-		frees = append(frees, empty)
-		co.in_flight_name = empty
+		co.in_flight_name = mem.str("")
 	}
 	co.request_size_name, co.response_size_name = cs(o.RequestSizeName), cs(o.ResponseSizeName)
 	co.method_label, co.route_label, co.status_label = cs(o.MethodLabel), cs(o.RouteLabel), cs(o.StatusLabel)
@@ -132,19 +128,10 @@ func (m *HTTPMetrics) Handler(route string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		var frees []unsafe.Pointer
-		defer func() {
-			for _, p := range frees {
-				C.free(p)
-			}
-		}()
-		cs := func(s string) *C.char {
-			p := C.CString(s)
-			frees = append(frees, unsafe.Pointer(p))
-			return p
-		}
-		rq := (*C.sonde_http_request)(C.calloc(1, C.sizeof_sonde_http_request))
-		frees = append(frees, unsafe.Pointer(rq))
+		var mem cmem
+		defer mem.free()
+		cs := mem.str
+		rq := (*C.sonde_http_request)(mem.calloc(1, C.sizeof_sonde_http_request))
 		var in C.sonde_http_request_info
 		C.sonde_http_request_info_init(&in, cs(r.Method), cs(route))
 		in.path = cs(r.URL.Path)
@@ -155,8 +142,7 @@ func (m *HTTPMetrics) Handler(route string, next http.Handler) http.Handler {
 			n += len(vs)
 		}
 		if n > 0 {
-			hs := (*[1 << 20]C.sonde_header)(C.calloc(C.size_t(n), C.sizeof_sonde_header))[:n:n]
-			frees = append(frees, unsafe.Pointer(&hs[0]))
+			hs := (*[1 << 20]C.sonde_header)(mem.calloc(n, C.sizeof_sonde_header))[:n:n]
 			i := 0
 			for k, vs := range r.Header {
 				for _, v := range vs {

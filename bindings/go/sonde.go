@@ -150,6 +150,33 @@ func lockedPtr(fn func() unsafe.Pointer) (unsafe.Pointer, error) {
 	return p, nil
 }
 
+// cmem collects the C allocations of one call (strings and arrays that C
+// reads during it); free releases them all.
+type cmem struct{ ps []unsafe.Pointer }
+
+func (m *cmem) str(s string) *C.char {
+	p := C.CString(s)
+	m.ps = append(m.ps, unsafe.Pointer(p))
+	return p
+}
+
+// calloc is zeroed C memory for n elements of size bytes (at least one).
+func (m *cmem) calloc(n, size int) unsafe.Pointer {
+	if n == 0 {
+		n = 1
+	}
+	p := C.calloc(C.size_t(n), C.size_t(size))
+	m.ps = append(m.ps, p)
+	return p
+}
+
+func (m *cmem) free() {
+	for _, p := range m.ps {
+		C.free(p)
+	}
+	m.ps = nil
+}
+
 // cStrings lays ss out as a C array of C strings (nil for none); free
 // releases the array and the strings.
 func cStrings(ss []string) (**C.char, func()) {

@@ -123,31 +123,20 @@ func (s *Span) calloc(n, size int) unsafe.Pointer {
 	return p
 }
 
-// attrArray lays attrs out as C sonde_span_attr (keys sorted, so the same
-// map gives the same order); free() releases it after the call (sonde
-// copies event and link attributes).
-func attrArray(attrs map[string]interface{}) (*C.sonde_span_attr, C.size_t, func(), error) {
+// attrArray lays attrs out as C sonde_span_attr in mem (keys sorted, so the
+// same map gives the same order); sonde copies event and link attributes
+// during the call, so mem is freed after it.
+func attrArray(mem *cmem, attrs map[string]interface{}) (*C.sonde_span_attr, C.size_t, error) {
 	if len(attrs) == 0 {
-		return nil, 0, func() {}, nil
+		return nil, 0, nil
 	}
-	var frees []unsafe.Pointer
-	free := func() {
-		for _, p := range frees {
-			C.free(p)
-		}
-	}
-	cs := func(v string) *C.char {
-		p := C.CString(v)
-		frees = append(frees, unsafe.Pointer(p))
-		return p
-	}
+	cs := mem.str
 	keys := make([]string, 0, len(attrs))
 	for k := range attrs {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	arr := (*C.sonde_span_attr)(C.calloc(C.size_t(len(keys)), C.sizeof_sonde_span_attr))
-	frees = append(frees, unsafe.Pointer(arr))
+	arr := (*C.sonde_span_attr)(mem.calloc(len(keys), C.sizeof_sonde_span_attr))
 	for i, k := range keys {
 		a := (*C.sonde_span_attr)(unsafe.Pointer(uintptr(unsafe.Pointer(arr)) + uintptr(i)*C.sizeof_sonde_span_attr))
 		ck := cs(k)
@@ -167,32 +156,28 @@ func attrArray(attrs map[string]interface{}) (*C.sonde_span_attr, C.size_t, func
 		case float64:
 			C.sgo_attr_set(a, ck, C.SONDE_ATTR_DOUBLE, 0, nil, 0, C.double(v), 0)
 		case []string:
-			p := (*[1 << 20]*C.char)(C.calloc(C.size_t(len(v)+1), C.size_t(unsafe.Sizeof((*C.char)(nil)))))
-			frees = append(frees, unsafe.Pointer(p))
+			p := (*[1 << 20]*C.char)(mem.calloc(len(v), int(unsafe.Sizeof((*C.char)(nil)))))
 			for j, x := range v {
 				p[j] = cs(x)
 			}
 			C.sgo_attr_set(a, ck, C.SONDE_ATTR_STRING_ARRAY, C.size_t(len(v)), unsafe.Pointer(p), 0, 0, 0)
 		case []int64:
-			p := (*[1 << 20]C.int64_t)(C.calloc(C.size_t(len(v)+1), 8))
-			frees = append(frees, unsafe.Pointer(p))
+			p := (*[1 << 20]C.int64_t)(mem.calloc(len(v), 8))
 			for j, x := range v {
 				p[j] = C.int64_t(x)
 			}
 			C.sgo_attr_set(a, ck, C.SONDE_ATTR_INT_ARRAY, C.size_t(len(v)), unsafe.Pointer(p), 0, 0, 0)
 		case []float64:
-			p := (*[1 << 20]C.double)(C.calloc(C.size_t(len(v)+1), 8))
-			frees = append(frees, unsafe.Pointer(p))
+			p := (*[1 << 20]C.double)(mem.calloc(len(v), 8))
 			for j, x := range v {
 				p[j] = C.double(x)
 			}
 			C.sgo_attr_set(a, ck, C.SONDE_ATTR_DOUBLE_ARRAY, C.size_t(len(v)), unsafe.Pointer(p), 0, 0, 0)
 		default:
-			free()
-			return nil, 0, func() {}, fmtErr("sonde: attribute %q: unsupported type %T", k, attrs[k])
+			return nil, 0, fmtErr("sonde: attribute %q: unsupported type %T", k, attrs[k])
 		}
 	}
-	return arr, C.size_t(len(keys)), free, nil
+	return arr, C.size_t(len(keys)), nil
 }
 
 // AddEvent adds an event named name, now, with attrs (string, bool, int,
@@ -207,11 +192,12 @@ func (s *Span) AddEventAt(name string, t time.Time, attrs map[string]interface{}
 	if s == nil || s.p == nil {
 		return newError(-9, "sonde: span not started or already ended")
 	}
-	arr, n, free, err := attrArray(attrs)
+	var mem cmem
+	defer mem.free()
+	arr, n, err := attrArray(&mem, attrs)
 	if err != nil {
 		return err
 	}
-	defer free()
 	cn := C.CString(name)
 	defer C.free(unsafe.Pointer(cn))
 	var ns int64
@@ -245,11 +231,12 @@ func (s *Span) AddLink(ctx SpanContext, attrs map[string]interface{}) error {
 	if s == nil || s.p == nil {
 		return newError(-9, "sonde: span not started or already ended")
 	}
-	arr, n, free, err := attrArray(attrs)
+	var mem cmem
+	defer mem.free()
+	arr, n, err := attrArray(&mem, attrs)
 	if err != nil {
 		return err
 	}
-	defer free()
 	var c C.sonde_span_context
 	ctx.toC(&c)
 	C.sonde_span_add_link(s.p, &c, arr, n)
