@@ -122,7 +122,7 @@ sonde_http_server *sonde_http_server_new(const sonde_http_server_opts *opts)
 	sonde_http_server *s;
 	const char *labels[NLABELS];
 	const char *n_req, *n_dur, *n_inf, *n_rqs, *n_rss;
-	size_t nl, i;
+	size_t i;
 	int rc;
 
 	if (sonde__opts_copy(&o, sizeof(o), opts, SONDE__V1_SIZE(sonde_http_server_opts, flags),
@@ -150,7 +150,6 @@ sonde_http_server *sonde_http_server_new(const sonde_http_server_opts *opts)
 	labels[0] = o.method_label ? o.method_label : "method";
 	labels[1] = o.route_label ? o.route_label : "route";
 	labels[2] = o.status_label ? o.status_label : "status";
-	nl = NBASE;
 	/* the constant labels' own checks are the families'; their names are
 	 * checked against the three here, for a message that says so */
 	for (i = 0; i < o.nconst; i++)
@@ -167,12 +166,12 @@ sonde_http_server *sonde_http_server_new(const sonde_http_server_opts *opts)
 	s->log = o.access_log;
 	s->requests = make_family(&o, SONDE_TYPE_COUNTER, n_req,
 	                          "HTTP requests answered, by method, route and status code.",
-	                          labels, nl, NULL, 0, false);
+	                          labels, NBASE, NULL, 0, false);
 	s->duration = s->requests
 	                      ? make_family(&o, SONDE_TYPE_HISTOGRAM, n_dur,
 	                                    "Time from a request's begin to its end, in seconds, "
 	                                    "by method, route and status code.",
-	                                    labels, nl,
+	                                    labels, NBASE,
 	                                    o.duration_buckets ? o.duration_buckets
 	                                                       : default_duration_buckets,
 	                                    o.duration_buckets ? o.duration_bucket_count
@@ -185,7 +184,7 @@ sonde_http_server *sonde_http_server_new(const sonde_http_server_opts *opts)
 		s->req_size = make_family(&o, SONDE_TYPE_HISTOGRAM, n_rqs,
 		                          "HTTP request body sizes in bytes, by method, route and "
 		                          "status code.",
-		                          labels, nl, size_buckets, 6, false);
+		                          labels, NBASE, size_buckets, 6, false);
 		rc = s->req_size ? SONDE_OK : sonde_last_status();
 	}
 	if (rc == SONDE_OK && n_rss) {
@@ -193,7 +192,7 @@ sonde_http_server *sonde_http_server_new(const sonde_http_server_opts *opts)
 		        make_family(&o, SONDE_TYPE_HISTOGRAM, n_rss,
 		                    "HTTP response body sizes in bytes, by method, route and "
 		                    "status code.",
-		                    labels, nl, size_buckets, 6, false);
+		                    labels, NBASE, size_buckets, 6, false);
 		rc = s->resp_size ? SONDE_OK : sonde_last_status();
 	}
 	if (rc == SONDE_OK && n_inf) {
