@@ -354,7 +354,12 @@ void *sonde__log_backend_main(void *arg)
 	(void)arg;
 	sonde__log_is_backend = 1;
 	sonde__store_relaxed(&G.backend_tid, (long)syscall(SYS_gettid));
+	/* the first pairing is written inside the gate too: a crash handler
+	 * reads it (log_crash.c), so it either waits the 2 ms out or pairs
+	 * on its own while this waits */
+	crash_gate_enter();
 	sonde__log_clock_start();
+	sonde__store_seq_cst(&G.in_batch, 0);
 	ncur = 0;
 	pthread_mutex_lock(&G.log_mu);
 	for (;;) {
