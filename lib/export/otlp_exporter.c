@@ -58,12 +58,13 @@ typedef struct config {
 } config;
 
 static struct {
-	/* producers */
+	/* producers (the consumer's head on its own cache line: it moves at
+	 * every record taken, and the callers' line must not move with it) */
 	_Atomic int accepting;
 	_Atomic int64_t active;
 	_Atomic uint64_t tail;
-	_Atomic uint64_t head; /* written by the consumer only */
-	cell *cells;
+	SONDE__ALIGNED_CL _Atomic uint64_t head; /* written by the consumer only */
+	SONDE__ALIGNED_CL cell *cells;
 	uint64_t cap;
 	uint64_t batch;
 	_Atomic int restart; /* a forked child: start the thread again */
@@ -118,7 +119,10 @@ static bool queue_push(sonde__span_data *d)
 	c->d = d;
 	/* release: the record before the cell's new sequence */
 	sonde__store_release(&c->seq, pos + 1);
-	if (pos + 1 - sonde__load_relaxed(&G.head) == G.batch)
+	/* a batch's worth more since the last wake-up: wake the thread early
+	 * (every batch-th position, not the queue length: reading the head
+	 * would pull the consumer's cache line to every caller) */
+	if ((pos + 1) % G.batch == 0)
 		pthread_cond_signal(&G.wake);
 	return true;
 }
