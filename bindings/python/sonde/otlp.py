@@ -158,7 +158,8 @@ def _wait_ms(timeout):
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or \
             math.isnan(timeout) or timeout < 0:
         raise _bad("timeout %r must be a number of seconds >= 0" % (timeout,))
-    return min(_INT_MAX, int(math.ceil(timeout * 1000.0)))
+    ms = timeout * 1000.0
+    return _INT_MAX if ms >= _INT_MAX else int(math.ceil(ms))
 
 
 def flush(timeout=5.0):

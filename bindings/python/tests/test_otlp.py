@@ -154,6 +154,8 @@ class TestOtlpConfig(unittest.TestCase):
             otlp.flush(0.1)
         with self.assertRaises(sonde.StateError):
             otlp.shutdown(0.1)
+        with self.assertRaises(sonde.StateError):  # no overflow: capped at INT_MAX ms
+            otlp.flush(float("inf"))
         for bad in (-1, None, float("nan"), "1"):
             with self.assertRaises(sonde.InvalidArgument):
                 otlp.flush(bad)
