@@ -19,6 +19,7 @@ folder, then the system path (see sonde._lib).
 """
 
 from . import _lib
+from . import otlp
 from ._errors import (AlreadyExists, InvalidArgument, LimitReached, NotFound, OutOfMemory,
                       SondeError, StateError, Timeout, WrongType)
 from .health import Health

@@ -245,6 +245,23 @@ class LogStats(ctypes.Structure):
                 ("truncated", c_u64), ("sink_errors", c_u64), ("rings", c_u64)]
 
 
+# the OTLP exporter (include/sonde/export.h)
+class OtlpOptions(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("endpoint", c_char_p), ("headers", P(Header)),
+                ("nheaders", c_size_t), ("timeout_ms", c_int), ("protocol", c_int),
+                ("compression", c_int), ("schedule_delay_ms", c_int),
+                ("export_timeout_ms", c_int), ("max_queue_size", c_int),
+                ("max_export_batch_size", c_int), ("retry_initial_ms", c_int),
+                ("retry_max_ms", c_int)]
+
+
+class OtlpStats(ctypes.Structure):
+    _fields_ = [("size", c_size_t)] + [(n, c_u64) for n in (
+        "spans_ended", "spans_exported", "dropped_queue_full", "dropped_rejected",
+        "dropped_failed", "dropped_shutdown", "dropped_oom", "export_requests",
+        "export_failures", "queue_length", "export_duration_ns", "export_thread_cpu_ns")]
+
+
 HEALTH_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
 HEALTH_RELEASE = ctypes.CFUNCTYPE(None, c_void_p)
 
@@ -270,7 +287,8 @@ STRUCTS = {
     "sonde_health_opts": HealthOpts, "sonde_health_check_opts": HealthCheckOpts,
     "sonde_span_event": SpanEvent, "sonde_span_link": SpanLink,
     "sonde_http_server_opts": HttpServerOpts, "sonde_http_request_info": HttpRequestInfo,
-    "sonde_http_request": HttpRequest,
+    "sonde_http_request": HttpRequest, "sonde_otlp_options": OtlpOptions,
+    "sonde_otlp_stats": OtlpStats,
 }
 
 # ---- functions: name -> (restype, argtypes, hot) ----------------------------------
@@ -413,6 +431,19 @@ _DECLS = {
     "sonde_trace_carrier_baggage": (vp, [vp], False),
     "sonde_trace_inject": (c_int, [vp, P(SpanContext), P(TraceHeaders)], False),
     "sonde_trace_headers_destroy": (None, [P(TraceHeaders)], False),
+    # the resource and scope every exporter sends (sonde/trace.h)
+    "sonde_resource_set_str": (c_int, [c_char_p, c_char_p], False),
+    "sonde_resource_set_int": (c_int, [c_char_p, c_i64], False),
+    "sonde_resource_set_service": (c_int, [c_char_p, c_char_p, c_char_p], False),
+    "sonde_resource_get": (c_int, [c_char_p, c_char_p, sz], False),
+    "sonde_trace_set_scope": (c_int, [c_char_p, c_char_p], False),
+    "sonde_trace_get_scope": (None, [c_char_p, sz, c_char_p, sz], False),
+    # the OTLP exporter (sonde/export.h): start, flush and shutdown block
+    "sonde_otlp_start": (c_int, [P(OtlpOptions)], False),
+    "sonde_otlp_running": (c_bool, [], False),
+    "sonde_otlp_flush": (c_int, [c_int], False),
+    "sonde_otlp_shutdown": (c_int, [c_int], False),
+    "sonde_otlp_get_stats": (None, [P(OtlpStats)], False),
 }
 
 # The logger (include/sonde/log.h). Declared only when the library exports it.

@@ -155,6 +155,41 @@ pub struct sonde_header {
 }
 
 #[repr(C)]
+pub struct sonde_otlp_options {
+    pub size: usize,
+    pub endpoint: *const c_char,
+    pub headers: *const sonde_header,
+    pub nheaders: usize,
+    pub timeout_ms: c_int,
+    pub protocol: c_int,
+    pub compression: c_int,
+    pub schedule_delay_ms: c_int,
+    pub export_timeout_ms: c_int,
+    pub max_queue_size: c_int,
+    pub max_export_batch_size: c_int,
+    pub retry_initial_ms: c_int,
+    pub retry_max_ms: c_int,
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub struct sonde_otlp_stats {
+    pub size: usize,
+    pub spans_ended: u64,
+    pub spans_exported: u64,
+    pub dropped_queue_full: u64,
+    pub dropped_rejected: u64,
+    pub dropped_failed: u64,
+    pub dropped_shutdown: u64,
+    pub dropped_oom: u64,
+    pub export_requests: u64,
+    pub export_failures: u64,
+    pub queue_length: u64,
+    pub export_duration_ns: u64,
+    pub export_thread_cpu_ns: u64,
+}
+
+#[repr(C)]
 pub struct sonde_push_opts {
     pub size: usize,
     pub job: *const c_char,
@@ -462,4 +497,16 @@ extern "C" {
     pub fn sonde_health_add_check(h: *mut sonde_health, o: *const sonde_health_check_opts) -> c_int;
     pub fn sonde_health_check_count(h: *const sonde_health) -> usize;
     pub fn sonde_health_evaluate(h: *mut sonde_health, probe: c_int, body: *mut sonde_buf, status: *mut c_int) -> c_int;
+
+    pub fn sonde_otlp_start(o: *const sonde_otlp_options) -> c_int;
+    pub fn sonde_otlp_running() -> bool;
+    pub fn sonde_otlp_flush(timeout_ms: c_int) -> c_int;
+    pub fn sonde_otlp_shutdown(timeout_ms: c_int) -> c_int;
+    pub fn sonde_otlp_get_stats(out: *mut sonde_otlp_stats);
+    pub fn sonde_resource_set_str(key: *const c_char, value: *const c_char) -> c_int;
+    pub fn sonde_resource_set_int(key: *const c_char, value: i64) -> c_int;
+    pub fn sonde_resource_set_service(name: *const c_char, version: *const c_char, env: *const c_char) -> c_int;
+    pub fn sonde_resource_get(key: *const c_char, out: *mut c_char, cap: usize) -> c_int;
+    pub fn sonde_trace_set_scope(name: *const c_char, version: *const c_char) -> c_int;
+    pub fn sonde_trace_get_scope(name: *mut c_char, name_cap: usize, version: *mut c_char, version_cap: usize);
 }
