@@ -243,12 +243,13 @@ type OTLPStats struct {
 	QueueLength      uint64
 	ExportDuration   time.Duration // total time in export requests
 	ExportThreadCPU  time.Duration
+	DroppedPartial   uint64 // a 2xx partial success: the collector refused them
 }
 
 // Dropped is the sum of the dropped counts.
 func (s OTLPStats) Dropped() uint64 {
 	return s.DroppedQueueFull + s.DroppedRejected + s.DroppedFailed + s.DroppedShutdown +
-		s.DroppedOOM
+		s.DroppedOOM + s.DroppedPartial
 }
 
 // GetOTLPStats reads the exporter's statistics.
@@ -264,6 +265,7 @@ func GetOTLPStats() OTLPStats {
 		ExportFailures: uint64(c.export_failures), QueueLength: uint64(c.queue_length),
 		ExportDuration:  time.Duration(c.export_duration_ns),
 		ExportThreadCPU: time.Duration(c.export_thread_cpu_ns),
+		DroppedPartial:  uint64(c.dropped_partial),
 	}
 }
 

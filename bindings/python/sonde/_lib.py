@@ -259,7 +259,8 @@ class OtlpStats(ctypes.Structure):
     _fields_ = [("size", c_size_t)] + [(n, c_u64) for n in (
         "spans_ended", "spans_exported", "dropped_queue_full", "dropped_rejected",
         "dropped_failed", "dropped_shutdown", "dropped_oom", "export_requests",
-        "export_failures", "queue_length", "export_duration_ns", "export_thread_cpu_ns")]
+        "export_failures", "queue_length", "export_duration_ns", "export_thread_cpu_ns",
+        "dropped_partial")]
 
 
 HEALTH_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)

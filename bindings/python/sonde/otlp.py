@@ -194,11 +194,12 @@ class Stats:
     queue_length: int
     export_duration_ns: int
     export_thread_cpu_ns: int
+    dropped_partial: int  # a 2xx partial success: the collector refused them
 
     @property
     def dropped(self):
         return (self.dropped_queue_full + self.dropped_rejected + self.dropped_failed +
-                self.dropped_shutdown + self.dropped_oom)
+                self.dropped_shutdown + self.dropped_oom + self.dropped_partial)
 
 
 def stats():

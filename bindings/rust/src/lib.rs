@@ -2005,7 +2005,7 @@ pub fn field_offsets() -> [usize; 10] {
         offset_of!(sys::sonde_metric_opts, age_buckets),
         offset_of!(sys::sonde_log_opts, sink_count),
         offset_of!(sys::sonde_otlp_options, retry_max_ms),
-        offset_of!(sys::sonde_otlp_stats, export_thread_cpu_ns),
+        offset_of!(sys::sonde_otlp_stats, dropped_partial),
     ]
 }
 
@@ -2287,12 +2287,14 @@ pub mod otlp {
         pub queue_length: u64,
         pub export_duration: Duration,
         pub export_thread_cpu: Duration,
+        /// a 2xx partial success: the collector refused them
+        pub dropped_partial: u64,
     }
 
     impl Stats {
         /// The sum of the dropped counts.
         pub fn dropped(&self) -> u64 {
-            self.dropped_queue_full + self.dropped_rejected + self.dropped_failed + self.dropped_shutdown + self.dropped_oom
+            self.dropped_queue_full + self.dropped_rejected + self.dropped_failed + self.dropped_shutdown + self.dropped_oom + self.dropped_partial
         }
     }
 
@@ -2313,6 +2315,7 @@ pub mod otlp {
             queue_length: s.queue_length,
             export_duration: Duration::from_nanos(s.export_duration_ns),
             export_thread_cpu: Duration::from_nanos(s.export_thread_cpu_ns),
+            dropped_partial: s.dropped_partial,
         }
     }
 

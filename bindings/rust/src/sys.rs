@@ -187,6 +187,7 @@ pub struct sonde_otlp_stats {
     pub queue_length: u64,
     pub export_duration_ns: u64,
     pub export_thread_cpu_ns: u64,
+    pub dropped_partial: u64,
 }
 
 #[repr(C)]

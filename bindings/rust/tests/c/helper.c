@@ -90,7 +90,7 @@ size_t helper_offset(int i)
 	case 6: return offsetof(sonde_metric_opts, age_buckets);
 	case 7: return offsetof(sonde_log_opts, sink_count);
 	case 8: return offsetof(sonde_otlp_options, retry_max_ms);
-	case 9: return offsetof(sonde_otlp_stats, export_thread_cpu_ns);
+	case 9: return offsetof(sonde_otlp_stats, dropped_partial);
 	}
 	return (size_t)-1;
 }
