@@ -18,6 +18,7 @@ for (const [name, file] of [
 	['createLogger', './lib/log'],
 	['format', './lib/log'],
 	['trace', './lib/trace'],
+	['otlp', './lib/otlp'],
 	['Health', './lib/health'],
 	['middleware', './lib/http'],
 	['metricsHandler', './lib/http'],

@@ -1237,6 +1237,180 @@ static napi_value n_span_metrics(napi_env env, napi_callback_info info)
 	return undef(env);
 }
 
+/* ---- the OTLP exporter ------------------------------------------------------------ */
+
+/* otlpStart(endpoint|null, [names], [values], [ints x 9]) -> true when it
+ * runs, false when the OTEL_* variables keep it off. The ints are
+ * timeout_ms, protocol, compression, schedule_delay_ms, export_timeout_ms,
+ * max_queue_size, max_export_batch_size, retry_initial_ms, retry_max_ms
+ * (0: the variable's or the default; lib/otlp.js checks them). A value
+ * libsonde refuses throws with its message, the exporter running with the
+ * default in its place. */
+static napi_value n_otlp_start(napi_env env, napi_callback_info info)
+{
+	ARGS(4);
+	sonde_otlp_options o;
+	char *endpoint = NULL;
+	strs names = {0, NULL, NULL}, values = {0, NULL, NULL};
+	sonde_header *h = NULL;
+	int ints[9];
+	napi_value rv;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
+	if (!is_nullish(env, argv[0]) &&
+	    !(endpoint = get_str(env, argv[0], "endpoint", 4096, false, NULL)))
+		return NULL;
+	if (!get_strs(env, argv[1], "header names", 64, 1024, false, &names) ||
+	    !get_strs(env, argv[2], "header values", 64, 8192, false, &values))
+		goto fail;
+	if (names.n != values.n) {
+		range_error(env, "header names and values differ in number");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < 9; i++) {
+		napi_value v;
+		double d;
+		if (napi_get_element(env, argv[3], i, &v) != napi_ok ||
+		    !get_num(env, v, "an exporter option", false, &d))
+			goto fail;
+		if (d < 0 || d > 2147483647.0 || d != floor(d)) {
+			range_error(env, "exporter options are integers in [0, 2^31)");
+			goto fail;
+		}
+		ints[i] = (int)d;
+	}
+	if (names.n) {
+		h = calloc(names.n, sizeof(*h));
+		if (!h) {
+			throw_kind(env, 0, "SONDE_ENOMEM", "out of memory", SONDE_ENOMEM);
+			goto fail;
+		}
+		for (size_t i = 0; i < names.n; i++)
+			h[i] = (sonde_header){names.s[i], names.len[i], values.s[i], values.len[i]};
+	}
+	o.endpoint = endpoint;
+	o.headers = h;
+	o.nheaders = names.n;
+	o.timeout_ms = ints[0];
+	o.protocol = ints[1];
+	o.compression = ints[2];
+	o.schedule_delay_ms = ints[3];
+	o.export_timeout_ms = ints[4];
+	o.max_queue_size = ints[5];
+	o.max_export_batch_size = ints[6];
+	o.retry_initial_ms = ints[7];
+	o.retry_max_ms = ints[8];
+	rc = sonde_otlp_start(&o); /* copies what it keeps */
+	free(h);
+	free(endpoint);
+	free_strs(&names);
+	free_strs(&values);
+	if (rc != SONDE_OK)
+		return throw_sonde(env, rc);
+	NCHECK(napi_get_boolean(env, sonde_otlp_running(), &rv));
+	return rv;
+fail:
+	free(h);
+	free(endpoint);
+	free_strs(&names);
+	free_strs(&values);
+	return NULL;
+}
+
+static napi_value n_otlp_running(napi_env env, napi_callback_info info)
+{
+	napi_value rv;
+	(void)info;
+	NCHECK(napi_get_boolean(env, sonde_otlp_running(), &rv));
+	return rv;
+}
+
+/* otlpFlush(ms) / otlpShutdown(ms): block the calling thread at most ms */
+static napi_value otlp_wait(napi_env env, napi_callback_info info, bool stop)
+{
+	ARGS(1);
+	double d;
+	int rc;
+	if (!get_num(env, argv[0], "timeout", false, &d))
+		return NULL;
+	if (d < 0 || d > 2147483647.0)
+		return range_error(env, "timeout must be in [0, 2^31) ms");
+	rc = stop ? sonde_otlp_shutdown((int)d) : sonde_otlp_flush((int)d);
+	if (rc != SONDE_OK)
+		return throw_sonde(env, rc);
+	return undef(env);
+}
+
+static napi_value n_otlp_flush(napi_env env, napi_callback_info info)
+{
+	return otlp_wait(env, info, false);
+}
+
+static napi_value n_otlp_shutdown(napi_env env, napi_callback_info info)
+{
+	return otlp_wait(env, info, true);
+}
+
+/* otlpStats() -> {spansEnded, ...} (numbers: exact below 2^53) */
+typedef struct stat_field {
+	const char *key;
+	uint64_t value;
+} stat_field;
+
+static napi_value n_otlp_stats(napi_env env, napi_callback_info info)
+{
+	sonde_otlp_stats s;
+	napi_value o;
+	(void)info;
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	sonde_otlp_get_stats(&s);
+	const stat_field t[] = {{"spansEnded", s.spans_ended},
+	                        {"spansExported", s.spans_exported},
+	                        {"droppedQueueFull", s.dropped_queue_full},
+	                        {"droppedRejected", s.dropped_rejected},
+	                        {"droppedFailed", s.dropped_failed},
+	                        {"droppedShutdown", s.dropped_shutdown},
+	                        {"droppedOutOfMemory", s.dropped_oom},
+	                        {"droppedPartialSuccess", s.dropped_partial},
+	                        {"exportRequests", s.export_requests},
+	                        {"exportFailures", s.export_failures},
+	                        {"queueLength", s.queue_length},
+	                        {"exportDurationNs", s.export_duration_ns},
+	                        {"exportThreadCpuNs", s.export_thread_cpu_ns}};
+	NCHECK(napi_create_object(env, &o));
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		NCHECK(napi_set_named_property(env, o, t[i].key, num(env, (double)t[i].value)));
+	return o;
+}
+
+/* resourceService(name|null, version|null, environment|null) */
+static napi_value n_resource_service(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	char *v[3] = {NULL, NULL, NULL};
+	static const char *const what[3] = {"service name", "service version", "environment"};
+	int rc;
+	for (int i = 0; i < 3; i++) {
+		if (is_nullish(env, argv[i]))
+			continue;
+		if (!(v[i] = get_str(env, argv[i], what[i], 4096, false, NULL))) {
+			free(v[0]);
+			free(v[1]);
+			return NULL;
+		}
+	}
+	rc = sonde_resource_set_service(v[0], v[1], v[2]);
+	free(v[0]);
+	free(v[1]);
+	free(v[2]);
+	if (rc != SONDE_OK)
+		return throw_sonde(env, rc);
+	return undef(env);
+}
+
 /* ---- logs ------------------------------------------------------------------------ */
 static void logger_fin(napi_env env, void *p, void *hint)
 {
@@ -1939,6 +2113,12 @@ static napi_value init(napi_env env, napi_value exports)
 	        {"spanException", n_span_exception},
 	        {"spanEnd", n_span_end},
 	        {"spanMetrics", n_span_metrics},
+	        {"otlpStart", n_otlp_start},
+	        {"otlpRunning", n_otlp_running},
+	        {"otlpFlush", n_otlp_flush},
+	        {"otlpShutdown", n_otlp_shutdown},
+	        {"otlpStats", n_otlp_stats},
+	        {"resourceService", n_resource_service},
 	        {"loggerNew", n_logger_new},
 	        {"loggerChild", n_logger_child},
 	        {"loggerWrite", n_logger_write},
