@@ -389,88 +389,84 @@ static bool json_i64(js *j, int64_t *out)
 	return true;
 }
 
+/* An object at j->p ('{'): each member's key (cut to 39 bytes: longer
+ * keys are none of ours) handed to fn, which reads the value. */
+typedef struct partial {
+	int64_t *rejected;
+	char *msg;
+	size_t cap;
+} partial;
+
+typedef bool (*member_fn)(js *j, const char *key, partial *pt);
+
+static bool object(js *j, member_fn fn, partial *pt)
+{
+	bool first = true;
+
+	j->p++;
+	for (;;) {
+		char key[40];
+		ws(j);
+		if (j->p == j->end)
+			return false;
+		if (*j->p == '}') {
+			j->p++;
+			return true;
+		}
+		if (!first) {
+			if (*j->p != ',')
+				return false;
+			j->p++;
+			ws(j);
+		}
+		first = false;
+		if (!string(j, key, sizeof(key), NULL))
+			return false;
+		ws(j);
+		if (j->p == j->end || *j->p++ != ':')
+			return false;
+		ws(j);
+		if (!fn(j, key, pt))
+			return false;
+	}
+}
+
+/* A member of partialSuccess. */
+static bool partial_member(js *j, const char *key, partial *pt)
+{
+	if (key_is(key, "rejectedSpans", "rejected_spans", "rejectedLogRecords") ||
+	    !strcmp(key, "rejected_log_records")) {
+		if (j->p < j->end && *j->p == 'n')
+			return literal(j, "null");
+		return json_i64(j, pt->rejected);
+	}
+	if (key_is(key, "errorMessage", "error_message", NULL) && j->p < j->end && *j->p == '"') {
+		if (!string(j, pt->msg, pt->cap, NULL))
+			return false;
+		put_msg(pt->msg, pt->cap, pt->msg, strlen(pt->msg)); /* control characters */
+		return true;
+	}
+	return value(j, 2);
+}
+
+/* A member of the response. */
+static bool response_member(js *j, const char *key, partial *pt)
+{
+	if (key_is(key, "partialSuccess", "partial_success", NULL) && j->p < j->end && *j->p == '{')
+		return object(j, partial_member, pt);
+	return value(j, 1);
+}
+
 static int read_json(const char *p, size_t n, int64_t *rejected, char *msg, size_t cap)
 {
 	js j = {p, p + n};
-	bool first = true;
+	partial pt = {rejected, msg, cap};
 
 	ws(&j);
 	if (j.p == j.end)
 		return SONDE_OK; /* an empty body: full success */
-	if (*j.p != '{')
+	if (*j.p != '{' || !object(&j, response_member, &pt))
 		return SONDE_EINVAL;
-	j.p++;
-	for (;;) {
-		char key[40];
-		ws(&j);
-		if (j.p == j.end)
-			return SONDE_EINVAL;
-		if (*j.p == '}') {
-			j.p++;
-			break;
-		}
-		if (!first) {
-			if (*j.p != ',')
-				return SONDE_EINVAL;
-			j.p++;
-			ws(&j);
-		}
-		first = false;
-		if (!string(&j, key, sizeof(key), NULL))
-			return SONDE_EINVAL;
-		ws(&j);
-		if (j.p == j.end || *j.p++ != ':')
-			return SONDE_EINVAL;
-		ws(&j);
-		if (key_is(key, "partialSuccess", "partial_success", NULL) && j.p < j.end &&
-		    *j.p == '{') {
-			bool f2 = true;
-			j.p++;
-			for (;;) {
-				char k2[40];
-				ws(&j);
-				if (j.p == j.end)
-					return SONDE_EINVAL;
-				if (*j.p == '}') {
-					j.p++;
-					break;
-				}
-				if (!f2) {
-					if (*j.p != ',')
-						return SONDE_EINVAL;
-					j.p++;
-					ws(&j);
-				}
-				f2 = false;
-				if (!string(&j, k2, sizeof(k2), NULL))
-					return SONDE_EINVAL;
-				ws(&j);
-				if (j.p == j.end || *j.p++ != ':')
-					return SONDE_EINVAL;
-				ws(&j);
-				if (key_is(k2, "rejectedSpans", "rejected_spans",
-				           "rejectedLogRecords") ||
-				    !strcmp(k2, "rejected_log_records")) {
-					if (j.p < j.end && *j.p == 'n') {
-						if (!literal(&j, "null"))
-							return SONDE_EINVAL;
-					} else if (!json_i64(&j, rejected)) {
-						return SONDE_EINVAL;
-					}
-				} else if (key_is(k2, "errorMessage", "error_message", NULL) &&
-				           j.p < j.end && *j.p == '"') {
-					if (!string(&j, msg, cap, NULL))
-						return SONDE_EINVAL;
-					put_msg(msg, cap, msg,
-					        strlen(msg)); /* control characters */
-				} else if (!value(&j, 2)) {
-					return SONDE_EINVAL;
-				}
-			}
-		} else if (!value(&j, 1)) {
-			return SONDE_EINVAL;
-		}
-	}
 	ws(&j);
 	return j.p == j.end ? SONDE_OK : SONDE_EINVAL;
 }
