@@ -4,10 +4,11 @@
 //! exporter POSTs, tests/otlp/otlp_decode.js decodes it with the protobufjs
 //! root of @opentelemetry/otlp-transformer@0.52.1 (`make otlp-deps`).
 //! The exporter is process-wide: the tests of this file take turns (LOCK).
+mod common;
+use common::{Inner, Outer};
 use sonde::otlp::{self, Compression, Options, Protocol};
 use sonde::{status, Attr, Span, SpanKind, Traceparent};
 use std::collections::HashMap;
-use std::fmt;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -167,27 +168,6 @@ impl Drop for Receiver {
     }
 }
 
-#[derive(Debug)]
-struct Inner;
-impl fmt::Display for Inner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "disk full")
-    }
-}
-impl std::error::Error for Inner {}
-
-#[derive(Debug)]
-struct Outer(Inner);
-impl fmt::Display for Outer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "saving the cart failed")
-    }
-}
-impl std::error::Error for Outer {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
 
 fn now_ns() -> i128 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as i128
@@ -212,7 +192,7 @@ fn end_spans() -> [(String, String); 3] {
         p.set_attr("flags", Attr::BoolArray(vec![true, false]));
         p.add_event("cache miss", Some(UNIX_EPOCH + Duration::from_nanos(1_700_000_000_000_000_005)), &[("key", "cart:7".into()), ("size", Attr::Int(3))]);
         p.add_link(&tp.context(), &[("reason", "batch".into())]);
-        p.record_error(&Outer(Inner));
+        p.record_error(&Outer("saving the cart failed", Inner));
         p.set_error("backend unavailable");
         let ctx = p.context();
         parent = (ctx.trace_id_hex(), ctx.span_id_hex());
@@ -271,9 +251,9 @@ fn check_spans(spans: &HashMap<String, HashMap<String, String>>, ids: &[(String,
     assert_eq!(f(p, "events.0.attributes[key].stringValue"), "cart:7");
     assert_eq!(f(p, "events.0.attributes[size].intValue"), "3");
     assert_eq!(f(p, "events.1.name"), "exception");
-    assert_eq!(f(p, "events.1.attributes[exception.type].stringValue"), "otlp::Outer");
+    assert_eq!(f(p, "events.1.attributes[exception.type].stringValue"), "otlp::common::Outer");
     assert_eq!(f(p, "events.1.attributes[exception.message].stringValue"), "saving the cart failed");
-    assert_eq!(f(p, "events.1.attributes[exception.stacktrace].stringValue"), "otlp::Outer: saving the cart failed\ncaused by: disk full\n");
+    assert_eq!(f(p, "events.1.attributes[exception.stacktrace].stringValue"), "otlp::common::Outer: saving the cart failed\ncaused by: disk full\n");
     assert!(!p.contains_key("events.2.name"));
     assert_eq!(f(p, "links.0.traceId"), "0af7651916cd43dd8448eb211c80319c");
     assert_eq!(f(p, "links.0.spanId"), "b7ad6b7169203331");
