@@ -290,6 +290,28 @@ static bool number(js *j)
 	return j->p > s;
 }
 
+/* Before a member or element of a container whose closing character is
+ * close: 1 when one follows (the comma before it consumed), 0 at the close
+ * (consumed), -1 when malformed. */
+static int next_item(js *j, char close, bool *first)
+{
+	ws(j);
+	if (j->p == j->end)
+		return -1;
+	if (*j->p == close) {
+		j->p++;
+		return 0;
+	}
+	if (!*first) {
+		if (*j->p != ',')
+			return -1;
+		j->p++;
+		ws(j);
+	}
+	*first = false;
+	return 1;
+}
+
 static bool value(js *j, int depth);
 
 /* An object or array at j->p; members' values skipped. */
@@ -302,20 +324,9 @@ static bool container(js *j, int depth)
 		return false;
 	j->p++;
 	for (;;) {
-		ws(j);
-		if (j->p == j->end)
-			return false;
-		if (*j->p == close) {
-			j->p++;
-			return true;
-		}
-		if (!first) {
-			if (*j->p != ',')
-				return false;
-			j->p++;
-			ws(j);
-		}
-		first = false;
+		int more = next_item(j, close, &first);
+		if (more <= 0)
+			return more == 0;
 		if (obj) {
 			if (!string(j, NULL, 0, NULL))
 				return false;
@@ -406,20 +417,9 @@ static bool object(js *j, member_fn fn, partial *pt)
 	j->p++;
 	for (;;) {
 		char key[40];
-		ws(j);
-		if (j->p == j->end)
-			return false;
-		if (*j->p == '}') {
-			j->p++;
-			return true;
-		}
-		if (!first) {
-			if (*j->p != ',')
-				return false;
-			j->p++;
-			ws(j);
-		}
-		first = false;
+		int more = next_item(j, '}', &first);
+		if (more <= 0)
+			return more == 0;
 		if (!string(j, key, sizeof(key), NULL))
 			return false;
 		ws(j);
