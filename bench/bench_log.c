@@ -244,15 +244,16 @@ static double med3(double a, double b, double c)
 	return v[1];
 }
 
-static void latency_rows(const char *id, const char *what, call_fn fn, void *arg, int threads)
+/* Prints the rows and returns the medians (for ratios). */
+static lat_result latency_rows(const char *id, const char *what, call_fn fn, void *arg, int threads)
 {
-	lat_result r[REPS];
+	lat_result r[REPS], m;
 	char rid[64], rwhat[96];
 
 	(void)one_rep(fn, arg, threads); /* warm-up */
 	for (int i = 0; i < REPS; i++) {
 		r[i] = one_rep(fn, arg, threads);
-		if (fn == call_sonde)
+		if (fn != call_snprintf)
 			if (sonde_log_flush() != SONDE_OK)
 				fprintf(stderr, "flush: %s\n", sonde_last_error());
 	}
@@ -266,6 +267,85 @@ static void latency_rows(const char *id, const char *what, call_fn fn, void *arg
 	ROW(mean_le_p90, "mean_le_p90", "mean of calls <= p90");
 	ROW(burst, "burst20", "burst mean (20 calls / 20), median");
 #undef ROW
+	m.p50 = med3(r[0].p50, r[1].p50, r[2].p50);
+	m.p99 = med3(r[0].p99, r[1].p99, r[2].p99);
+	m.p999 = med3(r[0].p999, r[1].p999, r[2].p999);
+	m.mean_le_p90 = med3(r[0].mean_le_p90, r[1].mean_le_p90, r[2].mean_le_p90);
+	m.burst = med3(r[0].burst, r[1].burst, r[2].burst);
+	return m;
+}
+
+/* ---- issue 15: scoped fields and sampling -------------------------------------------- */
+
+/* The same call inside a scope of two fields (user_id, session_id),
+ * pushed once by the thread that runs the bracketed calls (a scope is per
+ * thread: pushed on the measuring thread by the first call). */
+static __thread sonde_log_scope bench_scope;
+static __thread int bench_scoped;
+
+static void call_scoped(void *arg, int i)
+{
+	if (!bench_scoped) {
+		sonde_log_field f[] = {sonde_log_field_str("user_id", "u-1234567"),
+		                       sonde_log_field_str("session_id", "5f2c9a0e8b7d")};
+		if (sonde_log_scope_push(&bench_scope, f, 2) != SONDE_OK)
+			fprintf(stderr, "bench log: scope: %s\n", sonde_last_error());
+		bench_scoped = 1;
+	}
+	call_sonde(arg, i);
+}
+
+/* A request's scope: push two fields, one log call, pop. */
+static void call_push_log_pop(void *arg, int i)
+{
+	sonde_log_scope sc;
+	sonde_log_field f[] = {sonde_log_field_str("user_id", "u-1234567"),
+	                       sonde_log_field_str("session_id", "5f2c9a0e8b7d")};
+
+	if (sonde_log_scope_push(&sc, f, 2) == SONDE_OK) {
+		call_sonde(arg, i);
+		if (sonde_log_scope_pop(&sc) != SONDE_OK)
+			fprintf(stderr, "bench log: pop: %s\n", sonde_last_error());
+	}
+}
+
+static void scope_and_sampling_rows(sonde_logger *l, lat_result plain, sonde_log_opts *o)
+{
+	lat_result r;
+	sonde_logger *sl;
+
+	r = latency_rows("log.scoped_call", "LOG_INFO + 3 fields in a 2-field scope", call_scoped,
+	                 l, 1);
+	bench_ratio("log.scoped_vs_plain.mean_le_p90",
+	            "scoped call / plain call, mean of calls <= p90, same run",
+	            r.mean_le_p90 / plain.mean_le_p90, "<= 1.2");
+	bench_ratio("log.scoped_vs_plain.burst20", "scoped call / plain call, burst mean, same run",
+	            r.burst / plain.burst, "<= 1.2");
+	r = latency_rows("log.scope_push_log_pop", "push 2 fields + LOG_INFO + 3 fields + pop",
+	                 call_push_log_pop, l, 1);
+	bench_ratio("log.push_log_pop_vs_plain.burst20",
+	            "push + call + pop / plain call, burst mean, same run", r.burst / plain.burst,
+	            NULL);
+	/* sampling: first 1 per (long) interval, then none: every measured
+	 * call is sampled out */
+	o->sample_first = 1;
+	o->sample_thereafter = 0;
+	o->sample_interval_ms = 0xffffffffu;
+	sl = sonde_logger_new(o);
+	o->sample_first = 0;
+	o->sample_interval_ms = 0;
+	if (!sl)
+		return;
+	call_sonde(sl, 0);
+	r = latency_rows("log.sampled_out", "LOG_INFO + 3 fields, sampled out", call_sonde, sl, 1);
+	bench_ratio("log.sampled_out_vs_written.mean_le_p90",
+	            "sampled-out call / written call, mean of calls <= p90, same run",
+	            r.mean_le_p90 / plain.mean_le_p90, "< 1");
+	bench_ratio("log.sampled_out_vs_written.burst20",
+	            "sampled-out call / written call, burst mean, same run", r.burst / plain.burst,
+	            "< 1");
+	r = latency_rows("log.sampled_out", "LOG_INFO + 3 fields, sampled out", call_sonde, sl, 2);
+	sonde_logger_free(sl);
 }
 
 /* ---- throughput -------------------------------------------------------------------------- */
@@ -310,6 +390,7 @@ BENCH(log)
 	sonde_log_opts o;
 	sonde_logger *l;
 	double tp[3];
+	lat_result plain;
 
 	calibrate();
 	devnull_fd = open("/dev/null", O_WRONLY);
@@ -326,8 +407,9 @@ BENCH(log)
 		return;
 	}
 	LOG_DEBUG(l, "off"); /* warm the disabled path */
-	latency_rows("log.sonde_call", "LOG_INFO + 3 fields", call_sonde, l, 1);
+	plain = latency_rows("log.sonde_call", "LOG_INFO + 3 fields", call_sonde, l, 1);
 	latency_rows("log.sonde_call", "LOG_INFO + 3 fields", call_sonde, l, 2);
+	scope_and_sampling_rows(l, plain, &o);
 	latency_rows("log.baseline_snprintf", "snprintf JSON + write, caller", call_snprintf, NULL,
 	             1);
 	latency_rows("log.baseline_snprintf", "snprintf JSON + write, caller", call_snprintf, NULL,

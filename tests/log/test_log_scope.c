@@ -611,6 +611,7 @@ TEST(log_sampling_errors_when_asked_per_call_and_runtime)
 	ASSERT_EQ_U64(sampled(SONDE_LOG_LEVEL_ERROR) - err0, 4);
 	ASSERT_EQ_U64(sampled(SONDE_LOG_LEVEL_DEBUG) - dbg0, 6);
 	sonde_logger_free(l);
+	sonde_log_sink_free(s);
 
 	/* per call, on a logger without sampling: any level, 1 then 1 in 3 */
 	sonde_log_opts_init(&o, "svc");
@@ -728,4 +729,47 @@ TEST(log_sampling_threads_exact_counts)
 	sonde_logger_free(l);
 	sonde_log_sink_free(s);
 	ASSERT_OK(sonde_log_shutdown());
+}
+
+/* ---- baggage members stamped through a scope ------------------------------------------ */
+
+TEST(log_scope_push_baggage_stamps_selected_members)
+{
+	scap *c = scap_new();
+	sonde_log_sink *s;
+	sonde_logger *l = scap_logger(c, SONDE_LOG_FORMAT_JSON, NULL, &s);
+	sonde_baggage *b = sonde_baggage_new();
+	static const char *const keep[] = {"tenant", "user_id", "absent"};
+	static const char *const twice[] = {"tenant", "tenant"};
+	static const char *const empty[] = {""};
+	const char *nine[9] = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+	sonde_log_scope sc;
+	const char *hdr = "user_id=alice%20b,secret=x,tenant=acme;ttl=3,tenant=%E2%82%ACuro";
+
+	ASSERT_NOT_NULL(b);
+	ASSERT_OK(sonde_baggage_parse(b, hdr, strlen(hdr)));
+	ASSERT_OK(sonde_log_scope_push_baggage(&sc, b, keep, 3));
+	ASSERT_EQ_INT(sonde_log_scope_fields(), 2);
+	LOG_INFO(l, "stamped");
+	ASSERT_OK(sonde_log_scope_pop(&sc));
+	ASSERT_EQ_INT(sonde_log_scope_push_baggage(NULL, b, keep, 1), SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_log_scope_push_baggage(&sc, NULL, keep, 1), SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_log_scope_push_baggage(&sc, b, NULL, 1), SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_log_scope_push_baggage(&sc, b, twice, 2), SONDE_EINVAL);
+	ASSERT_CONTAINS(sonde_last_error(), "twice");
+	ASSERT_EQ_INT(sonde_log_scope_push_baggage(&sc, b, empty, 1), SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_log_scope_push_baggage(&sc, b, nine, 9), SONDE_EINVAL);
+	ASSERT_EQ_INT(sonde_log_scope_fields(), 0);
+	/* none present: an empty scope, popped as usual */
+	ASSERT_OK(sonde_log_scope_push_baggage(&sc, b, keep + 2, 1));
+	ASSERT_OK(sonde_log_scope_pop(&sc));
+	ASSERT_OK(sonde_log_flush());
+	/* the last "tenant" member wins, decoded ("%E2%82%AC" is the euro sign) */
+	ASSERT_DUMP(c, "{\"level\":\"info\",\"message\":\"stamped\",\"service\":\"svc\","
+	               "\"tenant\":\"\\u20acuro\",\"user_id\":\"alice b\"}\n");
+	sonde_baggage_free(b);
+	sonde_logger_free(l);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	scap_free(c);
 }
