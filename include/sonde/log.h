@@ -568,7 +568,8 @@ typedef struct sonde_log_stats {
 } sonde_log_stats;
 
 /* Accounting: every record a caller submits is counted exactly once, in
- * written[its level] or in dropped, across shutdown, restart and thread
+ * written[its level], in dropped, or (with sampling on) in
+ * sonde_log_sampled_total(its level), across shutdown, restart and thread
  * exit. Each sink counts, in sonde_log_sink_errors() and sink_errors, the
  * lines of written records that did not reach it.
  *
