@@ -295,6 +295,17 @@ static void call_scoped(void *arg, int i)
 	call_sonde(arg, i);
 }
 
+/* The same two fields passed by the call itself: what a scoped call is
+ * measured against besides the plain call (the record carries the same
+ * values either way). */
+static void call_five(void *arg, int i)
+{
+	sonde_logger *l = arg;
+	LOG_INFO(l, "request served", LOG_STR("user_id", "u-1234567"),
+	         LOG_STR("session_id", "5f2c9a0e8b7d"), LOG_INT("status", 200), LOG_INT("us", i),
+	         LOG_DOUBLE("ratio", 0.75));
+}
+
 /* A request's scope: push two fields, one log call, pop. */
 static void call_push_log_pop(void *arg, int i)
 {
@@ -309,6 +320,51 @@ static void call_push_log_pop(void *arg, int i)
 	}
 }
 
+/* Paired bursts on one thread, so that both sides of a ratio see the same
+ * machine: a burst of 20 calls of `a` and one of `b` (with `scope`
+ * pushed around it when given, outside the timed bracket), in alternating
+ * order, a pause, and so on; the medians of the per-call burst means. */
+static void paired(call_fn a, void *aa, call_fn b, void *ba, sonde_log_scope *scope,
+                   const sonde_log_field *sf, size_t sn, double *ma, double *mb)
+{
+	enum { PAIRS = 3000 };
+	double *ra = malloc(sizeof(double) * PAIRS), *rb = malloc(sizeof(double) * PAIRS);
+	struct timespec gap = {0, 20000};
+	int k, j, side;
+
+	pin(0);
+	for (k = 0; k < PAIRS; k++) {
+		/* the order alternates, so neither side always runs on the
+		 * caches the other warmed */
+		for (side = 0; side < 2; side++) {
+			bool is_b = (side ^ (k & 1)) != 0;
+			call_fn fn = is_b ? b : a;
+			void *arg = is_b ? ba : aa;
+			uint64_t t0, t1;
+
+			if (is_b && scope && sonde_log_scope_push(scope, sf, sn) != SONDE_OK)
+				fprintf(stderr, "bench log: push: %s\n", sonde_last_error());
+			t0 = t_begin();
+			for (j = 0; j < BURST; j++)
+				fn(arg, k * BURST + j);
+			t1 = t_end();
+			if (is_b && scope && sonde_log_scope_pop(scope) != SONDE_OK)
+				fprintf(stderr, "bench log: pop: %s\n", sonde_last_error());
+			(is_b ? rb : ra)[k] =
+			        ((double)(t1 - t0) - empty_ticks) / ticks_per_ns / BURST;
+		}
+		nanosleep(&gap, NULL);
+		if (k % 500 == 499 && sonde_log_flush() != SONDE_OK)
+			fprintf(stderr, "flush: %s\n", sonde_last_error());
+	}
+	qsort(ra, PAIRS, sizeof(double), cmp_dbl);
+	qsort(rb, PAIRS, sizeof(double), cmp_dbl);
+	*ma = ra[PAIRS / 2];
+	*mb = rb[PAIRS / 2];
+	free(ra);
+	free(rb);
+}
+
 static void scope_and_sampling_rows(sonde_logger *l, lat_result plain, sonde_log_opts *o)
 {
 	lat_result r;
@@ -321,6 +377,30 @@ static void scope_and_sampling_rows(sonde_logger *l, lat_result plain, sonde_log
 	            r.mean_le_p90 / plain.mean_le_p90, "<= 1.2");
 	bench_ratio("log.scoped_vs_plain.burst20", "scoped call / plain call, burst mean, same run",
 	            r.burst / plain.burst, "<= 1.2");
+	{
+		/* the issue's figure, paired: the same call with and without a
+		 * 2-field scope, alternating bursts on one thread */
+		sonde_log_scope sc;
+		sonde_log_field f[] = {sonde_log_field_str("user_id", "u-1234567"),
+		                       sonde_log_field_str("session_id", "5f2c9a0e8b7d")};
+		double pa, pb;
+
+		paired(call_sonde, l, call_sonde, l, &sc, f, 2, &pa, &pb);
+		bench_row("log.paired.plain.burst20", "LOG_INFO + 3 fields, paired bursts, median",
+		          pa, "ns/call");
+		bench_row("log.paired.scoped.burst20",
+		          "LOG_INFO + 3 fields in a 2-field scope, paired bursts, median", pb,
+		          "ns/call");
+		bench_ratio("log.paired.scoped_vs_plain",
+		            "scoped / plain, paired bursts, same thread", pb / pa, "<= 1.2");
+		paired(call_five, l, call_sonde, l, &sc, f, 2, &pa, &pb);
+		bench_row("log.paired.five_fields.burst20",
+		          "LOG_INFO + the 2 fields + 3 fields by the call, paired bursts", pa,
+		          "ns/call");
+		bench_ratio("log.paired.scoped_vs_five_fields",
+		            "scoped / the same 2 fields passed by the call, paired bursts", pb / pa,
+		            NULL);
+	}
 	r = latency_rows("log.scope_push_log_pop", "push 2 fields + LOG_INFO + 3 fields + pop",
 	                 call_push_log_pop, l, 1);
 	bench_ratio("log.push_log_pop_vs_plain.burst20",
@@ -345,6 +425,17 @@ static void scope_and_sampling_rows(sonde_logger *l, lat_result plain, sonde_log
 	            "sampled-out call / written call, burst mean, same run", r.burst / plain.burst,
 	            "< 1");
 	r = latency_rows("log.sampled_out", "LOG_INFO + 3 fields, sampled out", call_sonde, sl, 2);
+	{
+		double pa, pb;
+
+		paired(call_sonde, l, call_sonde, sl, NULL, NULL, 0, &pa, &pb);
+		bench_row("log.paired.written.burst20",
+		          "LOG_INFO + 3 fields written, paired bursts", pa, "ns/call");
+		bench_row("log.paired.sampled_out.burst20",
+		          "LOG_INFO + 3 fields sampled out, paired bursts", pb, "ns/call");
+		bench_ratio("log.paired.sampled_out_vs_written",
+		            "sampled out / written, paired bursts, same thread", pb / pa, "< 1");
+	}
 	sonde_logger_free(sl);
 }
 

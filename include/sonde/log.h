@@ -440,11 +440,13 @@ static inline sonde_log_field sonde_log_field_bool(const char *key, bool v)
  *       (void)sonde_log_scope_pop(&sc);
  *   }
  *
- * The scope is caller-owned storage (on the stack, typically) linked into
- * a per-thread stack: push and pop never allocate and never lock. Push
- * copies the field array into the scope but NOT the strings: keys and
- * string values must stay valid and unchanged until the pop. A log call
- * copies the scoped keys and values into its record, as it copies its own
+ * The scope is caller-owned storage (on the stack, typically; about 700
+ * bytes) linked into a per-thread stack: push and pop never allocate and
+ * never lock. Push copies the field array into the scope, and the keys and
+ * strings too when together they fit in SONDE_LOG_SCOPE_INLINE bytes;
+ * longer ones are read by each log call: either way keys and string
+ * values must stay valid and unchanged until the pop. A log call copies
+ * the scoped keys and values into its record, as it copies its own
  * fields, so the backend formats them later even if the scope is gone.
  *
  * Line position and keys: scoped fields are written after the trace
@@ -470,6 +472,7 @@ static inline sonde_log_field sonde_log_field_bool(const char *key, bool v)
 #define SONDE_LOG_SCOPE_DEPTH 64
 #define SONDE_LOG_SCOPE_KEY_MAX 64
 #define SONDE_LOG_SCOPE_BYTES 1024
+#define SONDE_LOG_SCOPE_INLINE 192 /* keys and strings a scope copies at push */
 
 /* Caller-owned: the fields are private (sonde writes them at push and
  * pop, log calls of the owning thread read them). */
@@ -481,8 +484,14 @@ typedef struct sonde_log_scope {
 	uint32_t priv_total_n;     /* fields of this scope and those below */
 	uint32_t priv_total_bytes; /* their key (with NUL) and string bytes */
 	uint32_t priv_depth;
+	uint32_t priv_bytes; /* this scope's key (with NUL) and string bytes */
 	uint32_t priv_klen[SONDE_LOG_SCOPE_FIELDS];
+	/* the record's slots for this scope, built at push */
+	uint64_t priv_slots[2 * SONDE_LOG_SCOPE_FIELDS];
 	sonde_log_field priv_f[SONDE_LOG_SCOPE_FIELDS];
+	/* its keys and strings as a record holds them, built at push when
+	 * priv_bytes fits (a log call then copies one block) */
+	char priv_text[SONDE_LOG_SCOPE_INLINE];
 } sonde_log_scope;
 
 /* Pushes n fields (0..SONDE_LOG_SCOPE_FIELDS; built with the

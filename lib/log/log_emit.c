@@ -177,8 +177,9 @@ static uint8_t *reserve_slow(sonde__log_ring *r, sonde_logger *l, uint64_t *pos,
 }
 
 /* The scoped block at v and its strings at s (layout in log-int.h):
- * innermost scope first, each scope's fields last to first. Push
- * measured every string, so this only copies. */
+ * innermost scope first, each scope's fields last to first. Push built
+ * each scope's slots and (when short) its strings: one or two copies a
+ * scope. */
 static void put_scope(uint64_t *v, char *s, const sonde_log_scope *sc)
 {
 	uint64_t *m = v + 1;
@@ -187,23 +188,23 @@ static void put_scope(uint64_t *v, char *s, const sonde_log_scope *sc)
 	for (; sc; sc = sc->priv_up) {
 		unsigned i = sc->priv_n;
 
+		memcpy(m, sc->priv_slots, 16u * i);
+		m += 2u * i;
+		if (SONDE_LIKELY(sc->priv_bytes <= SONDE_LOG_SCOPE_INLINE)) {
+			memcpy(s, sc->priv_text, sc->priv_bytes);
+			s += sc->priv_bytes;
+			continue;
+		}
 		while (i--) {
 			const sonde_log_field *f = &sc->priv_f[i];
 			size_t kl = sc->priv_klen[i];
 
-			m[0] = REC_SCOPE_META(f->type, kl);
 			memcpy(s, f->key, kl + 1);
 			s += kl + 1;
-			if (f->type != SONDE_LOG_T_STR) {
-				m[1] = f->v.u;
-			} else if (!f->v.s) {
-				m[1] = REC_STR_NULL;
-			} else {
-				m[1] = (uint64_t)f->len;
+			if (f->type == SONDE_LOG_T_STR && f->v.s) {
 				memcpy(s, f->v.s, f->len);
 				s += f->len;
 			}
-			m += 2;
 		}
 	}
 }

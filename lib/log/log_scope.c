@@ -63,6 +63,38 @@ static int check_field(const sonde_log_field *f, size_t i, uint32_t *klen, size_
 	return SONDE_OK;
 }
 
+/* The record's part of the scope, built once here so that a log call
+ * copies blocks (log-int.h, "The scoped block"): the slots of the fields,
+ * last to first, and, when they fit, their keys and strings in the same
+ * order. */
+static void prebuild(sonde_log_scope *s, size_t n, size_t bytes)
+{
+	uint64_t *m = s->priv_slots;
+	char *t = s->priv_text;
+	bool text = bytes <= SONDE_LOG_SCOPE_INLINE;
+	size_t i = n;
+
+	s->priv_bytes = (uint32_t)bytes;
+	while (i--) {
+		const sonde_log_field *f = &s->priv_f[i];
+
+		m[0] = REC_SCOPE_META(f->type, s->priv_klen[i]);
+		if (f->type != SONDE_LOG_T_STR)
+			m[1] = f->v.u;
+		else
+			m[1] = f->v.s ? (uint64_t)f->len : REC_STR_NULL;
+		m += 2;
+		if (!text)
+			continue;
+		memcpy(t, f->key, s->priv_klen[i] + 1u);
+		t += s->priv_klen[i] + 1u;
+		if (f->type == SONDE_LOG_T_STR && f->v.s) {
+			memcpy(t, f->v.s, f->len);
+			t += f->len;
+		}
+	}
+}
+
 int sonde_log_scope_push(sonde_log_scope *s, const sonde_log_field *fields, size_t n)
 {
 	sonde_log_scope *top = sonde__log_tls_scope;
@@ -114,6 +146,7 @@ int sonde_log_scope_push(sonde_log_scope *s, const sonde_log_field *fields, size
 		s->priv_f[i].len = vlen[i];
 		s->priv_klen[i] = klen[i];
 	}
+	prebuild(s, n, bytes);
 	s->priv_n = (uint32_t)n;
 	s->priv_total_n = below_n + (uint32_t)n;
 	s->priv_total_bytes = below_bytes + (uint32_t)bytes;

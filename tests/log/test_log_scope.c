@@ -282,6 +282,37 @@ TEST(log_scope_values_copied_at_the_call)
 	scap_free(c);
 }
 
+/* Scopes whose keys and strings pass SONDE_LOG_SCOPE_INLINE are read at
+ * each call instead of from the copy made at push: both paths, nested. */
+TEST(log_scope_long_values_read_at_the_call)
+{
+	scap *c = scap_new();
+	sonde_log_sink *s;
+	sonde_logger *l = scap_logger(c, SONDE_LOG_FORMAT_JSON, NULL, &s);
+	sonde_log_scope a, b;
+	char longv[501], want[700];
+	sonde_log_field fa[] = {sonde_log_field_str("long", longv), sonde_log_field_i64("n", 1)};
+	sonde_log_field fb[] = {sonde_log_field_str("short", "s"), sonde_log_field_str("nul", NULL)};
+
+	memset(longv, 'L', 500);
+	longv[500] = '\0';
+	ASSERT_OK(sonde_log_scope_push(&a, fa, 2));
+	ASSERT_OK(sonde_log_scope_push(&b, fb, 2));
+	LOG_INFO(l, "mixed", LOG_INT("own", 2));
+	ASSERT_OK(sonde_log_scope_pop(&b));
+	ASSERT_OK(sonde_log_scope_pop(&a));
+	ASSERT_OK(sonde_log_flush());
+	snprintf(want, sizeof(want),
+	         "{\"level\":\"info\",\"message\":\"mixed\",\"service\":\"svc\",\"long\":\"%s\","
+	         "\"n\":1,\"short\":\"s\",\"nul\":null,\"own\":2}\n",
+	         longv);
+	ASSERT_DUMP(c, want);
+	sonde_logger_free(l);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	scap_free(c);
+}
+
 TEST(log_scope_too_big_for_the_record_is_left_out_and_flagged)
 {
 	scap *c = scap_new();

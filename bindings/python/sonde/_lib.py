@@ -238,14 +238,18 @@ class LogSite(ctypes.Structure):
 
 
 LOG_SCOPE_FIELDS = 8
+LOG_SCOPE_INLINE = 192
 
 
 class LogScope(ctypes.Structure):
     """sonde_log_scope: caller-owned, private fields (written by C)."""
     _fields_ = [("priv_up", c_void_p), ("priv_owner", c_void_p), ("priv_magic", c_u32),
                 ("priv_n", c_u32), ("priv_total_n", c_u32), ("priv_total_bytes", c_u32),
-                ("priv_depth", c_u32), ("priv_klen", c_u32 * LOG_SCOPE_FIELDS),
-                ("priv_f", LogField * LOG_SCOPE_FIELDS)]
+                ("priv_depth", c_u32), ("priv_bytes", c_u32),
+                ("priv_klen", c_u32 * LOG_SCOPE_FIELDS),
+                ("priv_slots", c_u64 * (2 * LOG_SCOPE_FIELDS)),
+                ("priv_f", LogField * LOG_SCOPE_FIELDS),
+                ("priv_text", ctypes.c_char * LOG_SCOPE_INLINE)]
 
 
 class LogValue(ctypes.Structure):

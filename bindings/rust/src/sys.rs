@@ -302,6 +302,7 @@ pub struct sonde_log_site {
 }
 
 pub const SONDE_LOG_SCOPE_FIELDS: usize = 8;
+pub const SONDE_LOG_SCOPE_INLINE: usize = 192;
 
 /// Caller-owned storage of a log scope; its fields are C's to write.
 #[repr(C)]
@@ -313,8 +314,11 @@ pub struct sonde_log_scope {
     pub priv_total_n: u32,
     pub priv_total_bytes: u32,
     pub priv_depth: u32,
+    pub priv_bytes: u32,
     pub priv_klen: [u32; SONDE_LOG_SCOPE_FIELDS],
+    pub priv_slots: [u64; 2 * SONDE_LOG_SCOPE_FIELDS],
     pub priv_f: [sonde_log_field; SONDE_LOG_SCOPE_FIELDS],
+    pub priv_text: [c_char; SONDE_LOG_SCOPE_INLINE],
 }
 
 #[repr(C)]
