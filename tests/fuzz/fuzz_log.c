@@ -149,8 +149,8 @@ FUZZ_TARGET(log)
 	sf[0].len = val_len;
 	/* within SONDE_LOG_SCOPE_BYTES (key, NUL and value) it is pushed */
 	scoped = val_len + 7 <= SONDE_LOG_SCOPE_BYTES;
-	FUZZ_CHECK(sonde_log_scope_push(&sc, sf, 1) == (scoped ? SONDE_OK : SONDE_ELIMIT), "push: %s",
-	           sonde_last_error());
+	FUZZ_CHECK(sonde_log_scope_push(&sc, sf, 1) == (scoped ? SONDE_OK : SONDE_ELIMIT),
+	           "push: %s", sonde_last_error());
 	FUZZ_CHECK(sonde_log_write(lg, SONDE_LOG_LEVEL_INFO, msg, msg_len, f, 1) == SONDE_OK,
 	           "write");
 	if (scoped)

@@ -292,7 +292,8 @@ TEST(log_scope_long_values_read_at_the_call)
 	sonde_log_scope a, b;
 	char longv[501], want[700];
 	sonde_log_field fa[] = {sonde_log_field_str("long", longv), sonde_log_field_i64("n", 1)};
-	sonde_log_field fb[] = {sonde_log_field_str("short", "s"), sonde_log_field_str("nul", NULL)};
+	sonde_log_field fb[] = {sonde_log_field_str("short", "s"),
+	                        sonde_log_field_str("nul", NULL)};
 
 	memset(longv, 'L', 500);
 	longv[500] = '\0';
