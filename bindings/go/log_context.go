@@ -178,11 +178,9 @@ func WithLogFields(fields []Field, fn func()) error {
 	if s == nil {
 		return lastError(rc)
 	}
-	defer func() {
-		if rc := C.sgo_scope_pop(s); rc < 0 {
-			panic(lastError(rc)) // an unbalanced pop inside fn (C code popping our scope)
-		}
-	}()
+	// the pop fails only when C code inside fn popped this scope already
+	// (out of order): it is unlinked then, and freeing it is safe
+	defer C.sgo_scope_pop(s)
 	fn()
 	return nil
 }

@@ -805,3 +805,57 @@ TEST(log_scope_push_baggage_stamps_selected_members)
 	ASSERT_OK(sonde_log_shutdown());
 	scap_free(c);
 }
+
+/* ---- the header, as C11 and C++17 ------------------------------------------------------ */
+
+TEST(log_scope_and_sampled_macros_compile_as_cxx17_and_c11)
+{
+	static const char src[] =
+	        "#include \"sonde/log.h\"\n"
+	        "int use(sonde_logger *l, const char *p);\n"
+	        "int use(sonde_logger *l, const char *p) {\n"
+	        "  sonde_log_scope sc;\n"
+	        "  sonde_log_field f[2] = {sonde_log_field_str(\"user_id\", p),\n"
+	        "                          sonde_log_field_i64(\"tenant\", 7)};\n"
+	        "  if (sonde_log_scope_push(&sc, f, 2) != SONDE_OK) return 1;\n"
+	        "  LOG_SAMPLED(SONDE_LOG_LEVEL_INFO, l, 10, 100, 1000, \"hot\");\n"
+	        "  LOG_SAMPLED(SONDE_LOG_LEVEL_WARN, l, 1, 0, 0, \"hot\", LOG_INT(\"a\", 1),\n"
+	        "              LOG_STR(\"p\", p));\n"
+	        "  SONDE_LOG_SAMPLED(SONDE_LOG_LEVEL_ERROR, l, 0, 2, 0, \"e\");\n"
+	        "  LOG_INFO(l, \"in scope\");\n"
+	        "  if (sonde_log_scope_pop(&sc) != SONDE_OK) return 1;\n"
+	        "  return (int)sonde_log_sampled_total(SONDE_LOG_LEVEL_INFO) +\n"
+	        "         (int)sonde_log_scope_fields();\n"
+	        "}\n";
+	const char *cxx[] = {"c++",
+	                     "-std=c++17",
+	                     "-Wall",
+	                     "-Wextra",
+	                     "-Werror",
+	                     "-pedantic",
+	                     "-I" SONDE_SRC_DIR "/include",
+	                     "-x",
+	                     "c++",
+	                     "-c",
+	                     NULL,
+	                     "-o",
+	                     "/dev/null",
+	                     NULL};
+	const char *cc[] = {
+	        "cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I" SONDE_SRC_DIR "/include",
+	        "-x", "c",        "-c",    NULL,      "-o",      "/dev/null",
+	        NULL};
+	char *out = NULL;
+	int rc;
+
+	cxx[10] = cc[9] = sonde_test_tmpfile(4, src, strlen(src));
+	rc = sonde_test_run(cxx, NULL, &out);
+	if (rc != 0)
+		FAIL("c++ exit %d:\n%s", rc, out);
+	free(out);
+	rc = sonde_test_run(cc, NULL, &out);
+	if (rc != 0)
+		FAIL("cc exit %d:\n%s", rc, out);
+	free(out);
+	unlink(cxx[10]);
+}
