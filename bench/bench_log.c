@@ -12,6 +12,15 @@
  * warm-up; 2 threads merge both threads' samples per repetition.
  * Message: "request served" + status (int), us (int), ratio (double).
  *
+ * Issue 15: the same call inside a 2-field scope (user_id, session_id),
+ * push + call + pop, and a call that sampling leaves out, each beside the
+ * plain call. Because this VM's load moves figures between two rows
+ * measured a second apart, the ratios are also taken from paired bursts:
+ * one thread alternates a burst of each side (order swapped every pair),
+ * and the medians of both are compared (log.paired.*). The scoped call is
+ * also paired with the same two fields passed by the call itself: the
+ * record carries the same values either way.
+ *
  * Throughput: one producer logs 1 M records (block policy) to a file sink
  * on /dev/null; records/s = 1 M / (time until sonde_log_flush() returns):
  * the backend's rate, since the producer outruns it.
