@@ -7,7 +7,8 @@
  * JSON line, keys in this order:
  *   @timestamp (RFC 3339 UTC, microseconds), level, message, service, the
  *   logger's bound fields, trace_id, span_id, trace_flags (2 hex digits)
- *   and correlation_id when the record has a context, then the call's
+ *   and correlation_id when the record has a context, then the scoped
+ *   fields (sonde_log_scope_push; outermost scope first), then the call's
  *   fields, then "_truncated":true when a string was cut, then
  *   "_replayed":true for a flight-recorder record written before its
  *   trigger.
@@ -22,10 +23,12 @@
  * after logfmt's bare-key mapping, so "k\xff" and "k\xfe" (both "k\uFFFD")
  * are one key, and in logfmt so are "a b" and "a_b". The rule, as
  * include/sonde/log.h states it:
- *   1. Among the logger's bound fields and the call's fields, the last
- *      occurrence of a key wins and is written at its own place: a call's
- *      field beats a bound field of the same key, and of a key given twice
- *      in one call the later value is kept (pino and zap keep the last).
+ *   1. Among the logger's bound fields, the scoped fields (outermost
+ *      first) and the call's fields, the last occurrence of a key wins and
+ *      is written at its own place: a call's field beats a scoped field,
+ *      an inner scope an outer one, a scoped field a bound field, and of
+ *      a key given twice in one call the later value is kept (pino and
+ *      zap keep the last).
  *   2. A surviving key that is one of the line's own keys (@timestamp, ts,
  *      level, message, msg, service, trace_id, span_id, trace_flags,
  *      correlation_id, _truncated, _replayed) is written with the first suffix _1,
@@ -234,9 +237,47 @@ static void put_hex(sonde_buf *b, const uint8_t *p, size_t n)
 	b->len += 2 * n;
 }
 
+/* ---- scoped fields ---------------------------------------------------------------------- */
+
+/* A record's scoped fields, outermost first: the block of log-int.h read
+ * backwards. */
+typedef struct scoped_view {
+	unsigned n;
+	const char *key[SONDE_LOG_SCOPE_TOTAL];
+	int type[SONDE_LOG_SCOPE_TOTAL];
+	uint64_t u[SONDE_LOG_SCOPE_TOTAL];
+	const char *s[SONDE_LOG_SCOPE_TOTAL];
+} scoped_view;
+
+static void scoped_read(scoped_view *sv, const sonde__log_rec *rec)
+{
+	const char *p = rec->scope_strs;
+	unsigned j, n;
+
+	sv->n = 0;
+	if (!rec->scope)
+		return;
+	n = (unsigned)rec->scope[0];
+	if (n > SONDE_LOG_SCOPE_TOTAL)
+		n = SONDE_LOG_SCOPE_TOTAL; /* cannot happen: push refuses more */
+	for (j = 0; j < n; j++) {
+		uint64_t meta = rec->scope[1 + 2 * j], u = rec->scope[2 + 2 * j];
+		unsigned at = n - 1 - j;
+
+		sv->key[at] = p;
+		p += REC_SCOPE_KLEN(meta) + 1;
+		sv->type[at] = REC_SCOPE_TYPE(meta);
+		sv->u[at] = u;
+		sv->s[at] = p;
+		if (sv->type[at] == SONDE_LOG_T_STR && !(u & REC_STR_NULL))
+			p += (uint32_t)u;
+	}
+	sv->n = n;
+}
+
 /* ---- unique keys ------------------------------------------------------------------------ */
 
-#define PLAN_STACK (SONDE__LOG_MAX_BOUND + SONDE__LOG_MAX_FIELDS)
+#define PLAN_STACK (SONDE__LOG_MAX_BOUND + SONDE_LOG_SCOPE_TOTAL + SONDE__LOG_MAX_FIELDS)
 
 typedef struct plan_ent {
 	size_t off, len; /* the written key in key_plan.text */
@@ -245,25 +286,41 @@ typedef struct plan_ent {
 } plan_ent;
 
 /* The keys of one line that needs renames or skips: the logger's bound
- * fields (entries 0..nbound-1), then the call's fields from `first`. A
+ * fields (entries 0..nbound-1), the scoped fields (nscoped entries), then
+ * the call's fields from `first`. A
  * chain of children can bind more than PLAN_STACK fields: then the
  * entries are allocated. */
 typedef struct key_plan {
 	sonde_buf text; /* every entry's written key, back to back */
-	size_t nbound, n;
+	size_t nbound, nscoped, n;
 	plan_ent *ent;
 	plan_ent stack[PLAN_STACK];
 } key_plan;
 
 /* True when the line's keys need no plan: every key plain, none reserved,
  * none twice (the bound fields were checked when the logger was built). */
-static bool keys_simple(const sonde_logger *l, const sonde_log_site *site, unsigned first)
+static bool keys_simple(const sonde_logger *l, const sonde_log_site *site, unsigned first,
+                        const scoped_view *sv)
 {
 	unsigned i, j;
 	size_t k;
 
 	if (!l->keys_plain)
 		return false;
+	for (i = 0; i < sv->n; i++) {
+		const char *key = sv->key[i];
+		if (!key_plain(key) || is_reserved(key))
+			return false;
+		for (j = 0; j < i; j++)
+			if (strcmp(sv->key[j], key) == 0)
+				return false;
+		for (k = 0; k < l->nbound; k++)
+			if (strcmp(l->bound[k].key, key) == 0)
+				return false;
+		for (j = first; j < site->nfields; j++)
+			if (strcmp(site->keys[j], key) == 0)
+				return false;
+	}
 	for (i = first; i < site->nfields; i++) {
 		const char *key = site->keys[i];
 		if (!key_plain(key) || is_reserved(key))
@@ -323,19 +380,22 @@ static bool rename_taken(const key_plan *p, size_t e, unsigned suffix)
 /* Fills *p for the line: each key's written text, which entries survive,
  * which are renamed. false on out of memory. */
 static bool plan_keys(key_plan *p, bool json, const sonde_logger *l, const sonde_log_site *site,
-                      unsigned first)
+                      unsigned first, const scoped_view *sv)
 {
-	size_t e, f, total = l->nbound + (site->nfields - first);
+	size_t e, f, total = l->nbound + sv->n + (site->nfields - first);
 
 	p->text = (sonde_buf)SONDE_BUF_INIT;
 	p->nbound = l->nbound;
+	p->nscoped = sv->n;
 	p->n = total;
 	p->ent = total <= PLAN_STACK ? p->stack : sonde__malloc(total * sizeof(*p->ent));
 	if (!p->ent)
 		return false;
 	for (e = 0; e < total; e++) {
-		const char *key =
-		        e < l->nbound ? l->bound[e].key : site->keys[first + e - l->nbound];
+		const char *key = e < l->nbound ? l->bound[e].key
+		                  : e < l->nbound + sv->n
+		                          ? sv->key[e - l->nbound]
+		                          : site->keys[first + e - l->nbound - sv->n];
 		p->ent[e].off = p->text.len;
 		put_key_text(&p->text, json, key);
 		p->ent[e].len = p->text.len - p->ent[e].off;
@@ -402,6 +462,7 @@ static void format_rec(sonde_buf *b, int fmt, const sonde__log_rec *rec, bool cr
 	const char *msg = site->message;
 	size_t msg_len = msg ? strlen(msg) : 0, e;
 	key_plan plan;
+	scoped_view scv;
 
 	/* sonde_log_write(): the message is the first string value, stored
 	 * after the correlation id */
@@ -410,9 +471,10 @@ static void format_rec(sonde_buf *b, int fmt, const sonde__log_rec *rec, bool cr
 		msg_len = (rec->vals[0] & REC_STR_NULL) ? 0 : (uint32_t)rec->vals[0];
 		first = 1;
 	}
-	simple = keys_simple(l, site, first);
+	scoped_read(&scv, rec);
+	simple = keys_simple(l, site, first, &scv);
 	if (!simple) {
-		if (!plan_keys(&plan, json, l, site, first)) {
+		if (!plan_keys(&plan, json, l, site, first, &scv)) {
 			plan_free(&plan);
 			b->oom = 1; /* the caller writes nothing */
 			return;
@@ -467,9 +529,20 @@ static void format_rec(sonde_buf *b, int fmt, const sonde__log_rec *rec, bool cr
 			s += c->corr_len;
 		}
 	}
+	for (i = 0, e = simple ? 0 : plan.nbound; i < scv.n; i++, e++) {
+		if (simple)
+			put_key(b, json, scv.key[i]);
+		else if (!plan.ent[e].alive)
+			continue; /* a later scope or the call has the same key */
+		else
+			put_key_raw(b, json, plan.text.data + plan.ent[e].off, plan.ent[e].len,
+			            plan.ent[e].suffix);
+		put_value(b, json, scv.type[i], scv.u[i], scv.s[i],
+		          l->nredact && sonde__log_redacted(l, scv.key[i]));
+	}
 	if (first)
 		s += msg_len;
-	for (i = first, e = simple ? 0 : plan.nbound; i < h->nfields; i++, e++) {
+	for (i = first, e = simple ? 0 : plan.nbound + plan.nscoped; i < h->nfields; i++, e++) {
 		const char *key = site->keys[i];
 		int type = site->types[i];
 		uint64_t u = rec->vals[i];

@@ -1430,6 +1430,8 @@ static napi_value n_logger_new(napi_env env, napi_callback_info info)
 	char *service = NULL, *file = NULL, *stream = NULL;
 	strs redact = {0, NULL, NULL};
 	int32_t level = SONDE_LOG_LEVEL_INFO, fmt = 0;
+	uint32_t sample_first = 0, sample_thereafter = 0, sample_interval_ms = 0;
+	bool sample_errors = false;
 
 	if (type_of(env, o) != napi_object)
 		return type_error(env, "%s must be an object", "logger options");
@@ -1438,6 +1440,11 @@ static napi_value n_logger_new(napi_env env, napi_callback_info info)
 		goto out;
 	napi_get_value_int32(env, prop(env, o, "level"), &level);
 	napi_get_value_int32(env, prop(env, o, "format"), &fmt);
+	/* sampling (validated in lib/log.js: integers 0..2^32-1) */
+	napi_get_value_uint32(env, prop(env, o, "sampleFirst"), &sample_first);
+	napi_get_value_uint32(env, prop(env, o, "sampleThereafter"), &sample_thereafter);
+	napi_get_value_uint32(env, prop(env, o, "sampleIntervalMs"), &sample_interval_ms);
+	napi_get_value_bool(env, prop(env, o, "sampleErrors"), &sample_errors);
 	v = prop(env, o, "file");
 	if (!is_nullish(env, v) && !(file = get_str(env, v, "file", 4096, false, NULL)))
 		goto out;
@@ -1466,6 +1473,10 @@ static napi_value n_logger_new(napi_env env, napi_callback_info info)
 	lo.sink_count = 1;
 	lo.redact_keys = (const char *const *)redact.s;
 	lo.redact_count = redact.n;
+	lo.sample_first = sample_first;
+	lo.sample_thereafter = sample_thereafter;
+	lo.sample_interval_ms = sample_interval_ms;
+	lo.sample_errors = sample_errors;
 	l = sonde_logger_new(&lo);
 	if (!l)
 		throw_sonde(env, 0);
@@ -1591,14 +1602,122 @@ out:
 	return c ? ext(env, c, logger_fin, "logger") : NULL;
 }
 
+/* ---- scoped context fields (runWithContext in lib/log.js) ---------------------------
+ * JavaScript keeps the context's fields in an AsyncLocalStorage store, as
+ * it keeps the trace context: the C scope is per thread and cannot follow
+ * async code. lib/log.js flattens the nested contexts (the last of a key
+ * kept) into one array [k1, v1, ...] of at most SONDE_LOG_SCOPE_TOTAL
+ * pairs; around each synchronous write they are pushed as C scopes of at
+ * most SONDE_LOG_SCOPE_FIELDS fields on this thread and popped after it. */
+#define SCOPE_PAIRS (SONDE_LOG_SCOPE_TOTAL + 1)
+
+typedef struct scoped_set {
+	size_t n, pushed;
+	sonde_log_field fs[SCOPE_PAIRS];
+	char kb[SCOPE_PAIRS][LOG_KEY_CAP], vb[SCOPE_PAIRS][LOG_VAL_CAP];
+	char *kh[SCOPE_PAIRS], *vh[SCOPE_PAIRS];
+	sonde_log_scope sc[3];
+} scoped_set;
+
+static void scoped_release(scoped_set *s)
+{
+	while (s->pushed)
+		(void)!sonde_log_scope_pop(&s->sc[--s->pushed]);
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->kh[i]);
+		free(s->vh[i]);
+	}
+	s->n = 0;
+}
+
+/* Reads arr (an array of pairs) and pushes it. false with a JS exception
+ * pending (bad value, or sonde's refusal: more than 16 fields, a bad key,
+ * a value too long ...); *s is then released. */
+static bool scoped_push(napi_env env, napi_value arr, scoped_set *s)
+{
+	uint32_t len = 0, i;
+	size_t at = 0;
+	int rc = SONDE_OK;
+
+	s->n = s->pushed = 0;
+	if (napi_get_array_length(env, arr, &len) != napi_ok || len % 2 != 0) {
+		type_error(env, "%s must be an array of key/value pairs", "log context");
+		return false;
+	}
+	if (len / 2 > SONDE_LOG_SCOPE_TOTAL)
+		len = 2 * SCOPE_PAIRS; /* the third push refuses: sonde's message */
+	for (i = 0; i + 1 < len; i += 2) {
+		napi_value k, v;
+		napi_get_element(env, arr, i, &k);
+		napi_get_element(env, arr, i + 1, &v);
+		if (!log_field(env, k, v, &s->fs[s->n], s->kb[s->n], s->vb[s->n], &s->kh[s->n],
+		               &s->vh[s->n])) {
+			free(s->kh[s->n]);
+			free(s->vh[s->n]);
+			scoped_release(s);
+			return false;
+		}
+		s->n++;
+	}
+	while (rc == SONDE_OK && at < s->n) {
+		size_t k = s->n - at > SONDE_LOG_SCOPE_FIELDS ? SONDE_LOG_SCOPE_FIELDS : s->n - at;
+		rc = sonde_log_scope_push(&s->sc[s->pushed], s->fs + at, k);
+		if (rc == SONDE_OK)
+			s->pushed++;
+		at += k;
+	}
+	if (rc != SONDE_OK) {
+		throw_sonde(env, rc);
+		scoped_release(s);
+		return false;
+	}
+	return true;
+}
+
+/* logScopeCheck([k1, v1, ...]): pushes and pops, so that runWithContext
+ * refuses a bad context when it is entered, with sonde's message. */
+static napi_value n_log_scope_check(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	scoped_set *s = malloc(sizeof(*s));
+	if (!s)
+		return type_error(env, "%s: out of memory", "log context");
+	if (scoped_push(env, argv[0], s))
+		scoped_release(s);
+	free(s);
+	return NULL;
+}
+
+static napi_value n_log_sampled_total(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	int32_t level = 0;
+	napi_get_value_int32(env, argv[0], &level);
+	return num(env, (double)sonde_log_sampled_total(level));
+}
+
 /* loggerWrite(l, level, message, ctx|null, k1, v1, ...): the record is
  * copied into this thread's ring with ctx as its trace context; sonde's
- * backend thread formats and writes it. */
+ * backend thread formats and writes it.
+ * loggerWriteScoped(l, level, message, ctx|null, [scoped pairs], k1, v1,
+ * ...): the same inside the scoped fields (see above). */
 static void detach_quiet(sonde_context_scope *scope);
+static napi_value logger_write(napi_env env, napi_callback_info info, bool with_scope);
 static napi_value n_logger_write(napi_env env, napi_callback_info info)
 {
-	size_t argc = 4 + 2 * LOG_FIELDS_MAX;
-	napi_value argv[4 + 2 * LOG_FIELDS_MAX];
+	return logger_write(env, info, false);
+}
+static napi_value n_logger_write_scoped(napi_env env, napi_callback_info info)
+{
+	return logger_write(env, info, true);
+}
+
+static napi_value logger_write(napi_env env, napi_callback_info info, bool with_scope)
+{
+	size_t argc = 5 + 2 * LOG_FIELDS_MAX;
+	napi_value argv[5 + 2 * LOG_FIELDS_MAX];
+	size_t first = with_scope ? 5 : 4;
+	scoped_set *scoped = NULL;
 	sonde_logger *l;
 	int32_t level = 0;
 	char *msg = NULL;
@@ -1612,10 +1731,11 @@ static napi_value n_logger_write(napi_env env, napi_callback_info info)
 	char msgbuf[512];
 
 	NCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc < 4 || !(l = get_ext(env, argv[0], "logger")))
-		return argc < 4 ? type_error(env, "%s: too few arguments", "loggerWrite") : NULL;
+	if (argc < first || !(l = get_ext(env, argv[0], "logger")))
+		return argc < first ? type_error(env, "%s: too few arguments", "loggerWrite")
+		                    : NULL;
 	napi_get_value_int32(env, argv[1], &level);
-	if ((argc - 4) % 2 != 0)
+	if ((argc - first) % 2 != 0)
 		return type_error(env, "%s: keys and values must pair up", "log fields");
 	/* short messages are copied on the stack */
 	if (type_of(env, argv[2]) == napi_string &&
@@ -1625,13 +1745,26 @@ static napi_value n_logger_write(napi_env env, napi_callback_info info)
 	} else if (!(msg = get_str(env, argv[2], "message", 1 << 24, true, &mlen))) {
 		return NULL;
 	}
-	for (size_t i = 4; i + 1 < argc; i += 2) {
+	for (size_t i = first; i + 1 < argc; i += 2) {
 		if (!log_field(env, argv[i], argv[i + 1], &fs[n], kb[n], vb[n], &kh[n], &vh[n])) {
 			free(kh[n]);
 			free(vh[n]);
 			goto out;
 		}
 		n++;
+	}
+	if (with_scope) {
+		/* heap: the set holds 17 key and value buffers (~7 KiB) */
+		scoped = malloc(sizeof(*scoped));
+		if (!scoped) {
+			type_error(env, "%s: out of memory", "log context");
+			goto out;
+		}
+		if (!scoped_push(env, argv[4], scoped)) {
+			free(scoped);
+			scoped = NULL;
+			goto out;
+		}
 	}
 	if (!is_nullish(env, argv[3])) {
 		sonde_span_context c;
@@ -1646,6 +1779,10 @@ static napi_value n_logger_write(napi_env env, napi_callback_info info)
 	if (rc != 0)
 		throw_sonde(env, rc);
 out:
+	if (scoped) {
+		scoped_release(scoped);
+		free(scoped);
+	}
 	if (msg != msgbuf)
 		free(msg);
 	for (size_t i = 0; i < n; i++) {
@@ -2122,6 +2259,9 @@ static napi_value init(napi_env env, napi_value exports)
 	        {"loggerNew", n_logger_new},
 	        {"loggerChild", n_logger_child},
 	        {"loggerWrite", n_logger_write},
+	        {"loggerWriteScoped", n_logger_write_scoped},
+	        {"logScopeCheck", n_log_scope_check},
+	        {"logSampledTotal", n_log_sampled_total},
 	        {"loggerLevel", n_logger_level},
 	        {"logFlush", n_log_flush},
 	        {"logStats", n_log_stats},

@@ -219,7 +219,8 @@ class LogOpts(ctypes.Structure):
                 ("level_env", c_char_p), ("overflow", c_int), ("redact_keys", P(c_char_p)),
                 ("redact_count", c_size_t), ("sinks", P(c_void_p)), ("sink_count", c_size_t),
                 ("flight_recorder", c_int), ("flight_level", c_int), ("flight_trigger", c_int),
-                ("flight_scope", c_int)]
+                ("flight_scope", c_int), ("sample_first", c_uint), ("sample_thereafter", c_uint),
+                ("sample_interval_ms", c_uint), ("sample_errors", c_int)]
 
 
 class _LogUnion(ctypes.Union):
@@ -233,7 +234,22 @@ class LogField(ctypes.Structure):
 class LogSite(ctypes.Structure):
     _fields_ = [("message", c_void_p), ("file", c_void_p), ("keys", c_void_p),
                 ("types", c_void_p), ("line", c_int), ("level", ctypes.c_ubyte),
-                ("nfields", ctypes.c_ubyte)]
+                ("nfields", ctypes.c_ubyte), ("flags", ctypes.c_ubyte), ("state", c_void_p)]
+
+
+LOG_SCOPE_FIELDS = 8
+LOG_SCOPE_INLINE = 192
+
+
+class LogScope(ctypes.Structure):
+    """sonde_log_scope: caller-owned, private fields (written by C)."""
+    _fields_ = [("priv_up", c_void_p), ("priv_owner", c_void_p), ("priv_magic", c_u32),
+                ("priv_n", c_u32), ("priv_total_n", c_u32), ("priv_total_bytes", c_u32),
+                ("priv_depth", c_u32), ("priv_bytes", c_u32),
+                ("priv_klen", c_u32 * LOG_SCOPE_FIELDS),
+                ("priv_slots", c_u64 * (2 * LOG_SCOPE_FIELDS)),
+                ("priv_f", LogField * LOG_SCOPE_FIELDS),
+                ("priv_text", ctypes.c_char * LOG_SCOPE_INLINE)]
 
 
 class LogValue(ctypes.Structure):
@@ -284,7 +300,7 @@ STRUCTS = {
     "sonde_traceparent": TraceParentC, "sonde_expose_result": ExposeResult,
     "sonde_header": Header, "sonde_trace_headers": TraceHeaders,
     "sonde_log_sink_opts": LogSinkOpts, "sonde_log_opts": LogOpts, "sonde_log_field": LogField,
-    "sonde_log_site": LogSite, "sonde_log_value": LogValue, "sonde_log_stats": LogStats,
+    "sonde_log_site": LogSite, "sonde_log_scope": LogScope, "sonde_log_value": LogValue, "sonde_log_stats": LogStats,
     "sonde_health_opts": HealthOpts, "sonde_health_check_opts": HealthCheckOpts,
     "sonde_span_event": SpanEvent, "sonde_span_link": SpanLink,
     "sonde_http_server_opts": HttpServerOpts, "sonde_http_request_info": HttpRequestInfo,
@@ -475,6 +491,11 @@ _LOG_DECLS = {
     "sonde_log_stats_get": (c_int, [P(LogStats)], False),
     "sonde__log_emit": (None, [vp, P(LogSite), c_void_p], False),
     "sonde_log_write": (c_int, [vp, c_int, c_char_p, sz, P(LogField), sz], False),
+    # scoped context fields: never block, never allocate (hot: keep the GIL)
+    "sonde_log_scope_push": (c_int, [P(LogScope), P(LogField), sz], True),
+    "sonde_log_scope_pop": (c_int, [P(LogScope)], True),
+    "sonde_log_scope_fields": (sz, [], True),
+    "sonde_log_sampled_total": (c_u64, [c_int], True),
 }
 
 # Health checks: sonde_health_evaluate blocks while checks (Python callbacks

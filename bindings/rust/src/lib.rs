@@ -1617,6 +1617,15 @@ pub struct LoggerOpts<'a> {
     pub flight_level: Option<Level>,
     pub flight_trigger: Option<Level>,
     pub flight_scope: FlightScope,
+    /// Sampling per call site (zap's scheme; off when `sample_first` is
+    /// 0): in each interval of `sample_interval_ms` (0: 1000) a (level,
+    /// field keys) combination writes its first `sample_first` records,
+    /// then one in `sample_thereafter` (0: none). Error and fatal records
+    /// only with `sample_errors`. See [`log_sampled_total`].
+    pub sample_first: u32,
+    pub sample_thereafter: u32,
+    pub sample_interval_ms: u32,
+    pub sample_errors: bool,
 }
 
 /// Whose kept records a trigger writes.
@@ -1672,6 +1681,10 @@ impl Logger {
             }
             co.flight_scope = o.flight_scope as c_int;
         }
+        co.sample_first = o.sample_first;
+        co.sample_thereafter = o.sample_thereafter;
+        co.sample_interval_ms = o.sample_interval_ms;
+        co.sample_errors = o.sample_errors as c_int;
         Ok(Logger { p: nonnull(unsafe { sys::sonde_logger_new(&co) })? })
     }
 
@@ -1750,6 +1763,90 @@ impl Logger {
     pub fn fatal(&self, msg: &str, f: &[(&str, Value)]) {
         self.log(Level::Fatal, msg, f)
     }
+}
+
+/// Records left out by call-site sampling at `level`, all loggers, the
+/// process's life (also `sonde_log_sampled_total{level}`).
+pub fn log_sampled_total(level: Level) -> u64 {
+    unsafe { sys::sonde_log_sampled_total(level as c_int) }
+}
+
+/// Scoped context fields (MDC): while the guard lives, every record the
+/// current thread logs, through any sonde logger (Rust, C, ...), carries
+/// these fields, after the trace context and before the record's own.
+/// Guards nest: an inner field beats an outer one of the same key, a
+/// record's own field beats both (every line keeps unique keys). The guard
+/// is `!Send`: the scope belongs to the thread that made it and is popped
+/// by its drop there; async code that moves between threads should carry
+/// its fields itself (push a scope around each synchronous stretch). Keys
+/// are copied; string values are borrowed for the guard's life (the C
+/// scope points at them; each record copies them).
+///
+/// ```no_run
+/// let log = sonde::Logger::new("svc", &Default::default()).unwrap();
+/// let _s = sonde::log_scope(&[("user_id", "u1".into()), ("tenant", 7i64.into())]).unwrap();
+/// log.info("checkout", &[]); // carries user_id and tenant
+/// ```
+///
+/// Errors (nothing pushed): more than 8 fields, an empty key, a key over
+/// 64 bytes or with a NUL, a key twice, keys and strings over 1024 bytes
+/// (`Limit`), more than 16 scoped fields or 64 scopes on the thread
+/// (`Limit`). Dropping guards out of order pops the inner scopes with the
+/// outer one (their own drops then do nothing); `mem::forget` leaves the
+/// scope pushed (its storage is leaked with it, never freed under C).
+pub fn log_scope<'a>(fields: &[(&str, Value<'a>)]) -> Result<LogScope<'a>> {
+    let keys: Vec<CString> = fields.iter().map(|(k, _)| c(k, "field key")).collect::<Result<_>>()?;
+    let arr: Vec<sys::sonde_log_field> = fields
+        .iter()
+        .zip(&keys)
+        .map(|((_, v), k)| {
+            let r = v.raw();
+            sys::sonde_log_field { key: k.as_ptr(), type_: v.ty() as c_int, v: r.v, len: if matches!(v, Value::Null) { 0 } else { r.len } }
+        })
+        .collect();
+    // the C scope must not move while pushed: boxed
+    let mut sc: Box<std::mem::MaybeUninit<sys::sonde_log_scope>> = Box::new(std::mem::MaybeUninit::zeroed());
+    check(unsafe { sys::sonde_log_scope_push(sc.as_mut_ptr(), if arr.is_empty() { ptr::null() } else { arr.as_ptr() }, arr.len()) })?;
+    Ok(LogScope { sc, popped: false, _keys: keys, _vals: std::marker::PhantomData, _not_send: std::marker::PhantomData })
+}
+
+/// The guard of [`log_scope`]; pops the scope when dropped. Not `Send`
+/// (the scope is its thread's):
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(sonde::log_scope(&[]).unwrap());
+/// ```
+pub struct LogScope<'a> {
+    sc: Box<std::mem::MaybeUninit<sys::sonde_log_scope>>,
+    popped: bool,
+    _keys: Vec<CString>,
+    _vals: std::marker::PhantomData<&'a [u8]>,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl LogScope<'_> {
+    /// Pops now, returning C's verdict (`State` when popped out of order
+    /// or already gone with an outer scope).
+    pub fn pop(mut self) -> Result<()> {
+        self.popped = true;
+        check(unsafe { sys::sonde_log_scope_pop(self.sc.as_mut_ptr()) })
+    }
+}
+
+impl Drop for LogScope<'_> {
+    fn drop(&mut self) {
+        // a scope popped already with an outer one is refused by C
+        // without harm (it checks the thread's stack, not the scope)
+        if !self.popped {
+            let _ = unsafe { sys::sonde_log_scope_pop(self.sc.as_mut_ptr()) };
+        }
+    }
+}
+
+/// Scoped fields the current thread holds (all its scopes).
+pub fn log_scope_fields() -> usize {
+    unsafe { sys::sonde_log_scope_fields() }
 }
 
 /// Returns once every record emitted before the call is written.
@@ -1973,6 +2070,7 @@ pub fn layout_of(name: &str) -> Option<(usize, usize)> {
         "sonde_log_opts" => l!(sys::sonde_log_opts),
         "sonde_log_field" => l!(sys::sonde_log_field),
         "sonde_log_site" => l!(sys::sonde_log_site),
+        "sonde_log_scope" => l!(sys::sonde_log_scope),
         "sonde_log_value" => l!(sys::sonde_log_value),
         "sonde_health_opts" => l!(sys::sonde_health_opts),
         "sonde_health_check_opts" => l!(sys::sonde_health_check_opts),

@@ -301,6 +301,10 @@ pub struct sonde_log_opts {
     pub flight_level: c_int,
     pub flight_trigger: c_int,
     pub flight_scope: c_int,
+    pub sample_first: c_uint,
+    pub sample_thereafter: c_uint,
+    pub sample_interval_ms: c_uint,
+    pub sample_errors: c_int,
 }
 
 #[repr(C)]
@@ -329,6 +333,28 @@ pub struct sonde_log_site {
     pub line: c_int,
     pub level: u8,
     pub nfields: u8,
+    pub flags: u8,
+    pub state: *mut c_void,
+}
+
+pub const SONDE_LOG_SCOPE_FIELDS: usize = 8;
+pub const SONDE_LOG_SCOPE_INLINE: usize = 192;
+
+/// Caller-owned storage of a log scope; its fields are C's to write.
+#[repr(C)]
+pub struct sonde_log_scope {
+    pub priv_up: *mut sonde_log_scope,
+    pub priv_owner: *const c_void,
+    pub priv_magic: u32,
+    pub priv_n: u32,
+    pub priv_total_n: u32,
+    pub priv_total_bytes: u32,
+    pub priv_depth: u32,
+    pub priv_bytes: u32,
+    pub priv_klen: [u32; SONDE_LOG_SCOPE_FIELDS],
+    pub priv_slots: [u64; 2 * SONDE_LOG_SCOPE_FIELDS],
+    pub priv_f: [sonde_log_field; SONDE_LOG_SCOPE_FIELDS],
+    pub priv_text: [c_char; SONDE_LOG_SCOPE_INLINE],
 }
 
 #[repr(C)]
@@ -490,6 +516,10 @@ extern "C" {
     pub fn sonde_log_shutdown() -> c_int;
     pub fn sonde__log_emit(l: *mut sonde_logger, site: *const sonde_log_site, vals: *const sonde_log_value);
     pub fn sonde_log_write(l: *mut sonde_logger, level: c_int, msg: *const c_char, msg_len: usize, f: *const sonde_log_field, n: usize) -> c_int;
+    pub fn sonde_log_scope_push(s: *mut sonde_log_scope, f: *const sonde_log_field, n: usize) -> c_int;
+    pub fn sonde_log_scope_pop(s: *mut sonde_log_scope) -> c_int;
+    pub fn sonde_log_scope_fields() -> usize;
+    pub fn sonde_log_sampled_total(level: c_int) -> u64;
 
     pub fn sonde_health_opts_init(o: *mut sonde_health_opts);
     pub fn sonde_health_new(o: *const sonde_health_opts) -> *mut sonde_health;
