@@ -478,7 +478,8 @@ void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 	sonde_http_request_info in;
 	sonde_header rid;
 	const char *rlabel = rt ? rt->path : "other", *mlabel;
-	bool begun;
+	bool begun, scoped = false;
+	sonde_log_scope scope;
 	int64_t ns, t1;
 	size_t bytes;
 	int status, n;
@@ -498,6 +499,12 @@ void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 	begun = sonde_http_request_begin(app->http, &rq, &in) == SONDE_OK;
 	mlabel = begun ? rq.method : "other";
 	w->rq = &rq;
+	/* every record of this request, the handler's and the request line,
+	 * carries its request id as a scoped field (as MDC would) */
+	if (begun) {
+		sonde_log_field rf = sonde_log_field_str("request_id", sonde_http_request_id(&rq));
+		scoped = sonde_log_scope_push(&scope, &rf, 1) == SONDE_OK;
+	}
 
 	memset(&ex->res, 0, sizeof(ex->res));
 	if (ex->error_status)
@@ -557,6 +564,8 @@ void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 		         LOG_BOOL("trace_continued", sonde_trace_carrier_continued(w->carrier)));
 	}
 	w->rq = NULL;
+	if (scoped && sonde_log_scope_pop(&scope) != SONDE_OK)
+		LOG_WARN(app->http_log, "log scope", LOG_STR("error", sonde_last_error()));
 	if (begun)
 		(void)sonde_http_request_end_at(&rq, status, (int64_t)bytes, t1);
 }
