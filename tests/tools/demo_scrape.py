@@ -236,6 +236,18 @@ def run(argv):
                 p.check(r.get("span_id") not in (None, s),
                         f"span_id {r.get('span_id')} should be the server span, not the caller's {s}")
                 p.eq(r.get("trace_flags"), "01", "trace_flags of a sampled caller")
+        # issue 15.7: the request id is a scoped field of every record of
+        # the request (the handler's kept debug line too); /work's ids are
+        # fresh UUIDs, so each request line has its own
+        for r in reqs:
+            p.check(r.get("request_id") and r.get("request_id") == r.get("correlation_id"),
+                    f"request_id of a request line: {r.get('request_id')!r}")
+        p.eq(len({r.get("request_id") for r in reqs}), len(reqs), "one request id a request")
+        for t, _ in err_traces:
+            kept = [r for r in recs if r.get("trace_id") == t and r.get("_replayed")]
+            mine = [r for r in recs if r.get("trace_id") == t and r.get("message") == "request"]
+            p.check(kept and mine and kept[0].get("request_id") == mine[0].get("request_id"),
+                    "the handler's line carries its request's request_id")
         untraced = [r for r in reqs if r.get("status") == 200]
         p.check(all(r.get("level") == "info" for r in untraced), "200 requests log at info")
         ids = {r.get("trace_id") for r in untraced}
