@@ -26,6 +26,52 @@ function labelValue(v, name) {
 	}
 }
 
+// ---- counter increments, batched per event-loop turn ----
+// A native call through N-API costs about 20 ns; prom-client's increment is
+// a JavaScript add. So an increment adds to the child's pending sum in
+// JavaScript, and the children with a pending sum are handed to libsonde
+// (one native add each) when anything reads them (get(), every registry
+// rendering), at the end of the current event-loop turn (setImmediate), and
+// at the thread's exit. A reader outside JavaScript (a C exporter thread of
+// the process) sees a thread's increments at most one turn of its event
+// loop late; a thread killed mid-turn (worker.terminate() during a
+// synchronous loop) loses that turn's increments.
+const pendingChildren = [];
+let flushScheduled = false;
+
+function flushIncrements() {
+	flushScheduled = false;
+	for (let i = 0; i < pendingChildren.length; i++) {
+		const c = pendingChildren[i];
+		const v = c._p;
+		c._p = 0;
+		c._queued = false;
+		if (v !== 0) c._n.add(v);
+	}
+	pendingChildren.length = 0;
+}
+process.on('exit', flushIncrements);
+
+function queueIncrement(c) {
+	c._queued = true;
+	pendingChildren.push(c);
+	if (!flushScheduled) {
+		flushScheduled = true;
+		setImmediate(flushIncrements);
+	}
+}
+
+// the native add's refusals, before the value is queued
+function checkIncrement(v) {
+	if (typeof v !== 'number') {
+		const e = new TypeError(`counter increment must be a number, got ${v === null ? 'null' : typeof v}`);
+		e.code = 'ERR_INVALID_ARG_TYPE';
+		throw e;
+	}
+	if (Number.isNaN(v)) throw new RangeError('counter increment must be a number, got nan');
+	if (v < 0) throw new RangeError('counter increment must not be negative: a counter only goes up (use a Gauge)');
+}
+
 function childKey(values) {
 	if (values.length === 0) return '';
 	for (const v of values) if (v.indexOf('\u0000') >= 0) return 's' + JSON.stringify(values);
@@ -132,6 +178,7 @@ class Registry {
 	}
 
 	_render(format) {
+		flushIncrements();
 		return native.expose(this._handle, format, this._defaultLabels);
 	}
 
@@ -310,6 +357,8 @@ class Metric {
 	remove(...args) {
 		const values = this._values(args);
 		native.familyRemove(this._family, values);
+		const gone = this._children.get(childKey(values));
+		if (gone !== undefined && gone._p) gone._p = 0; // its pending increments go with it
 		this._children.delete(childKey(values));
 		if (values.length !== this.labelNames.length) return;
 		let m = this._tree;
@@ -318,6 +367,7 @@ class Metric {
 	}
 
 	reset() {
+		for (const c of this._children.values()) if (c._p) c._p = 0; // pending increments too
 		native.familyClear(this._family);
 		this._children.clear();
 		this._tree = new Map();
@@ -346,10 +396,14 @@ class CounterChild {
 		this._n = n;
 		this.values = values;
 		this._owner = owner; // keeps the registry (and so the handle) alive
+		this._p = 0; // increments not yet handed to libsonde
+		this._queued = false;
 	}
 	inc(v) {
-		if (v === undefined) this._n.add();
-		else this._n.add(v);
+		if (v === undefined) v = 1;
+		else checkIncrement(v);
+		this._p += v;
+		if (!this._queued) queueIncrement(this);
 	}
 }
 
@@ -365,19 +419,20 @@ class Counter extends Metric {
 	// inc(), inc(v), inc(labels), inc(labels, v), and with enableExemplars
 	// inc({labels, value, exemplarLabels})
 	inc(labels, value) {
-		if (labels === undefined) return this._noLabels !== null ? this._noLabels._n.add() : this._childFor(undefined)._n.add();
-		if (typeof labels === 'number') return this._childFor(undefined)._n.add(labels);
+		if (labels === undefined) return (this._noLabels !== null ? this._noLabels : this._childFor(undefined)).inc();
+		if (typeof labels === 'number') return this._childFor(undefined).inc(labels);
 		if (this.enableExemplars && labels !== null && typeof labels === 'object' && ('value' in labels || 'exemplarLabels' in labels || 'labels' in labels)) {
 			const c = this._childFor(labels.labels);
 			const v = labels.value === undefined ? 1 : labels.value;
 			const ex = this._exemplar(labels.exemplarLabels);
 			if (ex) return c._n.exemplar(v, ex[0], ex[1]);
-			return c._n.add(v);
+			return c.inc(v);
 		}
-		return this._childFor(labels)._n.add(value);
+		return this._childFor(labels).inc(value);
 	}
 
 	async get() {
+		flushIncrements();
 		return {
 			name: this.name,
 			help: this.help,

@@ -7,6 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const sonde = require('..');
 const { parse, family, sample, promtool } = require('./helpers');
+const native = require('../lib/native');
 
 const { Registry, Counter, Gauge, Histogram, Summary } = sonde;
 
@@ -250,4 +251,60 @@ test('native threads through the C API and JavaScript land in one exposition', a
 	const native = require('../lib/native');
 	assert.strictEqual(native.cThreads(c._family, 4, 10000), 4);
 	assert.strictEqual(sample(await scrape(reg), 'mixed_total').value, 40005);
+});
+
+test('counter increments are batched per event-loop turn and never lost', async () => {
+	const reg = new Registry();
+	const c = new Counter({ name: 'batched_total', help: 'h', registers: [reg] });
+	const l = new Counter({ name: 'batched_labels_total', help: 'h', labelNames: ['a'], registers: [reg] });
+	const direct = () => native.expose(reg._handle, 0, null); // libsonde's view, no flush
+	for (let i = 0; i < 1000; i++) c.inc();
+	c.inc(0.5);
+	l.labels('x').inc(2);
+	l.inc({ a: 'x' }, 3);
+	// a JavaScript reader flushes first
+	assert.strictEqual((await c.get()).values[0].value, 1000.5);
+	assert.match(await reg.metrics(), /^batched_labels_total\{a="x"\} 5$/m);
+	// a reader outside JavaScript sees them at the end of the turn
+	c.inc(7);
+	await new Promise((r) => setImmediate(r));
+	assert.match(direct(), /^batched_total 1007.5$/m);
+	// reset discards what was pending, later increments count
+	c.inc(100);
+	c.reset();
+	c.inc(1);
+	await new Promise((r) => setImmediate(r));
+	assert.match(direct(), /^batched_total 1$/m);
+	// remove() takes the child's pending increments with it
+	l.labels('y').inc(4);
+	l.remove('y');
+	l.labels('y').inc(1);
+	assert.match(await reg.metrics(), /^batched_labels_total\{a="y"\} 1$/m);
+	// a refused increment leaves nothing pending
+	assert.throws(() => c.inc(-1), RangeError);
+	assert.throws(() => c.inc(NaN), RangeError);
+	assert.throws(() => c.labels().inc(null), TypeError);
+	assert.throws(() => c.labels().inc('2'), TypeError);
+	assert.strictEqual((await c.get()).values[0].value, 1);
+	// +Inf is an increment like any other
+	c.inc(Infinity);
+	assert.strictEqual((await c.get()).values[0].value, Infinity);
+});
+
+test('counter increments pending at a worker thread\'s exit reach the registry', async () => {
+	const { Worker } = require('worker_threads');
+	const reg = require('..').register;
+	const name = 'worker_exit_total';
+	const code = `
+		const sonde = require(${JSON.stringify(require.resolve('..'))});
+		const c = new sonde.Counter({ name: ${JSON.stringify(name)}, help: 'h' });
+		for (let i = 0; i < 5000; i++) c.inc();
+		process.exit(0); // synchronously: the end-of-turn flush never runs, the exit hook does
+	`;
+	await new Promise((resolve, reject) => {
+		const w = new Worker(code, { eval: true });
+		w.on('error', reject);
+		w.on('exit', resolve);
+	});
+	assert.match(await reg.metrics(), new RegExp(`^${name} 5000$`, 'm'));
 });
