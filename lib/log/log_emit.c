@@ -74,7 +74,7 @@ static size_t cut_strings(rec_shape *sh, const sonde_log_site *site, const sonde
 
 	budget -= corr;
 	for (i = 0; i < n; i++) {
-		if (site->types[i] != SONDE_LOG_T_STR || !vals[i].v.s)
+		if (!SONDE__LOG_T_BYTES(site->types[i]) || !vals[i].v.s)
 			continue;
 		if (sh->slen[i] > budget) {
 			sh->slen[i] = budget;
@@ -101,7 +101,7 @@ static inline void measure(rec_shape *sh, size_t limit, const sonde_log_site *si
 	sh->flags = has_ctx ? REC_F_CTX : 0;
 	fixed = sizeof(rec_hdr) + (has_ctx ? sizeof(rec_ctx) : 0) + 8u * n;
 	for (i = 0; i < n; i++) {
-		if (site->types[i] != SONDE_LOG_T_STR)
+		if (!SONDE__LOG_T_BYTES(site->types[i]))
 			continue;
 		if (!vals[i].v.s) {
 			sh->slen[i] = 0;
@@ -184,7 +184,7 @@ static inline void put_record(uint8_t *p, sonde_logger *l, const sonde_log_site 
 		s += ctx->correlation_len;
 	}
 	for (i = 0; i < n; i++) {
-		if (site->types[i] != SONDE_LOG_T_STR) {
+		if (!SONDE__LOG_T_BYTES(site->types[i])) {
 			v[i] = vals[i].v.u;
 		} else if (!vals[i].v.s) {
 			v[i] = REC_STR_NULL;
