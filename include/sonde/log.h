@@ -188,11 +188,11 @@ typedef struct sonde_log_sink sonde_log_sink;
  *            NO_COLOR is unset or empty), the message, then logfmt's
  *            key=value fields. */
 typedef enum sonde_log_format {
-	SONDE_LOG_FORMAT_JSON = 0,    /* JSON lines (default) */
-	SONDE_LOG_FORMAT_LOGFMT = 1,  /* key=value pairs, one record a line */
-	SONDE_LOG_FORMAT_ECS = 2,     /* Elastic Common Schema JSON lines */
-	SONDE_LOG_FORMAT_OTEL = 3,    /* OpenTelemetry log data model JSON lines */
-	SONDE_LOG_FORMAT_CONSOLE = 4  /* human lines, coloured on a terminal */
+	SONDE_LOG_FORMAT_JSON = 0,   /* JSON lines (default) */
+	SONDE_LOG_FORMAT_LOGFMT = 1, /* key=value pairs, one record a line */
+	SONDE_LOG_FORMAT_ECS = 2,    /* Elastic Common Schema JSON lines */
+	SONDE_LOG_FORMAT_OTEL = 3,   /* OpenTelemetry log data model JSON lines */
+	SONDE_LOG_FORMAT_CONSOLE = 4 /* human lines, coloured on a terminal */
 } sonde_log_format;
 
 /* "json", "logfmt", "ecs", "otel", "console"; "unknown" for anything else.
@@ -407,10 +407,11 @@ typedef struct sonde_log_field {
 #define SONDE_LOG_T_U64 3
 #define SONDE_LOG_T_F64 4
 #define SONDE_LOG_T_BOOL 5
-#define SONDE_LOG_T_TREE 6 /* a nested object, array or error: a finished
-                              sonde_log_tree's bytes (v.s, len); call
-                              fields only (sonde_log_write, the macros),
-                              not bound fields */
+#define SONDE_LOG_T_TREE                                 \
+	6 /* a nested object, array or error: a finished \
+	     sonde_log_tree's bytes (v.s, len); call     \
+	     fields only (sonde_log_write, the macros),  \
+	     not bound fields */
 
 /* A child of parent with the same service, sinks, level, policy and
  * redaction list, plus n bound fields (written after service, in order;
@@ -545,11 +546,11 @@ static inline sonde_log_field sonde_log_field_bool(const char *key, bool v)
 typedef struct sonde_log_tree {
 	unsigned char *buf; /* the encoding: buf[0..len) */
 	size_t cap, len;
-	int status;         /* SONDE_OK, or the first error */
-	unsigned depth;     /* open containers */
+	int status;     /* SONDE_OK, or the first error */
+	unsigned depth; /* open containers */
 	unsigned nkeys;
-	bool key_due;       /* inside an object: a key comes next */
-	bool done;          /* the root value is complete */
+	bool key_due;                          /* inside an object: a key comes next */
+	bool done;                             /* the root value is complete */
 	size_t open[SONDE_LOG_TREE_DEPTH_MAX]; /* each open container's start */
 } sonde_log_tree;
 

@@ -366,7 +366,8 @@ static void write_crash_record(int idx, const siginfo_t *si, const tally *t)
 		sonde_log_sink *s = l->sinks[i];
 		/* the crash record keeps its own shape: JSON for the JSON
 		 * profiles (json, ecs, otel), logfmt for logfmt and console */
-		int f = s->format == SONDE_LOG_FORMAT_LOGFMT || s->format == SONDE_LOG_FORMAT_CONSOLE
+		int f = s->format == SONDE_LOG_FORMAT_LOGFMT ||
+		                        s->format == SONDE_LOG_FORMAT_CONSOLE
 		                ? 1
 		                : 0;
 

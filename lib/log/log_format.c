@@ -99,19 +99,18 @@ static const char *const reserved[] = {
 /* ECS: the fields sonde writes, the objects on their paths, and labels
  * (include/sonde/log.h lists them) */
 static const char *const reserved_ecs[] = {
-        "@timestamp",     "log.level",        "message",     "ecs.version",
-        "ecs",            "service",          "service.name", "log",
-        "log.logger",     "process",          "process.thread", "process.thread.id",
-        "trace",          "trace.id",         "span",        "span.id",
-        "transaction",    "transaction.id",   "error",       "error.type",
-        "error.message",  "error.stack_trace", "labels",     "correlation_id",
-        "event",          "event.dataset",    "_truncated",  "_replayed"};
+        "@timestamp",    "log.level",         "message",        "ecs.version",
+        "ecs",           "service",           "service.name",   "log",
+        "log.logger",    "process",           "process.thread", "process.thread.id",
+        "trace",         "trace.id",          "span",           "span.id",
+        "transaction",   "transaction.id",    "error",          "error.type",
+        "error.message", "error.stack_trace", "labels",         "correlation_id",
+        "event",         "event.dataset",     "_truncated",     "_replayed"};
 
 /* OTel: the attributes sonde adds itself */
-static const char *const reserved_otel[] = {"correlation_id",       "thread.id",
-                                            "exception.type",       "exception.message",
-                                            "exception.stacktrace", "_truncated",
-                                            "_replayed"};
+static const char *const reserved_otel[] = {
+        "correlation_id",       "thread.id",  "exception.type", "exception.message",
+        "exception.stacktrace", "_truncated", "_replayed"};
 
 /* The keys a line of a profile writes itself: a field's key among them is
  * renamed. */
@@ -662,8 +661,9 @@ static bool tree_flat(sonde_buf *b, tcur *c, char *pre, size_t plen, unsigned de
 			}
 			for (size_t i = 0; i < kl; i++) {
 				unsigned char ch = c->p[c->at + i];
-				pre[n++] = (char)(ch <= ' ' || ch == '=' || ch == '"' || ch >= 0x7f ? '_'
-				                                                                    : ch);
+				pre[n++] = (char)(ch <= ' ' || ch == '=' || ch == '"' || ch >= 0x7f
+				                          ? '_'
+				                          : ch);
 			}
 			c->at += kl;
 		}
@@ -822,9 +822,9 @@ static void put_tree_field(fctx *f, const char *key, size_t e, const char *v, si
 			return;
 		}
 		if (!f->err_done && f->fmt == SONDE_LOG_FORMAT_OTEL) {
-			static const char *const attr[3] = {",\"exception.type\":",
-			                                    ",\"exception.message\":",
-			                                    ",\"exception.stacktrace\":"};
+			static const char *const attr[3] = {
+			        ",\"exception.type\":", ",\"exception.message\":",
+			        ",\"exception.stacktrace\":"};
 			f->err_done = true;
 			for (int i = 0; i < 3; i++)
 				if (er.set[i]) {
@@ -1129,7 +1129,15 @@ static void format_rec(sonde_buf *b, const sonde_log_sink *sk, const sonde__log_
 				sonde__buf_puts(b, ansi_reset);
 			for (i = n; i < 6; i++)
 				sonde__buf_putc(b, ' ');
-			put_str(b, false, msg, msg_len);
+			/* the message as it is, unless a control byte would
+			 * break the line (then quoted with JSON's escapes) */
+			for (i = 0; i < msg_len; i++)
+				if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+					break;
+			if (i == msg_len && msg_len)
+				sonde__buf_put(b, msg, msg_len);
+			else
+				sonde__json_put_string(b, msg, msg_len);
 		} else {
 			sonde__buf_put(b, "ts=", 3);
 			put_timestamp(b, rec->ns, crash);

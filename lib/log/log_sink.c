@@ -30,7 +30,7 @@ static const char *const format_names[] = {"json", "logfmt", "ecs", "otel", "con
 const char *sonde_log_format_name(int format)
 {
 	return format >= 0 && format < (int)SONDE_ARRAY_LEN(format_names) ? format_names[format]
-	                                                                   : "unknown";
+	                                                                  : "unknown";
 }
 
 int sonde_log_format_parse(const char *s, size_t len, sonde_log_format *out)
@@ -78,7 +78,8 @@ static int initial_format(const sonde_log_sink_opts *o)
 	             "console); keeping %s\n",
 	             env, v, sonde_log_format_name((int)o->format));
 	if (n > 0)
-		(void)sonde__log_write_all(2, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+		(void)sonde__log_write_all(2, msg,
+		                           (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 	return (int)o->format;
 }
 
@@ -108,17 +109,21 @@ static int check_keys(const sonde_log_sink_opts *o)
 
 	for (i = 0; i < 3; i++)
 		if (!key_opt_ok(k[i]))
-			return sonde__fail(SONDE_EINVAL,
-			                   "log sink: the %s key must be 1..64 printable ASCII bytes "
-			                   "without '\"', '\\' or '='",
-			                   i == 0 ? "time" : i == 1 ? "level" : "message");
+			return sonde__fail(
+			        SONDE_EINVAL,
+			        "log sink: the %s key must be 1..64 printable ASCII bytes "
+			        "without '\"', '\\' or '='",
+			        i == 0   ? "time"
+			        : i == 1 ? "level"
+			                 : "message");
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < i; j++)
 			if (strcmp(k[i] ? k[i] : dflt[i], k[j] ? k[j] : dflt[j]) == 0)
-				return sonde__fail(SONDE_EINVAL,
-				                   "log sink: the time, level and message keys must "
-				                   "differ (\"%s\" twice)",
-				                   k[i] ? k[i] : dflt[i]);
+				return sonde__fail(
+				        SONDE_EINVAL,
+				        "log sink: the time, level and message keys must "
+				        "differ (\"%s\" twice)",
+				        k[i] ? k[i] : dflt[i]);
 	return SONDE_OK;
 }
 

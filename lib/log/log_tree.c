@@ -141,9 +141,15 @@ static size_t skip(const unsigned char *b, size_t p)
 	do {
 		switch (b[p]) {
 		case TREE_OBJ:
-		case TREE_ARR: nest++; p++; break;
+		case TREE_ARR:
+			nest++;
+			p++;
+			break;
 		case TREE_END_OBJ:
-		case TREE_END_ARR: nest--; p++; break;
+		case TREE_END_ARR:
+			nest--;
+			p++;
+			break;
 		case TREE_KEY: p += 2u + b[p + 1]; break;
 		case TREE_STR:
 			memcpy(&n, b + p + 1, 4);
@@ -179,7 +185,8 @@ int sonde_log_tree_key(sonde_log_tree *t, const char *key)
 		return fail(t, SONDE_ELIMIT, "more than SONDE_LOG_TREE_KEYS_MAX keys");
 	/* the object's members so far: a key, then its value */
 	for (p = t->open[t->depth - 1] + 1; p < t->len;) {
-		if (t->buf[p] == TREE_KEY && t->buf[p + 1] == n && memcmp(t->buf + p + 2, key, n) == 0)
+		if (t->buf[p] == TREE_KEY && t->buf[p + 1] == n &&
+		    memcmp(t->buf + p + 2, key, n) == 0)
 			return fail(t, SONDE_EINVAL, "a key twice in one object");
 		p = skip(t->buf, skip(t->buf, p));
 	}
@@ -204,8 +211,9 @@ static int put_string(sonde_log_tree *t, const char *s, size_t len)
 		len = strlen(s);
 	if (len > SONDE_LOG_TREE_BYTES_MAX) {
 		int rc = value_ok(t);
-		return rc != SONDE_OK ? rc
-		                      : fail(t, SONDE_ELIMIT, "tree larger than SONDE_LOG_TREE_BYTES_MAX");
+		return rc != SONDE_OK
+		               ? rc
+		               : fail(t, SONDE_ELIMIT, "tree larger than SONDE_LOG_TREE_BYTES_MAX");
 	}
 	n = (uint32_t)len;
 	{
@@ -252,9 +260,8 @@ int sonde_log_tree_null(sonde_log_tree *t)
 	return scalar(t, TREE_NULL, NULL, 0);
 }
 
-int sonde_log_tree_error(sonde_log_tree *t, const char *type, size_t type_len,
-                         const char *message, size_t message_len, const char *stack,
-                         size_t stack_len)
+int sonde_log_tree_error(sonde_log_tree *t, const char *type, size_t type_len, const char *message,
+                         size_t message_len, const char *stack, size_t stack_len)
 {
 	int rc;
 
