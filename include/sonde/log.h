@@ -314,6 +314,14 @@ SONDE_API uint64_t sonde_log_sink_errors(const sonde_log_sink *s);
  *     correlation_id, _truncated, _replayed) is written as key_1, or key_2, ... when
  *     key_1 is itself a key of the line (the first suffix free of line
  *     keys, the other fields' keys and earlier renames; deterministic).
+ *     The line's own keys depend on the profile (sonde_log_format): json
+ *     adds the sink's time, level and message key names; ecs has its own
+ *     list (at sonde_log_format); in otel the fields are attributes, and
+ *     the line keys are the attributes sonde adds (correlation_id,
+ *     thread.id, exception.type, exception.message, exception.stacktrace,
+ *     _truncated, _replayed).
+ *   - Nested objects (sonde_log_tree) have unique keys too: the builder
+ *     refuses a key twice in one object.
  */
 typedef struct sonde_logger sonde_logger;
 
@@ -646,7 +654,10 @@ SONDE_API SONDE_WUR int sonde_log_stats_get(sonde_log_stats *out);
  * and ordering as the macros; never blocks unless the logger's overflow
  * policy is block. Each distinct (level, keys, types) combination is
  * interned once and kept for the process's life: keys must not vary with
- * data. Returns SONDE_OK (also when the level is off: the fields are then
+ * data. A SONDE_LOG_T_TREE field carries a sonde_log_tree's bytes
+ * (sonde_log_field_tree()); bytes that are no finished tree are written
+ * as far as they make sense, every container closed, with
+ * "_truncated":true. Returns SONDE_OK (also when the level is off: the fields are then
  * not checked); SONDE_EINVAL (NULL logger, bad level, too many fields, a
  * NULL or empty key, a key given twice byte for byte other than
  * "message", an unknown type; keys that only escape to the same text, and
@@ -666,7 +677,8 @@ SONDE_API SONDE_WUR int sonde_log_write(sonde_logger *l, int level, const char *
  * raise, nanosleep, backtrace):
  *   - pause the backend (a batch under way may finish, at most 500 ms);
  *   - write every record still in the rings, merged by time, to its
- *     logger's file, stdout and stderr sinks (rotation is not done);
+ *     logger's file, stdout and stderr sinks, each in its profile
+ *     (rotation is not done);
  *     callback sinks cannot be called from a signal handler: their records
  *     are skipped and counted; a record whose line needs memory (over
  *     64 KiB, or keys that need renaming) is skipped and counted;
@@ -676,7 +688,9 @@ SONDE_API SONDE_WUR int sonde_log_write(sonde_logger *l, int level, const char *
  *        "signal":"SIGSEGV","signo":11,"code":1,"fault_address":"0x0",
  *        "thread_id":1234,"records_flushed":N,"records_skipped":N,
  *        "callback_records_skipped":N,"backtrace":["0x...",...]}
- *     (return addresses only: symbolizing is not async-signal-safe; feed
+ *     (in this shape on json, ecs and otel sinks, as logfmt on logfmt
+ *     and console sinks; return addresses only: symbolizing is not
+ *     async-signal-safe; feed
  *     them to addr2line or eu-addr2line with the binary's load address);
  *   - hand the signal on: the handler installed before sonde's runs (so
  *     core dumps, sanitizers and crash reporters keep working), or, for

@@ -1,8 +1,9 @@
 /*
- * lib/log/log_format.c - records to text: JSON lines and logfmt, on the
- * backend thread; and a logger's bound fields pre-rendered in both formats
- * when the logger is built. Calls: log_level.c (level names), core's
- * buffers, JSON and number writers.
+ * lib/log/log_format.c - records to text in each output profile (json,
+ * ecs, otel, logfmt, console), on the backend thread (and in the crash
+ * flush, which refuses allocation: a line needing memory is skipped); and a logger's bound fields
+ * pre-rendered for json and logfmt when the logger is built. Calls: log_level.c (level names),
+ * core's buffers, JSON and number writers.
  *
  * JSON line, keys in this order:
  *   @timestamp (RFC 3339 UTC, microseconds), level, message, service, the
@@ -38,6 +39,28 @@
  * logfmt: ts=... level=info msg="..." service=... k=v ...; a value is
  * bare when it is non-empty printable ASCII without space, '=', '"' or
  * '\\', otherwise quoted with JSON's escapes.
+ *
+ * Profiles (issue 15; include/sonde/log.h shows each line): json (above,
+ * its time/level/message keys and level case per sink), logfmt, ecs, otel
+ * and console (logfmt's fields after a human head). Each profile has its
+ * own set of line keys for rule 2 (rset_of): json's list plus the sink's
+ * own key names; ecs the ECS fields and objects it writes; otel the
+ * attributes it adds (its top-level keys hold no user field); logfmt and
+ * console json's list. In otel the bound and call fields go inside
+ * "attributes", so rule 1 and 2 apply there.
+ *
+ * Nested values (SONDE_LOG_T_TREE, log_tree.c's encoding) are read
+ * defensively: cut by the ring's limit or foreign (sonde_log_write), a
+ * tree yields a complete JSON value (null, open containers closed) and
+ * "_truncated":true. Keys of one nested object are kept unique as written
+ * (tkeys: the first of two keys that escape alike is kept); the objects
+ * sonde writes itself (service, log, process, trace, span, error,
+ * resource) hold only its own keys, and the top-level keys naming them are
+ * line keys, so user fields are renamed away from them. logfmt and
+ * console flatten a tree to dotted keys. An error tree is mapped once per
+ * line: ecs "error":{type,message,stack_trace}, otel attributes
+ * exception.*; json and later error fields an object under the field's
+ * key.
  */
 #include "log/log-int.h"
 
