@@ -172,11 +172,11 @@ static sonde_log_sink *sink_new(int kind, const sonde_log_sink_opts *o_in, const
 	s->color_opt = o->color < 0 ? -1 : o->color > 0 ? 1 : 0;
 	set_color(s, s->color_opt); /* again once the descriptor is known */
 	if (o->time_key)
-		strcpy(s->keys[0], o->time_key);
+		memcpy(s->keys[0], o->time_key, strlen(o->time_key) + 1);
 	if (o->level_key)
-		strcpy(s->keys[1], o->level_key);
+		memcpy(s->keys[1], o->level_key, strlen(o->level_key) + 1);
 	if (o->message_key)
-		strcpy(s->keys[2], o->message_key);
+		memcpy(s->keys[2], o->message_key, strlen(o->message_key) + 1);
 	s->level = (int)o->level;
 	s->refs = 1;
 	s->fd = -1;
