@@ -162,7 +162,8 @@ typedef struct sonde_log_sink sonde_log_sink;
  *            "process":{"thread":
  *            {"id"}},"trace":{"id"},"span":{"id"}, bound and call fields,
  *            the first error field as "error":{"type","message",
- *            "stack_trace"}}. log.logger and event.dataset are the service
+ *            "stack_trace"}}. transaction.id is not written (sonde has
+ *            spans, no APM transactions). log.logger and event.dataset are the service
  *            name (as @elastic/ecs-winston-format sets event.dataset). A user key
  *            that names an ECS object or field sonde writes (ecs, service,
  *            log, process, trace, span, error, transaction, and the dotted
