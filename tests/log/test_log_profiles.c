@@ -5,6 +5,7 @@
  * and checked value by value; the ecs and json lines are compared key by
  * key with what the real formatters write for the same record (npm
  * @elastic/ecs-winston-format, winston's format.json(); tests/logprofiles). */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -523,8 +524,8 @@ TEST(log_profile_logfmt_and_console_flatten)
 	pcap_free(c);
 }
 
-/* Colour follows the descriptor: a pipe is no terminal; NO_COLOR wins
- * over a terminal. */
+/* Colour follows the descriptor: a pipe is no terminal (no colour); a
+ * pseudo-terminal is one (colour), unless NO_COLOR is set. */
 TEST(log_profile_console_color_rules)
 {
 	int fds[2];
@@ -845,4 +846,71 @@ TEST(log_tree_cut_and_foreign_bytes_stay_strict_json)
 	sonde_log_config_init(&cfg);
 	ASSERT_OK(sonde_log_configure(&cfg));
 	pcap_free(c);
+}
+
+static int pty_sink_colored(const char *no_color)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY), sl, saved, colored;
+	sonde_log_sink_opts o;
+	sonde_log_sink *s;
+	sonde_logger *l;
+	pcap *c = pcap_new();
+	sonde_log_sink *cs;
+
+	ASSERT_TRUE(m >= 0);
+	ASSERT_TRUE(grantpt(m) == 0 && unlockpt(m) == 0);
+	sl = open(ptsname(m), O_RDWR | O_NOCTTY);
+	ASSERT_TRUE(sl >= 0);
+	if (no_color)
+		setenv("NO_COLOR", no_color, 1);
+	else
+		unsetenv("NO_COLOR");
+	saved = dup(2);
+	dup2(sl, 2);
+	sonde_log_sink_opts_init(&o);
+	o.format = SONDE_LOG_FORMAT_CONSOLE;
+	o.format_env = "";
+	o.name = "pty";
+	s = sonde_log_sink_stderr(&o);
+	dup2(saved, 2);
+	close(saved);
+	ASSERT_NOT_NULL(s);
+	/* a callback sink beside it: never a terminal, never coloured */
+	cs = psink(c, NULL, SONDE_LOG_FORMAT_CONSOLE);
+	{
+		sonde_log_sink *both[2] = {s, cs};
+		char buf[512];
+		ssize_t n;
+
+		saved = dup(2);
+		dup2(sl, 2); /* the sink writes to fd 2 */
+		l = plogger("svc", both, 2);
+		LOG_WARN(l, "on a terminal");
+		ASSERT_OK(sonde_log_flush());
+		dup2(saved, 2);
+		close(saved);
+		n = read(m, buf, sizeof buf - 1);
+		ASSERT_TRUE(n > 0);
+		buf[n] = '\0';
+		colored = strstr(buf, "\x1b[33mWARN\x1b[0m") != NULL;
+		ASSERT_CONTAINS(buf, "on a terminal");
+		ASSERT_EQ_U64(c->n, 1);
+		ASSERT_NOT_CONTAINS(c->lines[0], "\x1b");
+	}
+	sonde_logger_free(l);
+	sonde_log_sink_free(s);
+	sonde_log_sink_free(cs);
+	ASSERT_OK(sonde_log_shutdown());
+	unsetenv("NO_COLOR");
+	close(sl);
+	close(m);
+	pcap_free(c);
+	return colored;
+}
+
+TEST(log_profile_console_color_on_a_terminal)
+{
+	ASSERT_TRUE(pty_sink_colored(NULL));
+	ASSERT_TRUE(pty_sink_colored("")); /* empty: as if unset */
+	ASSERT_FALSE(pty_sink_colored("1"));
 }
