@@ -12,6 +12,15 @@
  * warm-up; 2 threads merge both threads' samples per repetition.
  * Message: "request served" + status (int), us (int), ratio (double).
  *
+ * Issue 15: the same call inside a 2-field scope (user_id, session_id),
+ * push + call + pop, and a call that sampling leaves out, each beside the
+ * plain call. Because this VM's load moves figures between two rows
+ * measured a second apart, the ratios are also taken from paired bursts:
+ * one thread alternates a burst of each side (order swapped every pair),
+ * and the medians of both are compared (log.paired.*). The scoped call is
+ * also paired with the same two fields passed by the call itself: the
+ * record carries the same values either way.
+ *
  * Throughput: one producer logs 1 M records (block policy) to a file sink
  * on /dev/null; records/s = 1 M / (time until sonde_log_flush() returns):
  * the backend's rate, since the producer outruns it.
@@ -244,15 +253,16 @@ static double med3(double a, double b, double c)
 	return v[1];
 }
 
-static void latency_rows(const char *id, const char *what, call_fn fn, void *arg, int threads)
+/* Prints the rows and returns the medians (for ratios). */
+static lat_result latency_rows(const char *id, const char *what, call_fn fn, void *arg, int threads)
 {
-	lat_result r[REPS];
+	lat_result r[REPS], m;
 	char rid[64], rwhat[96];
 
 	(void)one_rep(fn, arg, threads); /* warm-up */
 	for (int i = 0; i < REPS; i++) {
 		r[i] = one_rep(fn, arg, threads);
-		if (fn == call_sonde)
+		if (fn != call_snprintf)
 			if (sonde_log_flush() != SONDE_OK)
 				fprintf(stderr, "flush: %s\n", sonde_last_error());
 	}
@@ -266,6 +276,176 @@ static void latency_rows(const char *id, const char *what, call_fn fn, void *arg
 	ROW(mean_le_p90, "mean_le_p90", "mean of calls <= p90");
 	ROW(burst, "burst20", "burst mean (20 calls / 20), median");
 #undef ROW
+	m.p50 = med3(r[0].p50, r[1].p50, r[2].p50);
+	m.p99 = med3(r[0].p99, r[1].p99, r[2].p99);
+	m.p999 = med3(r[0].p999, r[1].p999, r[2].p999);
+	m.mean_le_p90 = med3(r[0].mean_le_p90, r[1].mean_le_p90, r[2].mean_le_p90);
+	m.burst = med3(r[0].burst, r[1].burst, r[2].burst);
+	return m;
+}
+
+/* ---- issue 15: scoped fields and sampling -------------------------------------------- */
+
+/* The same call inside a scope of two fields (user_id, session_id),
+ * pushed once by the thread that runs the bracketed calls (a scope is per
+ * thread: pushed on the measuring thread by the first call). */
+static __thread sonde_log_scope bench_scope;
+static __thread int bench_scoped;
+
+static void call_scoped(void *arg, int i)
+{
+	if (!bench_scoped) {
+		sonde_log_field f[] = {sonde_log_field_str("user_id", "u-1234567"),
+		                       sonde_log_field_str("session_id", "5f2c9a0e8b7d")};
+		if (sonde_log_scope_push(&bench_scope, f, 2) != SONDE_OK)
+			fprintf(stderr, "bench log: scope: %s\n", sonde_last_error());
+		bench_scoped = 1;
+	}
+	call_sonde(arg, i);
+}
+
+/* The same two fields passed by the call itself: what a scoped call is
+ * measured against besides the plain call (the record carries the same
+ * values either way). */
+static void call_five(void *arg, int i)
+{
+	sonde_logger *l = arg;
+	LOG_INFO(l, "request served", LOG_STR("user_id", "u-1234567"),
+	         LOG_STR("session_id", "5f2c9a0e8b7d"), LOG_INT("status", 200), LOG_INT("us", i),
+	         LOG_DOUBLE("ratio", 0.75));
+}
+
+/* A request's scope: push two fields, one log call, pop. */
+static void call_push_log_pop(void *arg, int i)
+{
+	sonde_log_scope sc;
+	sonde_log_field f[] = {sonde_log_field_str("user_id", "u-1234567"),
+	                       sonde_log_field_str("session_id", "5f2c9a0e8b7d")};
+
+	if (sonde_log_scope_push(&sc, f, 2) == SONDE_OK) {
+		call_sonde(arg, i);
+		if (sonde_log_scope_pop(&sc) != SONDE_OK)
+			fprintf(stderr, "bench log: pop: %s\n", sonde_last_error());
+	}
+}
+
+/* Paired bursts on one thread, so that both sides of a ratio see the same
+ * machine: a burst of 20 calls of `a` and one of `b` (with `scope`
+ * pushed around it when given, outside the timed bracket), in alternating
+ * order, a pause, and so on; the medians of the per-call burst means. */
+static void paired(call_fn a, void *aa, call_fn b, void *ba, sonde_log_scope *scope,
+                   const sonde_log_field *sf, size_t sn, double *ma, double *mb)
+{
+	enum { PAIRS = 3000 };
+	double *ra = malloc(sizeof(double) * PAIRS), *rb = malloc(sizeof(double) * PAIRS);
+	struct timespec gap = {0, 20000};
+	int k, j, side;
+
+	pin(0);
+	for (k = 0; k < PAIRS; k++) {
+		/* the order alternates, so neither side always runs on the
+		 * caches the other warmed */
+		for (side = 0; side < 2; side++) {
+			bool is_b = (side ^ (k & 1)) != 0;
+			call_fn fn = is_b ? b : a;
+			void *arg = is_b ? ba : aa;
+			uint64_t t0, t1;
+
+			if (is_b && scope && sonde_log_scope_push(scope, sf, sn) != SONDE_OK)
+				fprintf(stderr, "bench log: push: %s\n", sonde_last_error());
+			t0 = t_begin();
+			for (j = 0; j < BURST; j++)
+				fn(arg, k * BURST + j);
+			t1 = t_end();
+			if (is_b && scope && sonde_log_scope_pop(scope) != SONDE_OK)
+				fprintf(stderr, "bench log: pop: %s\n", sonde_last_error());
+			(is_b ? rb : ra)[k] =
+			        ((double)(t1 - t0) - empty_ticks) / ticks_per_ns / BURST;
+		}
+		nanosleep(&gap, NULL);
+		if (k % 500 == 499 && sonde_log_flush() != SONDE_OK)
+			fprintf(stderr, "flush: %s\n", sonde_last_error());
+	}
+	qsort(ra, PAIRS, sizeof(double), cmp_dbl);
+	qsort(rb, PAIRS, sizeof(double), cmp_dbl);
+	*ma = ra[PAIRS / 2];
+	*mb = rb[PAIRS / 2];
+	free(ra);
+	free(rb);
+}
+
+static void scope_and_sampling_rows(sonde_logger *l, lat_result plain, sonde_log_opts *o)
+{
+	lat_result r;
+	sonde_logger *sl;
+
+	r = latency_rows("log.scoped_call", "LOG_INFO + 3 fields in a 2-field scope", call_scoped,
+	                 l, 1);
+	bench_ratio("log.scoped_vs_plain.mean_le_p90",
+	            "scoped call / plain call, mean of calls <= p90, same run",
+	            r.mean_le_p90 / plain.mean_le_p90, "<= 1.2");
+	bench_ratio("log.scoped_vs_plain.burst20", "scoped call / plain call, burst mean, same run",
+	            r.burst / plain.burst, "<= 1.2");
+	{
+		/* the issue's figure, paired: the same call with and without a
+		 * 2-field scope, alternating bursts on one thread */
+		sonde_log_scope sc;
+		sonde_log_field f[] = {sonde_log_field_str("user_id", "u-1234567"),
+		                       sonde_log_field_str("session_id", "5f2c9a0e8b7d")};
+		double pa, pb;
+
+		paired(call_sonde, l, call_sonde, l, &sc, f, 2, &pa, &pb);
+		bench_row("log.paired.plain.burst20", "LOG_INFO + 3 fields, paired bursts, median",
+		          pa, "ns/call");
+		bench_row("log.paired.scoped.burst20",
+		          "LOG_INFO + 3 fields in a 2-field scope, paired bursts, median", pb,
+		          "ns/call");
+		bench_ratio("log.paired.scoped_vs_plain",
+		            "scoped / plain, paired bursts, same thread", pb / pa, "<= 1.2");
+		paired(call_five, l, call_sonde, l, &sc, f, 2, &pa, &pb);
+		bench_row("log.paired.five_fields.burst20",
+		          "LOG_INFO + the 2 fields + 3 fields by the call, paired bursts", pa,
+		          "ns/call");
+		bench_ratio("log.paired.scoped_vs_five_fields",
+		            "scoped / the same 2 fields passed by the call, paired bursts", pb / pa,
+		            NULL);
+	}
+	r = latency_rows("log.scope_push_log_pop", "push 2 fields + LOG_INFO + 3 fields + pop",
+	                 call_push_log_pop, l, 1);
+	bench_ratio("log.push_log_pop_vs_plain.burst20",
+	            "push + call + pop / plain call, burst mean, same run", r.burst / plain.burst,
+	            NULL);
+	/* sampling: first 1 per (long) interval, then none: every measured
+	 * call is sampled out */
+	o->sample_first = 1;
+	o->sample_thereafter = 0;
+	o->sample_interval_ms = 0xffffffffu;
+	sl = sonde_logger_new(o);
+	o->sample_first = 0;
+	o->sample_interval_ms = 0;
+	if (!sl)
+		return;
+	call_sonde(sl, 0);
+	r = latency_rows("log.sampled_out", "LOG_INFO + 3 fields, sampled out", call_sonde, sl, 1);
+	bench_ratio("log.sampled_out_vs_written.mean_le_p90",
+	            "sampled-out call / written call, mean of calls <= p90, same run",
+	            r.mean_le_p90 / plain.mean_le_p90, "< 1");
+	bench_ratio("log.sampled_out_vs_written.burst20",
+	            "sampled-out call / written call, burst mean, same run", r.burst / plain.burst,
+	            "< 1");
+	r = latency_rows("log.sampled_out", "LOG_INFO + 3 fields, sampled out", call_sonde, sl, 2);
+	{
+		double pa, pb;
+
+		paired(call_sonde, l, call_sonde, sl, NULL, NULL, 0, &pa, &pb);
+		bench_row("log.paired.written.burst20",
+		          "LOG_INFO + 3 fields written, paired bursts", pa, "ns/call");
+		bench_row("log.paired.sampled_out.burst20",
+		          "LOG_INFO + 3 fields sampled out, paired bursts", pb, "ns/call");
+		bench_ratio("log.paired.sampled_out_vs_written",
+		            "sampled out / written, paired bursts, same thread", pb / pa, "< 1");
+	}
+	sonde_logger_free(sl);
 }
 
 /* ---- throughput -------------------------------------------------------------------------- */
@@ -310,6 +490,7 @@ BENCH(log)
 	sonde_log_opts o;
 	sonde_logger *l;
 	double tp[3];
+	lat_result plain;
 
 	calibrate();
 	devnull_fd = open("/dev/null", O_WRONLY);
@@ -326,8 +507,9 @@ BENCH(log)
 		return;
 	}
 	LOG_DEBUG(l, "off"); /* warm the disabled path */
-	latency_rows("log.sonde_call", "LOG_INFO + 3 fields", call_sonde, l, 1);
+	plain = latency_rows("log.sonde_call", "LOG_INFO + 3 fields", call_sonde, l, 1);
 	latency_rows("log.sonde_call", "LOG_INFO + 3 fields", call_sonde, l, 2);
+	scope_and_sampling_rows(l, plain, &o);
 	latency_rows("log.baseline_snprintf", "snprintf JSON + write, caller", call_snprintf, NULL,
 	             1);
 	latency_rows("log.baseline_snprintf", "snprintf JSON + write, caller", call_snprintf, NULL,

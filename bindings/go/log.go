@@ -296,6 +296,8 @@ type LoggerOpts struct {
 	FlightLevel    Level
 	FlightTrigger  Level
 	FlightScope    FlightScope
+	// Sampling per call site (off when Sampling.First is 0).
+	Sampling Sampling
 }
 
 // FlightScope says whose kept records a trigger writes.
@@ -333,6 +335,7 @@ func NewLogger(o LoggerOpts) (*Logger, error) {
 		co.flight_trigger = C.sonde_log_level(o.FlightTrigger)
 		co.flight_scope = C.int(o.FlightScope)
 	}
+	o.Sampling.toC(&co)
 	if n := len(o.Redact); n > 0 {
 		arr := (*[1 << 16]*C.char)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof((*C.char)(nil)))))[:n:n]
 		for i, k := range o.Redact {

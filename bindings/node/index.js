@@ -17,7 +17,11 @@ module.exports = {
 for (const [name, file] of [
 	['createLogger', './lib/log'],
 	['format', './lib/log'],
+	['runWithContext', './lib/log'],
+	['logContext', './lib/log'],
+	['logSampledTotal', './lib/log'],
 	['trace', './lib/trace'],
+	['otlp', './lib/otlp'],
 	['Health', './lib/health'],
 	['middleware', './lib/http'],
 	['metricsHandler', './lib/http'],

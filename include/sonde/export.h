@@ -23,12 +23,15 @@
  * batch's export timeout (export_timeout_ms from the first attempt) leaves
  * room; then the batch is dropped and counted as failed. Any other status
  * (400 and the rest of 4xx and 5xx) drops the batch at once, counted as
- * rejected. A 2xx counts every span of the batch as exported (a
- * partial-success body is not read).
+ * rejected. A 2xx counts the batch as exported, less the spans a
+ * partial-success body (ExportTracePartialSuccess.rejected_spans, in the
+ * request's encoding) says the collector rejected: those are dropped as
+ * partial_success and not sent again. A 2xx body that is not a valid
+ * response counts the whole batch as exported.
  *
  * Accounting: every span handed to the exporter ends exactly once as
  * exported or dropped by one reason (queue full, rejected, failed,
- * shutdown, out of memory), so after shutdown
+ * shutdown, out of memory, partial success), so after shutdown
  *   exported + dropped_* == spans handed over (sonde_otlp_stats.spans_ended).
  *
  * TLS is out of scope: only http:// endpoints. The usual setup is a local
@@ -139,6 +142,8 @@ typedef struct sonde_otlp_stats {
 	uint64_t queue_length;         /* now */
 	uint64_t export_duration_ns;   /* total time in export requests */
 	uint64_t export_thread_cpu_ns; /* CPU time of the export thread */
+	uint64_t dropped_partial;      /* a 2xx partial success: the collector
+	                                * refused them (rejected_spans) */
 } sonde_otlp_stats;
 
 /* The exporter's self-metrics since it started (they survive its shutdown

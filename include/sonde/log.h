@@ -357,6 +357,16 @@ typedef struct sonde_log_opts {
 	sonde_log_level flight_level;   /* the lowest level kept (zero is TRACE) */
 	sonde_log_level flight_trigger; /* zero: ERROR (TRACE is no trigger) */
 	int flight_scope;               /* SONDE_LOG_FLIGHT_THREAD (zero), _TRACE, _ALL */
+	/* Sampling per call site (zap's scheme; off when sample_first is 0):
+	 * in each interval of sample_interval_ms (0 = 1000) a call site
+	 * writes its first sample_first records, then one in
+	 * sample_thereafter (0 = none) of the rest. Records at error and
+	 * fatal are never sampled unless sample_errors is non-zero. See
+	 * "sampling" below. Children inherit all four. */
+	unsigned sample_first;
+	unsigned sample_thereafter;
+	unsigned sample_interval_ms;
+	int sample_errors;
 } sonde_log_opts;
 
 /* Which kept records a trigger replays: the triggering thread's (THREAD);
@@ -589,6 +599,109 @@ SONDE_API int sonde_log_tree_null(sonde_log_tree *t);
 SONDE_API int sonde_log_tree_error(sonde_log_tree *t, const char *type, size_t type_len,
                                    const char *message, size_t message_len, const char *stack,
                                    size_t stack_len);
+/* ---- scoped context fields ----------------------------------------------------
+ * A scope pushes key/values (user_id, session_id, tenant ...) that every
+ * record the calling thread logs while it is pushed carries, through any
+ * logger, as MDC or AsyncLocalStorage do:
+ *
+ *   sonde_log_scope sc;
+ *   sonde_log_field f[2] = {sonde_log_field_str("user_id", uid),
+ *                           sonde_log_field_i64("tenant", 7)};
+ *   if (sonde_log_scope_push(&sc, f, 2) == SONDE_OK) {
+ *       LOG_INFO(log, "checkout", LOG_INT("items", 3));
+ *       // {..."trace_id":...,"user_id":"u1","tenant":7,"items":3}
+ *       (void)sonde_log_scope_pop(&sc);
+ *   }
+ *
+ * The scope is caller-owned storage (on the stack, typically; about 700
+ * bytes) linked into a per-thread stack: push and pop never allocate and
+ * never lock. Push copies the field array into the scope, and the keys and
+ * strings too when together they fit in SONDE_LOG_SCOPE_INLINE bytes;
+ * longer ones are read by each log call: either way keys and string
+ * values must stay valid and unchanged until the pop. A log call copies
+ * the scoped keys and values into its record, as it copies its own
+ * fields, so the backend formats them later even if the scope is gone.
+ *
+ * Line position and keys: scoped fields are written after the trace
+ * context and before the call's fields, outermost scope first. They take
+ * part in the key rule under "loggers" above as if they stood between the
+ * logger's bound fields and the call's fields: a call's field beats a
+ * scoped field of the same key, an inner scope beats an outer one, and a
+ * scoped field beats a bound field; a scoped key that is one of the
+ * line's own keys ("level") is renamed ("level_1"). Every line keeps
+ * unique keys.
+ *
+ * A record whose ring slot (a quarter of the ring) cannot hold the scoped
+ * fields after its own fixed part is written without them, marked
+ * "_truncated":true. Records replayed by the flight recorder carry the
+ * scoped fields of the moment they were logged.
+ *
+ * Limits: SONDE_LOG_SCOPE_FIELDS fields per scope, SONDE_LOG_SCOPE_TOTAL
+ * fields and SONDE_LOG_SCOPE_DEPTH scopes per thread, keys of at most
+ * SONDE_LOG_SCOPE_KEY_MAX bytes, a scope's keys and string values of at
+ * most SONDE_LOG_SCOPE_BYTES bytes together. */
+#define SONDE_LOG_SCOPE_FIELDS 8
+#define SONDE_LOG_SCOPE_TOTAL 16
+#define SONDE_LOG_SCOPE_DEPTH 64
+#define SONDE_LOG_SCOPE_KEY_MAX 64
+#define SONDE_LOG_SCOPE_BYTES 1024
+#define SONDE_LOG_SCOPE_INLINE 192 /* keys and strings a scope copies at push */
+
+/* Caller-owned: the fields are private (sonde writes them at push and
+ * pop, log calls of the owning thread read them). */
+typedef struct sonde_log_scope {
+	struct sonde_log_scope *priv_up; /* the scope pushed before it */
+	const void *priv_owner;          /* the pushing thread's identity */
+	uint32_t priv_magic;
+	uint32_t priv_n;           /* fields of this scope */
+	uint32_t priv_total_n;     /* fields of this scope and those below */
+	uint32_t priv_total_bytes; /* their key (with NUL) and string bytes */
+	uint32_t priv_depth;
+	uint32_t priv_bytes; /* this scope's key (with NUL) and string bytes */
+	uint32_t priv_klen[SONDE_LOG_SCOPE_FIELDS];
+	/* the record's slots for this scope, built at push */
+	uint64_t priv_slots[2 * SONDE_LOG_SCOPE_FIELDS];
+	sonde_log_field priv_f[SONDE_LOG_SCOPE_FIELDS];
+	/* its keys and strings as a record holds them, built at push when
+	 * priv_bytes fits (a log call then copies one block) */
+	char priv_text[SONDE_LOG_SCOPE_INLINE];
+} sonde_log_scope;
+
+/* Pushes n fields (0..SONDE_LOG_SCOPE_FIELDS; built with the
+ * sonde_log_field_* constructors; a string's len (size_t)-1 means
+ * NUL-terminated, measured once here; a NULL string is written as null)
+ * on the calling thread's scope stack. Returns SONDE_OK, or, with nothing
+ * pushed:
+ *   SONDE_EINVAL  NULL s, NULL fields with n > 0, n > SONDE_LOG_SCOPE_FIELDS,
+ *                 a NULL or empty key, a key longer than
+ *                 SONDE_LOG_SCOPE_KEY_MAX bytes, a key given twice in this
+ *                 scope, an unknown type;
+ *   SONDE_ELIMIT  the scope's keys and strings pass SONDE_LOG_SCOPE_BYTES,
+ *                 or the thread's scopes would pass SONDE_LOG_SCOPE_TOTAL
+ *                 fields or SONDE_LOG_SCOPE_DEPTH scopes;
+ *   SONDE_ESTATE  s is already pushed on this thread (it would loop).
+ * Never allocates (no SONDE_ENOMEM), never locks; async-signal-safe
+ * against log calls of the same thread (a handler sees the stack before
+ * or after the push, never half). */
+SONDE_API SONDE_WUR int sonde_log_scope_push(sonde_log_scope *s, const sonde_log_field *fields,
+                                             size_t n);
+
+/* Pops s from the calling thread's stack. Returns SONDE_OK when s was the
+ * innermost scope. Otherwise, never touching memory it cannot trust:
+ *   SONDE_ESTATE  s is deeper in this thread's stack (popped out of order):
+ *                 s and every scope pushed after it are popped (as an
+ *                 exception unwinding would), and the message says how
+ *                 many; their own later pops then fail as below;
+ *   SONDE_ESTATE  s is not on this thread's stack: never pushed, popped
+ *                 already, or pushed by another thread (that thread's stack
+ *                 is left alone: a scope must be popped by the thread that
+ *                 pushed it, and stay valid until then);
+ *   SONDE_EINVAL  NULL s.
+ * No allocation, no lock. */
+SONDE_API SONDE_WUR int sonde_log_scope_pop(sonde_log_scope *s);
+
+/* Scoped fields of the calling thread (all its pushed scopes). */
+SONDE_API size_t sonde_log_scope_fields(void);
 
 /* ---- flush, shutdown, statistics ---------------------------------------- */
 
@@ -637,7 +750,8 @@ typedef struct sonde_log_stats {
 } sonde_log_stats;
 
 /* Accounting: every record a caller submits is counted exactly once, in
- * written[its level] or in dropped, across shutdown, restart and thread
+ * written[its level], in dropped, or (with sampling on) in
+ * sonde_log_sampled_total(its level), across shutdown, restart and thread
  * exit. Each sink counts, in sonde_log_sink_errors() and sink_errors, the
  * lines of written records that did not reach it.
  *
@@ -723,6 +837,22 @@ SONDE_API SONDE_WUR int sonde_log_crash_thread_init(void);
  * Layout frozen: the macros build a static const sonde_log_site per call
  * site and an array of values per call.
  */
+/* The mutable per-call-site state of sampling: one static per call site
+ * (zero-initialized; the sampling words are private). first, thereafter
+ * and interval_ms set by SONDE_LOG_SAMPLED override the logger's sampling
+ * for that call (all zero: the logger's). */
+typedef struct sonde_log_site_state {
+	uint64_t priv_epoch; /* interval number + 1 of the count below */
+	uint64_t priv_count; /* records seen in that interval */
+	uint32_t first;      /* bit 31 marks a per-call setting */
+	uint32_t thereafter;
+	uint32_t interval_ms;
+	uint32_t flags; /* reserved, 0 */
+} sonde_log_site_state;
+
+#define SONDE_LOG_SITE_F_STATE 1u /* state is set (sites built before sampling have 0) */
+#define SONDE_LOG_SITE_F_CALL 2u  /* the call sets its own sampling (SONDE_LOG_SAMPLED) */
+
 typedef struct sonde_log_site {
 	const char *message;
 	const char *file;
@@ -731,6 +861,10 @@ typedef struct sonde_log_site {
 	int line;
 	unsigned char level;
 	unsigned char nfields;
+	/* appended in the padding and at the end: a site compiled before
+	 * them has flags 0 (static storage zeroes padding) and no state */
+	unsigned char flags; /* SONDE_LOG_SITE_F_* */
+	sonde_log_site_state *state;
 } sonde_log_site;
 
 typedef struct sonde_log_value {
@@ -883,40 +1017,81 @@ static inline bool sonde__log_on(const sonde_logger *l, int level)
 #define SONDE__LOG_MAP(m, ...) \
 	SONDE__LOG_CAT(SONDE__LOG_M, SONDE__LOG_NF(x, __VA_ARGS__))(m, __VA_ARGS__)
 
-#define SONDE__LOG_F(lvl, logger, msg)                                                        \
-	do {                                                                                  \
-		sonde_logger *const sonde__lg = (logger);                                     \
-		if (sonde__log_on(sonde__lg, (lvl))) {                                        \
-			static const sonde_log_site sonde__site = {"" msg "", __FILE__, 0, 0, \
-			                                           __LINE__,  (lvl),    0};   \
-			sonde__log_emit(sonde__lg, &sonde__site, 0);                          \
-		}                                                                             \
+/* sf, st, si: the call's sampling (all 0: the logger's) */
+#define SONDE__LOG_SITE_FLAGS(sf) \
+	((unsigned char)(SONDE_LOG_SITE_F_STATE | ((sf) ? SONDE_LOG_SITE_F_CALL : 0u)))
+#define SONDE__LOG_F(lvl, sf, st, si, logger, msg)                                           \
+	do {                                                                                 \
+		sonde_logger *const sonde__lg = (logger);                                    \
+		if (sonde__log_on(sonde__lg, (lvl))) {                                       \
+			static sonde_log_site_state sonde__st = {0, 0, (sf), (st), (si), 0}; \
+			static const sonde_log_site sonde__site = {                          \
+			        "" msg "", __FILE__, 0, 0,                                   \
+			        __LINE__,  (lvl),    0, SONDE__LOG_SITE_FLAGS(sf),           \
+			        &sonde__st};                                                 \
+			sonde__log_emit(sonde__lg, &sonde__site, 0);                         \
+		}                                                                            \
 	} while (0)
 
-#define SONDE__LOG_V(lvl, logger, msg, ...)                                    \
-	do {                                                                   \
-		sonde_logger *const sonde__lg = (logger);                      \
-		if (sonde__log_on(sonde__lg, (lvl))) {                         \
-			static const char *const sonde__keys[] = {             \
-			        SONDE__LOG_MAP(SONDE__LOG_KEY, __VA_ARGS__)};  \
-			static const unsigned char sonde__types[] = {          \
-			        SONDE__LOG_MAP(SONDE__LOG_TYPE, __VA_ARGS__)}; \
-			static const sonde_log_site sonde__site = {            \
-			        "" msg "",                                     \
-			        __FILE__,                                      \
-			        sonde__keys,                                   \
-			        sonde__types,                                  \
-			        __LINE__,                                      \
-			        (lvl),                                         \
-			        (unsigned char)(sizeof(sonde__types))};        \
-			const sonde_log_value sonde__vals[] = {                \
-			        SONDE__LOG_MAP(SONDE__LOG_VAL, __VA_ARGS__)};  \
-			sonde__log_emit(sonde__lg, &sonde__site, sonde__vals); \
-		}                                                              \
+#define SONDE__LOG_V(lvl, sf, st, si, logger, msg, ...)                                      \
+	do {                                                                                 \
+		sonde_logger *const sonde__lg = (logger);                                    \
+		if (sonde__log_on(sonde__lg, (lvl))) {                                       \
+			static const char *const sonde__keys[] = {                           \
+			        SONDE__LOG_MAP(SONDE__LOG_KEY, __VA_ARGS__)};                \
+			static const unsigned char sonde__types[] = {                        \
+			        SONDE__LOG_MAP(SONDE__LOG_TYPE, __VA_ARGS__)};               \
+			static sonde_log_site_state sonde__st = {0, 0, (sf), (st), (si), 0}; \
+			static const sonde_log_site sonde__site = {                          \
+			        "" msg "",                                                   \
+			        __FILE__,                                                    \
+			        sonde__keys,                                                 \
+			        sonde__types,                                                \
+			        __LINE__,                                                    \
+			        (lvl),                                                       \
+			        (unsigned char)(sizeof(sonde__types)),                       \
+			        SONDE__LOG_SITE_FLAGS(sf),                                   \
+			        &sonde__st};                                                 \
+			const sonde_log_value sonde__vals[] = {                              \
+			        SONDE__LOG_MAP(SONDE__LOG_VAL, __VA_ARGS__)};                \
+			sonde__log_emit(sonde__lg, &sonde__site, sonde__vals);               \
+		}                                                                            \
 	} while (0)
 
-#define SONDE__LOG(lvl, logger, ...) \
-	SONDE__LOG_CAT(SONDE__LOG_, SONDE__LOG_SEL(__VA_ARGS__))(lvl, logger, __VA_ARGS__)
+#define SONDE__LOG(lvl, logger, ...)                             \
+	SONDE__LOG_CAT(SONDE__LOG_, SONDE__LOG_SEL(__VA_ARGS__)) \
+	(lvl, 0u, 0u, 0u, logger, __VA_ARGS__)
+
+/* ---- sampling ------------------------------------------------------------------
+ * Hot call sites can be sampled as zap does: per call site and interval,
+ * the first N records are written, then one in M, the rest are dropped
+ * before they reach the ring (cheaper than a written call: no timestamp,
+ * no copy) and counted per level (sonde_log_sampled_total() and the
+ * self-metric sonde_log_sampled_total{level}). Off by default. Set it
+ * per logger (sonde_log_opts.sample_*: every call site of that logger,
+ * error and fatal excepted unless sample_errors), or per call:
+ *
+ *   LOG_SAMPLED(SONDE_LOG_LEVEL_INFO, log, 10, 100, 1000, "cache miss",
+ *               LOG_STR("key", k));   // 10 a second, then 1 in 100
+ *
+ * A per-call setting applies at any level (it is explicit), and overrides
+ * the logger's. The state (an interval number and a count) lives in a
+ * static beside the call site, shared by every thread and logger using
+ * it, updated with relaxed atomics (no lock; counts are exact, the reset
+ * at an interval's start is racy as zap's is: a few records around it may
+ * be judged by either interval). sonde_log_write() keeps one state per
+ * interned (level, keys, types) combination. Records kept by the flight
+ * recorder (below the logger's level) are not sampled. The interval clock
+ * is CLOCK_MONOTONIC_COARSE. first 0 with a per-call setting means that
+ * only one in thereafter is written. */
+#define SONDE_LOG_SAMPLED(lvl, logger, first, thereafter, interval_ms, ...)                     \
+	SONDE__LOG_CAT(SONDE__LOG_, SONDE__LOG_SEL(__VA_ARGS__))                                \
+	(lvl, (uint32_t)(first) + 0x80000000u, (uint32_t)(thereafter), (uint32_t)(interval_ms), \
+	 logger, __VA_ARGS__)
+
+/* Records sampled out so far at level (0..5; 0 for anything else), all
+ * loggers, since the process started. Relaxed loads; any thread. */
+SONDE_API uint64_t sonde_log_sampled_total(int level);
 
 #define SONDE_LOG_TRACE(logger, ...) SONDE__LOG(SONDE_LOG_LEVEL_TRACE, logger, __VA_ARGS__)
 #define SONDE_LOG_DEBUG(logger, ...) SONDE__LOG(SONDE_LOG_LEVEL_DEBUG, logger, __VA_ARGS__)
@@ -941,6 +1116,7 @@ static inline bool sonde__log_on(const sonde_logger *l, int level)
 #define LOG_OBJ SONDE_LOG_OBJ
 #define LOG_ARR SONDE_LOG_ARR
 #define LOG_ERR SONDE_LOG_ERR
+#define LOG_SAMPLED SONDE_LOG_SAMPLED
 #endif
 
 #ifdef __cplusplus

@@ -255,6 +255,28 @@ SONDE_API SONDE_WUR int sonde_baggage_entry(const sonde_baggage *b, size_t i, co
  * Returns SONDE_OK, SONDE_EINVAL on NULL, SONDE_ENOMEM (out->oom set). */
 SONDE_API SONDE_WUR int sonde_baggage_format(const sonde_baggage *b, sonde_buf *out);
 
+/* Stamps selected baggage members on log records: pushes a log scope
+ * (sonde_log_scope_push, include/sonde/log.h) of string fields, one per
+ * name in names[0..n) that b holds, keyed by that name, valued by the
+ * member's decoded value (the last member of that key); names b does not
+ * hold are left out (the scope is pushed all the same, so the pop is
+ * unconditional). Nothing is copied: the names and b must stay valid and
+ * unchanged until sonde_log_scope_pop(s). Values are decoded bytes, escaped
+ * by the formatter like any string; a name that is one of the line's own
+ * keys follows the key rules there.
+ *   sonde_log_scope sc;
+ *   static const char *const keep[] = {"tenant", "user_id"};
+ *   if (sonde_log_scope_push_baggage(&sc, bag, keep, 2) == SONDE_OK) {
+ *       ... every record of this thread carries "tenant" and "user_id"
+ *       (void)sonde_log_scope_pop(&sc);
+ *   }
+ * SONDE_EINVAL on NULL s or b, NULL names with n > 0, a NULL or empty
+ * name, n > SONDE_LOG_SCOPE_FIELDS, a name given twice; otherwise what
+ * sonde_log_scope_push returns (SONDE_ELIMIT past its limits,
+ * SONDE_ESTATE for a scope already pushed). No allocation, no lock. */
+SONDE_API SONDE_WUR int sonde_log_scope_push_baggage(sonde_log_scope *s, const sonde_baggage *b,
+                                                     const char *const *names, size_t n);
+
 /* ==== sampling ============================================================ */
 
 /* OpenTelemetry's TraceIdRatioBased decision, bit for bit as the Go SDK

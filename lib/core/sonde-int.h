@@ -163,6 +163,18 @@ static inline uint64_t sonde__load_le64(const char *p)
 	return w;
 }
 
+/* Four bytes at p as a little-endian word. */
+static inline uint32_t sonde__load_le32(const char *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap32(w);
+#endif
+	return w;
+}
+
 /* ---- hex (hex.c) -------------------------------------------------------------
  * sonde__hex_val[c] is 0..15 for '0'-'9' and 'a'-'f', 0xff for every other
  * byte (uppercase included: trace context forbids it). sonde__hex_put

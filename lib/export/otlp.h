@@ -32,4 +32,14 @@
 void sonde__otlp_traces_pb(sonde_buf *b, sonde__span_data *const *spans, size_t n);
 void sonde__otlp_traces_json(sonde_buf *b, sonde__span_data *const *spans, size_t n);
 
+/* The partial success in a 2xx response's body (otlp_response.c): the
+ * count the collector rejected (rejected_spans or rejected_log_records; 0
+ * when the body is empty or has none; a negative count reads as 0) and its
+ * error_message into msg (cap bytes, cut on a UTF-8 boundary, control
+ * characters as '?', "" when none; msg may be NULL). json: the body is
+ * OTLP/JSON, else protobuf. SONDE_EINVAL for a malformed body (then 0 and
+ * ""): the caller counts the batch as delivered. */
+int sonde__otlp_partial_success(const void *body, size_t len, bool json, int64_t *rejected,
+                                char *msg, size_t cap);
+
 #endif

@@ -58,12 +58,13 @@ typedef struct config {
 } config;
 
 static struct {
-	/* producers */
+	/* producers (the consumer's head on its own cache line: it moves at
+	 * every record taken, and the callers' line must not move with it) */
 	_Atomic int accepting;
 	_Atomic int64_t active;
 	_Atomic uint64_t tail;
-	_Atomic uint64_t head; /* written by the consumer only */
-	cell *cells;
+	SONDE__ALIGNED_CL _Atomic uint64_t head; /* written by the consumer only */
+	SONDE__ALIGNED_CL cell *cells;
 	uint64_t cap;
 	uint64_t batch;
 	_Atomic int restart; /* a forked child: start the thread again */
@@ -83,6 +84,7 @@ static struct {
 
 	/* self-metrics */
 	_Atomic uint64_t dropped_full, exported, rejected, failed, shutdown_dropped, oom;
+	_Atomic uint64_t partial; /* 2xx, and the collector said it kept not all */
 	_Atomic uint64_t requests, failures, duration_ns, cpu_ns, base_tail;
 } G = {.mu = PTHREAD_MUTEX_INITIALIZER,
        .wake = PTHREAD_COND_INITIALIZER,
@@ -118,7 +120,10 @@ static bool queue_push(sonde__span_data *d)
 	c->d = d;
 	/* release: the record before the cell's new sequence */
 	sonde__store_release(&c->seq, pos + 1);
-	if (pos + 1 - sonde__load_relaxed(&G.head) == G.batch)
+	/* a batch's worth more since the last wake-up: wake the thread early
+	 * (every batch-th position, not the queue length: reading the head
+	 * would pull the consumer's cache line to every caller) */
+	if ((pos + 1) % G.batch == 0)
 		pthread_cond_signal(&G.wake);
 	return true;
 }
@@ -321,11 +326,26 @@ static size_t export_one(sonde__span_data **batch, sonde_buf *body, sonde_buf *z
 		sonde_buf_destroy(body); /* a buffer in the oom state stays so */
 		sonde_buf_destroy(zbuf);
 	} else {
+		uint64_t kept = n;
 		o = send_batch(out, res);
+		if (o == SENT) {
+			/* a partial success: the collector took the request and
+			 * refused some of its spans, which are not to be sent
+			 * again; a body that is not a response leaves all counted
+			 * as delivered */
+			int64_t r = 0;
+			if (sonde__otlp_partial_success(res->body.data, res->body.len, G.cfg.json,
+			                                &r, NULL, 0) == SONDE_OK &&
+			    r > 0) {
+				uint64_t lost = (uint64_t)r < n ? (uint64_t)r : n;
+				sonde__fetch_add_relaxed(&G.partial, lost);
+				kept = n - lost;
+			}
+		}
 		sonde__fetch_add_relaxed(o == SENT       ? &G.exported
 		                         : o == REJECTED ? &G.rejected
 		                                         : &G.failed,
-		                         n);
+		                         kept);
 	}
 	for (i = 0; i < n; i++)
 		sonde__span_data_free(batch[i]);
@@ -442,6 +462,7 @@ static void stats_reset(void)
 	sonde__store_relaxed(&G.failed, 0);
 	sonde__store_relaxed(&G.shutdown_dropped, 0);
 	sonde__store_relaxed(&G.oom, 0);
+	sonde__store_relaxed(&G.partial, 0);
 	sonde__store_relaxed(&G.requests, 0);
 	sonde__store_relaxed(&G.failures, 0);
 	sonde__store_relaxed(&G.duration_ns, 0);
@@ -728,11 +749,9 @@ static void register_metrics(void)
 	static const struct {
 		const char *reason;
 		_Atomic uint64_t *v;
-	} drops[] = {{"queue_full", &G.dropped_full},
-	             {"rejected", &G.rejected},
-	             {"failed", &G.failed},
-	             {"shutdown", &G.shutdown_dropped},
-	             {"out_of_memory", &G.oom}};
+	} drops[] = {{"queue_full", &G.dropped_full}, {"rejected", &G.rejected},
+	             {"failed", &G.failed},           {"shutdown", &G.shutdown_dropped},
+	             {"out_of_memory", &G.oom},       {"partial_success", &G.partial}};
 	sonde_family *f;
 
 	/* each call's failure only leaves that metric out */
@@ -940,6 +959,7 @@ void sonde_otlp_get_stats(sonde_otlp_stats *out)
 	s.dropped_failed = sonde__load_relaxed(&G.failed);
 	s.dropped_shutdown = sonde__load_relaxed(&G.shutdown_dropped);
 	s.dropped_oom = sonde__load_relaxed(&G.oom);
+	s.dropped_partial = sonde__load_relaxed(&G.partial);
 	s.export_requests = sonde__load_relaxed(&G.requests);
 	s.export_failures = sonde__load_relaxed(&G.failures);
 	s.export_duration_ns = sonde__load_relaxed(&G.duration_ns);

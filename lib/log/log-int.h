@@ -7,6 +7,7 @@
  * The files of lib/log/, lowest first; a file calls only files above it in
  * this list (and core, metrics):
  *   log_state.c          the process-wide state and the per-thread words
+ *   log_scope.c          scoped context fields: the thread's scope stack
  *   log_tree.c           sonde_log_tree: nested field values, built by callers
  *   log_level.c          level names, parsing, logger levels
  *   log_clock.c          record timestamps: ticks, and ticks to time
@@ -93,7 +94,19 @@ enum { REC_PAD = 0, REC_LOG = 1 };
  * no caller's record: neither written[] nor a discard counts it (the drops
  * it reports were counted when they happened). */
 /* REC_F_REPLAY: a flight-recorder record replayed before its trigger. */
-enum { REC_F_CTX = 1, REC_F_TRUNC = 2, REC_F_NOTICE = 4, REC_F_REPLAY = 8 };
+/* REC_F_SCOPE: the record carries the thread's scoped fields (below). */
+enum { REC_F_CTX = 1, REC_F_TRUNC = 2, REC_F_NOTICE = 4, REC_F_REPLAY = 8, REC_F_SCOPE = 16 };
+
+/* The scoped block (REC_F_SCOPE), after the call's value slots: one slot
+ * with the count ns, then per scoped field, innermost scope first and a
+ * scope's fields last to first, a meta slot (type | key length << 8) and
+ * a value slot (as a call field's). Their strings follow the call's in
+ * the string area, in the same order: key bytes and a NUL, then the
+ * value's bytes. The formatter walks the block backwards: outermost
+ * first, each scope's fields in their order. */
+#define REC_SCOPE_META(type, klen) ((uint64_t)(type) | ((uint64_t)(klen) << 8))
+#define REC_SCOPE_TYPE(meta) ((int)((meta)&0xff))
+#define REC_SCOPE_KLEN(meta) ((size_t)(((meta) >> 8) & 0xffff))
 
 /* Field types whose value is bytes in the record's string area (a string,
  * or a sonde_log_tree's encoding; log_tree.c). */
@@ -146,11 +159,13 @@ SONDE_STATIC_ASSERT(sizeof(rec_ctx) == 32, "record context is 32 bytes");
 /* A record as the backend sees it. */
 typedef struct sonde__log_rec {
 	const rec_hdr *h;
-	const rec_ctx *ctx;   /* NULL when absent */
-	const uint64_t *vals; /* h->nfields slots */
-	const char *strs;     /* string area: correlation id, then strings */
-	int64_t ns;           /* Unix time */
-	long tid;             /* the emitting thread's id; 0 = unknown */
+	const rec_ctx *ctx;     /* NULL when absent */
+	const uint64_t *vals;   /* h->nfields slots */
+	const char *strs;       /* string area: correlation id, then strings */
+	const uint64_t *scope;  /* the scoped block (REC_F_SCOPE), or NULL */
+	const char *scope_strs; /* its strings, after the call's */
+	int64_t ns;             /* Unix time */
+	long tid;               /* the emitting thread's id; 0 = unknown */
 } sonde__log_rec;
 
 /* The view of the record at h (its time left to the caller, who converts
@@ -167,6 +182,21 @@ static inline void sonde__log_rec_view(sonde__log_rec *rec, const rec_hdr *h)
 		p += sizeof(rec_ctx);
 	}
 	rec->vals = (const uint64_t *)(const void *)p;
+	rec->scope = NULL;
+	rec->scope_strs = NULL;
+	if (h->flags & REC_F_SCOPE) {
+		const char *s;
+		unsigned i;
+
+		rec->scope = rec->vals + h->nfields;
+		rec->strs = (const char *)(rec->scope + 1 + 2 * rec->scope[0]);
+		s = rec->strs + (rec->ctx ? rec->ctx->corr_len : 0);
+		for (i = 0; i < h->nfields; i++)
+			if (SONDE__LOG_T_BYTES(h->site->types[i]) && !(rec->vals[i] & REC_STR_NULL))
+				s += (uint32_t)rec->vals[i];
+		rec->scope_strs = s;
+		return;
+	}
 	rec->strs = (const char *)(rec->vals + h->nfields);
 }
 
@@ -232,6 +262,9 @@ typedef struct bound_field {
 struct sonde_logger {
 	int level; /* first: sonde__log_on() reads it (relaxed) */
 	int overflow;
+	/* sampling (sonde_log_opts.sample_*); sample_first 0: off */
+	unsigned sample_first, sample_thereafter, sample_interval_ms;
+	int sample_errors;
 	char *service;
 	size_t service_len;
 	bound_field *bound;
@@ -291,12 +324,14 @@ typedef struct sonde__log_global {
 	_Atomic uint64_t truncated;
 	_Atomic uint64_t sink_errors;
 	_Atomic uint64_t nrings;
+	_Atomic uint64_t sampled[6]; /* records sampled out, by level */
 	/* self-metrics (default registry); any may be NULL */
 	sonde_counter *m_records[6];
 	/* sonde_log_config.records_metric's counters, one per level, published
 	 * once (release; the backend reads them with acquire) */
 	_Atomic(sonde_counter **) m_user;
 	sonde_counter *m_dropped;
+	sonde_counter *m_sampled[6]; /* sonde_log_sampled_total{level} */
 	sonde_family *m_sink_errors;
 	/* fork (cold; last, so the fields the log call reads keep their
 	 * cache lines) */
@@ -324,6 +359,9 @@ extern SONDE_TLS_DYNAMIC int sonde__log_is_backend;
  * initial-exec word, read by every log call (log_emit.c), set by
  * log_thread.c. */
 extern SONDE_TLS sonde__log_ring *sonde__log_tls_ring;
+/* The calling thread's innermost scope (sonde_log_scope_push), NULL when
+ * none: written by log_scope.c, read by every log call (log_emit.c). */
+extern SONDE_TLS sonde_log_scope *sonde__log_tls_scope;
 
 /* ---- log_level.c --------------------------------------------------------------- */
 /* A level out of range becomes OFF. */

@@ -14,6 +14,8 @@
  * the producer's cached read position and only loads the backend's (a
  * shared line) when the cache says the ring is full.
  */
+#include <time.h>
+
 #include "log/log_ring.h"
 
 #define G sonde__log_g
@@ -24,13 +26,15 @@ typedef struct rec_shape {
 	uint32_t cut;                       /* bit i: string field i was truncated */
 	uint32_t size;                      /* the record's bytes, a multiple of 8 */
 	uint8_t flags;                      /* REC_F_* */
+	const sonde_log_scope *scope;       /* the scoped fields it carries, or NULL */
 } rec_shape;
 
 /* The drop notice: a normal record through a static site. */
 static const char *const drop_keys[] = {"dropped"};
 static const unsigned char drop_types[] = {SONDE_LOG_T_U64};
 static const sonde_log_site drop_site = {
-        "log records dropped", __FILE__, drop_keys, drop_types, __LINE__, SONDE_LOG_LEVEL_WARN, 1};
+        "log records dropped", __FILE__, drop_keys, drop_types, __LINE__,
+        SONDE_LOG_LEVEL_WARN,  1,        0,         NULL};
 
 /* n records dropped: counted, and (with a ring) announced by a notice
  * before the thread's next record. */
@@ -89,17 +93,37 @@ static size_t cut_strings(rec_shape *sh, const sonde_log_site *site, const sonde
 }
 
 /* Fills *sh for a record of n fields of at most limit bytes (strings are
- * cut to fit); ctx is the thread's trace context, present when has_ctx. */
+ * cut to fit); ctx is the thread's trace context, present when has_ctx;
+ * sc the thread's innermost scope (NULL: none). The scoped fields come
+ * whole or not at all: when they do not fit beside the record's fixed
+ * part they are left out and the record is marked truncated; the call's
+ * strings are then cut in the room that is left. */
 static inline void measure(rec_shape *sh, size_t limit, const sonde_log_site *site,
                            const sonde_log_value *vals, unsigned n, const sonde_span_context *ctx,
-                           bool has_ctx)
+                           bool has_ctx, const sonde_log_scope *sc)
 {
-	size_t corr = has_ctx ? ctx->correlation_len : 0, strbytes = corr, fixed;
+	size_t corr = has_ctx ? ctx->correlation_len : 0, strbytes = corr, fixed, kept = corr;
+	bool omitted = false;
 	unsigned i;
 
 	sh->cut = 0;
 	sh->flags = has_ctx ? REC_F_CTX : 0;
+	sh->scope = NULL;
 	fixed = sizeof(rec_hdr) + (has_ctx ? sizeof(rec_ctx) : 0) + 8u * n;
+	if (SONDE_UNLIKELY(sc != NULL) && sc->priv_total_n) {
+		size_t sfix = 8u * (1u + 2u * sc->priv_total_n);
+
+		if (fixed + sfix + corr + sc->priv_total_bytes <= limit) {
+			fixed += sfix;
+			strbytes += sc->priv_total_bytes;
+			kept += sc->priv_total_bytes;
+			sh->flags |= REC_F_SCOPE;
+			sh->scope = sc;
+		} else {
+			sh->flags |= REC_F_TRUNC;
+			omitted = true;
+		}
+	}
 	for (i = 0; i < n; i++) {
 		if (!SONDE__LOG_T_BYTES(site->types[i]))
 			continue;
@@ -111,7 +135,9 @@ static inline void measure(rec_shape *sh, size_t limit, const sonde_log_site *si
 		strbytes += sh->slen[i];
 	}
 	if (SONDE_UNLIKELY(fixed + strbytes > limit))
-		strbytes = cut_strings(sh, site, vals, n, limit - fixed, corr);
+		strbytes = cut_strings(sh, site, vals, n, limit - fixed, kept);
+	else if (SONDE_UNLIKELY(omitted))
+		sonde__fetch_add_relaxed(&G.truncated, 1); /* once a record, as cut_strings */
 	sh->size = (uint32_t)((fixed + strbytes + 7) & ~(size_t)7);
 }
 
@@ -150,6 +176,39 @@ static uint8_t *reserve_slow(sonde__log_ring *r, sonde_logger *l, uint64_t *pos,
 	return sonde__ring_reserve_spsc(r, pos, size);
 }
 
+/* The scoped block at v and its strings at s (layout in log-int.h):
+ * innermost scope first, each scope's fields last to first. Push built
+ * each scope's slots and (when short) its strings: one or two copies a
+ * scope. */
+static void put_scope(uint64_t *v, char *s, const sonde_log_scope *sc)
+{
+	uint64_t *m = v + 1;
+
+	v[0] = sc->priv_total_n;
+	for (; sc; sc = sc->priv_up) {
+		unsigned i = sc->priv_n;
+
+		memcpy(m, sc->priv_slots, 16u * i);
+		m += 2u * i;
+		if (SONDE_LIKELY(sc->priv_bytes <= SONDE_LOG_SCOPE_INLINE)) {
+			memcpy(s, sc->priv_text, sc->priv_bytes);
+			s += sc->priv_bytes;
+			continue;
+		}
+		while (i--) {
+			const sonde_log_field *f = &sc->priv_f[i];
+			size_t kl = sc->priv_klen[i];
+
+			memcpy(s, f->key, kl + 1);
+			s += kl + 1;
+			if (f->type == SONDE_LOG_T_STR && f->v.s) {
+				memcpy(s, f->v.s, f->len);
+				s += f->len;
+			}
+		}
+	}
+}
+
 /* Writes the record at p: header, trace context, value slots, strings. */
 static inline void put_record(uint8_t *p, sonde_logger *l, const sonde_log_site *site,
                               const sonde_log_value *vals, unsigned n, const rec_shape *sh,
@@ -178,7 +237,9 @@ static inline void put_record(uint8_t *p, sonde_logger *l, const sonde_log_site 
 		p += sizeof(rec_ctx);
 	}
 	v = (uint64_t *)(void *)p;
-	s = (char *)(v + n);
+	/* the scoped block (REC_F_SCOPE) sits between the value slots and the
+	 * strings */
+	s = (char *)(v + n + (sh->scope ? 1u + 2u * sh->scope->priv_total_n : 0u));
 	if ((sh->flags & REC_F_CTX) && ctx->correlation_len) {
 		memcpy(s, ctx->correlation_id, ctx->correlation_len);
 		s += ctx->correlation_len;
@@ -194,6 +255,8 @@ static inline void put_record(uint8_t *p, sonde_logger *l, const sonde_log_site 
 			s += sh->slen[i];
 		}
 	}
+	if (SONDE_UNLIKELY(sh->scope != NULL))
+		put_scope(v + n, s, sh->scope);
 }
 
 /* The flight recorder: a record below the logger's level, built as the
@@ -204,11 +267,56 @@ static void keep(sonde_logger *l, const sonde_log_site *site, const sonde_log_va
 	uint64_t img[(SONDE__FLIGHT_SLOT_BYTES - 8) / 8];
 	rec_shape sh;
 
-	measure(&sh, sizeof(img), site, vals, n, ctx, (tid[0] | tid[1]) != 0);
+	measure(&sh, sizeof(img), site, vals, n, ctx, (tid[0] | tid[1]) != 0, sonde__log_tls_scope);
 	put_record((uint8_t *)img, l, site, vals, n, &sh, ctx, tid);
 	if (SONDE_UNLIKELY(!sonde__load_relaxed(&l->flight_used)))
 		sonde__store_relaxed(&l->flight_used, 1);
 	sonde__log_flight_keep(img, sh.size);
+}
+
+/* ---- sampling ------------------------------------------------------------------- */
+
+/* The interval clock: CLOCK_MONOTONIC_COARSE (a vDSO read of the last
+ * tick, a few ns; its resolution, 1-4 ms, is far below an interval). */
+static uint64_t coarse_ms(void)
+{
+	struct timespec ts = {0, 0};
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* zap's decision for one record of a sampled site: true to drop it. The
+ * state is shared by every thread using the site: the count is one
+ * relaxed fetch_add (exact); a new interval is claimed by one CAS on the
+ * epoch (forward only), whose winner zeroes the count. A record racing
+ * the reset is judged by either interval's count (as in zap). */
+static bool sampled_out(const sonde_logger *l, const sonde_log_site *site)
+{
+	sonde_log_site_state *st = site->state;
+	uint64_t first, there, iv, now, e, n;
+
+	if (!(site->flags & SONDE_LOG_SITE_F_STATE) || !st)
+		return false; /* a site compiled before sampling existed */
+	if (site->flags & SONDE_LOG_SITE_F_CALL) {
+		first = st->first & 0x7fffffffu;
+		there = st->thereafter;
+		iv = st->interval_ms;
+	} else {
+		if (site->level >= SONDE_LOG_LEVEL_ERROR && !l->sample_errors)
+			return false;
+		first = l->sample_first;
+		there = l->sample_thereafter;
+		iv = l->sample_interval_ms;
+	}
+	now = coarse_ms() / (iv ? iv : 1000u) + 1u;
+	e = sonde__plain_load_relaxed(&st->priv_epoch);
+	if (SONDE_UNLIKELY(now > e) && sonde__plain_cas(&st->priv_epoch, &e, now))
+		sonde__plain_store_relaxed(&st->priv_count, 0);
+	n = sonde__plain_fetch_add_relaxed(&st->priv_count, 1) + 1;
+	if (n <= first)
+		return false;
+	return !(there && (n - first) % there == 0);
 }
 
 void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_log_value *vals)
@@ -223,6 +331,15 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 
 	if (!l || !site)
 		return;
+	/* sampling, before the ring: a sampled-out record costs a clock read
+	 * and two shared RMWs, no timestamp and no copy. Flight-recorder
+	 * records (below out_level) are never sampled. */
+	if (SONDE_UNLIKELY((site->flags & SONDE_LOG_SITE_F_CALL) || l->sample_first) &&
+	    (int)site->level >= sonde__plain_load_relaxed(&l->out_level) && site->level < 6 &&
+	    sampled_out(l, site)) {
+		sonde__fetch_add_relaxed(&G.sampled[site->level], 1);
+		return;
+	}
 	if (SONDE_UNLIKELY(!r || sonde__load_relaxed(&G.state) != ST_RUNNING)) {
 		r = emit_slow_ring();
 		if (!r)
@@ -248,7 +365,7 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 		keep(l, site, vals, n, ctx, tid);
 		goto out;
 	}
-	measure(&sh, r->cap / 4, site, vals, n, ctx, (tid[0] | tid[1]) != 0);
+	measure(&sh, r->cap / 4, site, vals, n, ctx, (tid[0] | tid[1]) != 0, sonde__log_tls_scope);
 	pos = sonde__ring_wpos_spsc(r);
 	if (SONDE_UNLIKELY(r->pending_drops))
 		put_drop_notice(r, l, &pos, sh.size);

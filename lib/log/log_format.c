@@ -8,7 +8,8 @@
  * JSON line, keys in this order:
  *   @timestamp (RFC 3339 UTC, microseconds), level, message, service, the
  *   logger's bound fields, trace_id, span_id, trace_flags (2 hex digits)
- *   and correlation_id when the record has a context, then the call's
+ *   and correlation_id when the record has a context, then the scoped
+ *   fields (sonde_log_scope_push; outermost scope first), then the call's
  *   fields, then "_truncated":true when a string was cut, then
  *   "_replayed":true for a flight-recorder record written before its
  *   trigger.
@@ -23,10 +24,12 @@
  * after logfmt's bare-key mapping, so "k\xff" and "k\xfe" (both "k\uFFFD")
  * are one key, and in logfmt so are "a b" and "a_b". The rule, as
  * include/sonde/log.h states it:
- *   1. Among the logger's bound fields and the call's fields, the last
- *      occurrence of a key wins and is written at its own place: a call's
- *      field beats a bound field of the same key, and of a key given twice
- *      in one call the later value is kept (pino and zap keep the last).
+ *   1. Among the logger's bound fields, the scoped fields (outermost
+ *      first) and the call's fields, the last occurrence of a key wins and
+ *      is written at its own place: a call's field beats a scoped field,
+ *      an inner scope an outer one, a scoped field a bound field, and of
+ *      a key given twice in one call the later value is kept (pino and
+ *      zap keep the last).
  *   2. A surviving key that is one of the line's own keys (@timestamp, ts,
  *      level, message, msg, service, trace_id, span_id, trace_flags,
  *      correlation_id, _truncated, _replayed) is written with the first suffix _1,
@@ -304,9 +307,47 @@ static void put_hex(sonde_buf *b, const uint8_t *p, size_t n)
 	b->len += 2 * n;
 }
 
+/* ---- scoped fields ---------------------------------------------------------------------- */
+
+/* A record's scoped fields, outermost first: the block of log-int.h read
+ * backwards. */
+typedef struct scoped_view {
+	unsigned n;
+	const char *key[SONDE_LOG_SCOPE_TOTAL];
+	int type[SONDE_LOG_SCOPE_TOTAL];
+	uint64_t u[SONDE_LOG_SCOPE_TOTAL];
+	const char *s[SONDE_LOG_SCOPE_TOTAL];
+} scoped_view;
+
+static void scoped_read(scoped_view *sv, const sonde__log_rec *rec)
+{
+	const char *p = rec->scope_strs;
+	unsigned j, n;
+
+	sv->n = 0;
+	if (!rec->scope)
+		return;
+	n = (unsigned)rec->scope[0];
+	if (n > SONDE_LOG_SCOPE_TOTAL)
+		n = SONDE_LOG_SCOPE_TOTAL; /* cannot happen: push refuses more */
+	for (j = 0; j < n; j++) {
+		uint64_t meta = rec->scope[1 + 2 * j], u = rec->scope[2 + 2 * j];
+		unsigned at = n - 1 - j;
+
+		sv->key[at] = p;
+		p += REC_SCOPE_KLEN(meta) + 1;
+		sv->type[at] = REC_SCOPE_TYPE(meta);
+		sv->u[at] = u;
+		sv->s[at] = p;
+		if (sv->type[at] == SONDE_LOG_T_STR && !(u & REC_STR_NULL))
+			p += (uint32_t)u;
+	}
+	sv->n = n;
+}
+
 /* ---- unique keys ------------------------------------------------------------------------ */
 
-#define PLAN_STACK (SONDE__LOG_MAX_BOUND + SONDE__LOG_MAX_FIELDS)
+#define PLAN_STACK (SONDE__LOG_MAX_BOUND + SONDE_LOG_SCOPE_TOTAL + SONDE__LOG_MAX_FIELDS)
 
 typedef struct plan_ent {
 	size_t off, len; /* the written key in key_plan.text */
@@ -315,13 +356,14 @@ typedef struct plan_ent {
 } plan_ent;
 
 /* The keys of one line that needs renames or skips: the logger's bound
- * fields (entries 0..nbound-1), then the call's fields from `first`. A
+ * fields (entries 0..nbound-1), the scoped fields (nscoped entries), then
+ * the call's fields from `first`. A
  * chain of children can bind more than PLAN_STACK fields: then the
  * entries are allocated. */
 typedef struct key_plan {
 	const rset *rs;
 	sonde_buf text; /* every entry's written key, back to back */
-	size_t nbound, n;
+	size_t nbound, nscoped, n;
 	plan_ent *ent;
 	plan_ent stack[PLAN_STACK];
 } key_plan;
@@ -330,7 +372,7 @@ typedef struct key_plan {
  * none twice. With the default reserved set the bound fields were checked
  * when the logger was built; otherwise they are checked here. */
 static bool keys_simple(const rset *rs, const sonde_logger *l, const sonde_log_site *site,
-                        unsigned first)
+                        unsigned first, const scoped_view *sv)
 {
 	unsigned i, j;
 	size_t k;
@@ -341,6 +383,20 @@ static bool keys_simple(const rset *rs, const sonde_logger *l, const sonde_log_s
 		for (k = 0; k < l->nbound; k++)
 			if (is_reserved(rs, l->bound[k].key))
 				return false;
+	for (i = 0; i < sv->n; i++) {
+		const char *key = sv->key[i];
+		if (!key_plain(key) || is_reserved(rs, key))
+			return false;
+		for (j = 0; j < i; j++)
+			if (strcmp(sv->key[j], key) == 0)
+				return false;
+		for (k = 0; k < l->nbound; k++)
+			if (strcmp(l->bound[k].key, key) == 0)
+				return false;
+		for (j = first; j < site->nfields; j++)
+			if (strcmp(site->keys[j], key) == 0)
+				return false;
+	}
 	for (i = first; i < site->nfields; i++) {
 		const char *key = site->keys[i];
 		if (!key_plain(key) || is_reserved(rs, key))
@@ -400,20 +456,23 @@ static bool rename_taken(const key_plan *p, size_t e, unsigned suffix)
 /* Fills *p for the line: each key's written text, which entries survive,
  * which are renamed. false on out of memory. */
 static bool plan_keys(key_plan *p, const rset *rs, bool json, const sonde_logger *l,
-                      const sonde_log_site *site, unsigned first)
+                      const sonde_log_site *site, unsigned first, const scoped_view *sv)
 {
-	size_t e, f, total = l->nbound + (site->nfields - first);
+	size_t e, f, total = l->nbound + sv->n + (site->nfields - first);
 
 	p->rs = rs;
 	p->text = (sonde_buf)SONDE_BUF_INIT;
 	p->nbound = l->nbound;
+	p->nscoped = sv->n;
 	p->n = total;
 	p->ent = total <= PLAN_STACK ? p->stack : sonde__malloc(total * sizeof(*p->ent));
 	if (!p->ent)
 		return false;
 	for (e = 0; e < total; e++) {
-		const char *key =
-		        e < l->nbound ? l->bound[e].key : site->keys[first + e - l->nbound];
+		const char *key = e < l->nbound ? l->bound[e].key
+		                  : e < l->nbound + sv->n
+		                          ? sv->key[e - l->nbound]
+		                          : site->keys[first + e - l->nbound - sv->n];
 		p->ent[e].off = p->text.len;
 		put_key_text(&p->text, json, key);
 		p->ent[e].len = p->text.len - p->ent[e].off;
@@ -746,6 +805,7 @@ typedef struct fctx {
 	bool err_done; /* ecs, otel: an error field took error.* / exception.* */
 	bool simple;   /* no key plan */
 	key_plan plan;
+	scoped_view scv; /* the record's scoped fields (log_scope.c) */
 } fctx;
 
 static const char *const level_upper[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
@@ -905,13 +965,32 @@ static void put_bounds(fctx *f, const sonde_logger *l)
 	}
 }
 
+/* The record's scoped fields (scalars), after the bound ones. */
+static void put_scoped(fctx *f, const sonde_logger *l)
+{
+	size_t e = f->simple ? 0 : f->plan.nbound;
+	unsigned i;
+
+	for (i = 0; i < f->scv.n; i++, e++) {
+		if (f->simple)
+			put_key(f->b, f->json, f->scv.key[i]);
+		else if (!f->plan.ent[e].alive)
+			continue; /* a later scope or the call has the same key */
+		else
+			put_key_raw(f->b, f->json, f->plan.text.data + f->plan.ent[e].off,
+			            f->plan.ent[e].len, f->plan.ent[e].suffix);
+		put_value(f->b, f->json, f->scv.type[i], f->scv.u[i], f->scv.s[i],
+		          l->nredact && sonde__log_redacted(l, f->scv.key[i]));
+	}
+}
+
 /* The call's fields from `first`, strings from s. */
 static void put_fields(fctx *f, const sonde__log_rec *rec, unsigned first, const char *s)
 {
 	const rec_hdr *h = rec->h;
 	const sonde_log_site *site = h->site;
 	const sonde_logger *l = h->logger;
-	size_t e = f->simple ? 0 : f->plan.nbound;
+	size_t e = f->simple ? 0 : f->plan.nbound + f->plan.nscoped;
 	unsigned i;
 
 	for (i = first; i < h->nfields; i++, e++) {
@@ -1011,9 +1090,10 @@ static void format_rec(sonde_buf *b, const sonde_log_sink *sk, const sonde__log_
 		msg_len = (rec->vals[0] & REC_STR_NULL) ? 0 : (uint32_t)rec->vals[0];
 		first = 1;
 	}
-	f.simple = keys_simple(&rs, l, site, first);
+	scoped_read(&f.scv, rec);
+	f.simple = keys_simple(&rs, l, site, first, &f.scv);
 	if (!f.simple) {
-		if (!plan_keys(&f.plan, &rs, f.json, l, site, first)) {
+		if (!plan_keys(&f.plan, &rs, f.json, l, site, first, &f.scv)) {
 			plan_free(&f.plan);
 			b->oom = 1; /* the caller writes nothing */
 			return;
@@ -1060,6 +1140,7 @@ static void format_rec(sonde_buf *b, const sonde_log_sink *sk, const sonde__log_
 			}
 		}
 		put_bounds(&f, l);
+		put_scoped(&f, l);
 		put_fields(&f, rec, first, s);
 		put_flags(&f, h);
 		sonde__buf_putc(b, '}');
@@ -1089,6 +1170,7 @@ static void format_rec(sonde_buf *b, const sonde_log_sink *sk, const sonde__log_
 			sonde__buf_puts(b, ",\"thread.id\":");
 			put_i64(b, rec->tid);
 		}
+		put_scoped(&f, l);
 		put_fields(&f, rec, first, s);
 		put_flags(&f, h);
 		drop_comma(b, at);
@@ -1133,6 +1215,7 @@ static void format_rec(sonde_buf *b, const sonde_log_sink *sk, const sonde__log_
 		}
 		if (rec->ctx)
 			put_ctx_text(&f, rec->ctx, corr);
+		put_scoped(&f, l);
 		put_fields(&f, rec, first, s);
 		put_flags(&f, h);
 		sonde__buf_putc(b, '}');
@@ -1178,6 +1261,7 @@ static void format_rec(sonde_buf *b, const sonde_log_sink *sk, const sonde__log_
 		}
 		if (rec->ctx)
 			put_ctx_text(&f, rec->ctx, corr);
+		put_scoped(&f, l);
 		put_fields(&f, rec, first, s);
 		put_flags(&f, h);
 		break;

@@ -196,6 +196,10 @@ sonde_logger *sonde__logger_build(const sonde_log_opts *o_in)
 	l->flight_level = (int)o->flight_level;
 	l->flight_trigger = o->flight_trigger ? (int)o->flight_trigger : SONDE_LOG_LEVEL_ERROR;
 	l->flight_scope = o->flight_scope;
+	l->sample_first = o->sample_first;
+	l->sample_thereafter = o->sample_thereafter;
+	l->sample_interval_ms = o->sample_interval_ms;
+	l->sample_errors = o->sample_errors;
 	sonde__logger_levels(l, initial_level(o));
 	l->overflow = (int)o->overflow;
 	l->service_len = strlen(o->service);
@@ -288,6 +292,10 @@ sonde_logger *sonde__logger_build_child(const sonde_logger *parent, const sonde_
 	l->flight_level = parent->flight_level;
 	l->flight_trigger = parent->flight_trigger;
 	l->flight_scope = parent->flight_scope;
+	l->sample_first = parent->sample_first;
+	l->sample_thereafter = parent->sample_thereafter;
+	l->sample_interval_ms = parent->sample_interval_ms;
+	l->sample_errors = parent->sample_errors;
 	sonde__logger_levels(l, (int)sonde_logger_level(parent));
 	l->overflow = parent->overflow;
 	l->service_len = parent->service_len;

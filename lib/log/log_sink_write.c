@@ -112,7 +112,8 @@ static void format_notice(sonde_buf *b, sonde_log_sink *s, const sonde__log_rec 
 	static const char *const keys[] = {"sink", "errors", "lines_lost"};
 	static const unsigned char types[] = {SONDE_LOG_T_STR, SONDE_LOG_T_U64, SONDE_LOG_T_U64};
 	static const sonde_log_site site = {
-	        "log sink write failed", __FILE__, keys, types, __LINE__, SONDE_LOG_LEVEL_WARN, 3};
+	        "log sink write failed", __FILE__, keys, types, __LINE__,
+	        SONDE_LOG_LEVEL_WARN,    3,        0,    NULL};
 	rec_hdr h;
 	uint64_t vals[3];
 	sonde__log_rec rec;
@@ -130,6 +131,8 @@ static void format_notice(sonde_buf *b, sonde_log_sink *s, const sonde__log_rec 
 	rec.ctx = NULL;
 	rec.vals = vals;
 	rec.strs = s->name;
+	rec.scope = NULL;
+	rec.scope_strs = NULL;
 	rec.ns = like->ns;
 	rec.tid = 0;
 	sonde_buf_reset(b);

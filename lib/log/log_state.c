@@ -22,3 +22,5 @@ sonde__log_global sonde__log_g = {
 SONDE_TLS_DYNAMIC int sonde__log_is_backend;
 
 SONDE_TLS sonde__log_ring *sonde__log_tls_ring;
+
+SONDE_TLS sonde_log_scope *sonde__log_tls_scope;

@@ -1,7 +1,8 @@
 /*
  * lib/log/log_stats.c - the logger's counts: sonde_log_stats_get(), the
  * self-metrics on the default registry (sonde_log_records_total{level},
- * sonde_log_dropped_total, the sink-error family) and the backend's export
+ * sonde_log_dropped_total, sonde_log_sampled_total{level}, the sink-error
+ * family) and the backend's export
  * of its counts into both. Calls: log_level.c (level names as labels),
  * log_state.c, metrics.
  */
@@ -37,6 +38,11 @@ static void register_metrics(void)
 	for (i = 0; i < 6; i++)
 		if (G.m_records[i])
 			sonde_counter_add_u64(G.m_records[i], 0);
+	f = sonde_counter_family_new(NULL, "sonde_log_sampled_total",
+	                             "Log records dropped by call-site sampling, by level.", 1,
+	                             lvl_label);
+	for (i = 0; f && i < 6; i++)
+		G.m_sampled[i] = sonde_counter_with(f, sonde_log_level_name(i));
 	G.m_sink_errors =
 	        sonde_counter_family_new(NULL, "sonde_log_sink_errors_total",
 	                                 "Log lines that did not reach their sink (failed writes, "
@@ -52,6 +58,7 @@ void sonde__log_stats_init(void)
 /* What the backend has already exported (backend thread only). */
 static uint64_t written_exported[6];
 static uint64_t dropped_exported;
+static uint64_t sampled_exported[6];
 
 void sonde__log_stats_publish(const uint64_t written[6])
 {
@@ -75,6 +82,19 @@ void sonde__log_stats_publish(const uint64_t written[6])
 	if (d != dropped_exported && G.m_dropped)
 		sonde_counter_add_u64(G.m_dropped, d - dropped_exported);
 	dropped_exported = d;
+	for (i = 0; i < 6; i++) {
+		d = sonde__load_relaxed(&G.sampled[i]);
+		if (d != sampled_exported[i] && G.m_sampled[i])
+			sonde_counter_add_u64(G.m_sampled[i], d - sampled_exported[i]);
+		sampled_exported[i] = d;
+	}
+}
+
+uint64_t sonde_log_sampled_total(int level)
+{
+	if (level < 0 || level > 5)
+		return 0;
+	return sonde__load_relaxed(&G.sampled[level]);
 }
 
 int sonde_log_stats_get(sonde_log_stats *out)

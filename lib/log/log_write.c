@@ -24,6 +24,7 @@
 
 typedef struct dyn_site {
 	sonde_log_site site;
+	sonde_log_site_state state; /* sampling, per combination */
 	uint64_t hash;
 	size_t bytes;
 	struct dyn_site *next;
@@ -121,6 +122,8 @@ static const dyn_site *intern(int level, const sonde_log_field *f, size_t n, uin
 	d->site.types = d->types;
 	d->site.level = (unsigned char)level;
 	d->site.nfields = (unsigned char)(n + 1);
+	d->site.flags = SONDE_LOG_SITE_F_STATE;
+	d->site.state = &d->state;
 	d->next = sites;
 	sites = d;
 	nsites++;

@@ -12,49 +12,44 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 
 /* One label value into the hash: its bytes eight at a time (the last word
  * zero-padded, little-endian), then its length, so ("ab","c") and
- * ("a","bc") hash apart. */
+ * ("a","bc") hash apart. The last partial word is read with loads that
+ * overlap bytes already read (never past p + n), not byte by byte. */
 static inline uint64_t hash_value(uint64_t h, const char *p, size_t n)
 {
-	size_t j, k;
+	size_t j, rem;
 	uint64_t w;
 
 	for (j = 0; j + 8 <= n; j += 8)
 		h = mix(h, sonde__load_le64(p + j));
-	if (j < n) {
-		/* byte by byte: a variable-length memcpy would be a libc call */
-		w = 0;
-		for (k = 0; j + k < n; k++)
-			w |= (uint64_t)(unsigned char)p[j + k] << (8 * k);
+	rem = n - j;
+	if (rem) {
+		if (n >= 8) {
+			/* the last eight bytes, shifted down past the ones hashed */
+			w = sonde__load_le64(p + n - 8) >> (8 * (8 - rem));
+		} else if (rem >= 4) {
+			/* two four-byte loads; the overlap ORs equal bytes */
+			w = (uint64_t)sonde__load_le32(p) | (uint64_t)sonde__load_le32(p + rem - 4)
+			                                            << (8 * (rem - 4));
+		} else {
+			/* 1 to 3 bytes: the first, the middle and the last */
+			w = (uint64_t)(unsigned char)p[0] |
+			    (uint64_t)(unsigned char)p[rem / 2] << (8 * (rem / 2)) |
+			    (uint64_t)(unsigned char)p[rem - 1] << (8 * (rem - 1));
+		}
 		h = mix(h, w);
 	}
 	return mix(h, n);
 }
 
-/* hash_value() of a NUL-terminated value, measuring it on the way: one
- * pass instead of strnlen and then the hash. Stops once past
- * SONDE_LABEL_VALUE_MAX bytes (*len then says too long). */
+/* hash_value() of a NUL-terminated value, measured with libc's strnlen
+ * (vectorized) up to one byte past SONDE_LABEL_VALUE_MAX (*len then says
+ * too long, and the hash is not used). */
 static inline uint64_t hash_cstr(uint64_t h, const char *p, size_t *len)
 {
-	size_t j = 0;
-	unsigned k;
-	uint64_t w;
+	size_t n = strnlen(p, (size_t)SONDE_LABEL_VALUE_MAX + 1);
 
-	for (;;) {
-		w = 0;
-		for (k = 0; k < 8; k++) {
-			unsigned char ch = (unsigned char)p[j + k];
-			if (!ch)
-				break;
-			w |= (uint64_t)ch << (8 * k);
-		}
-		j += k;
-		if (k)
-			h = mix(h, w);
-		if (k < 8 || j > SONDE_LABEL_VALUE_MAX)
-			break;
-	}
-	*len = j;
-	return mix(h, j);
+	*len = n;
+	return n > SONDE_LABEL_VALUE_MAX ? h : hash_value(h, p, n);
 }
 
 /* A murmur3 finalizer, so the low bits that pick the slot are well mixed. */

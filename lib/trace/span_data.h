@@ -52,14 +52,20 @@ typedef struct sonde__span_data {
  * start time (wall clock derived from its monotonic start), kind, status and
  * the inline attributes. NULL on out-of-memory (counted). */
 sonde__span_data *sonde__span_data_new(const sonde_span *span);
-/* At the span's end: the wall-clock end (one clock read) and the start
- * derived from it and the monotonic duration, so end - start is exactly
- * the measured duration. */
+/* At the span's end: the wall-clock end (the monotonic end through an
+ * offset between the clocks at most a second old: no clock read) and the
+ * start derived from it and the monotonic duration, so end - start is
+ * exactly the measured duration. */
 void sonde__span_data_end(sonde__span_data *d, int64_t duration_ns);
 /* The wall-clock start: exact after the end, estimated before it. */
 int64_t sonde__span_data_start_unix(const sonde__span_data *d);
-/* Frees the record and everything it holds. NULL is a no-op. */
+/* Frees the record and everything it holds (the struct itself waits in a
+ * bounded pool of spares for the next new record: see span_record.c). NULL
+ * is a no-op. Any thread. */
 void sonde__span_data_free(sonde__span_data *d);
+/* Frees the spares in the pool (the allocation-failure suite, so that a
+ * new record allocates again). */
+void sonde__span_data_pool_drain(void);
 
 /* Adds (or replaces, by key) one attribute; dropped and counted past the
  * limit or on out-of-memory. a->str_len (size_t)-1 means NUL-terminated. */

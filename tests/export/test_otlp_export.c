@@ -237,7 +237,7 @@ static sonde_otlp_stats stats(void)
 static uint64_t dropped(const sonde_otlp_stats *s)
 {
 	return s->dropped_queue_full + s->dropped_rejected + s->dropped_failed +
-	       s->dropped_shutdown + s->dropped_oom;
+	       s->dropped_shutdown + s->dropped_oom + s->dropped_partial;
 }
 
 /* n sampled spans ended by the calling thread; returns the longest end. */
@@ -503,6 +503,35 @@ TEST_TIMEOUT(otlp_export_400_dropped_not_retried, 60)
 	ASSERT_EQ_U64(s.spans_exported + dropped(&s), 12);
 	ASSERT_EQ_INT(receiver_requests(&r), 1);
 	ASSERT_EQ_U64(s.export_requests, 1);
+}
+
+/* A 2xx with a partial success (made by the project's definitions, in the
+ * request's own encoding): the rejected spans are counted as dropped, not
+ * sent again, and the rest as exported. */
+TEST_TIMEOUT(otlp_export_partial_success, 60)
+{
+	for (int json = 0; json < 2; json++) {
+		receiver r;
+		sonde_otlp_options o;
+		sonde_otlp_stats s;
+
+		receiver_start(&r, "partial3");
+		o = opts(r.url);
+		o.max_export_batch_size = 64;
+		o.protocol = json ? SONDE_OTLP_PROTOCOL_JSON : SONDE_OTLP_PROTOCOL_PROTOBUF;
+		ASSERT_OK(sonde_otlp_start(&o));
+		end_spans(10, "partial");
+		ASSERT_OK(sonde_otlp_flush(10000));
+		ASSERT_OK(sonde_otlp_shutdown(5000));
+		receiver_stop(&r);
+		s = stats();
+		ASSERT_EQ_INT(receiver_requests(&r), 1); /* not retried */
+		ASSERT_EQ_U64(s.spans_ended, 10);
+		ASSERT_EQ_U64(s.dropped_partial, 3);
+		ASSERT_EQ_U64(s.spans_exported, 7);
+		ASSERT_EQ_U64(s.export_failures, 0);
+		ASSERT_EQ_U64(s.spans_exported + dropped(&s), 10);
+	}
 }
 
 TEST_TIMEOUT(otlp_export_closed_mid_response_retried, 60)

@@ -2,7 +2,9 @@
  * tests/fuzz/fuzz_log.c - log records with arbitrary strings: every line
  * the logger writes must be one strict JSON object whose message and
  * string field decode to exactly what went in (valid UTF-8), or to the
- * input with each invalid sequence replaced by U+FFFD.
+ * input with each invalid sequence replaced by U+FFFD. The value goes in
+ * twice: as the record's field and as a scoped field (sonde_log_scope_push,
+ * issue 15), whose bytes take the record's other path.
  * Then the output profiles with nested fields and errors (issue 15): the
  * input as foreign tree bytes, and as a program of sonde_log_tree calls
  * (objects, arrays, keys, values, errors), logged with colliding keys
@@ -397,7 +399,9 @@ FUZZ_TARGET(log)
 	size_t msg_len, val_len;
 	char *want, *buf;
 	size_t wn;
-	sonde_log_field f[1];
+	sonde_log_field f[1], sf[1];
+	sonde_log_scope sc;
+	bool scoped;
 
 	if (!lg) {
 		sonde_log_sink *s = sonde_log_sink_callback(cap, NULL, NULL);
@@ -422,8 +426,16 @@ FUZZ_TARGET(log)
 	profiles(data, size);
 	f[0] = sonde_log_field_str("value", val);
 	f[0].len = val_len;
+	sf[0] = sonde_log_field_str("scoped", val);
+	sf[0].len = val_len;
+	/* within SONDE_LOG_SCOPE_BYTES (key, NUL and value) it is pushed */
+	scoped = val_len + 7 <= SONDE_LOG_SCOPE_BYTES;
+	FUZZ_CHECK(sonde_log_scope_push(&sc, sf, 1) == (scoped ? SONDE_OK : SONDE_ELIMIT),
+	           "push: %s", sonde_last_error());
 	FUZZ_CHECK(sonde_log_write(lg, SONDE_LOG_LEVEL_INFO, msg, msg_len, f, 1) == SONDE_OK,
 	           "write");
+	if (scoped)
+		FUZZ_CHECK(sonde_log_scope_pop(&sc) == SONDE_OK, "pop: %s", sonde_last_error());
 	FUZZ_CHECK(sonde_log_flush() == SONDE_OK, "flush");
 	pthread_mutex_lock(&mu);
 	FUZZ_CHECK(line && line_len > 2 && line[0] == '{' && line[line_len - 1] == '}',
@@ -434,6 +446,8 @@ FUZZ_TARGET(log)
 	field("message", want, wn, buf);
 	wn = expected(val, val_len, want);
 	field("value", want, wn, buf);
+	if (scoped && !strstr(line, "\"_truncated\":true"))
+		field("scoped", want, wn, buf);
 	free(want);
 	free(buf);
 	pthread_mutex_unlock(&mu);

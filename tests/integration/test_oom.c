@@ -597,6 +597,83 @@ TEST_TIMEOUT(oom_log_flight_every_allocation, 120)
 	ASSERT_TRUE(oom_loop(flight_scenario, NULL) >= 3); /* ring, store, candidates */
 }
 
+/* ---- scoped fields and sampling (issue 15) ------------------------------------------------
+ * A scope push and pop never allocate: under every failure the scope is
+ * pushed and popped cleanly, and a record that is written carries its
+ * scoped field. The allocations failed are the logger's, the thread's
+ * ring and sonde_log_write's interned site (with its sampling state). */
+
+static int scope_lines, scope_tagged;
+static int scope_line(void *ctx, sonde_log_level level, const char *line, size_t len)
+{
+	(void)ctx;
+	(void)level;
+	__atomic_fetch_add(&scope_lines, 1, __ATOMIC_RELAXED);
+	if (memmem(line, len, "\"user_id\":\"u1\"", 14))
+		__atomic_fetch_add(&scope_tagged, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int scope_scenario(long n)
+{
+	sonde_log_sink *s = sonde_log_sink_callback(scope_line, NULL, NULL);
+	sonde_log_field sf = sonde_log_field_str("user_id", "u1");
+	sonde_log_field wf = sonde_log_field_i64("k", n);
+	sonde_log_scope sc;
+	sonde_log_opts o;
+	sonde_logger *l;
+	int rc = SONDE_OK, i;
+
+	if (!s)
+		return sonde_last_status();
+	__atomic_store_n(&scope_lines, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&scope_tagged, 0, __ATOMIC_RELAXED);
+	sonde_log_opts_init(&o, "oom");
+	o.level_env = "";
+	o.sinks = &s;
+	o.sink_count = 1;
+	/* sampling on, with room: the sites' counts live as long as the
+	 * process, across the loop's runs, so a small first would sample
+	 * later runs out; every decision is still taken */
+	o.sample_first = 100000;
+	o.sample_interval_ms = 0xffffffffu;
+	l = sonde_logger_new(&o);
+	sonde_log_sink_free(s);
+	if (!l)
+		return sonde_last_status();
+	if (sonde_log_scope_push(&sc, &sf, 1) != SONDE_OK)
+		FAIL("allocation %ld: push failed: %s", n, sonde_last_error());
+	for (i = 0; i < 3; i++)
+		LOG_INFO(l, "scoped", LOG_INT("i", i));
+	for (i = 0; i < 3 && rc == SONDE_OK; i++)
+		rc = sonde_log_write(l, SONDE_LOG_LEVEL_INFO, "runtime", 7, &wf, 1);
+	if (sonde_log_scope_pop(&sc) != SONDE_OK)
+		FAIL("allocation %ld: pop failed: %s", n, sonde_last_error());
+	if (sonde_log_scope_fields() != 0)
+		FAIL("allocation %ld: scope left pushed", n);
+	if (rc == SONDE_OK)
+		rc = sonde_log_flush();
+	if (rc == SONDE_OK && __atomic_load_n(&scope_tagged, __ATOMIC_RELAXED) !=
+	                              __atomic_load_n(&scope_lines, __ATOMIC_RELAXED))
+		FAIL("allocation %ld: %d lines, %d with the scoped field", n, scope_lines,
+		     scope_tagged);
+	if (rc == SONDE_OK && failures == 0 && __atomic_load_n(&scope_lines, __ATOMIC_RELAXED) != 6)
+		FAIL("no failure, but %d lines (want 6)", scope_lines);
+	sonde_logger_free(l);
+	{
+		int sr = sonde_log_shutdown();
+		if (sr != SONDE_OK && sr != SONDE_ETIMEDOUT)
+			FAIL("shutdown: %d %s", sr, sonde_last_error());
+	}
+	return rc;
+}
+
+TEST_TIMEOUT(oom_log_scope_and_sampling_every_allocation, 120)
+{
+	install();
+	ASSERT_TRUE(oom_loop(scope_scenario, NULL) >= 2); /* logger, ring, site */
+}
+
 /* ---- health ------------------------------------------------------------------------------------
  */
 
@@ -1010,6 +1087,8 @@ static int model_scenario(long n)
 
 	sonde_trace_set_sampler_ratio(1);
 	sonde__trace_set_processor(&proc);
+	/* no spare record: the record's own allocation fails too */
+	sonde__span_data_pool_drain();
 	sonde_span_start(&s, "oom.model");
 	memset(big, 'b', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';

@@ -914,3 +914,67 @@ TEST(log_profile_console_color_on_a_terminal)
 	ASSERT_TRUE(pty_sink_colored("")); /* empty: as if unset */
 	ASSERT_FALSE(pty_sink_colored("1"));
 }
+
+/* Scoped fields (issue 15.3) in the profiles: top level in ecs (a scoped
+ * "service" renamed like any field), inside attributes in otel, flattened
+ * beside the call's in logfmt. */
+TEST(log_profile_scoped_fields)
+{
+	pcap *c = pcap_new();
+	sonde_log_sink *s[3];
+	sonde_logger *l;
+	sonde_log_scope sc;
+	sonde_log_field f[2] = {sonde_log_field_str("user_id", "u-7"),
+	                        sonde_log_field_str("service", "scoped")};
+	unsigned char mem[64];
+	sonde_log_tree t;
+
+	s[0] = psink(c, NULL, SONDE_LOG_FORMAT_ECS);
+	s[1] = psink(c, NULL, SONDE_LOG_FORMAT_OTEL);
+	s[2] = psink(c, NULL, SONDE_LOG_FORMAT_LOGFMT);
+	l = plogger("checkout", s, 3);
+	sonde_log_tree_init(&t, mem, sizeof mem);
+	ASSERT_OK(sonde_log_tree_array(&t));
+	ASSERT_OK(sonde_log_tree_i64(&t, 1));
+	ASSERT_OK(sonde_log_tree_end(&t));
+	ASSERT_OK(sonde_log_scope_push(&sc, f, 2));
+	LOG_INFO(l, "in scope", LOG_ARR("ids", &t), LOG_INT("n", 3));
+	ASSERT_OK(sonde_log_scope_pop(&sc));
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_U64(c->n, 3);
+	{
+		size_t i;
+		char *ecs = NULL, *otel = NULL, *lf = NULL, *lines;
+		for (i = 0; i < 3; i++) {
+			if (strstr(c->lines[i], "\"ecs.version\""))
+				ecs = c->lines[i];
+			else if (strstr(c->lines[i], "\"severity_number\""))
+				otel = c->lines[i];
+			else
+				lf = c->lines[i];
+		}
+		ASSERT_NOT_NULL(ecs);
+		ASSERT_NOT_NULL(otel);
+		ASSERT_NOT_NULL(lf);
+		ASSERT_CONTAINS(lf, " user_id=u-7 service_1=scoped ids.0=1 n=3");
+		lines = calloc(1, strlen(ecs) + strlen(otel) + 3);
+		strcat(lines, ecs);
+		strcat(lines, "\n");
+		strcat(lines, otel);
+		strcat(lines, "\n");
+		check_lines(
+		        lines,
+		        "{\"count\":2,\"expect\":["
+		        "[[[\"user_id\"],\"u-7\"],[[\"service_1\"],\"scoped\"],"
+		        "[[\"service\",\"name\"],\"checkout\"],[[\"ids\"],[1]],[[\"n\"],3]],"
+		        "[[[\"attributes\",\"user_id\"],\"u-7\"],"
+		        "[[\"attributes\",\"service\"],\"scoped\"],[[\"attributes\",\"ids\"],[1]],"
+		        "[[\"resource\",\"service.name\"],\"checkout\"]]]}");
+		free(lines);
+	}
+	sonde_logger_free(l);
+	for (int i = 0; i < 3; i++)
+		sonde_log_sink_free(s[i]);
+	ASSERT_OK(sonde_log_shutdown());
+	pcap_free(c);
+}

@@ -11,6 +11,9 @@ Usage: otlp_receiver.py DIR PLAN
   in order, the last one repeated:
     200, 400, 503, ...  that status (with an empty protobuf body)
     503ra2              503 with Retry-After: 2
+    partial3            200 with a partial success: 3 rejected, made by
+                        otlp_response.js (protobuf or OTLP/JSON, as the
+                        request's Content-Type was)
     slow3000            wait 3000 ms, then 200
     close               read the request, send half a status line, close
 Runs until killed (SIGTERM).
@@ -19,6 +22,7 @@ import gzip
 import http.server
 import os
 import socketserver
+import subprocess
 import sys
 import time
 
@@ -53,8 +57,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        status, extra = 200, []
-        if answer.startswith("slow"):
+        status, extra, body = 200, [], b""
+        ctype = "application/x-protobuf"
+        if answer.startswith("partial"):
+            json_req = self.headers.get("Content-Type", "").startswith("application/json")
+            kind = "logs" if self.path.endswith("/logs") else "traces"
+            body = subprocess.run(
+                ["node", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                      "otlp_response.js"),
+                 kind, answer[7:], "over the limit", "json" if json_req else "pb"],
+                check=True, stdout=subprocess.PIPE).stdout
+            if json_req:
+                ctype = "application/json"
+        elif answer.startswith("slow"):
             time.sleep(int(answer[4:]) / 1000.0)
         elif "ra" in answer:
             s, ra = answer.split("ra")
@@ -62,11 +77,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             status = int(answer)
         self.send_response(status)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", "0")
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
         for k, v in extra:
             self.send_header(k, v)
         self.end_headers()
+        self.wfile.write(body)
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -4,6 +4,8 @@
  * limits, events, exceptions, links, kind, status, the span processor's
  * hand-off, the resource and the instrumentation scope.
  */
+#include <pthread.h>
+#include <unistd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -317,6 +319,65 @@ TEST(model_processor_takes_the_record)
 	ASSERT_TRUE(taken[1]->end_unix_ns >= d->end_unix_ns);
 	sonde__span_data_free(taken[0]);
 	sonde__span_data_free(taken[1]);
+}
+
+/* The wall clock of a span's end comes from an offset between the clocks
+ * (no read at the end): it still falls between two reads of the wall clock
+ * around the span, within the drift a second can bring (1 ms here). A freed
+ * record is a spare the next one reuses, with nothing of the old one. */
+static void *spare_thread(void *arg)
+{
+	sonde__span_data_free(arg); /* freed on another thread, as the exporter does */
+	return NULL;
+}
+
+TEST(model_end_wall_clock_and_spare_records)
+{
+	static const sonde__span_processor proc = {take, &ntaken};
+	sonde_span s;
+	sonde__span_data *first;
+	pthread_t t;
+	int64_t before, after;
+	int i;
+
+	sonde_trace_set_sampler_ratio(1);
+	sonde__trace_set_processor(&proc);
+	for (i = 0; i < 3; i++) {
+		ntaken = 0;
+		before = sonde_now_unix_ns();
+		sonde_span_start(&s, "timed");
+		sonde_span_set_str(&s, "k", "v");
+		sonde_span_end(&s);
+		after = sonde_now_unix_ns();
+		ASSERT_EQ_INT(ntaken, 1);
+		ASSERT_TRUE(taken[0]->end_unix_ns >= before - 1000000);
+		ASSERT_TRUE(taken[0]->end_unix_ns <= after + 1000000);
+		ASSERT_EQ_INT(taken[0]->end_unix_ns - taken[0]->start_unix_ns, s.duration_ns);
+		sonde__span_data_free(taken[0]);
+		usleep(i == 0 ? 1100000 : 1000); /* the first waits past the anchor's second */
+	}
+	/* a record freed on another thread is taken again, reset */
+	ntaken = 0;
+	sonde_span_start(&s, "first");
+	sonde_span_set_int(&s, "a", 1);
+	sonde_span_add_event(&s, "ev", NULL, 0);
+	sonde_span_end(&s);
+	ASSERT_EQ_INT(ntaken, 1);
+	first = taken[0];
+	sonde__span_data_pool_drain();
+	ASSERT_EQ_INT(pthread_create(&t, NULL, spare_thread, first), 0);
+	ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+	ntaken = 0;
+	sonde_span_start(&s, "second");
+	sonde_span_end(&s);
+	sonde__trace_set_processor(NULL);
+	ASSERT_EQ_INT(ntaken, 1);
+	ASSERT_TRUE(taken[0] == first); /* the spare */
+	ASSERT_STREQ(taken[0]->name, "second");
+	ASSERT_EQ_INT(taken[0]->attr_count, 0);
+	ASSERT_EQ_INT(taken[0]->event_count, 0);
+	ASSERT_TRUE(taken[0]->blocks == NULL);
+	sonde__span_data_free(taken[0]);
 }
 
 /* ---- resource and scope -------------------------------------------------------------- */

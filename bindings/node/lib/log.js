@@ -5,8 +5,53 @@
 // no I/O on the event loop); sonde's backend thread formats the JSON (or
 // logfmt) line and writes it. Every record carries the trace id and span
 // id of the current AsyncLocalStorage context (see trace.js).
+const { AsyncLocalStorage } = require('async_hooks');
 const native = require('./native');
 const { currentContext } = require('./context');
+
+// ---- scoped context fields ----------------------------------------------------------
+// runWithContext(fields, fn, ...args): like AsyncLocalStorage.run, every
+// record logged (through any sonde logger) by fn and by the async work it
+// starts (awaits, timers, callbacks) carries fields, after the trace
+// context and before the record's own; nested contexts nest (an inner
+// field beats an outer one, a record's own field beats both). The store
+// holds the flattened pairs (the last of a key kept, at most 16 keys);
+// around each synchronous write they are pushed as C scopes on the
+// calling thread (sonde_log_scope_push) and popped after it, so the key
+// rules and the record layout are the C library's. Checked on entry with
+// the C library's limits: a TypeError (code 'SONDE_EINVAL': an empty key,
+// one over 64 bytes ...) or a RangeError (code 'SONDE_ELIMIT': more than
+// 16 keys, keys and strings of one context over 1024 bytes).
+const logAls = new AsyncLocalStorage();
+
+function flattenPairs(outer, fields) {
+	const pairs = [];
+	for (const k in fields) pushField(pairs, k, fields[k]);
+	const all = outer.concat(pairs);
+	const out = [];
+	for (let i = 0; i < all.length; i += 2) {
+		let later = false;
+		for (let j = i + 2; j < all.length; j += 2) if (all[j] === all[i]) { later = true; break; }
+		if (!later) out.push(all[i], all[i + 1]);
+	}
+	return out;
+}
+
+function runWithContext(fields, fn, ...args) {
+	if (fields === null || typeof fields !== 'object') throw new TypeError('runWithContext(fields, fn): fields must be an object');
+	if (typeof fn !== 'function') throw new TypeError('runWithContext(fields, fn): fn must be a function');
+	const pairs = flattenPairs(logAls.getStore() || [], fields);
+	native.logScopeCheck(pairs);
+	return logAls.run(pairs, fn, ...args);
+}
+
+// The fields the running code's context carries, as an object.
+function logContext() {
+	const p = logAls.getStore() || [];
+	const o = {};
+	for (let i = 0; i < p.length; i += 2) o[p[i]] = p[i + 1];
+	return o;
+}
 
 // sonde's levels: trace 0, debug 1, info 2, warn 3, error 4, fatal 5, off 6
 const SONDE = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, off: 6 };
@@ -134,7 +179,13 @@ class Logger {
 			args.length = 4 + 2 * (MAX_FIELDS - 1);
 			args.push('meta', JSON.stringify(rest, (k, v) => (typeof v === 'bigint' ? String(v) : v)));
 		}
-		native.loggerWrite.apply(null, args);
+		const scoped = logAls.getStore();
+		if (scoped !== undefined && scoped.length) {
+			args.splice(4, 0, scoped);
+			native.loggerWriteScoped.apply(null, args);
+		} else {
+			native.loggerWrite.apply(null, args);
+		}
 		return this;
 	}
 
@@ -194,10 +245,15 @@ class Logger {
 	}
 }
 
-// createLogger({level = 'info', defaultMeta, format, service, file, stream, redact})
+// createLogger({level = 'info', defaultMeta, format, service, file, stream, redact,
+//               sample})
 //   service: the record's "service" (default: defaultMeta.service, else
 //            "node"); file: append to this path; stream: 'stdout' (default)
-//            or 'stderr'; redact: field keys written as "[REDACTED]".
+//            or 'stderr'; redact: field keys written as "[REDACTED]";
+//   sample: {first, thereafter = 0, intervalMs = 1000, errors = false}:
+//            per (level, field keys) combination and interval, the first
+//            `first` records are written, then one in `thereafter`; error
+//            and fatal only with errors: true. Off when absent.
 function createLogger(opts = {}) {
 	if (opts === null || typeof opts !== 'object') throw new TypeError('createLogger takes an options object');
 	const level = opts.level === undefined ? 'info' : opts.level;
@@ -208,7 +264,18 @@ function createLogger(opts = {}) {
 		service = meta.service;
 		delete meta.service;
 	}
+	const sample = opts.sample === undefined || opts.sample === null ? {} : opts.sample;
+	if (typeof sample !== 'object') throw new TypeError('sample must be an object {first, thereafter, intervalMs, errors}');
+	const u32 = (v, what) => {
+		if (v === undefined) return 0;
+		if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`sample.${what} must be an integer in 0..2**32-1`);
+		return v;
+	};
 	const h = native.loggerNew({
+		sampleFirst: u32(sample.first, 'first'),
+		sampleThereafter: u32(sample.thereafter, 'thereafter'),
+		sampleIntervalMs: u32(sample.intervalMs, 'intervalMs'),
+		sampleErrors: !!sample.errors,
 		service: service === undefined ? 'node' : service,
 		level: code,
 		format: formatCode(opts.format),
@@ -224,4 +291,9 @@ function logStats() {
 	return native.logStats();
 }
 
-module.exports = { createLogger, format, Logger, logStats, LEVELS };
+// Records left out by sampling at this level (a name), all loggers.
+function logSampledTotal(level) {
+	return native.logSampledTotal(levelCode(level));
+}
+
+module.exports = { createLogger, format, Logger, logStats, logSampledTotal, runWithContext, logContext, LEVELS };

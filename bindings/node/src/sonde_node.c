@@ -1237,6 +1237,180 @@ static napi_value n_span_metrics(napi_env env, napi_callback_info info)
 	return undef(env);
 }
 
+/* ---- the OTLP exporter ------------------------------------------------------------ */
+
+/* otlpStart(endpoint|null, [names], [values], [ints x 9]) -> true when it
+ * runs, false when the OTEL_* variables keep it off. The ints are
+ * timeout_ms, protocol, compression, schedule_delay_ms, export_timeout_ms,
+ * max_queue_size, max_export_batch_size, retry_initial_ms, retry_max_ms
+ * (0: the variable's or the default; lib/otlp.js checks them). A value
+ * libsonde refuses throws with its message, the exporter running with the
+ * default in its place. */
+static napi_value n_otlp_start(napi_env env, napi_callback_info info)
+{
+	ARGS(4);
+	sonde_otlp_options o;
+	char *endpoint = NULL;
+	strs names = {0, NULL, NULL}, values = {0, NULL, NULL};
+	sonde_header *h = NULL;
+	int ints[9];
+	napi_value rv;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
+	if (!is_nullish(env, argv[0]) &&
+	    !(endpoint = get_str(env, argv[0], "endpoint", 4096, false, NULL)))
+		return NULL;
+	if (!get_strs(env, argv[1], "header names", 64, 1024, false, &names) ||
+	    !get_strs(env, argv[2], "header values", 64, 8192, false, &values))
+		goto fail;
+	if (names.n != values.n) {
+		range_error(env, "header names and values differ in number");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < 9; i++) {
+		napi_value v;
+		double d;
+		if (napi_get_element(env, argv[3], i, &v) != napi_ok ||
+		    !get_num(env, v, "an exporter option", false, &d))
+			goto fail;
+		if (d < 0 || d > 2147483647.0 || d != floor(d)) {
+			range_error(env, "exporter options are integers in [0, 2^31)");
+			goto fail;
+		}
+		ints[i] = (int)d;
+	}
+	if (names.n) {
+		h = calloc(names.n, sizeof(*h));
+		if (!h) {
+			throw_kind(env, 0, "SONDE_ENOMEM", "out of memory", SONDE_ENOMEM);
+			goto fail;
+		}
+		for (size_t i = 0; i < names.n; i++)
+			h[i] = (sonde_header){names.s[i], names.len[i], values.s[i], values.len[i]};
+	}
+	o.endpoint = endpoint;
+	o.headers = h;
+	o.nheaders = names.n;
+	o.timeout_ms = ints[0];
+	o.protocol = ints[1];
+	o.compression = ints[2];
+	o.schedule_delay_ms = ints[3];
+	o.export_timeout_ms = ints[4];
+	o.max_queue_size = ints[5];
+	o.max_export_batch_size = ints[6];
+	o.retry_initial_ms = ints[7];
+	o.retry_max_ms = ints[8];
+	rc = sonde_otlp_start(&o); /* copies what it keeps */
+	free(h);
+	free(endpoint);
+	free_strs(&names);
+	free_strs(&values);
+	if (rc != SONDE_OK)
+		return throw_sonde(env, rc);
+	NCHECK(napi_get_boolean(env, sonde_otlp_running(), &rv));
+	return rv;
+fail:
+	free(h);
+	free(endpoint);
+	free_strs(&names);
+	free_strs(&values);
+	return NULL;
+}
+
+static napi_value n_otlp_running(napi_env env, napi_callback_info info)
+{
+	napi_value rv;
+	(void)info;
+	NCHECK(napi_get_boolean(env, sonde_otlp_running(), &rv));
+	return rv;
+}
+
+/* otlpFlush(ms) / otlpShutdown(ms): block the calling thread at most ms */
+static napi_value otlp_wait(napi_env env, napi_callback_info info, bool stop)
+{
+	ARGS(1);
+	double d;
+	int rc;
+	if (!get_num(env, argv[0], "timeout", false, &d))
+		return NULL;
+	if (d < 0 || d > 2147483647.0)
+		return range_error(env, "timeout must be in [0, 2^31) ms");
+	rc = stop ? sonde_otlp_shutdown((int)d) : sonde_otlp_flush((int)d);
+	if (rc != SONDE_OK)
+		return throw_sonde(env, rc);
+	return undef(env);
+}
+
+static napi_value n_otlp_flush(napi_env env, napi_callback_info info)
+{
+	return otlp_wait(env, info, false);
+}
+
+static napi_value n_otlp_shutdown(napi_env env, napi_callback_info info)
+{
+	return otlp_wait(env, info, true);
+}
+
+/* otlpStats() -> {spansEnded, ...} (numbers: exact below 2^53) */
+typedef struct stat_field {
+	const char *key;
+	uint64_t value;
+} stat_field;
+
+static napi_value n_otlp_stats(napi_env env, napi_callback_info info)
+{
+	sonde_otlp_stats s;
+	napi_value o;
+	(void)info;
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	sonde_otlp_get_stats(&s);
+	const stat_field t[] = {{"spansEnded", s.spans_ended},
+	                        {"spansExported", s.spans_exported},
+	                        {"droppedQueueFull", s.dropped_queue_full},
+	                        {"droppedRejected", s.dropped_rejected},
+	                        {"droppedFailed", s.dropped_failed},
+	                        {"droppedShutdown", s.dropped_shutdown},
+	                        {"droppedOutOfMemory", s.dropped_oom},
+	                        {"droppedPartialSuccess", s.dropped_partial},
+	                        {"exportRequests", s.export_requests},
+	                        {"exportFailures", s.export_failures},
+	                        {"queueLength", s.queue_length},
+	                        {"exportDurationNs", s.export_duration_ns},
+	                        {"exportThreadCpuNs", s.export_thread_cpu_ns}};
+	NCHECK(napi_create_object(env, &o));
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		NCHECK(napi_set_named_property(env, o, t[i].key, num(env, (double)t[i].value)));
+	return o;
+}
+
+/* resourceService(name|null, version|null, environment|null) */
+static napi_value n_resource_service(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	char *v[3] = {NULL, NULL, NULL};
+	static const char *const what[3] = {"service name", "service version", "environment"};
+	int rc;
+	for (int i = 0; i < 3; i++) {
+		if (is_nullish(env, argv[i]))
+			continue;
+		if (!(v[i] = get_str(env, argv[i], what[i], 4096, false, NULL))) {
+			free(v[0]);
+			free(v[1]);
+			return NULL;
+		}
+	}
+	rc = sonde_resource_set_service(v[0], v[1], v[2]);
+	free(v[0]);
+	free(v[1]);
+	free(v[2]);
+	if (rc != SONDE_OK)
+		return throw_sonde(env, rc);
+	return undef(env);
+}
+
 /* ---- logs ------------------------------------------------------------------------ */
 static void logger_fin(napi_env env, void *p, void *hint)
 {
@@ -1256,6 +1430,8 @@ static napi_value n_logger_new(napi_env env, napi_callback_info info)
 	char *service = NULL, *file = NULL, *stream = NULL;
 	strs redact = {0, NULL, NULL};
 	int32_t level = SONDE_LOG_LEVEL_INFO, fmt = 0;
+	uint32_t sample_first = 0, sample_thereafter = 0, sample_interval_ms = 0;
+	bool sample_errors = false;
 
 	if (type_of(env, o) != napi_object)
 		return type_error(env, "%s must be an object", "logger options");
@@ -1264,6 +1440,11 @@ static napi_value n_logger_new(napi_env env, napi_callback_info info)
 		goto out;
 	napi_get_value_int32(env, prop(env, o, "level"), &level);
 	napi_get_value_int32(env, prop(env, o, "format"), &fmt);
+	/* sampling (validated in lib/log.js: integers 0..2^32-1) */
+	napi_get_value_uint32(env, prop(env, o, "sampleFirst"), &sample_first);
+	napi_get_value_uint32(env, prop(env, o, "sampleThereafter"), &sample_thereafter);
+	napi_get_value_uint32(env, prop(env, o, "sampleIntervalMs"), &sample_interval_ms);
+	napi_get_value_bool(env, prop(env, o, "sampleErrors"), &sample_errors);
 	v = prop(env, o, "file");
 	if (!is_nullish(env, v) && !(file = get_str(env, v, "file", 4096, false, NULL)))
 		goto out;
@@ -1292,6 +1473,10 @@ static napi_value n_logger_new(napi_env env, napi_callback_info info)
 	lo.sink_count = 1;
 	lo.redact_keys = (const char *const *)redact.s;
 	lo.redact_count = redact.n;
+	lo.sample_first = sample_first;
+	lo.sample_thereafter = sample_thereafter;
+	lo.sample_interval_ms = sample_interval_ms;
+	lo.sample_errors = sample_errors;
 	l = sonde_logger_new(&lo);
 	if (!l)
 		throw_sonde(env, 0);
@@ -1417,14 +1602,122 @@ out:
 	return c ? ext(env, c, logger_fin, "logger") : NULL;
 }
 
+/* ---- scoped context fields (runWithContext in lib/log.js) ---------------------------
+ * JavaScript keeps the context's fields in an AsyncLocalStorage store, as
+ * it keeps the trace context: the C scope is per thread and cannot follow
+ * async code. lib/log.js flattens the nested contexts (the last of a key
+ * kept) into one array [k1, v1, ...] of at most SONDE_LOG_SCOPE_TOTAL
+ * pairs; around each synchronous write they are pushed as C scopes of at
+ * most SONDE_LOG_SCOPE_FIELDS fields on this thread and popped after it. */
+#define SCOPE_PAIRS (SONDE_LOG_SCOPE_TOTAL + 1)
+
+typedef struct scoped_set {
+	size_t n, pushed;
+	sonde_log_field fs[SCOPE_PAIRS];
+	char kb[SCOPE_PAIRS][LOG_KEY_CAP], vb[SCOPE_PAIRS][LOG_VAL_CAP];
+	char *kh[SCOPE_PAIRS], *vh[SCOPE_PAIRS];
+	sonde_log_scope sc[3];
+} scoped_set;
+
+static void scoped_release(scoped_set *s)
+{
+	while (s->pushed)
+		(void)!sonde_log_scope_pop(&s->sc[--s->pushed]);
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->kh[i]);
+		free(s->vh[i]);
+	}
+	s->n = 0;
+}
+
+/* Reads arr (an array of pairs) and pushes it. false with a JS exception
+ * pending (bad value, or sonde's refusal: more than 16 fields, a bad key,
+ * a value too long ...); *s is then released. */
+static bool scoped_push(napi_env env, napi_value arr, scoped_set *s)
+{
+	uint32_t len = 0, i;
+	size_t at = 0;
+	int rc = SONDE_OK;
+
+	s->n = s->pushed = 0;
+	if (napi_get_array_length(env, arr, &len) != napi_ok || len % 2 != 0) {
+		type_error(env, "%s must be an array of key/value pairs", "log context");
+		return false;
+	}
+	if (len / 2 > SONDE_LOG_SCOPE_TOTAL)
+		len = 2 * SCOPE_PAIRS; /* the third push refuses: sonde's message */
+	for (i = 0; i + 1 < len; i += 2) {
+		napi_value k, v;
+		napi_get_element(env, arr, i, &k);
+		napi_get_element(env, arr, i + 1, &v);
+		if (!log_field(env, k, v, &s->fs[s->n], s->kb[s->n], s->vb[s->n], &s->kh[s->n],
+		               &s->vh[s->n])) {
+			free(s->kh[s->n]);
+			free(s->vh[s->n]);
+			scoped_release(s);
+			return false;
+		}
+		s->n++;
+	}
+	while (rc == SONDE_OK && at < s->n) {
+		size_t k = s->n - at > SONDE_LOG_SCOPE_FIELDS ? SONDE_LOG_SCOPE_FIELDS : s->n - at;
+		rc = sonde_log_scope_push(&s->sc[s->pushed], s->fs + at, k);
+		if (rc == SONDE_OK)
+			s->pushed++;
+		at += k;
+	}
+	if (rc != SONDE_OK) {
+		throw_sonde(env, rc);
+		scoped_release(s);
+		return false;
+	}
+	return true;
+}
+
+/* logScopeCheck([k1, v1, ...]): pushes and pops, so that runWithContext
+ * refuses a bad context when it is entered, with sonde's message. */
+static napi_value n_log_scope_check(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	scoped_set *s = malloc(sizeof(*s));
+	if (!s)
+		return type_error(env, "%s: out of memory", "log context");
+	if (scoped_push(env, argv[0], s))
+		scoped_release(s);
+	free(s);
+	return NULL;
+}
+
+static napi_value n_log_sampled_total(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	int32_t level = 0;
+	napi_get_value_int32(env, argv[0], &level);
+	return num(env, (double)sonde_log_sampled_total(level));
+}
+
 /* loggerWrite(l, level, message, ctx|null, k1, v1, ...): the record is
  * copied into this thread's ring with ctx as its trace context; sonde's
- * backend thread formats and writes it. */
+ * backend thread formats and writes it.
+ * loggerWriteScoped(l, level, message, ctx|null, [scoped pairs], k1, v1,
+ * ...): the same inside the scoped fields (see above). */
 static void detach_quiet(sonde_context_scope *scope);
+static napi_value logger_write(napi_env env, napi_callback_info info, bool with_scope);
 static napi_value n_logger_write(napi_env env, napi_callback_info info)
 {
-	size_t argc = 4 + 2 * LOG_FIELDS_MAX;
-	napi_value argv[4 + 2 * LOG_FIELDS_MAX];
+	return logger_write(env, info, false);
+}
+static napi_value n_logger_write_scoped(napi_env env, napi_callback_info info)
+{
+	return logger_write(env, info, true);
+}
+
+static napi_value logger_write(napi_env env, napi_callback_info info, bool with_scope)
+{
+	size_t argc = 5 + 2 * LOG_FIELDS_MAX;
+	napi_value argv[5 + 2 * LOG_FIELDS_MAX];
+	size_t first = with_scope ? 5 : 4;
+	scoped_set *scoped = NULL;
 	sonde_logger *l;
 	int32_t level = 0;
 	char *msg = NULL;
@@ -1438,10 +1731,11 @@ static napi_value n_logger_write(napi_env env, napi_callback_info info)
 	char msgbuf[512];
 
 	NCHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	if (argc < 4 || !(l = get_ext(env, argv[0], "logger")))
-		return argc < 4 ? type_error(env, "%s: too few arguments", "loggerWrite") : NULL;
+	if (argc < first || !(l = get_ext(env, argv[0], "logger")))
+		return argc < first ? type_error(env, "%s: too few arguments", "loggerWrite")
+		                    : NULL;
 	napi_get_value_int32(env, argv[1], &level);
-	if ((argc - 4) % 2 != 0)
+	if ((argc - first) % 2 != 0)
 		return type_error(env, "%s: keys and values must pair up", "log fields");
 	/* short messages are copied on the stack */
 	if (type_of(env, argv[2]) == napi_string &&
@@ -1451,13 +1745,26 @@ static napi_value n_logger_write(napi_env env, napi_callback_info info)
 	} else if (!(msg = get_str(env, argv[2], "message", 1 << 24, true, &mlen))) {
 		return NULL;
 	}
-	for (size_t i = 4; i + 1 < argc; i += 2) {
+	for (size_t i = first; i + 1 < argc; i += 2) {
 		if (!log_field(env, argv[i], argv[i + 1], &fs[n], kb[n], vb[n], &kh[n], &vh[n])) {
 			free(kh[n]);
 			free(vh[n]);
 			goto out;
 		}
 		n++;
+	}
+	if (with_scope) {
+		/* heap: the set holds 17 key and value buffers (~7 KiB) */
+		scoped = malloc(sizeof(*scoped));
+		if (!scoped) {
+			type_error(env, "%s: out of memory", "log context");
+			goto out;
+		}
+		if (!scoped_push(env, argv[4], scoped)) {
+			free(scoped);
+			scoped = NULL;
+			goto out;
+		}
 	}
 	if (!is_nullish(env, argv[3])) {
 		sonde_span_context c;
@@ -1472,6 +1779,10 @@ static napi_value n_logger_write(napi_env env, napi_callback_info info)
 	if (rc != 0)
 		throw_sonde(env, rc);
 out:
+	if (scoped) {
+		scoped_release(scoped);
+		free(scoped);
+	}
 	if (msg != msgbuf)
 		free(msg);
 	for (size_t i = 0; i < n; i++) {
@@ -1939,9 +2250,18 @@ static napi_value init(napi_env env, napi_value exports)
 	        {"spanException", n_span_exception},
 	        {"spanEnd", n_span_end},
 	        {"spanMetrics", n_span_metrics},
+	        {"otlpStart", n_otlp_start},
+	        {"otlpRunning", n_otlp_running},
+	        {"otlpFlush", n_otlp_flush},
+	        {"otlpShutdown", n_otlp_shutdown},
+	        {"otlpStats", n_otlp_stats},
+	        {"resourceService", n_resource_service},
 	        {"loggerNew", n_logger_new},
 	        {"loggerChild", n_logger_child},
 	        {"loggerWrite", n_logger_write},
+	        {"loggerWriteScoped", n_logger_write_scoped},
+	        {"logScopeCheck", n_log_scope_check},
+	        {"logSampledTotal", n_log_sampled_total},
 	        {"loggerLevel", n_logger_level},
 	        {"logFlush", n_log_flush},
 	        {"logStats", n_log_stats},

@@ -19,6 +19,7 @@ folder, then the system path (see sonde._lib).
 """
 
 from . import _lib
+from . import otlp
 from ._errors import (AlreadyExists, InvalidArgument, LimitReached, NotFound, OutOfMemory,
                       SondeError, StateError, Timeout, WrongType)
 from .health import Health
@@ -37,6 +38,8 @@ if _lib.HAVE_LOG:
     from . import log
     from .log import LogHandler, Logger, file_sink, stderr_sink, stdout_sink
     from .log import flush as log_flush
+    from .log import log_context
+    from .log import sampled_total as log_sampled_total
     from .log import shutdown as log_shutdown
 
 __version__ = "0.1.0"

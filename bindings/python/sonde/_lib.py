@@ -221,7 +221,8 @@ class LogOpts(ctypes.Structure):
                 ("level_env", c_char_p), ("overflow", c_int), ("redact_keys", P(c_char_p)),
                 ("redact_count", c_size_t), ("sinks", P(c_void_p)), ("sink_count", c_size_t),
                 ("flight_recorder", c_int), ("flight_level", c_int), ("flight_trigger", c_int),
-                ("flight_scope", c_int)]
+                ("flight_scope", c_int), ("sample_first", c_uint), ("sample_thereafter", c_uint),
+                ("sample_interval_ms", c_uint), ("sample_errors", c_int)]
 
 
 class _LogUnion(ctypes.Union):
@@ -235,7 +236,22 @@ class LogField(ctypes.Structure):
 class LogSite(ctypes.Structure):
     _fields_ = [("message", c_void_p), ("file", c_void_p), ("keys", c_void_p),
                 ("types", c_void_p), ("line", c_int), ("level", ctypes.c_ubyte),
-                ("nfields", ctypes.c_ubyte)]
+                ("nfields", ctypes.c_ubyte), ("flags", ctypes.c_ubyte), ("state", c_void_p)]
+
+
+LOG_SCOPE_FIELDS = 8
+LOG_SCOPE_INLINE = 192
+
+
+class LogScope(ctypes.Structure):
+    """sonde_log_scope: caller-owned, private fields (written by C)."""
+    _fields_ = [("priv_up", c_void_p), ("priv_owner", c_void_p), ("priv_magic", c_u32),
+                ("priv_n", c_u32), ("priv_total_n", c_u32), ("priv_total_bytes", c_u32),
+                ("priv_depth", c_u32), ("priv_bytes", c_u32),
+                ("priv_klen", c_u32 * LOG_SCOPE_FIELDS),
+                ("priv_slots", c_u64 * (2 * LOG_SCOPE_FIELDS)),
+                ("priv_f", LogField * LOG_SCOPE_FIELDS),
+                ("priv_text", ctypes.c_char * LOG_SCOPE_INLINE)]
 
 
 class LogValue(ctypes.Structure):
@@ -251,6 +267,24 @@ class LogTree(ctypes.Structure):
 class LogStats(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("written", c_u64 * 6), ("dropped", c_u64),
                 ("truncated", c_u64), ("sink_errors", c_u64), ("rings", c_u64)]
+
+
+# the OTLP exporter (include/sonde/export.h)
+class OtlpOptions(ctypes.Structure):
+    _fields_ = [("size", c_size_t), ("endpoint", c_char_p), ("headers", P(Header)),
+                ("nheaders", c_size_t), ("timeout_ms", c_int), ("protocol", c_int),
+                ("compression", c_int), ("schedule_delay_ms", c_int),
+                ("export_timeout_ms", c_int), ("max_queue_size", c_int),
+                ("max_export_batch_size", c_int), ("retry_initial_ms", c_int),
+                ("retry_max_ms", c_int)]
+
+
+class OtlpStats(ctypes.Structure):
+    _fields_ = [("size", c_size_t)] + [(n, c_u64) for n in (
+        "spans_ended", "spans_exported", "dropped_queue_full", "dropped_rejected",
+        "dropped_failed", "dropped_shutdown", "dropped_oom", "export_requests",
+        "export_failures", "queue_length", "export_duration_ns", "export_thread_cpu_ns",
+        "dropped_partial")]
 
 
 HEALTH_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
@@ -274,12 +308,13 @@ STRUCTS = {
     "sonde_traceparent": TraceParentC, "sonde_expose_result": ExposeResult,
     "sonde_header": Header, "sonde_trace_headers": TraceHeaders,
     "sonde_log_sink_opts": LogSinkOpts, "sonde_log_opts": LogOpts, "sonde_log_field": LogField,
-    "sonde_log_site": LogSite, "sonde_log_value": LogValue, "sonde_log_stats": LogStats,
+    "sonde_log_site": LogSite, "sonde_log_scope": LogScope, "sonde_log_value": LogValue, "sonde_log_stats": LogStats,
     "sonde_log_tree": LogTree,
     "sonde_health_opts": HealthOpts, "sonde_health_check_opts": HealthCheckOpts,
     "sonde_span_event": SpanEvent, "sonde_span_link": SpanLink,
     "sonde_http_server_opts": HttpServerOpts, "sonde_http_request_info": HttpRequestInfo,
-    "sonde_http_request": HttpRequest,
+    "sonde_http_request": HttpRequest, "sonde_otlp_options": OtlpOptions,
+    "sonde_otlp_stats": OtlpStats,
 }
 
 # ---- functions: name -> (restype, argtypes, hot) ----------------------------------
@@ -422,6 +457,19 @@ _DECLS = {
     "sonde_trace_carrier_baggage": (vp, [vp], False),
     "sonde_trace_inject": (c_int, [vp, P(SpanContext), P(TraceHeaders)], False),
     "sonde_trace_headers_destroy": (None, [P(TraceHeaders)], False),
+    # the resource and scope every exporter sends (sonde/trace.h)
+    "sonde_resource_set_str": (c_int, [c_char_p, c_char_p], False),
+    "sonde_resource_set_int": (c_int, [c_char_p, c_i64], False),
+    "sonde_resource_set_service": (c_int, [c_char_p, c_char_p, c_char_p], False),
+    "sonde_resource_get": (c_int, [c_char_p, c_char_p, sz], False),
+    "sonde_trace_set_scope": (c_int, [c_char_p, c_char_p], False),
+    "sonde_trace_get_scope": (None, [c_char_p, sz, c_char_p, sz], False),
+    # the OTLP exporter (sonde/export.h): start, flush and shutdown block
+    "sonde_otlp_start": (c_int, [P(OtlpOptions)], False),
+    "sonde_otlp_running": (c_bool, [], False),
+    "sonde_otlp_flush": (c_int, [c_int], False),
+    "sonde_otlp_shutdown": (c_int, [c_int], False),
+    "sonde_otlp_get_stats": (None, [P(OtlpStats)], False),
 }
 
 # The logger (include/sonde/log.h). Declared only when the library exports it.
@@ -455,6 +503,11 @@ _LOG_DECLS = {
     "sonde_log_tree_init": (None, [P(LogTree), vp, sz], False),
     "sonde_log_tree_error": (c_int, [P(LogTree), c_char_p, sz, c_char_p, sz, c_char_p, sz],
                              False),
+    # scoped context fields: never block, never allocate (hot: keep the GIL)
+    "sonde_log_scope_push": (c_int, [P(LogScope), P(LogField), sz], True),
+    "sonde_log_scope_pop": (c_int, [P(LogScope)], True),
+    "sonde_log_scope_fields": (sz, [], True),
+    "sonde_log_sampled_total": (c_u64, [c_int], True),
 }
 
 # Health checks: sonde_health_evaluate blocks while checks (Python callbacks

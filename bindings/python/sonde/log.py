@@ -21,8 +21,32 @@ sonde_log_write(), which copies the message with the record and interns
 each distinct (level, keys, types) combination once in C (at most 4096 of
 them, so keys must not vary with data; past that the call raises
 sonde.LimitReached). At most 15 fields per record.
+
+Scoped context fields (MDC, AsyncLocalStorage):
+
+    with sonde.log_context(user_id="u1", session_id=sid):
+        log.info("checkout")          # carries user_id and session_id
+        with sonde.log_context(tenant="acme", user_id="u2"):
+            log.info("inner")         # user_id "u2" (inner wins), tenant
+
+The context follows contextvars, like the trace context: a thread's, or an
+asyncio task's and the tasks it starts (each task sees its own). Around
+each record the binding pushes the context's C scopes
+(sonde_log_scope_push) on the calling OS thread and pops them after the
+write, so the fields are copied into the record and the key rules are the
+C library's (a call's field beats a scoped one, an inner context an outer
+one; every line keeps unique keys). They reach records logged through
+this module (Logger, LogHandler); C code called inside the block does not
+see them unless it pushes its own scope.
+
+Sampling per call site (off by default): Logger(..., sample_first=N,
+sample_thereafter=M, sample_interval_ms=1000) writes the first N records
+of each (level, field keys) combination per interval, then one in M;
+error and fatal only with sample_errors=True. log_sampled_total(level)
+counts what was left out (also sonde_log_sampled_total{level}).
 """
 
+import contextvars
 import ctypes
 import traceback
 
@@ -167,18 +191,137 @@ def file_sink(path, format="json", level=None, name=None, max_bytes=0, max_files
     return _new_sink(_lib.lib.sonde_log_sink_file(p, ctypes.byref(o)))
 
 
+# ---- scoped context fields ---------------------------------------------------------
+
+_push = _lib.hot.sonde_log_scope_push
+_pop = _lib.hot.sonde_log_scope_pop
+_context = contextvars.ContextVar("sonde_log_context", default=())
+
+
+def _field_array(fields, what):
+    """A LogField array for fields (a dict), and the bytes it points into."""
+    arr = (_lib.LogField * max(len(fields), 1))()
+    keep = []
+    for i, (k, v) in enumerate(fields.items()):
+        t, raw = _typed(v)
+        f = arr[i]
+        kb = to_bytes(k, what, True)
+        keep.append(kb)
+        f.key = kb
+        f.type = t
+        if t == _T_STR:
+            if raw is None:
+                f.v.s = None
+                f.len = 0
+            else:
+                keep.append(raw)
+                f.v.s = ctypes.cast(ctypes.c_char_p(raw), ctypes.c_void_p).value
+                f.len = len(raw)
+        elif t == _T_F64:
+            f.v.d = raw
+        elif t == _T_I64:
+            f.v.i = raw
+        else:
+            f.v.u = raw
+    return arr, keep
+
+
+class _Layer:
+    __slots__ = ("arr", "n", "keep")
+
+
+class _pushed:
+    """Pushes the layers' C scopes on this OS thread for one call; a fresh
+    struct per layer and call (a layer may be in use on several threads:
+    contexts are copied into executors and tasks)."""
+
+    __slots__ = ("_layers", "_scopes")
+
+    def __init__(self, layers):
+        self._layers = layers
+        self._scopes = []
+
+    def __enter__(self):
+        try:
+            for layer in self._layers:
+                sc = _lib.LogScope()
+                if _push(ctypes.byref(sc), layer.arr, layer.n):
+                    raise _errors.last()
+                self._scopes.append(sc)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        while self._scopes:
+            _pop(ctypes.byref(self._scopes.pop()))
+        return False
+
+
+class log_context:
+    """with sonde.log_context(user_id="u1", tenant=7): ...
+
+    Every record logged through sonde's Python loggers inside the block
+    (this thread, or this asyncio task and the tasks it creates) carries
+    these fields, after the trace context and before the call's own.
+    Contexts nest: an inner one wins on a repeated key, a call's field wins
+    over both. A mapping may be passed for keys that are not identifiers:
+    log_context({"user.id": 1}). Checked on entry, with the C library's
+    limits: at most 8 fields per context, 16 in all and 64 contexts deep,
+    keys of 1..64 bytes, keys and string values of one context at most
+    1024 bytes (sonde.InvalidArgument / sonde.LimitReached). Reusable, not
+    reentrant: each `with` sets it once."""
+
+    def __init__(self, fields=None, /, **kw):
+        f = dict(fields or {})
+        f.update(kw)
+        layer = _Layer()
+        layer.arr, layer.keep = _field_array(f, "context key")
+        layer.n = len(f)
+        self._layer = layer
+        self._token = None
+
+    def __enter__(self):
+        layers = _context.get() + (self._layer,)
+        with _pushed(layers):  # the C library's checks, on this thread
+            pass
+        self._token = _context.set(layers)
+        return self
+
+    def __exit__(self, *exc):
+        _context.reset(self._token)
+        self._token = None
+        return False
+
+
+def context_fields():
+    """How many scoped fields the running context holds (all levels)."""
+    return sum(layer.n for layer in _context.get())
+
+
+def sampled_total(level):
+    """Records left out by call-site sampling at level, all loggers."""
+    return _lib.hot.sonde_log_sampled_total(_level(level))
+
+
 class Logger:
     """Logger(service, level="info", sinks=None (stdout JSON), level_env=None
     ("LOG_LEVEL"; "" for none), overflow="drop"|"block", redact=(keys...),
     flight_recorder=False, flight_level="debug", flight_trigger="error",
-    flight_scope="thread"|"trace"|"all"): with the flight recorder on, records
-    below level down to flight_level are kept in memory per thread and
-    written, marked "_replayed": true, before the next record at
-    flight_trigger or above."""
+    flight_scope="thread"|"trace"|"all", sample_first=0,
+    sample_thereafter=0, sample_interval_ms=1000, sample_errors=False):
+    with the flight recorder on, records below level down to flight_level
+    are kept in memory per thread and written, marked "_replayed": true,
+    before the next record at flight_trigger or above. With sample_first
+    > 0, each (level, field keys) combination writes its first
+    sample_first records per interval, then one in sample_thereafter (0:
+    none); error and fatal only when sample_errors."""
 
     def __init__(self, service, level="info", sinks=None, level_env=None, overflow="drop",
                  redact=(), flight_recorder=False, flight_level="debug", flight_trigger="error",
-                 flight_scope="thread", _handle=None):
+                 flight_scope="thread", sample_first=0, sample_thereafter=0,
+                 sample_interval_ms=0, sample_errors=False, _handle=None):
         if _handle is not None:
             self._h = ctypes.c_void_p(_handle)
             return
@@ -204,6 +347,12 @@ class Logger:
             o.flight_level = _level(flight_level)
             o.flight_trigger = _level(flight_trigger)
             o.flight_scope = scopes[flight_scope]
+        for name, v in (("sample_first", sample_first), ("sample_thereafter", sample_thereafter),
+                        ("sample_interval_ms", sample_interval_ms)):
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < (1 << 32):
+                raise _errors.InvalidArgument(-1, "%s must be an int in 0..2**32-1" % name)
+            setattr(o, name, v)
+        o.sample_errors = 1 if sample_errors else 0
         h = _lib.lib.sonde_logger_new(ctypes.byref(o))
         if not h:
             raise _errors.last()
@@ -296,9 +445,17 @@ class Logger:
                 f.v.u = raw
         # the bytes in keep stay alive until the call returns (it copies);
         # the record carries the running code's trace context (contextvars:
-        # another asyncio task's span may be the thread's current one)
-        with _scoped():
-            rc = (_write_blk if self._blocking else _write_nb)(self._h, lv, m, len(m), arr, n)
+        # another asyncio task's span may be the thread's current one) and
+        # its log context (the C scopes pushed around the call)
+        layers = _context.get()
+        if layers:
+            with _pushed(layers), _scoped():
+                rc = (_write_blk if self._blocking else _write_nb)(self._h, lv, m, len(m), arr,
+                                                                   n)
+        else:
+            with _scoped():
+                rc = (_write_blk if self._blocking else _write_nb)(self._h, lv, m, len(m), arr,
+                                                                   n)
         if rc:
             raise _errors.last()
 

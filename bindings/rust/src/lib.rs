@@ -59,6 +59,7 @@ pub mod status {
     pub const ETYPE: i32 = -6;
     pub const EIO: i32 = -8;
     pub const ESTATE: i32 = -9;
+    pub const ETIMEDOUT: i32 = -10;
 }
 
 fn cstr(p: *const c_char) -> String {
@@ -1701,6 +1702,15 @@ pub struct LoggerOpts<'a> {
     pub flight_level: Option<Level>,
     pub flight_trigger: Option<Level>,
     pub flight_scope: FlightScope,
+    /// Sampling per call site (zap's scheme; off when `sample_first` is
+    /// 0): in each interval of `sample_interval_ms` (0: 1000) a (level,
+    /// field keys) combination writes its first `sample_first` records,
+    /// then one in `sample_thereafter` (0: none). Error and fatal records
+    /// only with `sample_errors`. See [`log_sampled_total`].
+    pub sample_first: u32,
+    pub sample_thereafter: u32,
+    pub sample_interval_ms: u32,
+    pub sample_errors: bool,
 }
 
 /// Whose kept records a trigger writes.
@@ -1756,6 +1766,10 @@ impl Logger {
             }
             co.flight_scope = o.flight_scope as c_int;
         }
+        co.sample_first = o.sample_first;
+        co.sample_thereafter = o.sample_thereafter;
+        co.sample_interval_ms = o.sample_interval_ms;
+        co.sample_errors = o.sample_errors as c_int;
         Ok(Logger { p: nonnull(unsafe { sys::sonde_logger_new(&co) })? })
     }
 
@@ -1834,6 +1848,90 @@ impl Logger {
     pub fn fatal(&self, msg: &str, f: &[(&str, Value)]) {
         self.log(Level::Fatal, msg, f)
     }
+}
+
+/// Records left out by call-site sampling at `level`, all loggers, the
+/// process's life (also `sonde_log_sampled_total{level}`).
+pub fn log_sampled_total(level: Level) -> u64 {
+    unsafe { sys::sonde_log_sampled_total(level as c_int) }
+}
+
+/// Scoped context fields (MDC): while the guard lives, every record the
+/// current thread logs, through any sonde logger (Rust, C, ...), carries
+/// these fields, after the trace context and before the record's own.
+/// Guards nest: an inner field beats an outer one of the same key, a
+/// record's own field beats both (every line keeps unique keys). The guard
+/// is `!Send`: the scope belongs to the thread that made it and is popped
+/// by its drop there; async code that moves between threads should carry
+/// its fields itself (push a scope around each synchronous stretch). Keys
+/// are copied; string values are borrowed for the guard's life (the C
+/// scope points at them; each record copies them).
+///
+/// ```no_run
+/// let log = sonde::Logger::new("svc", &Default::default()).unwrap();
+/// let _s = sonde::log_scope(&[("user_id", "u1".into()), ("tenant", 7i64.into())]).unwrap();
+/// log.info("checkout", &[]); // carries user_id and tenant
+/// ```
+///
+/// Errors (nothing pushed): more than 8 fields, an empty key, a key over
+/// 64 bytes or with a NUL, a key twice, keys and strings over 1024 bytes
+/// (`Limit`), more than 16 scoped fields or 64 scopes on the thread
+/// (`Limit`). Dropping guards out of order pops the inner scopes with the
+/// outer one (their own drops then do nothing); `mem::forget` leaves the
+/// scope pushed (its storage is leaked with it, never freed under C).
+pub fn log_scope<'a>(fields: &[(&str, Value<'a>)]) -> Result<LogScope<'a>> {
+    let keys: Vec<CString> = fields.iter().map(|(k, _)| c(k, "field key")).collect::<Result<_>>()?;
+    let arr: Vec<sys::sonde_log_field> = fields
+        .iter()
+        .zip(&keys)
+        .map(|((_, v), k)| {
+            let r = v.raw();
+            sys::sonde_log_field { key: k.as_ptr(), type_: v.ty() as c_int, v: r.v, len: if matches!(v, Value::Null) { 0 } else { r.len } }
+        })
+        .collect();
+    // the C scope must not move while pushed: boxed
+    let mut sc: Box<std::mem::MaybeUninit<sys::sonde_log_scope>> = Box::new(std::mem::MaybeUninit::zeroed());
+    check(unsafe { sys::sonde_log_scope_push(sc.as_mut_ptr(), if arr.is_empty() { ptr::null() } else { arr.as_ptr() }, arr.len()) })?;
+    Ok(LogScope { sc, popped: false, _keys: keys, _vals: std::marker::PhantomData, _not_send: std::marker::PhantomData })
+}
+
+/// The guard of [`log_scope`]; pops the scope when dropped. Not `Send`
+/// (the scope is its thread's):
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(sonde::log_scope(&[]).unwrap());
+/// ```
+pub struct LogScope<'a> {
+    sc: Box<std::mem::MaybeUninit<sys::sonde_log_scope>>,
+    popped: bool,
+    _keys: Vec<CString>,
+    _vals: std::marker::PhantomData<&'a [u8]>,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl LogScope<'_> {
+    /// Pops now, returning C's verdict (`State` when popped out of order
+    /// or already gone with an outer scope).
+    pub fn pop(mut self) -> Result<()> {
+        self.popped = true;
+        check(unsafe { sys::sonde_log_scope_pop(self.sc.as_mut_ptr()) })
+    }
+}
+
+impl Drop for LogScope<'_> {
+    fn drop(&mut self) {
+        // a scope popped already with an outer one is refused by C
+        // without harm (it checks the thread's stack, not the scope)
+        if !self.popped {
+            let _ = unsafe { sys::sonde_log_scope_pop(self.sc.as_mut_ptr()) };
+        }
+    }
+}
+
+/// Scoped fields the current thread holds (all its scopes).
+pub fn log_scope_fields() -> usize {
+    unsafe { sys::sonde_log_scope_fields() }
 }
 
 /// Returns once every record emitted before the call is written.
@@ -2057,6 +2155,7 @@ pub fn layout_of(name: &str) -> Option<(usize, usize)> {
         "sonde_log_opts" => l!(sys::sonde_log_opts),
         "sonde_log_field" => l!(sys::sonde_log_field),
         "sonde_log_site" => l!(sys::sonde_log_site),
+        "sonde_log_scope" => l!(sys::sonde_log_scope),
         "sonde_log_value" => l!(sys::sonde_log_value),
         "sonde_log_tree" => l!(sys::sonde_log_tree),
         "sonde_health_opts" => l!(sys::sonde_health_opts),
@@ -2069,6 +2168,8 @@ pub fn layout_of(name: &str) -> Option<(usize, usize)> {
         "sonde_http_server_opts" => l!(sys::sonde_http_server_opts),
         "sonde_http_request_info" => l!(sys::sonde_http_request_info),
         "sonde_http_request" => l!(sys::sonde_http_request),
+        "sonde_otlp_options" => l!(sys::sonde_otlp_options),
+        "sonde_otlp_stats" => l!(sys::sonde_otlp_stats),
         _ => None,
     }
 }
@@ -2076,7 +2177,7 @@ pub fn layout_of(name: &str) -> Option<(usize, usize)> {
 #[doc(hidden)]
 /// Offsets of the fields this crate reads or writes by name, in the order
 /// of the layout test's C helper.
-pub fn field_offsets() -> [usize; 8] {
+pub fn field_offsets() -> [usize; 10] {
     use std::mem::offset_of;
     [
         offset_of!(sys::sonde_span, parent_span_id),
@@ -2087,5 +2188,383 @@ pub fn field_offsets() -> [usize; 8] {
         offset_of!(sys::sonde_log_site, nfields),
         offset_of!(sys::sonde_metric_opts, age_buckets),
         offset_of!(sys::sonde_log_opts, sink_count),
+        offset_of!(sys::sonde_otlp_options, retry_max_ms),
+        offset_of!(sys::sonde_otlp_stats, dropped_partial),
     ]
+}
+
+// ---- OTLP export ----------------------------------------------------------------------
+
+/// The OTLP/HTTP span exporter (include/sonde/export.h): every sampled span
+/// ended in the process, by Rust, C, Python or Go code, goes to an
+/// OpenTelemetry Collector, Jaeger or anything that accepts OTLP over HTTP.
+/// The exporter is process-wide (one per process); only spans started
+/// after `start` are exported.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// sonde::otlp::set_service(Some("checkout"), Some("1.4.2"), None).unwrap();
+/// sonde::otlp::Options::new()
+///     .endpoint("http://localhost:4318/v1/traces")
+///     .header("x-tenant", "a")
+///     .protocol(sonde::otlp::Protocol::Protobuf)
+///     .start()
+///     .unwrap();
+/// // ... spans end on any thread ...
+/// sonde::otlp::shutdown(Duration::from_secs(2)).unwrap();
+/// ```
+///
+/// Errors: a bad option (a zero or too long duration, a size of 0 or above
+/// i32::MAX, a NUL in a string, an unknown protocol name given to
+/// `"...".parse::<Protocol>()`) is an `EINVAL` error from `start` and
+/// nothing starts. A value libsonde refuses (an https:// or malformed
+/// endpoint, a bad OTEL_* variable, a batch above the queue size) is an
+/// `EINVAL` error with libsonde's message, but the exporter RUNS with the
+/// default in its place (`running()` is true; `shutdown` stops it).
+pub mod otlp {
+    use super::{c, check, status, sys, Error, Result};
+    use std::ffi::CString;
+    use std::os::raw::{c_char, c_int};
+    use std::ptr;
+    use std::time::Duration;
+
+    /// The request encoding.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Protocol {
+        /// `http/protobuf`
+        Protobuf = 1,
+        /// `http/json`
+        Json = 2,
+    }
+
+    impl std::str::FromStr for Protocol {
+        type Err = Error;
+        /// "http/protobuf" or "http/json" (the OTEL_EXPORTER_OTLP_PROTOCOL
+        /// names); anything else is an EINVAL error.
+        fn from_str(s: &str) -> Result<Protocol> {
+            match s.to_ascii_lowercase().as_str() {
+                "http/protobuf" => Ok(Protocol::Protobuf),
+                "http/json" => Ok(Protocol::Json),
+                _ => Err(Error::new(status::EINVAL, format!("sonde::otlp: protocol {s:?} is not http/protobuf or http/json"))),
+            }
+        }
+    }
+
+    /// The request body's compression.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Compression {
+        None = 1,
+        /// needs zlib in libsonde
+        Gzip = 2,
+    }
+
+    impl std::str::FromStr for Compression {
+        type Err = Error;
+        /// "none" or "gzip"; anything else is an EINVAL error.
+        fn from_str(s: &str) -> Result<Compression> {
+            match s.to_ascii_lowercase().as_str() {
+                "none" => Ok(Compression::None),
+                "gzip" => Ok(Compression::Gzip),
+                _ => Err(Error::new(status::EINVAL, format!("sonde::otlp: compression {s:?} is not none or gzip"))),
+            }
+        }
+    }
+
+    /// The exporter's configuration, a builder. A setting left out takes
+    /// the OTEL_* variable that sets the same thing, then OpenTelemetry's
+    /// default (brackets). Durations are rounded up to whole milliseconds.
+    #[derive(Clone, Debug, Default)]
+    pub struct Options {
+        endpoint: Option<String>,
+        headers: Vec<(String, String)>,
+        timeout: Option<Duration>,
+        protocol: Option<Protocol>,
+        compression: Option<Compression>,
+        schedule_delay: Option<Duration>,
+        export_timeout: Option<Duration>,
+        max_queue_size: Option<usize>,
+        max_export_batch_size: Option<usize>,
+        retry_initial: Option<Duration>,
+        retry_max: Option<Duration>,
+    }
+
+    impl Options {
+        pub fn new() -> Options {
+            Options::default()
+        }
+        /// The full traces URL, http://host[:port][/path]
+        /// [http://localhost:4318/v1/traces]; http only (TLS is the job of
+        /// a local Collector that forwards).
+        pub fn endpoint(mut self, url: &str) -> Options {
+            self.endpoint = Some(url.to_owned());
+            self
+        }
+        /// A request header, added to OTEL_EXPORTER_OTLP_[TRACES_]HEADERS.
+        pub fn header(mut self, name: &str, value: &str) -> Options {
+            self.headers.push((name.to_owned(), value.to_owned()));
+            self
+        }
+        /// One request [10 s].
+        pub fn timeout(mut self, d: Duration) -> Options {
+            self.timeout = Some(d);
+            self
+        }
+        /// [Protobuf]
+        pub fn protocol(mut self, p: Protocol) -> Options {
+            self.protocol = Some(p);
+            self
+        }
+        /// [None]
+        pub fn compression(mut self, c: Compression) -> Options {
+            self.compression = Some(c);
+            self
+        }
+        /// Between batches [5 s].
+        pub fn schedule_delay(mut self, d: Duration) -> Options {
+            self.schedule_delay = Some(d);
+            self
+        }
+        /// One batch, retries included [30 s].
+        pub fn export_timeout(mut self, d: Duration) -> Options {
+            self.export_timeout = Some(d);
+            self
+        }
+        /// Spans waiting for export [2048]; a full queue drops and counts.
+        pub fn max_queue_size(mut self, n: usize) -> Options {
+            self.max_queue_size = Some(n);
+            self
+        }
+        /// Spans per request [512].
+        pub fn max_export_batch_size(mut self, n: usize) -> Options {
+            self.max_export_batch_size = Some(n);
+            self
+        }
+        /// The retry backoff's first wait [1 s].
+        pub fn retry_initial(mut self, d: Duration) -> Options {
+            self.retry_initial = Some(d);
+            self
+        }
+        /// The retry backoff's ceiling [5 s].
+        pub fn retry_max(mut self, d: Duration) -> Options {
+            self.retry_max = Some(d);
+            self
+        }
+        /// `otlp::start(self)`.
+        pub fn start(&self) -> Result<()> {
+            start(self)
+        }
+    }
+
+    fn bad(msg: String) -> Error {
+        Error::new(status::EINVAL, format!("sonde::otlp: {msg}"))
+    }
+
+    fn ceil_ms(d: Duration) -> u128 {
+        let ns = d.as_nanos();
+        ns / 1_000_000 + u128::from(ns % 1_000_000 != 0)
+    }
+
+    fn ms(d: Option<Duration>, what: &str) -> Result<c_int> {
+        let Some(d) = d else { return Ok(0) };
+        let m = ceil_ms(d);
+        if m == 0 {
+            return Err(bad(format!("{what} {d:?} must be positive")));
+        }
+        c_int::try_from(m).map_err(|_| bad(format!("{what} {d:?} is above {} ms", c_int::MAX)))
+    }
+
+    fn count(n: Option<usize>, what: &str) -> Result<c_int> {
+        match n {
+            None => Ok(0),
+            Some(v) if v > 0 && v <= c_int::MAX as usize => Ok(v as c_int),
+            Some(v) => Err(bad(format!("{what} {v} is not in [1, {}]", c_int::MAX))),
+        }
+    }
+
+    /// Starts the exporter: the OTEL_* variables (endpoint, headers,
+    /// timeout, protocol, compression, OTEL_BSP_*, OTEL_SERVICE_NAME, the
+    /// sampler, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER) with the options
+    /// set in `o` over them. Ok also when OTEL_SDK_DISABLED=true or
+    /// OTEL_TRACES_EXPORTER=none kept it off (`running()` tells). Errors:
+    /// see the module; ESTATE when already running.
+    pub fn start(o: &Options) -> Result<()> {
+        // every C string and the header array live until the call returns
+        // (C copies them)
+        let endpoint = o.endpoint.as_deref().map(|e| c(e, "sonde::otlp: endpoint")).transpose()?;
+        let mut hs: Vec<(CString, CString)> = Vec::with_capacity(o.headers.len());
+        for (k, v) in &o.headers {
+            hs.push((c(k, "sonde::otlp: header name")?, c(v, "sonde::otlp: header value")?));
+        }
+        let harr: Vec<sys::sonde_header> = hs
+            .iter()
+            .map(|(k, v)| sys::sonde_header { name: k.as_ptr(), name_len: k.as_bytes().len(), value: v.as_ptr(), value_len: v.as_bytes().len() })
+            .collect();
+        let opts = sys::sonde_otlp_options {
+            size: std::mem::size_of::<sys::sonde_otlp_options>(),
+            endpoint: endpoint.as_ref().map_or(ptr::null(), |e| e.as_ptr()),
+            headers: if harr.is_empty() { ptr::null() } else { harr.as_ptr() },
+            nheaders: harr.len(),
+            timeout_ms: ms(o.timeout, "timeout")?,
+            protocol: o.protocol.map_or(0, |p| p as c_int),
+            compression: o.compression.map_or(0, |x| x as c_int),
+            schedule_delay_ms: ms(o.schedule_delay, "schedule_delay")?,
+            export_timeout_ms: ms(o.export_timeout, "export_timeout")?,
+            max_queue_size: count(o.max_queue_size, "max_queue_size")?,
+            max_export_batch_size: count(o.max_export_batch_size, "max_export_batch_size")?,
+            retry_initial_ms: ms(o.retry_initial, "retry_initial")?,
+            retry_max_ms: ms(o.retry_max, "retry_max")?,
+        };
+        check(unsafe { sys::sonde_otlp_start(&opts) })
+    }
+
+    /// Starts the exporter configured by the OTEL_* variables alone
+    /// (`sonde_otlp_start(NULL)`); errors as `start`.
+    pub fn start_from_env() -> Result<()> {
+        check(unsafe { sys::sonde_otlp_start(ptr::null()) })
+    }
+
+    /// True while the exporter runs.
+    pub fn running() -> bool {
+        unsafe { sys::sonde_otlp_running() }
+    }
+
+    fn wait_ms(d: Duration) -> c_int {
+        c_int::try_from(ceil_ms(d)).unwrap_or(c_int::MAX)
+    }
+
+    /// Waits until every span ended before the call has been exported or
+    /// dropped, at most `timeout`: ETIMEDOUT when it ran out, ESTATE when
+    /// the exporter is not running.
+    pub fn flush(timeout: Duration) -> Result<()> {
+        check(unsafe { sys::sonde_otlp_flush(wait_ms(timeout)) })
+    }
+
+    /// Stops the exporter: sends what is queued for at most `timeout`
+    /// (zero: nothing), drops and counts the rest, joins its thread.
+    /// ETIMEDOUT when the deadline dropped spans (it is stopped all the
+    /// same), ESTATE when it was not running. A dead collector never holds
+    /// the caller longer than `timeout` (plus one name resolution).
+    pub fn shutdown(timeout: Duration) -> Result<()> {
+        check(unsafe { sys::sonde_otlp_shutdown(wait_ms(timeout)) })
+    }
+
+    /// The exporter's self-metrics since it last started (kept after
+    /// shutdown). After `shutdown`, `spans_ended == spans_exported +
+    /// dropped()`.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Stats {
+        /// handed to the exporter
+        pub spans_ended: u64,
+        /// acknowledged with a 2xx
+        pub spans_exported: u64,
+        pub dropped_queue_full: u64,
+        /// a non-retryable status (400, ...)
+        pub dropped_rejected: u64,
+        /// retries ran out of the export timeout
+        pub dropped_failed: u64,
+        /// still queued at the shutdown's deadline
+        pub dropped_shutdown: u64,
+        pub dropped_oom: u64,
+        /// HTTP requests, retries included
+        pub export_requests: u64,
+        pub export_failures: u64,
+        pub queue_length: u64,
+        pub export_duration: Duration,
+        pub export_thread_cpu: Duration,
+        /// a 2xx partial success: the collector refused them
+        pub dropped_partial: u64,
+    }
+
+    impl Stats {
+        /// The sum of the dropped counts.
+        pub fn dropped(&self) -> u64 {
+            self.dropped_queue_full + self.dropped_rejected + self.dropped_failed + self.dropped_shutdown + self.dropped_oom + self.dropped_partial
+        }
+    }
+
+    /// The exporter's statistics now.
+    pub fn stats() -> Stats {
+        let mut s = sys::sonde_otlp_stats { size: std::mem::size_of::<sys::sonde_otlp_stats>(), ..Default::default() };
+        unsafe { sys::sonde_otlp_get_stats(&mut s) };
+        Stats {
+            spans_ended: s.spans_ended,
+            spans_exported: s.spans_exported,
+            dropped_queue_full: s.dropped_queue_full,
+            dropped_rejected: s.dropped_rejected,
+            dropped_failed: s.dropped_failed,
+            dropped_shutdown: s.dropped_shutdown,
+            dropped_oom: s.dropped_oom,
+            export_requests: s.export_requests,
+            export_failures: s.export_failures,
+            queue_length: s.queue_length,
+            export_duration: Duration::from_nanos(s.export_duration_ns),
+            export_thread_cpu: Duration::from_nanos(s.export_thread_cpu_ns),
+            dropped_partial: s.dropped_partial,
+        }
+    }
+
+    fn opt(s: Option<&str>, what: &str) -> Result<Option<CString>> {
+        s.map(|v| c(v, what)).transpose()
+    }
+
+    fn optp(s: &Option<CString>) -> *const c_char {
+        s.as_ref().map_or(ptr::null(), |v| v.as_ptr())
+    }
+
+    /// The resource's service.name, service.version and
+    /// deployment.environment; None leaves one as it is. OTEL_SERVICE_NAME,
+    /// read by `start`, wins over a name set before.
+    pub fn set_service(name: Option<&str>, version: Option<&str>, environment: Option<&str>) -> Result<()> {
+        let (n, v, e) = (opt(name, "service name")?, opt(version, "service version")?, opt(environment, "deployment environment")?);
+        check(unsafe { sys::sonde_resource_set_service(optp(&n), optp(&v), optp(&e)) })
+    }
+
+    /// A string resource attribute.
+    pub fn set_resource_str(key: &str, value: &str) -> Result<()> {
+        let (k, v) = (c(key, "resource attribute key")?, c(value, "resource attribute value")?);
+        check(unsafe { sys::sonde_resource_set_str(k.as_ptr(), v.as_ptr()) })
+    }
+
+    /// An integer resource attribute.
+    pub fn set_resource_int(key: &str, value: i64) -> Result<()> {
+        let k = c(key, "resource attribute key")?;
+        check(unsafe { sys::sonde_resource_set_int(k.as_ptr(), value) })
+    }
+
+    /// Removes a resource attribute.
+    pub fn remove_resource(key: &str) -> Result<()> {
+        let k = c(key, "resource attribute key")?;
+        check(unsafe { sys::sonde_resource_set_str(k.as_ptr(), ptr::null()) })
+    }
+
+    /// A resource attribute's value as text (an integer in decimal); None
+    /// when it is not set.
+    pub fn resource(key: &str) -> Option<String> {
+        let k = CString::new(key).ok()?;
+        let n = unsafe { sys::sonde_resource_get(k.as_ptr(), ptr::null_mut(), 0) };
+        if n < 0 {
+            return None;
+        }
+        let mut buf = vec![0u8; n as usize + 1];
+        if unsafe { sys::sonde_resource_get(k.as_ptr(), buf.as_mut_ptr() as *mut c_char, buf.len()) } < 0 {
+            return None;
+        }
+        buf.truncate(n as usize);
+        Some(String::from_utf8_lossy(&buf).into_owned())
+    }
+
+    /// The instrumentation scope sent with the spans (default: "sonde" and
+    /// libsonde's version).
+    pub fn set_scope(name: &str, version: Option<&str>) -> Result<()> {
+        let (n, v) = (c(name, "scope name")?, opt(version, "scope version")?);
+        check(unsafe { sys::sonde_trace_set_scope(n.as_ptr(), optp(&v)) })
+    }
+
+    /// The instrumentation scope's name and version.
+    pub fn scope() -> (String, String) {
+        let (mut n, mut v) = ([0u8; 256], [0u8; 256]);
+        unsafe { sys::sonde_trace_get_scope(n.as_mut_ptr() as *mut c_char, 256, v.as_mut_ptr() as *mut c_char, 256) };
+        let s = |b: &[u8]| String::from_utf8_lossy(&b[..b.iter().position(|&x| x == 0).unwrap_or(b.len())]).into_owned();
+        (s(&n), s(&v))
+    }
 }

@@ -155,6 +155,42 @@ pub struct sonde_header {
 }
 
 #[repr(C)]
+pub struct sonde_otlp_options {
+    pub size: usize,
+    pub endpoint: *const c_char,
+    pub headers: *const sonde_header,
+    pub nheaders: usize,
+    pub timeout_ms: c_int,
+    pub protocol: c_int,
+    pub compression: c_int,
+    pub schedule_delay_ms: c_int,
+    pub export_timeout_ms: c_int,
+    pub max_queue_size: c_int,
+    pub max_export_batch_size: c_int,
+    pub retry_initial_ms: c_int,
+    pub retry_max_ms: c_int,
+}
+
+#[repr(C)]
+#[derive(Default)]
+pub struct sonde_otlp_stats {
+    pub size: usize,
+    pub spans_ended: u64,
+    pub spans_exported: u64,
+    pub dropped_queue_full: u64,
+    pub dropped_rejected: u64,
+    pub dropped_failed: u64,
+    pub dropped_shutdown: u64,
+    pub dropped_oom: u64,
+    pub export_requests: u64,
+    pub export_failures: u64,
+    pub queue_length: u64,
+    pub export_duration_ns: u64,
+    pub export_thread_cpu_ns: u64,
+    pub dropped_partial: u64,
+}
+
+#[repr(C)]
 pub struct sonde_push_opts {
     pub size: usize,
     pub job: *const c_char,
@@ -271,6 +307,10 @@ pub struct sonde_log_opts {
     pub flight_level: c_int,
     pub flight_trigger: c_int,
     pub flight_scope: c_int,
+    pub sample_first: c_uint,
+    pub sample_thereafter: c_uint,
+    pub sample_interval_ms: c_uint,
+    pub sample_errors: c_int,
 }
 
 #[repr(C)]
@@ -299,6 +339,28 @@ pub struct sonde_log_site {
     pub line: c_int,
     pub level: u8,
     pub nfields: u8,
+    pub flags: u8,
+    pub state: *mut c_void,
+}
+
+pub const SONDE_LOG_SCOPE_FIELDS: usize = 8;
+pub const SONDE_LOG_SCOPE_INLINE: usize = 192;
+
+/// Caller-owned storage of a log scope; its fields are C's to write.
+#[repr(C)]
+pub struct sonde_log_scope {
+    pub priv_up: *mut sonde_log_scope,
+    pub priv_owner: *const c_void,
+    pub priv_magic: u32,
+    pub priv_n: u32,
+    pub priv_total_n: u32,
+    pub priv_total_bytes: u32,
+    pub priv_depth: u32,
+    pub priv_bytes: u32,
+    pub priv_klen: [u32; SONDE_LOG_SCOPE_FIELDS],
+    pub priv_slots: [u64; 2 * SONDE_LOG_SCOPE_FIELDS],
+    pub priv_f: [sonde_log_field; SONDE_LOG_SCOPE_FIELDS],
+    pub priv_text: [c_char; SONDE_LOG_SCOPE_INLINE],
 }
 
 #[repr(C)]
@@ -479,6 +541,10 @@ extern "C" {
         t: *mut sonde_log_tree, ty: *const c_char, ty_len: usize, msg: *const c_char, msg_len: usize, stack: *const c_char,
         stack_len: usize,
     ) -> c_int;
+    pub fn sonde_log_scope_push(s: *mut sonde_log_scope, f: *const sonde_log_field, n: usize) -> c_int;
+    pub fn sonde_log_scope_pop(s: *mut sonde_log_scope) -> c_int;
+    pub fn sonde_log_scope_fields() -> usize;
+    pub fn sonde_log_sampled_total(level: c_int) -> u64;
 
     pub fn sonde_health_opts_init(o: *mut sonde_health_opts);
     pub fn sonde_health_new(o: *const sonde_health_opts) -> *mut sonde_health;
@@ -487,4 +553,16 @@ extern "C" {
     pub fn sonde_health_add_check(h: *mut sonde_health, o: *const sonde_health_check_opts) -> c_int;
     pub fn sonde_health_check_count(h: *const sonde_health) -> usize;
     pub fn sonde_health_evaluate(h: *mut sonde_health, probe: c_int, body: *mut sonde_buf, status: *mut c_int) -> c_int;
+
+    pub fn sonde_otlp_start(o: *const sonde_otlp_options) -> c_int;
+    pub fn sonde_otlp_running() -> bool;
+    pub fn sonde_otlp_flush(timeout_ms: c_int) -> c_int;
+    pub fn sonde_otlp_shutdown(timeout_ms: c_int) -> c_int;
+    pub fn sonde_otlp_get_stats(out: *mut sonde_otlp_stats);
+    pub fn sonde_resource_set_str(key: *const c_char, value: *const c_char) -> c_int;
+    pub fn sonde_resource_set_int(key: *const c_char, value: i64) -> c_int;
+    pub fn sonde_resource_set_service(name: *const c_char, version: *const c_char, env: *const c_char) -> c_int;
+    pub fn sonde_resource_get(key: *const c_char, out: *mut c_char, cap: usize) -> c_int;
+    pub fn sonde_trace_set_scope(name: *const c_char, version: *const c_char) -> c_int;
+    pub fn sonde_trace_get_scope(name: *mut c_char, name_cap: usize, version: *mut c_char, version_cap: usize);
 }

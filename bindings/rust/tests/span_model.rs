@@ -1,31 +1,11 @@
 //! The OpenTelemetry span model from Rust: kind, scalar and array
 //! attributes, events with time and attributes, record_error with the
 //! source chain, links; read back from sonde's record of the span.
+mod common;
+use common::{Inner, Outer};
 use sonde::{Attr, Span, SpanKind, Traceparent};
-use std::fmt;
 use std::time::{Duration, UNIX_EPOCH};
 
-#[derive(Debug)]
-struct Inner;
-impl fmt::Display for Inner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "disk full")
-    }
-}
-impl std::error::Error for Inner {}
-
-#[derive(Debug)]
-struct Outer(Inner);
-impl fmt::Display for Outer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "saving the order failed")
-    }
-}
-impl std::error::Error for Outer {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
 
 #[test]
 fn kind_attributes_events_errors_links() {
@@ -44,7 +24,7 @@ fn kind_attributes_events_errors_links() {
     s.set_attr("w", Attr::F64Array(vec![1.5]));
     s.set_attr("flags", Attr::BoolArray(vec![true, false]));
     s.set_attr("extra", Attr::Int(9));
-    s.record_error(&Outer(Inner));
+    s.record_error(&Outer("saving the order failed", Inner));
     s.add_link(&tp.context(), &[("reason", "batch".into())]);
     assert_eq!(s.kind(), SpanKind::Server);
     assert!(s.is_recording());
@@ -67,7 +47,7 @@ fn kind_attributes_events_errors_links() {
     assert_eq!(ev[1].0, "exception");
     let ex = &ev[1].2;
     let exv = |k: &str| ex.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    assert_eq!(exv("exception.type"), Some(Attr::Str("span_model::Outer".into())));
+    assert_eq!(exv("exception.type"), Some(Attr::Str("span_model::common::Outer".into())));
     assert_eq!(exv("exception.message"), Some(Attr::Str("saving the order failed".into())));
     match exv("exception.stacktrace") {
         Some(Attr::Str(st)) => assert!(st.contains("caused by: disk full"), "{st}"),

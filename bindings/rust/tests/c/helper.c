@@ -59,6 +59,7 @@ int helper_layout(const char *name, size_t *size, size_t *align)
 	L(sonde_log_opts);
 	L(sonde_log_field);
 	L(sonde_log_site);
+	L(sonde_log_scope);
 	L(sonde_log_value);
 	L(sonde_log_tree);
 	L(sonde_health_opts);
@@ -69,6 +70,8 @@ int helper_layout(const char *name, size_t *size, size_t *align)
 	L(sonde_span_event);
 	L(sonde_span_link);
 	L(sonde_http_server_opts);
+	L(sonde_otlp_options);
+	L(sonde_otlp_stats);
 	L(sonde_http_request_info);
 	L(sonde_http_request);
 #undef L
@@ -88,6 +91,8 @@ size_t helper_offset(int i)
 	case 5: return offsetof(sonde_log_site, nfields);
 	case 6: return offsetof(sonde_metric_opts, age_buckets);
 	case 7: return offsetof(sonde_log_opts, sink_count);
+	case 8: return offsetof(sonde_otlp_options, retry_max_ms);
+	case 9: return offsetof(sonde_otlp_stats, dropped_partial);
 	}
 	return (size_t)-1;
 }
