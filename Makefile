@@ -93,6 +93,17 @@ $(OTLP_DEPS): tests/otlp/package.json
 otlp-deps: $(OTLP_DEPS)
 .PHONY: otlp-deps
 
+# The real formatters the log profiles are checked against (npm packages
+# @elastic/ecs-winston-format@1.5.3 and winston@3.19.0; tests/logprofiles,
+# run by tests/log/test_log_profiles.c). A failed install is reported; the
+# comparison tests then fail.
+LOGPROF_DEPS := tests/logprofiles/node_modules/@elastic/ecs-winston-format/package.json
+$(LOGPROF_DEPS): tests/logprofiles/package.json
+	@npm install --prefix tests/logprofiles --no-audit --no-fund --loglevel=error >/dev/null || \
+	  echo "logprofile-deps: npm install --prefix tests/logprofiles failed (the profile comparisons will fail)"
+logprofile-deps: $(LOGPROF_DEPS)
+.PHONY: logprofile-deps
+
 # ---- test builds: plain, asan, tsan -------------------------------------------
 # One directory per variant, the library rebuilt with the variant's flags.
 # Tests reach internals through lib/'s private headers (-Ilib), never by
@@ -121,7 +132,7 @@ $$($(1)_DIR)/cxx-test: tests/cxx/cxx_test.cpp $$($(1)_LIBOBJ) $(HEADERS)
 	$$(CXX) -std=c++17 -Wall -Wextra -Werror $(2) -Iinclude -o $$@ tests/cxx/cxx_test.cpp \
 	  $$($(1)_LIBOBJ) $(PROG_LIBS)
 
-$(1)-bins: $$($(1)_DIR)/sonde-tests $$($(1)_DIR)/cxx-test $(OTLP_DEPS)
+$(1)-bins: $$($(1)_DIR)/sonde-tests $$($(1)_DIR)/cxx-test $(OTLP_DEPS) $(LOGPROF_DEPS)
 endef
 
 $(eval $(call variant,test,-O2))

@@ -22,7 +22,7 @@ static int sgo_log_write(sonde_logger *l, int level, const char *msg, size_t msg
 		f[i].key = keys;
 		keys += strlen(keys) + 1;
 		f[i].type = types[i];
-		if (types[i] == SONDE_LOG_T_STR) {
+		if (types[i] == SONDE_LOG_T_STR || types[i] == SONDE_LOG_T_TREE) {
 			f[i].v.s = lens[i] == (size_t)-1 ? NULL : buf + raw[i];
 			f[i].len = lens[i] == (size_t)-1 ? 0 : lens[i];
 		} else {
@@ -34,11 +34,28 @@ static int sgo_log_write(sonde_logger *l, int level, const char *msg, size_t msg
 }
 
 static sonde_log_field *sgo_fields(size_t n) { return calloc(n ? n : 1, sizeof(sonde_log_field)); }
+
+// An error tree (sonde_log_tree_error) into out[0..cap): its length, or a
+// negative status. stack_len (size_t)-1: no stack.
+static long sgo_err_tree(char *out, size_t cap, const char *type, size_t type_len,
+                         const char *msg, size_t msg_len, const char *stack, size_t stack_len)
+{
+	sonde_log_tree t;
+	int rc;
+
+	sonde_log_tree_init(&t, out, cap);
+	rc = sonde_log_tree_error(&t, type, type_len, msg, msg_len,
+	                          stack_len == (size_t)-1 ? NULL : stack, stack_len);
+	return rc ? rc : (long)t.len;
+}
 */
 import "C"
 
 import (
+	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"unsafe"
 )
 
@@ -72,6 +89,7 @@ const (
 	tU64  = C.SONDE_LOG_T_U64
 	tF64  = C.SONDE_LOG_T_F64
 	tBool = C.SONDE_LOG_T_BOOL
+	tTree = C.SONDE_LOG_T_TREE
 )
 
 // Field is one typed key/value of a record.
@@ -113,11 +131,75 @@ func Err(err error) Field {
 	return String("error", err.Error())
 }
 
+// ErrorField writes err as an error field under k (issue 15): its type
+// (%T of err), its message, and as the stack its chain of wrapped errors
+// (errors.Unwrap, and each error of an errors.Join), one "%T: message"
+// line each. In json: "k":{"type","message","stack"}; in ecs the first
+// error field of a record is error.type, error.message, error.stack_trace;
+// in otel the attributes exception.type, exception.message,
+// exception.stacktrace. A nil err is null.
+func ErrorField(k string, err error) Field {
+	if err == nil {
+		return Null(k)
+	}
+	typ := fmt.Sprintf("%T", err)
+	msg := err.Error()
+	var chain []string
+	var walk func(e error, depth int)
+	walk = func(e error, depth int) {
+		if depth > 32 || len(chain) > 64 {
+			return
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, c := range j.Unwrap() {
+				if c != nil {
+					chain = append(chain, fmt.Sprintf("%T: %s", c, c.Error()))
+					walk(c, depth+1)
+				}
+			}
+			return
+		}
+		if c := errors.Unwrap(e); c != nil {
+			chain = append(chain, fmt.Sprintf("%T: %s", c, c.Error()))
+			walk(c, depth+1)
+		}
+	}
+	walk(err, 0)
+	const max = 60000 // under SONDE_LOG_TREE_BYTES_MAX with the encoding's bytes
+	if len(typ) > 255 {
+		typ = typ[:255]
+	}
+	if len(msg) > max/4 {
+		msg = msg[:max/4]
+	}
+	stack := strings.Join(chain, "\n")
+	if len(stack) > max-len(msg)-len(typ) {
+		stack = stack[:max-len(msg)-len(typ)]
+	}
+	out := make([]byte, 32+len(typ)+len(msg)+len(stack))
+	tb := append([]byte(typ), 0)
+	mb := append([]byte(msg), 0)
+	sb := append([]byte(stack), 0)
+	slen := C.size_t(len(stack))
+	if len(chain) == 0 {
+		slen = ^C.size_t(0)
+	}
+	n := C.sgo_err_tree((*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)),
+		(*C.char)(unsafe.Pointer(&tb[0])), C.size_t(len(typ)),
+		(*C.char)(unsafe.Pointer(&mb[0])), C.size_t(len(msg)),
+		(*C.char)(unsafe.Pointer(&sb[0])), slen)
+	if n < 0 {
+		return String(k, msg) // cannot happen within the sizes above
+	}
+	return Field{key: k, typ: tTree, str: string(out[:n])}
+}
+
 // Sink is a log destination; loggers keep their own reference, so Close
 // it once the loggers that use it are created.
 type Sink struct{ p *C.sonde_log_sink }
 
-// SinkOpts: Format "json" (default) or "logfmt"; Level the sink's minimum;
+// SinkOpts: Format "json" (default), "logfmt", "ecs", "otel" or "console"
+// (SONDE_LOG_FORMAT overrides it); Level the sink's minimum;
 // MaxBytes/MaxFiles rotate file sinks.
 type SinkOpts struct {
 	Format   string
@@ -133,8 +215,14 @@ func sinkOpts(o SinkOpts, co *C.sonde_log_sink_opts) (*C.char, error) {
 	case "", "json":
 	case "logfmt":
 		co.format = C.SONDE_LOG_FORMAT_LOGFMT
+	case "ecs":
+		co.format = C.SONDE_LOG_FORMAT_ECS
+	case "otel":
+		co.format = C.SONDE_LOG_FORMAT_OTEL
+	case "console":
+		co.format = C.SONDE_LOG_FORMAT_CONSOLE
 	default:
-		return nil, fmtErr("sonde: log format %q: want json or logfmt", o.Format)
+		return nil, fmtErr("sonde: log format %q: want json, logfmt, ecs, otel or console", o.Format)
 	}
 	co.level = C.sonde_log_level(o.Level)
 	co.max_bytes = C.uint64_t(o.MaxBytes)
@@ -375,7 +463,7 @@ func (l *Logger) LogErr(lv Level, msg string, fields ...Field) error {
 		keys = append(keys, f.key...)
 		keys = append(keys, 0)
 		types[i] = byte(f.typ)
-		if f.typ == tStr {
+		if f.typ == tStr || f.typ == tTree {
 			if f.null {
 				lens[i] = ^C.size_t(0)
 				continue

@@ -638,6 +638,52 @@ func TestLoggerFieldsLevelsChildren(t *testing.T) {
 	}
 }
 
+// issue 15: an error chain as an error field, in the json, ecs and otel
+// profiles
+func TestLoggerErrorFieldInProfiles(t *testing.T) {
+	dir := t.TempDir()
+	var sinks []*sonde.Sink
+	paths := map[string]string{}
+	for _, f := range []string{"json", "ecs", "otel"} {
+		paths[f] = filepath.Join(dir, f+".log")
+		s, err := sonde.FileSink(paths[f], sonde.SinkOpts{Format: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		sinks = append(sinks, s)
+	}
+	none := ""
+	l, err := sonde.NewLogger(sonde.LoggerOpts{Service: "svc", LevelEnv: &none, Sinks: sinks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, perr := os.Open(filepath.Join(dir, "missing"))
+	wrapped := fmt.Errorf("load config: %w", perr)
+	l.Error("startup failed", sonde.ErrorField("err", wrapped), sonde.Int("attempt", 2))
+	j := readRecords(t, paths["json"])[0]["err"].(map[string]interface{})
+	if j["type"] != "*fmt.wrapError" || j["message"] != wrapped.Error() {
+		t.Errorf("json error %v", j)
+	}
+	if st, _ := j["stack"].(string); !strings.HasPrefix(st, "*fs.PathError: open ") {
+		t.Errorf("json error chain %q", j["stack"])
+	}
+	e := readRecordsNoFlush(t, paths["ecs"])[0]
+	ee := e["error"].(map[string]interface{})
+	if e["log.level"] != "error" || ee["type"] != "*fmt.wrapError" || ee["stack_trace"] != j["stack"] {
+		t.Errorf("ecs record %v", e)
+	}
+	o := readRecordsNoFlush(t, paths["otel"])[0]
+	a := o["attributes"].(map[string]interface{})
+	if o["severity_number"] != 17.0 || a["exception.type"] != "*fmt.wrapError" || a["exception.message"] != wrapped.Error() || a["exception.stacktrace"] != j["stack"] || a["attempt"] != 2.0 {
+		t.Errorf("otel record %v", o)
+	}
+	if _, err := sonde.FileSink(filepath.Join(dir, "x"), sonde.SinkOpts{Format: "yaml"}); err == nil {
+		t.Error("format yaml accepted")
+	}
+}
+
 func TestLoggerGoAndCInOneStreamWithTrace(t *testing.T) {
 	l, path := newLogger(t, sonde.LoggerOpts{Level: sonde.LevelInfo})
 	var traceID string

@@ -147,10 +147,63 @@ SONDE_API SONDE_WUR int sonde_log_configure(const sonde_log_config *c);
  */
 typedef struct sonde_log_sink sonde_log_sink;
 
+/* Output profiles. Every profile writes one record a line; json, ecs and
+ * otel lines are strict JSON (unique keys, no NaN, valid UTF-8).
+ *   JSON     today's shape: {"@timestamp","level","message","service",
+ *            bound fields, trace_id, span_id, trace_flags, correlation_id,
+ *            fields}; the time, level and message keys and the level's
+ *            case are sink options (winston's default is one option away:
+ *            time_key "timestamp").
+ *   LOGFMT   ts=... level=info msg="..." service=... k=v; nested fields
+ *            flattened with dotted keys (meta.user.id=7, tags.0=a).
+ *   ECS      Elastic Common Schema, as the ecs-logging libraries write it:
+ *            {"@timestamp","log.level","message","ecs.version":"8.10.0",
+ *            "service":{"name"},"event":{"dataset"},"log":{"logger"},
+ *            "process":{"thread":
+ *            {"id"}},"trace":{"id"},"span":{"id"}, bound and call fields,
+ *            the first error field as "error":{"type","message",
+ *            "stack_trace"}}. transaction.id is not written (sonde has
+ *            spans, no APM transactions). log.logger and event.dataset are the service
+ *            name (as @elastic/ecs-winston-format sets event.dataset). A user key
+ *            that names an ECS object or field sonde writes (ecs, service,
+ *            log, process, trace, span, error, transaction, and the dotted
+ *            forms ecs.version, service.name, log.level, log.logger,
+ *            process.thread, process.thread.id, trace.id, span.id,
+ *            transaction.id, error.type, error.message, error.stack_trace,
+ *            labels, event, event.dataset, also @timestamp, message,
+ *            correlation_id) is renamed
+ *            key_1 (the rename rule under "loggers"), so a user field
+ *            "service" never turns the service object into a string.
+ *   OTEL     the OpenTelemetry log data model, one JSON object a line:
+ *            {"timestamp":ns,"observed_timestamp":ns,"severity_text":"INFO",
+ *            "severity_number":9,"body":"message","attributes":{bound and
+ *            call fields, correlation_id, thread.id, the first error field
+ *            as exception.type, exception.message, exception.stacktrace},
+ *            "trace_id","span_id","trace_flags":1,"resource":{
+ *            "service.name"}}. Severity numbers as the data model's
+ *            ranges start: TRACE 1, DEBUG 5, INFO 9, WARN 13, ERROR 17,
+ *            FATAL 21. Timestamps are JSON integers (Unix ns; the
+ *            observed time is when the backend formats the record).
+ *   CONSOLE  a line for people: time, the level (upper case, padded,
+ *            coloured with ANSI escapes when the sink is a terminal and
+ *            NO_COLOR is unset or empty), the message, then logfmt's
+ *            key=value fields. */
 typedef enum sonde_log_format {
-	SONDE_LOG_FORMAT_JSON = 0,  /* JSON lines (default) */
-	SONDE_LOG_FORMAT_LOGFMT = 1 /* key=value pairs, one record a line */
+	SONDE_LOG_FORMAT_JSON = 0,   /* JSON lines (default) */
+	SONDE_LOG_FORMAT_LOGFMT = 1, /* key=value pairs, one record a line */
+	SONDE_LOG_FORMAT_ECS = 2,    /* Elastic Common Schema JSON lines */
+	SONDE_LOG_FORMAT_OTEL = 3,   /* OpenTelemetry log data model JSON lines */
+	SONDE_LOG_FORMAT_CONSOLE = 4 /* human lines, coloured on a terminal */
 } sonde_log_format;
+
+/* "json", "logfmt", "ecs", "otel", "console"; "unknown" for anything else.
+ * Static storage. */
+SONDE_API const char *sonde_log_format_name(int format);
+/* Parses a profile name of len bytes (s need not be NUL-terminated),
+ * case-insensitive, surrounding spaces ignored: json, logfmt, ecs, otel,
+ * console. SONDE_EINVAL (and *out untouched) for NULL s or out, or an
+ * unknown name. No allocation. */
+SONDE_API SONDE_WUR int sonde_log_format_parse(const char *s, size_t len, sonde_log_format *out);
 
 typedef struct sonde_log_sink_opts {
 	size_t size;             /* sizeof(sonde_log_sink_opts); required,
@@ -166,14 +219,35 @@ typedef struct sonde_log_sink_opts {
 	                            the file larger; 0 = never rotate */
 	unsigned max_files;      /* file sinks: rotated files kept (app.log.1
 	                            is the newest); 0 = 5 */
+	/* Added with the output profiles (issue 15); zero = the old
+	 * behaviour except format_env. */
+	const char *format_env;  /* environment variable overriding format
+	                            when set: NULL = "SONDE_LOG_FORMAT", "" =
+	                            none. A value that names no profile is
+	                            not fatal: the sink keeps format and
+	                            writes one notice to stderr ("sonde:
+	                            SONDE_LOG_FORMAT=... names no log format
+	                            ...; keeping json") */
+	const char *time_key;    /* json: the time key; NULL = "@timestamp" */
+	const char *level_key;   /* json: NULL = "level" */
+	const char *message_key; /* json: NULL = "message". Keys: 1..64
+	                            printable ASCII bytes without '"', '\\'
+	                            or '=', the three distinct (else
+	                            SONDE_EINVAL); copied. A field named like
+	                            one of them is renamed (key_1). */
+	int level_upper;         /* json, logfmt: "INFO" instead of "info" */
+	int color;               /* console: 0 = when the sink's descriptor is
+	                            a terminal and NO_COLOR is unset or empty,
+	                            1 = always, -1 = never */
 } sonde_log_sink_opts;
 
 /* Zeroes *o and sets size. NULL is a no-op. */
 SONDE_API void sonde_log_sink_opts_init(sonde_log_sink_opts *o);
 
 /* A sink writing to standard output / standard error (never closed by
- * sonde). opts NULL = defaults. NULL with SONDE_EINVAL on bad opts (a size
- * below the first layout, an unknown format, a level out of range),
+ * sonde). opts NULL = defaults (and SONDE_LOG_FORMAT applies). NULL with
+ * SONDE_EINVAL on bad opts (a size below the first layout, an unknown
+ * format, a level out of range, a bad or repeated json key name),
  * SONDE_ENOMEM. */
 SONDE_API SONDE_WUR sonde_log_sink *sonde_log_sink_stdout(const sonde_log_sink_opts *opts);
 SONDE_API SONDE_WUR sonde_log_sink *sonde_log_sink_stderr(const sonde_log_sink_opts *opts);
@@ -241,6 +315,14 @@ SONDE_API uint64_t sonde_log_sink_errors(const sonde_log_sink *s);
  *     correlation_id, _truncated, _replayed) is written as key_1, or key_2, ... when
  *     key_1 is itself a key of the line (the first suffix free of line
  *     keys, the other fields' keys and earlier renames; deterministic).
+ *     The line's own keys depend on the profile (sonde_log_format): json
+ *     adds the sink's time, level and message key names; ecs has its own
+ *     list (at sonde_log_format); in otel the fields are attributes, and
+ *     the line keys are the attributes sonde adds (correlation_id,
+ *     thread.id, exception.type, exception.message, exception.stacktrace,
+ *     _truncated, _replayed).
+ *   - Nested objects (sonde_log_tree) have unique keys too: the builder
+ *     refuses a key twice in one object.
  */
 typedef struct sonde_logger sonde_logger;
 
@@ -344,6 +426,11 @@ typedef struct sonde_log_field {
 #define SONDE_LOG_T_U64 3
 #define SONDE_LOG_T_F64 4
 #define SONDE_LOG_T_BOOL 5
+#define SONDE_LOG_T_TREE                                 \
+	6 /* a nested object, array or error: a finished \
+	     sonde_log_tree's bytes (v.s, len); call     \
+	     fields only (sonde_log_write, the macros),  \
+	     not bound fields */
 
 /* A child of parent with the same service, sinks, level, policy and
  * redaction list, plus n bound fields (written after service, in order;
@@ -426,6 +513,92 @@ static inline sonde_log_field sonde_log_field_bool(const char *key, bool v)
 	return f;
 }
 
+/* ---- nested fields and errors ------------------------------------------------
+ * A sonde_log_tree builds one nested value (an object, an array, or an
+ * error) into memory the caller owns, without allocating:
+ *
+ *   unsigned char mem[512];
+ *   sonde_log_tree t;
+ *   sonde_log_tree_init(&t, mem, sizeof mem);
+ *   sonde_log_tree_object(&t);
+ *   sonde_log_tree_key(&t, "user_id");  sonde_log_tree_i64(&t, 42);
+ *   sonde_log_tree_key(&t, "tags");     sonde_log_tree_array(&t);
+ *   sonde_log_tree_str(&t, "a", SIZE_MAX);  sonde_log_tree_end(&t);
+ *   sonde_log_tree_end(&t);
+ *   LOG_INFO(log, "login", LOG_OBJ("metadata", &t));
+ *
+ * json, ecs and otel write it as nested JSON ("metadata":{"user_id":42,
+ * "tags":["a"]}); logfmt and console flatten it with dotted keys
+ * (metadata.user_id=42 metadata.tags.0=a). The log call copies the bytes
+ * into the ring: the tree may be reused after it.
+ *
+ * An error tree (sonde_log_tree_error) carries a type, a message and
+ * optionally a stack trace. LOG_ERR("error", &t) writes, in json,
+ * "error":{"type":...,"message":...,"stack":...} (winston's errors({stack:
+ * true}) names the same three); in ecs the first error field of a record
+ * becomes "error":{"type","message","stack_trace"}, in otel the attributes
+ * exception.type, exception.message, exception.stacktrace (a second error
+ * field is written as an object under its own key); logfmt and console
+ * flatten it (error.type=... error.message=... error.stack=...).
+ *
+ * Limits, each a clear error (SONDE_ELIMIT, sticky, with a message):
+ * depth SONDE_LOG_TREE_DEPTH_MAX open containers, SONDE_LOG_TREE_KEYS_MAX
+ * keys in a tree, keys of at most 255 bytes, SONDE_LOG_TREE_BYTES_MAX
+ * bytes of encoding (and the caller's cap). Misuse is SONDE_EINVAL
+ * (sticky): NULL t, a key outside an object or twice in one object (byte
+ * for byte), a value where a key is due, end() with nothing open or a key
+ * left without its value, a second root value. The first error sticks:
+ * later calls return it and change nothing; the tree is then written as
+ * null, as is an unfinished one (containers left open). A string value
+ * (len SIZE_MAX = NUL-terminated, NULL = null) may be any bytes: invalid
+ * UTF-8 is written as U+FFFD. Like any field, a tree is cut when its
+ * record would pass a quarter of the ring: the line then holds what fits,
+ * every container closed, and "_truncated":true. Keys of one object that
+ * escape to the same text (invalid UTF-8) keep the first. In logfmt and
+ * console a flattened key is not checked against other dotted keys of the
+ * line (a field "m.a" beside an object "m" with key "a" repeats m.a).
+ */
+#define SONDE_LOG_TREE_DEPTH_MAX 8
+#define SONDE_LOG_TREE_KEYS_MAX 256
+#define SONDE_LOG_TREE_BYTES_MAX 65536
+
+typedef struct sonde_log_tree {
+	unsigned char *buf; /* the encoding: buf[0..len) */
+	size_t cap, len;
+	int status;     /* SONDE_OK, or the first error */
+	unsigned depth; /* open containers */
+	unsigned nkeys;
+	bool key_due;                          /* inside an object: a key comes next */
+	bool done;                             /* the root value is complete */
+	size_t open[SONDE_LOG_TREE_DEPTH_MAX]; /* each open container's start */
+} sonde_log_tree;
+
+/* Starts an empty tree over mem[0..cap) (not owned). NULL t is a no-op;
+ * NULL mem or cap 0 makes a tree whose first value fails with
+ * SONDE_ELIMIT. */
+SONDE_API void sonde_log_tree_init(sonde_log_tree *t, void *mem, size_t cap);
+/* Opens an object / an array (as the root or as a value); closes the
+ * innermost open one. */
+SONDE_API int sonde_log_tree_object(sonde_log_tree *t);
+SONDE_API int sonde_log_tree_array(sonde_log_tree *t);
+SONDE_API int sonde_log_tree_end(sonde_log_tree *t);
+/* The next member's key, inside an object (NUL-terminated, 1..255
+ * bytes; NULL or empty: SONDE_EINVAL). */
+SONDE_API int sonde_log_tree_key(sonde_log_tree *t, const char *key);
+/* Values (after a key in an object, as an element in an array, or as the
+ * root). Doubles as in any field (NaN and infinities as strings). */
+SONDE_API int sonde_log_tree_str(sonde_log_tree *t, const char *s, size_t len);
+SONDE_API int sonde_log_tree_i64(sonde_log_tree *t, int64_t v);
+SONDE_API int sonde_log_tree_u64(sonde_log_tree *t, uint64_t v);
+SONDE_API int sonde_log_tree_f64(sonde_log_tree *t, double v);
+SONDE_API int sonde_log_tree_bool(sonde_log_tree *t, bool v);
+SONDE_API int sonde_log_tree_null(sonde_log_tree *t);
+/* Makes t (empty, just initialized) an error: type and message (NULL =
+ * null), stack NULL = none; lengths SIZE_MAX = NUL-terminated. The tree
+ * is then finished. */
+SONDE_API int sonde_log_tree_error(sonde_log_tree *t, const char *type, size_t type_len,
+                                   const char *message, size_t message_len, const char *stack,
+                                   size_t stack_len);
 /* ---- scoped context fields ----------------------------------------------------
  * A scope pushes key/values (user_id, session_id, tenant ...) that every
  * record the calling thread logs while it is pushed carries, through any
@@ -596,7 +769,10 @@ SONDE_API SONDE_WUR int sonde_log_stats_get(sonde_log_stats *out);
  * and ordering as the macros; never blocks unless the logger's overflow
  * policy is block. Each distinct (level, keys, types) combination is
  * interned once and kept for the process's life: keys must not vary with
- * data. Returns SONDE_OK (also when the level is off: the fields are then
+ * data. A SONDE_LOG_T_TREE field carries a sonde_log_tree's bytes
+ * (sonde_log_field_tree()); bytes that are no finished tree are written
+ * as far as they make sense, every container closed, with
+ * "_truncated":true. Returns SONDE_OK (also when the level is off: the fields are then
  * not checked); SONDE_EINVAL (NULL logger, bad level, too many fields, a
  * NULL or empty key, a key given twice byte for byte other than
  * "message", an unknown type; keys that only escape to the same text, and
@@ -616,7 +792,8 @@ SONDE_API SONDE_WUR int sonde_log_write(sonde_logger *l, int level, const char *
  * raise, nanosleep, backtrace):
  *   - pause the backend (a batch under way may finish, at most 500 ms);
  *   - write every record still in the rings, merged by time, to its
- *     logger's file, stdout and stderr sinks (rotation is not done);
+ *     logger's file, stdout and stderr sinks, each in its profile
+ *     (rotation is not done);
  *     callback sinks cannot be called from a signal handler: their records
  *     are skipped and counted; a record whose line needs memory (over
  *     64 KiB, or keys that need renaming) is skipped and counted;
@@ -626,7 +803,9 @@ SONDE_API SONDE_WUR int sonde_log_write(sonde_logger *l, int level, const char *
  *        "signal":"SIGSEGV","signo":11,"code":1,"fault_address":"0x0",
  *        "thread_id":1234,"records_flushed":N,"records_skipped":N,
  *        "callback_records_skipped":N,"backtrace":["0x...",...]}
- *     (return addresses only: symbolizing is not async-signal-safe; feed
+ *     (in this shape on json, ecs and otel sinks, as logfmt on logfmt
+ *     and console sinks; return addresses only: symbolizing is not
+ *     async-signal-safe; feed
  *     them to addr2line or eu-addr2line with the binary's load address);
  *   - hand the signal on: the handler installed before sonde's runs (so
  *     core dumps, sanitizers and crash reporters keep working), or, for
@@ -741,6 +920,32 @@ static inline sonde_log_value sonde__log_v_bool(bool v)
 	return x;
 }
 
+/* The bytes a log call copies: the tree when finished without error,
+ * else a NULL string (written null). */
+static inline sonde_log_value sonde__log_v_tree(const sonde_log_tree *t)
+{
+	sonde_log_value x;
+	if (t && t->status == 0 && t->done && t->len) {
+		x.v.s = (const char *)t->buf;
+		x.len = t->len;
+	} else {
+		x.v.s = NULL;
+		x.len = (size_t)-1;
+	}
+	return x;
+}
+/* A tree field for sonde_log_write() (same rule: unfinished = null). */
+static inline sonde_log_field sonde_log_field_tree(const char *key, const sonde_log_tree *t)
+{
+	sonde_log_field f;
+	sonde_log_value x = sonde__log_v_tree(t);
+	f.key = key;
+	f.type = SONDE_LOG_T_TREE;
+	f.v.s = x.v.s;
+	f.len = x.v.s ? x.len : 0;
+	return f;
+}
+
 /* Copies one record into the calling thread's ring. vals has
  * site->nfields entries (NULL when 0). Use the macros instead. */
 SONDE_API void sonde__log_emit(sonde_logger *l, const sonde_log_site *site,
@@ -771,6 +976,11 @@ static inline bool sonde__log_on(const sonde_logger *l, int level)
 #define SONDE_LOG_UINT(k, v) (SONDE_LOG_T_U64, "" k "", sonde__log_v_u64(v))
 #define SONDE_LOG_DOUBLE(k, v) (SONDE_LOG_T_F64, "" k "", sonde__log_v_f64(v))
 #define SONDE_LOG_BOOL(k, v) (SONDE_LOG_T_BOOL, "" k "", sonde__log_v_bool(v))
+/* a finished sonde_log_tree (an object, an array or an error) */
+#define SONDE_LOG_TREE(k, t) (SONDE_LOG_T_TREE, "" k "", sonde__log_v_tree(t))
+#define SONDE_LOG_OBJ SONDE_LOG_TREE
+#define SONDE_LOG_ARR SONDE_LOG_TREE
+#define SONDE_LOG_ERR SONDE_LOG_TREE
 
 #define SONDE__LOG_CAT(a, b) SONDE__LOG_CAT_(a, b)
 #define SONDE__LOG_CAT_(a, b) a##b
@@ -903,6 +1113,9 @@ SONDE_API uint64_t sonde_log_sampled_total(int level);
 #define LOG_UINT SONDE_LOG_UINT
 #define LOG_DOUBLE SONDE_LOG_DOUBLE
 #define LOG_BOOL SONDE_LOG_BOOL
+#define LOG_OBJ SONDE_LOG_OBJ
+#define LOG_ARR SONDE_LOG_ARR
+#define LOG_ERR SONDE_LOG_ERR
 #define LOG_SAMPLED SONDE_LOG_SAMPLED
 #endif
 

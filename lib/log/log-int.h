@@ -8,6 +8,7 @@
  * this list (and core, metrics):
  *   log_state.c          the process-wide state and the per-thread words
  *   log_scope.c          scoped context fields: the thread's scope stack
+ *   log_tree.c           sonde_log_tree: nested field values, built by callers
  *   log_level.c          level names, parsing, logger levels
  *   log_clock.c          record timestamps: ticks, and ticks to time
  *   log_config.c         sonde_log_configure()
@@ -107,6 +108,27 @@ enum { REC_F_CTX = 1, REC_F_TRUNC = 2, REC_F_NOTICE = 4, REC_F_REPLAY = 8, REC_F
 #define REC_SCOPE_TYPE(meta) ((int)((meta)&0xff))
 #define REC_SCOPE_KLEN(meta) ((size_t)(((meta) >> 8) & 0xffff))
 
+/* Field types whose value is bytes in the record's string area (a string,
+ * or a sonde_log_tree's encoding; log_tree.c). */
+#define SONDE__LOG_T_BYTES(t) ((t) == SONDE_LOG_T_STR || (t) == SONDE_LOG_T_TREE)
+
+/* sonde_log_tree's encoding (log_tree.c) */
+enum {
+	TREE_OBJ = '{',
+	TREE_END_OBJ = '}',
+	TREE_ARR = '[',
+	TREE_END_ARR = ']',
+	TREE_KEY = 'k',
+	TREE_STR = 's',
+	TREE_I64 = 'i',
+	TREE_U64 = 'u',
+	TREE_F64 = 'd',
+	TREE_TRUE = 't',
+	TREE_FALSE = 'f',
+	TREE_NULL = 'n',
+	TREE_ERR = 'X'
+};
+
 /* String value slots: length in the low 32 bits, flags above. */
 #define REC_STR_NULL (1ull << 63)
 #define REC_STR_TRUNC (1ull << 62)
@@ -143,6 +165,7 @@ typedef struct sonde__log_rec {
 	const uint64_t *scope;  /* the scoped block (REC_F_SCOPE), or NULL */
 	const char *scope_strs; /* its strings, after the call's */
 	int64_t ns;             /* Unix time */
+	long tid;               /* the emitting thread's id; 0 = unknown */
 } sonde__log_rec;
 
 /* The view of the record at h (its time left to the caller, who converts
@@ -153,6 +176,7 @@ static inline void sonde__log_rec_view(sonde__log_rec *rec, const rec_hdr *h)
 
 	rec->h = h;
 	rec->ctx = NULL;
+	rec->tid = 0;
 	if (h->flags & REC_F_CTX) {
 		rec->ctx = (const rec_ctx *)(const void *)p;
 		p += sizeof(rec_ctx);
@@ -168,7 +192,7 @@ static inline void sonde__log_rec_view(sonde__log_rec *rec, const rec_hdr *h)
 		rec->strs = (const char *)(rec->scope + 1 + 2 * rec->scope[0]);
 		s = rec->strs + (rec->ctx ? rec->ctx->corr_len : 0);
 		for (i = 0; i < h->nfields; i++)
-			if (h->site->types[i] == SONDE_LOG_T_STR && !(rec->vals[i] & REC_STR_NULL))
+			if (SONDE__LOG_T_BYTES(h->site->types[i]) && !(rec->vals[i] & REC_STR_NULL))
 				s += (uint32_t)rec->vals[i];
 		rec->scope_strs = s;
 		return;
@@ -191,9 +215,17 @@ typedef struct sonde__log_ring sonde__log_ring;
 /* ---- sinks -------------------------------------------------------------------- */
 enum { SINK_FD = 1, SINK_FILE = 2, SINK_CALLBACK = 3 };
 
+#define SONDE__LOG_KEY_MAX 64 /* a json profile key name, bytes */
+
 struct sonde_log_sink {
 	int kind;
-	int format;
+	int format; /* SONDE_LOG_FORMAT_* */
+	/* the json profile's time, level and message keys ("" = default),
+	 * the level in upper case, console colours */
+	char keys[3][SONDE__LOG_KEY_MAX + 1];
+	bool upper;
+	bool color;
+	signed char color_opt; /* sonde_log_sink_opts.color: -1, 0, 1 */
 	_Atomic int level;
 	_Atomic int refs;
 	_Atomic int reopen;      /* set by sonde_log_sink_reopen, taken by the backend */
@@ -394,11 +426,14 @@ void sonde__log_stats_init(void);
 void sonde__log_stats_publish(const uint64_t written[6]);
 
 /* ---- log_format.c -------------------------------------------------------------- */
-/* Appends one line (with its '\n') for rec in format fmt (0 JSON, 1 logfmt).
- * Off the backend thread (the crash flush) pass crash = true: the
- * backend's timestamp cache is left alone. */
-void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec);
-void sonde__log_format_crash(sonde_buf *b, int fmt, const sonde__log_rec *rec);
+/* Appends one line (with its '\n') for rec in the profile of sink s (its
+ * format and options). Off the backend thread (the crash flush) use
+ * _crash: the backend's timestamp cache is left alone, and nothing is
+ * allocated (a line that would need memory sets b->oom). */
+void sonde__log_format(sonde_buf *b, const sonde_log_sink *s, const sonde__log_rec *rec);
+void sonde__log_format_crash(sonde_buf *b, const sonde_log_sink *s, const sonde__log_rec *rec);
+/* True when sinks a and b write the same line for every record. */
+bool sonde__log_same_profile(const sonde_log_sink *a, const sonde_log_sink *b);
 /* Renders bound fields for a logger (redaction applied). */
 int sonde__log_render_bound(sonde_logger *l);
 bool sonde__log_redacted(const sonde_logger *l, const char *key);

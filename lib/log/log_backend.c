@@ -34,7 +34,7 @@ typedef sonde__log_cursor cursor;
 
 static cursor *cur;
 static size_t ncur, cur_cap;
-static sonde_buf line[2]; /* JSON, logfmt */
+static sonde_buf line[SONDE__LOG_MAX_SINKS]; /* by the first sink of each profile */
 static uint64_t written_local[6];
 
 /* Sinks written in this batch, for the metric export after it. */
@@ -64,10 +64,12 @@ static void write_record(sonde__log_ring *r, const rec_hdr *h, sonde_log_sink **
 {
 	sonde__log_rec rec;
 	sonde_logger *l = h->logger;
-	bool have[2] = {false, false};
+	const sonde_log_sink *have[SONDE__LOG_MAX_SINKS] = {0};
 	size_t i;
 
 	sonde__log_rec_view(&rec, h);
+	if (!(h->flags & REC_F_REPLAY))
+		rec.tid = r->tid; /* a replayed record may be another thread's */
 	rec.ns = sonde__log_ticks_to_ns(h->ts);
 	if (rec.ns < r->last_ns)
 		rec.ns = r->last_ns;
@@ -76,14 +78,17 @@ static void write_record(sonde__log_ring *r, const rec_hdr *h, sonde_log_sink **
 		written_local[h->level]++;
 	for (i = 0; i < l->nsinks; i++) {
 		sonde_log_sink *s = l->sinks[i];
-		int f = s->format == SONDE_LOG_FORMAT_LOGFMT ? 1 : 0;
+		size_t f;
 
 		if ((int)h->level < sonde__load_relaxed(&s->level))
 			continue;
-		if (!have[f]) {
-			sonde_buf_reset(&line[f]);
-			sonde__log_format(&line[f], f, &rec);
-			have[f] = true;
+		/* one line per distinct profile among the logger's sinks */
+		for (f = 0; f < i && !(have[f] && sonde__log_same_profile(have[f], s)); f++)
+			;
+		if (f == i) {
+			sonde_buf_reset(&line[i]);
+			sonde__log_format(&line[i], s, &rec);
+			have[i] = s;
 		}
 		if (line[f].oom)
 			continue; /* out of memory while formatting: nothing sane to write */
@@ -298,8 +303,8 @@ static void backend_exit(void)
 	sonde__free(export_list, export_cap * sizeof(*export_list));
 	export_list = NULL;
 	export_cap = nexport = 0;
-	sonde_buf_destroy(&line[0]);
-	sonde_buf_destroy(&line[1]);
+	for (size_t k = 0; k < SONDE__LOG_MAX_SINKS; k++)
+		sonde_buf_destroy(&line[k]);
 	/* If sonde_log_shutdown() gave up on us (a sink held us past its
 	 * bound), nobody joins: finish the shutdown here. The flags are read
 	 * and written under log_mu by both sides, so exactly one runs it. */

@@ -197,11 +197,13 @@ typedef struct tally {
 } tally;
 
 /* One record to its logger's fd and file sinks. */
-static void flush_record(const rec_hdr *h, tally *t)
+static void flush_record(const rec_hdr *h, long tid, tally *t)
 {
 	sonde_logger *l = h->logger;
 	sonde_buf line[2];
-	bool have[2] = {false, false}, wrote = false;
+	const sonde_log_sink *have[2] = {NULL, NULL};
+	bool wrote = false, lost = false;
+	int next = 0;
 	sonde__log_rec rec;
 	size_t i;
 
@@ -209,11 +211,12 @@ static void flush_record(const rec_hdr *h, tally *t)
 		return;
 	sonde__log_rec_view(&rec, h);
 	rec.ns = sonde__log_ticks_to_ns_crash(h->ts);
+	rec.tid = tid;
 	for (i = 0; i < 2; i++)
 		line[i] = static_buf(line_area[i], CRASH_LINE_MAX);
 	for (i = 0; i < l->nsinks && i < SONDE__LOG_MAX_SINKS; i++) {
 		sonde_log_sink *s = l->sinks[i];
-		int f = s->format == SONDE_LOG_FORMAT_LOGFMT ? 1 : 0;
+		int f;
 
 		if ((int)h->level < sonde__load_relaxed(&s->level))
 			continue;
@@ -223,16 +226,27 @@ static void flush_record(const rec_hdr *h, tally *t)
 		}
 		if (s->fd < 0)
 			continue;
-		if (!have[f]) {
-			sonde__log_format_crash(&line[f], f, &rec);
-			have[f] = true;
+		/* two line areas: the last two profiles formatted (a third
+		 * profile formats again, into the older area) */
+		if (have[0] && sonde__log_same_profile(have[0], s)) {
+			f = 0;
+		} else if (have[1] && sonde__log_same_profile(have[1], s)) {
+			f = 1;
+		} else {
+			f = next;
+			next ^= 1;
+			line[f] = static_buf(line_area[f], CRASH_LINE_MAX);
+			sonde__log_format_crash(&line[f], s, &rec);
+			have[f] = s;
 		}
-		if (line[f].oom)
+		if (line[f].oom) {
+			lost = true;
 			continue;
+		}
 		if (sonde__log_write_all(s->fd, line[f].data, line[f].len) == 0)
 			wrote = true;
 	}
-	if ((have[0] && line[0].oom) || (have[1] && line[1].oom))
+	if (lost)
 		t->skipped++;
 	if (wrote) {
 		t->flushed++;
@@ -245,7 +259,7 @@ static void flush_record(const rec_hdr *h, tally *t)
 static void flush_kept(rec_hdr *h, void *arg)
 {
 	h->flags |= REC_F_REPLAY;
-	flush_record(h, arg);
+	flush_record(h, 0, arg);
 }
 
 /* Step 3: every ring, merged by timestamp, from its read position to its
@@ -272,7 +286,7 @@ static void flush_rings(tally *t)
 			t->skipped++;
 			continue;
 		}
-		flush_record(bh, t);
+		flush_record(bh, best->r->tid, t);
 		best->pos += bh->size;
 	}
 	/* consumer's release without the wake-up (it takes a lock): a
@@ -350,7 +364,12 @@ static void write_crash_record(int idx, const siginfo_t *si, const tally *t)
 	crash_record(idx, si, t, 1, &o[1]);
 	for (i = 0; l && i < l->nsinks && i < SONDE__LOG_MAX_SINKS; i++) {
 		sonde_log_sink *s = l->sinks[i];
-		int f = s->format == SONDE_LOG_FORMAT_LOGFMT ? 1 : 0;
+		/* the crash record keeps its own shape: JSON for the JSON
+		 * profiles (json, ecs, otel), logfmt for logfmt and console */
+		int f = s->format == SONDE_LOG_FORMAT_LOGFMT ||
+		                        s->format == SONDE_LOG_FORMAT_CONSOLE
+		                ? 1
+		                : 0;
 
 		if (s->kind == SINK_CALLBACK || s->fd < 0)
 			continue;

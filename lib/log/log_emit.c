@@ -78,7 +78,7 @@ static size_t cut_strings(rec_shape *sh, const sonde_log_site *site, const sonde
 
 	budget -= corr;
 	for (i = 0; i < n; i++) {
-		if (site->types[i] != SONDE_LOG_T_STR || !vals[i].v.s)
+		if (!SONDE__LOG_T_BYTES(site->types[i]) || !vals[i].v.s)
 			continue;
 		if (sh->slen[i] > budget) {
 			sh->slen[i] = budget;
@@ -125,7 +125,7 @@ static inline void measure(rec_shape *sh, size_t limit, const sonde_log_site *si
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (site->types[i] != SONDE_LOG_T_STR)
+		if (!SONDE__LOG_T_BYTES(site->types[i]))
 			continue;
 		if (!vals[i].v.s) {
 			sh->slen[i] = 0;
@@ -245,7 +245,7 @@ static inline void put_record(uint8_t *p, sonde_logger *l, const sonde_log_site 
 		s += ctx->correlation_len;
 	}
 	for (i = 0; i < n; i++) {
-		if (site->types[i] != SONDE_LOG_T_STR) {
+		if (!SONDE__LOG_T_BYTES(site->types[i])) {
 			v[i] = vals[i].v.u;
 		} else if (!vals[i].v.s) {
 			v[i] = REC_STR_NULL;

@@ -1,8 +1,9 @@
 /*
- * lib/log/log_format.c - records to text: JSON lines and logfmt, on the
- * backend thread; and a logger's bound fields pre-rendered in both formats
- * when the logger is built. Calls: log_level.c (level names), core's
- * buffers, JSON and number writers.
+ * lib/log/log_format.c - records to text in each output profile (json,
+ * ecs, otel, logfmt, console), on the backend thread (and in the crash
+ * flush, which refuses allocation: a line needing memory is skipped); and a logger's bound fields
+ * pre-rendered for json and logfmt when the logger is built. Calls: log_level.c (level names),
+ * core's buffers, JSON and number writers.
  *
  * JSON line, keys in this order:
  *   @timestamp (RFC 3339 UTC, microseconds), level, message, service, the
@@ -41,6 +42,28 @@
  * logfmt: ts=... level=info msg="..." service=... k=v ...; a value is
  * bare when it is non-empty printable ASCII without space, '=', '"' or
  * '\\', otherwise quoted with JSON's escapes.
+ *
+ * Profiles (issue 15; include/sonde/log.h shows each line): json (above,
+ * its time/level/message keys and level case per sink), logfmt, ecs, otel
+ * and console (logfmt's fields after a human head). Each profile has its
+ * own set of line keys for rule 2 (rset_of): json's list plus the sink's
+ * own key names; ecs the ECS fields and objects it writes; otel the
+ * attributes it adds (its top-level keys hold no user field); logfmt and
+ * console json's list. In otel the bound and call fields go inside
+ * "attributes", so rule 1 and 2 apply there.
+ *
+ * Nested values (SONDE_LOG_T_TREE, log_tree.c's encoding) are read
+ * defensively: cut by the ring's limit or foreign (sonde_log_write), a
+ * tree yields a complete JSON value (null, open containers closed) and
+ * "_truncated":true. Keys of one nested object are kept unique as written
+ * (tkeys: the first of two keys that escape alike is kept); the objects
+ * sonde writes itself (service, log, process, trace, span, error,
+ * resource) hold only its own keys, and the top-level keys naming them are
+ * line keys, so user fields are renamed away from them. logfmt and
+ * console flatten a tree to dotted keys. An error tree is mapped once per
+ * line: ecs "error":{type,message,stack_trace}, otel attributes
+ * exception.*; json and later error fields an object under the field's
+ * key.
  */
 #include "log/log-int.h"
 
@@ -99,15 +122,62 @@ static const char *const reserved[] = {
         "@timestamp", "ts",      "level",       "message",        "msg",        "service",
         "trace_id",   "span_id", "trace_flags", "correlation_id", "_truncated", "_replayed"};
 
-static bool is_reserved(const char *k)
+/* ECS: the fields sonde writes, the objects on their paths, and labels
+ * (include/sonde/log.h lists them) */
+static const char *const reserved_ecs[] = {
+        "@timestamp",    "log.level",         "message",        "ecs.version",
+        "ecs",           "service",           "service.name",   "log",
+        "log.logger",    "process",           "process.thread", "process.thread.id",
+        "trace",         "trace.id",          "span",           "span.id",
+        "transaction",   "transaction.id",    "error",          "error.type",
+        "error.message", "error.stack_trace", "labels",         "correlation_id",
+        "event",         "event.dataset",     "_truncated",     "_replayed"};
+
+/* OTel: the attributes sonde adds itself */
+static const char *const reserved_otel[] = {
+        "correlation_id",       "thread.id",  "exception.type", "exception.message",
+        "exception.stacktrace", "_truncated", "_replayed"};
+
+/* The keys a line of a profile writes itself: a field's key among them is
+ * renamed. */
+typedef struct rset {
+	const char *const *list;
+	size_t n;
+	const sonde_log_sink *s; /* json: its own key names too */
+} rset;
+
+static rset rset_of(const sonde_log_sink *s)
+{
+	rset r = {reserved, SONDE_ARRAY_LEN(reserved), NULL};
+
+	if (s->format == SONDE_LOG_FORMAT_ECS) {
+		r.list = reserved_ecs;
+		r.n = SONDE_ARRAY_LEN(reserved_ecs);
+	} else if (s->format == SONDE_LOG_FORMAT_OTEL) {
+		r.list = reserved_otel;
+		r.n = SONDE_ARRAY_LEN(reserved_otel);
+	} else if (s->format == SONDE_LOG_FORMAT_JSON &&
+	           (s->keys[0][0] || s->keys[1][0] || s->keys[2][0])) {
+		r.s = s;
+	}
+	return r;
+}
+
+static bool is_reserved(const rset *rs, const char *k)
 {
 	size_t i;
 
-	for (i = 0; i < SONDE_ARRAY_LEN(reserved); i++)
-		if (k[0] == reserved[i][0] && strcmp(k, reserved[i]) == 0)
+	for (i = 0; i < rs->n; i++)
+		if (k[0] == rs->list[i][0] && strcmp(k, rs->list[i]) == 0)
 			return true;
+	if (rs->s)
+		for (i = 0; i < 3; i++)
+			if (rs->s->keys[i][0] && strcmp(k, rs->s->keys[i]) == 0)
+				return true;
 	return false;
 }
+
+static const rset rset_default = {reserved, SONDE_ARRAY_LEN(reserved), NULL};
 
 bool sonde__log_redacted(const sonde_logger *l, const char *key)
 {
@@ -291,6 +361,7 @@ typedef struct plan_ent {
  * chain of children can bind more than PLAN_STACK fields: then the
  * entries are allocated. */
 typedef struct key_plan {
+	const rset *rs;
 	sonde_buf text; /* every entry's written key, back to back */
 	size_t nbound, nscoped, n;
 	plan_ent *ent;
@@ -298,18 +369,23 @@ typedef struct key_plan {
 } key_plan;
 
 /* True when the line's keys need no plan: every key plain, none reserved,
- * none twice (the bound fields were checked when the logger was built). */
-static bool keys_simple(const sonde_logger *l, const sonde_log_site *site, unsigned first,
-                        const scoped_view *sv)
+ * none twice. With the default reserved set the bound fields were checked
+ * when the logger was built; otherwise they are checked here. */
+static bool keys_simple(const rset *rs, const sonde_logger *l, const sonde_log_site *site,
+                        unsigned first, const scoped_view *sv)
 {
 	unsigned i, j;
 	size_t k;
 
 	if (!l->keys_plain)
 		return false;
+	if (rs->list != reserved || rs->s)
+		for (k = 0; k < l->nbound; k++)
+			if (is_reserved(rs, l->bound[k].key))
+				return false;
 	for (i = 0; i < sv->n; i++) {
 		const char *key = sv->key[i];
-		if (!key_plain(key) || is_reserved(key))
+		if (!key_plain(key) || is_reserved(rs, key))
 			return false;
 		for (j = 0; j < i; j++)
 			if (strcmp(sv->key[j], key) == 0)
@@ -323,7 +399,7 @@ static bool keys_simple(const sonde_logger *l, const sonde_log_site *site, unsig
 	}
 	for (i = first; i < site->nfields; i++) {
 		const char *key = site->keys[i];
-		if (!key_plain(key) || is_reserved(key))
+		if (!key_plain(key) || is_reserved(rs, key))
 			return false;
 		for (j = first; j < i; j++)
 			if (strcmp(site->keys[j], key) == 0)
@@ -355,11 +431,11 @@ static size_t renamed(char *out, const char *text, size_t n, unsigned suffix)
  * plain ASCII) are renamed. */
 static bool rename_taken(const key_plan *p, size_t e, unsigned suffix)
 {
-	char cand[64], other[64];
+	char cand[128], other[128];
 	size_t cl, i;
 
 	cl = renamed(cand, p->text.data + p->ent[e].off, p->ent[e].len, suffix);
-	if (is_reserved(cand))
+	if (is_reserved(p->rs, cand))
 		return true;
 	for (i = 0; i < p->n; i++) {
 		const plan_ent *o = &p->ent[i];
@@ -379,11 +455,12 @@ static bool rename_taken(const key_plan *p, size_t e, unsigned suffix)
 
 /* Fills *p for the line: each key's written text, which entries survive,
  * which are renamed. false on out of memory. */
-static bool plan_keys(key_plan *p, bool json, const sonde_logger *l, const sonde_log_site *site,
-                      unsigned first, const scoped_view *sv)
+static bool plan_keys(key_plan *p, const rset *rs, bool json, const sonde_logger *l,
+                      const sonde_log_site *site, unsigned first, const scoped_view *sv)
 {
 	size_t e, f, total = l->nbound + sv->n + (site->nfields - first);
 
+	p->rs = rs;
 	p->text = (sonde_buf)SONDE_BUF_INIT;
 	p->nbound = l->nbound;
 	p->nscoped = sv->n;
@@ -411,14 +488,14 @@ static bool plan_keys(key_plan *p, bool json, const sonde_logger *l, const sonde
 				p->ent[e].alive = false;
 	/* 2: a line key gets the first free suffix, in order */
 	for (e = 0; e < total; e++) {
-		char t[32];
+		char t[SONDE__LOG_KEY_MAX + 16];
 		unsigned k = 1;
 
 		if (!p->ent[e].alive || p->ent[e].len >= sizeof(t))
 			continue;
 		memcpy(t, p->text.data + p->ent[e].off, p->ent[e].len);
 		t[p->ent[e].len] = '\0';
-		if (!is_reserved(t))
+		if (!is_reserved(rs, t))
 			continue;
 		while (rename_taken(p, e, k))
 			k++;
@@ -449,21 +526,563 @@ static void put_bound(sonde_buf *b, bool json, const sonde_logger *l, const boun
 	put_value(b, json, bf->type, u, s, sonde__log_redacted(l, bf->key));
 }
 
+/* ---- nested values (sonde_log_tree encodings, log_tree.c) ------------------------------- */
+
+/* The encoding may be cut (the ring's record limit, the flight recorder's
+ * slots) or not the builder's at all (sonde_log_write's caller): every
+ * reader here checks each length and writes a complete value whatever it
+ * finds, reporting false when it had to stop early. */
+typedef struct tcur {
+	const unsigned char *p;
+	size_t n, at;
+} tcur;
+
+static bool tc_take(tcur *c, void *out, size_t n)
+{
+	if (c->n - c->at < n)
+		return false;
+	if (out)
+		memcpy(out, c->p + c->at, n);
+	c->at += n;
+	return true;
+}
+
+/* The written keys of the open objects of one tree (offsets in the
+ * output), to keep each object's keys unique as written. */
+typedef struct tkeys {
+	size_t off[SONDE_LOG_TREE_KEYS_MAX], len[SONDE_LOG_TREE_KEYS_MAX];
+	size_t n;
+} tkeys;
+
+/* A scalar token's value in JSON or logfmt text; false when cut or
+ * unknown (then null is written). */
+static bool tree_scalar(sonde_buf *b, bool json, tcur *c, unsigned char tok)
+{
+	char tmp[24];
+	uint64_t u;
+	uint32_t n;
+
+	switch (tok) {
+	case TREE_STR:
+		if (!tc_take(c, &n, 4) || c->n - c->at < n)
+			break;
+		put_str(b, json, (const char *)c->p + c->at, n);
+		c->at += n;
+		return true;
+	case TREE_I64:
+	case TREE_U64:
+	case TREE_F64:
+		if (!tc_take(c, &u, 8))
+			break;
+		if (tok == TREE_I64)
+			sonde__buf_put(b, tmp, sonde__fmt_i64(tmp, (int64_t)u));
+		else if (tok == TREE_U64)
+			sonde__buf_put(b, tmp, sonde__fmt_u64(tmp, u));
+		else
+			put_double(b, sonde__bits_dbl(u), json);
+		return true;
+	case TREE_TRUE: sonde__buf_put(b, "true", 4); return true;
+	case TREE_FALSE: sonde__buf_put(b, "false", 5); return true;
+	case TREE_NULL: sonde__buf_put(b, "null", 4); return true;
+	default: break;
+	}
+	sonde__buf_put(b, "null", 4);
+	return false;
+}
+
+/* One JSON value from the encoding at c. */
+static bool tree_json(sonde_buf *b, tcur *c, unsigned depth, tkeys *k)
+{
+	unsigned char tok;
+	bool ok = true, first = true;
+
+	if (!tc_take(c, &tok, 1)) {
+		sonde__buf_put(b, "null", 4);
+		return false;
+	}
+	if ((tok == TREE_OBJ || tok == TREE_ARR) && depth >= SONDE_LOG_TREE_DEPTH_MAX) {
+		sonde__buf_put(b, "null", 4);
+		return false;
+	}
+	if (tok == TREE_ARR) {
+		sonde__buf_putc(b, '[');
+		for (;;) {
+			if (c->at >= c->n) {
+				ok = false;
+				break;
+			}
+			if (c->p[c->at] == TREE_END_ARR) {
+				c->at++;
+				break;
+			}
+			if (!first)
+				sonde__buf_putc(b, ',');
+			first = false;
+			if (!tree_json(b, c, depth + 1, k)) {
+				ok = false;
+				break;
+			}
+		}
+		sonde__buf_putc(b, ']');
+		return ok;
+	}
+	if (tok == TREE_OBJ) {
+		size_t base = k->n;
+
+		sonde__buf_putc(b, '{');
+		for (;;) {
+			unsigned char kl;
+			size_t mark, ko, i;
+			bool dup = false, vok;
+
+			if (c->at >= c->n) {
+				ok = false;
+				break;
+			}
+			if (c->p[c->at] == TREE_END_OBJ) {
+				c->at++;
+				break;
+			}
+			if (c->p[c->at] != TREE_KEY || k->n >= SONDE_LOG_TREE_KEYS_MAX) {
+				ok = false;
+				break;
+			}
+			c->at++;
+			if (!tc_take(c, &kl, 1) || !kl || c->n - c->at < kl) {
+				ok = false;
+				break;
+			}
+			mark = b->len;
+			if (!first)
+				sonde__buf_putc(b, ',');
+			ko = b->len;
+			sonde__json_put_string(b, (const char *)c->p + c->at, kl);
+			c->at += kl;
+			if (b->oom)
+				return false;
+			/* a key that escapes like an earlier one of this
+			 * object: the first is kept (the builder refuses
+			 * repeats, so only foreign bytes get here) */
+			for (i = base; i < k->n && !dup; i++)
+				dup = k->len[i] == b->len - ko &&
+				      memcmp(b->data + k->off[i], b->data + ko, k->len[i]) == 0;
+			if (!dup) {
+				k->off[k->n] = ko;
+				k->len[k->n] = b->len - ko;
+				k->n++;
+			}
+			sonde__buf_putc(b, ':');
+			vok = tree_json(b, c, depth + 1, k);
+			if (dup && !b->oom)
+				b->len = mark;
+			else
+				first = false;
+			if (!vok) {
+				ok = false;
+				break;
+			}
+		}
+		k->n = base;
+		sonde__buf_putc(b, '}');
+		return ok;
+	}
+	return tree_scalar(b, true, c, tok);
+}
+
+#define FLAT_MAX 512 /* a flattened key's bytes */
+
+/* ` pre=value` for each leaf below the value at c, pre[0..plen) the key so
+ * far (logfmt, console). */
+static bool tree_flat(sonde_buf *b, tcur *c, char *pre, size_t plen, unsigned depth)
+{
+	unsigned char tok;
+	bool ok = true, empty = true;
+	uint64_t idx = 0;
+
+	if (!tc_take(c, &tok, 1) ||
+	    ((tok == TREE_OBJ || tok == TREE_ARR) && depth >= SONDE_LOG_TREE_DEPTH_MAX)) {
+		sonde__buf_putc(b, ' ');
+		sonde__buf_put(b, pre, plen);
+		sonde__buf_put(b, "=null", 5);
+		return false;
+	}
+	if (tok != TREE_OBJ && tok != TREE_ARR) {
+		sonde__buf_putc(b, ' ');
+		sonde__buf_put(b, pre, plen);
+		sonde__buf_putc(b, '=');
+		return tree_scalar(b, false, c, tok);
+	}
+	for (;;) {
+		size_t n = plen;
+		unsigned char kl;
+
+		if (c->at >= c->n) {
+			ok = false;
+			break;
+		}
+		if (c->p[c->at] == (tok == TREE_OBJ ? TREE_END_OBJ : TREE_END_ARR)) {
+			c->at++;
+			break;
+		}
+		if (n + 1 + 255 + 1 > FLAT_MAX) {
+			ok = false;
+			break;
+		}
+		pre[n++] = '.';
+		if (tok == TREE_ARR) {
+			n += sonde__fmt_u64(pre + n, idx++);
+		} else {
+			if (c->p[c->at] != TREE_KEY) {
+				ok = false;
+				break;
+			}
+			c->at++;
+			if (!tc_take(c, &kl, 1) || !kl || c->n - c->at < kl) {
+				ok = false;
+				break;
+			}
+			for (size_t i = 0; i < kl; i++) {
+				unsigned char ch = c->p[c->at + i];
+				pre[n++] = (char)(ch <= ' ' || ch == '=' || ch == '"' || ch >= 0x7f
+				                          ? '_'
+				                          : ch);
+			}
+			c->at += kl;
+		}
+		empty = false;
+		if (!tree_flat(b, c, pre, n, depth + 1)) {
+			ok = false;
+			break;
+		}
+	}
+	if (empty) {
+		sonde__buf_putc(b, ' ');
+		sonde__buf_put(b, pre, plen);
+		sonde__buf_puts(b, tok == TREE_OBJ ? "={}" : "=[]");
+	}
+	return ok;
+}
+
+/* An error tree's type, message and stack (each absent when null). */
+typedef struct terr {
+	const char *p[3];
+	size_t n[3];
+	bool set[3];
+} terr;
+
+static bool tree_err(tcur *c, terr *e)
+{
+	int i;
+
+	memset(e, 0, sizeof(*e));
+	c->at = 1; /* after TREE_ERR */
+	for (i = 0; i < 3; i++) {
+		unsigned char tok;
+		uint32_t n;
+
+		if (!tc_take(c, &tok, 1))
+			return false;
+		if (tok == TREE_NULL)
+			continue;
+		if (tok != TREE_STR || !tc_take(c, &n, 4) || c->n - c->at < n)
+			return false;
+		e->p[i] = (const char *)c->p + c->at;
+		e->n[i] = n;
+		e->set[i] = true;
+		c->at += n;
+	}
+	return c->at == c->n;
+}
+
 /* ---- records ---------------------------------------------------------------------------- */
 
-static void format_rec(sonde_buf *b, int fmt, const sonde__log_rec *rec, bool crash)
+typedef struct fctx {
+	sonde_buf *b;
+	const sonde_log_sink *s;
+	int fmt;
+	bool json;     /* JSON syntax: json, ecs, otel */
+	bool trunc;    /* a nested value was cut or malformed */
+	bool err_done; /* ecs, otel: an error field took error.* / exception.* */
+	bool simple;   /* no key plan */
+	key_plan plan;
+	scoped_view scv; /* the record's scoped fields (log_scope.c) */
+} fctx;
+
+static const char *const level_upper[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+
+static const char *level_text(int level, bool upper)
+{
+	if (!upper)
+		return sonde_log_level_name(level);
+	return level >= 0 && level < 6 ? level_upper[level] : "UNKNOWN";
+}
+
+/* An error's members: in JSON `{"type":..,"message":..,"<stack>":..}`
+ * (inside braces the caller writes) or, prefixed, as logfmt keys. */
+static void put_err_members(fctx *f, const terr *e, const char *stack_name, const char *prefix,
+                            size_t plen)
+{
+	static const char *const names[2] = {"type", "message"};
+	bool first = true;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		const char *name = i < 2 ? names[i] : stack_name;
+
+		if (!e->set[i])
+			continue;
+		if (f->json) {
+			if (!first)
+				sonde__buf_putc(f->b, ',');
+			sonde__buf_putc(f->b, '"');
+			sonde__buf_puts(f->b, name);
+			sonde__buf_put(f->b, "\":", 2);
+		} else {
+			sonde__buf_putc(f->b, ' ');
+			sonde__buf_put(f->b, prefix, plen);
+			sonde__buf_putc(f->b, '.');
+			sonde__buf_puts(f->b, name);
+			sonde__buf_putc(f->b, '=');
+		}
+		first = false;
+		put_str(f->b, f->json, e->p[i], e->n[i]);
+	}
+}
+
+/* The written key of the field at plan entry e (or the plain key). */
+static void field_key(fctx *f, const char *key, size_t e)
+{
+	if (f->simple)
+		put_key(f->b, f->json, key);
+	else
+		put_key_raw(f->b, f->json, f->plan.text.data + f->plan.ent[e].off,
+		            f->plan.ent[e].len, f->plan.ent[e].suffix);
+}
+
+/* The same key as text into pre (logfmt's flattening prefix); its length. */
+static size_t field_key_text(fctx *f, const char *key, size_t e, char *pre)
+{
+	const char *t = key;
+	size_t n, max = FLAT_MAX - 24;
+
+	if (!f->simple) {
+		t = f->plan.text.data + f->plan.ent[e].off;
+		n = f->plan.ent[e].len;
+	} else {
+		n = strlen(key);
+	}
+	if (n > max)
+		n = max;
+	memcpy(pre, t, n);
+	if (!f->simple && f->plan.ent[e].suffix) {
+		pre[n++] = '_';
+		n += sonde__fmt_u64(pre + n, f->plan.ent[e].suffix);
+	}
+	return n;
+}
+
+/* A tree field: nested JSON, flattened keys, or an error mapped to the
+ * profile's error fields. */
+static void put_tree_field(fctx *f, const char *key, size_t e, const char *v, size_t n)
+{
+	tcur c = {(const unsigned char *)v, n, 0};
+	char pre[FLAT_MAX];
+	size_t plen;
+
+	if (n && c.p[0] == TREE_ERR) {
+		terr er;
+		const char *stack = f->fmt == SONDE_LOG_FORMAT_ECS    ? "stack_trace"
+		                    : f->fmt == SONDE_LOG_FORMAT_OTEL ? "stacktrace"
+		                                                      : "stack";
+
+		if (!tree_err(&c, &er))
+			f->trunc = true;
+		if (!f->err_done && f->fmt == SONDE_LOG_FORMAT_ECS) {
+			f->err_done = true;
+			sonde__buf_puts(f->b, ",\"error\":{");
+			put_err_members(f, &er, stack, NULL, 0);
+			sonde__buf_putc(f->b, '}');
+			return;
+		}
+		if (!f->err_done && f->fmt == SONDE_LOG_FORMAT_OTEL) {
+			static const char *const attr[3] = {
+			        ",\"exception.type\":", ",\"exception.message\":",
+			        ",\"exception.stacktrace\":"};
+			f->err_done = true;
+			for (int i = 0; i < 3; i++)
+				if (er.set[i]) {
+					sonde__buf_puts(f->b, attr[i]);
+					put_str(f->b, true, er.p[i], er.n[i]);
+				}
+			return;
+		}
+		if (f->json) {
+			field_key(f, key, e);
+			sonde__buf_putc(f->b, '{');
+			put_err_members(f, &er, stack, NULL, 0);
+			sonde__buf_putc(f->b, '}');
+		} else {
+			plen = field_key_text(f, key, e, pre);
+			put_err_members(f, &er, stack, pre, plen);
+		}
+		return;
+	}
+	if (f->json) {
+		tkeys k;
+		k.n = 0;
+		field_key(f, key, e);
+		if (!tree_json(f->b, &c, 0, &k) || c.at != c.n)
+			f->trunc = true;
+		return;
+	}
+	plen = field_key_text(f, key, e, pre);
+	if (!tree_flat(f->b, &c, pre, plen, 0) || c.at != c.n)
+		f->trunc = true;
+}
+
+/* The logger's bound fields (never trees). */
+static void put_bounds(fctx *f, const sonde_logger *l)
+{
+	size_t e;
+
+	for (e = 0; e < l->nbound; e++) {
+		const bound_field *bf = &l->bound[e];
+
+		if (f->simple) {
+			uint64_t u = bf->v.v.u;
+			const char *sv = NULL;
+
+			if (bf->type == SONDE_LOG_T_STR) {
+				sv = bf->v.v.s;
+				u = sv ? (uint64_t)(uint32_t)bf->v.len : REC_STR_NULL;
+			}
+			put_key(f->b, f->json, bf->key);
+			put_value(f->b, f->json, bf->type, u, sv, sonde__log_redacted(l, bf->key));
+		} else if (f->plan.ent[e].alive) {
+			put_bound(f->b, f->json, l, bf, f->plan.text.data + f->plan.ent[e].off,
+			          f->plan.ent[e].len, f->plan.ent[e].suffix);
+		}
+	}
+}
+
+/* The record's scoped fields (scalars), after the bound ones. */
+static void put_scoped(fctx *f, const sonde_logger *l)
+{
+	size_t e = f->simple ? 0 : f->plan.nbound;
+	unsigned i;
+
+	for (i = 0; i < f->scv.n; i++, e++) {
+		if (f->simple)
+			put_key(f->b, f->json, f->scv.key[i]);
+		else if (!f->plan.ent[e].alive)
+			continue; /* a later scope or the call has the same key */
+		else
+			put_key_raw(f->b, f->json, f->plan.text.data + f->plan.ent[e].off,
+			            f->plan.ent[e].len, f->plan.ent[e].suffix);
+		put_value(f->b, f->json, f->scv.type[i], f->scv.u[i], f->scv.s[i],
+		          l->nredact && sonde__log_redacted(l, f->scv.key[i]));
+	}
+}
+
+/* The call's fields from `first`, strings from s. */
+static void put_fields(fctx *f, const sonde__log_rec *rec, unsigned first, const char *s)
 {
 	const rec_hdr *h = rec->h;
 	const sonde_log_site *site = h->site;
 	const sonde_logger *l = h->logger;
-	const char *s = rec->strs;
-	bool json = fmt == 0, simple;
-	unsigned i, first = 0;
-	const char *msg = site->message;
-	size_t msg_len = msg ? strlen(msg) : 0, e;
-	key_plan plan;
-	scoped_view scv;
+	size_t e = f->simple ? 0 : f->plan.nbound + f->plan.nscoped;
+	unsigned i;
 
+	for (i = first; i < h->nfields; i++, e++) {
+		const char *key = site->keys[i];
+		int type = site->types[i];
+		uint64_t u = rec->vals[i];
+		const char *sv = s;
+		bool redact;
+
+		if (SONDE__LOG_T_BYTES(type) && !(u & REC_STR_NULL))
+			s += (uint32_t)u;
+		if (!f->simple && !f->plan.ent[e].alive)
+			continue; /* a later field has the same key */
+		redact = l->nredact && sonde__log_redacted(l, key);
+		if (type == SONDE_LOG_T_TREE && !(u & REC_STR_NULL) && !redact) {
+			put_tree_field(f, key, e, sv, (uint32_t)u);
+			continue;
+		}
+		field_key(f, key, e);
+		put_value(f->b, f->json, type, u, sv, redact);
+	}
+}
+
+static void put_ctx_text(fctx *f, const rec_ctx *c, const char *corr)
+{
+	static const uint8_t zero_span[8];
+	sonde_buf *b = f->b;
+	bool json = f->json;
+
+	sonde__buf_puts(b, json ? ",\"trace_id\":\"" : " trace_id=");
+	put_hex(b, c->trace_id, 16);
+	if (memcmp(c->span_id, zero_span, 8) != 0) {
+		sonde__buf_puts(b, json ? "\",\"span_id\":\"" : " span_id=");
+		put_hex(b, c->span_id, 8);
+	}
+	sonde__buf_puts(b, json ? "\",\"trace_flags\":\"" : " trace_flags=");
+	put_hex(b, &c->trace_flags, 1);
+	if (json)
+		sonde__buf_putc(b, '"');
+	if (c->corr_len) {
+		sonde__buf_puts(b, json ? ",\"correlation_id\":" : " correlation_id=");
+		put_str(b, json, corr, c->corr_len);
+	}
+}
+
+static void put_flags(fctx *f, const rec_hdr *h)
+{
+	if ((h->flags & REC_F_TRUNC) || f->trunc)
+		sonde__buf_puts(f->b, f->json ? ",\"_truncated\":true" : " _truncated=true");
+	if (h->flags & REC_F_REPLAY)
+		sonde__buf_puts(f->b, f->json ? ",\"_replayed\":true" : " _replayed=true");
+}
+
+/* Removes the comma at b[at] (the first member of an object written with
+ * the ",key" writers). */
+static void drop_comma(sonde_buf *b, size_t at)
+{
+	if (b->oom || b->len <= at || b->data[at] != ',')
+		return;
+	memmove(b->data + at, b->data + at + 1, b->len - at - 1);
+	b->len--;
+}
+
+static void put_i64(sonde_buf *b, int64_t v)
+{
+	char tmp[24];
+	sonde__buf_put(b, tmp, sonde__fmt_i64(tmp, v));
+}
+
+static const char ansi_reset[] = "\x1b[0m";
+static const char *const ansi_level[] = {"\x1b[90m", "\x1b[36m", "\x1b[32m",
+                                         "\x1b[33m", "\x1b[31m", "\x1b[1;35m"};
+
+static void format_rec(sonde_buf *b, const sonde_log_sink *sk, const sonde__log_rec *rec,
+                       bool crash)
+{
+	const rec_hdr *h = rec->h;
+	const sonde_log_site *site = h->site;
+	const sonde_logger *l = h->logger;
+	const char *s = rec->strs, *corr;
+	unsigned first = 0;
+	const char *msg = site->message;
+	size_t msg_len = msg ? strlen(msg) : 0;
+	rset rs = rset_of(sk);
+	fctx f;
+
+	memset(&f, 0, sizeof(f));
+	f.b = b;
+	f.s = sk;
+	f.fmt = sk->format;
+	f.json = f.fmt == SONDE_LOG_FORMAT_JSON || f.fmt == SONDE_LOG_FORMAT_ECS ||
+	         f.fmt == SONDE_LOG_FORMAT_OTEL;
 	/* sonde_log_write(): the message is the first string value, stored
 	 * after the correlation id */
 	if (!msg) {
@@ -471,114 +1090,201 @@ static void format_rec(sonde_buf *b, int fmt, const sonde__log_rec *rec, bool cr
 		msg_len = (rec->vals[0] & REC_STR_NULL) ? 0 : (uint32_t)rec->vals[0];
 		first = 1;
 	}
-	scoped_read(&scv, rec);
-	simple = keys_simple(l, site, first, &scv);
-	if (!simple) {
-		if (!plan_keys(&plan, json, l, site, first, &scv)) {
-			plan_free(&plan);
+	scoped_read(&f.scv, rec);
+	f.simple = keys_simple(&rs, l, site, first, &f.scv);
+	if (!f.simple) {
+		if (!plan_keys(&f.plan, &rs, f.json, l, site, first, &f.scv)) {
+			plan_free(&f.plan);
 			b->oom = 1; /* the caller writes nothing */
 			return;
 		}
 	}
-	if (json) {
+	corr = s;
+	if (rec->ctx)
+		s += rec->ctx->corr_len;
+	if (first)
+		s += msg_len;
+	switch (f.fmt) {
+	case SONDE_LOG_FORMAT_ECS:
 		sonde__buf_put(b, "{\"@timestamp\":\"", 15);
 		put_timestamp(b, rec->ns, crash);
-		sonde__buf_put(b, "\",\"level\":\"", 11);
+		sonde__buf_put(b, "\",\"log.level\":\"", 15);
 		sonde__buf_puts(b, sonde_log_level_name(h->level));
 		sonde__buf_put(b, "\",\"message\":", 12);
 		sonde__json_put_string(b, msg, msg_len);
-	} else {
-		sonde__buf_put(b, "ts=", 3);
-		put_timestamp(b, rec->ns, crash);
-		sonde__buf_put(b, " level=", 7);
-		sonde__buf_puts(b, sonde_log_level_name(h->level));
-		sonde__buf_put(b, " msg=", 5);
-		sonde__json_put_string(b, msg, msg_len);
-	}
-	if (simple) {
-		if (json)
-			sonde__buf_put(b, l->json_bound, l->json_bound_len);
-		else
-			sonde__buf_put(b, l->logfmt_bound, l->logfmt_bound_len);
-	} else {
-		sonde__buf_puts(b, json ? ",\"service\":" : " service=");
-		put_str(b, json, l->service, l->service_len);
-		for (e = 0; e < plan.nbound; e++)
-			if (plan.ent[e].alive)
-				put_bound(b, json, l, &l->bound[e],
-				          plan.text.data + plan.ent[e].off, plan.ent[e].len,
-				          plan.ent[e].suffix);
-	}
-	if (rec->ctx) {
-		const rec_ctx *c = rec->ctx;
-		static const uint8_t zero_span[8];
-
-		sonde__buf_puts(b, json ? ",\"trace_id\":\"" : " trace_id=");
-		put_hex(b, c->trace_id, 16);
-		if (memcmp(c->span_id, zero_span, 8) != 0) {
-			sonde__buf_puts(b, json ? "\",\"span_id\":\"" : " span_id=");
-			put_hex(b, c->span_id, 8);
-		}
-		sonde__buf_puts(b, json ? "\",\"trace_flags\":\"" : " trace_flags=");
-		put_hex(b, &c->trace_flags, 1);
-		if (json)
-			sonde__buf_putc(b, '"');
-		if (c->corr_len) {
-			sonde__buf_puts(b, json ? ",\"correlation_id\":" : " correlation_id=");
-			put_str(b, json, s, c->corr_len);
-			s += c->corr_len;
-		}
-	}
-	for (i = 0, e = simple ? 0 : plan.nbound; i < scv.n; i++, e++) {
-		if (simple)
-			put_key(b, json, scv.key[i]);
-		else if (!plan.ent[e].alive)
-			continue; /* a later scope or the call has the same key */
-		else
-			put_key_raw(b, json, plan.text.data + plan.ent[e].off, plan.ent[e].len,
-			            plan.ent[e].suffix);
-		put_value(b, json, scv.type[i], scv.u[i], scv.s[i],
-		          l->nredact && sonde__log_redacted(l, scv.key[i]));
-	}
-	if (first)
-		s += msg_len;
-	for (i = first, e = simple ? 0 : plan.nbound + plan.nscoped; i < h->nfields; i++, e++) {
-		const char *key = site->keys[i];
-		int type = site->types[i];
-		uint64_t u = rec->vals[i];
-		const char *sv = s;
-
-		if (type == SONDE_LOG_T_STR && !(u & REC_STR_NULL))
-			s += (uint32_t)u;
-		if (simple) {
-			put_key(b, json, key);
-		} else if (!plan.ent[e].alive) {
-			continue; /* a later field has the same key */
-		} else {
-			put_key_raw(b, json, plan.text.data + plan.ent[e].off, plan.ent[e].len,
-			            plan.ent[e].suffix);
-		}
-		put_value(b, json, type, u, sv, l->nredact && sonde__log_redacted(l, key));
-	}
-	if (!simple)
-		plan_free(&plan);
-	if (h->flags & REC_F_TRUNC)
-		sonde__buf_puts(b, json ? ",\"_truncated\":true" : " _truncated=true");
-	if (h->flags & REC_F_REPLAY)
-		sonde__buf_puts(b, json ? ",\"_replayed\":true" : " _replayed=true");
-	if (json)
+		sonde__buf_puts(b, ",\"ecs.version\":\"8.10.0\",\"service\":{\"name\":");
+		put_str(b, true, l->service, l->service_len);
+		sonde__buf_puts(b, "},\"event\":{\"dataset\":");
+		put_str(b, true, l->service, l->service_len);
+		sonde__buf_puts(b, "},\"log\":{\"logger\":");
+		put_str(b, true, l->service, l->service_len);
 		sonde__buf_putc(b, '}');
+		if (rec->tid) {
+			sonde__buf_puts(b, ",\"process\":{\"thread\":{\"id\":");
+			put_i64(b, rec->tid);
+			sonde__buf_puts(b, "}}");
+		}
+		if (rec->ctx) {
+			static const uint8_t zero_span[8];
+			sonde__buf_puts(b, ",\"trace\":{\"id\":\"");
+			put_hex(b, rec->ctx->trace_id, 16);
+			sonde__buf_puts(b, "\"}");
+			if (memcmp(rec->ctx->span_id, zero_span, 8) != 0) {
+				sonde__buf_puts(b, ",\"span\":{\"id\":\"");
+				put_hex(b, rec->ctx->span_id, 8);
+				sonde__buf_puts(b, "\"}");
+			}
+			if (rec->ctx->corr_len) {
+				sonde__buf_puts(b, ",\"correlation_id\":");
+				put_str(b, true, corr, rec->ctx->corr_len);
+			}
+		}
+		put_bounds(&f, l);
+		put_scoped(&f, l);
+		put_fields(&f, rec, first, s);
+		put_flags(&f, h);
+		sonde__buf_putc(b, '}');
+		break;
+	case SONDE_LOG_FORMAT_OTEL: {
+		static const int sev[6] = {1, 5, 9, 13, 17, 21};
+		size_t at;
+
+		sonde__buf_puts(b, "{\"timestamp\":");
+		put_i64(b, rec->ns);
+		sonde__buf_puts(b, ",\"observed_timestamp\":");
+		put_i64(b, sonde_now_unix_ns());
+		sonde__buf_puts(b, ",\"severity_text\":\"");
+		sonde__buf_puts(b, level_text(h->level, true));
+		sonde__buf_puts(b, "\",\"severity_number\":");
+		put_i64(b, h->level < 6 ? sev[h->level] : 0);
+		sonde__buf_puts(b, ",\"body\":");
+		sonde__json_put_string(b, msg, msg_len);
+		sonde__buf_puts(b, ",\"attributes\":{");
+		at = b->len;
+		put_bounds(&f, l);
+		if (rec->ctx && rec->ctx->corr_len) {
+			sonde__buf_puts(b, ",\"correlation_id\":");
+			put_str(b, true, corr, rec->ctx->corr_len);
+		}
+		if (rec->tid) {
+			sonde__buf_puts(b, ",\"thread.id\":");
+			put_i64(b, rec->tid);
+		}
+		put_scoped(&f, l);
+		put_fields(&f, rec, first, s);
+		put_flags(&f, h);
+		drop_comma(b, at);
+		sonde__buf_putc(b, '}');
+		if (rec->ctx) {
+			static const uint8_t zero_span[8];
+			sonde__buf_puts(b, ",\"trace_id\":\"");
+			put_hex(b, rec->ctx->trace_id, 16);
+			if (memcmp(rec->ctx->span_id, zero_span, 8) != 0) {
+				sonde__buf_puts(b, "\",\"span_id\":\"");
+				put_hex(b, rec->ctx->span_id, 8);
+			}
+			sonde__buf_puts(b, "\",\"trace_flags\":");
+			put_i64(b, rec->ctx->trace_flags);
+		}
+		sonde__buf_puts(b, ",\"resource\":{\"service.name\":");
+		put_str(b, true, l->service, l->service_len);
+		sonde__buf_puts(b, "}}");
+		break;
+	}
+	case SONDE_LOG_FORMAT_JSON: {
+		bool dflt = !rs.s;
+
+		sonde__buf_put(b, "{\"", 2);
+		sonde__buf_puts(b, sk->keys[0][0] ? sk->keys[0] : "@timestamp");
+		sonde__buf_put(b, "\":\"", 3);
+		put_timestamp(b, rec->ns, crash);
+		sonde__buf_put(b, "\",\"", 3);
+		sonde__buf_puts(b, sk->keys[1][0] ? sk->keys[1] : "level");
+		sonde__buf_put(b, "\":\"", 3);
+		sonde__buf_puts(b, level_text(h->level, sk->upper));
+		sonde__buf_put(b, "\",\"", 3);
+		sonde__buf_puts(b, sk->keys[2][0] ? sk->keys[2] : "message");
+		sonde__buf_put(b, "\":", 2);
+		sonde__json_put_string(b, msg, msg_len);
+		if (f.simple && dflt) {
+			sonde__buf_put(b, l->json_bound, l->json_bound_len);
+		} else {
+			sonde__buf_puts(b, ",\"service\":");
+			put_str(b, true, l->service, l->service_len);
+			put_bounds(&f, l);
+		}
+		if (rec->ctx)
+			put_ctx_text(&f, rec->ctx, corr);
+		put_scoped(&f, l);
+		put_fields(&f, rec, first, s);
+		put_flags(&f, h);
+		sonde__buf_putc(b, '}');
+		break;
+	}
+	default: /* logfmt, console */
+		if (f.fmt == SONDE_LOG_FORMAT_CONSOLE) {
+			const char *lv = level_text(h->level, true);
+			size_t n = strlen(lv), i;
+
+			put_timestamp(b, rec->ns, crash);
+			sonde__buf_putc(b, ' ');
+			if (sk->color && h->level < 6)
+				sonde__buf_puts(b, ansi_level[h->level]);
+			sonde__buf_puts(b, lv);
+			if (sk->color && h->level < 6)
+				sonde__buf_puts(b, ansi_reset);
+			for (i = n; i < 6; i++)
+				sonde__buf_putc(b, ' ');
+			/* the message as it is, unless a control byte would
+			 * break the line (then quoted with JSON's escapes) */
+			for (i = 0; i < msg_len; i++)
+				if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+					break;
+			if (i == msg_len && msg_len)
+				sonde__buf_put(b, msg, msg_len);
+			else
+				sonde__json_put_string(b, msg, msg_len);
+		} else {
+			sonde__buf_put(b, "ts=", 3);
+			put_timestamp(b, rec->ns, crash);
+			sonde__buf_put(b, " level=", 7);
+			sonde__buf_puts(b, level_text(h->level, sk->upper));
+			sonde__buf_put(b, " msg=", 5);
+			sonde__json_put_string(b, msg, msg_len);
+		}
+		if (f.simple) {
+			sonde__buf_put(b, l->logfmt_bound, l->logfmt_bound_len);
+		} else {
+			sonde__buf_puts(b, " service=");
+			put_str(b, false, l->service, l->service_len);
+			put_bounds(&f, l);
+		}
+		if (rec->ctx)
+			put_ctx_text(&f, rec->ctx, corr);
+		put_scoped(&f, l);
+		put_fields(&f, rec, first, s);
+		put_flags(&f, h);
+		break;
+	}
+	if (!f.simple)
+		plan_free(&f.plan);
 	sonde__buf_putc(b, '\n');
 }
 
-void sonde__log_format(sonde_buf *b, int fmt, const sonde__log_rec *rec)
+void sonde__log_format(sonde_buf *b, const sonde_log_sink *s, const sonde__log_rec *rec)
 {
-	format_rec(b, fmt, rec, false);
+	format_rec(b, s, rec, false);
 }
 
-void sonde__log_format_crash(sonde_buf *b, int fmt, const sonde__log_rec *rec)
+void sonde__log_format_crash(sonde_buf *b, const sonde_log_sink *s, const sonde__log_rec *rec)
 {
-	format_rec(b, fmt, rec, true);
+	format_rec(b, s, rec, true);
+}
+
+bool sonde__log_same_profile(const sonde_log_sink *a, const sonde_log_sink *b)
+{
+	return a->format == b->format && a->upper == b->upper && a->color == b->color &&
+	       memcmp(a->keys, b->keys, sizeof(a->keys)) == 0;
 }
 
 /* ---- bound fields ------------------------------------------------------------------------ */
@@ -593,7 +1299,7 @@ int sonde__log_render_bound(sonde_logger *l)
 	 * (keys_simple): plain keys, none reserved, none twice */
 	l->keys_plain = true;
 	for (i = 0; i < l->nbound; i++) {
-		if (!key_plain(l->bound[i].key) || is_reserved(l->bound[i].key))
+		if (!key_plain(l->bound[i].key) || is_reserved(&rset_default, l->bound[i].key))
 			l->keys_plain = false;
 		for (j = 0; j < i; j++)
 			if (strcmp(l->bound[i].key, l->bound[j].key) == 0)

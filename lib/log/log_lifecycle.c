@@ -8,6 +8,8 @@
  * logger creation (log_logger.c), which start the backend.
  */
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -65,6 +67,8 @@ static void fork_child(void)
 	 * The backend is started by the child's first log call (no
 	 * pthread_create inside an atfork handler). */
 	sonde__log_rings_fork_child(sonde__log_tls_ring);
+	if (sonde__log_tls_ring) /* this thread has a new id here */
+		sonde__log_tls_ring->tid = (long)syscall(SYS_gettid);
 	sonde__log_flight_fork_child();
 	if (st == ST_RUNNING || st == ST_STOPPING)
 		sonde__store_relaxed(&G.state, ST_NEED_START);

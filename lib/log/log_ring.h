@@ -64,6 +64,7 @@ struct sonde__log_ring {
 	/* rarely written */
 	_Alignas(SONDE_CACHELINE) _Atomic int orphaned;
 	_Atomic int waiting;
+	long tid; /* the owner thread's id (gettid), set at attach */
 	uint64_t cap, mask;
 	struct sonde__log_ring *next, *prev;
 	void *alloc_base;

@@ -134,8 +134,9 @@ static void format_notice(sonde_buf *b, sonde_log_sink *s, const sonde__log_rec 
 	rec.scope = NULL;
 	rec.scope_strs = NULL;
 	rec.ns = like->ns;
+	rec.tid = 0;
 	sonde_buf_reset(b);
-	sonde__log_format(b, s->format, &rec);
+	sonde__log_format(b, s, &rec);
 }
 
 static sonde_buf notice_buf; /* backend only */

@@ -5,6 +5,9 @@
  * log_lifecycle.c (set-up), log_crash.c (alternate stacks), log_ring.c,
  * log_state.c.
  */
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "log/log_ring.h"
 
 #define G sonde__log_g
@@ -59,6 +62,7 @@ sonde__log_ring *sonde__log_thread_ring_attach(void)
 	r = sonde__log_ring_new(sonde__load_relaxed(&G.ring_bytes));
 	if (!r)
 		return NULL;
+	r->tid = (long)syscall(SYS_gettid); /* published by the link */
 	pthread_mutex_lock(&G.log_mu);
 	sonde__log_ring_link_locked(r);
 	pthread_mutex_unlock(&G.log_mu);

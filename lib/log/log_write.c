@@ -156,7 +156,7 @@ int sonde_log_write(sonde_logger *l, int level, const char *msg, size_t msg_len,
 		if (!fields[i].key || !fields[i].key[0])
 			return sonde__fail(SONDE_EINVAL, "sonde_log_write: field %zu has no key",
 			                   i);
-		if (fields[i].type < SONDE_LOG_T_STR || fields[i].type > SONDE_LOG_T_BOOL)
+		if (fields[i].type < SONDE_LOG_T_STR || fields[i].type > SONDE_LOG_T_TREE)
 			return sonde__fail(SONDE_EINVAL, "sonde_log_write: field %zu has type %d",
 			                   i, fields[i].type);
 	}
@@ -173,7 +173,7 @@ int sonde_log_write(sonde_logger *l, int level, const char *msg, size_t msg_len,
 	for (i = 0; i < n; i++) {
 		vals[i + 1].v.u = fields[i].v.u;
 		vals[i + 1].len = fields[i].len;
-		if (fields[i].type == SONDE_LOG_T_STR)
+		if (SONDE__LOG_T_BYTES(fields[i].type))
 			vals[i + 1].v.s = fields[i].v.s;
 		else if (fields[i].type == SONDE_LOG_T_F64)
 			vals[i + 1].v.d = fields[i].v.d;

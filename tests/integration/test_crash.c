@@ -498,3 +498,84 @@ TEST(crash_thread_init_gives_an_alternate_stack)
 	ASSERT_TRUE(ss.ss_size >= 16384);
 	ASSERT_OK(sonde_log_crash_thread_init()); /* kept */
 }
+
+/* The crash flush formats records in each sink's profile (issue 15):
+ * ecs, otel and console files get every record, with their nested and
+ * error fields, and the crash record (JSON for the JSON profiles, logfmt
+ * for console). */
+TEST(crash_flush_writes_every_profile)
+{
+	char path[3][128];
+	static const sonde_log_format fmts[3] = {SONDE_LOG_FORMAT_ECS, SONDE_LOG_FORMAT_OTEL,
+	                                         SONDE_LOG_FORMAT_CONSOLE};
+	static const char *const tags[3] = {"ecs", "otel", "console"};
+	static const char *const want[3][3] = {
+	        {"\"message\":\"before the fault\"", "\"metadata\":{\"k\":1,\"a\":[true]}",
+	         "\"error\":{\"type\":\"IOError\",\"message\":\"disk full\"}"},
+	        {"\"body\":\"before the fault\"", "\"metadata\":{\"k\":1,\"a\":[true]}",
+	         "\"exception.type\":\"IOError\",\"exception.message\":\"disk full\""},
+	        {" WARN  before the fault service=crash-test ", " metadata.k=1 metadata.a.0=true",
+	         " err.type=IOError err.message=\"disk full\""}};
+	pid_t pid;
+	int i, j;
+
+	for (i = 0; i < 3; i++) {
+		tmp_path(path[i], sizeof(path[i]), tags[i]);
+		unlink(path[i]);
+	}
+	pid = fork();
+	if (pid == 0) {
+		sonde_log_sink *s[3];
+		sonde_log_sink_opts so;
+		sonde_log_opts o;
+		sonde_logger *l;
+		unsigned char mem[64], emem[64];
+		sonde_log_tree t, e;
+
+		for (i = 0; i < 3; i++) {
+			sonde_log_sink_opts_init(&so);
+			so.format = fmts[i];
+			so.format_env = "";
+			so.color = -1;
+			s[i] = sonde_log_sink_file(path[i], &so);
+			if (!s[i])
+				_exit(90);
+		}
+		sonde_log_opts_init(&o, "crash-test");
+		o.level_env = "";
+		o.sinks = s;
+		o.sink_count = 3;
+		l = sonde_logger_new(&o);
+		if (!l)
+			_exit(91);
+		sonde_log_tree_init(&t, mem, sizeof mem);
+		if (sonde_log_tree_object(&t) || sonde_log_tree_key(&t, "k") ||
+		    sonde_log_tree_i64(&t, 1) || sonde_log_tree_key(&t, "a") ||
+		    sonde_log_tree_array(&t) || sonde_log_tree_bool(&t, true) ||
+		    sonde_log_tree_end(&t) || sonde_log_tree_end(&t))
+			_exit(92);
+		sonde_log_tree_init(&e, emem, sizeof emem);
+		if (sonde_log_tree_error(&e, "IOError", SIZE_MAX, "disk full", SIZE_MAX, NULL, 0))
+			_exit(93);
+		if (sonde_log_crash_flush_enable() != SONDE_OK)
+			_exit(94);
+		for (i = 0; i < 200; i++)
+			LOG_WARN(l, "before the fault", LOG_INT("n", i), LOG_OBJ("metadata", &t),
+			         LOG_ERR("err", &e));
+		segv_now();
+		_exit(95);
+	}
+	(void)wait_child(pid);
+	for (i = 0; i < 3; i++) {
+		char *text = slurp(path[i]);
+
+		ASSERT_NOT_NULL(text);
+		for (j = 0; j < 3; j++)
+			if (count(text, want[i][j]) != 200)
+				FAIL("%s: %d lines with %s, want 200:\n%.2000s", tags[i],
+				     count(text, want[i][j]), want[i][j], text);
+		ASSERT_CONTAINS(text, i < 2 ? "\"signal\":\"SIGSEGV\"" : " signal=SIGSEGV");
+		free(text);
+		unlink(path[i]);
+	}
+}

@@ -443,6 +443,83 @@ TEST_TIMEOUT(oom_log_every_allocation, 180)
 	ASSERT_TRUE(oom_loop(log_scenario, log_check) > 3);
 }
 
+/* ---- output profiles, nested fields, errors (issue 15) ------------------------------------ */
+
+/* Sinks of every profile with their options, a record with an object and
+ * an error field through the macros and through sonde_log_write (a new
+ * interned combination: the tree type), colliding keys. The tree builder
+ * itself never allocates. */
+static int profiles_scenario(long n)
+{
+	sonde_log_sink *s[5] = {NULL, NULL, NULL, NULL, NULL};
+	sonde_log_sink_opts so;
+	sonde_log_opts o;
+	sonde_logger *l = NULL;
+	unsigned char mem[256], emem[128];
+	sonde_log_tree t, e;
+	sonde_log_field f[3];
+	int rc = SONDE_OK, k;
+
+	for (k = 0; k < 5; k++) {
+		sonde_log_sink_opts_init(&so);
+		so.format = (sonde_log_format)k;
+		so.format_env = "";
+		so.time_key = k == 0 ? "timestamp" : NULL;
+		so.level_upper = 1;
+		s[k] = sonde_log_sink_callback(count_line, NULL, &so);
+		if (!s[k]) {
+			rc = sonde_last_status();
+			goto out;
+		}
+	}
+	sonde_log_opts_init(&o, "oom");
+	o.level_env = "";
+	o.sinks = s;
+	o.sink_count = 5;
+	l = sonde_logger_new(&o);
+	if (!l) {
+		rc = sonde_last_status();
+		goto out;
+	}
+	sonde_log_tree_init(&t, mem, sizeof mem);
+	(void)sonde_log_tree_object(&t);
+	(void)sonde_log_tree_key(&t, "n");
+	(void)sonde_log_tree_i64(&t, n);
+	(void)sonde_log_tree_key(&t, "tags");
+	(void)sonde_log_tree_array(&t);
+	(void)sonde_log_tree_str(&t, "a", SIZE_MAX);
+	(void)sonde_log_tree_end(&t);
+	if (sonde_log_tree_end(&t) != SONDE_OK)
+		FAIL("tree: %s", sonde_last_error());
+	sonde_log_tree_init(&e, emem, sizeof emem);
+	if (sonde_log_tree_error(&e, "IOError", SIZE_MAX, "disk", SIZE_MAX, "at x", SIZE_MAX))
+		FAIL("error tree: %s", sonde_last_error());
+	LOG_ERROR(l, "failed", LOG_OBJ("metadata", &t), LOG_ERR("err", &e),
+	          LOG_STR("service", "user"));
+	f[0] = sonde_log_field_tree("metadata", &t);
+	f[1] = sonde_log_field_tree("error", &e);
+	f[2] = sonde_log_field_str("timestamp", "x");
+	rc = sonde_log_write(l, SONDE_LOG_LEVEL_ERROR, "runtime", 7, f, 3);
+	if (!rc)
+		rc = sonde_log_flush();
+out:
+	sonde_logger_free(l);
+	for (k = 0; k < 5; k++)
+		sonde_log_sink_free(s[k]);
+	{
+		int sr = sonde_log_shutdown();
+		if (sr != SONDE_OK && sr != SONDE_ETIMEDOUT)
+			FAIL("shutdown: %d %s", sr, sonde_last_error());
+	}
+	return rc;
+}
+
+TEST_TIMEOUT(oom_log_profiles_every_allocation, 180)
+{
+	install();
+	ASSERT_TRUE(oom_loop(profiles_scenario, log_check) > 3);
+}
+
 /* ---- the flight recorder: a thread's store, a replay's candidate list -------------------- */
 
 static int flight_replayed, flight_errors;

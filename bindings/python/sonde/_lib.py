@@ -211,7 +211,9 @@ class TraceHeaders(ctypes.Structure):
 # logger
 class LogSinkOpts(ctypes.Structure):
     _fields_ = [("size", c_size_t), ("format", c_int), ("level", c_int), ("name", c_char_p),
-                ("max_bytes", c_u64), ("max_files", c_uint)]
+                ("max_bytes", c_u64), ("max_files", c_uint), ("format_env", c_char_p),
+                ("time_key", c_char_p), ("level_key", c_char_p), ("message_key", c_char_p),
+                ("level_upper", c_int), ("color", c_int)]
 
 
 class LogOpts(ctypes.Structure):
@@ -254,6 +256,12 @@ class LogScope(ctypes.Structure):
 
 class LogValue(ctypes.Structure):
     _fields_ = [("v", _LogUnion), ("len", c_size_t)]
+
+
+class LogTree(ctypes.Structure):
+    _fields_ = [("buf", c_void_p), ("cap", c_size_t), ("len", c_size_t), ("status", c_int),
+                ("depth", c_uint), ("nkeys", c_uint), ("key_due", c_bool), ("done", c_bool),
+                ("open", c_size_t * 8)]
 
 
 class LogStats(ctypes.Structure):
@@ -301,6 +309,7 @@ STRUCTS = {
     "sonde_header": Header, "sonde_trace_headers": TraceHeaders,
     "sonde_log_sink_opts": LogSinkOpts, "sonde_log_opts": LogOpts, "sonde_log_field": LogField,
     "sonde_log_site": LogSite, "sonde_log_scope": LogScope, "sonde_log_value": LogValue, "sonde_log_stats": LogStats,
+    "sonde_log_tree": LogTree,
     "sonde_health_opts": HealthOpts, "sonde_health_check_opts": HealthCheckOpts,
     "sonde_span_event": SpanEvent, "sonde_span_link": SpanLink,
     "sonde_http_server_opts": HttpServerOpts, "sonde_http_request_info": HttpRequestInfo,
@@ -491,6 +500,9 @@ _LOG_DECLS = {
     "sonde_log_stats_get": (c_int, [P(LogStats)], False),
     "sonde__log_emit": (None, [vp, P(LogSite), c_void_p], False),
     "sonde_log_write": (c_int, [vp, c_int, c_char_p, sz, P(LogField), sz], False),
+    "sonde_log_tree_init": (None, [P(LogTree), vp, sz], False),
+    "sonde_log_tree_error": (c_int, [P(LogTree), c_char_p, sz, c_char_p, sz, c_char_p, sz],
+                             False),
     # scoped context fields: never block, never allocate (hot: keep the GIL)
     "sonde_log_scope_push": (c_int, [P(LogScope), P(LogField), sz], True),
     "sonde_log_scope_pop": (c_int, [P(LogScope)], True),

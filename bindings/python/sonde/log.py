@@ -11,7 +11,10 @@ backend and sinks, and carry the thread's current trace context.
 
 Field types: bool -> bool, int -> int64 (uint64 above 2**63-1, a string
 beyond), float -> double, None -> null, str/bytes -> string (str as UTF-8;
-invalid bytes are escaped by the logger), anything else -> str(value).
+invalid bytes are escaped by the logger), an exception -> an error field
+(its class name, str(e) and its traceback: "error":{"type","message",
+"stack"} in json, error.* in ecs, exception.* attributes in otel),
+anything else -> str(value).
 
 Messages and field keys may be any strings: records go through
 sonde_log_write(), which copies the message with the record and interns
@@ -45,6 +48,7 @@ counts what was left out (also sonde_log_sampled_total{level}).
 
 import contextvars
 import ctypes
+import traceback
 
 from . import _errors, _lib
 from .metrics import to_bytes
@@ -56,7 +60,8 @@ if not _lib.HAVE_LOG:  # pragma: no cover - depends on the library build
 TRACE, DEBUG, INFO, WARN, ERROR, FATAL, OFF = range(7)
 _LEVELS = {"trace": 0, "debug": 1, "info": 2, "warn": 3, "warning": 3, "error": 4,
            "fatal": 5, "off": 6}
-_T_STR, _T_I64, _T_U64, _T_F64, _T_BOOL = 1, 2, 3, 4, 5
+_T_STR, _T_I64, _T_U64, _T_F64, _T_BOOL, _T_TREE = 1, 2, 3, 4, 5, 6
+_TREE_MAX = 65536  # SONDE_LOG_TREE_BYTES_MAX
 MAX_FIELDS = 15
 
 _write_nb = _lib.hot.sonde_log_write   # keeps the GIL: never blocks (drop policy)
@@ -79,10 +84,35 @@ def _level(level):
     raise _errors.InvalidArgument(-1, "log level must be a name or 0..6, not %r" % (level,))
 
 
+def _error_tree(e):
+    """An error tree (sonde_log_tree_error) for exception e: (buffer, length).
+    Long tracebacks keep their end (the frame that raised)."""
+    name = type(e).__qualname__.encode("utf-8", "replace")
+    msg = str(e).encode("utf-8", "replace")
+    stack = None
+    if e.__traceback__ is not None:
+        stack = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+        stack = stack.encode("utf-8", "replace")
+    room = _TREE_MAX - 64
+    msg = msg[:room // 4]
+    name = name[:255]
+    if stack is not None and len(stack) > room - len(msg) - len(name):
+        stack = stack[len(stack) - (room - len(msg) - len(name)):]
+    cap = 32 + len(name) + len(msg) + (len(stack) if stack else 0)
+    buf = ctypes.create_string_buffer(cap)
+    t = _lib.LogTree()
+    _lib.lib.sonde_log_tree_init(ctypes.byref(t), buf, cap)
+    _errors.check(_lib.lib.sonde_log_tree_error(ctypes.byref(t), name, len(name), msg, len(msg),
+                                                stack, len(stack) if stack else 0))
+    return buf, t.len
+
+
 def _typed(v):
     """(type, LogValue-compatible raw, keepalive)"""
     if v is None:
         return _T_STR, None
+    if isinstance(v, BaseException):
+        return _T_TREE, _error_tree(v)
     if v is True or v is False:
         return _T_BOOL, int(v)
     t = type(v)
@@ -122,12 +152,17 @@ class Sink:
         return _lib.lib.sonde_log_sink_errors(self._h)
 
 
+# sonde_log_format (the sink's profile; SONDE_LOG_FORMAT overrides it)
+_FORMATS = {"json": 0, "logfmt": 1, "ecs": 2, "otel": 3, "console": 4}
+
+
 def _sink_opts(format, level, name, max_bytes=0, max_files=0):
     o = _lib.LogSinkOpts()
     _lib.lib.sonde_log_sink_opts_init(ctypes.byref(o))
-    if format not in ("json", "logfmt"):
-        raise _errors.InvalidArgument(-1, "log format must be 'json' or 'logfmt'")
-    o.format = 0 if format == "json" else 1
+    if format not in _FORMATS:
+        raise _errors.InvalidArgument(
+            -1, "log format must be one of 'json', 'logfmt', 'ecs', 'otel', 'console'")
+    o.format = _FORMATS[format]
     o.level = _level(level) if level is not None else TRACE
     o.name = to_bytes(name, "sink name", True)
     o.max_bytes = max_bytes
@@ -334,7 +369,8 @@ class Logger:
         keep = []
         arr = (_lib.LogField * max(len(fields), 1))()
         for i, (k, v) in enumerate(fields.items()):
-            t, raw = _typed(v)
+            # bound fields are scalars: an exception is bound as its text
+            t, raw = _typed(str(v) if isinstance(v, BaseException) else v)
             f = arr[i]
             f.key = to_bytes(k, "field key", True)
             f.type = t
@@ -397,6 +433,10 @@ class Logger:
                     keep.append(raw)
                     f.v.s = ctypes.cast(ctypes.c_char_p(raw), ctypes.c_void_p).value
                     f.len = len(raw)
+            elif t == _T_TREE:
+                keep.append(raw[0])
+                f.v.s = ctypes.addressof(raw[0])
+                f.len = raw[1]
             elif t == _T_F64:
                 f.v.d = raw
             elif t == _T_I64:

@@ -38,6 +38,44 @@ class TestLogger(unittest.TestCase):
                          (-5, 2 ** 64 - 1, str(2 ** 70), 0.1, True, None, "é", "[1]"))
         self.assertEqual(r["b"], "\ufffd")  # invalid UTF-8 is escaped by the logger
 
+    def test_exception_is_an_error_field_in_every_profile(self):
+        # issue 15: an exception value becomes an error field (type, message,
+        # traceback), mapped per profile
+        paths = {f: os.path.join(self.dir, f + ".log") for f in ("json", "ecs", "otel")}
+        sinks = [sonde.file_sink(p, format=f) for f, p in paths.items()]
+        log = sonde.Logger("svc", sinks=sinks, level_env="")
+
+        def parse():
+            raise ValueError("bad quantity: -3")
+        try:
+            parse()
+        except ValueError as e:
+            log.error("order rejected", err=e, order=7)
+        sonde.log_flush()
+        got = {f: json.loads(read(p)[0]) for f, p in paths.items()}
+        err = got["json"]["err"]
+        self.assertEqual((err["type"], err["message"]), ("ValueError", "bad quantity: -3"))
+        self.assertIn("in parse", err["stack"])
+        self.assertTrue(err["stack"].startswith("Traceback (most recent call last):"))
+        ecs = got["ecs"]
+        self.assertEqual(ecs["log.level"], "error")
+        self.assertEqual(ecs["error"]["type"], "ValueError")
+        self.assertEqual(ecs["error"]["stack_trace"], err["stack"])
+        self.assertEqual(ecs["service"], {"name": "svc"})
+        attrs = got["otel"]["attributes"]
+        self.assertEqual(got["otel"]["severity_number"], 17)
+        self.assertEqual(attrs["exception.type"], "ValueError")
+        self.assertEqual(attrs["exception.message"], "bad quantity: -3")
+        self.assertEqual(attrs["exception.stacktrace"], err["stack"])
+        self.assertEqual(attrs["order"], 7)
+        # an exception never raised: no traceback, no stack
+        log.warn("not raised", err=KeyError("k"))
+        sonde.log_flush()
+        r = json.loads(read(paths["json"])[1])
+        self.assertEqual(r["err"], {"type": "KeyError", "message": "'k'"})
+        with self.assertRaises(ValueError):
+            sonde.file_sink(self.path, format="yaml")
+
     def test_flight_recorder_replays_before_the_error(self):
         # issue 20: debug records kept below the level, written before the error
         log = self.logger(flight_recorder=True)

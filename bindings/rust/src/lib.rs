@@ -1473,6 +1473,79 @@ pub enum Value<'a> {
     F64(f64),
     Bool(bool),
     Null,
+    /// A nested value's encoding (an `ErrorTree`'s bytes: see `Value::error`).
+    Tree(&'a [u8]),
+}
+
+/// An error as an error field (issue 15): its type name, its message and,
+/// as the stack, its chain of sources (`Error::source`), one line each.
+/// In json `"k":{"type","message","stack"}`; in ecs the first error field
+/// of a record is `error.type`, `error.message`, `error.stack_trace`; in
+/// otel the attributes `exception.type`, `exception.message`,
+/// `exception.stacktrace`. Log it with `Value::error(&tree)`.
+#[derive(Clone, Debug)]
+pub struct ErrorTree {
+    bytes: Vec<u8>,
+}
+
+impl ErrorTree {
+    /// The error field of `e` (its type is `E`'s name).
+    pub fn new<E: std::error::Error + ?Sized>(e: &E) -> ErrorTree {
+        let ty = std::any::type_name::<E>();
+        let msg = e.to_string();
+        let mut chain = Vec::new();
+        let mut cur = e.source();
+        while let Some(c) = cur {
+            if chain.len() >= 64 {
+                break;
+            }
+            chain.push(format!("caused by: {c}"));
+            cur = c.source();
+        }
+        const MAX: usize = 60000; // under SONDE_LOG_TREE_BYTES_MAX with the encoding's bytes
+        let cut = |s: &str, n: usize| -> String {
+            let mut n = n.min(s.len());
+            while !s.is_char_boundary(n) {
+                n -= 1;
+            }
+            s[..n].to_owned()
+        };
+        let ty = cut(ty, 255);
+        let msg = cut(&msg, MAX / 4);
+        let stack = cut(&chain.join("\n"), MAX - msg.len() - ty.len());
+        let mut bytes = vec![0u8; 32 + ty.len() + msg.len() + stack.len()];
+        let mut t: sys::sonde_log_tree = unsafe { std::mem::zeroed() };
+        let len = unsafe {
+            sys::sonde_log_tree_init(&mut t, bytes.as_mut_ptr() as *mut std::ffi::c_void, bytes.len());
+            let rc = sys::sonde_log_tree_error(
+                &mut t,
+                ty.as_ptr() as *const c_char,
+                ty.len(),
+                msg.as_ptr() as *const c_char,
+                msg.len(),
+                if chain.is_empty() { ptr::null() } else { stack.as_ptr() as *const c_char },
+                stack.len(),
+            );
+            if rc == 0 {
+                t.len
+            } else {
+                0
+            }
+        };
+        bytes.truncate(len);
+        ErrorTree { bytes }
+    }
+}
+
+impl<'a> Value<'a> {
+    /// An error field's value (null if the tree could not be built).
+    pub fn error(t: &'a ErrorTree) -> Value<'a> {
+        if t.bytes.is_empty() {
+            Value::Null
+        } else {
+            Value::Tree(&t.bytes)
+        }
+    }
 }
 
 impl<'a> From<&'a str> for Value<'a> {
@@ -1529,6 +1602,7 @@ impl Value<'_> {
             Value::U64(_) => sys::LOG_T_U64,
             Value::F64(_) => sys::LOG_T_F64,
             Value::Bool(_) => sys::LOG_T_BOOL,
+            Value::Tree(_) => sys::LOG_T_TREE,
         }
     }
     fn raw(&self) -> sys::sonde_log_value {
@@ -1539,6 +1613,7 @@ impl Value<'_> {
             Value::U64(u) => sys::sonde_log_value { v: sys::sonde_log_union { u }, len: 0 },
             Value::F64(d) => sys::sonde_log_value { v: sys::sonde_log_union { d }, len: 0 },
             Value::Bool(b) => sys::sonde_log_value { v: sys::sonde_log_union { u: b as u64 }, len: 0 },
+            Value::Tree(t) => sys::sonde_log_value { v: sys::sonde_log_union { s: t.as_ptr() as *const c_char }, len: t.len() },
         }
     }
 }
@@ -1556,21 +1631,31 @@ impl Drop for Sink {
     }
 }
 
-/// How a sink writes: "json" (default) or "logfmt" lines, its minimum
-/// level, and size rotation for files.
+/// How a sink writes: "json" (default) or "logfmt" lines (or `profile`:
+/// "json", "logfmt", "ecs", "otel", "console"; SONDE_LOG_FORMAT overrides
+/// it), its minimum level, and size rotation for files.
 #[derive(Clone, Debug, Default)]
 pub struct SinkOpts {
     pub logfmt: bool,
     pub level: Option<Level>,
     pub max_bytes: u64,
     pub max_files: u32,
+    pub profile: Option<&'static str>,
 }
 
 impl Sink {
     fn make(o: &SinkOpts, f: impl FnOnce(*const sys::sonde_log_sink_opts) -> *mut sys::sonde_log_sink) -> Result<Sink> {
         let mut co: sys::sonde_log_sink_opts = unsafe { std::mem::zeroed() };
         unsafe { sys::sonde_log_sink_opts_init(&mut co) };
-        co.format = o.logfmt as c_int;
+        co.format = match o.profile {
+            None => o.logfmt as c_int,
+            Some("json") => 0,
+            Some("logfmt") => 1,
+            Some("ecs") => 2,
+            Some("otel") => 3,
+            Some("console") => 4,
+            Some(p) => return Err(Error::new(status::EINVAL, format!("log profile {p:?}: want json, logfmt, ecs, otel or console"))),
+        };
         co.level = o.level.map_or(0, |l| l as c_int);
         co.max_bytes = o.max_bytes;
         co.max_files = o.max_files;
@@ -2072,6 +2157,7 @@ pub fn layout_of(name: &str) -> Option<(usize, usize)> {
         "sonde_log_site" => l!(sys::sonde_log_site),
         "sonde_log_scope" => l!(sys::sonde_log_scope),
         "sonde_log_value" => l!(sys::sonde_log_value),
+        "sonde_log_tree" => l!(sys::sonde_log_tree),
         "sonde_health_opts" => l!(sys::sonde_health_opts),
         "sonde_health_check_opts" => l!(sys::sonde_health_check_opts),
         "sonde_header" => l!(sys::sonde_header),

@@ -284,6 +284,12 @@ pub struct sonde_log_sink_opts {
     pub name: *const c_char,
     pub max_bytes: u64,
     pub max_files: c_uint,
+    pub format_env: *const c_char,
+    pub time_key: *const c_char,
+    pub level_key: *const c_char,
+    pub message_key: *const c_char,
+    pub level_upper: c_int,
+    pub color: c_int,
 }
 
 #[repr(C)]
@@ -368,6 +374,20 @@ pub const LOG_T_I64: u8 = 2;
 pub const LOG_T_U64: u8 = 3;
 pub const LOG_T_F64: u8 = 4;
 pub const LOG_T_BOOL: u8 = 5;
+pub const LOG_T_TREE: u8 = 6;
+
+#[repr(C)]
+pub struct sonde_log_tree {
+    pub buf: *mut u8,
+    pub cap: usize,
+    pub len: usize,
+    pub status: c_int,
+    pub depth: c_uint,
+    pub nkeys: c_uint,
+    pub key_due: bool,
+    pub done: bool,
+    pub open: [usize; 8],
+}
 
 pub type sonde_health_fn = unsafe extern "C" fn(user: *mut c_void, msg: *mut c_char, cap: usize) -> c_int;
 pub type sonde_health_release_fn = unsafe extern "C" fn(user: *mut c_void);
@@ -516,6 +536,11 @@ extern "C" {
     pub fn sonde_log_shutdown() -> c_int;
     pub fn sonde__log_emit(l: *mut sonde_logger, site: *const sonde_log_site, vals: *const sonde_log_value);
     pub fn sonde_log_write(l: *mut sonde_logger, level: c_int, msg: *const c_char, msg_len: usize, f: *const sonde_log_field, n: usize) -> c_int;
+    pub fn sonde_log_tree_init(t: *mut sonde_log_tree, mem: *mut c_void, cap: usize);
+    pub fn sonde_log_tree_error(
+        t: *mut sonde_log_tree, ty: *const c_char, ty_len: usize, msg: *const c_char, msg_len: usize, stack: *const c_char,
+        stack_len: usize,
+    ) -> c_int;
     pub fn sonde_log_scope_push(s: *mut sonde_log_scope, f: *const sonde_log_field, n: usize) -> c_int;
     pub fn sonde_log_scope_pop(s: *mut sonde_log_scope) -> c_int;
     pub fn sonde_log_scope_fields() -> usize;

@@ -1,4 +1,4 @@
-use sonde::{status, Counter, CounterVec, Format, Gauge, Histogram, HistogramVec, Level, Logger, LoggerOpts, Registry, Sink, Span, Summary, Traceparent, Value};
+use sonde::{status, Counter, CounterVec, Format, Gauge, Histogram, HistogramVec, Level, Logger, LoggerOpts, Registry, Sink, SinkOpts, Span, Summary, Traceparent, Value};
 
 fn text(r: &Registry) -> String {
     String::from_utf8(r.expose(Format::Text).unwrap()).unwrap()
@@ -271,6 +271,49 @@ fn log_file(name: &str) -> std::path::PathBuf {
     let p = dir.join("app.log");
     let _ = std::fs::remove_file(&p);
     p
+}
+
+// issue 15: an error and its sources as an error field, in json, ecs, otel
+#[derive(Debug)]
+struct ConfigError {
+    source: std::io::Error,
+}
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "load config")
+    }
+}
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+#[test]
+fn logger_error_field_in_profiles() {
+    let paths: Vec<(&'static str, std::path::PathBuf)> =
+        ["json", "ecs", "otel"].iter().map(|p| (*p, log_file(&format!("err-{p}")))).collect();
+    let sinks: Vec<Sink> = paths
+        .iter()
+        .map(|(p, path)| Sink::file(path.to_str().unwrap(), &SinkOpts { profile: Some(p), ..Default::default() }).unwrap())
+        .collect();
+    let refs: Vec<&Sink> = sinks.iter().collect();
+    let log = Logger::new("svc", &LoggerOpts { level_env: Some(""), sinks: &refs, ..Default::default() }).unwrap();
+    let e = ConfigError { source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file") };
+    let tree = sonde::ErrorTree::new(&e);
+    log.error("startup failed", &[("err", Value::error(&tree)), ("attempt", 2i64.into())]);
+    sonde::log_flush().unwrap();
+    let line = |i: usize| std::fs::read_to_string(&paths[i].1).unwrap();
+    let j = line(0);
+    for want in ["\"err\":{\"type\":\"api::ConfigError\",\"message\":\"load config\",\"stack\":\"caused by: no such file\"}", "\"attempt\":2"] {
+        assert!(j.contains(want), "{want} not in {j}");
+    }
+    let e = line(1);
+    assert!(e.contains("\"error\":{\"type\":\"api::ConfigError\",\"message\":\"load config\",\"stack_trace\":\"caused by: no such file\"}"), "{e}");
+    let o = line(2);
+    assert!(o.contains("\"exception.type\":\"api::ConfigError\",\"exception.message\":\"load config\",\"exception.stacktrace\":\"caused by: no such file\""), "{o}");
+    assert!(o.contains("\"severity_number\":17"), "{o}");
+    assert_eq!(Sink::file("/tmp/x", &SinkOpts { profile: Some("yaml"), ..Default::default() }).err().unwrap().code, status::EINVAL);
 }
 
 #[test]

@@ -21,7 +21,7 @@ fn text() -> String {
 fn struct_layouts_match_c() {
     let names = ["sonde_buf", "sonde_metric_opts", "sonde_span_context", "sonde_context_scope", "sonde_span_attr", "sonde_span",
         "sonde_traceparent", "sonde_expose_result", "sonde_log_sink_opts", "sonde_log_opts", "sonde_log_field", "sonde_log_site", "sonde_log_scope",
-        "sonde_log_value", "sonde_health_opts", "sonde_health_check_opts", "sonde_header", "sonde_push_opts", "sonde_exporter_opts", "sonde_span_event", "sonde_span_link", "sonde_http_server_opts", "sonde_http_request_info", "sonde_http_request", "sonde_otlp_options", "sonde_otlp_stats"];
+        "sonde_log_value", "sonde_log_tree", "sonde_health_opts", "sonde_health_check_opts", "sonde_header", "sonde_push_opts", "sonde_exporter_opts", "sonde_span_event", "sonde_span_link", "sonde_http_server_opts", "sonde_http_request_info", "sonde_http_request", "sonde_otlp_options", "sonde_otlp_stats"];
     for n in names {
         let cn = std::ffi::CString::new(n).unwrap();
         let (mut s, mut a) = (0usize, 0usize);

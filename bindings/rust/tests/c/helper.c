@@ -61,6 +61,7 @@ int helper_layout(const char *name, size_t *size, size_t *align)
 	L(sonde_log_site);
 	L(sonde_log_scope);
 	L(sonde_log_value);
+	L(sonde_log_tree);
 	L(sonde_health_opts);
 	L(sonde_health_check_opts);
 	L(sonde_header);
