@@ -319,6 +319,20 @@ typedef struct test_call {
 	size_t args_len;
 } test_call;
 
+/* The error field of a 5xx request line: type "HTTPError", the status as
+ * its message's start (ECS error.type/error.message, OTel exception.*). */
+static void server_error(sonde_log_tree *t, unsigned char *mem, size_t cap, int status,
+                         const char *why)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "%d %s", status, why ? why : "");
+	sonde_log_tree_init(t, mem, cap);
+	if (sonde_log_tree_error(t, "HTTPError", SIZE_MAX, msg, SIZE_MAX, NULL, 0) != SONDE_OK) {
+		/* cannot fail with this buffer; it would be written as null */
+	}
+}
+
 /* Parses and validates the whole body before making any call. */
 static bool test_parse(demo_worker_ctx *w, const char *body, size_t len, test_call *calls,
                        size_t *ncalls, const char **why)
@@ -480,6 +494,8 @@ void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 	const char *rlabel = rt ? rt->path : "other", *mlabel;
 	bool begun, scoped = false;
 	sonde_log_scope scope;
+	sonde_log_tree err;
+	unsigned char err_mem[512];
 	int64_t ns, t1;
 	size_t bytes;
 	int status, n;
@@ -537,10 +553,11 @@ void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 	 * teams alert on), a rejected 4xx the client's (warn). Logged inside
 	 * the span: the line carries the request's trace and request id. */
 	if (ex->error_status && status >= 500) {
+		server_error(&err, err_mem, sizeof(err_mem), status, ex->error);
 		LOG_ERROR(app->http_log, "request rejected", LOG_STR("method", mlabel),
 		          LOG_STRN("path", req ? req->path : "", req ? req->path_len : 0),
 		          LOG_STR("route", rlabel), LOG_INT("status", status),
-		          LOG_DOUBLE("duration_ms", (double)ns / 1e6), LOG_STR("error", ex->error),
+		          LOG_DOUBLE("duration_ms", (double)ns / 1e6), LOG_ERR("error", &err),
 		          LOG_STR("peer", ex->peer), LOG_INT("worker", ex->worker));
 	} else if (ex->error_status) {
 		LOG_WARN(app->http_log, "request rejected", LOG_STR("method", mlabel),
@@ -549,12 +566,14 @@ void demo_app_serve(demo_app *app, demo_worker_ctx *w, demo_exchange *ex)
 		         LOG_DOUBLE("duration_ms", (double)ns / 1e6), LOG_STR("error", ex->error),
 		         LOG_STR("peer", ex->peer), LOG_INT("worker", ex->worker));
 	} else if (status >= 500) {
+		server_error(&err, err_mem, sizeof(err_mem), status, http_reason(status));
 		LOG_ERROR(app->http_log, "request", LOG_STR("method", mlabel),
 		          LOG_STRN("path", req->path, req->path_len), LOG_STR("route", rlabel),
 		          LOG_INT("status", status), LOG_DOUBLE("duration_ms", (double)ns / 1e6),
 		          LOG_UINT("bytes", bytes), LOG_STR("peer", ex->peer),
 		          LOG_INT("worker", ex->worker),
-		          LOG_BOOL("trace_continued", sonde_trace_carrier_continued(w->carrier)));
+		          LOG_BOOL("trace_continued", sonde_trace_carrier_continued(w->carrier)),
+		          LOG_ERR("error", &err));
 	} else {
 		LOG_INFO(app->http_log, "request", LOG_STR("method", mlabel),
 		         LOG_STRN("path", req->path, req->path_len), LOG_STR("route", rlabel),

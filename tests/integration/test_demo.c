@@ -52,6 +52,13 @@ TEST_TIMEOUT(demo_metrics_real_parsers, 60)
 	run_script("demo_scrape.py", EXAMPLES_DIR "/sonde-demo", NULL);
 }
 
+/* SONDE_LOG_FORMAT=ecs / otel / an unknown value: the demo's lines take
+ * the profile; a 5xx line carries request_id and the error field. */
+TEST_TIMEOUT(demo_log_format_env, 60)
+{
+	run_script("demo_logformat.py", EXAMPLES_DIR "/sonde-demo", NULL);
+}
+
 /* 400/404/405/408/413/501/505 for bad and slow clients, pipelining,
  * keep-alive, idle timeout, 100-continue, a graceful stop. */
 TEST_TIMEOUT(demo_bad_and_slow_clients, 60)

@@ -65,7 +65,7 @@ def free_port():
 class Demo:
     """sonde-demo on 127.0.0.1:0; the port is read from its start-up line."""
 
-    def __init__(self, binary, *args, start_timeout=30):
+    def __init__(self, binary, *args, start_timeout=30, env=None):
         self.dir = tempfile.mkdtemp(prefix="sonde-demo-test.")
         self.out_path = os.path.join(self.dir, "stdout.jsonl")
         self.err_path = os.path.join(self.dir, "stderr.txt")
@@ -73,7 +73,8 @@ class Demo:
         self.err = open(self.err_path, "wb")
         self.proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", *args],
                                      stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,
-                                     preexec_fn=die_with_parent)
+                                     preexec_fn=die_with_parent,
+                                     env=None if env is None else {**os.environ, **env})
         self.rc = None
         deadline = time.monotonic() + start_timeout
         while True:
