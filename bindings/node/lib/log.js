@@ -60,9 +60,15 @@ const SONDE = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, off: 6
 const LEVELS = { error: 4, warn: 3, info: 2, http: 2, verbose: 1, debug: 1, silly: 0, trace: 0, fatal: 5 };
 const MAX_FIELDS = 15;
 
+const FORMATS = { json: 0, logfmt: 1, ecs: 2, otel: 3, console: 4 };
 const format = {
 	json: () => ({ sondeFormat: 0 }),
 	logfmt: () => ({ sondeFormat: 1 }),
+	// Elastic Common Schema, the OpenTelemetry log data model, a human line
+	// (coloured on a terminal unless NO_COLOR): sonde's profiles
+	ecs: () => ({ sondeFormat: 2 }),
+	otel: () => ({ sondeFormat: 3 }),
+	console: () => ({ sondeFormat: 4 }),
 	// winston's format.combine(...) of the formats above: the last wins
 	combine: (...fs) => fs.reduce((a, f) => (f && f.sondeFormat !== undefined ? f : a), { sondeFormat: 0 }),
 	// format.errors({stack}) and format.timestamp(): what sonde always does
@@ -70,12 +76,12 @@ const format = {
 	timestamp: () => ({}),
 };
 
+// (SONDE_LOG_FORMAT, when set, overrides it, as LOG_LEVEL does the level)
 function formatCode(f) {
 	if (f === undefined || f === null) return 0;
-	if (f === 'json') return 0;
-	if (f === 'logfmt') return 1;
-	if (typeof f === 'object' && (f.sondeFormat === 0 || f.sondeFormat === 1)) return f.sondeFormat;
-	throw new TypeError('format must be sonde.format.json(), sonde.format.logfmt(), "json" or "logfmt": lines are formatted on sonde\'s backend thread, not by JavaScript');
+	if (typeof f === 'string' && Object.prototype.hasOwnProperty.call(FORMATS, f)) return FORMATS[f];
+	if (typeof f === 'object' && Number.isInteger(f.sondeFormat) && f.sondeFormat >= 0 && f.sondeFormat <= 4) return f.sondeFormat;
+	throw new TypeError('format must be sonde.format.json(), .logfmt(), .ecs(), .otel(), .console() or one of their names: lines are formatted on sonde\'s backend thread, not by JavaScript');
 }
 
 function levelCode(l, what = 'level') {
@@ -85,9 +91,12 @@ function levelCode(l, what = 'level') {
 }
 
 // meta values onto sonde's field types: strings, numbers, booleans and
-// bigints as they are; an Error as error.type, error.message and
-// error.stack_trace (ECS); a Date as its ISO text; other objects as JSON.
-function pushField(out, k, v) {
+// bigints as they are; an Error, on a record, as one error field (its key
+// "error" for error and err: ECS error.type/message/stack_trace, OTel
+// exception.*, json {type, message, stack} as winston's errors({stack})
+// writes), and as error.type, error.message, error.stack_trace strings in
+// bound and context fields; a Date as its ISO text; other objects as JSON.
+function pushField(out, k, v, record = false) {
 	switch (typeof v) {
 	case 'string':
 	case 'number':
@@ -101,7 +110,7 @@ function pushField(out, k, v) {
 		return;
 	default:
 		if (v === null) out.push(k, 'null');
-		else if (v instanceof Error) pushError(out, v, k === 'error' || k === 'err' ? 'error' : k);
+		else if (v instanceof Error) pushError(out, v, k === 'error' || k === 'err' ? 'error' : k, record);
 		else if (v instanceof Date) out.push(k, v.toISOString());
 		else {
 			let s;
@@ -115,8 +124,9 @@ function pushField(out, k, v) {
 	}
 }
 
-function pushError(out, e, prefix = 'error') {
-	out.push(`${prefix}.type`, e.name || 'Error', `${prefix}.message`, String(e.message), `${prefix}.stack_trace`, String(e.stack || ''));
+function pushError(out, e, prefix = 'error', record = false) {
+	if (record) out.push(prefix, [e.name || 'Error', String(e.message), e.stack ? String(e.stack) : null]);
+	else out.push(`${prefix}.type`, e.name || 'Error', `${prefix}.message`, String(e.message), `${prefix}.stack_trace`, String(e.stack || ''));
 }
 
 class Logger {
@@ -155,7 +165,7 @@ class Logger {
 		if (lv < this._min) return this;
 		const args = [this._h, lv, '', currentContext()];
 		if (message instanceof Error) {
-			pushError(args, message);
+			pushError(args, message, 'error', true);
 			args[2] = message.message;
 		} else if (typeof message === 'string') {
 			args[2] = message;
@@ -168,9 +178,9 @@ class Logger {
 			args[2] = String(message);
 		}
 		if (meta !== undefined && meta !== null) {
-			if (meta instanceof Error) pushError(args, meta);
-			else if (typeof meta === 'object') for (const k in meta) pushField(args, k, meta[k]);
-			else pushField(args, 'meta', meta);
+			if (meta instanceof Error) pushError(args, meta, 'error', true);
+			else if (typeof meta === 'object') for (const k in meta) pushField(args, k, meta[k], true);
+			else pushField(args, 'meta', meta, true);
 		}
 		if (args.length > 4 + 2 * MAX_FIELDS) {
 			// more fields than a record holds: the rest as one JSON field

@@ -1417,7 +1417,7 @@ static void logger_fin(napi_env env, void *p, void *hint)
 	sonde_logger_free(p);
 }
 
-/* loggerNew({service, level, format (0 json, 1 logfmt), file?, stream?
+/* loggerNew({service, level, format (0 json, 1 logfmt, 2 ecs, 3 otel, 4 console), file?, stream?
  *            ("stdout" | "stderr"), redact?: [keys]}) */
 static napi_value n_logger_new(napi_env env, napi_callback_info info)
 {
@@ -1562,10 +1562,64 @@ static bool log_field(napi_env env, napi_value k, napi_value v, sonde_log_field 
 		f->v.i = i;
 		return true;
 	}
-	default:
-		type_error(env, "%s must be a string, number, boolean or bigint", "field value");
-		return false;
+	case napi_object: {
+		/* an error (lib/log.js): [type, message, stack|null] as an error
+		 * field (ECS error.*, OTel exception.*, json {type,message,stack}) */
+		bool is = false;
+		uint32_t len = 0;
+		napi_value e[3];
+		char *str[3] = {NULL, NULL, NULL};
+		size_t sl[3] = {0, 0, 0}, need;
+		sonde_log_tree t;
+		int rc;
+		if (napi_is_array(env, v, &is) != napi_ok || !is ||
+		    napi_get_array_length(env, v, &len) != napi_ok || len != 3)
+			break;
+		for (uint32_t i = 0; i < 3; i++) {
+			if (napi_get_element(env, v, i, &e[i]) != napi_ok)
+				break;
+			if (i == 2 && is_nullish(env, e[i]))
+				continue;
+			str[i] = get_str(env, e[i], "error field part", 1 << 20, true, &sl[i]);
+			if (!str[i]) {
+				free(str[0]);
+				free(str[1]);
+				return false;
+			}
+		}
+		/* within the tree's 64 KiB: type, message, then the stack cut */
+		if (sl[0] > 256)
+			sl[0] = 256;
+		if (sl[1] > 8192)
+			sl[1] = 8192;
+		if (sl[2] > SONDE_LOG_TREE_BYTES_MAX - 256 - 8192 - 64)
+			sl[2] = SONDE_LOG_TREE_BYTES_MAX - 256 - 8192 - 64;
+		/* the encoding: the three strings and a few bytes of framing each */
+		need = sl[0] + sl[1] + sl[2] + 64;
+		*vheap = malloc(need);
+		if (!*vheap) {
+			free(str[0]);
+			free(str[1]);
+			free(str[2]);
+			throw_kind(env, 0, "SONDE_ENOMEM", "out of memory", SONDE_ENOMEM);
+			return false;
+		}
+		sonde_log_tree_init(&t, *vheap, need);
+		rc = sonde_log_tree_error(&t, str[0], sl[0], str[1], sl[1], str[2], sl[2]);
+		free(str[0]);
+		free(str[1]);
+		free(str[2]);
+		if (rc != SONDE_OK) {
+			throw_sonde(env, rc); /* e.g. SONDE_ELIMIT past the tree's 64 KiB */
+			return false;
+		}
+		*f = sonde_log_field_tree(f->key, &t);
+		return true;
 	}
+	default: break;
+	}
+	type_error(env, "%s must be a string, number, boolean, bigint or error", "field value");
+	return false;
 }
 
 /* loggerChild(l, k1, v1, k2, v2, ...) */

@@ -67,10 +67,12 @@ test('child(meta), Error objects with their stacks, many fields', () => {
 	assert.strictEqual(a.component, 'db');
 	assert.strictEqual(a.shard, 3);
 	assert.strictEqual(a.message, 'bad thing');
-	assert.strictEqual(a['error.type'], 'TypeError');
-	assert.match(a['error.stack_trace'], /TypeError: bad thing\n\s+at /);
+	// one error field, as winston's errors({stack: true}) names its parts
+	assert.strictEqual(a.error.type, 'TypeError');
+	assert.strictEqual(a.error.message, 'bad thing');
+	assert.match(a.error.stack, /TypeError: bad thing\n\s+at /);
 	assert.strictEqual(b.message, 'query failed');
-	assert.strictEqual(b['error.message'], 'bad thing');
+	assert.strictEqual(b.error.message, 'bad thing');
 	assert.strictEqual(b.query, 'SELECT 1');
 	assert.strictEqual(c.k0, 0);
 	assert.strictEqual(c.k13, 13);
@@ -150,4 +152,41 @@ log.flush();
 		const mine = lines.filter((l) => l.worker === id).map((l) => l.i);
 		assert.deepStrictEqual(mine, Array.from({ length: 100 }, (_, i) => i)); // each thread in order
 	}
+});
+
+test('ecs, otel and console profiles; an Error as ECS error.* and OTel exception.*', () => {
+	const err = new RangeError('too deep');
+	{
+		const { log, read } = newLogger({ service: 'ecs-svc', format: sonde.format.ecs() });
+		log.error('failed', { err, user_id: 7 });
+		const [r] = read().map((l) => JSON.parse(l));
+		assert.strictEqual(r['log.level'], 'error');
+		assert.strictEqual(r.message, 'failed');
+		assert.ok(r['ecs.version']);
+		assert.deepStrictEqual(r.service, { name: 'ecs-svc' });
+		assert.strictEqual(r.error.type, 'RangeError');
+		assert.strictEqual(r.error.message, 'too deep');
+		assert.match(r.error.stack_trace, /RangeError: too deep\n\s+at /);
+		assert.strictEqual(r.user_id, 7);
+	}
+	{
+		const { log, read } = newLogger({ service: 'otel-svc', format: 'otel' });
+		log.warn(err);
+		const [r] = read().map((l) => JSON.parse(l));
+		assert.strictEqual(r.severity_text, 'WARN');
+		assert.strictEqual(r.severity_number, 13);
+		assert.strictEqual(r.body, 'too deep');
+		assert.strictEqual(r.attributes['exception.type'], 'RangeError');
+		assert.match(r.attributes['exception.stacktrace'], /RangeError: too deep/);
+		assert.deepStrictEqual(r.resource, { 'service.name': 'otel-svc' });
+	}
+	{
+		const { log, read } = newLogger({ service: 'con', format: sonde.format.console() });
+		log.info('hello', { a: 1 });
+		const [line] = read();
+		assert.match(line, /INFO\s+hello .*a=1/); // a file: no colour
+		assert.doesNotMatch(line, /\x1b\[/);
+	}
+	assert.throws(() => sonde.createLogger({ format: 'yaml' }), TypeError);
+	assert.throws(() => sonde.createLogger({ format: { sondeFormat: 9 } }), TypeError);
 });
