@@ -2288,6 +2288,16 @@ pub mod otlp {
         retry_max: Option<Duration>,
     }
 
+    /// Builder setters: `name(value)` sets the option to Some(value).
+    macro_rules! setters {
+        ($($(#[$doc:meta])* $name:ident: $t:ty,)*) => {
+            $($(#[$doc])* pub fn $name(mut self, v: $t) -> Options {
+                self.$name = Some(v);
+                self
+            })*
+        };
+    }
+
     impl Options {
         pub fn new() -> Options {
             Options::default()
@@ -2304,50 +2314,25 @@ pub mod otlp {
             self.headers.push((name.to_owned(), value.to_owned()));
             self
         }
-        /// One request [10 s].
-        pub fn timeout(mut self, d: Duration) -> Options {
-            self.timeout = Some(d);
-            self
-        }
-        /// [Protobuf]
-        pub fn protocol(mut self, p: Protocol) -> Options {
-            self.protocol = Some(p);
-            self
-        }
-        /// [None]
-        pub fn compression(mut self, c: Compression) -> Options {
-            self.compression = Some(c);
-            self
-        }
-        /// Between batches [5 s].
-        pub fn schedule_delay(mut self, d: Duration) -> Options {
-            self.schedule_delay = Some(d);
-            self
-        }
-        /// One batch, retries included [30 s].
-        pub fn export_timeout(mut self, d: Duration) -> Options {
-            self.export_timeout = Some(d);
-            self
-        }
-        /// Spans waiting for export [2048]; a full queue drops and counts.
-        pub fn max_queue_size(mut self, n: usize) -> Options {
-            self.max_queue_size = Some(n);
-            self
-        }
-        /// Spans per request [512].
-        pub fn max_export_batch_size(mut self, n: usize) -> Options {
-            self.max_export_batch_size = Some(n);
-            self
-        }
-        /// The retry backoff's first wait [1 s].
-        pub fn retry_initial(mut self, d: Duration) -> Options {
-            self.retry_initial = Some(d);
-            self
-        }
-        /// The retry backoff's ceiling [5 s].
-        pub fn retry_max(mut self, d: Duration) -> Options {
-            self.retry_max = Some(d);
-            self
+        setters! {
+            /// One request [10 s].
+            timeout: Duration,
+            /// [Protobuf]
+            protocol: Protocol,
+            /// [None]
+            compression: Compression,
+            /// Between batches [5 s].
+            schedule_delay: Duration,
+            /// One batch, retries included [30 s].
+            export_timeout: Duration,
+            /// Spans waiting for export [2048]; a full queue drops and counts.
+            max_queue_size: usize,
+            /// Spans per request [512].
+            max_export_batch_size: usize,
+            /// The retry backoff's first wait [1 s].
+            retry_initial: Duration,
+            /// The retry backoff's ceiling [5 s].
+            retry_max: Duration,
         }
         /// `otlp::start(self)`.
         pub fn start(&self) -> Result<()> {
