@@ -217,6 +217,10 @@ def _field_array(fields, what):
                 keep.append(raw)
                 f.v.s = ctypes.cast(ctypes.c_char_p(raw), ctypes.c_void_p).value
                 f.len = len(raw)
+        elif t == _T_TREE:
+            keep.append(raw[0])
+            f.v.s = ctypes.addressof(raw[0])
+            f.len = raw[1]
         elif t == _T_F64:
             f.v.d = raw
         elif t == _T_I64:
@@ -416,33 +420,7 @@ class Logger:
         if n > MAX_FIELDS:
             raise _errors.InvalidArgument(-1, "at most %d fields per record, got %d"
                                           % (MAX_FIELDS, n))
-        arr = (_lib.LogField * max(n, 1))()
-        keep = []
-        for i, (k, v) in enumerate(fields.items()):
-            t, raw = _typed(v)
-            f = arr[i]
-            kb = to_bytes(k, "field key", True)
-            keep.append(kb)
-            f.key = kb
-            f.type = t
-            if t == _T_STR:
-                if raw is None:
-                    f.v.s = None
-                    f.len = 0
-                else:
-                    keep.append(raw)
-                    f.v.s = ctypes.cast(ctypes.c_char_p(raw), ctypes.c_void_p).value
-                    f.len = len(raw)
-            elif t == _T_TREE:
-                keep.append(raw[0])
-                f.v.s = ctypes.addressof(raw[0])
-                f.len = raw[1]
-            elif t == _T_F64:
-                f.v.d = raw
-            elif t == _T_I64:
-                f.v.i = raw
-            else:
-                f.v.u = raw
+        arr, keep = _field_array(fields, "field key")
         # the bytes in keep stay alive until the call returns (it copies);
         # the record carries the running code's trace context (contextvars:
         # another asyncio task's span may be the thread's current one) and
