@@ -266,3 +266,38 @@ int sonde_test_count(const char *hay, const char *needle)
 		n++;
 	return n;
 }
+
+void sonde_test_compiles_c_and_cxx(const char *src)
+{
+	const char *cxx[] = {"c++",
+	                     "-std=c++17",
+	                     "-Wall",
+	                     "-Wextra",
+	                     "-Werror",
+	                     "-pedantic",
+	                     "-I" SONDE_SRC_DIR "/include",
+	                     "-x",
+	                     "c++",
+	                     "-c",
+	                     NULL,
+	                     "-o",
+	                     "/dev/null",
+	                     NULL};
+	const char *cc[] = {
+	        "cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I" SONDE_SRC_DIR "/include",
+	        "-x", "c",        "-c",    NULL,      "-o",      "/dev/null",
+	        NULL};
+	char *out = NULL;
+	int rc;
+
+	cxx[10] = cc[9] = sonde_test_tmpfile(4, src, strlen(src));
+	rc = sonde_test_run(cxx, NULL, &out);
+	if (rc != 0)
+		FAIL("c++ exit %d:\n%s", rc, out);
+	free(out);
+	rc = sonde_test_run(cc, NULL, &out);
+	if (rc != 0)
+		FAIL("cc exit %d:\n%s", rc, out);
+	free(out);
+	unlink(cxx[10]);
+}

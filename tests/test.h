@@ -117,6 +117,11 @@ void sonde_test_fail(const char *file, int line, const char *fmt, ...)
  * may be NULL). Returns the exit status, or -1 if it could not run, 127 if
  * not found. */
 int sonde_test_run(const char *const argv[], const char *in_path, char **out);
+/* Compiles src (a translation unit using the public headers) with c++
+ * -std=c++17 -pedantic and with cc -std=c11, -Wall -Wextra -Werror each:
+ * a failure fails the test with the compiler's output. */
+void sonde_test_compiles_c_and_cxx(const char *src);
+
 /* The whole file, NUL-terminated (free it); NULL when it cannot be read. */
 char *sonde_test_read_file(const char *path);
 /* How many times needle occurs in hay (non-overlapping). */

@@ -827,35 +827,5 @@ TEST(log_scope_and_sampled_macros_compile_as_cxx17_and_c11)
 	        "  return (int)sonde_log_sampled_total(SONDE_LOG_LEVEL_INFO) +\n"
 	        "         (int)sonde_log_scope_fields();\n"
 	        "}\n";
-	const char *cxx[] = {"c++",
-	                     "-std=c++17",
-	                     "-Wall",
-	                     "-Wextra",
-	                     "-Werror",
-	                     "-pedantic",
-	                     "-I" SONDE_SRC_DIR "/include",
-	                     "-x",
-	                     "c++",
-	                     "-c",
-	                     NULL,
-	                     "-o",
-	                     "/dev/null",
-	                     NULL};
-	const char *cc[] = {
-	        "cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I" SONDE_SRC_DIR "/include",
-	        "-x", "c",        "-c",    NULL,      "-o",      "/dev/null",
-	        NULL};
-	char *out = NULL;
-	int rc;
-
-	cxx[10] = cc[9] = sonde_test_tmpfile(4, src, strlen(src));
-	rc = sonde_test_run(cxx, NULL, &out);
-	if (rc != 0)
-		FAIL("c++ exit %d:\n%s", rc, out);
-	free(out);
-	rc = sonde_test_run(cc, NULL, &out);
-	if (rc != 0)
-		FAIL("cc exit %d:\n%s", rc, out);
-	free(out);
-	unlink(cxx[10]);
+	sonde_test_compiles_c_and_cxx(src);
 }
