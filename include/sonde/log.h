@@ -847,7 +847,7 @@ typedef struct sonde_log_site_state {
 	uint32_t first;      /* bit 31 marks a per-call setting */
 	uint32_t thereafter;
 	uint32_t interval_ms;
-	uint32_t flags; /* reserved, 0 */
+	uint32_t flags; /* private: 0 at first; the backend caches its key check here */
 } sonde_log_site_state;
 
 #define SONDE_LOG_SITE_F_STATE 1u /* state is set (sites built before sampling have 0) */
