@@ -141,6 +141,18 @@ enum {
  * or a sonde_log_tree's encoding; log_tree.c). */
 #define SONDE__LOG_T_BYTES(t) ((t) == SONDE_LOG_T_STR || (t) == SONDE_LOG_T_TREE)
 
+/* sonde_log_site_state.flags (private to sonde; 0 in a new site): what
+ * sonde works out once per call site and keeps there. Bits 0..15: which
+ * fields are bytes (bit i: field i is a string or a tree), valid once
+ * SITE_ST_MASK is set (the first log call through the site sets both);
+ * SITE_ST_KEYS_DONE << k and SITE_ST_KEYS_YES << k: the backend's key
+ * check for reserved set k (log_format.c). Set with relaxed fetch_or:
+ * each is a pure function of the site, so racing writers agree. */
+#define SITE_ST_BYTES 0xffffu
+#define SITE_ST_MASK 0x10000u
+#define SITE_ST_KEYS_DONE 0x100000u
+#define SITE_ST_KEYS_YES 0x1000000u
+
 /* sonde_log_tree's encoding (log_tree.c) */
 enum {
 	TREE_OBJ = '{',

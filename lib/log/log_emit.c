@@ -25,10 +25,38 @@ typedef struct rec_shape {
 	size_t slen[SONDE__LOG_MAX_FIELDS]; /* bytes kept of each string field */
 	uint32_t cut;                       /* bit i: string field i was truncated */
 	uint32_t size;                      /* the record's bytes, a multiple of 8 */
+	uint32_t bytes;                     /* bit i: field i is bytes (string, tree) */
 	uint8_t flags;                      /* REC_F_* */
+	unsigned extra;                     /* slots after the value slots (scoped) */
 	const sonde_log_scope *scope;       /* the scoped fields it carries whole, or NULL */
 	uint64_t gen;                       /* the scope generation (REC_F_SCOPE*) */
 } rec_shape;
+
+/* The fields of the site that are bytes (strings and trees), as a bit
+ * mask: worked out at the site's first call and kept in its state
+ * (log-int.h, SITE_ST_MASK); sites without a state work it out each call. */
+static uint32_t bytes_mask_slow(const sonde_log_site *site, unsigned n)
+{
+	uint32_t m = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (SONDE__LOG_T_BYTES(site->types[i]))
+			m |= 1u << i;
+	if ((site->flags & SONDE_LOG_SITE_F_STATE) && site->state)
+		__atomic_fetch_or(&site->state->flags, m | SITE_ST_MASK, __ATOMIC_RELAXED);
+	return m;
+}
+
+static inline uint32_t bytes_mask(const sonde_log_site *site, unsigned n)
+{
+	if (SONDE_LIKELY(site->flags & SONDE_LOG_SITE_F_STATE) && site->state) {
+		uint32_t f = __atomic_load_n(&site->state->flags, __ATOMIC_RELAXED);
+		if (SONDE_LIKELY(f & SITE_ST_MASK))
+			return f & SITE_ST_BYTES;
+	}
+	return bytes_mask_slow(site, n);
+}
 
 /* The drop notice: a normal record through a static site. */
 static const char *const drop_keys[] = {"dropped"};
@@ -71,15 +99,15 @@ static sonde__log_ring *emit_slow_ring(void)
 /* A record takes at most a quarter of the ring: cuts strings in field
  * order to fit budget bytes (the correlation id, corr <= 64 bytes, always
  * fits). Returns the string bytes kept. */
-static size_t cut_strings(rec_shape *sh, const sonde_log_site *site, const sonde_log_value *vals,
-                          unsigned n, size_t budget, size_t corr)
+static size_t cut_strings(rec_shape *sh, const sonde_log_value *vals, size_t budget, size_t corr)
 {
 	size_t strbytes = corr;
-	unsigned i;
+	uint32_t m;
 
 	budget -= corr;
-	for (i = 0; i < n; i++) {
-		if (!SONDE__LOG_T_BYTES(site->types[i]) || !vals[i].v.s)
+	for (m = sh->bytes; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		if (!vals[i].v.s)
 			continue;
 		if (sh->slen[i] > budget) {
 			sh->slen[i] = budget;
@@ -113,14 +141,18 @@ static inline __attribute__((always_inline)) void measure(rec_shape *sh, size_t 
 	size_t corr = has_ctx ? ctx->correlation_len : 0, strbytes = corr, fixed, kept = corr;
 	bool omitted = false;
 	unsigned i;
+	uint32_t m;
 
 	sh->cut = 0;
 	sh->flags = has_ctx ? REC_F_CTX : 0;
 	sh->scope = NULL;
 	sh->gen = gen;
+	sh->extra = 0;
+	sh->bytes = bytes_mask(site, n);
 	fixed = sizeof(rec_hdr) + (has_ctx ? sizeof(rec_ctx) : 0) + 8u * n;
 	if (SONDE_LIKELY(same)) {
 		fixed += 8u;
+		sh->extra = 1;
 		sh->flags |= REC_F_SCOPE_SAME;
 	} else if (SONDE_UNLIKELY(sc != NULL) && sc->priv_total_n) {
 		size_t sfix = 8u * (2u + 2u * sc->priv_total_n);
@@ -131,14 +163,14 @@ static inline __attribute__((always_inline)) void measure(rec_shape *sh, size_t 
 			kept += sc->priv_total_bytes;
 			sh->flags |= REC_F_SCOPE;
 			sh->scope = sc;
+			sh->extra = 2u + 2u * sc->priv_total_n;
 		} else {
 			sh->flags |= REC_F_TRUNC;
 			omitted = true;
 		}
 	}
-	for (i = 0; i < n; i++) {
-		if (!SONDE__LOG_T_BYTES(site->types[i]))
-			continue;
+	for (m = sh->bytes; m; m &= m - 1) {
+		i = (unsigned)__builtin_ctz(m);
 		if (!vals[i].v.s) {
 			sh->slen[i] = 0;
 			continue;
@@ -147,7 +179,7 @@ static inline __attribute__((always_inline)) void measure(rec_shape *sh, size_t 
 		strbytes += sh->slen[i];
 	}
 	if (SONDE_UNLIKELY(fixed + strbytes > limit))
-		strbytes = cut_strings(sh, site, vals, n, limit - fixed, kept);
+		strbytes = cut_strings(sh, vals, limit - fixed, kept);
 	else if (SONDE_UNLIKELY(omitted))
 		sonde__fetch_add_relaxed(&G.truncated, 1); /* once a record, as cut_strings */
 	sh->size = (uint32_t)((fixed + strbytes + 7) & ~(size_t)7);
@@ -231,6 +263,7 @@ static inline __attribute__((always_inline)) void put_record(
 	uint64_t *v;
 	char *s;
 	unsigned i;
+	uint32_t m;
 
 	h->size = sh->size;
 	h->kind = REC_LOG;
@@ -252,16 +285,16 @@ static inline __attribute__((always_inline)) void put_record(
 	v = (uint64_t *)(void *)p;
 	/* the scoped block (REC_F_SCOPE) or its generation (REC_F_SCOPE_SAME)
 	 * sits between the value slots and the strings */
-	s = (char *)(v + n + (sh->scope ? 2u + 2u * sh->scope->priv_total_n : 0u) +
-	             (sh->flags & REC_F_SCOPE_SAME ? 1u : 0u));
+	s = (char *)(v + n + sh->extra);
 	if ((sh->flags & REC_F_CTX) && ctx->correlation_len) {
 		memcpy(s, ctx->correlation_id, ctx->correlation_len);
 		s += ctx->correlation_len;
 	}
-	for (i = 0; i < n; i++) {
-		if (!SONDE__LOG_T_BYTES(site->types[i])) {
-			v[i] = vals[i].v.u;
-		} else if (!vals[i].v.s) {
+	for (i = 0; i < n; i++)
+		v[i] = vals[i].v.u;
+	for (m = sh->bytes; m; m &= m - 1) {
+		i = (unsigned)__builtin_ctz(m);
+		if (!vals[i].v.s) {
 			v[i] = REC_STR_NULL;
 		} else {
 			v[i] = ((sh->cut >> i) & 1u ? REC_STR_TRUNC : 0) | (uint64_t)sh->slen[i];

@@ -419,22 +419,17 @@ static bool site_keys_simple(const rset *rs, const sonde_log_site *site, unsigne
 }
 
 /* site_keys_simple(), worked out once per site and fixed set: the answer
- * is kept in the site's state (bits SITE_KEYS_DONE << kind and
- * SITE_KEYS_YES << kind of sonde_log_site_state.flags; only the backend
- * and the crash flush, one at a time, set them, and a racing pair would
- * store the same bits). A site of a fixed layout never changes, and sites
- * are never freed while their records may be read. Sites without a state
- * (compiled before it) and sinks with their own key names are checked
- * every line. */
-#define SITE_KEYS_DONE 0x100u
-#define SITE_KEYS_YES 0x10000u
+ * is kept in the site's state (log-int.h, SITE_ST_KEYS_*). A site of a
+ * fixed layout never changes, and sites are never freed while their
+ * records may be read. Sites without a state (compiled before it) and
+ * sinks with their own key names are checked every line. */
 
 static bool site_keys_cached(const rset *rs, const sonde_log_site *site, unsigned first)
 {
 	sonde_log_site_state *st = (site->flags & SONDE_LOG_SITE_F_STATE) && rs->kind != RSET_SINK
 	                                   ? site->state
 	                                   : NULL;
-	uint32_t bits, done = SITE_KEYS_DONE << rs->kind, yes = SITE_KEYS_YES << rs->kind;
+	uint32_t bits, done = SITE_ST_KEYS_DONE << rs->kind, yes = SITE_ST_KEYS_YES << rs->kind;
 	bool ok;
 
 	if (st) {
