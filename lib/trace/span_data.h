@@ -5,7 +5,7 @@
  * or freed. span_record.c builds it, trace_span.c starts and ends it.
  *
  * Memory: one allocation for the record itself (inline room for 8
- * attributes and 512 bytes of strings), then blocks from the record's own
+ * attributes and 512 bytes of strings, packed back to back), then blocks from the record's own
  * arena for longer strings, more attributes, events and links; all of it
  * is freed at once by sonde__span_data_free.
  */
@@ -44,6 +44,7 @@ typedef struct sonde__span_data {
 	uint32_t link_count, link_cap, links_dropped;
 	sonde__arena_block *blocks; /* the arena past the inline bytes */
 	size_t inline_used;
+	uint32_t key_tag[SONDE__SPAN_INLINE_ATTRS]; /* of the first attributes' keys */
 	sonde_span_attr inline_attrs[SONDE__SPAN_INLINE_ATTRS];
 	_Alignas(16) char inline_bytes[SONDE__SPAN_INLINE_BYTES];
 } sonde__span_data;

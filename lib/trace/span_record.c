@@ -108,10 +108,12 @@ static void *arena_alloc(sonde__span_data *d, size_t n)
 	sonde__arena_block *b;
 	size_t cap;
 
+	size_t at = ALIGN16(d->inline_used); /* strings leave it unaligned */
+
 	n = ALIGN16(n ? n : 1);
-	if (n <= SONDE__SPAN_INLINE_BYTES - d->inline_used) {
-		void *p = d->inline_bytes + d->inline_used;
-		d->inline_used += n;
+	if (at <= SONDE__SPAN_INLINE_BYTES && n <= SONDE__SPAN_INLINE_BYTES - at) {
+		void *p = d->inline_bytes + at;
+		d->inline_used = at + n;
 		return p;
 	}
 	b = d->blocks;
@@ -136,8 +138,9 @@ static void *arena_alloc(sonde__span_data *d, size_t n)
 	return (char *)b + BLOCK_HDR;
 }
 
-/* A NUL-terminated copy of n bytes, or NULL. */
-static char *arena_str(sonde__span_data *d, const char *s, size_t n)
+/* A NUL-terminated copy of n bytes, or NULL. Strings need no alignment:
+ * the common ones go back to back in the inline bytes. */
+static char *arena_str_slow(sonde__span_data *d, const char *s, size_t n)
 {
 	char *p;
 
@@ -150,6 +153,18 @@ static char *arena_str(sonde__span_data *d, const char *s, size_t n)
 		memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+static inline char *arena_str(sonde__span_data *d, const char *s, size_t n)
+{
+	if (SONDE_LIKELY(n < SONDE__SPAN_INLINE_BYTES - d->inline_used)) {
+		char *p = d->inline_bytes + d->inline_used;
+		d->inline_used += n + 1;
+		memcpy(p, s, n);
+		p[n] = '\0';
+		return p;
+	}
+	return arena_str_slow(d, s, n);
 }
 
 /* ---- the pool of spare records ------------------------------------------------------------
@@ -381,14 +396,16 @@ static bool copy_array(sonde__span_data *d, sonde_span_attr *out, const sonde_sp
 
 /* Copies a into *out (key and string value into the arena). false on
  * out-of-memory or a NULL key. */
-static bool copy_attr(sonde__span_data *d, sonde_span_attr *out, const sonde_span_attr *a)
+/* klen: strlen(a->key), known to the caller or (size_t)-1 */
+static bool copy_attr(sonde__span_data *d, sonde_span_attr *out, const sonde_span_attr *a,
+                      size_t klen)
 {
 	const char *key;
-	size_t klen;
 
 	if (!a->key)
 		return false;
-	klen = strlen(a->key);
+	if (klen == (size_t)-1)
+		klen = strlen(a->key);
 	key = arena_str(d, a->key, klen);
 	if (!key)
 		return false;
@@ -433,18 +450,34 @@ static void *grow(sonde__span_data *d, void *old, uint32_t count, uint32_t *cap,
 	return p;
 }
 
+/* A cheap summary of a key (its length, first and last bytes): keys with
+ * different tags differ, so the replacement scan compares few strings. */
+static inline uint32_t key_tag(const char *k, size_t n)
+{
+	return (uint32_t)n ^ (n ? ((uint32_t)(unsigned char)k[0] << 20) ^
+	                                      ((uint32_t)(unsigned char)k[n - 1] << 12)
+	                        : 0u);
+}
+
 void sonde__span_data_set_attr(sonde__span_data *d, const sonde_span_attr *a)
 {
 	sonde_span_attr tmp;
-	uint32_t i, lim;
+	uint32_t i, lim, tag;
+	size_t klen;
 
 	if (!a->key)
 		return;
+	klen = strlen(a->key);
+	tag = key_tag(a->key, klen);
 	/* OpenTelemetry: setting an existing key replaces its value (the
-	 * scan is short: the limit is 128 and spans carry a few) */
+	 * scan is short: the limit is 128 and spans carry a few; the inline
+	 * attributes' tags spare most compares) */
 	for (i = 0; i < d->attr_count; i++) {
+		/* (grow keeps the order: the first tags stay right) */
+		if (i < SONDE__SPAN_INLINE_ATTRS && d->key_tag[i] != tag)
+			continue;
 		if (strcmp(d->attrs[i].key, a->key) == 0) {
-			if (copy_attr(d, &tmp, a))
+			if (copy_attr(d, &tmp, a, klen))
 				d->attrs[i] = tmp;
 			else
 				d->attrs_dropped++;
@@ -464,10 +497,13 @@ void sonde__span_data_set_attr(sonde__span_data *d, const sonde_span_attr *a)
 		}
 		d->attrs = n;
 	}
-	if (copy_attr(d, &d->attrs[d->attr_count], a))
+	if (copy_attr(d, &d->attrs[d->attr_count], a, klen)) {
+		if (d->attr_count < SONDE__SPAN_INLINE_ATTRS)
+			d->key_tag[d->attr_count] = tag;
 		d->attr_count++;
-	else
+	} else {
 		d->attrs_dropped++;
+	}
 }
 
 void sonde__span_data_set_status(sonde__span_data *d, sonde_span_status st, const char *msg)
@@ -504,7 +540,7 @@ static const sonde_span_attr *copy_attrs(sonde__span_data *d, const sonde_span_a
 		return NULL;
 	}
 	for (i = 0; i < take; i++) {
-		if (copy_attr(d, &out[*count], &attrs[i]))
+		if (copy_attr(d, &out[*count], &attrs[i], (size_t)-1))
 			(*count)++;
 		else
 			(*dropped)++;

@@ -160,6 +160,46 @@ TEST(model_many_attributes_past_the_inline_room)
 	sonde_span_end(&s);
 }
 
+/* Keys that look alike (same length, first and last byte) are different
+ * keys; replacing works before and past the inline attributes; an array
+ * after odd-sized strings is aligned. */
+TEST(model_attribute_keys_alike_replaced_and_arrays_aligned)
+{
+	static const int64_t ints[3] = {1, -2, 3};
+	sonde_span s;
+	char key[32];
+	const sonde_span_attr *a;
+	int i;
+
+	sonde_trace_set_sampler_ratio(1);
+	sonde_span_start(&s, "alike");
+	sonde_span_add_event(&s, "make the record", NULL, 0);
+	sonde_span_set_str(&s, "k1x9", "a");
+	sonde_span_set_str(&s, "k2x9", "bc");
+	sonde_span_set_int_array(&s, "arr", ints, 3);
+	for (i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "n.%d", i);
+		sonde_span_set_int(&s, key, i);
+	}
+	sonde_span_set_str(&s, "k2x9", "replaced");
+	sonde_span_set_int(&s, "n.9", 99); /* attribute 13, past the inline 8 */
+	sonde_span_set_int(&s, "n.0", 100);
+	ASSERT_EQ_INT(sonde_span_get_attrs(&s, &a), 13);
+	ASSERT_STREQ(find_attr(&s, "k1x9")->v.str, "a");
+	ASSERT_STREQ(find_attr(&s, "k2x9")->v.str, "replaced");
+	ASSERT_EQ_INT(find_attr(&s, "k2x9")->str_len, 8);
+	ASSERT_EQ_INT(find_attr(&s, "n.9")->v.i, 99);
+	ASSERT_EQ_INT(find_attr(&s, "n.0")->v.i, 100);
+	ASSERT_EQ_INT(find_attr(&s, "n.5")->v.i, 5);
+	ASSERT_EQ_INT(find_attr(&s, "arr")->str_len, 3);
+	ASSERT_EQ_INT((uintptr_t)find_attr(&s, "arr")->v.ints % 8, 0);
+	ASSERT_EQ_INT(find_attr(&s, "arr")->v.ints[1], -2);
+	ASSERT_STREQ(a[0].key, "k1x9");
+	ASSERT_STREQ(a[1].key, "k2x9");
+	ASSERT_STREQ(a[12].key, "n.9");
+	sonde_span_end(&s);
+}
+
 TEST(model_events_exceptions_links)
 {
 	sonde_span s, other;
