@@ -52,8 +52,10 @@ static void scap_free(scap *c)
 	free(c);
 }
 
-static sonde_logger *scap_logger(scap *c, sonde_log_format fmt, const sonde_log_opts *base,
-                                 sonde_log_sink **sink_out)
+/* A logger (base's options, or service "svc") on one callback sink fn
+ * that captures into c. */
+static sonde_logger *scap_logger_on(scap *c, sonde_log_line_fn fn, sonde_log_format fmt,
+                                    const sonde_log_opts *base, sonde_log_sink **sink_out)
 {
 	sonde_log_sink_opts so;
 	sonde_log_opts o;
@@ -62,7 +64,7 @@ static sonde_logger *scap_logger(scap *c, sonde_log_format fmt, const sonde_log_
 
 	sonde_log_sink_opts_init(&so);
 	so.format = fmt;
-	s = sonde_log_sink_callback(scap_fn, c, &so);
+	s = sonde_log_sink_callback(fn, c, &so);
 	ASSERT_NOT_NULL(s);
 	if (base)
 		o = *base;
@@ -75,6 +77,12 @@ static sonde_logger *scap_logger(scap *c, sonde_log_format fmt, const sonde_log_
 	ASSERT_NOT_NULL(l);
 	*sink_out = s;
 	return l;
+}
+
+static sonde_logger *scap_logger(scap *c, sonde_log_format fmt, const sonde_log_opts *base,
+                                 sonde_log_sink **sink_out)
+{
+	return scap_logger_on(c, scap_fn, fmt, base, sink_out);
 }
 
 /* Each line parsed strictly; printed back without @timestamp, compact,
@@ -496,26 +504,16 @@ TEST(log_scope_sent_again_after_a_discard)
 	scap *c = scap_new(), *c2 = scap_new();
 	sonde_log_sink *s, *s2;
 	sonde_logger *l, *l2;
-	sonde_log_opts o;
 	sonde_log_config cfg;
 	sonde_log_scope a, b;
 	sonde_log_field fa[] = {sonde_log_field_str("user_id", "u1")};
 	sonde_log_field fb[] = {sonde_log_field_str("req", "r9")};
 	struct timespec ts = {1, 500000000};
-	sonde_log_sink_opts so;
 
 	sonde_log_config_init(&cfg);
 	cfg.shutdown_timeout_ms = 100;
 	ASSERT_OK(sonde_log_configure(&cfg));
-	sonde_log_sink_opts_init(&so);
-	s = sonde_log_sink_callback(hold_fn, c, &so);
-	ASSERT_NOT_NULL(s);
-	sonde_log_opts_init(&o, "svc");
-	o.level_env = "";
-	o.sinks = &s;
-	o.sink_count = 1;
-	l = sonde_logger_new(&o);
-	ASSERT_NOT_NULL(l);
+	l = scap_logger_on(c, hold_fn, SONDE_LOG_FORMAT_JSON, NULL, &s);
 	ASSERT_OK(sonde_log_scope_push(&a, fa, 1));
 	LOG_INFO(l, "hold 1");
 	wait_holds(1);
