@@ -500,6 +500,10 @@ int sonde__log_write_all(int fd, const char *p, size_t n);
 /* Backend: hand one formatted line (with '\n') to the sink. */
 void sonde__log_sink_put(sonde_log_sink *s, int level, const char *line, size_t len,
                          const sonde__log_rec *rec, sonde_log_sink **dirty);
+/* Backend: the record's line could not be formatted (out of memory): one
+ * line lost, counted as the sink's error and reported like a failed
+ * write. */
+void sonde__log_sink_lost(sonde_log_sink *s, sonde_log_sink **dirty);
 /* Backend: write what the sink buffered; report recovered errors. */
 void sonde__log_sink_flush(sonde_log_sink *s);
 /* Backend, outside cycle_mu: adds the sink's new errors to its metric. */

@@ -130,8 +130,12 @@ static void write_record(sonde__log_ring *r, const rec_hdr *h, sonde_log_sink **
 			sonde__log_format(&line[i], s, &rec);
 			have[i] = s;
 		}
-		if (line[f].oom)
-			continue; /* out of memory while formatting: nothing sane to write */
+		if (line[f].oom) {
+			/* out of memory while formatting: nothing sane to write,
+			 * counted as a line the sink lost */
+			sonde__log_sink_lost(s, dirty);
+			continue;
+		}
 		sonde__log_sink_put(s, h->level, line[f].data, line[f].len, &rec, dirty);
 	}
 }

@@ -222,6 +222,16 @@ void sonde__log_sink_export(sonde_log_sink *s)
 	s->err_exported = e;
 }
 
+void sonde__log_sink_lost(sonde_log_sink *s, sonde_log_sink **dirty)
+{
+	count_error(s, 1);
+	if (!s->dirty) { /* for the metric export */
+		s->dirty = true;
+		s->dirty_next = *dirty;
+		*dirty = s;
+	}
+}
+
 void sonde__log_sink_put(sonde_log_sink *s, int level, const char *line, size_t len,
                          const sonde__log_rec *rec, sonde_log_sink **dirty)
 {

@@ -674,6 +674,106 @@ TEST_TIMEOUT(oom_log_scope_and_sampling_every_allocation, 120)
 	ASSERT_TRUE(oom_loop(scope_scenario, NULL) >= 2); /* logger, ring, site */
 }
 
+/* ---- the log backend's own allocations ------------------------------------------------------
+ * The backend formats on its own thread: its line buffers grow for a long
+ * record, a nested field and a second profile. Here the failures are the
+ * backend's (its allocations are counted once it is known, after a first
+ * record): every record reaches each sink or is counted as a line that
+ * sink lost, exactly. */
+
+static pthread_t backend_thr;
+static int backend_known, lines_json, lines_ecs;
+static int backend_line(void *ctx, sonde_log_level level, const char *line, size_t len)
+{
+	(void)level;
+	(void)line;
+	(void)len;
+	if (!__atomic_load_n(&backend_known, __ATOMIC_ACQUIRE)) {
+		backend_thr = pthread_self();
+		__atomic_store_n(&backend_known, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_fetch_add(ctx ? &lines_ecs : &lines_json, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int backend_scenario(long n)
+{
+	static int tag = 1;
+	static char big[20000];
+	long fail = fail_at;
+	sonde_log_sink_opts so;
+	sonde_log_sink *s[2];
+	sonde_log_opts o;
+	sonde_logger *l;
+	sonde_log_tree t;
+	unsigned char mem[256];
+	int i, rc;
+	uint64_t e0, e1;
+
+	/* setup with every allocation working, on this thread */
+	fail_at = -1;
+	__atomic_store_n(&backend_known, 0, __ATOMIC_RELAXED);
+	sonde_log_sink_opts_init(&so);
+	s[0] = sonde_log_sink_callback(backend_line, NULL, &so);
+	so.format = SONDE_LOG_FORMAT_ECS;
+	s[1] = sonde_log_sink_callback(backend_line, &tag, &so);
+	ASSERT_NOT_NULL(s[0]);
+	ASSERT_NOT_NULL(s[1]);
+	sonde_log_opts_init(&o, "oom");
+	o.level_env = "";
+	o.sinks = s;
+	o.sink_count = 2;
+	l = sonde_logger_new(&o);
+	ASSERT_NOT_NULL(l);
+	LOG_INFO(l, "first");
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_TRUE(__atomic_load_n(&backend_known, __ATOMIC_ACQUIRE));
+	__atomic_store_n(&lines_json, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&lines_ecs, 0, __ATOMIC_RELAXED);
+	sonde_log_tree_init(&t, mem, sizeof(mem));
+	ASSERT_OK(sonde_log_tree_object(&t));
+	ASSERT_OK(sonde_log_tree_key(&t, "k"));
+	ASSERT_OK(sonde_log_tree_str(&t, "v", SIZE_MAX));
+	ASSERT_OK(sonde_log_tree_end(&t));
+	memset(big, 'x', sizeof(big) - 1);
+	e0 = sonde_log_sink_errors(s[0]) + sonde_log_sink_errors(s[1]);
+
+	/* the backend's allocations from here on */
+	n_allocs = 0;
+	__atomic_store_n(&scenario_thread, backend_thr, __ATOMIC_RELAXED);
+	fail_at = fail;
+	LOG_INFO(l, "big", LOG_STR("body", big));
+	LOG_WARN(l, "nested", LOG_OBJ("meta", &t), LOG_INT("n", n));
+	for (i = 0; i < 3; i++)
+		LOG_INFO(l, "plain", LOG_INT("i", i));
+	rc = sonde_log_flush();
+	fail_at = -1;
+	__atomic_store_n(&scenario_thread, pthread_self(), __ATOMIC_RELAXED);
+
+	ASSERT_OK(rc);
+	e1 = sonde_log_sink_errors(s[0]) + sonde_log_sink_errors(s[1]);
+	/* 5 records to each of the 2 sinks: written or counted lost */
+	if (__atomic_load_n(&lines_json, __ATOMIC_RELAXED) +
+	            __atomic_load_n(&lines_ecs, __ATOMIC_RELAXED) + (int)(e1 - e0) <
+	    10)
+		FAIL("allocation %ld: %d + %d lines written, %d counted lost (want 10)", n,
+		     lines_json, lines_ecs, (int)(e1 - e0));
+	sonde_logger_free(l);
+	sonde_log_sink_free(s[0]);
+	sonde_log_sink_free(s[1]);
+	rc = sonde_log_shutdown();
+	if (rc != SONDE_OK)
+		FAIL("shutdown: %d %s", rc, sonde_last_error());
+	return SONDE_OK;
+}
+
+TEST_TIMEOUT(oom_log_backend_formatting_every_allocation, 120)
+{
+	install();
+	/* the line buffers of two profiles grow */
+	ASSERT_TRUE(oom_loop(backend_scenario, NULL) >= 2);
+}
+
 /* ---- health ------------------------------------------------------------------------------------
  */
 
