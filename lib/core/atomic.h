@@ -75,6 +75,7 @@
 	__atomic_compare_exchange_n((p), (expp), (v), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
 #define sonde__plain_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define sonde__plain_fetch_add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define sonde__plain_fetch_or_relaxed(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
 #define sonde__plain_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
 static inline uint64_t sonde__dbl_bits(double d)

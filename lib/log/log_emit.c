@@ -44,14 +44,14 @@ static uint32_t bytes_mask_slow(const sonde_log_site *site, unsigned n)
 		if (SONDE__LOG_T_BYTES(site->types[i]))
 			m |= 1u << i;
 	if ((site->flags & SONDE_LOG_SITE_F_STATE) && site->state)
-		__atomic_fetch_or(&site->state->flags, m | SITE_ST_MASK, __ATOMIC_RELAXED);
+		sonde__plain_fetch_or_relaxed(&site->state->flags, m | SITE_ST_MASK);
 	return m;
 }
 
 static inline uint32_t bytes_mask(const sonde_log_site *site, unsigned n)
 {
 	if (SONDE_LIKELY(site->flags & SONDE_LOG_SITE_F_STATE) && site->state) {
-		uint32_t f = __atomic_load_n(&site->state->flags, __ATOMIC_RELAXED);
+		uint32_t f = sonde__plain_load_relaxed(&site->state->flags);
 		if (SONDE_LIKELY(f & SITE_ST_MASK))
 			return f & SITE_ST_BYTES;
 	}

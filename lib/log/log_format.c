@@ -433,13 +433,13 @@ static bool site_keys_cached(const rset *rs, const sonde_log_site *site, unsigne
 	bool ok;
 
 	if (st) {
-		bits = __atomic_load_n(&st->flags, __ATOMIC_RELAXED);
+		bits = sonde__plain_load_relaxed(&st->flags);
 		if (bits & done)
 			return (bits & yes) != 0;
 	}
 	ok = site_keys_simple(rs, site, first);
 	if (st)
-		__atomic_fetch_or(&st->flags, done | (ok ? yes : 0u), __ATOMIC_RELAXED);
+		sonde__plain_fetch_or_relaxed(&st->flags, done | (ok ? yes : 0u));
 	return ok;
 }
 
