@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sonde.h"
@@ -724,5 +725,58 @@ TEST_TIMEOUT(otlp_logs_sink_level, 60)
 	ASSERT_CONTAINS(out, "logRecords.1.severityNumber=21\n");
 	ASSERT_CONTAINS(out, "logRecords.1.severityText=FATAL\n");
 	free(out);
+	sonde_logger_free(l);
+}
+
+/* A fork: the child's exporter starts again with its first log record and
+ * sends the child's records; the parent's queue is not sent twice. */
+TEST_TIMEOUT(otlp_logs_fork, 60)
+{
+	receiver r;
+	sonde_otlp_options o;
+	sonde_log_sink *sink;
+	sonde_logger *l;
+	pid_t pid;
+	int st;
+
+	receiver_start(&r, "200");
+	o = lopts(url_of(&r));
+	ASSERT_OK(sonde_otlp_start(&o));
+	sink = sonde_otlp_log_sink(NULL);
+	ASSERT_NOT_NULL(sink);
+	l = new_logger("forked", sink);
+	sonde_log_sink_free(sink);
+	log_many(l, 5);
+	/* both threads idle at the fork (see otlp_export_fork) */
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_OK(sonde_otlp_flush(5000));
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		sonde_otlp_stats cs;
+#if defined(__SANITIZE_THREAD__)
+		_exit(0); /* TSan refuses threads after a multi-threaded fork */
+#endif
+		log_many(l, 4);
+		if (sonde_log_flush() != SONDE_OK)
+			_exit(4);
+		if (sonde_otlp_shutdown(5000) != SONDE_OK)
+			_exit(2);
+		memset(&cs, 0, sizeof(cs));
+		cs.size = sizeof(cs);
+		sonde_otlp_get_stats(&cs);
+		_exit(cs.logs_handed == 4 && cs.logs_exported == 4 ? 0 : 3);
+	}
+	ASSERT_EQ_INT(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ_INT(WEXITSTATUS(st), 0);
+	ASSERT_OK(sonde_otlp_shutdown(5000));
+	receiver_stop(&r);
+	ASSERT_EQ_U64(lstats().logs_exported, 5);
+#if defined(__SANITIZE_THREAD__)
+	ASSERT_EQ_U64(received(&r, false), 5);
+#else
+	ASSERT_EQ_U64(received(&r, false), 9);
+#endif
 	sonde_logger_free(l);
 }
