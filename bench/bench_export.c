@@ -329,7 +329,7 @@ BENCH(export)
 	sonde_otlp_options o;
 	sonde_otlp_stats st;
 	double plain, with, pb, js, plain_paced, with_paced;
-	char url[64];
+	char url[64], lurl[64];
 	int port;
 
 	/* the encoder, over BATCH recorded spans like the caller's */
@@ -354,9 +354,11 @@ BENCH(export)
 	plain = bench_ns_per_op(1, b_span3, NULL);
 	plain_paced = paced_ns(false);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/traces", port);
+	snprintf(lurl, sizeof(lurl), "http://127.0.0.1:%d/v1/logs", port);
 	memset(&o, 0, sizeof(o));
 	o.size = sizeof(o);
 	o.endpoint = url;
+	o.logs_endpoint = lurl;
 	o.schedule_delay_ms = 100;
 	if (sonde_otlp_start(&o) != SONDE_OK)
 		return;

@@ -29,6 +29,10 @@
  * partial_success and not sent again. A 2xx body that is not a valid
  * response counts the whole batch as exported.
  *
+ * Log records (sonde_otlp_log_sink, below) go the same way to the logs
+ * endpoint, with their own queue and their own export thread: a collector
+ * down for one signal does not delay the other.
+ *
  * Accounting: every span handed to the exporter ends exactly once as
  * exported or dropped by one reason (queue full, rejected, failed,
  * shutdown, out of memory, partial success), so after shutdown

@@ -15,11 +15,19 @@
  * `active` to drain before it touches the ring (producers never block, so
  * that wait is short).
  *
- * The lock (mu) guards the thread's schedule (stop, flush requests, the
+ * The lock (mu) guards the threads' schedule (stop, flush requests, the
  * deadlines) and the condition variables; it is never held during I/O or
  * while a producer runs. Wake-ups from producers (a full batch queued) are
  * signalled without it: one lost wake-up delays that batch to the next
  * schedule tick at most.
+ *
+ * Log records (issue 14.6) have their own queue (chunks of encoded
+ * records, a lock-free stack the OTLP log sinks push to from the logger's
+ * backend thread, bounded in records) and their own export thread running
+ * the same loop (export_main, by signal), with its own HTTP client and
+ * wake-up: a collector that is down for one signal (retries up to the
+ * export timeout) never delays the other. Sending, retries, Retry-After,
+ * gzip, headers and partial success are one path (deliver, send_batch).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -74,14 +82,18 @@ static struct {
 	SONDE__ALIGNED_CL cell *cells;
 	uint64_t cap;
 	uint64_t batch;
-	_Atomic int restart; /* a forked child: start the thread again */
+	_Atomic int restart; /* a forked child: start the threads again */
 
-	/* the schedule, under mu */
+	/* the schedule, under mu; one export thread per signal (SP spans, LG
+	 * log records: a collector that fails one signal never delays the
+	 * other), each with its own wake-up */
 	pthread_mutex_t mu;
-	pthread_cond_t wake, done;
-	pthread_t thread;
-	bool running, thread_alive, stop, client_stale;
-	bool thread_exited;     /* the thread's loop ended (stop, or out of memory) */
+	pthread_cond_t wake[2], done;
+	pthread_t thread[2];
+	bool running, stop;
+	bool thread_alive[2];   /* created and not yet joined */
+	bool thread_exited[2];  /* its loop ended (stop, or out of memory) */
+	bool client_stale[2];   /* a forked child: make its client again */
 	int64_t stop_deadline;  /* mono ns */
 	uint64_t flush_target;  /* export up to this tail position */
 	uint64_t consumed_upto; /* what the thread has finished with */
@@ -108,10 +120,13 @@ static struct {
 	/* self-metrics */
 	_Atomic uint64_t dropped_full, exported, rejected, failed, shutdown_dropped, oom;
 	_Atomic uint64_t partial; /* 2xx, and the collector said it kept not all */
-	_Atomic uint64_t requests, failures, duration_ns, cpu_ns, base_tail;
+	_Atomic uint64_t requests, failures, duration_ns, base_tail;
+	_Atomic uint64_t cpu_ns[2];
 } G = {.mu = PTHREAD_MUTEX_INITIALIZER,
-       .wake = PTHREAD_COND_INITIALIZER,
+       .wake = {PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER},
        .done = PTHREAD_COND_INITIALIZER};
+
+enum { SP = 0, LG = 1 };
 
 static int64_t mono(void)
 {
@@ -147,7 +162,7 @@ static bool queue_push(sonde__span_data *d)
 	 * (every batch-th position, not the queue length: reading the head
 	 * would pull the consumer's cache line to every caller) */
 	if ((pos + 1) % G.batch == 0)
-		pthread_cond_signal(&G.wake);
+		pthread_cond_signal(&G.wake[SP]);
 	return true;
 }
 
@@ -176,14 +191,14 @@ static uint64_t queue_len(void)
 	return t > h ? t - h : 0;
 }
 
-static bool start_thread(void);
+static bool start_threads(void);
 
-/* A forked child's first span or log record starts its export thread. */
+/* A forked child's first span or log record starts its export threads. */
 static void maybe_restart(void)
 {
 	if (sonde__load_relaxed(&G.restart)) {
 		int one = 1;
-		if (sonde__cas_strong_acqrel(&G.restart, &one, 0) && !start_thread())
+		if (sonde__cas_strong_acqrel(&G.restart, &one, 0) && !start_threads())
 			sonde__store_relaxed(&G.restart, 1); /* try again at the next one */
 	}
 }
@@ -210,7 +225,7 @@ static const sonde__span_processor processor = {on_end, NULL};
 
 /* ==== sending ============================================================== */
 
-static uint64_t rng_state;
+static SONDE_TLS uint64_t rng_state; /* per export thread */
 
 static uint64_t rnd(void)
 {
@@ -223,10 +238,11 @@ static uint64_t rnd(void)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
-/* Waits on wake until deadline (mono ns) or a stop whose deadline passed;
- * with once, returns at the first wake-up too (the caller looks again).
- * Returns false when the shutdown's deadline cut the wait. mu held. */
-static bool wait_until(int64_t deadline, bool once)
+/* Waits on signal sig's wake until deadline (mono ns) or a stop whose
+ * deadline passed; with once, returns at the first wake-up too (the caller
+ * looks again). Returns false when the shutdown's deadline cut the wait.
+ * mu held. */
+static bool wait_until(int sig, int64_t deadline, bool once)
 {
 	for (;;) {
 		int64_t now = mono();
@@ -244,7 +260,7 @@ static bool wait_until(int64_t deadline, bool once)
 		wall = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (deadline - now);
 		ts.tv_sec = (time_t)(wall / 1000000000);
 		ts.tv_nsec = (long)(wall % 1000000000);
-		pthread_cond_timedwait(&G.wake, &G.mu, &ts);
+		pthread_cond_timedwait(&G.wake[sig], &G.mu, &ts);
 		if (once)
 			return true;
 	}
@@ -259,7 +275,7 @@ static bool retryable_status(int st)
 
 /* POSTs body until it is acknowledged, refused, or the batch's deadline
  * (or the shutdown's) leaves no room. */
-static outcome send_batch(const dest *c, sonde__http_client *client, const sonde_buf *body,
+static outcome send_batch(int sig, const dest *c, sonde__http_client *client, const sonde_buf *body,
                           sonde__http_response *res)
 {
 	int64_t deadline = mono() + (int64_t)G.cfg.export_timeout_ms * MS;
@@ -314,7 +330,7 @@ static outcome send_batch(const dest *c, sonde__http_client *client, const sonde
 		if (mono() + wait >= deadline)
 			return FAILED; /* no room for another attempt */
 		pthread_mutex_lock(&G.mu);
-		if (!wait_until(mono() + wait, false)) {
+		if (!wait_until(sig, mono() + wait, false)) {
 			pthread_mutex_unlock(&G.mu);
 			return FAILED;
 		}
@@ -334,7 +350,7 @@ static const counters log_counters = {&G.l_exported, &G.l_rejected, &G.l_failed,
 /* The encoded request of n items in body (b->oom: it could not be
  * encoded): gzipped when configured, sent, its items counted. Shared by
  * spans and log records. */
-static void deliver(const dest *t, sonde__http_client *client, const counters *k, size_t n,
+static void deliver(int sig, const dest *t, sonde__http_client *client, const counters *k, size_t n,
                     sonde_buf *body, sonde_buf *zbuf, sonde__http_response *res)
 {
 	const sonde_buf *out = body;
@@ -356,7 +372,7 @@ static void deliver(const dest *t, sonde__http_client *client, const counters *k
 		return;
 	}
 	uint64_t kept = n;
-	o = send_batch(t, client, out, res);
+	o = send_batch(sig, t, client, out, res);
 	if (o == SENT) {
 		/* a partial success: the collector took the request and refused
 		 * some of its items, which are not to be sent again; a body
@@ -392,7 +408,7 @@ static size_t export_one(sonde__span_data **batch, sonde_buf *body, sonde_buf *z
 		sonde__otlp_traces_json(body, batch, n);
 	else
 		sonde__otlp_traces_pb(body, batch, n);
-	deliver(&G.cfg.tr, G.client, &span_counters, n, body, zbuf, res);
+	deliver(SP, &G.cfg.tr, G.client, &span_counters, n, body, zbuf, res);
 	for (i = 0; i < n; i++)
 		sonde__span_data_free(batch[i]);
 	return n;
@@ -444,7 +460,7 @@ static size_t export_logs_one(sonde__otlp_log_chunk **batch, size_t cap, sonde_b
 		{
 			dest t = G.cfg.lg;
 			t.json = batch[i]->json;
-			deliver(&t, G.lclient, &log_counters, m, body, zbuf, res);
+			deliver(LG, &t, G.lclient, &log_counters, m, body, zbuf, res);
 		}
 	}
 	for (i = 0; i < k; i++) {
@@ -496,7 +512,7 @@ void sonde__otlp_logs_submit(sonde__otlp_log_chunk *c, uint64_t oom)
 	while (!sonde__cas_strong_acqrel(&G.lstack, &head, c));
 	sonde__fetch_add_acqrel(&G.lsubmitted, 1);
 	if (q >= G.batch)
-		pthread_cond_signal(&G.wake);
+		pthread_cond_signal(&G.wake[LG]);
 }
 
 /* Every chunk still queued freed (shutdown: counted as dropped;
@@ -518,83 +534,95 @@ static uint64_t logs_drain(bool count)
 	return left;
 }
 
-static void thread_cpu(void)
+static void thread_cpu(int sig)
 {
 	struct timespec ts;
 
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-		sonde__store_relaxed(&G.cpu_ns,
+		sonde__store_relaxed(&G.cpu_ns[sig],
 		                     (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
 }
 
+/* What signal sig has queued (mu or not: a snapshot). */
+static uint64_t pending(int sig)
+{
+	return sig == LG ? sonde__load_seq_cst(&G.lqueued) : queue_len();
+}
+
+/* One export thread (arg: its signal): batches of its queue, sent. */
 static void *export_main(void *arg)
 {
-	sonde__span_data **batch;
-	sonde__otlp_log_chunk **lbatch;
+	int sig = (int)(intptr_t)arg;
+	sonde__span_data **batch = NULL;
+	sonde__otlp_log_chunk **lbatch = NULL;
 	sonde_buf body = SONDE_BUF_INIT, zbuf = SONDE_BUF_INIT;
 	sonde__http_response res;
+	sonde__http_client **client = sig == LG ? &G.lclient : &G.client;
+	const dest *d = sig == LG ? &G.cfg.lg : &G.cfg.tr;
 	int64_t next;
 
-	(void)arg;
 	sonde__http_response_init(&res);
-	batch = sonde__calloc(G.batch, sizeof(*batch));
-	lbatch = sonde__calloc(G.batch, sizeof(*lbatch));
+	if (sig == LG)
+		lbatch = sonde__calloc(G.batch, sizeof(*lbatch));
+	else
+		batch = sonde__calloc(G.batch, sizeof(*batch));
 	pthread_mutex_lock(&G.mu);
-	if (G.client_stale) {
-		/* a forked child: the clients may have been mid-request */
-		sonde__http_client_free(G.client);
-		sonde__http_client_free(G.lclient);
-		G.client = sonde__http_client_new(G.cfg.tr.host, G.cfg.tr.port, NULL);
-		G.lclient = sonde__http_client_new(G.cfg.lg.host, G.cfg.lg.port, NULL);
-		G.client_stale = false;
+	if (G.client_stale[sig]) {
+		/* a forked child: the client may have been mid-request */
+		sonde__http_client_free(*client);
+		*client = sonde__http_client_new(d->host, d->port, NULL);
+		G.client_stale[sig] = false;
 	}
 	next = mono() + (int64_t)G.cfg.schedule_delay_ms * MS;
-	while (batch && lbatch && G.client && G.lclient) {
-		uint64_t len = queue_len(), llen = sonde__load_seq_cst(&G.lqueued);
+	while ((batch || lbatch) && *client) {
+		uint64_t len = pending(sig);
 		int64_t now = mono();
-		bool go = len >= G.batch || (len && now >= next) ||
-		          G.flush_target > G.consumed_upto || (G.stop && len);
-		bool lgo = llen >= G.batch || (llen && now >= next) || G.lflush_target > G.ldone ||
-		           (G.stop && llen);
-		size_t ldone;
+		bool flushing =
+		        sig == LG ? G.lflush_target > G.ldone : G.flush_target > G.consumed_upto;
+		bool go = len >= G.batch || (len && now >= next) || flushing || (G.stop && len);
+		size_t done = 0;
 
-		if (G.stop && ((!len && !llen) || G.stop_deadline <= now))
+		if (G.stop && (!len || G.stop_deadline <= now))
 			break;
-		if (!go && !lgo) {
-			int64_t until =
-			        len || llen ? next : now + (int64_t)G.cfg.schedule_delay_ms * MS;
-			if (!len && !llen)
+		if (!go) {
+			int64_t until = len ? next : now + (int64_t)G.cfg.schedule_delay_ms * MS;
+			if (!len)
 				next = until;
 			if (G.stop)
 				until = now; /* drained: loop to the break */
 			else
-				wait_until(until, true);
+				wait_until(sig, until, true);
 			continue;
 		}
 		pthread_mutex_unlock(&G.mu);
-		if (go)
+		if (sig == LG)
+			done = export_logs_one(lbatch, G.batch, &body, &zbuf, &res);
+		else
 			export_one(batch, &body, &zbuf, &res);
-		ldone = lgo ? export_logs_one(lbatch, G.batch, &body, &zbuf, &res) : 0;
-		thread_cpu();
+		thread_cpu(sig);
 		pthread_mutex_lock(&G.mu);
-		G.ldone += ldone;
-		G.consumed_upto = sonde__load_relaxed(&G.head);
-		if (G.consumed_upto >= G.flush_target || !queue_len()) {
-			if (G.flush_target > G.consumed_upto && !queue_len())
-				G.consumed_upto =
-				        G.flush_target; /* claimed cells never published */
-			pthread_cond_broadcast(&G.done);
+		if (sig == LG) {
+			G.ldone += done;
+			if (G.ldone >= G.lflush_target)
+				pthread_cond_broadcast(&G.done);
+		} else {
+			G.consumed_upto = sonde__load_relaxed(&G.head);
+			if (G.consumed_upto >= G.flush_target || !queue_len()) {
+				if (G.flush_target > G.consumed_upto && !queue_len())
+					G.consumed_upto =
+					        G.flush_target; /* claimed cells never published */
+				pthread_cond_broadcast(&G.done);
+			}
 		}
-		if (ldone && G.ldone >= G.lflush_target)
-			pthread_cond_broadcast(&G.done);
-		if (queue_len() < G.batch && sonde__load_seq_cst(&G.lqueued) < G.batch)
+		if (pending(sig) < G.batch)
 			next = mono() + (int64_t)G.cfg.schedule_delay_ms * MS;
 	}
-	G.consumed_upto = sonde__load_relaxed(&G.head);
-	G.thread_exited = true;
+	if (sig == SP)
+		G.consumed_upto = sonde__load_relaxed(&G.head);
+	G.thread_exited[sig] = true;
 	pthread_cond_broadcast(&G.done);
 	pthread_mutex_unlock(&G.mu);
-	thread_cpu();
+	thread_cpu(sig);
 	if (batch)
 		sonde__free(batch, G.batch * sizeof(*batch));
 	if (lbatch)
@@ -605,21 +633,66 @@ static void *export_main(void *arg)
 	return NULL;
 }
 
-static bool start_thread(void)
+static bool start_thread(int sig)
 {
 	pthread_attr_t attr;
 	int rc;
 
 	pthread_mutex_lock(&G.mu);
-	G.thread_exited = false;
+	G.thread_exited[sig] = false;
 	pthread_mutex_unlock(&G.mu);
 	pthread_attr_init(&attr);
-	rc = pthread_create(&G.thread, &attr, export_main, NULL);
+	rc = pthread_create(&G.thread[sig], &attr, export_main, (void *)(intptr_t)sig);
 	pthread_attr_destroy(&attr);
 	pthread_mutex_lock(&G.mu);
-	G.thread_alive = rc == 0;
+	G.thread_alive[sig] = rc == 0;
 	pthread_mutex_unlock(&G.mu);
 	return rc == 0;
+}
+
+/* Joins the threads that exist (after stop was set and the wakes were
+ * broadcast). */
+static void join_threads(void)
+{
+	for (int sig = 0; sig < 2; sig++) {
+		bool alive;
+		pthread_mutex_lock(&G.mu);
+		alive = G.thread_alive[sig];
+		pthread_mutex_unlock(&G.mu);
+		if (alive)
+			pthread_join(G.thread[sig], NULL);
+		G.thread_alive[sig] = false;
+	}
+}
+
+/* The threads of the enabled signals that do not run yet; false (none
+ * left running that this call made) when one cannot be created. */
+static bool start_threads(void)
+{
+	bool want[2] = {G.cfg.traces, G.cfg.logs}, made[2] = {false, false};
+
+	for (int sig = 0; sig < 2; sig++) {
+		if (!want[sig] || G.thread_alive[sig])
+			continue;
+		if (!start_thread(sig)) {
+			if (made[SP]) {
+				/* undo: the span thread stops at once */
+				pthread_mutex_lock(&G.mu);
+				G.stop = true;
+				G.stop_deadline = mono();
+				pthread_cond_broadcast(&G.wake[SP]);
+				pthread_mutex_unlock(&G.mu);
+				pthread_join(G.thread[SP], NULL);
+				pthread_mutex_lock(&G.mu);
+				G.thread_alive[SP] = false;
+				G.stop = false;
+				pthread_mutex_unlock(&G.mu);
+			}
+			return false;
+		}
+		made[sig] = true;
+	}
+	return true;
 }
 
 /* ==== fork ================================================================= */
@@ -647,7 +720,8 @@ static void stats_reset(void)
 	sonde__store_relaxed(&G.requests, 0);
 	sonde__store_relaxed(&G.failures, 0);
 	sonde__store_relaxed(&G.duration_ns, 0);
-	sonde__store_relaxed(&G.cpu_ns, 0);
+	sonde__store_relaxed(&G.cpu_ns[SP], 0);
+	sonde__store_relaxed(&G.cpu_ns[LG], 0);
 	sonde__store_relaxed(&G.l_handed, 0);
 	sonde__store_relaxed(&G.l_full, 0);
 	sonde__store_relaxed(&G.l_exported, 0);
@@ -663,7 +737,8 @@ static void fork_child(void)
 	uint64_t h, t;
 
 	pthread_mutex_init(&G.mu, NULL);
-	pthread_cond_init(&G.wake, NULL);
+	pthread_cond_init(&G.wake[SP], NULL);
+	pthread_cond_init(&G.wake[LG], NULL);
 	pthread_cond_init(&G.done, NULL);
 	if (!G.running)
 		return;
@@ -688,8 +763,8 @@ static void fork_child(void)
 	G.ldone = G.lflush_target = 0;
 	sonde__store_relaxed(&G.base_tail, 0);
 	stats_reset();
-	G.thread_alive = false;
-	G.client_stale = true;
+	G.thread_alive[SP] = G.thread_alive[LG] = false;
+	G.client_stale[SP] = G.client_stale[LG] = true;
 	if (!G.stop)
 		sonde__store_relaxed(&G.restart, 1);
 }
@@ -1094,11 +1169,11 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 	stats_reset();
 	sonde__store_relaxed(&G.restart, 0);
 	G.stop = false;
-	G.client_stale = false;
+	G.client_stale[SP] = G.client_stale[LG] = false;
 	G.flush_target = G.consumed_upto = 0;
 	pthread_once(&metrics_once, register_metrics);
 	sonde__fork_register(&fork_hooks);
-	if (!start_thread()) {
+	if (!start_threads()) {
 		sonde__http_client_free(G.client);
 		sonde__http_client_free(G.lclient);
 		G.client = G.lclient = NULL;
@@ -1148,9 +1223,11 @@ int sonde_otlp_flush(int timeout_ms)
 	ltarget = sonde__load_acquire(&G.lsubmitted);
 	if (ltarget > G.lflush_target)
 		G.lflush_target = ltarget;
-	pthread_cond_signal(&G.wake);
-	while ((G.consumed_upto < target || G.ldone < ltarget) && G.thread_alive &&
-	       !G.thread_exited) {
+	pthread_cond_signal(&G.wake[SP]);
+	pthread_cond_signal(&G.wake[LG]);
+	/* each signal's wait ends with its thread (not running, or gone) */
+	while ((G.consumed_upto < target && G.thread_alive[SP] && !G.thread_exited[SP]) ||
+	       (G.ldone < ltarget && G.thread_alive[LG] && !G.thread_exited[LG])) {
 		int64_t now = mono(), wall;
 		struct timespec ts;
 		if (now >= deadline) {
@@ -1172,7 +1249,6 @@ int sonde_otlp_shutdown(int timeout_ms)
 {
 	sonde__span_data *d;
 	uint64_t left = 0, lleft;
-	bool alive;
 
 	if (!G.running)
 		return sonde__fail(SONDE_ESTATE,
@@ -1186,13 +1262,11 @@ int sonde_otlp_shutdown(int timeout_ms)
 	pthread_mutex_lock(&G.mu);
 	G.stop = true;
 	G.stop_deadline = mono() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * MS;
-	alive = G.thread_alive;
-	pthread_cond_broadcast(&G.wake);
+	pthread_cond_broadcast(&G.wake[SP]);
+	pthread_cond_broadcast(&G.wake[LG]);
 	pthread_mutex_unlock(&G.mu);
-	if (alive)
-		pthread_join(G.thread, NULL);
+	join_threads();
 	sonde__store_relaxed(&G.restart, 0);
-	G.thread_alive = false;
 	while ((d = queue_pop()) != NULL) {
 		sonde__span_data_free(d);
 		left++;
@@ -1232,7 +1306,8 @@ void sonde_otlp_get_stats(sonde_otlp_stats *out)
 	s.export_requests = sonde__load_relaxed(&G.requests);
 	s.export_failures = sonde__load_relaxed(&G.failures);
 	s.export_duration_ns = sonde__load_relaxed(&G.duration_ns);
-	s.export_thread_cpu_ns = sonde__load_relaxed(&G.cpu_ns);
+	s.export_thread_cpu_ns =
+	        sonde__load_relaxed(&G.cpu_ns[SP]) + sonde__load_relaxed(&G.cpu_ns[LG]);
 	s.queue_length = G.cells ? queue_len() : 0;
 	s.spans_ended = sonde__load_relaxed(&G.tail) + s.dropped_queue_full;
 	s.logs_handed = sonde__load_relaxed(&G.l_handed);

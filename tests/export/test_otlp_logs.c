@@ -780,3 +780,59 @@ TEST_TIMEOUT(otlp_logs_fork, 60)
 #endif
 	sonde_logger_free(l);
 }
+
+/* Each signal has its own export thread: a traces collector that is down
+ * (spans retried for the whole export timeout) never delays the logs. */
+TEST_TIMEOUT(otlp_logs_independent_of_a_dead_traces_endpoint, 60)
+{
+	struct sockaddr_in sa;
+	socklen_t al = sizeof(sa);
+	receiver r;
+	sonde_otlp_options o;
+	sonde_log_sink *sink;
+	sonde_logger *l;
+	char tr[128];
+	int fd, rc;
+	int64_t t0;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ_INT(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ASSERT_EQ_INT(getsockname(fd, (struct sockaddr *)&sa, &al), 0);
+	close(fd);
+	snprintf(tr, sizeof(tr), "http://127.0.0.1:%d/v1/traces", ntohs(sa.sin_port));
+	receiver_start(&r, "200");
+	o = lopts(url_of(&r));
+	o.endpoint = tr;
+	o.export_timeout_ms = 20000;
+	o.retry_initial_ms = 1000;
+	o.retry_max_ms = 1000;
+	ASSERT_OK(sonde_otlp_start(&o));
+	ASSERT_OK(sonde_trace_set_span_logger(NULL, SONDE_LOG_LEVEL_INFO));
+	sink = sonde_otlp_log_sink(NULL);
+	ASSERT_NOT_NULL(sink);
+	l = new_logger("independent", sink);
+	sonde_log_sink_free(sink);
+	for (int i = 0; i < 20; i++) {
+		sonde_span sp;
+		sonde_span_start(&sp, "to a dead collector");
+		sonde_span_end(&sp);
+	}
+	t0 = sonde_now_mono_ns();
+	log_many(l, 30);
+	ASSERT_OK(sonde_log_flush());
+	/* the span thread retries for 20 s; the logs do not wait for it */
+	while (lstats().logs_exported < 30 && sonde_now_mono_ns() - t0 < 5000 * 1000000LL)
+		usleep(10000);
+	ASSERT_EQ_U64(lstats().logs_exported, 30);
+	ASSERT_TRUE(sonde_now_mono_ns() - t0 < 5000 * 1000000LL);
+	rc = sonde_otlp_shutdown(200);
+	ASSERT_TRUE(rc == SONDE_OK || rc == SONDE_ETIMEDOUT);
+	receiver_stop(&r);
+	check_accounting(&r, 30, false);
+	ASSERT_EQ_U64(lstats().spans_exported, 0);
+	sonde_trace_reset_span_logger();
+	sonde_logger_free(l);
+}

@@ -2398,6 +2398,7 @@ pub mod otlp {
             max_export_batch_size: count(o.max_export_batch_size, "max_export_batch_size")?,
             retry_initial_ms: ms(o.retry_initial, "retry_initial")?,
             retry_max_ms: ms(o.retry_max, "retry_max")?,
+            logs_endpoint: ptr::null(),
         };
         check(unsafe { sys::sonde_otlp_start(&opts) })
     }
