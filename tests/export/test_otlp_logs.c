@@ -836,3 +836,130 @@ TEST_TIMEOUT(otlp_logs_independent_of_a_dead_traces_endpoint, 60)
 	sonde_trace_reset_span_logger();
 	sonde_logger_free(l);
 }
+
+/* More fields than SONDE__LOG_ATTRS_MAX (128): the first 128 are sent,
+ * the rest counted in dropped_attributes_count. */
+TEST_TIMEOUT(otlp_logs_attribute_limit, 60)
+{
+	receiver r;
+	sonde_otlp_options o;
+	sonde_log_sink *sink;
+	sonde_logger *l, *chain[5];
+	char keys[5][32][8];
+	char *out;
+
+	receiver_start(&r, "200");
+	o = lopts(url_of(&r));
+	ASSERT_OK(sonde_otlp_start(&o));
+	sink = sonde_otlp_log_sink(NULL);
+	ASSERT_NOT_NULL(sink);
+	l = new_logger("many-fields", sink);
+	sonde_log_sink_free(sink);
+	/* 4 generations of 32 bound fields: 128, then 3 call fields */
+	chain[0] = l;
+	for (int g = 1; g <= 4; g++) {
+		sonde_log_field f[32];
+		for (int i = 0; i < 32; i++) {
+			snprintf(keys[g][i], sizeof(keys[g][i]), "g%di%d", g, i);
+			f[i] = sonde_log_field_i64(keys[g][i], i);
+		}
+		chain[g] = sonde_logger_child(chain[g - 1], f, 32);
+		ASSERT_NOT_NULL(chain[g]);
+	}
+	LOG_INFO(chain[4], "wide", LOG_INT("c1", 1), LOG_INT("c2", 2), LOG_INT("c3", 3));
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_OK(sonde_otlp_shutdown(5000));
+	receiver_stop(&r);
+	check_accounting(&r, 1, false);
+	out = decode_all(&r, false);
+	ASSERT_CONTAINS(out, "logRecords.0.droppedAttributesCount=3\n");
+	ASSERT_CONTAINS(out, "logRecords.0.attributes[g4i31].intValue=31\n");
+	ASSERT_TRUE(strstr(out, "attributes[c1]") == NULL);
+	free(out);
+	for (int g = 4; g >= 1; g--)
+		sonde_logger_free(chain[g]);
+	sonde_logger_free(l);
+}
+
+/* The README's "Sending log records" program, as it stands there: built
+ * with cc -std=c11 against libsonde.a and run against the receiver with
+ * the OTEL_* variables it names; its record decodes as the text says. */
+TEST_TIMEOUT(otlp_logs_readme_example_runs, 120)
+{
+	char *readme = sonde_test_read_file(SONDE_SRC_DIR "/README.md");
+	const char *sec, *beg, *end;
+	const char *src;
+	char exe[96], ep[96], *out = NULL;
+	receiver r;
+	int rc;
+
+	ASSERT_NOT_NULL(readme);
+	sec = strstr(readme, "## Sending log records to an OpenTelemetry Collector");
+	ASSERT_NOT_NULL(sec);
+	beg = strstr(sec, "```c\n");
+	ASSERT_NOT_NULL(beg);
+	beg += 5;
+	end = strstr(beg, "```");
+	ASSERT_NOT_NULL(end);
+	if (access(SONDE_VARIANT_DIR "/../libsonde.a", R_OK) != 0)
+		FAIL("%s missing: make all (make test and test-asan/-tsan do)",
+		     SONDE_VARIANT_DIR "/../libsonde.a");
+	src = sonde_test_tmpfile(0, beg, (size_t)(end - beg));
+	snprintf(exe, sizeof(exe), "%s.app", src);
+	{
+		char c_src[128];
+		const char *argv[] = {"cc",
+		                      "-std=c11",
+		                      "-Wall",
+		                      "-Wextra",
+		                      "-Werror",
+		                      "-x",
+		                      "c",
+		                      c_src,
+		                      "-x",
+		                      "none",
+		                      "-I" SONDE_SRC_DIR "/include",
+		                      SONDE_VARIANT_DIR "/../libsonde.a",
+		                      "-lpthread",
+#ifdef SONDE_HAVE_ZLIB
+		                      "-lz",
+#endif
+		                      "-o",
+		                      exe,
+		                      NULL};
+		snprintf(c_src, sizeof(c_src), "%s", src);
+		rc = sonde_test_run(argv, NULL, &out);
+		if (rc != 0)
+			FAIL("the README program does not build (rc %d):\n%s", rc, out ? out : "");
+		free(out);
+		out = NULL;
+	}
+	receiver_start(&r, "200");
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", r.port);
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", ep, 1);
+	setenv("OTEL_SERVICE_NAME", "checkout", 1);
+	{
+		const char *argv[] = {exe, NULL};
+		rc = sonde_test_run(argv, NULL, &out);
+	}
+	unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+	unsetenv("OTEL_SERVICE_NAME");
+	receiver_stop(&r);
+	if (rc != 0)
+		FAIL("the README program failed (rc %d):\n%s", rc, out ? out : "");
+	ASSERT_CONTAINS(out, "\"message\":\"order placed\""); /* the stdout sink */
+	free(out);
+	out = decode_all(&r, false);
+	ASSERT_EQ_U64(count_records(out), 1);
+	ASSERT_CONTAINS(out,
+	                "resourceLogs.0.resource.attributes[service.name].stringValue=checkout\n");
+	ASSERT_CONTAINS(out, "scope.name=checkout\n");
+	ASSERT_CONTAINS(out, "logRecords.0.severityNumber=9\n");
+	ASSERT_CONTAINS(out, "logRecords.0.body.stringValue=order placed\n");
+	ASSERT_CONTAINS(out, "logRecords.0.attributes[items].intValue=3\n");
+	ASSERT_CONTAINS(out, "logRecords.0.attributes[total].doubleValue=42.5\n");
+	ASSERT_CONTAINS(out, "logRecords.0.attributes[user_id].stringValue=u1\n");
+	free(out);
+	unlink(exe);
+	free(readme);
+}
