@@ -44,10 +44,10 @@
  * Fork: in a child the exporter thread does not exist; the spans queued in
  * the parent are the parent's to send and are discarded from the child's
  * copy of the queue (not counted in the child, whose statistics start at
- * zero), and the child's exporter thread starts again with the child's
- * first ended span. Exit: an atexit handler shuts the exporter down within
- * 1000 ms (sooner when the queue drains); a dead collector never holds
- * exit longer.
+ * zero), and the child's export threads start again with the child's
+ * first ended span or first log record of an OTLP log sink. Exit: an atexit handler shuts the
+ * exporter down within 1000 ms (sooner when the queue drains); a dead collector never holds exit
+ * longer.
  */
 #ifndef SONDE_EXPORT_H
 #define SONDE_EXPORT_H
@@ -130,16 +130,17 @@ typedef struct sonde_otlp_options {
 SONDE_API SONDE_WUR int sonde_otlp_start(const sonde_otlp_options *o);
 /* True while the exporter runs. */
 SONDE_API bool sonde_otlp_running(void);
-/* Waits until every span queued before the call has been exported or
- * dropped, or timeout_ms (<= 0: 0) has passed. SONDE_OK, SONDE_ETIMEDOUT,
+/* Waits until every span and every log record queued before the call has
+ * been exported or dropped, or timeout_ms (<= 0: 0) has passed (records
+ * still in the logger are not queued yet: sonde_log_flush() first). SONDE_OK, SONDE_ETIMEDOUT,
  * SONDE_ESTATE when not running. Any thread; never called from the
  * export thread. */
 SONDE_API SONDE_WUR int sonde_otlp_flush(int timeout_ms);
-/* Stops taking spans, exports what is queued for at most timeout_ms
- * (<= 0: none is sent), cutting a request or a retry wait short at that
- * deadline, drops (and counts as shutdown) what is left, joins the thread
- * and frees the queue. Returns SONDE_OK, SONDE_ETIMEDOUT (the deadline
- * dropped spans), SONDE_ESTATE when not running. Bounded: returns within
+/* Stops taking spans and log records, exports what is queued for at most
+ * timeout_ms (<= 0: none is sent), cutting a request or a retry wait short
+ * at that deadline, drops (and counts as shutdown) what is left, joins the
+ * threads and frees the queues. Returns SONDE_OK, SONDE_ETIMEDOUT (the
+ * deadline dropped spans or records), SONDE_ESTATE when not running. Bounded: returns within
  * timeout_ms plus name resolution of one request (give a numeric address
  * to bound that too) plus a few ms. */
 SONDE_API SONDE_WUR int sonde_otlp_shutdown(int timeout_ms);

@@ -845,7 +845,7 @@ TEST_TIMEOUT(otlp_logs_attribute_limit, 60)
 	sonde_otlp_options o;
 	sonde_log_sink *sink;
 	sonde_logger *l, *chain[5];
-	char keys[5][32][8];
+	char keys[5][32][32];
 	char *out;
 
 	receiver_start(&r, "200");
