@@ -109,8 +109,9 @@ def start(endpoint=None, headers=None, timeout=None, protocol=None, compression=
                      arguments serve log records too (a separate queue of
                      max_queue_size records)
     Returns True when it runs, False when OTEL_SDK_DISABLED=true or both
-    OTEL_TRACES_EXPORTER=none and OTEL_LOGS_EXPORTER=none kept it off. Raises StateError when it is
-    already running; InvalidArgument as the module says."""
+    OTEL_TRACES_EXPORTER=none and OTEL_LOGS_EXPORTER=none kept it off.
+    Raises StateError when it is already running; InvalidArgument as the
+    module says."""
     o = _lib.OtlpOptions()
     o.size = ctypes.sizeof(o)
     keep = []

@@ -2369,8 +2369,9 @@ pub mod otlp {
     /// Starts the exporter: the OTEL_* variables (endpoint, headers,
     /// timeout, protocol, compression, OTEL_BSP_*, OTEL_SERVICE_NAME, the
     /// sampler, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER) with the options
-    /// set in `o` over them. Ok also when OTEL_SDK_DISABLED=true or
-    /// OTEL_TRACES_EXPORTER=none kept it off (`running()` tells). Errors:
+    /// set in `o` over them. Ok also when OTEL_SDK_DISABLED=true, or
+    /// OTEL_TRACES_EXPORTER=none with OTEL_LOGS_EXPORTER=none, kept it off
+    /// (`running()` tells). Errors:
     /// see the module; ESTATE when already running.
     pub fn start(o: &Options) -> Result<()> {
         // every C string and the header array live until the call returns
