@@ -618,9 +618,16 @@ SONDE_API int sonde_log_tree_error(sonde_log_tree *t, const char *type, size_t t
  * never lock. Push copies the field array into the scope, and the keys and
  * strings too when together they fit in SONDE_LOG_SCOPE_INLINE bytes;
  * longer ones are read by each log call: either way keys and string
- * values must stay valid and unchanged until the pop. A log call copies
- * the scoped keys and values into its record, as it copies its own
- * fields, so the backend formats them later even if the scope is gone.
+ * values must stay valid and unchanged until the pop. The first log call
+ * after a push or pop copies the thread's scoped keys and values into its
+ * record, as it copies its own fields; the next calls of the thread only
+ * name that copy (8 bytes; the backend keeps it, up to 2 KiB of scoped
+ * fields, larger ones travel with every record). Either way the backend
+ * formats them later even if the scope is gone. In the rare case where
+ * the record holding the copy never reached the backend (skipped by a
+ * shutdown's deadline or a crash flush while the next record was being
+ * made), a record naming it is written without the scoped fields and
+ * marked "_truncated":true: never with another scope's fields.
  *
  * Line position and keys: scoped fields are written after the trace
  * context and before the call's fields, outermost scope first. They take
@@ -847,7 +854,7 @@ typedef struct sonde_log_site_state {
 	uint32_t first;      /* bit 31 marks a per-call setting */
 	uint32_t thereafter;
 	uint32_t interval_ms;
-	uint32_t flags; /* reserved, 0 */
+	uint32_t flags; /* private: 0 at first; the backend caches its key check here */
 } sonde_log_site_state;
 
 #define SONDE_LOG_SITE_F_STATE 1u /* state is set (sites built before sampling have 0) */

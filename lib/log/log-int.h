@@ -80,6 +80,9 @@
 #define SONDE__LOG_MAX_REDACT 64
 #define SONDE__LOG_MAX_BOUND 32
 #define SONDE__LOG_RING_DEFAULT (128u * 1024u)
+/* a ring's room for its consumer's copy of a scoped block (a quarter of
+ * the ring when smaller): a larger block travels whole in every record */
+#define SONDE__LOG_SCOPE_SAVE 2048u
 #define SONDE__LOG_RING_MIN 1024u
 #define SONDE__LOG_RING_MAX (64u * 1024u * 1024u)
 #define SONDE__LOG_SINK_PATH_MAX 4096 /* a file sink's path, with its NUL */
@@ -95,16 +98,42 @@ enum { REC_PAD = 0, REC_LOG = 1 };
  * no caller's record: neither written[] nor a discard counts it (the drops
  * it reports were counted when they happened). */
 /* REC_F_REPLAY: a flight-recorder record replayed before its trigger. */
-/* REC_F_SCOPE: the record carries the thread's scoped fields (below). */
-enum { REC_F_CTX = 1, REC_F_TRUNC = 2, REC_F_NOTICE = 4, REC_F_REPLAY = 8, REC_F_SCOPE = 16 };
+/* REC_F_SCOPE: the record carries the thread's scoped fields (below).
+ * REC_F_SCOPE_SAME: it has the scoped fields of the last REC_F_SCOPE
+ * record of its ring (below). */
+enum {
+	REC_F_CTX = 1,
+	REC_F_TRUNC = 2,
+	REC_F_NOTICE = 4,
+	REC_F_REPLAY = 8,
+	REC_F_SCOPE = 16,
+	REC_F_SCOPE_SAME = 32
+};
 
 /* The scoped block (REC_F_SCOPE), after the call's value slots: one slot
- * with the count ns, then per scoped field, innermost scope first and a
- * scope's fields last to first, a meta slot (type | key length << 8) and
- * a value slot (as a call field's). Their strings follow the call's in
- * the string area, in the same order: key bytes and a NUL, then the
- * value's bytes. The formatter walks the block backwards: outermost
- * first, each scope's fields in their order. */
+ * with the scope generation (below), one with the count n, then per
+ * scoped field, innermost scope first and a scope's fields last to first,
+ * a meta slot (type | key length << 8) and a value slot (as a call
+ * field's). Their strings follow the call's in the string area, in the
+ * same order: key bytes and a NUL, then the value's bytes. The formatter
+ * walks the block backwards: outermost first, each scope's fields in
+ * their order.
+ *
+ * Scopes change far less often than records are made, so a thread's ring
+ * carries the block once per change: the first record after a push or a
+ * pop carries it whole (REC_F_SCOPE), the next ones carry only the
+ * generation (one slot after the call's value slots: REC_F_SCOPE_SAME).
+ * The generation is the thread's count of pushes and pops
+ * (sonde__log_tls_scope_gen). The consumer keeps a copy of the last whole
+ * block its ring gave it (sonde__log_ring.scope_save, room allocated with
+ * the ring: a block larger than SONDE__LOG_SCOPE_SAVE is always sent
+ * whole; records replayed by the flight recorder are not its ring's and
+ * never replace it), and a REC_F_SCOPE_SAME record takes the copy's
+ * fields when the generations match. When they do not (the whole block
+ * was skipped unread by a discard or a crash flush while the record was
+ * on its way), the record is written without them and marked truncated:
+ * never with another scope's fields. The producer sends the whole block
+ * again after any such skip (sonde__log_ring.scope_resync). */
 #define REC_SCOPE_META(type, klen) ((uint64_t)(type) | ((uint64_t)(klen) << 8))
 #define REC_SCOPE_TYPE(meta) ((int)((meta)&0xff))
 #define REC_SCOPE_KLEN(meta) ((size_t)(((meta) >> 8) & 0xffff))
@@ -112,6 +141,18 @@ enum { REC_F_CTX = 1, REC_F_TRUNC = 2, REC_F_NOTICE = 4, REC_F_REPLAY = 8, REC_F
 /* Field types whose value is bytes in the record's string area (a string,
  * or a sonde_log_tree's encoding; log_tree.c). */
 #define SONDE__LOG_T_BYTES(t) ((t) == SONDE_LOG_T_STR || (t) == SONDE_LOG_T_TREE)
+
+/* sonde_log_site_state.flags (private to sonde; 0 in a new site): what
+ * sonde works out once per call site and keeps there. Bits 0..15: which
+ * fields are bytes (bit i: field i is a string or a tree), valid once
+ * SITE_ST_MASK is set (the first log call through the site sets both);
+ * SITE_ST_KEYS_DONE << k and SITE_ST_KEYS_YES << k: the backend's key
+ * check for reserved set k (log_format.c). Set with relaxed fetch_or:
+ * each is a pure function of the site, so racing writers agree. */
+#define SITE_ST_BYTES 0xffffu
+#define SITE_ST_MASK 0x10000u
+#define SITE_ST_KEYS_DONE 0x100000u
+#define SITE_ST_KEYS_YES 0x1000000u
 
 /* sonde_log_tree's encoding (log_tree.c) */
 enum {
@@ -163,8 +204,10 @@ typedef struct sonde__log_rec {
 	const rec_ctx *ctx;     /* NULL when absent */
 	const uint64_t *vals;   /* h->nfields slots */
 	const char *strs;       /* string area: correlation id, then strings */
-	const uint64_t *scope;  /* the scoped block (REC_F_SCOPE), or NULL */
-	const char *scope_strs; /* its strings, after the call's */
+	const uint64_t *scope;  /* the scoped block's count slot, or NULL */
+	const char *scope_strs; /* its strings */
+	uint64_t scope_gen;     /* REC_F_SCOPE, REC_F_SCOPE_SAME: the generation */
+	bool scope_lost;        /* REC_F_SCOPE_SAME without a matching copy */
 	int64_t ns;             /* Unix time */
 	long tid;               /* the emitting thread's id; 0 = unknown */
 } sonde__log_rec;
@@ -185,11 +228,20 @@ static inline void sonde__log_rec_view(sonde__log_rec *rec, const rec_hdr *h)
 	rec->vals = (const uint64_t *)(const void *)p;
 	rec->scope = NULL;
 	rec->scope_strs = NULL;
+	rec->scope_gen = 0;
+	rec->scope_lost = false;
+	if (h->flags & REC_F_SCOPE_SAME) {
+		/* the consumer points scope at its copy (or marks it lost) */
+		rec->scope_gen = rec->vals[h->nfields];
+		rec->strs = (const char *)(rec->vals + h->nfields + 1);
+		return;
+	}
 	if (h->flags & REC_F_SCOPE) {
 		const char *s;
 		unsigned i;
 
-		rec->scope = rec->vals + h->nfields;
+		rec->scope_gen = rec->vals[h->nfields];
+		rec->scope = rec->vals + h->nfields + 1;
 		rec->strs = (const char *)(rec->scope + 1 + 2 * rec->scope[0]);
 		s = rec->strs + (rec->ctx ? rec->ctx->corr_len : 0);
 		for (i = 0; i < h->nfields; i++)
@@ -370,6 +422,9 @@ extern SONDE_TLS sonde__log_ring *sonde__log_tls_ring;
 /* The calling thread's innermost scope (sonde_log_scope_push), NULL when
  * none: written by log_scope.c, read by every log call (log_emit.c). */
 extern SONDE_TLS sonde_log_scope *sonde__log_tls_scope;
+/* The calling thread's pushes and pops so far (log_scope.c): the scope
+ * generation of the records it makes. */
+extern SONDE_TLS uint64_t sonde__log_tls_scope_gen;
 
 /* ---- log_level.c --------------------------------------------------------------- */
 /* A level out of range becomes OFF. */

@@ -61,6 +61,44 @@ static void publish_rpos(cursor *c)
 	c->published = c->pos;
 }
 
+/* The ring's scoped block for its records (log-int.h, REC_F_SCOPE_SAME):
+ * a whole block of the ring's own thread is copied into the ring's room
+ * for it, a record naming it points at the copy. */
+static void scope_take(sonde__log_ring *r, sonde__log_rec *rec)
+{
+	const rec_hdr *h = rec->h;
+	size_t n, i, slots, strs = 0;
+
+	if (h->flags & REC_F_SCOPE_SAME) {
+		if (r->scope_save_gen && r->scope_save_gen == rec->scope_gen) {
+			rec->scope = r->scope_save;
+			rec->scope_strs = (const char *)(r->scope_save + 1 + 2 * r->scope_save[0]);
+		} else {
+			rec->scope_lost = true;
+			sonde__fetch_add_relaxed(&G.truncated, 1);
+		}
+		return;
+	}
+	if (!rec->scope || (h->flags & REC_F_REPLAY))
+		return; /* a replayed record is another moment's, maybe another thread's */
+	n = (size_t)rec->scope[0];
+	slots = 8u * (1u + 2u * n);
+	for (i = 0; i < n; i++) {
+		uint64_t meta = rec->scope[1 + 2 * i], u = rec->scope[2 + 2 * i];
+
+		strs += REC_SCOPE_KLEN(meta) + 1;
+		if (REC_SCOPE_TYPE(meta) == SONDE_LOG_T_STR && !(u & REC_STR_NULL))
+			strs += (uint32_t)u;
+	}
+	if (slots + strs > r->scope_save_cap) {
+		r->scope_save_gen = 0; /* its producer never names it */
+		return;
+	}
+	memcpy(r->scope_save, rec->scope, slots);
+	memcpy((char *)r->scope_save + slots, rec->scope_strs, strs);
+	r->scope_save_gen = rec->scope_gen;
+}
+
 static void write_record(sonde__log_ring *r, const rec_hdr *h, sonde_log_sink **dirty)
 {
 	sonde__log_rec rec;
@@ -69,6 +107,8 @@ static void write_record(sonde__log_ring *r, const rec_hdr *h, sonde_log_sink **
 	size_t i;
 
 	sonde__log_rec_view(&rec, h);
+	if (SONDE_UNLIKELY(h->flags & (REC_F_SCOPE | REC_F_SCOPE_SAME)))
+		scope_take(r, &rec);
 	if (!(h->flags & REC_F_REPLAY))
 		rec.tid = r->tid; /* a replayed record may be another thread's */
 	rec.ns = sonde__log_ticks_to_ns(h->ts);

@@ -62,6 +62,16 @@ static _Atomic long claim_tid; /* the flushing thread */
 static char line_area[2][CRASH_LINE_MAX];
 static sonde__log_cursor ccur[CRASH_RINGS_MAX];
 
+/* Per ring: the whole scoped block its next REC_F_SCOPE_SAME records name
+ * (log-int.h): the backend's copy at first, then the last whole block
+ * met in the ring (the ring's bytes stay put during the flush). */
+typedef struct crash_scope {
+	const uint64_t *slots; /* count slot; NULL: none */
+	const char *strs;
+	uint64_t gen;
+} crash_scope;
+static crash_scope cscope[CRASH_RINGS_MAX];
+
 /* The thread's own alternate stack (mmap'd here), NULL when it has none of
  * ours. */
 static SONDE_TLS void *thread_altstack;
@@ -197,7 +207,7 @@ typedef struct tally {
 } tally;
 
 /* One record to its logger's fd and file sinks. */
-static void flush_record(const rec_hdr *h, long tid, tally *t)
+static void flush_record(const rec_hdr *h, long tid, tally *t, crash_scope *cs)
 {
 	sonde_logger *l = h->logger;
 	sonde_buf line[2];
@@ -210,6 +220,18 @@ static void flush_record(const rec_hdr *h, long tid, tally *t)
 	if (!l)
 		return;
 	sonde__log_rec_view(&rec, h);
+	if (h->flags & REC_F_SCOPE_SAME) {
+		if (cs && cs->slots && cs->gen == rec.scope_gen) {
+			rec.scope = cs->slots;
+			rec.scope_strs = cs->strs;
+		} else {
+			rec.scope_lost = true;
+		}
+	} else if (cs && rec.scope && !(h->flags & REC_F_REPLAY)) {
+		cs->slots = rec.scope;
+		cs->strs = rec.scope_strs;
+		cs->gen = rec.scope_gen;
+	}
 	rec.ns = sonde__log_ticks_to_ns_crash(h->ts);
 	rec.tid = tid;
 	for (i = 0; i < 2; i++)
@@ -259,7 +281,7 @@ static void flush_record(const rec_hdr *h, long tid, tally *t)
 static void flush_kept(rec_hdr *h, void *arg)
 {
 	h->flags |= REC_F_REPLAY;
-	flush_record(h, 0, arg);
+	flush_record(h, 0, arg, NULL);
 }
 
 /* Step 3: every ring, merged by timestamp, from its read position to its
@@ -269,10 +291,19 @@ static void flush_rings(tally *t)
 	sonde__log_ring *r;
 	size_t n = 0, i;
 
+	/* the backend's copies are whole unless it is still in a batch
+	 * (pause_backend gave up waiting) */
+	bool copies = !sonde__load_seq_cst(&G.in_batch);
+
 	for (r = G.rings; r && n < CRASH_RINGS_MAX; r = r->next) {
 		ccur[n].r = r;
 		ccur[n].pos = sonde__ring_rpos_spsc(r);
 		ccur[n].end = sonde__ring_published_spsc(r);
+		cscope[n].slots = copies && r->scope_save_gen ? r->scope_save : NULL;
+		cscope[n].strs = cscope[n].slots
+		                         ? (const char *)(r->scope_save + 1 + 2 * r->scope_save[0])
+		                         : NULL;
+		cscope[n].gen = r->scope_save_gen;
 		n++;
 	}
 	for (;;) {
@@ -286,13 +317,16 @@ static void flush_rings(tally *t)
 			t->skipped++;
 			continue;
 		}
-		flush_record(bh, best->r->tid, t);
+		flush_record(bh, best->r->tid, t, &cscope[best - ccur]);
 		best->pos += bh->size;
 	}
 	/* consumer's release without the wake-up (it takes a lock): a
 	 * producer blocked for room is woken by the backend's next batch */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		sonde__store_seq_cst(&ccur[i].r->rpos, ccur[i].pos);
+		/* the backend's copy missed the blocks flushed here */
+		sonde__fetch_add_relaxed(&ccur[i].r->scope_resync, 1);
+	}
 }
 
 /* Step 4: the crash record, as a JSON line and a logfmt line. */

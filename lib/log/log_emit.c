@@ -25,9 +25,38 @@ typedef struct rec_shape {
 	size_t slen[SONDE__LOG_MAX_FIELDS]; /* bytes kept of each string field */
 	uint32_t cut;                       /* bit i: string field i was truncated */
 	uint32_t size;                      /* the record's bytes, a multiple of 8 */
+	uint32_t bytes;                     /* bit i: field i is bytes (string, tree) */
 	uint8_t flags;                      /* REC_F_* */
-	const sonde_log_scope *scope;       /* the scoped fields it carries, or NULL */
+	unsigned extra;                     /* slots after the value slots (scoped) */
+	const sonde_log_scope *scope;       /* the scoped fields it carries whole, or NULL */
+	uint64_t gen;                       /* the scope generation (REC_F_SCOPE*) */
 } rec_shape;
+
+/* The fields of the site that are bytes (strings and trees), as a bit
+ * mask: worked out at the site's first call and kept in its state
+ * (log-int.h, SITE_ST_MASK); sites without a state work it out each call. */
+static uint32_t bytes_mask_slow(const sonde_log_site *site, unsigned n)
+{
+	uint32_t m = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (SONDE__LOG_T_BYTES(site->types[i]))
+			m |= 1u << i;
+	if ((site->flags & SONDE_LOG_SITE_F_STATE) && site->state)
+		__atomic_fetch_or(&site->state->flags, m | SITE_ST_MASK, __ATOMIC_RELAXED);
+	return m;
+}
+
+static inline uint32_t bytes_mask(const sonde_log_site *site, unsigned n)
+{
+	if (SONDE_LIKELY(site->flags & SONDE_LOG_SITE_F_STATE) && site->state) {
+		uint32_t f = __atomic_load_n(&site->state->flags, __ATOMIC_RELAXED);
+		if (SONDE_LIKELY(f & SITE_ST_MASK))
+			return f & SITE_ST_BYTES;
+	}
+	return bytes_mask_slow(site, n);
+}
 
 /* The drop notice: a normal record through a static site. */
 static const char *const drop_keys[] = {"dropped"};
@@ -70,15 +99,15 @@ static sonde__log_ring *emit_slow_ring(void)
 /* A record takes at most a quarter of the ring: cuts strings in field
  * order to fit budget bytes (the correlation id, corr <= 64 bytes, always
  * fits). Returns the string bytes kept. */
-static size_t cut_strings(rec_shape *sh, const sonde_log_site *site, const sonde_log_value *vals,
-                          unsigned n, size_t budget, size_t corr)
+static size_t cut_strings(rec_shape *sh, const sonde_log_value *vals, size_t budget, size_t corr)
 {
 	size_t strbytes = corr;
-	unsigned i;
+	uint32_t m;
 
 	budget -= corr;
-	for (i = 0; i < n; i++) {
-		if (!SONDE__LOG_T_BYTES(site->types[i]) || !vals[i].v.s)
+	for (m = sh->bytes; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		if (!vals[i].v.s)
 			continue;
 		if (sh->slen[i] > budget) {
 			sh->slen[i] = budget;
@@ -94,24 +123,39 @@ static size_t cut_strings(rec_shape *sh, const sonde_log_site *site, const sonde
 
 /* Fills *sh for a record of n fields of at most limit bytes (strings are
  * cut to fit); ctx is the thread's trace context, present when has_ctx;
- * sc the thread's innermost scope (NULL: none). The scoped fields come
- * whole or not at all: when they do not fit beside the record's fixed
- * part they are left out and the record is marked truncated; the call's
- * strings are then cut in the room that is left. */
-static inline void measure(rec_shape *sh, size_t limit, const sonde_log_site *site,
-                           const sonde_log_value *vals, unsigned n, const sonde_span_context *ctx,
-                           bool has_ctx, const sonde_log_scope *sc)
+ * sc the thread's innermost scope (NULL: none) and gen its generation;
+ * same: the ring's consumer has this generation's block (the record then
+ * names it: one slot). Otherwise the scoped fields come whole or not at
+ * all: when they do not fit beside the record's fixed part they are left
+ * out and the record is marked truncated; the call's strings are then cut
+ * in the room that is left. */
+/* inlined into the call (and the flight recorder's copy): a call's
+ * arguments would cost spills on the hot path */
+static inline __attribute__((always_inline)) void measure(rec_shape *sh, size_t limit,
+                                                          const sonde_log_site *site,
+                                                          const sonde_log_value *vals, unsigned n,
+                                                          const sonde_span_context *ctx,
+                                                          bool has_ctx, const sonde_log_scope *sc,
+                                                          uint64_t gen, bool same)
 {
 	size_t corr = has_ctx ? ctx->correlation_len : 0, strbytes = corr, fixed, kept = corr;
 	bool omitted = false;
 	unsigned i;
+	uint32_t m;
 
 	sh->cut = 0;
 	sh->flags = has_ctx ? REC_F_CTX : 0;
 	sh->scope = NULL;
+	sh->gen = gen;
+	sh->extra = 0;
+	sh->bytes = bytes_mask(site, n);
 	fixed = sizeof(rec_hdr) + (has_ctx ? sizeof(rec_ctx) : 0) + 8u * n;
-	if (SONDE_UNLIKELY(sc != NULL) && sc->priv_total_n) {
-		size_t sfix = 8u * (1u + 2u * sc->priv_total_n);
+	if (SONDE_LIKELY(same)) {
+		fixed += 8u;
+		sh->extra = 1;
+		sh->flags |= REC_F_SCOPE_SAME;
+	} else if (SONDE_UNLIKELY(sc != NULL) && sc->priv_total_n) {
+		size_t sfix = 8u * (2u + 2u * sc->priv_total_n);
 
 		if (fixed + sfix + corr + sc->priv_total_bytes <= limit) {
 			fixed += sfix;
@@ -119,14 +163,14 @@ static inline void measure(rec_shape *sh, size_t limit, const sonde_log_site *si
 			kept += sc->priv_total_bytes;
 			sh->flags |= REC_F_SCOPE;
 			sh->scope = sc;
+			sh->extra = 2u + 2u * sc->priv_total_n;
 		} else {
 			sh->flags |= REC_F_TRUNC;
 			omitted = true;
 		}
 	}
-	for (i = 0; i < n; i++) {
-		if (!SONDE__LOG_T_BYTES(site->types[i]))
-			continue;
+	for (m = sh->bytes; m; m &= m - 1) {
+		i = (unsigned)__builtin_ctz(m);
 		if (!vals[i].v.s) {
 			sh->slen[i] = 0;
 			continue;
@@ -135,7 +179,7 @@ static inline void measure(rec_shape *sh, size_t limit, const sonde_log_site *si
 		strbytes += sh->slen[i];
 	}
 	if (SONDE_UNLIKELY(fixed + strbytes > limit))
-		strbytes = cut_strings(sh, site, vals, n, limit - fixed, kept);
+		strbytes = cut_strings(sh, vals, limit - fixed, kept);
 	else if (SONDE_UNLIKELY(omitted))
 		sonde__fetch_add_relaxed(&G.truncated, 1); /* once a record, as cut_strings */
 	sh->size = (uint32_t)((fixed + strbytes + 7) & ~(size_t)7);
@@ -177,14 +221,15 @@ static uint8_t *reserve_slow(sonde__log_ring *r, sonde_logger *l, uint64_t *pos,
 }
 
 /* The scoped block at v and its strings at s (layout in log-int.h):
- * innermost scope first, each scope's fields last to first. Push built
- * each scope's slots and (when short) its strings: one or two copies a
- * scope. */
-static void put_scope(uint64_t *v, char *s, const sonde_log_scope *sc)
+ * the generation, the count, then innermost scope first, each scope's
+ * fields last to first. Push built each scope's slots and (when short)
+ * its strings: one or two copies a scope. */
+static void put_scope(uint64_t *v, char *s, const sonde_log_scope *sc, uint64_t gen)
 {
-	uint64_t *m = v + 1;
+	uint64_t *m = v + 2;
 
-	v[0] = sc->priv_total_n;
+	v[0] = gen;
+	v[1] = sc->priv_total_n;
 	for (; sc; sc = sc->priv_up) {
 		unsigned i = sc->priv_n;
 
@@ -210,14 +255,15 @@ static void put_scope(uint64_t *v, char *s, const sonde_log_scope *sc)
 }
 
 /* Writes the record at p: header, trace context, value slots, strings. */
-static inline void put_record(uint8_t *p, sonde_logger *l, const sonde_log_site *site,
-                              const sonde_log_value *vals, unsigned n, const rec_shape *sh,
-                              const sonde_span_context *ctx, const uint64_t tid[2])
+static inline __attribute__((always_inline)) void put_record(
+        uint8_t *p, sonde_logger *l, const sonde_log_site *site, const sonde_log_value *vals,
+        unsigned n, const rec_shape *sh, const sonde_span_context *ctx, const uint64_t tid[2])
 {
 	rec_hdr *h = (rec_hdr *)(void *)p;
 	uint64_t *v;
 	char *s;
 	unsigned i;
+	uint32_t m;
 
 	h->size = sh->size;
 	h->kind = REC_LOG;
@@ -237,17 +283,18 @@ static inline void put_record(uint8_t *p, sonde_logger *l, const sonde_log_site 
 		p += sizeof(rec_ctx);
 	}
 	v = (uint64_t *)(void *)p;
-	/* the scoped block (REC_F_SCOPE) sits between the value slots and the
-	 * strings */
-	s = (char *)(v + n + (sh->scope ? 1u + 2u * sh->scope->priv_total_n : 0u));
+	/* the scoped block (REC_F_SCOPE) or its generation (REC_F_SCOPE_SAME)
+	 * sits between the value slots and the strings */
+	s = (char *)(v + n + sh->extra);
 	if ((sh->flags & REC_F_CTX) && ctx->correlation_len) {
 		memcpy(s, ctx->correlation_id, ctx->correlation_len);
 		s += ctx->correlation_len;
 	}
-	for (i = 0; i < n; i++) {
-		if (!SONDE__LOG_T_BYTES(site->types[i])) {
-			v[i] = vals[i].v.u;
-		} else if (!vals[i].v.s) {
+	for (i = 0; i < n; i++)
+		v[i] = vals[i].v.u;
+	for (m = sh->bytes; m; m &= m - 1) {
+		i = (unsigned)__builtin_ctz(m);
+		if (!vals[i].v.s) {
 			v[i] = REC_STR_NULL;
 		} else {
 			v[i] = ((sh->cut >> i) & 1u ? REC_STR_TRUNC : 0) | (uint64_t)sh->slen[i];
@@ -255,8 +302,10 @@ static inline void put_record(uint8_t *p, sonde_logger *l, const sonde_log_site 
 			s += sh->slen[i];
 		}
 	}
-	if (SONDE_UNLIKELY(sh->scope != NULL))
-		put_scope(v + n, s, sh->scope);
+	if (sh->flags & REC_F_SCOPE_SAME)
+		v[n] = sh->gen;
+	else if (SONDE_UNLIKELY(sh->scope != NULL))
+		put_scope(v + n, s, sh->scope, sh->gen);
 }
 
 /* The flight recorder: a record below the logger's level, built as the
@@ -267,7 +316,9 @@ static void keep(sonde_logger *l, const sonde_log_site *site, const sonde_log_va
 	uint64_t img[(SONDE__FLIGHT_SLOT_BYTES - 8) / 8];
 	rec_shape sh;
 
-	measure(&sh, sizeof(img), site, vals, n, ctx, (tid[0] | tid[1]) != 0, sonde__log_tls_scope);
+	/* whole: a kept record is replayed later, maybe into another ring */
+	measure(&sh, sizeof(img), site, vals, n, ctx, (tid[0] | tid[1]) != 0, sonde__log_tls_scope,
+	        sonde__log_tls_scope_gen, false);
 	put_record((uint8_t *)img, l, site, vals, n, &sh, ctx, tid);
 	if (SONDE_UNLIKELY(!sonde__load_relaxed(&l->flight_used)))
 		sonde__store_relaxed(&l->flight_used, 1);
@@ -323,11 +374,12 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 {
 	sonde__log_ring *r = sonde__log_tls_ring;
 	const sonde_span_context *ctx;
-	uint64_t tid[2], pos;
+	uint64_t tid[2], pos, gen, resync = 0;
+	const sonde_log_scope *sc;
 	rec_shape sh;
 	unsigned n;
 	uint8_t *p;
-	bool replayed = false;
+	bool replayed = false, same = false;
 
 	if (!l || !site)
 		return;
@@ -365,7 +417,17 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 		keep(l, site, vals, n, ctx, tid);
 		goto out;
 	}
-	measure(&sh, r->cap / 4, site, vals, n, ctx, (tid[0] | tid[1]) != 0, sonde__log_tls_scope);
+	/* the generation before the scope (signal fence: a push or pop in a
+	 * signal handler leaves it odd while the scope word changes) */
+	gen = sonde__log_tls_scope_gen;
+	sonde__signal_fence();
+	sc = sonde__log_tls_scope;
+	if (SONDE_UNLIKELY(sc != NULL)) {
+		/* scope_sent is set only for a block that fits the copy's room */
+		resync = sonde__load_relaxed(&r->scope_resync);
+		same = !(gen & 1u) && r->scope_sent == gen && r->scope_sent_resync == resync;
+	}
+	measure(&sh, r->cap / 4, site, vals, n, ctx, (tid[0] | tid[1]) != 0, sc, gen, same);
 	pos = sonde__ring_wpos_spsc(r);
 	if (SONDE_UNLIKELY(r->pending_drops))
 		put_drop_notice(r, l, &pos, sh.size);
@@ -377,10 +439,18 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 	p = sonde__ring_reserve_spsc(r, &pos, sh.size);
 	if (SONDE_UNLIKELY(!p))
 		p = reserve_slow(r, l, &pos, sh.size);
-	if (SONDE_LIKELY(p != NULL))
+	if (SONDE_LIKELY(p != NULL)) {
 		put_record(p, l, site, vals, n, &sh, ctx, tid);
-	else
+		if (SONDE_UNLIKELY(sh.scope != NULL) && !(gen & 1u) &&
+		    8u * (1u + 2u * sh.scope->priv_total_n) + sh.scope->priv_total_bytes <=
+		            r->scope_save_cap) {
+			/* the next records of this scope name this block */
+			r->scope_sent = gen;
+			r->scope_sent_resync = resync;
+		}
+	} else {
 		count_drops(r, 1);
+	}
 	/* publishes the record (and a drop notice before it), or only the
 	 * notice when the record was dropped */
 	sonde__ring_commit_spsc(r, pos);

@@ -144,21 +144,29 @@ typedef struct rset {
 	const char *const *list;
 	size_t n;
 	const sonde_log_sink *s; /* json: its own key names too */
+	unsigned kind;           /* RSET_*: which site check bits apply */
 } rset;
+
+/* The fixed sets (the site's cached key check has a bit pair for each);
+ * RSET_SINK: a json sink with its own key names, checked every line. */
+enum { RSET_DEFAULT = 0, RSET_ECS = 1, RSET_OTEL = 2, RSET_SINK = 3 };
 
 static rset rset_of(const sonde_log_sink *s)
 {
-	rset r = {reserved, SONDE_ARRAY_LEN(reserved), NULL};
+	rset r = {reserved, SONDE_ARRAY_LEN(reserved), NULL, RSET_DEFAULT};
 
 	if (s->format == SONDE_LOG_FORMAT_ECS) {
 		r.list = reserved_ecs;
 		r.n = SONDE_ARRAY_LEN(reserved_ecs);
+		r.kind = RSET_ECS;
 	} else if (s->format == SONDE_LOG_FORMAT_OTEL) {
 		r.list = reserved_otel;
 		r.n = SONDE_ARRAY_LEN(reserved_otel);
+		r.kind = RSET_OTEL;
 	} else if (s->format == SONDE_LOG_FORMAT_JSON &&
 	           (s->keys[0][0] || s->keys[1][0] || s->keys[2][0])) {
 		r.s = s;
+		r.kind = RSET_SINK;
 	}
 	return r;
 }
@@ -177,7 +185,7 @@ static bool is_reserved(const rset *rs, const char *k)
 	return false;
 }
 
-static const rset rset_default = {reserved, SONDE_ARRAY_LEN(reserved), NULL};
+static const rset rset_default = {reserved, SONDE_ARRAY_LEN(reserved), NULL, RSET_DEFAULT};
 
 bool sonde__log_redacted(const sonde_logger *l, const char *key)
 {
@@ -248,6 +256,31 @@ static void put_key(sonde_buf *b, bool json, const char *key)
 	sonde__buf_put(b, json ? ",\"" : " ", json ? 2 : 1);
 	put_key_text(b, json, key);
 	sonde__buf_put(b, json ? "\":" : "=", json ? 2 : 1);
+}
+
+/* The same for a key_plain() key (a line without a plan checked every
+ * key): its bytes are its written text in both formats. */
+static void put_key_plain(sonde_buf *b, bool json, const char *key)
+{
+	size_t n = strlen(key);
+	char *p;
+
+	if (!sonde__buf_reserve(b, n + 4))
+		return;
+	p = b->data + b->len;
+	if (json) {
+		p[0] = ',';
+		p[1] = '"';
+		memcpy(p + 2, key, n);
+		p[n + 2] = '"';
+		p[n + 3] = ':';
+		b->len += n + 4;
+	} else {
+		p[0] = ' ';
+		memcpy(p + 1, key, n);
+		p[n + 1] = '=';
+		b->len += n + 2;
+	}
 }
 
 static void put_str(sonde_buf *b, bool json, const char *s, size_t n)
@@ -368,16 +401,59 @@ typedef struct key_plan {
 	plan_ent stack[PLAN_STACK];
 } key_plan;
 
+/* The call's own keys (from `first`) are plain, none reserved in rs, none
+ * twice: what keys_simple() needs of the site alone. */
+static bool site_keys_simple(const rset *rs, const sonde_log_site *site, unsigned first)
+{
+	unsigned i, j;
+
+	for (i = first; i < site->nfields; i++) {
+		const char *key = site->keys[i];
+		if (!key_plain(key) || is_reserved(rs, key))
+			return false;
+		for (j = first; j < i; j++)
+			if (strcmp(site->keys[j], key) == 0)
+				return false;
+	}
+	return true;
+}
+
+/* site_keys_simple(), worked out once per site and fixed set: the answer
+ * is kept in the site's state (log-int.h, SITE_ST_KEYS_*). A site of a
+ * fixed layout never changes, and sites are never freed while their
+ * records may be read. Sites without a state (compiled before it) and
+ * sinks with their own key names are checked every line. */
+
+static bool site_keys_cached(const rset *rs, const sonde_log_site *site, unsigned first)
+{
+	sonde_log_site_state *st = (site->flags & SONDE_LOG_SITE_F_STATE) && rs->kind != RSET_SINK
+	                                   ? site->state
+	                                   : NULL;
+	uint32_t bits, done = SITE_ST_KEYS_DONE << rs->kind, yes = SITE_ST_KEYS_YES << rs->kind;
+	bool ok;
+
+	if (st) {
+		bits = __atomic_load_n(&st->flags, __ATOMIC_RELAXED);
+		if (bits & done)
+			return (bits & yes) != 0;
+	}
+	ok = site_keys_simple(rs, site, first);
+	if (st)
+		__atomic_fetch_or(&st->flags, done | (ok ? yes : 0u), __ATOMIC_RELAXED);
+	return ok;
+}
+
 /* True when the line's keys need no plan: every key plain, none reserved,
  * none twice. With the default reserved set the bound fields were checked
- * when the logger was built; otherwise they are checked here. */
+ * when the logger was built; otherwise they are checked here. The call's
+ * keys alone are checked once per site (site_keys_cached). */
 static bool keys_simple(const rset *rs, const sonde_logger *l, const sonde_log_site *site,
                         unsigned first, const scoped_view *sv)
 {
 	unsigned i, j;
 	size_t k;
 
-	if (!l->keys_plain)
+	if (!l->keys_plain || !site_keys_cached(rs, site, first))
 		return false;
 	if (rs->list != reserved || rs->s)
 		for (k = 0; k < l->nbound; k++)
@@ -397,17 +473,11 @@ static bool keys_simple(const rset *rs, const sonde_logger *l, const sonde_log_s
 			if (strcmp(site->keys[j], key) == 0)
 				return false;
 	}
-	for (i = first; i < site->nfields; i++) {
-		const char *key = site->keys[i];
-		if (!key_plain(key) || is_reserved(rs, key))
-			return false;
-		for (j = first; j < i; j++)
-			if (strcmp(site->keys[j], key) == 0)
-				return false;
-		for (k = 0; k < l->nbound; k++)
-			if (strcmp(l->bound[k].key, key) == 0)
-				return false;
-	}
+	if (l->nbound)
+		for (i = first; i < site->nfields; i++)
+			for (k = 0; k < l->nbound; k++)
+				if (strcmp(l->bound[k].key, site->keys[i]) == 0)
+					return false;
 	return true;
 }
 
@@ -853,7 +923,7 @@ static void put_err_members(fctx *f, const terr *e, const char *stack_name, cons
 static void field_key(fctx *f, const char *key, size_t e)
 {
 	if (f->simple)
-		put_key(f->b, f->json, key);
+		put_key_plain(f->b, f->json, key);
 	else
 		put_key_raw(f->b, f->json, f->plan.text.data + f->plan.ent[e].off,
 		            f->plan.ent[e].len, f->plan.ent[e].suffix);
@@ -956,7 +1026,7 @@ static void put_bounds(fctx *f, const sonde_logger *l)
 				sv = bf->v.v.s;
 				u = sv ? (uint64_t)(uint32_t)bf->v.len : REC_STR_NULL;
 			}
-			put_key(f->b, f->json, bf->key);
+			put_key_plain(f->b, f->json, bf->key);
 			put_value(f->b, f->json, bf->type, u, sv, sonde__log_redacted(l, bf->key));
 		} else if (f->plan.ent[e].alive) {
 			put_bound(f->b, f->json, l, bf, f->plan.text.data + f->plan.ent[e].off,
@@ -973,7 +1043,7 @@ static void put_scoped(fctx *f, const sonde_logger *l)
 
 	for (i = 0; i < f->scv.n; i++, e++) {
 		if (f->simple)
-			put_key(f->b, f->json, f->scv.key[i]);
+			put_key_plain(f->b, f->json, f->scv.key[i]);
 		else if (!f->plan.ent[e].alive)
 			continue; /* a later scope or the call has the same key */
 		else
@@ -1077,8 +1147,12 @@ static void format_rec(sonde_buf *b, const sonde_log_sink *sk, const sonde__log_
 	rset rs = rset_of(sk);
 	fctx f;
 
-	memset(&f, 0, sizeof(f));
+	/* not a memset: the key plan's stack and the scoped view are
+	 * 2.5 KiB, written only as far as they are used */
 	f.b = b;
+	f.trunc = rec->scope_lost; /* its scoped fields are unknown */
+	f.err_done = false;
+	f.plan.ent = NULL;
 	f.s = sk;
 	f.fmt = sk->format;
 	f.json = f.fmt == SONDE_LOG_FORMAT_JSON || f.fmt == SONDE_LOG_FORMAT_ECS ||

@@ -88,7 +88,8 @@ void sonde__log_view_read(sonde__log_view *v, const sonde__log_rec *rec)
 	v->logger = l->service;
 	v->logger_len = l->service_len;
 	v->tid = rec->tid;
-	v->truncated = (h->flags & REC_F_TRUNC) != 0;
+	/* scope_lost: its scoped fields are unknown (log-int.h) */
+	v->truncated = (h->flags & REC_F_TRUNC) != 0 || rec->scope_lost;
 	v->replayed = (h->flags & REC_F_REPLAY) != 0;
 	v->nattrs = 0;
 	v->attrs_dropped = 0;

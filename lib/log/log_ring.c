@@ -17,7 +17,9 @@
 
 sonde__log_ring *sonde__log_ring_new(uint64_t cap)
 {
-	size_t sz = sizeof(sonde__log_ring) + cap + SONDE_CACHELINE;
+	/* the consumer's copy of a scoped block sits after the data */
+	size_t save = cap / 4 < SONDE__LOG_SCOPE_SAVE ? (size_t)cap / 4 : SONDE__LOG_SCOPE_SAVE;
+	size_t sz = sizeof(sonde__log_ring) + cap + save + SONDE_CACHELINE;
 	void *base = sonde__malloc(sz);
 	sonde__log_ring *r;
 
@@ -29,6 +31,8 @@ sonde__log_ring *sonde__log_ring_new(uint64_t cap)
 	memset(r, 0, sizeof(*r));
 	r->cap = cap;
 	r->mask = cap - 1;
+	r->scope_save = (uint64_t *)(void *)(r->data + cap);
+	r->scope_save_cap = save;
 	r->alloc_base = base;
 	r->alloc_size = sz;
 	return r;
@@ -36,8 +40,9 @@ sonde__log_ring *sonde__log_ring_new(uint64_t cap)
 
 void sonde__log_ring_free(sonde__log_ring *r)
 {
-	if (r)
-		sonde__free(r->alloc_base, r->alloc_size);
+	if (!r)
+		return;
+	sonde__free(r->alloc_base, r->alloc_size);
 }
 
 void sonde__log_ring_link_locked(sonde__log_ring *r)
@@ -81,6 +86,8 @@ uint64_t sonde__log_ring_discard_locked(sonde__log_ring *r)
 		p += h->size;
 	}
 	sonde__ring_release_spsc(r, end);
+	/* a whole scoped block may have gone unread */
+	sonde__fetch_add_relaxed(&r->scope_resync, 1);
 	return n;
 }
 
@@ -102,6 +109,7 @@ void sonde__log_rings_fork_child(const sonde__log_ring *self)
 	for (r = G.rings; r; r = r->next) {
 		sonde__store_relaxed(&r->rpos, sonde__load_relaxed(&r->wpos));
 		sonde__store_relaxed(&r->waiting, 0);
+		sonde__fetch_add_relaxed(&r->scope_resync, 1);
 		if (r != self)
 			sonde__store_relaxed(&r->orphaned, 1);
 	}

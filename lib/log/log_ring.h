@@ -58,12 +58,24 @@ struct sonde__log_ring {
 	uint64_t rpos_cache;
 	uint64_t pending_drops;
 	volatile uint8_t in_push;
+	/* the scope generation whose whole block this ring's consumer has
+	 * (log-int.h, REC_F_SCOPE_SAME), and scope_resync when it was sent */
+	uint64_t scope_sent, scope_sent_resync;
 	/* backend's line */
 	_Alignas(SONDE_CACHELINE) _Atomic uint64_t rpos;
 	int64_t last_ns;
+	/* the consumer's copy of the last whole scoped block (count slot,
+	 * field slots, strings) and its generation (0: none); the copy's
+	 * room is allocated with the ring, after its data (immutable) */
+	uint64_t *scope_save;
+	size_t scope_save_cap;
+	uint64_t scope_save_gen;
 	/* rarely written */
 	_Alignas(SONDE_CACHELINE) _Atomic int orphaned;
 	_Atomic int waiting;
+	/* bumped when records were skipped unread (a discard, a crash flush,
+	 * a fork): the producer then sends its scoped block whole again */
+	_Atomic uint64_t scope_resync;
 	long tid; /* the owner thread's id (gettid), set at attach */
 	uint64_t cap, mask;
 	struct sonde__log_ring *next, *prev;

@@ -95,6 +95,18 @@ static void prebuild(sonde_log_scope *s, size_t n, size_t bytes)
 	}
 }
 
+/* Names s as the thread's innermost scope. The generation is odd while
+ * the word changes: a log call made by a signal handler in between sends
+ * its scope whole and never claims the ring is up to date (log_emit.c). */
+static void scope_set(sonde_log_scope *s)
+{
+	sonde__log_tls_scope_gen++;
+	sonde__signal_fence();
+	sonde__log_tls_scope = s;
+	sonde__signal_fence();
+	sonde__log_tls_scope_gen++;
+}
+
 int sonde_log_scope_push(sonde_log_scope *s, const sonde_log_field *fields, size_t n)
 {
 	sonde_log_scope *top = sonde__log_tls_scope;
@@ -158,7 +170,7 @@ int sonde_log_scope_push(sonde_log_scope *s, const sonde_log_field *fields, size
 	 * it (a log call from a signal handler reads the word, then the
 	 * scope) */
 	sonde__signal_fence();
-	sonde__log_tls_scope = s;
+	scope_set(s);
 	return SONDE_OK;
 }
 
@@ -185,7 +197,7 @@ int sonde_log_scope_pop(sonde_log_scope *s)
 		t->priv_magic = SCOPE_POPPED;
 	/* signal fence: the word moves before s is marked (a handler never
 	 * follows a link into a scope the caller may reuse) */
-	sonde__log_tls_scope = s->priv_up;
+	scope_set(s->priv_up);
 	sonde__signal_fence();
 	s->priv_magic = SCOPE_POPPED;
 	if (above)

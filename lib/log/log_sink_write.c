@@ -139,6 +139,8 @@ static void format_notice(sonde_buf *b, sonde_log_sink *s, const sonde__log_rec 
 	rec.strs = s->name;
 	rec.scope = NULL;
 	rec.scope_strs = NULL;
+	rec.scope_gen = 0;
+	rec.scope_lost = false;
 	rec.ns = like->ns;
 	rec.tid = 0;
 	sonde_buf_reset(b);

@@ -24,3 +24,4 @@ SONDE_TLS_DYNAMIC int sonde__log_is_backend;
 SONDE_TLS sonde__log_ring *sonde__log_tls_ring;
 
 SONDE_TLS sonde_log_scope *sonde__log_tls_scope;
+SONDE_TLS uint64_t sonde__log_tls_scope_gen;

@@ -579,3 +579,66 @@ TEST(crash_flush_writes_every_profile)
 		unlink(path[i]);
 	}
 }
+
+/* Records that name their thread's scope (sent whole once per push, then
+ * by generation) keep the scope's fields in the crash flush: some of the
+ * whole blocks were taken by the backend before the fault, some are in
+ * the ring with the records that name them. */
+TEST(crash_flush_keeps_scoped_fields)
+{
+	char path[128];
+	pid_t pid;
+
+	tmp_path(path, sizeof(path), "scoped");
+	unlink(path);
+	pid = fork();
+	if (pid == 0) {
+		sonde_log_sink *s = sonde_log_sink_file(path, NULL);
+		sonde_log_scope a, b;
+		sonde_log_field fa = sonde_log_field_str("user_id", "u1");
+		sonde_log_field fb = sonde_log_field_i64("round", 0);
+		sonde_log_opts o;
+		sonde_logger *l;
+		int i;
+
+		if (!s)
+			_exit(90);
+		sonde_log_opts_init(&o, "crash-test");
+		o.level_env = "";
+		o.sinks = &s;
+		o.sink_count = 1;
+		l = sonde_logger_new(&o);
+		if (!l || sonde_log_crash_flush_enable() != SONDE_OK)
+			_exit(91);
+		if (sonde_log_scope_push(&a, &fa, 1) != SONDE_OK)
+			_exit(92);
+		for (i = 0; i < 600; i++) {
+			if (i % 100 == 0) {
+				fb.v.i = i / 100;
+				if ((i && sonde_log_scope_pop(&b) != SONDE_OK) ||
+				    sonde_log_scope_push(&b, &fb, 1) != SONDE_OK)
+					_exit(93);
+			}
+			LOG_INFO(l, "scoped", LOG_INT("n", i));
+		}
+		segv_now();
+		_exit(95);
+	}
+	(void)wait_child(pid);
+	{
+		char *text = slurp(path), want[96];
+		int i;
+
+		ASSERT_NOT_NULL(text);
+		ASSERT_EQ_INT(count(text, "\"message\":\"scoped\""), 600);
+		ASSERT_EQ_INT(count(text, "_truncated"), 0);
+		for (i = 0; i < 600; i++) {
+			snprintf(want, sizeof(want), "\"user_id\":\"u1\",\"round\":%d,\"n\":%d}",
+			         i / 100, i);
+			if (!strstr(text, want))
+				FAIL("record %d lacks its scoped fields:\n%.2000s", i, text);
+		}
+		free(text);
+	}
+	unlink(path);
+}

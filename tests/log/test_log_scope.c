@@ -352,6 +352,202 @@ TEST(log_scope_too_big_for_the_record_is_left_out_and_flagged)
 	scap_free(c);
 }
 
+/* ---- scopes: the block sent once per change ---------------------------------------------- */
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* A ring carries a scope whole once per push or pop and then only names
+ * it: through many wraps of a small ring every record still carries it. */
+TEST(log_scope_named_records_keep_their_fields_across_ring_wraps)
+{
+	scap *c = scap_new();
+	sonde_log_sink *s;
+	sonde_logger *l;
+	sonde_log_config cfg;
+	sonde_log_scope a, b;
+	sonde_log_field fa[] = {sonde_log_field_str("user_id", "u1"),
+	                        sonde_log_field_i64("tenant", 7)};
+	sonde_log_field fb[] = {sonde_log_field_str("req", "r-2")};
+	int i;
+
+	sonde_log_opts o;
+
+	sonde_log_config_init(&cfg);
+	cfg.ring_bytes = 4096;
+	ASSERT_OK(sonde_log_configure(&cfg));
+	sonde_log_opts_init(&o, "svc");
+	o.overflow = SONDE_LOG_OVERFLOW_BLOCK; /* every record, wrapping */
+	l = scap_logger(c, SONDE_LOG_FORMAT_JSON, &o, &s);
+	ASSERT_OK(sonde_log_scope_push(&a, fa, 2));
+	for (i = 0; i < 3000; i++) {
+		if (i == 1000)
+			ASSERT_OK(sonde_log_scope_push(&b, fb, 1));
+		if (i == 2000)
+			ASSERT_OK(sonde_log_scope_pop(&b));
+		LOG_INFO(l, "r", LOG_INT("i", i));
+	}
+	ASSERT_OK(sonde_log_scope_pop(&a));
+	LOG_INFO(l, "after");
+	ASSERT_OK(sonde_log_flush());
+	pthread_mutex_lock(&c->mu);
+	ASSERT_EQ_U64(c->n, 3001);
+	ASSERT_EQ_U64(
+	        count_of(c->text, "\"service\":\"svc\",\"user_id\":\"u1\",\"tenant\":7,\"i\":"),
+	        2000);
+	ASSERT_EQ_U64(count_of(c->text, "\"service\":\"svc\",\"user_id\":\"u1\",\"tenant\":7,"
+	                                "\"req\":\"r-2\",\"i\":"),
+	              1000);
+	ASSERT_EQ_U64(count_of(c->text, "_truncated"), 0);
+	ASSERT_CONTAINS(c->text, "\"message\":\"after\",\"service\":\"svc\"}\n");
+	ASSERT_CONTAINS(c->text, "\"i\":999}\n");
+	ASSERT_CONTAINS(c->text, "\"req\":\"r-2\",\"i\":1000}\n");
+	ASSERT_CONTAINS(c->text, "\"req\":\"r-2\",\"i\":1999}\n");
+	ASSERT_CONTAINS(c->text, "\"tenant\":7,\"i\":2000}\n");
+	pthread_mutex_unlock(&c->mu);
+	sonde_logger_free(l);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	scap_free(c);
+}
+
+/* Records replayed by the flight recorder carry their own moment's scope
+ * and do not change what the ring's next records name. */
+TEST(log_scope_named_records_after_a_flight_replay)
+{
+	scap *c = scap_new();
+	sonde_log_sink *s;
+	sonde_logger *l;
+	sonde_log_opts o;
+	sonde_log_scope a, b;
+	sonde_log_field fa[] = {sonde_log_field_str("user_id", "u1")};
+	sonde_log_field fb[] = {sonde_log_field_i64("step", 2)};
+
+	sonde_log_opts_init(&o, "svc");
+	o.flight_recorder = 1;
+	l = scap_logger(c, SONDE_LOG_FORMAT_JSON, &o, &s);
+	ASSERT_OK(sonde_log_scope_push(&a, fa, 1));
+	LOG_DEBUG(l, "kept a");
+	LOG_INFO(l, "i1");
+	LOG_INFO(l, "i2");
+	ASSERT_OK(sonde_log_scope_push(&b, fb, 1));
+	LOG_DEBUG(l, "kept b");
+	LOG_INFO(l, "i3");
+	ASSERT_OK(sonde_log_scope_pop(&b));
+	LOG_ERROR(l, "trigger");
+	LOG_INFO(l, "i4");
+	ASSERT_OK(sonde_log_scope_pop(&a));
+	LOG_INFO(l, "i5");
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_DUMP(
+	        c,
+	        "{\"level\":\"info\",\"message\":\"i1\",\"service\":\"svc\",\"user_id\":\"u1\"}\n"
+	        "{\"level\":\"info\",\"message\":\"i2\",\"service\":\"svc\",\"user_id\":\"u1\"}\n"
+	        "{\"level\":\"info\",\"message\":\"i3\",\"service\":\"svc\",\"user_id\":\"u1\","
+	        "\"step\":2}\n"
+	        "{\"level\":\"debug\",\"message\":\"kept a\",\"service\":\"svc\","
+	        "\"user_id\":\"u1\",\"_replayed\":true}\n"
+	        "{\"level\":\"debug\",\"message\":\"kept b\",\"service\":\"svc\","
+	        "\"user_id\":\"u1\",\"step\":2,\"_replayed\":true}\n"
+	        "{\"level\":\"error\",\"message\":\"trigger\",\"service\":\"svc\","
+	        "\"user_id\":\"u1\"}\n"
+	        "{\"level\":\"info\",\"message\":\"i4\",\"service\":\"svc\",\"user_id\":\"u1\"}\n"
+	        "{\"level\":\"info\",\"message\":\"i5\",\"service\":\"svc\"}\n");
+	sonde_logger_free(l);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	scap_free(c);
+}
+
+/* A sink that holds the backend for 1 s on each line with "hold". */
+static atomic_int holds;
+static int hold_fn(void *ctx, sonde_log_level level, const char *line, size_t len)
+{
+	struct timespec ts = {1, 0};
+
+	if (memmem(line, len, "hold", 4)) {
+		atomic_fetch_add(&holds, 1);
+		nanosleep(&ts, NULL);
+	}
+	return scap_fn(ctx, level, line, len);
+}
+
+static void wait_holds(int n)
+{
+	struct timespec ts = {0, 1000000};
+	int spins = 0;
+
+	while (atomic_load(&holds) < n && spins++ < 5000)
+		nanosleep(&ts, NULL);
+	ASSERT_EQ_INT(atomic_load(&holds), n);
+}
+
+/* The record carrying a scope whole is discarded by a shutdown whose
+ * deadline passed: after the restart the ring sends the scope again
+ * instead of naming a block its consumer never saw. */
+TEST(log_scope_sent_again_after_a_discard)
+{
+	scap *c = scap_new(), *c2 = scap_new();
+	sonde_log_sink *s, *s2;
+	sonde_logger *l, *l2;
+	sonde_log_opts o;
+	sonde_log_config cfg;
+	sonde_log_scope a, b;
+	sonde_log_field fa[] = {sonde_log_field_str("user_id", "u1")};
+	sonde_log_field fb[] = {sonde_log_field_str("req", "r9")};
+	struct timespec ts = {1, 500000000};
+	sonde_log_sink_opts so;
+
+	sonde_log_config_init(&cfg);
+	cfg.shutdown_timeout_ms = 100;
+	ASSERT_OK(sonde_log_configure(&cfg));
+	sonde_log_sink_opts_init(&so);
+	s = sonde_log_sink_callback(hold_fn, c, &so);
+	ASSERT_NOT_NULL(s);
+	sonde_log_opts_init(&o, "svc");
+	o.level_env = "";
+	o.sinks = &s;
+	o.sink_count = 1;
+	l = sonde_logger_new(&o);
+	ASSERT_NOT_NULL(l);
+	ASSERT_OK(sonde_log_scope_push(&a, fa, 1));
+	LOG_INFO(l, "hold 1");
+	wait_holds(1);
+	/* the deadline passes while the backend is held */
+	ASSERT_TRUE(sonde_log_shutdown() != SONDE_OK);
+	LOG_INFO(l, "hold 2"); /* the stopping batch takes it and is held */
+	wait_holds(2);
+	/* after that batch's end: discarded at the deadline, and with it the
+	 * new scope whole */
+	ASSERT_OK(sonde_log_scope_push(&b, fb, 1));
+	LOG_INFO(l, "discarded");
+	nanosleep(&ts, NULL); /* the held line ends, the old backend exits */
+	l2 = scap_logger(c2, SONDE_LOG_FORMAT_JSON, NULL, &s2);
+	LOG_INFO(l2, "after restart");
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_DUMP(c2, "{\"level\":\"info\",\"message\":\"after restart\",\"service\":\"svc\","
+	                "\"user_id\":\"u1\",\"req\":\"r9\"}\n");
+	pthread_mutex_lock(&c->mu);
+	ASSERT_EQ_U64(c->n, 2);
+	ASSERT_TRUE(strstr(c->text, "discarded") == NULL);
+	pthread_mutex_unlock(&c->mu);
+	ASSERT_OK(sonde_log_scope_pop(&b));
+	ASSERT_OK(sonde_log_scope_pop(&a));
+	sonde_logger_free(l2);
+	sonde_logger_free(l);
+	sonde_log_sink_free(s2);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	scap_free(c2);
+	scap_free(c);
+}
+
 /* ---- scopes: errors ---------------------------------------------------------------- */
 
 static sonde_log_scope *foreign_scope;

@@ -45,7 +45,6 @@ function flushIncrements() {
 		const c = pendingChildren[i];
 		const v = c._p;
 		c._p = 0;
-		c._queued = false;
 		if (v !== 0) c._n.add(v);
 	}
 	pendingChildren.length = 0;
@@ -53,7 +52,6 @@ function flushIncrements() {
 process.on('exit', flushIncrements);
 
 function queueIncrement(c) {
-	c._queued = true;
 	pendingChildren.push(c);
 	if (!flushScheduled) {
 		flushScheduled = true;
@@ -70,6 +68,7 @@ function checkIncrement(v) {
 	}
 	if (Number.isNaN(v)) throw new RangeError('counter increment must be a number, got nan');
 	if (v < 0) throw new RangeError('counter increment must not be negative: a counter only goes up (use a Gauge)');
+	return v;
 }
 
 function childKey(values) {
@@ -396,14 +395,16 @@ class CounterChild {
 		this._n = n;
 		this.values = values;
 		this._owner = owner; // keeps the registry (and so the handle) alive
-		this._p = 0; // increments not yet handed to libsonde
-		this._queued = false;
+		this._p = 0; // increments not yet handed to libsonde (0: not queued)
 	}
 	inc(v) {
 		if (v === undefined) v = 1;
-		else checkIncrement(v);
-		this._p += v;
-		if (!this._queued) queueIncrement(this);
+		else if (checkIncrement(v) === 0) return; // adding 0: nothing to hand over
+		// one field read: pending 0 means not queued (a queued child has
+		// a positive sum until the flush zeroes it)
+		const p = this._p;
+		this._p = p + v;
+		if (p === 0) queueIncrement(this);
 	}
 }
 

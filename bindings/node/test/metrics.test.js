@@ -286,6 +286,15 @@ test('counter increments are batched per event-loop turn and never lost', async 
 	assert.throws(() => c.labels().inc(null), TypeError);
 	assert.throws(() => c.labels().inc('2'), TypeError);
 	assert.strictEqual((await c.get()).values[0].value, 1);
+	// adding 0 hands nothing over; the next increment still reaches libsonde
+	c.reset();
+	c.inc(0);
+	c.labels().inc(-0);
+	c.inc(2);
+	c.inc(0);
+	c.inc(3);
+	await new Promise((r) => setImmediate(r));
+	assert.match(direct(), /^batched_total 5$/m);
 	// +Inf is an increment like any other
 	c.inc(Infinity);
 	assert.strictEqual((await c.get()).values[0].value, Infinity);
