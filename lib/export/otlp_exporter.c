@@ -26,7 +26,9 @@
  * backend thread, bounded in records) and their own export thread running
  * the same loop (export_main, by signal), with its own HTTP client and
  * wake-up: a collector that is down for one signal (retries up to the
- * export timeout) never delays the other. Sending, retries, Retry-After,
+ * export timeout) never delays the other. The log thread starts with the
+ * first record a sink hands over (lstarted): a process that exports only
+ * spans runs one thread. Sending, retries, Retry-After,
  * gzip, headers and partial success are one path (deliver, send_batch).
  */
 #include <inttypes.h>
@@ -109,6 +111,8 @@ static struct {
 	 * queue size. The same accepting/active pair as the spans'. */
 	_Atomic int laccepting;
 	_Atomic int64_t lactive;
+	_Atomic int lstarted; /* the log thread is wanted: a sink handed a record
+	                       * (a process without OTLP log sinks runs none) */
 	_Atomic(sonde__otlp_log_chunk *) lstack;
 	_Atomic uint64_t lqueued;
 	_Atomic uint64_t lsubmitted;   /* chunks pushed so far */
@@ -192,6 +196,7 @@ static uint64_t queue_len(void)
 }
 
 static bool start_threads(void);
+static bool start_thread(int sig);
 
 /* A forked child's first span or log record starts its export threads. */
 static void maybe_restart(void)
@@ -478,6 +483,11 @@ bool sonde__otlp_logs_enter(bool *json, size_t *batch)
 		return false;
 	}
 	maybe_restart();
+	if (!sonde__load_acquire(&G.lstarted)) {
+		int zero = 0;
+		if (sonde__cas_strong_acqrel(&G.lstarted, &zero, 1) && !start_thread(LG))
+			sonde__store_relaxed(&G.lstarted, 0); /* again at the next record */
+	}
 	*json = G.cfg.lg.json;
 	*batch = (size_t)G.batch;
 	return true;
@@ -669,7 +679,8 @@ static void join_threads(void)
  * left running that this call made) when one cannot be created. */
 static bool start_threads(void)
 {
-	bool want[2] = {G.cfg.traces, G.cfg.logs}, made[2] = {false, false};
+	bool want[2] = {G.cfg.traces, G.cfg.logs && sonde__load_acquire(&G.lstarted)};
+	bool made[2] = {false, false};
 
 	for (int sig = 0; sig < 2; sig++) {
 		if (!want[sig] || G.thread_alive[sig])
@@ -1166,6 +1177,7 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 	sonde__store_relaxed(&G.lsubmitted, 0);
 	G.lpend = NULL;
 	G.ldone = G.lflush_target = 0;
+	sonde__store_relaxed(&G.lstarted, 0); /* with the first log record */
 	stats_reset();
 	sonde__store_relaxed(&G.restart, 0);
 	G.stop = false;
