@@ -145,12 +145,13 @@ $(eval $(call variant,tsan,-O1 -fsanitize=thread))
 test: test-bins all
 	@bash tests/tools/run_all.sh $(test_DIR)/sonde-tests $(T)
 
-test-asan: asan-bins
+# all: tests build the README's programs against $(BUILD)/libsonde.a
+test-asan: asan-bins all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	 $(asan_DIR)/sonde-tests $(T)
 
-test-tsan: tsan-bins
+test-tsan: tsan-bins all
 	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 $(tsan_DIR)/sonde-tests $(T)
 
 # The C suite built by clang with the same warnings (STYLE: gcc and clang in

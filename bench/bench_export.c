@@ -5,7 +5,12 @@
  *     span with no exporter, in the same run (target: ratio <= 1.5);
  *   - the encoder: spans per second into an OTLP/protobuf (and JSON)
  *     request, one core (target >= 1 M spans/s);
- *   - the export thread's CPU time per exported span.
+ *   - the export thread's CPU time per exported span;
+ *   - log records (issue 14.6): the backend thread's OTLP encoding cost
+ *     per record (the record view and the LogRecord, protobuf and JSON),
+ *     and the caller's cost of a log call whose logger has an OTLP log
+ *     sink against the same call with a callback sink that drops the line
+ *     (the encoding runs on the backend thread, never in the call).
  * The sink is a thread of this process that answers every request with an
  * empty 200 (keep-alive), so the figures are the exporter's, not a
  * collector's. Read the caller's ratio with the drop count next to it: a
@@ -23,6 +28,8 @@
 
 #include "bench.h"
 #include "export/otlp.h"
+#include "export/otlp_logs.h"
+#include "log/log-int.h"
 #include "sonde.h"
 
 static void b_span3(void *arg, uint64_t n, int tid)
@@ -114,15 +121,30 @@ static void serve(int c)
 	}
 }
 
+static void *conn_main(void *arg)
+{
+	int c = (int)(intptr_t)arg;
+
+	serve(c);
+	close(c);
+	return NULL;
+}
+
+/* One thread per connection: the exporter keeps one connection per signal
+ * (spans, log records) open at once. */
 static void *sink_main(void *arg)
 {
 	(void)arg;
 	for (;;) {
+		pthread_t t;
 		int c = accept(sink_fd, NULL, NULL);
 		if (c < 0)
 			return NULL;
-		serve(c);
-		close(c);
+		if (pthread_create(&t, NULL, conn_main, (void *)(intptr_t)c) != 0) {
+			close(c);
+			continue;
+		}
+		pthread_detach(t);
 	}
 }
 
@@ -177,13 +199,190 @@ static void b_encode(void *arg, uint64_t n, int tid)
 	}
 }
 
+/* ---- log records ---------------------------------------------------------------------- */
+
+static const char *const lkeys[] = {"http.route", "http.response.status_code", "duration_ms",
+                                    "cache.hit"};
+static const unsigned char ltypes[] = {SONDE_LOG_T_STR, SONDE_LOG_T_I64, SONDE_LOG_T_F64,
+                                       SONDE_LOG_T_BOOL};
+static const sonde_log_site lsite = {
+        "request done", "bench_export.c", lkeys, ltypes, 1, SONDE_LOG_LEVEL_INFO, 4, 0, NULL};
+static uint64_t limg[32];
+static sonde__log_rec lrec;
+
+/* A record as the backend sees it: a trace context and four fields. */
+static void lrec_make(sonde_logger *l)
+{
+	rec_hdr *h = (rec_hdr *)(void *)limg;
+	rec_ctx *c = (rec_ctx *)(void *)(h + 1);
+	uint64_t *vals = (uint64_t *)(void *)(c + 1);
+	char *strs = (char *)(vals + 4);
+
+	memset(limg, 0, sizeof(limg));
+	h->kind = REC_LOG;
+	h->level = SONDE_LOG_LEVEL_INFO;
+	h->nfields = 4;
+	h->flags = REC_F_CTX;
+	h->site = &lsite;
+	h->logger = l;
+	memset(c->trace_id, 0xab, 16);
+	memset(c->span_id, 0xcd, 8);
+	c->trace_flags = 1;
+	vals[0] = 11;
+	vals[1] = 200;
+	vals[2] = sonde__dbl_bits(1.25);
+	vals[3] = 1;
+	memcpy(strs, "/users/{id}", 11);
+	h->size = (uint32_t)sizeof(limg);
+	sonde__log_rec_view(&lrec, h);
+	lrec.ns = sonde_now_unix_ns();
+	lrec.tid = 1;
+}
+
+static void b_log_encode(void *arg, uint64_t n, int tid)
+{
+	static sonde_buf b = SONDE_BUF_INIT;
+	static sonde__log_view v;
+	bool json = arg != NULL;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++) {
+		if (i % 512 == 0)
+			sonde_buf_reset(&b);
+		sonde__log_view_read(&v, &lrec);
+		if (json)
+			sonde__otlp_log_record_json(&b, &v, lrec.ns);
+		else
+			sonde__otlp_log_record_pb(&b, &v, lrec.ns);
+		BENCH_KEEP(b.len);
+	}
+}
+
+static sonde_logger *blog;
+
+static void b_log_call(void *arg, uint64_t n, int tid)
+{
+	(void)arg;
+	(void)tid;
+	for (uint64_t i = 0; i < n; i++)
+		LOG_INFO(blog, "request done", LOG_STR("http.route", "/users/{id}"),
+		         LOG_INT("http.response.status_code", 200), LOG_DOUBLE("duration_ms", 1.25),
+		         LOG_BOOL("cache.hit", true));
+}
+
+/* The caller's thread CPU per log call in bursts of BURST, each burst
+ * written by the backend and exported (sonde_log_flush, sonde_otlp_flush,
+ * outside the timed part) before the next: nothing is dropped, and the
+ * backend's and the export thread's work is not the caller's. One
+ * repetition through logger l. */
+static double log_paced_rep(sonde_logger *l)
+{
+	double cpu = 0;
+	int k, rounds = 100;
+
+	blog = l;
+	for (k = 0; k < rounds; k++) {
+		double t0 = thread_cpu_ns();
+		b_log_call(NULL, BURST, 0);
+		cpu += thread_cpu_ns() - t0;
+		/* written, and sent: no thread of ours works during the
+		 * next burst (on a small machine they would share the
+		 * caller's core) */
+		if (sonde_log_flush() != SONDE_OK || sonde_otlp_flush(10000) != SONDE_OK)
+			return -1;
+	}
+	return cpu / (rounds * BURST);
+}
+
+static double median5(double *v)
+{
+	double tmp;
+
+	for (int i = 1; i < 5; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--)
+			tmp = v[j], v[j] = v[j - 1], v[j - 1] = tmp;
+	return v[2];
+}
+
+static int drop_line(void *ctx, sonde_log_level level, const char *line, size_t len)
+{
+	(void)ctx;
+	(void)level;
+	(void)line;
+	(void)len;
+	return 0;
+}
+
+static sonde_logger *bench_logger(sonde_log_sink *s)
+{
+	sonde_log_opts o;
+	sonde_logger *l;
+
+	sonde_log_opts_init(&o, "bench-logs");
+	o.level_env = "";
+	o.sinks = &s;
+	o.sink_count = 1;
+	l = sonde_logger_new(&o);
+	sonde_log_sink_free(s);
+	return l;
+}
+
+/* The rows for log records; the exporter is running (port: the sink). The
+ * two loggers' repetitions alternate, so a neighbour's load on the
+ * machine falls on both alike. */
+static void log_rows(void)
+{
+	sonde_otlp_stats st;
+	sonde_logger *cb, *ot;
+	double pb, js, plain, with, rp[5], rw[5];
+
+	cb = bench_logger(sonde_log_sink_callback(drop_line, NULL, NULL));
+	ot = bench_logger(sonde_otlp_log_sink(NULL));
+	if (!cb || !ot)
+		return;
+	lrec_make(cb);
+	pb = bench_ns_per_op(1, b_log_encode, NULL);
+	js = bench_ns_per_op(1, b_log_encode, (void *)1);
+	for (int i = 0; i < 5; i++) {
+		rp[i] = log_paced_rep(cb);
+		rw[i] = log_paced_rep(ot);
+	}
+	plain = median5(rp);
+	with = median5(rw);
+	sonde_logger_free(ot);
+	sonde_logger_free(cb);
+	blog = NULL;
+	if (sonde_otlp_flush(10000) != SONDE_OK)
+		fprintf(stderr, "bench export: log flush timed out: %s\n", sonde_last_error());
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	sonde_otlp_get_stats(&st);
+	bench_row("export.log_encode_pb",
+	          "backend: OTLP/protobuf LogRecord per log record (4 fields, trace context)", pb,
+	          "ns/record");
+	bench_row("export.log_encode_pb_rate", "the same as records per second, one core", 1e9 / pb,
+	          "records/s");
+	bench_row("export.log_encode_json", "backend: OTLP/JSON LogRecord per log record", js,
+	          "ns/record");
+	bench_row("export.log_call_callback_sink",
+	          "caller CPU: log call, 4 fields, a callback sink (bursts of 256, drained)", plain,
+	          "ns/op");
+	bench_row("export.log_call_otlp_sink", "caller CPU: the same calls, an OTLP log sink", with,
+	          "ns/op");
+	bench_ratio("export.log_caller_ratio", "OTLP sink / callback sink (the caller's cost)",
+	            with / plain, "~1");
+	bench_row("export.logs_exported", "log records the sink acknowledged",
+	          (double)st.logs_exported, "records");
+	bench_row("export.logs_dropped_full", "log records dropped: queue full",
+	          (double)st.logs_dropped_queue_full, "records");
+}
+
 BENCH(export)
 {
 	static const sonde__span_processor proc = {keep, NULL};
 	sonde_otlp_options o;
 	sonde_otlp_stats st;
 	double plain, with, pb, js, plain_paced, with_paced;
-	char url[64];
+	char url[64], lurl[64];
 	int port;
 
 	/* the encoder, over BATCH recorded spans like the caller's */
@@ -208,9 +407,11 @@ BENCH(export)
 	plain = bench_ns_per_op(1, b_span3, NULL);
 	plain_paced = paced_ns(false);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/traces", port);
+	snprintf(lurl, sizeof(lurl), "http://127.0.0.1:%d/v1/logs", port);
 	memset(&o, 0, sizeof(o));
 	o.size = sizeof(o);
 	o.endpoint = url;
+	o.logs_endpoint = lurl;
 	o.schedule_delay_ms = 100;
 	if (sonde_otlp_start(&o) != SONDE_OK)
 		return;
@@ -218,6 +419,7 @@ BENCH(export)
 	if (sonde_otlp_flush(10000) != SONDE_OK)
 		fprintf(stderr, "bench export: flush timed out: %s\n", sonde_last_error());
 	with_paced = paced_ns(true);
+	log_rows();
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st);
 	sonde_otlp_get_stats(&st);

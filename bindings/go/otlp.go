@@ -163,7 +163,8 @@ func (o *OTLPOptions) fill(c *C.sonde_otlp_options, mem *cmem) error {
 // timeout, protocol, compression, OTEL_BSP_*, OTEL_SERVICE_NAME, the
 // sampler, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER) with o's non-zero
 // fields over them. It returns nil when it runs, and also when
-// OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none kept it off
+// OTEL_SDK_DISABLED=true, or OTEL_TRACES_EXPORTER=none with
+// OTEL_LOGS_EXPORTER=none, kept it off
 // (OTLPRunning tells). Errors (*Error):
 //   - a bad field (negative duration, unknown protocol or compression, a
 //     NUL in a string, a size out of int32) is ErrInvalid and nothing

@@ -29,6 +29,10 @@
  * partial_success and not sent again. A 2xx body that is not a valid
  * response counts the whole batch as exported.
  *
+ * Log records (sonde_otlp_log_sink, below) go the same way to the logs
+ * endpoint, with their own queue and their own export thread: a collector
+ * down for one signal does not delay the other.
+ *
  * Accounting: every span handed to the exporter ends exactly once as
  * exported or dropped by one reason (queue full, rejected, failed,
  * shutdown, out of memory, partial success), so after shutdown
@@ -40,15 +44,16 @@
  * Fork: in a child the exporter thread does not exist; the spans queued in
  * the parent are the parent's to send and are discarded from the child's
  * copy of the queue (not counted in the child, whose statistics start at
- * zero), and the child's exporter thread starts again with the child's
- * first ended span. Exit: an atexit handler shuts the exporter down within
- * 1000 ms (sooner when the queue drains); a dead collector never holds
- * exit longer.
+ * zero), and the child's export threads start again with the child's
+ * first ended span or first log record of an OTLP log sink. Exit: an atexit handler shuts the
+ * exporter down within 1000 ms (sooner when the queue drains); a dead collector never holds exit
+ * longer.
  */
 #ifndef SONDE_EXPORT_H
 #define SONDE_EXPORT_H
 
 #include "sonde/common.h"
+#include "sonde/log.h"
 #include "sonde/trace.h"
 
 #ifdef __cplusplus
@@ -90,6 +95,15 @@ typedef struct sonde_otlp_options {
 	                            * most max_queue_size */
 	int retry_initial_ms;      /* first backoff [1000] */
 	int retry_max_ms;          /* backoff ceiling [5000] */
+	/* appended (a caller's smaller size reads it as NULL) */
+	const char *logs_endpoint; /* the full logs URL;
+	                            * OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or
+	                            * OTEL_EXPORTER_OTLP_ENDPOINT + "/v1/logs",
+	                            * [http://localhost:4318/v1/logs]. The other
+	                            * fields serve both signals; the
+	                            * OTEL_EXPORTER_OTLP_LOGS_* variables set the
+	                            * logs' headers, timeout, compression and
+	                            * protocol as the _TRACES_ ones do the spans' */
 } sonde_otlp_options;
 
 /* Starts the trace exporter: reads the OTEL_* variables (see
@@ -101,7 +115,9 @@ typedef struct sonde_otlp_options {
  * the export thread and installs the span processor.
  * Returns:
  *   SONDE_OK      started; or not started because OTEL_SDK_DISABLED=true or
- *                 OTEL_TRACES_EXPORTER=none (sonde_otlp_running() says which);
+ *                 both OTEL_TRACES_EXPORTER=none and OTEL_LOGS_EXPORTER=none
+ *                 (sonde_otlp_running() says which; with one of them none,
+ *                 only the other signal is exported);
  *   SONDE_EINVAL  started, but some value (a variable or a field of o) was
  *                 invalid and its default is used instead: sonde_last_error()
  *                 names the last one (o->size too small: not started);
@@ -114,16 +130,17 @@ typedef struct sonde_otlp_options {
 SONDE_API SONDE_WUR int sonde_otlp_start(const sonde_otlp_options *o);
 /* True while the exporter runs. */
 SONDE_API bool sonde_otlp_running(void);
-/* Waits until every span queued before the call has been exported or
- * dropped, or timeout_ms (<= 0: 0) has passed. SONDE_OK, SONDE_ETIMEDOUT,
+/* Waits until every span and every log record queued before the call has
+ * been exported or dropped, or timeout_ms (<= 0: 0) has passed (records
+ * still in the logger are not queued yet: sonde_log_flush() first). SONDE_OK, SONDE_ETIMEDOUT,
  * SONDE_ESTATE when not running. Any thread; never called from the
  * export thread. */
 SONDE_API SONDE_WUR int sonde_otlp_flush(int timeout_ms);
-/* Stops taking spans, exports what is queued for at most timeout_ms
- * (<= 0: none is sent), cutting a request or a retry wait short at that
- * deadline, drops (and counts as shutdown) what is left, joins the thread
- * and frees the queue. Returns SONDE_OK, SONDE_ETIMEDOUT (the deadline
- * dropped spans), SONDE_ESTATE when not running. Bounded: returns within
+/* Stops taking spans and log records, exports what is queued for at most
+ * timeout_ms (<= 0: none is sent), cutting a request or a retry wait short
+ * at that deadline, drops (and counts as shutdown) what is left, joins the
+ * threads and frees the queues. Returns SONDE_OK, SONDE_ETIMEDOUT (the
+ * deadline dropped spans or records), SONDE_ESTATE when not running. Bounded: returns within
  * timeout_ms plus name resolution of one request (give a numeric address
  * to bound that too) plus a few ms. */
 SONDE_API SONDE_WUR int sonde_otlp_shutdown(int timeout_ms);
@@ -144,12 +161,86 @@ typedef struct sonde_otlp_stats {
 	uint64_t export_thread_cpu_ns; /* CPU time of the export thread */
 	uint64_t dropped_partial;      /* a 2xx partial success: the collector
 	                                * refused them (rejected_spans) */
+	/* appended: log records (sonde_otlp_log_sink). export_requests,
+	 * export_failures, export_duration_ns and export_thread_cpu_ns above
+	 * count both signals. After a shutdown:
+	 *   logs_exported + logs_dropped_* == logs_handed */
+	uint64_t logs_handed;             /* handed to the exporter by OTLP log sinks */
+	uint64_t logs_exported;           /* acknowledged with a 2xx */
+	uint64_t logs_dropped_queue_full; /* the queue held max_queue_size records */
+	uint64_t logs_dropped_rejected;   /* a non-retryable status */
+	uint64_t logs_dropped_failed;     /* retries ran out of the export timeout */
+	uint64_t logs_dropped_shutdown;   /* still queued at the shutdown's deadline */
+	uint64_t logs_dropped_oom;        /* could not be encoded */
+	uint64_t logs_dropped_partial;    /* rejected_log_records of a partial success */
+	uint64_t logs_queue_length;       /* now */
 } sonde_otlp_stats;
 
 /* The exporter's self-metrics since it started (they survive its shutdown
  * until the next start). Any thread, but not during sonde_otlp_start or
  * sonde_otlp_shutdown. out NULL or out->size too small: no-op. */
 SONDE_API void sonde_otlp_get_stats(sonde_otlp_stats *out);
+
+/* ---- log records over OTLP ----------------------------------------------------
+ * A log sink (attach it to a logger like the others: sonde_log_opts.sinks)
+ * whose records go to the OTLP exporter's logs endpoint as OTLP LogRecords
+ * (POST /v1/logs, an ExportLogsServiceRequest in the exporter's protocol,
+ * gzip and headers; the same batching, retries, Retry-After, timeouts,
+ * partial success and bounded shutdown as spans).
+ *
+ *   sonde_log_sink *otlp = sonde_otlp_log_sink(NULL);
+ *   sonde_log_sink *sinks[] = {otlp, sonde_log_sink_stdout(NULL)};  // both
+ *   ... sonde_log_opts.sinks = sinks, .nsinks = 2; sonde_logger_new(&opts) ...
+ *   sonde_otlp_start(NULL);
+ *   ...
+ *   sonde_log_flush(1000); sonde_otlp_shutdown(2000);
+ *
+ * Where the work is done: the log call is unchanged (it copies the record
+ * into the thread's ring, as for any sink); the logger's backend thread
+ * encodes each record (in the exporter's protocol) and, at the end of each
+ * of its batches or when a whole export batch is encoded, hands the
+ * encoded records to the exporter without blocking; the export thread
+ * sends them. The queue holds at most max_queue_size log records (apart
+ * from the spans' queue): a full queue drops the records and counts them
+ * (logs_dropped_queue_full).
+ *
+ * Mapping: time_unix_nano = the log call's time, observed_time_unix_nano =
+ * when the backend read the record, severity_number TRACE 1, DEBUG 5, INFO
+ * 9, WARN 13, ERROR 17, FATAL 21 and severity_text "TRACE".."FATAL", body =
+ * the message (a string), attributes = the logger's bound fields, the
+ * scoped fields and the call's fields (of a key given twice the last, as
+ * in the json line), typed: int64 and uint64 up to INT64_MAX as int_value,
+ * a larger uint64 as string_value (its decimal digits: exact), double,
+ * bool, string; a NULL string or tree as an empty value; objects as
+ * kvlist_value, arrays as array_value; the record's first error field as
+ * exception.type, exception.message and exception.stacktrace (semantic
+ * conventions), later ones as a kvlist {type, message, stacktrace}; then
+ * correlation_id, thread.id, _truncated and _replayed when they apply
+ * (unless a field has that key). Redacted keys carry "[REDACTED]". At most
+ * 128 attributes; the rest are counted in dropped_attributes_count.
+ * trace_id, span_id and flags (the W3C trace flags) come from the trace
+ * context of the log call. The resource is the spans' (service.name, ...);
+ * the InstrumentationScope name is the logger's service name
+ * (sonde_log_opts.service). Invalid UTF-8 is sent as U+FFFD.
+ *
+ * opts: name (the sink's metric label, default "otlp") and level (records
+ * below it are not sent); format and the key options are ignored. NULL:
+ * the defaults. Returns the sink (free it with sonde_log_sink_free once
+ * given to the loggers that use it), or NULL with the last error:
+ * SONDE_ENOMEM; SONDE_EINVAL for a bad opts (size too small, level out of
+ * range).
+ *
+ * The sink may be made and used before sonde_otlp_start and after
+ * sonde_otlp_shutdown: the records it sees while the exporter is not
+ * running, or runs with OTEL_LOGS_EXPORTER=none (or OTEL_SDK_DISABLED),
+ * are dropped at once and never handed over (not counted in the
+ * statistics). sonde_otlp_start starts the exporter when either signal is
+ * enabled (OTEL_TRACES_EXPORTER=none with logs on exports only logs).
+ * sonde_otlp_flush waits for the log records already handed over; the
+ * logger's own buffered records are handed over by sonde_log_flush, so
+ * flush both, the logger first. Fork: as for spans, the records queued in
+ * the parent are not sent by the child. */
+SONDE_API SONDE_WUR sonde_log_sink *sonde_otlp_log_sink(const sonde_log_sink_opts *opts);
 
 #ifdef __cplusplus
 }

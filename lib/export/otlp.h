@@ -32,6 +32,15 @@
 void sonde__otlp_traces_pb(sonde_buf *b, sonde__span_data *const *spans, size_t n);
 void sonde__otlp_traces_json(sonde_buf *b, sonde__span_data *const *spans, size_t n);
 
+/* Shared by the span and log encoders: a string field with invalid UTF-8
+ * replaced by U+FFFD; the process's resource as field 1 of the enclosing
+ * ResourceSpans/ResourceLogs (protobuf) or as `"resource":{...}` (JSON);
+ * a double as proto3 JSON writes it. */
+void sonde__otlp_pb_str(sonde_buf *b, uint32_t field, const char *s, size_t n);
+void sonde__otlp_pb_resource(sonde_buf *b);
+void sonde__otlp_js_resource(sonde_buf *b);
+void sonde__otlp_js_double(sonde_buf *b, double v);
+
 /* The partial success in a 2xx response's body (otlp_response.c): the
  * count the collector rejected (rejected_spans or rejected_log_records; 0
  * when the body is empty or has none; a negative count reads as 0) and its

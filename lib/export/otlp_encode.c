@@ -39,7 +39,7 @@
 /* ==== protobuf ============================================================== */
 
 /* A string field; invalid UTF-8 replaced by U+FFFD (see otlp.h). */
-static void pb_str(sonde_buf *b, uint32_t field, const char *s, size_t n)
+void sonde__otlp_pb_str(sonde_buf *b, uint32_t field, const char *s, size_t n)
 {
 	size_t bad = n ? sonde__utf8_invalid_at(s, n) : SIZE_MAX;
 	size_t mark, i;
@@ -63,7 +63,7 @@ static void pb_str(sonde_buf *b, uint32_t field, const char *s, size_t n)
 
 static void pb_cstr(sonde_buf *b, uint32_t field, const char *s)
 {
-	pb_str(b, field, s, strlen(s));
+	sonde__otlp_pb_str(b, field, s, strlen(s));
 }
 
 /* One AnyValue's oneof member (scalars) into the open AnyValue. */
@@ -93,7 +93,7 @@ static void pb_kv(sonde_buf *b, uint32_t field, const sonde_span_attr *a)
 	pb_cstr(b, 1, a->key);
 	val = sonde__pb_begin(b, 2);
 	switch (a->type) {
-	case SONDE_ATTR_STRING: pb_str(b, 1, a->v.str, a->str_len); break;
+	case SONDE_ATTR_STRING: sonde__otlp_pb_str(b, 1, a->v.str, a->str_len); break;
 	case SONDE_ATTR_BOOL: sonde__pb_bool(b, 2, a->v.b); break;
 	case SONDE_ATTR_INT: sonde__pb_int64(b, 3, a->v.i); break;
 	case SONDE_ATTR_DOUBLE: sonde__pb_double(b, 4, a->v.d); break;
@@ -120,6 +120,14 @@ static void pb_resource_attr(void *arg, const sonde_span_attr *a)
 	pb_kv(arg, 1, a);
 }
 
+void sonde__otlp_pb_resource(sonde_buf *b)
+{
+	size_t m = sonde__pb_begin(b, 1);
+
+	sonde__resource_foreach(pb_resource_attr, b);
+	sonde__pb_end(b, m);
+}
+
 static bool nonzero(const uint8_t *id, size_t n)
 {
 	return !sonde__id_is_zero(id, n);
@@ -134,7 +142,7 @@ static void pb_span(sonde_buf *b, const sonde__span_data *d)
 	sonde__pb_bytes(b, 2, d->span_id, 8);
 	if (nonzero(d->parent_span_id, 8))
 		sonde__pb_bytes(b, 4, d->parent_span_id, 8);
-	pb_str(b, 5, d->name, d->name_len);
+	sonde__otlp_pb_str(b, 5, d->name, d->name_len);
 	if (d->kind)
 		sonde__pb_uint64(b, 6, d->kind);
 	sonde__pb_fixed64(b, 7, (uint64_t)d->start_unix_ns);
@@ -147,7 +155,7 @@ static void pb_span(sonde_buf *b, const sonde__span_data *d)
 		const sonde_span_event *e = &d->events[i];
 		m = sonde__pb_begin(b, 11);
 		sonde__pb_fixed64(b, 1, (uint64_t)e->time_unix_ns);
-		pb_str(b, 2, e->name, e->name_len);
+		sonde__otlp_pb_str(b, 2, e->name, e->name_len);
 		for (j = 0; j < e->attr_count; j++)
 			pb_kv(b, 3, &e->attrs[j]);
 		if (e->attrs_dropped)
@@ -173,7 +181,7 @@ static void pb_span(sonde_buf *b, const sonde__span_data *d)
 	if (d->status != SONDE_SPAN_STATUS_UNSET) {
 		m = sonde__pb_begin(b, 15);
 		if (d->status_msg && d->status_msg_len)
-			pb_str(b, 2, d->status_msg, d->status_msg_len);
+			sonde__otlp_pb_str(b, 2, d->status_msg, d->status_msg_len);
 		sonde__pb_uint64(b, 3, (uint64_t)d->status);
 		sonde__pb_end(b, m);
 	}
@@ -191,9 +199,7 @@ void sonde__otlp_traces_pb(sonde_buf *b, sonde__span_data *const *spans, size_t 
 
 	sonde_trace_get_scope(name, sizeof(name), version, sizeof(version));
 	rs = sonde__pb_begin(b, 1);
-	m = sonde__pb_begin(b, 1);
-	sonde__resource_foreach(pb_resource_attr, b);
-	sonde__pb_end(b, m);
+	sonde__otlp_pb_resource(b);
 	ss = sonde__pb_begin(b, 2);
 	m = sonde__pb_begin(b, 1);
 	pb_cstr(b, 1, name);
@@ -234,7 +240,7 @@ static void js_i64str(sonde_buf *b, int64_t v)
 }
 
 /* proto3 JSON doubles: numbers, or "NaN", "Infinity", "-Infinity". */
-static void js_double(sonde_buf *b, double v)
+void sonde__otlp_js_double(sonde_buf *b, double v)
 {
 	if (isnan(v))
 		js_lit(b, "\"NaN\"");
@@ -261,7 +267,7 @@ static void js_value(sonde_buf *b, sonde_attr_type t, const sonde_span_attr *a, 
 		break;
 	case SONDE_ATTR_DOUBLE:
 		js_lit(b, "{\"doubleValue\":");
-		js_double(b, a->v.d);
+		sonde__otlp_js_double(b, a->v.d);
 		break;
 	case SONDE_ATTR_STRING_ARRAY:
 		js_lit(b, "{\"stringValue\":");
@@ -276,7 +282,7 @@ static void js_value(sonde_buf *b, sonde_attr_type t, const sonde_span_attr *a, 
 		break;
 	case SONDE_ATTR_DOUBLE_ARRAY:
 		js_lit(b, "{\"doubleValue\":");
-		js_double(b, *(const double *)elem);
+		sonde__otlp_js_double(b, *(const double *)elem);
 		break;
 	default: sonde__buf_putc(b, '{'); break;
 	}
@@ -351,6 +357,15 @@ static void js_resource_attr(void *arg, const sonde_span_attr *a)
 	js_kv(r->b, a);
 }
 
+void sonde__otlp_js_resource(sonde_buf *b)
+{
+	js_res r = {b, 0};
+
+	js_lit(b, "\"resource\":{\"attributes\":[");
+	sonde__resource_foreach(js_resource_attr, &r);
+	js_lit(b, "]}");
+}
+
 static void js_span(sonde_buf *b, const sonde__span_data *d)
 {
 	uint32_t i;
@@ -420,13 +435,12 @@ static void js_span(sonde_buf *b, const sonde__span_data *d)
 void sonde__otlp_traces_json(sonde_buf *b, sonde__span_data *const *spans, size_t n)
 {
 	char name[SCOPE_NAME_MAX], version[SCOPE_VERSION_MAX];
-	js_res r = {b, 0};
 	size_t i;
 
 	sonde_trace_get_scope(name, sizeof(name), version, sizeof(version));
-	js_lit(b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
-	sonde__resource_foreach(js_resource_attr, &r);
-	js_lit(b, "]},\"scopeSpans\":[{\"scope\":{\"name\":");
+	js_lit(b, "{\"resourceSpans\":[{");
+	sonde__otlp_js_resource(b);
+	js_lit(b, ",\"scopeSpans\":[{\"scope\":{\"name\":");
 	sonde__json_put_cstr(b, name);
 	if (version[0]) {
 		js_lit(b, ",\"version\":");

@@ -15,11 +15,21 @@
  * `active` to drain before it touches the ring (producers never block, so
  * that wait is short).
  *
- * The lock (mu) guards the thread's schedule (stop, flush requests, the
+ * The lock (mu) guards the threads' schedule (stop, flush requests, the
  * deadlines) and the condition variables; it is never held during I/O or
  * while a producer runs. Wake-ups from producers (a full batch queued) are
  * signalled without it: one lost wake-up delays that batch to the next
  * schedule tick at most.
+ *
+ * Log records (issue 14.6) have their own queue (chunks of encoded
+ * records, a lock-free stack the OTLP log sinks push to from the logger's
+ * backend thread, bounded in records) and their own export thread running
+ * the same loop (export_main, by signal), with its own HTTP client and
+ * wake-up: a collector that is down for one signal (retries up to the
+ * export timeout) never delays the other. The log thread starts with the
+ * first record a sink hands over (lstarted): a process that exports only
+ * spans runs one thread. Sending, retries, Retry-After,
+ * gzip, headers and partial success are one path (deliver, send_batch).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -31,6 +41,7 @@
 #include "core/atomic.h"
 #include "export/otel_config.h"
 #include "export/otlp.h"
+#include "export/otlp_logs.h"
 #include "expose/expose-int.h"
 #include "net/http.h"
 #include "sonde/export.h"
@@ -45,13 +56,19 @@ typedef struct cell {
 	sonde__span_data *d;
 } cell;
 
-typedef struct config {
+/* Where and how one signal is sent. */
+typedef struct dest {
 	char *host, *path;
 	uint16_t port;
 	sonde_header *headers; /* names and values copied */
 	size_t nheaders, hcap;
 	int timeout_ms;
 	bool json, gzip;
+} dest;
+
+typedef struct config {
+	dest tr, lg;       /* traces, logs */
+	bool traces, logs; /* the signals exported (OTEL_*_EXPORTER) */
 	int schedule_delay_ms, export_timeout_ms;
 	int queue_size, batch_size;
 	int retry_initial_ms, retry_max_ms;
@@ -67,28 +84,53 @@ static struct {
 	SONDE__ALIGNED_CL cell *cells;
 	uint64_t cap;
 	uint64_t batch;
-	_Atomic int restart; /* a forked child: start the thread again */
+	_Atomic int restart; /* a forked child: start the threads again */
 
-	/* the schedule, under mu */
+	/* the schedule, under mu; one export thread per signal (SP spans, LG
+	 * log records: a collector that fails one signal never delays the
+	 * other), each with its own wake-up */
 	pthread_mutex_t mu;
-	pthread_cond_t wake, done;
-	pthread_t thread;
-	bool running, thread_alive, stop, client_stale;
-	bool thread_exited;     /* the thread's loop ended (stop, or out of memory) */
+	pthread_cond_t wake[2], done;
+	pthread_t thread[2];
+	bool running, stop;
+	bool thread_alive[2];   /* created and not yet joined */
+	bool thread_exited[2];  /* its loop ended (stop, or out of memory) */
+	bool client_stale[2];   /* a forked child: make its client again */
 	int64_t stop_deadline;  /* mono ns */
 	uint64_t flush_target;  /* export up to this tail position */
 	uint64_t consumed_upto; /* what the thread has finished with */
 
 	config cfg;
-	sonde__http_client *client;
+	sonde__http_client *client;  /* traces */
+	sonde__http_client *lclient; /* logs */
+
+	/* log records: chunks handed over by the OTLP log sinks (otlp_logs.c)
+	 * on the logger's backend thread, through a lock-free stack (newest
+	 * first); the export thread takes the whole stack at once into lpend
+	 * (oldest first). lqueued counts the records of both: bounded by the
+	 * queue size. The same accepting/active pair as the spans'. */
+	_Atomic int laccepting;
+	_Atomic int64_t lactive;
+	_Atomic int lstarted; /* the log thread is wanted: a sink handed a record
+	                       * (a process without OTLP log sinks runs none) */
+	_Atomic(sonde__otlp_log_chunk *) lstack;
+	_Atomic uint64_t lqueued;
+	_Atomic uint64_t lsubmitted;   /* chunks pushed so far */
+	sonde__otlp_log_chunk *lpend;  /* the export thread's (or, stopped, shutdown's) */
+	uint64_t ldone, lflush_target; /* mu: chunks finished; a flush's target */
+	_Atomic uint64_t l_handed, l_full, l_exported, l_rejected, l_failed, l_shutdown, l_oom,
+	        l_partial;
 
 	/* self-metrics */
 	_Atomic uint64_t dropped_full, exported, rejected, failed, shutdown_dropped, oom;
 	_Atomic uint64_t partial; /* 2xx, and the collector said it kept not all */
-	_Atomic uint64_t requests, failures, duration_ns, cpu_ns, base_tail;
+	_Atomic uint64_t requests, failures, duration_ns, base_tail;
+	_Atomic uint64_t cpu_ns[2];
 } G = {.mu = PTHREAD_MUTEX_INITIALIZER,
-       .wake = PTHREAD_COND_INITIALIZER,
+       .wake = {PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER},
        .done = PTHREAD_COND_INITIALIZER};
+
+enum { SP = 0, LG = 1 };
 
 static int64_t mono(void)
 {
@@ -124,7 +166,7 @@ static bool queue_push(sonde__span_data *d)
 	 * (every batch-th position, not the queue length: reading the head
 	 * would pull the consumer's cache line to every caller) */
 	if ((pos + 1) % G.batch == 0)
-		pthread_cond_signal(&G.wake);
+		pthread_cond_signal(&G.wake[SP]);
 	return true;
 }
 
@@ -153,7 +195,18 @@ static uint64_t queue_len(void)
 	return t > h ? t - h : 0;
 }
 
-static bool start_thread(void);
+static bool start_threads(void);
+static bool start_thread(int sig);
+
+/* A forked child's first span or log record starts its export threads. */
+static void maybe_restart(void)
+{
+	if (sonde__load_relaxed(&G.restart)) {
+		int one = 1;
+		if (sonde__cas_strong_acqrel(&G.restart, &one, 0) && !start_threads())
+			sonde__store_relaxed(&G.restart, 1); /* try again at the next one */
+	}
+}
 
 static void on_end(sonde__span_data *d, void *arg)
 {
@@ -165,11 +218,7 @@ static void on_end(sonde__span_data *d, void *arg)
 		sonde__span_data_free(d);
 		return;
 	}
-	if (sonde__load_relaxed(&G.restart)) {
-		int one = 1;
-		if (sonde__cas_strong_acqrel(&G.restart, &one, 0) && !start_thread())
-			sonde__store_relaxed(&G.restart, 1); /* try again at the next span */
-	}
+	maybe_restart();
 	if (!queue_push(d)) {
 		sonde__fetch_add_relaxed(&G.dropped_full, 1);
 		sonde__span_data_free(d);
@@ -181,7 +230,7 @@ static const sonde__span_processor processor = {on_end, NULL};
 
 /* ==== sending ============================================================== */
 
-static uint64_t rng_state;
+static SONDE_TLS uint64_t rng_state; /* per export thread */
 
 static uint64_t rnd(void)
 {
@@ -194,10 +243,11 @@ static uint64_t rnd(void)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
-/* Waits on wake until deadline (mono ns) or a stop whose deadline passed;
- * with once, returns at the first wake-up too (the caller looks again).
- * Returns false when the shutdown's deadline cut the wait. mu held. */
-static bool wait_until(int64_t deadline, bool once)
+/* Waits on signal sig's wake until deadline (mono ns) or a stop whose
+ * deadline passed; with once, returns at the first wake-up too (the caller
+ * looks again). Returns false when the shutdown's deadline cut the wait.
+ * mu held. */
+static bool wait_until(int sig, int64_t deadline, bool once)
 {
 	for (;;) {
 		int64_t now = mono();
@@ -215,7 +265,7 @@ static bool wait_until(int64_t deadline, bool once)
 		wall = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (deadline - now);
 		ts.tv_sec = (time_t)(wall / 1000000000);
 		ts.tv_nsec = (long)(wall % 1000000000);
-		pthread_cond_timedwait(&G.wake, &G.mu, &ts);
+		pthread_cond_timedwait(&G.wake[sig], &G.mu, &ts);
 		if (once)
 			return true;
 	}
@@ -230,11 +280,11 @@ static bool retryable_status(int st)
 
 /* POSTs body until it is acknowledged, refused, or the batch's deadline
  * (or the shutdown's) leaves no room. */
-static outcome send_batch(const sonde_buf *body, sonde__http_response *res)
+static outcome send_batch(int sig, const dest *c, sonde__http_client *client, const sonde_buf *body,
+                          sonde__http_response *res)
 {
-	const config *c = &G.cfg;
-	int64_t deadline = mono() + (int64_t)c->export_timeout_ms * MS;
-	int64_t backoff = (int64_t)c->retry_initial_ms * MS;
+	int64_t deadline = mono() + (int64_t)G.cfg.export_timeout_ms * MS;
+	int64_t backoff = (int64_t)G.cfg.retry_initial_ms * MS;
 	sonde_header h[2 + HEADERS_MAX];
 	size_t nh = 0, i;
 
@@ -261,9 +311,9 @@ static outcome send_batch(const sonde_buf *body, sonde__http_response *res)
 		ms = (int)((limit - now) / MS);
 		if (ms > c->timeout_ms)
 			ms = c->timeout_ms;
-		sonde__http_client_set_timeouts(G.client, ms, ms, ms);
+		sonde__http_client_set_timeouts(client, ms, ms, ms);
 		t0 = mono();
-		rc = sonde__http_request(G.client, "POST", c->path, h, nh, body->data, body->len,
+		rc = sonde__http_request(client, "POST", c->path, h, nh, body->data, body->len,
 		                         res);
 		sonde__fetch_add_relaxed(&G.duration_ns, (uint64_t)(mono() - t0));
 		sonde__fetch_add_relaxed(&G.requests, 1);
@@ -273,24 +323,78 @@ static outcome send_batch(const sonde_buf *body, sonde__http_response *res)
 		if (rc == SONDE_OK && !retryable_status(res->status))
 			return REJECTED;
 		if (rc != SONDE_OK)
-			sonde__http_client_close(G.client);
+			sonde__http_client_close(client);
 		if (rc == SONDE_OK && res->retry_after_s >= 0) {
 			wait = res->retry_after_s * 1000 * MS;
 		} else {
 			wait = backoff / 2 + (int64_t)(rnd() % (uint64_t)(backoff / 2 + 1));
 			backoff *= 2;
-			if (backoff > (int64_t)c->retry_max_ms * MS)
-				backoff = (int64_t)c->retry_max_ms * MS;
+			if (backoff > (int64_t)G.cfg.retry_max_ms * MS)
+				backoff = (int64_t)G.cfg.retry_max_ms * MS;
 		}
 		if (mono() + wait >= deadline)
 			return FAILED; /* no room for another attempt */
 		pthread_mutex_lock(&G.mu);
-		if (!wait_until(mono() + wait, false)) {
+		if (!wait_until(sig, mono() + wait, false)) {
 			pthread_mutex_unlock(&G.mu);
 			return FAILED;
 		}
 		pthread_mutex_unlock(&G.mu);
 	}
+}
+
+/* The counters of one signal's outcomes. */
+typedef struct counters {
+	_Atomic uint64_t *exported, *rejected, *failed, *oom, *partial;
+} counters;
+
+static const counters span_counters = {&G.exported, &G.rejected, &G.failed, &G.oom, &G.partial};
+static const counters log_counters = {&G.l_exported, &G.l_rejected, &G.l_failed, &G.l_oom,
+                                      &G.l_partial};
+
+/* The encoded request of n items in body (b->oom: it could not be
+ * encoded): gzipped when configured, sent, its items counted. Shared by
+ * spans and log records. */
+static void deliver(int sig, const dest *t, sonde__http_client *client, const counters *k, size_t n,
+                    sonde_buf *body, sonde_buf *zbuf, sonde__http_response *res)
+{
+	const sonde_buf *out = body;
+	bool oom = body->oom;
+	outcome o;
+
+#ifdef SONDE_HAVE_ZLIB
+	if (!oom && t->gzip) {
+		oom = sonde__gzip(body->data, body->len, zbuf) != SONDE_OK;
+		out = zbuf;
+	}
+#else
+	(void)zbuf;
+#endif
+	if (oom) {
+		sonde__fetch_add_relaxed(k->oom, n);
+		sonde_buf_destroy(body); /* a buffer in the oom state stays so */
+		sonde_buf_destroy(zbuf);
+		return;
+	}
+	uint64_t kept = n;
+	o = send_batch(sig, t, client, out, res);
+	if (o == SENT) {
+		/* a partial success: the collector took the request and refused
+		 * some of its items, which are not to be sent again; a body
+		 * that is not a response leaves all counted as delivered */
+		int64_t r = 0;
+		if (sonde__otlp_partial_success(res->body.data, res->body.len, t->json, &r, NULL,
+		                                0) == SONDE_OK &&
+		    r > 0) {
+			uint64_t lost = (uint64_t)r < n ? (uint64_t)r : n;
+			sonde__fetch_add_relaxed(k->partial, lost);
+			kept = n - lost;
+		}
+	}
+	sonde__fetch_add_relaxed(o == SENT       ? k->exported
+	                         : o == REJECTED ? k->rejected
+	                                         : k->failed,
+	                         kept);
 }
 
 /* One batch: up to batch_size records off the queue, encoded, sent,
@@ -299,91 +403,194 @@ static size_t export_one(sonde__span_data **batch, sonde_buf *body, sonde_buf *z
                          sonde__http_response *res)
 {
 	size_t n = 0, i;
-	const sonde_buf *out = body;
-	outcome o = FAILED;
-	bool oom = false;
 
 	while (n < G.batch && (batch[n] = queue_pop()) != NULL)
 		n++;
 	if (!n)
 		return 0;
 	sonde_buf_reset(body);
-	if (G.cfg.json)
+	if (G.cfg.tr.json)
 		sonde__otlp_traces_json(body, batch, n);
 	else
 		sonde__otlp_traces_pb(body, batch, n);
-	oom = body->oom;
-#ifdef SONDE_HAVE_ZLIB
-	if (!oom && G.cfg.gzip) {
-		oom = sonde__gzip(body->data, body->len, zbuf) != SONDE_OK;
-		out = zbuf;
-	}
-#else
-	(void)zbuf;
-#endif
-	if (oom) {
-		sonde__fetch_add_relaxed(&G.oom, n);
-		sonde_buf_destroy(body); /* a buffer in the oom state stays so */
-		sonde_buf_destroy(zbuf);
-	} else {
-		uint64_t kept = n;
-		o = send_batch(out, res);
-		if (o == SENT) {
-			/* a partial success: the collector took the request and
-			 * refused some of its spans, which are not to be sent
-			 * again; a body that is not a response leaves all counted
-			 * as delivered */
-			int64_t r = 0;
-			if (sonde__otlp_partial_success(res->body.data, res->body.len, G.cfg.json,
-			                                &r, NULL, 0) == SONDE_OK &&
-			    r > 0) {
-				uint64_t lost = (uint64_t)r < n ? (uint64_t)r : n;
-				sonde__fetch_add_relaxed(&G.partial, lost);
-				kept = n - lost;
-			}
-		}
-		sonde__fetch_add_relaxed(o == SENT       ? &G.exported
-		                         : o == REJECTED ? &G.rejected
-		                                         : &G.failed,
-		                         kept);
-	}
+	deliver(SP, &G.cfg.tr, G.client, &span_counters, n, body, zbuf, res);
 	for (i = 0; i < n; i++)
 		sonde__span_data_free(batch[i]);
 	return n;
 }
 
-static void thread_cpu(void)
+/* ---- log records ------------------------------------------------------------ */
+
+/* The chunks pushed so far, appended to lpend in the order they came. */
+static void logs_take_stack(void)
+{
+	sonde__otlp_log_chunk *c = sonde__exchange_acqrel(&G.lstack, NULL), *rev = NULL, **tail;
+
+	while (c) {
+		sonde__otlp_log_chunk *next = c->next;
+		c->next = rev;
+		rev = c;
+		c = next;
+	}
+	for (tail = &G.lpend; *tail; tail = &(*tail)->next)
+		;
+	*tail = rev;
+}
+
+/* One request of log chunks (at least one, at most batch_size records
+ * when the chunks allow), sent and counted; the number of chunks done. */
+static size_t export_logs_one(sonde__otlp_log_chunk **batch, size_t cap, sonde_buf *body,
+                              sonde_buf *zbuf, sonde__http_response *res)
+{
+	size_t k = 0, n = 0, i, j, done = 0;
+
+	logs_take_stack();
+	while (G.lpend && k < cap && (k == 0 || n + G.lpend->n <= G.batch)) {
+		sonde__otlp_log_chunk *c = G.lpend;
+		G.lpend = c->next;
+		c->next = NULL;
+		batch[k++] = c;
+		n += c->n;
+	}
+	if (!k)
+		return 0;
+	sonde__fetch_sub_seq_cst(&G.lqueued, n);
+	/* the encoding a chunk was made in (a restart may change it) */
+	for (i = 0; i < k; i = j) {
+		size_t m = 0;
+		for (j = i; j < k && batch[j]->json == batch[i]->json; j++)
+			m += batch[j]->n;
+		sonde_buf_reset(body);
+		sonde__otlp_logs_request(body, batch + i, j - i, batch[i]->json);
+		{
+			dest t = G.cfg.lg;
+			t.json = batch[i]->json;
+			deliver(LG, &t, G.lclient, &log_counters, m, body, zbuf, res);
+		}
+	}
+	for (i = 0; i < k; i++) {
+		sonde__otlp_log_chunk_free(batch[i]);
+		done++;
+	}
+	return done;
+}
+
+bool sonde__otlp_logs_enter(bool *json, size_t *batch)
+{
+	sonde__fetch_add_seq_cst(&G.lactive, 1);
+	if (!sonde__load_seq_cst(&G.laccepting)) {
+		sonde__fetch_sub_seq_cst(&G.lactive, 1);
+		return false;
+	}
+	maybe_restart();
+	if (!sonde__load_acquire(&G.lstarted)) {
+		int zero = 0;
+		if (sonde__cas_strong_acqrel(&G.lstarted, &zero, 1) && !start_thread(LG))
+			sonde__store_relaxed(&G.lstarted, 0); /* again at the next record */
+	}
+	*json = G.cfg.lg.json;
+	*batch = (size_t)G.batch;
+	return true;
+}
+
+void sonde__otlp_logs_leave(void)
+{
+	sonde__fetch_sub_seq_cst(&G.lactive, 1);
+}
+
+void sonde__otlp_logs_submit(sonde__otlp_log_chunk *c, uint64_t oom)
+{
+	uint64_t n = c ? c->n : 0, q;
+	sonde__otlp_log_chunk *head;
+
+	sonde__fetch_add_relaxed(&G.l_handed, n + oom);
+	sonde__fetch_add_relaxed(&G.l_oom, oom);
+	if (!n) {
+		sonde__otlp_log_chunk_free(c);
+		return;
+	}
+	q = sonde__fetch_add_seq_cst(&G.lqueued, n) + n;
+	if (q > G.cap) {
+		sonde__fetch_sub_seq_cst(&G.lqueued, n);
+		sonde__fetch_add_relaxed(&G.l_full, n);
+		sonde__otlp_log_chunk_free(c);
+		return;
+	}
+	head = sonde__load_relaxed(&G.lstack);
+	do
+		c->next = head;
+	while (!sonde__cas_strong_acqrel(&G.lstack, &head, c));
+	sonde__fetch_add_acqrel(&G.lsubmitted, 1);
+	if (q >= G.batch)
+		pthread_cond_signal(&G.wake[LG]);
+}
+
+/* Every chunk still queued freed (shutdown: counted as dropped;
+ * a forked child: the parent's, not counted). */
+static uint64_t logs_drain(bool count)
+{
+	uint64_t left = 0;
+
+	logs_take_stack();
+	while (G.lpend) {
+		sonde__otlp_log_chunk *c = G.lpend;
+		G.lpend = c->next;
+		left += c->n;
+		sonde__otlp_log_chunk_free(c);
+	}
+	sonde__store_relaxed(&G.lqueued, 0);
+	if (count)
+		sonde__fetch_add_relaxed(&G.l_shutdown, left);
+	return left;
+}
+
+static void thread_cpu(int sig)
 {
 	struct timespec ts;
 
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-		sonde__store_relaxed(&G.cpu_ns,
+		sonde__store_relaxed(&G.cpu_ns[sig],
 		                     (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
 }
 
+/* What signal sig has queued (mu or not: a snapshot). */
+static uint64_t pending(int sig)
+{
+	return sig == LG ? sonde__load_seq_cst(&G.lqueued) : queue_len();
+}
+
+/* One export thread (arg: its signal): batches of its queue, sent. */
 static void *export_main(void *arg)
 {
-	sonde__span_data **batch;
+	int sig = (int)(intptr_t)arg;
+	sonde__span_data **batch = NULL;
+	sonde__otlp_log_chunk **lbatch = NULL;
 	sonde_buf body = SONDE_BUF_INIT, zbuf = SONDE_BUF_INIT;
 	sonde__http_response res;
+	sonde__http_client **client = sig == LG ? &G.lclient : &G.client;
+	const dest *d = sig == LG ? &G.cfg.lg : &G.cfg.tr;
 	int64_t next;
 
-	(void)arg;
 	sonde__http_response_init(&res);
-	batch = sonde__calloc(G.batch, sizeof(*batch));
+	if (sig == LG)
+		lbatch = sonde__calloc(G.batch, sizeof(*lbatch));
+	else
+		batch = sonde__calloc(G.batch, sizeof(*batch));
 	pthread_mutex_lock(&G.mu);
-	if (G.client_stale) {
+	if (G.client_stale[sig]) {
 		/* a forked child: the client may have been mid-request */
-		sonde__http_client_free(G.client);
-		G.client = sonde__http_client_new(G.cfg.host, G.cfg.port, NULL);
-		G.client_stale = false;
+		sonde__http_client_free(*client);
+		*client = sonde__http_client_new(d->host, d->port, NULL);
+		G.client_stale[sig] = false;
 	}
 	next = mono() + (int64_t)G.cfg.schedule_delay_ms * MS;
-	while (batch && G.client) {
-		uint64_t len = queue_len();
+	while ((batch || lbatch) && *client) {
+		uint64_t len = pending(sig);
 		int64_t now = mono();
-		bool go = len >= G.batch || (len && now >= next) ||
-		          G.flush_target > G.consumed_upto || (G.stop && len);
+		bool flushing =
+		        sig == LG ? G.lflush_target > G.ldone : G.flush_target > G.consumed_upto;
+		bool go = len >= G.batch || (len && now >= next) || flushing || (G.stop && len);
+		size_t done = 0;
 
 		if (G.stop && (!len || G.stop_deadline <= now))
 			break;
@@ -394,51 +601,109 @@ static void *export_main(void *arg)
 			if (G.stop)
 				until = now; /* drained: loop to the break */
 			else
-				wait_until(until, true);
+				wait_until(sig, until, true);
 			continue;
 		}
 		pthread_mutex_unlock(&G.mu);
-		export_one(batch, &body, &zbuf, &res);
-		thread_cpu();
+		if (sig == LG)
+			done = export_logs_one(lbatch, G.batch, &body, &zbuf, &res);
+		else
+			export_one(batch, &body, &zbuf, &res);
+		thread_cpu(sig);
 		pthread_mutex_lock(&G.mu);
-		G.consumed_upto = sonde__load_relaxed(&G.head);
-		if (G.consumed_upto >= G.flush_target || !queue_len()) {
-			if (G.flush_target > G.consumed_upto && !queue_len())
-				G.consumed_upto =
-				        G.flush_target; /* claimed cells never published */
-			pthread_cond_broadcast(&G.done);
+		if (sig == LG) {
+			G.ldone += done;
+			if (G.ldone >= G.lflush_target)
+				pthread_cond_broadcast(&G.done);
+		} else {
+			G.consumed_upto = sonde__load_relaxed(&G.head);
+			if (G.consumed_upto >= G.flush_target || !queue_len()) {
+				if (G.flush_target > G.consumed_upto && !queue_len())
+					G.consumed_upto =
+					        G.flush_target; /* claimed cells never published */
+				pthread_cond_broadcast(&G.done);
+			}
 		}
-		if (queue_len() < G.batch)
+		if (pending(sig) < G.batch)
 			next = mono() + (int64_t)G.cfg.schedule_delay_ms * MS;
 	}
-	G.consumed_upto = sonde__load_relaxed(&G.head);
-	G.thread_exited = true;
+	if (sig == SP)
+		G.consumed_upto = sonde__load_relaxed(&G.head);
+	G.thread_exited[sig] = true;
 	pthread_cond_broadcast(&G.done);
 	pthread_mutex_unlock(&G.mu);
-	thread_cpu();
+	thread_cpu(sig);
 	if (batch)
 		sonde__free(batch, G.batch * sizeof(*batch));
+	if (lbatch)
+		sonde__free(lbatch, G.batch * sizeof(*lbatch));
 	sonde_buf_destroy(&body);
 	sonde_buf_destroy(&zbuf);
 	sonde__http_response_destroy(&res);
 	return NULL;
 }
 
-static bool start_thread(void)
+static bool start_thread(int sig)
 {
 	pthread_attr_t attr;
 	int rc;
 
 	pthread_mutex_lock(&G.mu);
-	G.thread_exited = false;
+	G.thread_exited[sig] = false;
 	pthread_mutex_unlock(&G.mu);
 	pthread_attr_init(&attr);
-	rc = pthread_create(&G.thread, &attr, export_main, NULL);
+	rc = pthread_create(&G.thread[sig], &attr, export_main, (void *)(intptr_t)sig);
 	pthread_attr_destroy(&attr);
 	pthread_mutex_lock(&G.mu);
-	G.thread_alive = rc == 0;
+	G.thread_alive[sig] = rc == 0;
 	pthread_mutex_unlock(&G.mu);
 	return rc == 0;
+}
+
+/* Joins the threads that exist (after stop was set and the wakes were
+ * broadcast). */
+static void join_threads(void)
+{
+	for (int sig = 0; sig < 2; sig++) {
+		bool alive;
+		pthread_mutex_lock(&G.mu);
+		alive = G.thread_alive[sig];
+		pthread_mutex_unlock(&G.mu);
+		if (alive)
+			pthread_join(G.thread[sig], NULL);
+		G.thread_alive[sig] = false;
+	}
+}
+
+/* The threads of the enabled signals that do not run yet; false (none
+ * left running that this call made) when one cannot be created. */
+static bool start_threads(void)
+{
+	bool want[2] = {G.cfg.traces, G.cfg.logs && sonde__load_acquire(&G.lstarted)};
+	bool made[2] = {false, false};
+
+	for (int sig = 0; sig < 2; sig++) {
+		if (!want[sig] || G.thread_alive[sig])
+			continue;
+		if (!start_thread(sig)) {
+			if (made[SP]) {
+				/* undo: the span thread stops at once */
+				pthread_mutex_lock(&G.mu);
+				G.stop = true;
+				G.stop_deadline = mono();
+				pthread_cond_broadcast(&G.wake[SP]);
+				pthread_mutex_unlock(&G.mu);
+				pthread_join(G.thread[SP], NULL);
+				pthread_mutex_lock(&G.mu);
+				G.thread_alive[SP] = false;
+				G.stop = false;
+				pthread_mutex_unlock(&G.mu);
+			}
+			return false;
+		}
+		made[sig] = true;
+	}
+	return true;
 }
 
 /* ==== fork ================================================================= */
@@ -466,7 +731,16 @@ static void stats_reset(void)
 	sonde__store_relaxed(&G.requests, 0);
 	sonde__store_relaxed(&G.failures, 0);
 	sonde__store_relaxed(&G.duration_ns, 0);
-	sonde__store_relaxed(&G.cpu_ns, 0);
+	sonde__store_relaxed(&G.cpu_ns[SP], 0);
+	sonde__store_relaxed(&G.cpu_ns[LG], 0);
+	sonde__store_relaxed(&G.l_handed, 0);
+	sonde__store_relaxed(&G.l_full, 0);
+	sonde__store_relaxed(&G.l_exported, 0);
+	sonde__store_relaxed(&G.l_rejected, 0);
+	sonde__store_relaxed(&G.l_failed, 0);
+	sonde__store_relaxed(&G.l_shutdown, 0);
+	sonde__store_relaxed(&G.l_oom, 0);
+	sonde__store_relaxed(&G.l_partial, 0);
 }
 
 static void fork_child(void)
@@ -474,7 +748,8 @@ static void fork_child(void)
 	uint64_t h, t;
 
 	pthread_mutex_init(&G.mu, NULL);
-	pthread_cond_init(&G.wake, NULL);
+	pthread_cond_init(&G.wake[SP], NULL);
+	pthread_cond_init(&G.wake[LG], NULL);
 	pthread_cond_init(&G.done, NULL);
 	if (!G.running)
 		return;
@@ -492,10 +767,15 @@ static void fork_child(void)
 	sonde__store_relaxed(&G.head, 0);
 	sonde__store_relaxed(&G.active, 0);
 	G.flush_target = G.consumed_upto = 0;
+	/* the parent's log chunks too */
+	logs_drain(false);
+	sonde__store_relaxed(&G.lactive, 0);
+	sonde__store_relaxed(&G.lsubmitted, 0);
+	G.ldone = G.lflush_target = 0;
 	sonde__store_relaxed(&G.base_tail, 0);
 	stats_reset();
-	G.thread_alive = false;
-	G.client_stale = true;
+	G.thread_alive[SP] = G.thread_alive[LG] = false;
+	G.client_stale[SP] = G.client_stale[LG] = true;
 	if (!G.stop)
 		sonde__store_relaxed(&G.restart, 1);
 }
@@ -505,7 +785,7 @@ static const sonde__fork_hooks fork_hooks = {SONDE_FORK_RANK_LEAF, fork_prepare,
 
 /* ==== configuration ========================================================= */
 
-static void config_free(config *c)
+static void target_free(dest *c)
 {
 	size_t i;
 
@@ -522,7 +802,14 @@ static void config_free(config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int add_header(config *c, const char *name, size_t nl, const char *value, size_t vl)
+static void config_free(config *c)
+{
+	target_free(&c->tr);
+	target_free(&c->lg);
+	memset(c, 0, sizeof(*c));
+}
+
+static int add_header(dest *c, const char *name, size_t nl, const char *value, size_t vl)
 {
 	sonde_header *h = &c->headers[c->nheaders];
 
@@ -556,25 +843,22 @@ static void over(int *dst, int v, const char *what, int *rc)
 		                  *dst);
 }
 
-static int build_config(config *c, const sonde__otel_config *env, const sonde_otlp_options *o)
+/* One signal's target: the endpoint (the option's, else the
+ * environment's), headers (environment, then the options'), timeout,
+ * encoding and compression (the options' over the environment's). */
+static int build_target(dest *c, const sonde__otlp_signal *sig, const char *endpoint,
+                        const sonde_otlp_options *o)
 {
 	int rc = SONDE_OK, r;
 	size_t i, n;
 	char *host = NULL, *path = NULL;
 	uint16_t port = 0;
 
-	memset(c, 0, sizeof(*c));
-	c->timeout_ms = env->traces.timeout_ms;
-	c->json = env->traces.json;
-	c->gzip = env->traces.gzip;
-	c->schedule_delay_ms = env->bsp_schedule_delay_ms;
-	c->export_timeout_ms = env->bsp_export_timeout_ms;
-	c->queue_size = env->bsp_max_queue_size;
-	c->batch_size = env->bsp_max_export_batch_size;
-	c->retry_initial_ms = 1000;
-	c->retry_max_ms = 5000;
-	if (o && o->endpoint) {
-		r = sonde__parse_http_url(o->endpoint, &host, &port, &path);
+	c->timeout_ms = sig->timeout_ms;
+	c->json = sig->json;
+	c->gzip = sig->gzip;
+	if (endpoint) {
+		r = sonde__parse_http_url(endpoint, &host, &port, &path);
 		if (r == SONDE_ENOMEM)
 			return r;
 		if (r != SONDE_OK) {
@@ -582,18 +866,18 @@ static int build_config(config *c, const sonde__otel_config *env, const sonde_ot
 			snprintf(why, sizeof(why), "%s", sonde_last_error());
 			rc = sonde__fail(SONDE_EINVAL,
 			                 "otlp: endpoint \"%s\" refused (%s): %s used instead",
-			                 o->endpoint, why, env->traces.url);
+			                 endpoint, why, sig->url);
 		}
 	}
 	if (!host) {
-		host = sonde__strndup(env->traces.host, strlen(env->traces.host));
-		path = sonde__strndup(env->traces.path, strlen(env->traces.path));
-		port = env->traces.port;
+		host = sonde__strndup(sig->host, strlen(sig->host));
+		path = sonde__strndup(sig->path, strlen(sig->path));
+		port = sig->port;
 	}
 	c->host = host;
 	c->path = path;
 	c->port = port;
-	n = env->traces.headers.n + (o ? o->nheaders : 0);
+	n = sig->headers.n + (o ? o->nheaders : 0);
 	if (n > HEADERS_MAX) {
 		rc = sonde__fail(SONDE_EINVAL, "otlp: %zu headers: only the first %d are sent", n,
 		                 HEADERS_MAX);
@@ -605,8 +889,8 @@ static int build_config(config *c, const sonde__otel_config *env, const sonde_ot
 	}
 	if (!c->host || !c->path || (n && !c->headers))
 		return sonde__fail(SONDE_ENOMEM, "otlp: out of memory");
-	for (i = 0; i < env->traces.headers.n; i++) {
-		const sonde__kv *kv = &env->traces.headers.v[i];
+	for (i = 0; i < sig->headers.n; i++) {
+		const sonde__kv *kv = &sig->headers.v[i];
 		if (c->nheaders == n)
 			break;
 		r = add_header(c, kv->key, strlen(kv->key), kv->value, strlen(kv->value));
@@ -634,12 +918,6 @@ static int build_config(config *c, const sonde__otel_config *env, const sonde_ot
 	}
 	if (o) {
 		over(&c->timeout_ms, o->timeout_ms, "timeout_ms", &rc);
-		over(&c->schedule_delay_ms, o->schedule_delay_ms, "schedule_delay_ms", &rc);
-		over(&c->export_timeout_ms, o->export_timeout_ms, "export_timeout_ms", &rc);
-		over(&c->queue_size, o->max_queue_size, "max_queue_size", &rc);
-		over(&c->batch_size, o->max_export_batch_size, "max_export_batch_size", &rc);
-		over(&c->retry_initial_ms, o->retry_initial_ms, "retry_initial_ms", &rc);
-		over(&c->retry_max_ms, o->retry_max_ms, "retry_max_ms", &rc);
 		if (o->protocol == SONDE_OTLP_PROTOCOL_PROTOBUF ||
 		    o->protocol == SONDE_OTLP_PROTOCOL_JSON)
 			c->json = o->protocol == SONDE_OTLP_PROTOCOL_JSON;
@@ -662,6 +940,40 @@ static int build_config(config *c, const sonde__otel_config *env, const sonde_ot
 		        "otlp: gzip compression asked for, but this sonde has no zlib: none used");
 	}
 #endif
+	return rc;
+}
+
+static int build_config(config *c, const sonde__otel_config *env, const sonde_otlp_options *o)
+{
+	int rc = SONDE_OK, r;
+
+	memset(c, 0, sizeof(*c));
+	c->traces = env->traces.enabled;
+	c->logs = env->logs.enabled;
+	c->schedule_delay_ms = env->bsp_schedule_delay_ms;
+	c->export_timeout_ms = env->bsp_export_timeout_ms;
+	c->queue_size = env->bsp_max_queue_size;
+	c->batch_size = env->bsp_max_export_batch_size;
+	c->retry_initial_ms = 1000;
+	c->retry_max_ms = 5000;
+	if (o) {
+		over(&c->schedule_delay_ms, o->schedule_delay_ms, "schedule_delay_ms", &rc);
+		over(&c->export_timeout_ms, o->export_timeout_ms, "export_timeout_ms", &rc);
+		over(&c->queue_size, o->max_queue_size, "max_queue_size", &rc);
+		over(&c->batch_size, o->max_export_batch_size, "max_export_batch_size", &rc);
+		over(&c->retry_initial_ms, o->retry_initial_ms, "retry_initial_ms", &rc);
+		over(&c->retry_max_ms, o->retry_max_ms, "retry_max_ms", &rc);
+	}
+	r = build_target(&c->tr, &env->traces, o ? o->endpoint : NULL, o);
+	if (r == SONDE_ENOMEM)
+		return r;
+	if (r)
+		rc = r;
+	r = build_target(&c->lg, &env->logs, o ? o->logs_endpoint : NULL, o);
+	if (r == SONDE_ENOMEM)
+		return r;
+	if (r)
+		rc = r;
 	if (c->queue_size > QUEUE_MAX) {
 		rc = sonde__fail(SONDE_EINVAL,
 		                 "otlp: max_queue_size %d is above %d: %d used instead",
@@ -752,6 +1064,12 @@ static void register_metrics(void)
 	} drops[] = {{"queue_full", &G.dropped_full}, {"rejected", &G.rejected},
 	             {"failed", &G.failed},           {"shutdown", &G.shutdown_dropped},
 	             {"out_of_memory", &G.oom},       {"partial_success", &G.partial}};
+	static const struct {
+		const char *reason;
+		_Atomic uint64_t *v;
+	} ldrops[] = {{"queue_full", &G.l_full},   {"rejected", &G.l_rejected},
+	              {"failed", &G.l_failed},     {"shutdown", &G.l_shutdown},
+	              {"out_of_memory", &G.l_oom}, {"partial_success", &G.l_partial}};
 	sonde_family *f;
 
 	/* each call's failure only leaves that metric out */
@@ -778,6 +1096,21 @@ static void register_metrics(void)
 	sonde__ignore(!sonde_gauge_func_new(NULL, "sonde_otlp_queue_length",
 	                                    "Spans waiting in the export queue.", read_queue,
 	                                    NULL));
+	/* log records: the same, by name */
+	sonde__ignore(!sonde_counter_func_new(NULL, "sonde_otlp_log_records_exported_total",
+	                                      "Log records the collector acknowledged (2xx).",
+	                                      read_u64, &G.l_exported));
+	f = sonde_counter_family_new(NULL, "sonde_otlp_log_records_dropped_total",
+	                             "Log records that will never reach the collector, by reason.",
+	                             1, reason);
+	for (size_t i = 0; f && i < sizeof(ldrops) / sizeof(ldrops[0]); i++) {
+		size_t len = strlen(ldrops[i].reason);
+		sonde__ignore(sonde_family_add_func(f, 1, &ldrops[i].reason, &len, read_u64,
+		                                    ldrops[i].v));
+	}
+	sonde__ignore(!sonde_gauge_func_new(NULL, "sonde_otlp_log_queue_length",
+	                                    "Log records waiting in the export queue.", read_u64,
+	                                    &G.lqueued));
 }
 
 int sonde_otlp_start(const sonde_otlp_options *o)
@@ -805,7 +1138,7 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 		rc = r;
 		snprintf(why, sizeof(why), "%s", sonde_last_error());
 	}
-	if (env.sdk_disabled || !env.traces.enabled) {
+	if (env.sdk_disabled || (!env.traces.enabled && !env.logs.enabled)) {
 		sonde__otel_config_destroy(&env);
 		return rc;
 	}
@@ -821,9 +1154,12 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 		rc = r;
 		snprintf(why, sizeof(why), "%s", sonde_last_error());
 	}
-	G.client = sonde__http_client_new(G.cfg.host, G.cfg.port, NULL);
-	if (!G.client) {
+	G.client = sonde__http_client_new(G.cfg.tr.host, G.cfg.tr.port, NULL);
+	G.lclient = G.client ? sonde__http_client_new(G.cfg.lg.host, G.cfg.lg.port, NULL) : NULL;
+	if (!G.lclient) {
 		r = sonde_last_status();
+		sonde__http_client_free(G.client);
+		G.client = NULL;
 		config_free(&G.cfg);
 		return r;
 	}
@@ -836,24 +1172,35 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 		sonde__init_unshared(&G.cells[i].seq, i);
 	sonde__store_relaxed(&G.tail, 0);
 	sonde__store_relaxed(&G.head, 0);
+	sonde__store_relaxed(&G.lstack, NULL);
+	sonde__store_relaxed(&G.lqueued, 0);
+	sonde__store_relaxed(&G.lsubmitted, 0);
+	G.lpend = NULL;
+	G.ldone = G.lflush_target = 0;
+	sonde__store_relaxed(&G.lstarted, 0); /* with the first log record */
 	stats_reset();
 	sonde__store_relaxed(&G.restart, 0);
 	G.stop = false;
-	G.client_stale = false;
+	G.client_stale[SP] = G.client_stale[LG] = false;
 	G.flush_target = G.consumed_upto = 0;
 	pthread_once(&metrics_once, register_metrics);
 	sonde__fork_register(&fork_hooks);
-	if (!start_thread()) {
+	if (!start_threads()) {
 		sonde__http_client_free(G.client);
-		G.client = NULL;
+		sonde__http_client_free(G.lclient);
+		G.client = G.lclient = NULL;
 		sonde__free(G.cells, G.cap * sizeof(cell));
 		G.cells = NULL;
 		config_free(&G.cfg);
 		return sonde__fail(SONDE_EIO, "sonde_otlp_start: pthread_create failed");
 	}
 	G.running = true;
-	sonde__store_seq_cst(&G.accepting, 1);
-	sonde__trace_set_processor(&processor);
+	if (G.cfg.traces) {
+		sonde__store_seq_cst(&G.accepting, 1);
+		sonde__trace_set_processor(&processor);
+	}
+	if (G.cfg.logs)
+		sonde__store_seq_cst(&G.laccepting, 1);
 	pthread_once(&atexit_once, register_atexit);
 	if (rc)
 		return sonde__fail(rc, "%s", why);
@@ -861,7 +1208,9 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 oom:
 	if (G.client)
 		sonde__http_client_free(G.client);
-	G.client = NULL;
+	if (G.lclient)
+		sonde__http_client_free(G.lclient);
+	G.client = G.lclient = NULL;
 	config_free(&G.cfg);
 	return sonde__fail(SONDE_ENOMEM, "sonde_otlp_start: out of memory");
 }
@@ -874,7 +1223,7 @@ bool sonde_otlp_running(void)
 int sonde_otlp_flush(int timeout_ms)
 {
 	int64_t deadline = mono() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * MS;
-	uint64_t target;
+	uint64_t target, ltarget;
 	int rc = SONDE_OK;
 
 	if (!G.running)
@@ -883,8 +1232,14 @@ int sonde_otlp_flush(int timeout_ms)
 	target = sonde__load_acquire(&G.tail);
 	if (target > G.flush_target)
 		G.flush_target = target;
-	pthread_cond_signal(&G.wake);
-	while (G.consumed_upto < target && G.thread_alive && !G.thread_exited) {
+	ltarget = sonde__load_acquire(&G.lsubmitted);
+	if (ltarget > G.lflush_target)
+		G.lflush_target = ltarget;
+	pthread_cond_signal(&G.wake[SP]);
+	pthread_cond_signal(&G.wake[LG]);
+	/* each signal's wait ends with its thread (not running, or gone) */
+	while ((G.consumed_upto < target && G.thread_alive[SP] && !G.thread_exited[SP]) ||
+	       (G.ldone < ltarget && G.thread_alive[LG] && !G.thread_exited[LG])) {
 		int64_t now = mono(), wall;
 		struct timespec ts;
 		if (now >= deadline) {
@@ -905,8 +1260,7 @@ int sonde_otlp_flush(int timeout_ms)
 int sonde_otlp_shutdown(int timeout_ms)
 {
 	sonde__span_data *d;
-	uint64_t left = 0;
-	bool alive;
+	uint64_t left = 0, lleft;
 
 	if (!G.running)
 		return sonde__fail(SONDE_ESTATE,
@@ -914,34 +1268,35 @@ int sonde_otlp_shutdown(int timeout_ms)
 	/* no new span: the processor goes, then the producers in flight */
 	sonde__trace_set_processor(NULL);
 	sonde__store_seq_cst(&G.accepting, 0);
-	while (sonde__load_seq_cst(&G.active) != 0)
+	sonde__store_seq_cst(&G.laccepting, 0);
+	while (sonde__load_seq_cst(&G.active) != 0 || sonde__load_seq_cst(&G.lactive) != 0)
 		sched_yield();
 	pthread_mutex_lock(&G.mu);
 	G.stop = true;
 	G.stop_deadline = mono() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * MS;
-	alive = G.thread_alive;
-	pthread_cond_broadcast(&G.wake);
+	pthread_cond_broadcast(&G.wake[SP]);
+	pthread_cond_broadcast(&G.wake[LG]);
 	pthread_mutex_unlock(&G.mu);
-	if (alive)
-		pthread_join(G.thread, NULL);
+	join_threads();
 	sonde__store_relaxed(&G.restart, 0);
-	G.thread_alive = false;
 	while ((d = queue_pop()) != NULL) {
 		sonde__span_data_free(d);
 		left++;
 	}
 	sonde__fetch_add_relaxed(&G.shutdown_dropped, left);
+	lleft = logs_drain(true);
 	sonde__free(G.cells, G.cap * sizeof(cell));
 	G.cells = NULL;
 	sonde__http_client_free(G.client);
-	G.client = NULL;
+	sonde__http_client_free(G.lclient);
+	G.client = G.lclient = NULL;
 	config_free(&G.cfg);
 	G.running = false;
-	if (left)
+	if (left || lleft)
 		return sonde__fail(SONDE_ETIMEDOUT,
-		                   "sonde_otlp_shutdown: %" PRIu64
-		                   " spans still queued at the deadline",
-		                   left);
+		                   "sonde_otlp_shutdown: %" PRIu64 " spans and %" PRIu64
+		                   " log records still queued at the deadline",
+		                   left, lleft);
 	return SONDE_OK;
 }
 
@@ -963,9 +1318,19 @@ void sonde_otlp_get_stats(sonde_otlp_stats *out)
 	s.export_requests = sonde__load_relaxed(&G.requests);
 	s.export_failures = sonde__load_relaxed(&G.failures);
 	s.export_duration_ns = sonde__load_relaxed(&G.duration_ns);
-	s.export_thread_cpu_ns = sonde__load_relaxed(&G.cpu_ns);
+	s.export_thread_cpu_ns =
+	        sonde__load_relaxed(&G.cpu_ns[SP]) + sonde__load_relaxed(&G.cpu_ns[LG]);
 	s.queue_length = G.cells ? queue_len() : 0;
 	s.spans_ended = sonde__load_relaxed(&G.tail) + s.dropped_queue_full;
+	s.logs_handed = sonde__load_relaxed(&G.l_handed);
+	s.logs_exported = sonde__load_relaxed(&G.l_exported);
+	s.logs_dropped_queue_full = sonde__load_relaxed(&G.l_full);
+	s.logs_dropped_rejected = sonde__load_relaxed(&G.l_rejected);
+	s.logs_dropped_failed = sonde__load_relaxed(&G.l_failed);
+	s.logs_dropped_shutdown = sonde__load_relaxed(&G.l_shutdown);
+	s.logs_dropped_oom = sonde__load_relaxed(&G.l_oom);
+	s.logs_dropped_partial = sonde__load_relaxed(&G.l_partial);
+	s.logs_queue_length = sonde__load_relaxed(&G.lqueued);
 	memcpy(out, &s, out->size < sizeof(s) ? out->size : sizeof(s));
 	out->size = s.size < out->size ? s.size : out->size;
 }

@@ -16,6 +16,7 @@
  *   log_flight.c         the flight recorder's per-thread stores
  *   log_stats.c          statistics and self-metrics
  *   log_format.c         records to JSON lines and logfmt
+ *   log_record.c         records read for the layers above (log_record.h)
  *   log_sink_write.c     the backend's side of a sink: buffers, writes,
  *                        rotation, failed writes
  *   log_sink.c           sink objects: creation, references, closing
@@ -265,7 +266,11 @@ static inline bool sonde__log_rec_counted(const rec_hdr *h)
 typedef struct sonde__log_ring sonde__log_ring;
 
 /* ---- sinks -------------------------------------------------------------------- */
-enum { SINK_FD = 1, SINK_FILE = 2, SINK_CALLBACK = 3 };
+/* SINK_RECORD: a record sink (log_record.h): no line, its callbacks see
+ * each record (fd -1: the crash flush skips it). */
+enum { SINK_FD = 1, SINK_FILE = 2, SINK_CALLBACK = 3, SINK_RECORD = 4 };
+
+struct sonde__log_record_ops;
 
 #define SONDE__LOG_KEY_MAX 64 /* a json profile key name, bytes */
 
@@ -294,6 +299,9 @@ struct sonde_log_sink {
 	/* callback */
 	sonde_log_line_fn fn;
 	void *ctx;
+	/* record */
+	const struct sonde__log_record_ops *rops;
+	void *rctx;
 	/* backend only */
 	sonde_buf out; /* lines waiting for write() */
 	uint64_t out_lines;

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log/log_record.h"
 #include "log/log_ring.h"
 
 #define G sonde__log_g
@@ -122,6 +123,17 @@ static void write_record(sonde__log_ring *r, const rec_hdr *h, sonde_log_sink **
 
 		if ((int)h->level < sonde__load_relaxed(&s->level))
 			continue;
+		if (s->kind == SINK_RECORD) {
+			/* no line: the record itself; the batch's end is its
+			 * flush (sonde__log_sink_flush) */
+			s->rops->record(s->rctx, &rec);
+			if (!s->dirty) {
+				s->dirty = true;
+				s->dirty_next = *dirty;
+				*dirty = s;
+			}
+			continue;
+		}
 		/* one line per distinct profile among the logger's sinks */
 		for (f = 0; f < i && !(have[f] && sonde__log_same_profile(have[f], s)); f++)
 			;

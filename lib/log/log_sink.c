@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log/log-int.h"
+#include "log/log_record.h"
 
 #define G sonde__log_g
 /* The first published layout: a caller's size below it is refused. */
@@ -259,6 +260,21 @@ sonde_log_sink *sonde_log_sink_callback(sonde_log_line_fn fn, void *ctx,
 	if (s) {
 		s->fn = fn;
 		s->ctx = ctx;
+	}
+	return s;
+}
+
+sonde_log_sink *sonde__log_sink_record(const sonde_log_sink_opts *o,
+                                       const sonde__log_record_ops *ops, void *ctx)
+{
+	sonde_log_sink *s;
+
+	if (!ops || !ops->record)
+		return sonde__fail(SONDE_EINVAL, "record sink: no callbacks"), NULL;
+	s = sink_new(SINK_RECORD, o, "otlp");
+	if (s) {
+		s->rops = ops;
+		s->rctx = ctx;
 	}
 	return s;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log/log-int.h"
+#include "log/log_record.h"
 
 #define G sonde__log_g
 #define SINK_BUF_FLUSH (64u * 1024u)
@@ -83,6 +84,11 @@ void sonde__log_sink_io_close(sonde_log_sink *s)
 	/* whatever is still buffered (normally nothing: the backend writes
 	 * every buffer at the end of its batch); a failure here has nobody
 	 * to report to */
+	if (s->kind == SINK_RECORD) {
+		if (s->rops->release)
+			s->rops->release(s->rctx);
+		return;
+	}
 	if (s->kind != SINK_CALLBACK && s->out.len &&
 	    (s->fd < 0 || sonde__log_write_all(s->fd, s->out.data, s->out.len) != 0))
 		count_error(s, s->out_lines);
@@ -197,6 +203,11 @@ void sonde__log_sink_flush(sonde_log_sink *s)
 {
 	int rc;
 
+	if (s->kind == SINK_RECORD) {
+		if (s->rops->batch_end)
+			s->rops->batch_end(s->rctx);
+		return;
+	}
 	if (s->kind == SINK_CALLBACK || !s->out.len)
 		return;
 	if (s->fd < 0 && s->kind == SINK_FILE)

@@ -29,12 +29,7 @@
 
 void otlp_test_require_node(void); /* test_otlp_encode.c */
 
-typedef struct receiver {
-	pid_t pid;
-	int port;
-	char dir[64];
-	char url[128];
-} receiver;
+#include "otlp_receiver.h"
 
 static pid_t live_receiver;
 
@@ -45,7 +40,7 @@ static void kill_receiver(void)
 		kill(live_receiver, SIGTERM);
 }
 
-static void receiver_start(receiver *r, const char *plan)
+void receiver_start(receiver *r, const char *plan)
 {
 	int fds[2];
 	char buf[64];
@@ -84,7 +79,7 @@ static void receiver_start(receiver *r, const char *plan)
 	snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%d/v1/traces", r->port);
 }
 
-static void receiver_stop(receiver *r)
+void receiver_stop(receiver *r)
 {
 	if (r->pid > 0) {
 		kill(r->pid, SIGTERM);
@@ -94,7 +89,7 @@ static void receiver_stop(receiver *r)
 	}
 }
 
-static int receiver_requests(const receiver *r)
+int receiver_requests(const receiver *r)
 {
 	char path[128];
 	int i;
@@ -106,7 +101,7 @@ static int receiver_requests(const receiver *r)
 	}
 }
 
-static char *receiver_meta(const receiver *r, int i)
+char *receiver_meta(const receiver *r, int i)
 {
 	char path[128];
 
@@ -621,9 +616,18 @@ TEST_TIMEOUT(otlp_export_env_config, 60)
 	ASSERT_FALSE(sonde_otlp_running());
 	unsetenv("OTEL_SDK_DISABLED");
 	setenv("OTEL_TRACES_EXPORTER", "none", 1);
+	/* logs (OTEL_LOGS_EXPORTER's default, otlp) still run it: no span
+	 * is taken */
+	ASSERT_OK(sonde_otlp_start(NULL));
+	ASSERT_TRUE(sonde_otlp_running());
+	end_spans(2, "not taken");
+	ASSERT_OK(sonde_otlp_shutdown(100));
+	ASSERT_EQ_U64(stats().spans_ended, 0);
+	setenv("OTEL_LOGS_EXPORTER", "none", 1);
 	ASSERT_OK(sonde_otlp_start(NULL));
 	ASSERT_FALSE(sonde_otlp_running());
 	unsetenv("OTEL_TRACES_EXPORTER");
+	unsetenv("OTEL_LOGS_EXPORTER");
 
 	/* bad fields of the options: message, default, still started */
 	memset(&o, 0, sizeof(o));

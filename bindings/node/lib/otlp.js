@@ -14,7 +14,8 @@
 // start() with no options takes everything from the OTEL_* variables
 // (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_BSP_*, ...); an
 // option given overrides its variable. Times are in milliseconds. It returns
-// false when OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none keep it off.
+// false when OTEL_SDK_DISABLED, or OTEL_TRACES_EXPORTER=none together with
+// OTEL_LOGS_EXPORTER=none, keep it off.
 // Errors: a bad option (wrong type, negative or fractional number, unknown
 // protocol or compression, a NUL in a string) throws a TypeError or
 // RangeError and nothing starts; a value libsonde refuses (an https:// or

@@ -276,7 +276,7 @@ class OtlpOptions(ctypes.Structure):
                 ("compression", c_int), ("schedule_delay_ms", c_int),
                 ("export_timeout_ms", c_int), ("max_queue_size", c_int),
                 ("max_export_batch_size", c_int), ("retry_initial_ms", c_int),
-                ("retry_max_ms", c_int)]
+                ("retry_max_ms", c_int), ("logs_endpoint", c_char_p)]
 
 
 class OtlpStats(ctypes.Structure):
@@ -284,7 +284,9 @@ class OtlpStats(ctypes.Structure):
         "spans_ended", "spans_exported", "dropped_queue_full", "dropped_rejected",
         "dropped_failed", "dropped_shutdown", "dropped_oom", "export_requests",
         "export_failures", "queue_length", "export_duration_ns", "export_thread_cpu_ns",
-        "dropped_partial")]
+        "dropped_partial", "logs_handed", "logs_exported", "logs_dropped_queue_full",
+        "logs_dropped_rejected", "logs_dropped_failed", "logs_dropped_shutdown",
+        "logs_dropped_oom", "logs_dropped_partial", "logs_queue_length")]
 
 
 HEALTH_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
@@ -470,6 +472,7 @@ _DECLS = {
     "sonde_otlp_flush": (c_int, [c_int], False),
     "sonde_otlp_shutdown": (c_int, [c_int], False),
     "sonde_otlp_get_stats": (None, [P(OtlpStats)], False),
+    "sonde_otlp_log_sink": (vp, [P(LogSinkOpts)], False),
 }
 
 # The logger (include/sonde/log.h). Declared only when the library exports it.

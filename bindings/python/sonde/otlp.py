@@ -11,6 +11,15 @@ HTTP.
         s.set_attribute("http.response.status_code", 200)
     sonde.otlp.shutdown(timeout=2.0)
 
+Log records go the same way through an OTLP log sink (POST /v1/logs,
+OTLP LogRecords with the record's typed fields as attributes, severity,
+body, trace context; the mapping is include/sonde/export.h's):
+
+    log = sonde.Logger("checkout", sinks=[sonde.otlp.log_sink(), sonde.stdout_sink()])
+    log.info("order placed", items=3)
+    sonde.log.flush()                 # the logger hands its records over
+    sonde.otlp.shutdown(timeout=2.0)  # and they are sent
+
 start() with no argument takes everything from the OTEL_* variables
 (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_BSP_*, ...); an
 argument given overrides its variable. Durations are in seconds (floats;
@@ -77,7 +86,8 @@ def _choice(value, table, what):
 
 def start(endpoint=None, headers=None, timeout=None, protocol=None, compression=None,
           schedule_delay=None, export_timeout=None, max_queue_size=None,
-          max_export_batch_size=None, retry_initial=None, retry_max=None):
+          max_export_batch_size=None, retry_initial=None, retry_max=None,
+          logs_endpoint=None):
     """Starts the exporter. Every argument None takes its OTEL_* variable,
     then OpenTelemetry's default:
       endpoint       the full traces URL, http://host[:port][/path]
@@ -94,9 +104,14 @@ def start(endpoint=None, headers=None, timeout=None, protocol=None, compression=
       max_export_batch_size  spans per request [512]
       retry_initial, retry_max  the retry backoff's first wait and ceiling,
                      seconds [1, 5]
-    Returns True when it runs, False when OTEL_SDK_DISABLED=true or
-    OTEL_TRACES_EXPORTER=none kept it off. Raises StateError when it is
-    already running; InvalidArgument as the module says."""
+      logs_endpoint  the full logs URL [http://localhost:4318/v1/logs, or
+                     OTEL_EXPORTER_OTLP_[LOGS_]ENDPOINT]; the other
+                     arguments serve log records too (a separate queue of
+                     max_queue_size records)
+    Returns True when it runs, False when OTEL_SDK_DISABLED=true or both
+    OTEL_TRACES_EXPORTER=none and OTEL_LOGS_EXPORTER=none kept it off.
+    Raises StateError when it is already running; InvalidArgument as the
+    module says."""
     o = _lib.OtlpOptions()
     o.size = ctypes.sizeof(o)
     keep = []
@@ -106,6 +121,12 @@ def start(endpoint=None, headers=None, timeout=None, protocol=None, compression=
         eb = to_bytes(endpoint, "sonde.otlp: endpoint", True)
         keep.append(eb)
         o.endpoint = eb
+    if logs_endpoint is not None:
+        if not isinstance(logs_endpoint, (str, bytes)):
+            raise _bad("logs_endpoint must be a str, not %r" % (logs_endpoint,))
+        lb = to_bytes(logs_endpoint, "sonde.otlp: logs_endpoint", True)
+        keep.append(lb)
+        o.logs_endpoint = lb
     items = list(headers.items()) if hasattr(headers, "items") else list(headers or ())
     if items:
         arr = (_lib.Header * len(items))()
@@ -195,11 +216,27 @@ class Stats:
     export_duration_ns: int
     export_thread_cpu_ns: int
     dropped_partial: int  # a 2xx partial success: the collector refused them
+    # log records (log_sink()): logs_exported + logs_dropped == logs_handed
+    logs_handed: int
+    logs_exported: int
+    logs_dropped_queue_full: int
+    logs_dropped_rejected: int
+    logs_dropped_failed: int
+    logs_dropped_shutdown: int
+    logs_dropped_oom: int
+    logs_dropped_partial: int
+    logs_queue_length: int
 
     @property
     def dropped(self):
         return (self.dropped_queue_full + self.dropped_rejected + self.dropped_failed +
                 self.dropped_shutdown + self.dropped_oom + self.dropped_partial)
+
+    @property
+    def logs_dropped(self):
+        return (self.logs_dropped_queue_full + self.logs_dropped_rejected +
+                self.logs_dropped_failed + self.logs_dropped_shutdown + self.logs_dropped_oom +
+                self.logs_dropped_partial)
 
 
 def stats():
@@ -256,3 +293,15 @@ def scope():
     name, version = ctypes.create_string_buffer(256), ctypes.create_string_buffer(256)
     _lib.lib.sonde_trace_get_scope(name, 256, version, 256)
     return name.value.decode("utf-8", "replace"), version.value.decode("utf-8", "replace")
+
+
+def log_sink(level=None, name=None):
+    """A log sink (give it to sonde.Logger(sinks=[...])) whose records the
+    exporter sends as OTLP LogRecords to the logs endpoint. Records it sees
+    while the exporter is not running (or OTEL_LOGS_EXPORTER=none) are
+    dropped, not counted. level: records below it are not sent; name: the
+    sink's metric label ["otlp"]. Raises InvalidArgument for a bad level,
+    MemoryError-like sonde errors as the other sinks."""
+    from .log import _new_sink, _sink_opts
+    o = _sink_opts("json", level, name if name is not None else "otlp")
+    return _new_sink(_lib.lib.sonde_otlp_log_sink(ctypes.byref(o)))

@@ -370,5 +370,92 @@ class TestOtlpWire(unittest.TestCase):
         self.assertFalse(otlp.running())
 
 
+class TestOtlpLogs(unittest.TestCase):
+    """Log records of a Python logger with an OTLP log sink, decoded as
+    ExportLogsServiceRequest with the project's definitions."""
+
+    def setUp(self):
+        _need_decoder(self)
+        self.rx = Receiver()
+        self.logs_url = "http://127.0.0.1:%d/v1/logs" % self.rx.port
+
+    def tearDown(self):
+        if otlp.running():
+            otlp.shutdown(0)
+        self.rx.stop()
+
+    def decode_logs(self, json=False):
+        # the log requests only (the spans went to /v1/traces)
+        files = [f for i, f in enumerate(self.rx.bodies())
+                 if self.rx.meta(i)["path"] == "/v1/logs"]
+        self.assertTrue(files, "the receiver got no request")
+        cmd = [NODE, DECODER, "logs", "--many"] + (["--json"] if json else []) + files
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, "otlp_decode.js: %s" % out.stderr)
+        return out.stdout
+
+    def roundtrip(self, protocol):
+        otlp.set_service("py-logs")
+        self.assertTrue(otlp.start(endpoint=self.rx.url, logs_endpoint=self.logs_url,
+                                   protocol=protocol, schedule_delay=0.05))
+        sonde.set_span_logger(None)  # no span line among the records counted
+        log = sonde.Logger("py-checkout", level="debug",
+                           sinks=[otlp.log_sink(level="info", name="to-collector")])
+        child = log.child(region="eu")
+        with sonde.span("handler") as sp:
+            child.info("order placed", items=3, total=42.5, paid=True, user="u1",
+                       big=1 << 63, none=None)
+        child.debug("below the sink's level")
+        child.error("failed", code=-2)
+        sonde.log.flush()
+        otlp.flush(10)
+        st = otlp.stats()
+        self.assertEqual(st.logs_handed, 2)
+        self.assertEqual(st.logs_exported, 2)
+        otlp.shutdown(5)
+        sonde.reset_span_logger()
+        st = otlp.stats()
+        self.assertEqual(st.logs_exported + st.logs_dropped, st.logs_handed)
+        self.assertEqual(st.spans_exported, 1)
+        out = self.decode_logs(json=protocol == "http/json")
+        r0 = "resourceLogs.0.scopeLogs.0.logRecords.0."
+        r1 = "resourceLogs.0.scopeLogs.0.logRecords.1."
+        for want in ["resourceLogs.0.resource.attributes[service.name].stringValue=py-logs",
+                     "resourceLogs.0.scopeLogs.0.scope.name=py-checkout",
+                     r0 + "severityNumber=9", r0 + "severityText=INFO",
+                     r0 + "body.stringValue=order placed",
+                     r0 + "attributes[region].stringValue=eu",
+                     r0 + "attributes[items].intValue=3",
+                     r0 + "attributes[total].doubleValue=42.5",
+                     r0 + "attributes[paid].boolValue=true",
+                     r0 + "attributes[user].stringValue=u1",
+                     r0 + "attributes[big].stringValue=9223372036854775808",
+                     r0 + "traceId=" + sp.context.trace_id,
+                     r0 + "spanId=" + sp.context.span_id,
+                     r1 + "severityNumber=17", r1 + "attributes[code].intValue=-2"]:
+            self.assertIn(want + "\n", out)
+        m = re.search(r"logRecords\.0\.flags=(\d+)\n", out)
+        self.assertTrue(m and int(m.group(1)) & 1, "the sampled flag: %r" % (m,))
+        self.assertNotIn("below the sink", out)
+        self.assertNotIn(r1 + "traceId", out)
+        paths = sorted(self.rx.meta(i)["path"] for i in range(len(self.rx.bodies())))
+        self.assertIn("/v1/logs", paths)
+        self.assertIn("/v1/traces", paths)
+
+    def test_protobuf(self):
+        self.roundtrip("http/protobuf")
+
+    def test_json(self):
+        self.roundtrip("http/json")
+
+    def test_sink_arguments(self):
+        with self.assertRaises(sonde.InvalidArgument):
+            otlp.log_sink(level="loud")
+        s = otlp.log_sink()
+        self.assertEqual(s.errors, 0)
+        with self.assertRaises(sonde.SondeError):
+            s.reopen()  # not a file
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -2369,8 +2369,9 @@ pub mod otlp {
     /// Starts the exporter: the OTEL_* variables (endpoint, headers,
     /// timeout, protocol, compression, OTEL_BSP_*, OTEL_SERVICE_NAME, the
     /// sampler, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER) with the options
-    /// set in `o` over them. Ok also when OTEL_SDK_DISABLED=true or
-    /// OTEL_TRACES_EXPORTER=none kept it off (`running()` tells). Errors:
+    /// set in `o` over them. Ok also when OTEL_SDK_DISABLED=true, or
+    /// OTEL_TRACES_EXPORTER=none with OTEL_LOGS_EXPORTER=none, kept it off
+    /// (`running()` tells). Errors:
     /// see the module; ESTATE when already running.
     pub fn start(o: &Options) -> Result<()> {
         // every C string and the header array live until the call returns
@@ -2398,6 +2399,7 @@ pub mod otlp {
             max_export_batch_size: count(o.max_export_batch_size, "max_export_batch_size")?,
             retry_initial_ms: ms(o.retry_initial, "retry_initial")?,
             retry_max_ms: ms(o.retry_max, "retry_max")?,
+            logs_endpoint: ptr::null(),
         };
         check(unsafe { sys::sonde_otlp_start(&opts) })
     }

@@ -169,6 +169,7 @@ pub struct sonde_otlp_options {
     pub max_export_batch_size: c_int,
     pub retry_initial_ms: c_int,
     pub retry_max_ms: c_int,
+    pub logs_endpoint: *const c_char,
 }
 
 #[repr(C)]
@@ -188,6 +189,15 @@ pub struct sonde_otlp_stats {
     pub export_duration_ns: u64,
     pub export_thread_cpu_ns: u64,
     pub dropped_partial: u64,
+    pub logs_handed: u64,
+    pub logs_exported: u64,
+    pub logs_dropped_queue_full: u64,
+    pub logs_dropped_rejected: u64,
+    pub logs_dropped_failed: u64,
+    pub logs_dropped_shutdown: u64,
+    pub logs_dropped_oom: u64,
+    pub logs_dropped_partial: u64,
+    pub logs_queue_length: u64,
 }
 
 #[repr(C)]
