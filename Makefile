@@ -174,9 +174,14 @@ test-oom: test-bins
 	@$(test_DIR)/sonde-tests oom
 
 # ---- bench -----------------------------------------------------------------------
+# Every bench function starts on a 64-byte line: a timed loop then sits at
+# the same offset in every build, so code added elsewhere cannot move its
+# backward branch across a line (measured: the inlined counter inc went from
+# 0.66 to 1.16 ns when an unrelated file grew, with identical instructions).
 $(BUILD)/bench/sonde-bench: $(BENCH_SRC) bench/bench.h $(BUILD)/libsonde.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -Ilib -o $@ $(BENCH_SRC) $(BUILD)/libsonde.a $(PROG_LIBS)
+	$(CC) $(CSTD) $(WARN) -O2 -g -falign-functions=64 -Iinclude -Ilib -o $@ $(BENCH_SRC) \
+	  $(BUILD)/libsonde.a $(PROG_LIBS)
 
 bench: $(BUILD)/bench/sonde-bench
 	$(BUILD)/bench/sonde-bench $(B)
