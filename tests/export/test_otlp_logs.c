@@ -237,8 +237,7 @@ static void check_mapping(const char *out, int64_t t_before, int64_t t_after)
 	        "attributes[ok].boolValue=true\n",
 	        "attributes[password].stringValue=[REDACTED]\n",
 	        "attributes[nothing]={}\n",
-	        "attributes[bad].stringValue=a\xef\xbf\xbd"
-	        "b\n",
+	        "attributes[bad].stringValue=a\357\277\275b\n", /* U+FFFD */
 	        "attributes[metadata].kvlistValue.values[user].kvlistValue.values[id].intValue=42\n",
 	        "values[roles].arrayValue.values.0.stringValue=admin\n",
 	        "values[roles].arrayValue.values.1.stringValue=18446744073709551615\n",
