@@ -25,9 +25,11 @@
  * on /dev/null; records/s = 1 M / (time until sonde_log_flush() returns):
  * the backend's rate, since the producer outruns it.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +286,85 @@ static lat_result latency_rows(const char *id, const char *what, call_fn fn, voi
 	return m;
 }
 
+/* ---- where the backend runs ---------------------------------------------------------- */
+
+/* Pins the log backend (the thread that names itself "sonde-log") to cpu,
+ * or lets it run on every CPU again (cpu < 0). False when it is not found. */
+static bool pin_backend(int cpu)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], comm[32] = {0};
+		cpu_set_t set;
+		ssize_t len;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if ((fd = open(path, O_RDONLY)) < 0)
+			continue;
+		len = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (len <= 0 || strncmp(comm, "sonde-log\n", 10) != 0)
+			continue;
+		CPU_ZERO(&set);
+		if (cpu < 0) {
+			for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+				CPU_SET((int)c, &set);
+		} else {
+			CPU_SET(cpu, &set);
+		}
+		found = sched_setaffinity((pid_t)atoi(e->d_name), sizeof(set), &set) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+/* The burst mean depends on where the scheduler put the backend: on the
+ * measuring thread's core (it drains in the caller's pauses, the record
+ * lines never leave that core's cache) or on another (each line the
+ * caller writes must first be taken back from the core that read it a lap
+ * ago). The default rows above take whatever placement the run got; these
+ * pin the backend both ways, so that the two cases are named. */
+static void placement_rows(sonde_logger *l)
+{
+	static const struct {
+		const char *id, *what;
+		int cpu;
+	} p[] = {{"log.backend_same_core", "backend pinned to the caller's core", 0},
+	         {"log.backend_other_core", "backend pinned to another core", 1}};
+	char rid[64], rwhat[128];
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	for (size_t k = 0; k < sizeof(p) / sizeof(p[0]); k++) {
+		lat_result r[REPS];
+
+		if (!pin_backend(p[k].cpu)) {
+			fprintf(stderr, "bench log: the sonde-log thread was not found\n");
+			return;
+		}
+		(void)one_rep(call_sonde, l, 1);
+		for (int i = 0; i < REPS; i++)
+			r[i] = one_rep(call_sonde, l, 1);
+		snprintf(rid, sizeof(rid), "%s.1t.burst20", p[k].id);
+		snprintf(rwhat, sizeof(rwhat), "LOG_INFO + 3 fields, %s, burst mean, median",
+		         p[k].what);
+		bench_row(rid, rwhat, med3(r[0].burst, r[1].burst, r[2].burst), "ns/call");
+		snprintf(rid, sizeof(rid), "%s.1t.mean_le_p90", p[k].id);
+		snprintf(rwhat, sizeof(rwhat), "the same, mean of calls <= p90");
+		bench_row(rid, rwhat, med3(r[0].mean_le_p90, r[1].mean_le_p90, r[2].mean_le_p90),
+		          "ns/call");
+	}
+	pin_backend(-1);
+}
+
 /* ---- issue 15: scoped fields and sampling -------------------------------------------- */
 
 /* The same call inside a scope of two fields (user_id, session_id),
@@ -509,6 +590,7 @@ BENCH(log)
 	LOG_DEBUG(l, "off"); /* warm the disabled path */
 	plain = latency_rows("log.sonde_call", "LOG_INFO + 3 fields", call_sonde, l, 1);
 	latency_rows("log.sonde_call", "LOG_INFO + 3 fields", call_sonde, l, 2);
+	placement_rows(l);
 	scope_and_sampling_rows(l, plain, &o);
 	latency_rows("log.baseline_snprintf", "snprintf JSON + write, caller", call_snprintf, NULL,
 	             1);

@@ -72,6 +72,19 @@ enum {
 };
 void sonde__fork_register(const sonde__fork_hooks *h);
 
+/* ---- thread names ----------------------------------------------------------------
+ * The library's long-lived threads name themselves (at most 15 bytes), so
+ * that top -H, ps -L, gdb and perf show which one is sonde's and tools can
+ * find it: "sonde-log" (the log backend), "sonde-otlp-span" and
+ * "sonde-otlp-logs" (the OTLP export threads), "sonde-http" (the metrics
+ * endpoint). A no-op where the C library has no pthread_setname_np. */
+#if defined(__linux__) && defined(_GNU_SOURCE)
+#include <pthread.h>
+#define sonde__name_thread(name) ((void)pthread_setname_np(pthread_self(), (name)))
+#else
+#define sonde__name_thread(name) ((void)(name))
+#endif
+
 /* ---- options structs (opts.c) ---------------------------------------------
  * Copies the caller's options struct src (whose first field is its size_t
  * size) into dst, this library's layout of dst_size bytes: fields past the

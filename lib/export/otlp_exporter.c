@@ -571,6 +571,7 @@ static void *export_main(void *arg)
 	const dest *d = sig == LG ? &G.cfg.lg : &G.cfg.tr;
 	int64_t next;
 
+	sonde__name_thread(sig == LG ? "sonde-otlp-logs" : "sonde-otlp-span");
 	sonde__http_response_init(&res);
 	if (sig == LG)
 		lbatch = sonde__calloc(G.batch, sizeof(*lbatch));

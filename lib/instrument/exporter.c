@@ -371,6 +371,7 @@ static void *exporter_thread(void *arg)
 	sonde_exporter *e = arg;
 	uint32_t nmax = e->o.max_connections;
 
+	sonde__name_thread("sonde-http");
 	for (;;) {
 		int64_t now = now_ms(), wait = -1;
 		nfds_t n = 2;

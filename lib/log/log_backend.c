@@ -413,6 +413,7 @@ void *sonde__log_backend_main(void *arg)
 	unsigned sleep_us = 50;
 
 	(void)arg;
+	sonde__name_thread("sonde-log");
 	sonde__log_is_backend = 1;
 	sonde__store_relaxed(&G.backend_tid, (long)syscall(SYS_gettid));
 	/* the first pairing is written inside the gate too: a crash handler

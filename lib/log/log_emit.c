@@ -440,6 +440,7 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 	if (SONDE_UNLIKELY(!p))
 		p = reserve_slow(r, l, &pos, sh.size);
 	if (SONDE_LIKELY(p != NULL)) {
+		sonde__ring_prefetch_spsc(r, pos);
 		put_record(p, l, site, vals, n, &sh, ctx, tid);
 		if (SONDE_UNLIKELY(sh.scope != NULL) && !(gen & 1u) &&
 		    8u * (1u + 2u * sh.scope->priv_total_n) + sh.scope->priv_total_bytes <=

@@ -58,6 +58,8 @@ struct sonde__log_ring {
 	uint64_t rpos_cache;
 	uint64_t pending_drops;
 	volatile uint8_t in_push;
+	/* the CPU has PREFETCHW (set at creation, immutable) */
+	uint8_t prefetchw;
 	/* the scope generation whose whole block this ring's consumer has
 	 * (log-int.h, REC_F_SCOPE_SAME), and scope_resync when it was sent */
 	uint64_t scope_sent, scope_sent_resync;
@@ -168,6 +170,33 @@ static inline uint8_t *sonde__ring_reserve_spsc(sonde__log_ring *r, uint64_t *po
 	}
 	*pos = p + size;
 	return r->data + off;
+}
+
+/* Producer only, after a reserve that advanced its position to pos: asks
+ * for the two cache lines 256 bytes ahead in exclusive state (PREFETCHW),
+ * a few records before they are written. The consumer read those lines a
+ * lap ago, so each sits shared in its core's cache; without this every
+ * new line of a burst waits for that copy to be invalidated once the
+ * stores fill the store buffer (bench/bench_log.c: a burst of 20
+ * three-field calls went from about 88 to 53 ns a call with the backend on
+ * another core; on the caller's core, 25 ns either way). Not past the
+ * consumer's last known position: in a full ring those lines are the ones
+ * it is reading. A hint only: it never faults, and changes no byte. */
+static inline void sonde__ring_prefetch_spsc(const sonde__log_ring *r, uint64_t pos)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+	/* only lines the consumer is done with, by the producer's last look
+	 * at rpos: a full ring's next lines are the ones it is reading */
+	if (SONDE_LIKELY(r->prefetchw) && pos + 384 - r->rpos_cache <= r->cap) {
+		const uint8_t *a = r->data + ((pos + 256) & r->mask);
+		const uint8_t *b = r->data + ((pos + 320) & r->mask);
+		__asm__ volatile("prefetchw %0" : : "m"(*a));
+		__asm__ volatile("prefetchw %0" : : "m"(*b));
+	}
+#else
+	(void)r;
+	(void)pos;
+#endif
 }
 
 /* Producer only: publishes every record reserved and written up to pos. */

@@ -3,6 +3,7 @@
  * exact field values, escaping, trace context, levels, per-thread order,
  * drop accounting, blocking, flush, thread exit, rotation, reopen, fork,
  * sink failures, redaction, logfmt, self-metrics, C++ compilation. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -666,6 +667,62 @@ TEST(log_flush_waits_and_refuses_backend)
 	ASSERT_OK(sonde_log_stats_get(&st));
 	ASSERT_EQ_U64(st.dropped, 1);
 	ASSERT_OK(sonde_log_flush()); /* nothing runs: returns at once */
+	ASSERT_OK(sonde_log_shutdown());
+	sonde_logger_free(l);
+	sonde_log_sink_free(s);
+	cap_free(c);
+}
+
+/* How many of this process's threads carry name (/proc/self/task/<tid>/comm). */
+static int threads_named(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], comm[32] = {0};
+		int fd;
+		ssize_t len;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue; /* the thread just ended */
+		len = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (len > 0 && comm[len - 1] == '\n')
+			comm[len - 1] = '\0';
+		if (len > 0 && strcmp(comm, name) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The backend names itself, so top -H, gdb and a bench can find it; it is
+ * gone after shutdown and back, one of it, after a restart. */
+TEST(log_backend_thread_named)
+{
+	cap *c = cap_new();
+	sonde_log_sink *s = cap_sink(c, SONDE_LOG_FORMAT_JSON, SONDE_LOG_LEVEL_TRACE);
+	sonde_logger *l = logger_on("named", s, SONDE_LOG_LEVEL_TRACE);
+
+	LOG_INFO(l, "one");
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(threads_named("sonde-log"), 1);
+	ASSERT_OK(sonde_log_shutdown());
+	ASSERT_EQ_INT(threads_named("sonde-log"), 0);
+	sonde_logger_free(l);
+	l = logger_on("named", s, SONDE_LOG_LEVEL_TRACE); /* restarts the backend */
+	LOG_INFO(l, "two");
+	ASSERT_OK(sonde_log_flush());
+	ASSERT_EQ_INT(threads_named("sonde-log"), 1);
+	ASSERT_EQ_INT(cap_count(c), 2);
 	ASSERT_OK(sonde_log_shutdown());
 	sonde_logger_free(l);
 	sonde_log_sink_free(s);
