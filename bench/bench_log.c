@@ -29,9 +29,11 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -332,6 +334,8 @@ static bool pin_backend(int cpu)
  * caller writes must first be taken back from the core that read it a lap
  * ago). The default rows above take whatever placement the run got; these
  * pin the backend both ways, so that the two cases are named. */
+static double floor_burst(int cpu);
+
 static void placement_rows(sonde_logger *l)
 {
 	static const struct {
@@ -345,6 +349,7 @@ static void placement_rows(sonde_logger *l)
 		return;
 	for (size_t k = 0; k < sizeof(p) / sizeof(p[0]); k++) {
 		lat_result r[REPS];
+		double fl;
 
 		if (!pin_backend(p[k].cpu)) {
 			fprintf(stderr, "bench log: the sonde-log thread was not found\n");
@@ -357,12 +362,139 @@ static void placement_rows(sonde_logger *l)
 		snprintf(rwhat, sizeof(rwhat), "LOG_INFO + 3 fields, %s, burst mean, median",
 		         p[k].what);
 		bench_row(rid, rwhat, med3(r[0].burst, r[1].burst, r[2].burst), "ns/call");
+		fl = floor_burst(p[k].cpu);
+		if (fl > 0) {
+			snprintf(rid, sizeof(rid), "%s.floor.burst20", p[k].id);
+			snprintf(
+			        rwhat, sizeof(rwhat),
+			        "bare ring, 56-byte record + release store, consumer placed alike");
+			bench_row(rid, rwhat, fl, "ns/call");
+			snprintf(rid, sizeof(rid), "%s.vs_floor", p[k].id);
+			bench_ratio(rid, "sonde call / bare ring store, burst mean, same placement",
+			            med3(r[0].burst, r[1].burst, r[2].burst) / fl, "");
+		}
 		snprintf(rid, sizeof(rid), "%s.1t.mean_le_p90", p[k].id);
 		snprintf(rwhat, sizeof(rwhat), "the same, mean of calls <= p90");
 		bench_row(rid, rwhat, med3(r[0].mean_le_p90, r[1].mean_le_p90, r[2].mean_le_p90),
 		          "ns/call");
 	}
 	pin_backend(-1);
+}
+
+/* ---- the floor: a bare ring with the same record --------------------------------------- */
+
+/* What the hardware charges any single-producer ring for the same traffic,
+ * so the placement rows can be read against it: a 56-byte record (the size
+ * of the bench call's record: a 32-byte header and three 8-byte values)
+ * written with plain stores into a 128 KiB ring, published by a release
+ * store; a consumer thread pinned like the backend reads every word and
+ * sleeps 50 us (doubling to 1 ms) when it finds nothing, as the backend
+ * does. No level check, no clock, no context, no prefetch: only the
+ * stores and the lines they land on. */
+#define FLOOR_CAP (128u * 1024u)
+#define FLOOR_REC 56u
+
+typedef struct floor_ring {
+	_Alignas(64) _Atomic uint64_t wpos;
+	uint64_t rpos_cache, drops;
+	_Alignas(64) _Atomic uint64_t rpos;
+	_Atomic int stop;
+	uint64_t sum;
+	_Alignas(64) uint8_t data[FLOOR_CAP];
+} floor_ring;
+
+static __attribute__((noinline)) void call_floor(void *arg, int i)
+{
+	floor_ring *f = arg;
+	uint64_t w = atomic_load_explicit(&f->wpos, memory_order_relaxed);
+	uint64_t off = w & (FLOOR_CAP - 1), tail = FLOOR_CAP - off;
+	uint64_t need = tail < FLOOR_REC ? tail + FLOOR_REC : FLOOR_REC;
+	uint64_t *p;
+
+	if (w + need - f->rpos_cache > FLOOR_CAP) {
+		f->rpos_cache = atomic_load_explicit(&f->rpos, memory_order_acquire);
+		if (w + need - f->rpos_cache > FLOOR_CAP) {
+			f->drops++;
+			return;
+		}
+	}
+	if (tail < FLOOR_REC) {
+		w += tail;
+		off = 0;
+	}
+	p = (uint64_t *)(void *)(f->data + off);
+	p[0] = FLOOR_REC | (1ull << 32);
+	p[1] = __rdtsc();
+	p[2] = (uint64_t)(uintptr_t)f;
+	p[3] = (uint64_t)(uintptr_t)arg;
+	p[4] = 200;
+	p[5] = (uint64_t)i;
+	p[6] = 0x3fe8000000000000ull; /* 0.75 */
+	atomic_store_explicit(&f->wpos, w + FLOOR_REC, memory_order_release);
+}
+
+static void *floor_consumer(void *arg)
+{
+	floor_ring *f = arg;
+	unsigned sleep_us = 50;
+
+	while (!atomic_load_explicit(&f->stop, memory_order_acquire)) {
+		uint64_t r = atomic_load_explicit(&f->rpos, memory_order_relaxed);
+		uint64_t w = atomic_load_explicit(&f->wpos, memory_order_acquire);
+
+		if (r == w) {
+			nanosleep(&(struct timespec){0, (long)sleep_us * 1000}, NULL);
+			sleep_us = sleep_us * 2 > 1000 ? 1000 : sleep_us * 2;
+			continue;
+		}
+		while (r != w) {
+			uint64_t off = r & (FLOOR_CAP - 1);
+			const uint64_t *p;
+
+			if (FLOOR_CAP - off < FLOOR_REC) {
+				r += FLOOR_CAP - off;
+				continue;
+			}
+			p = (const uint64_t *)(const void *)(f->data + off);
+			for (unsigned k = 0; k < FLOOR_REC / 8; k++)
+				f->sum += p[k];
+			r += FLOOR_REC;
+		}
+		atomic_store_explicit(&f->rpos, r, memory_order_release);
+		sleep_us = 50;
+	}
+	return NULL;
+}
+
+/* The floor's burst mean with its consumer on cpu; < 0 when it could not
+ * be measured. */
+static double floor_burst(int cpu)
+{
+	floor_ring *f = aligned_alloc(64, sizeof(*f));
+	pthread_t th;
+	cpu_set_t set;
+	lat_result r[REPS];
+
+	if (!f)
+		return -1;
+	memset(f, 0, sizeof(*f));
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (pthread_create(&th, NULL, floor_consumer, f) != 0) {
+		free(f);
+		return -1;
+	}
+	pthread_setaffinity_np(th, sizeof(set), &set);
+	(void)one_rep(call_floor, f, 1);
+	for (int i = 0; i < REPS; i++)
+		r[i] = one_rep(call_floor, f, 1);
+	atomic_store_explicit(&f->stop, 1, memory_order_release);
+	pthread_join(th, NULL);
+	if (f->drops)
+		fprintf(stderr, "bench log: the floor ring dropped %llu records\n",
+		        (unsigned long long)f->drops);
+	free(f);
+	return med3(r[0].burst, r[1].burst, r[2].burst);
 }
 
 /* ---- issue 15: scoped fields and sampling -------------------------------------------- */

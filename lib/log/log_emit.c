@@ -370,7 +370,16 @@ static bool sampled_out(const sonde_logger *l, const sonde_log_site *site)
 	return !(there && (n - first) % there == 0);
 }
 
-void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_log_value *vals)
+/* Every call the fast path below does not take (sampling is decided
+ * before either): the first call
+ * of a thread or a site, a stopped or restarting backend, string and tree
+ * fields, scopes, the flight recorder, pending drop notices, a full ring.
+ * Out of line, so that its frame (the record's shape, the string lengths)
+ * and its saved registers are not the fast path's: each store to the
+ * stack waits in the store buffer behind the record's stores, and those
+ * wait for the ring's lines when the backend runs on another core. */
+static __attribute__((noinline)) void emit_general(sonde_logger *l, const sonde_log_site *site,
+                                                   const sonde_log_value *vals)
 {
 	sonde__log_ring *r = sonde__log_tls_ring;
 	const sonde_span_context *ctx;
@@ -381,17 +390,6 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 	uint8_t *p;
 	bool replayed = false, same = false;
 
-	if (!l || !site)
-		return;
-	/* sampling, before the ring: a sampled-out record costs a clock read
-	 * and two shared RMWs, no timestamp and no copy. Flight-recorder
-	 * records (below out_level) are never sampled. */
-	if (SONDE_UNLIKELY((site->flags & SONDE_LOG_SITE_F_CALL) || l->sample_first) &&
-	    (int)site->level >= sonde__plain_load_relaxed(&l->out_level) && site->level < 6 &&
-	    sampled_out(l, site)) {
-		sonde__fetch_add_relaxed(&G.sampled[site->level], 1);
-		return;
-	}
 	if (SONDE_UNLIKELY(!r || sonde__load_relaxed(&G.state) != ST_RUNNING)) {
 		r = emit_slow_ring();
 		if (!r)
@@ -462,6 +460,107 @@ out:
 	 * the fence above) */
 	sonde__signal_fence();
 	r->in_push = 0;
+}
+
+/* The common call, without a call of its own: a thread whose ring exists,
+ * a running backend, a site whose fields are all numbers (its state says
+ * so after its first call), no scope or one whose block the consumer
+ * already has, at or above the logger's level, no flight trigger, nothing
+ * dropped waiting to be announced. Its size is known without a walk:
+ * header, context when the thread is in a trace (and its correlation id),
+ * one slot a field (and one naming the scope). Writes what emit_general()
+ * would write for the same call; false (nothing written, in_push clear)
+ * when it cannot (a scope block to send, a full ring), to let
+ * emit_general() do it. */
+static inline __attribute__((always_inline)) bool emit_fast(sonde__log_ring *r, sonde_logger *l,
+                                                            const sonde_log_site *site,
+                                                            const sonde_log_value *vals, unsigned n)
+{
+	const sonde_span_context *ctx;
+	uint64_t tid[2], pos;
+	rec_shape sh;
+	uint8_t *p;
+	bool has_ctx;
+
+	r->in_push = 1;
+	/* signal fence: as in emit_general() */
+	sonde__signal_fence();
+	sh.extra = 0;
+	sh.flags = 0;
+	sh.gen = 0;
+	if (SONDE_UNLIKELY(sonde__log_tls_scope != NULL)) {
+		/* in a scope: only when the consumer already has its block
+		 * (one slot naming it), read as emit_general() reads it */
+		uint64_t gen = sonde__log_tls_scope_gen;
+
+		sonde__signal_fence();
+		if ((gen & 1u) || r->scope_sent != gen ||
+		    r->scope_sent_resync != sonde__load_relaxed(&r->scope_resync) ||
+		    sonde__log_tls_scope == NULL) {
+			sonde__signal_fence();
+			r->in_push = 0;
+			return false;
+		}
+		sh.extra = 1;
+		sh.flags = REC_F_SCOPE_SAME;
+		sh.gen = gen;
+	}
+	ctx = sonde_context_current();
+	memcpy(tid, ctx->trace_id, 16);
+	has_ctx = (tid[0] | tid[1]) != 0;
+	sh.cut = 0;
+	sh.bytes = 0;
+	sh.flags |= has_ctx ? REC_F_CTX : 0;
+	sh.scope = NULL;
+	sh.size = (uint32_t)((sizeof(rec_hdr) + (has_ctx ? sizeof(rec_ctx) : 0) +
+	                      8u * (n + sh.extra) + (has_ctx ? ctx->correlation_len : 0) + 7u) &
+	                     ~(size_t)7);
+	pos = sonde__ring_wpos_spsc(r);
+	/* a record takes at most a quarter of the ring (emit_general() cuts) */
+	p = sh.size <= r->cap / 4 ? sonde__ring_reserve_spsc(r, &pos, sh.size) : NULL;
+	if (SONDE_LIKELY(p != NULL)) {
+		sonde__ring_prefetch_spsc(r, pos);
+		put_record(p, l, site, vals, n, &sh, ctx, tid);
+		sonde__ring_commit_spsc(r, pos);
+	}
+	/* signal fence: in_push is cleared only after the commit */
+	sonde__signal_fence();
+	r->in_push = 0;
+	return p != NULL;
+}
+
+void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_log_value *vals)
+{
+	sonde__log_ring *r = sonde__log_tls_ring;
+
+	if (SONDE_UNLIKELY(!l || !site))
+		return;
+	/* sampling, before the ring: a sampled-out record costs a clock read
+	 * and two shared RMWs, no timestamp and no copy. Flight-recorder
+	 * records (below out_level) are never sampled. */
+	if (SONDE_UNLIKELY((site->flags & SONDE_LOG_SITE_F_CALL) || l->sample_first) &&
+	    (int)site->level >= sonde__plain_load_relaxed(&l->out_level) && site->level < 6 &&
+	    sampled_out(l, site)) {
+		sonde__fetch_add_relaxed(&G.sampled[site->level], 1);
+		return;
+	}
+	if (SONDE_LIKELY(r != NULL)) {
+		const sonde_log_site_state *st = site->state;
+		unsigned n = site->nfields;
+		int level = site->level;
+
+		/* the site's fields, by its state: known (MASK) and none bytes */
+		if (SONDE_LIKELY((site->flags & SONDE_LOG_SITE_F_STATE) && st &&
+		                 (sonde__plain_load_relaxed(&st->flags) &
+		                  (SITE_ST_MASK | SITE_ST_BYTES)) == SITE_ST_MASK) &&
+		    SONDE_LIKELY(n <= SONDE__LOG_MAX_FIELDS && !r->in_push && !r->pending_drops) &&
+		    SONDE_LIKELY(sonde__load_relaxed(&G.state) == ST_RUNNING &&
+		                 level >= sonde__plain_load_relaxed(&l->out_level) &&
+		                 !(l->flight && level >= l->flight_trigger)) &&
+		    SONDE_LIKELY(emit_fast(r, l, site, vals, n)))
+			return;
+	}
+	emit_general(l, site, vals);
 }
 
 int sonde_log_flight_dump(int scope)

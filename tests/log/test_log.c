@@ -342,6 +342,65 @@ TEST(log_escaping_and_doubles)
 	cap_free(c);
 }
 
+/* A site of numbers only takes the short path from its second call on
+ * (lib/log/log_emit.c, emit_fast): its records must be the same as the
+ * first call's, in a trace (context and correlation id) and in a scope
+ * (the record then names the scope's block). */
+TEST(log_numeric_site_repeated_in_trace_and_scope)
+{
+	cap *c = cap_new();
+	sonde_log_sink *s = cap_sink(c, SONDE_LOG_FORMAT_JSON, SONDE_LOG_LEVEL_TRACE);
+	sonde_logger *l = logger_on("svc", s, SONDE_LOG_LEVEL_TRACE);
+	sonde_log_field sf[] = {sonde_log_field_i64("user", 7)};
+	sonde_log_scope scope;
+	sonde_context_scope sc;
+	sonde_span_context ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	for (int i = 0; i < 16; i++)
+		ctx.trace_id[i] = (uint8_t)(0xb0 + i);
+	for (int i = 0; i < 8; i++)
+		ctx.span_id[i] = (uint8_t)(0x20 + i);
+	ctx.trace_flags = SONDE_TRACE_FLAG_SAMPLED;
+	memcpy(ctx.correlation_id, "req-7", 5);
+	ctx.correlation_len = 5;
+	for (int i = 0; i < 2; i++)
+		LOG_INFO(l, "plain", LOG_INT("i", i), LOG_DOUBLE("d", 0.5));
+	sonde_context_attach(&sc, &ctx);
+	for (int i = 0; i < 2; i++)
+		LOG_INFO(l, "traced", LOG_INT("i", i), LOG_UINT("u", 9));
+	ASSERT_OK(sonde_log_scope_push(&scope, sf, 1));
+	for (int i = 0; i < 3; i++)
+		LOG_WARN(l, "scoped", LOG_INT("i", i), LOG_BOOL("b", 1));
+	ASSERT_OK(sonde_log_scope_pop(&scope));
+	ASSERT_OK(sonde_context_detach(&sc));
+	LOG_INFO(l, "after", LOG_INT("i", 9));
+	ASSERT_OK(sonde_log_flush());
+	check_cap(
+	        c,
+	        "{\"count\":8,\"expect\":["
+	        "{\"message\":\"plain\",\"i\":0,\"d\":0.5},"
+	        "{\"__order__\":[\"@timestamp\",\"level\",\"message\",\"service\",\"i\",\"d\"],"
+	        "\"message\":\"plain\",\"i\":1,\"d\":0.5},"
+	        "{\"message\":\"traced\",\"i\":0,\"u\":9,\"correlation_id\":\"req-7\"},"
+	        "{\"__order__\":[\"@timestamp\",\"level\",\"message\",\"service\",\"trace_id\","
+	        "\"span_id\",\"trace_flags\",\"correlation_id\",\"i\",\"u\"],"
+	        "\"message\":\"traced\",\"trace_id\":\"b0b1b2b3b4b5b6b7b8b9babbbcbdbebf\","
+	        "\"span_id\":\"2021222324252627\",\"trace_flags\":\"01\",\"correlation_id\":\"req-7\","
+	        "\"i\":1,\"u\":9},"
+	        "{\"message\":\"scoped\",\"i\":0,\"b\":true,\"user\":7},"
+	        "{\"message\":\"scoped\",\"i\":1,\"b\":true,\"user\":7,\"span_id\":\"2021222324252627\"},"
+	        "{\"level\":\"warn\",\"message\":\"scoped\",\"i\":2,\"b\":true,\"user\":7,"
+	        "\"correlation_id\":\"req-7\"},"
+	        "{\"message\":\"after\",\"i\":9}],"
+	        "\"absent\":[[\"trace_id\"],[\"trace_id\",\"correlation_id\"],[],[],[],[],[],"
+	        "[\"trace_id\",\"user\"]]}");
+	sonde_logger_free(l);
+	sonde_log_sink_free(s);
+	ASSERT_OK(sonde_log_shutdown());
+	cap_free(c);
+}
+
 TEST(log_trace_context_stamped)
 {
 	cap *c = cap_new();
