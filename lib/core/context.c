@@ -49,8 +49,9 @@ typedef struct ctx_stack {
 
 /* This thread's stack, or NULL before its first attach. */
 static SONDE_TLS ctx_stack *tls_stack;
-/* The top entry's context, or NULL: what sonde_context_current() reads. */
-static SONDE_TLS const sonde_span_context *current;
+/* The top entry's context, or NULL: what sonde_context_current() reads
+ * (and the log call, inline: sonde-int.h). */
+SONDE_TLS const sonde_span_context *sonde__context_tls;
 static const sonde_span_context empty_ctx;
 /* relaxed: a unique number is all that is needed, nothing is published */
 static _Atomic uint32_t next_serial;
@@ -70,7 +71,7 @@ static void stack_exit(void *p)
 {
 	if (tls_stack == p) {
 		tls_stack = NULL;
-		current = NULL;
+		sonde__context_tls = NULL;
 	}
 	stack_free(p);
 }
@@ -135,14 +136,14 @@ bool sonde_span_context_valid(const sonde_span_context *ctx)
 
 const sonde_span_context *sonde_context_current(void)
 {
-	const sonde_span_context *c = current;
+	const sonde_span_context *c = sonde__context_tls;
 
 	return c ? c : &empty_ctx;
 }
 
 static void set_current(ctx_stack *st)
 {
-	current = st->depth ? &st->e[st->depth - 1].ctx : NULL;
+	sonde__context_tls = st->depth ? &st->e[st->depth - 1].ctx : NULL;
 }
 
 void sonde_context_attach(sonde_context_scope *scope, const sonde_span_context *ctx)
@@ -184,7 +185,7 @@ void sonde_context_attach(sonde_context_scope *scope, const sonde_span_context *
 	e->detached = false;
 	scope->id = e->id;
 	scope->magic = SCOPE_MAGIC;
-	current = &e->ctx;
+	sonde__context_tls = &e->ctx;
 }
 
 int sonde_context_detach(sonde_context_scope *scope)

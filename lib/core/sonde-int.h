@@ -188,6 +188,12 @@ static inline uint32_t sonde__load_le32(const char *p)
 	return w;
 }
 
+/* ---- the current trace context (context.c) -------------------------------------
+ * The top of the calling thread's context stack, NULL when it has none:
+ * sonde_context_current() without the call, for the log call's short path
+ * (one initial-exec load). Written only by context.c. */
+extern SONDE_TLS const sonde_span_context *sonde__context_tls;
+
 /* ---- hex (hex.c) -------------------------------------------------------------
  * sonde__hex_val[c] is 0..15 for '0'-'9' and 'a'-'f', 0xff for every other
  * byte (uppercase included: trace context forbids it). sonde__hex_put

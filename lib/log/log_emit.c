@@ -505,8 +505,11 @@ static inline __attribute__((always_inline)) bool emit_fast(sonde__log_ring *r, 
 		sh.flags = REC_F_SCOPE_SAME;
 		sh.gen = gen;
 	}
-	ctx = sonde_context_current();
-	memcpy(tid, ctx->trace_id, 16);
+	/* sonde_context_current() inline: NULL when the thread has none */
+	ctx = sonde__context_tls;
+	tid[0] = tid[1] = 0;
+	if (ctx)
+		memcpy(tid, ctx->trace_id, 16);
 	has_ctx = (tid[0] | tid[1]) != 0;
 	sh.cut = 0;
 	sh.bytes = 0;
