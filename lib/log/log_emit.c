@@ -552,13 +552,19 @@ void sonde__log_emit(sonde_logger *l, const sonde_log_site *site, const sonde_lo
 		unsigned n = site->nfields;
 		int level = site->level;
 
-		/* the site's fields, by its state: known (MASK) and none bytes */
-		if (SONDE_LIKELY((site->flags & SONDE_LOG_SITE_F_STATE) && st &&
+		/* the level first: below it (the flight recorder keeping the
+		 * record) goes straight on; then the site's fields, by its
+		 * state: known (MASK) and none bytes */
+		if (SONDE_LIKELY(level >= sonde__plain_load_relaxed(&l->out_level)) &&
+		    SONDE_LIKELY((site->flags & SONDE_LOG_SITE_F_STATE) && st &&
 		                 (sonde__plain_load_relaxed(&st->flags) &
 		                  (SITE_ST_MASK | SITE_ST_BYTES)) == SITE_ST_MASK) &&
 		    SONDE_LIKELY(n <= SONDE__LOG_MAX_FIELDS && !r->in_push && !r->pending_drops) &&
+		    /* a hint (emit_fast() checks again): in a scope whose block
+		     * this ring has not sent, emit_general() sends it */
+		    SONDE_LIKELY(!sonde__log_tls_scope ||
+		                 r->scope_sent == sonde__log_tls_scope_gen) &&
 		    SONDE_LIKELY(sonde__load_relaxed(&G.state) == ST_RUNNING &&
-		                 level >= sonde__plain_load_relaxed(&l->out_level) &&
 		                 !(l->flight && level >= l->flight_trigger)) &&
 		    SONDE_LIKELY(emit_fast(r, l, site, vals, n)))
 			return;
