@@ -342,6 +342,20 @@ TEST(log_escaping_and_doubles)
 	cap_free(c);
 }
 
+/* A sampled context: trace id tb, tb+1, ..., span id sb, sb+1, ...,
+ * and a correlation id. */
+static void sampled_ctx(sonde_span_context *ctx, int tb, int sb, const char *corr)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	for (int i = 0; i < 16; i++)
+		ctx->trace_id[i] = (uint8_t)(tb + i);
+	for (int i = 0; i < 8; i++)
+		ctx->span_id[i] = (uint8_t)(sb + i);
+	ctx->trace_flags = SONDE_TRACE_FLAG_SAMPLED;
+	ctx->correlation_len = (uint8_t)strlen(corr);
+	memcpy(ctx->correlation_id, corr, ctx->correlation_len);
+}
+
 /* A site of numbers only takes the short path from its second call on
  * (lib/log/log_emit.c, emit_fast): its records must be the same as the
  * first call's, in a trace (context and correlation id) and in a scope
@@ -356,14 +370,7 @@ TEST(log_numeric_site_repeated_in_trace_and_scope)
 	sonde_context_scope sc;
 	sonde_span_context ctx;
 
-	memset(&ctx, 0, sizeof(ctx));
-	for (int i = 0; i < 16; i++)
-		ctx.trace_id[i] = (uint8_t)(0xb0 + i);
-	for (int i = 0; i < 8; i++)
-		ctx.span_id[i] = (uint8_t)(0x20 + i);
-	ctx.trace_flags = SONDE_TRACE_FLAG_SAMPLED;
-	memcpy(ctx.correlation_id, "req-7", 5);
-	ctx.correlation_len = 5;
+	sampled_ctx(&ctx, 0xb0, 0x20, "req-7");
 	for (int i = 0; i < 2; i++)
 		LOG_INFO(l, "plain", LOG_INT("i", i), LOG_DOUBLE("d", 0.5));
 	sonde_context_attach(&sc, &ctx);
@@ -409,14 +416,7 @@ TEST(log_trace_context_stamped)
 	sonde_context_scope sc;
 	sonde_span_context ctx;
 
-	memset(&ctx, 0, sizeof(ctx));
-	for (int i = 0; i < 16; i++)
-		ctx.trace_id[i] = (uint8_t)(0xa0 + i);
-	for (int i = 0; i < 8; i++)
-		ctx.span_id[i] = (uint8_t)(0x10 + i);
-	ctx.trace_flags = SONDE_TRACE_FLAG_SAMPLED;
-	memcpy(ctx.correlation_id, "req-42", 6);
-	ctx.correlation_len = 6;
+	sampled_ctx(&ctx, 0xa0, 0x10, "req-42");
 	LOG_INFO(l, "before");
 	sonde_context_attach(&sc, &ctx);
 	LOG_INFO(l, "inside", LOG_INT("x", 1), LOG_STR("s", "v"));
