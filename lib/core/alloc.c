@@ -6,6 +6,9 @@
  * wrapper saves errno before calling the allocator and restores it after,
  * so no allocation anywhere in lib/ can leak a change. */
 #include <errno.h>
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 #include <stdlib.h>
 
 #include "core/atomic.h"
@@ -155,4 +158,30 @@ char *sonde__strndup(const char *s, size_t n)
 	memcpy(d, s, n);
 	d[n] = '\0';
 	return d;
+}
+
+/* ---- write prefetch ------------------------------------------------------------ */
+
+/* 0: not asked yet, 1: no, 2: yes (relaxed: every asker gets the same
+ * answer; a race only asks twice) */
+static _Atomic int prefetchw_known;
+
+bool sonde__cpu_prefetchw(void)
+{
+	int k = sonde__load_relaxed(&prefetchw_known);
+
+	if (SONDE_UNLIKELY(k == 0)) {
+		k = 1;
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+		{
+			/* CPUID 0x80000001, ECX bit 8: AMD since the K6-2, Intel
+			 * since Broadwell */
+			unsigned a, b, c, d;
+			if (__get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & (1u << 8)))
+				k = 2;
+		}
+#endif
+		sonde__store_relaxed(&prefetchw_known, k);
+	}
+	return k == 2;
 }

@@ -188,6 +188,23 @@ static inline uint32_t sonde__load_le32(const char *p)
 	return w;
 }
 
+/* ---- write prefetch (alloc.c) -------------------------------------------------
+ * sonde__cpu_prefetchw(): the CPU has PREFETCHW (asked once, then one
+ * relaxed load). sonde__prefetchw(p): asks for p's cache line in exclusive
+ * state ahead of stores to it, so that a line another core read last is
+ * taken back before the stores queue behind it; only where
+ * sonde__cpu_prefetchw() said yes. A hint: it never faults (p may be
+ * stale), and reads or changes no byte. */
+bool sonde__cpu_prefetchw(void);
+static inline void sonde__prefetchw(const void *p)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	(void)p;
+#endif
+}
+
 /* ---- the current trace context (context.c) -------------------------------------
  * The top of the calling thread's context stack, NULL when it has none:
  * sonde_context_current() without the call, for the log call's short path

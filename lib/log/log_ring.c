@@ -7,9 +7,6 @@
  * the backend state, wait_mu).
  */
 #include <time.h>
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-#include <cpuid.h>
-#endif
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #endif
@@ -17,21 +14,6 @@
 #include "log/log_ring.h"
 
 #define G sonde__log_g
-
-/* PREFETCHW (CPUID 0x80000001, ECX bit 8): AMD since the K6-2, Intel
- * since Broadwell. Asked once per ring, off the hot path. */
-static uint8_t cpu_has_prefetchw(void)
-{
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-	unsigned a, b, c, d;
-
-	if (!__get_cpuid(0x80000001u, &a, &b, &c, &d))
-		return 0;
-	return (c & (1u << 8)) != 0;
-#else
-	return 0;
-#endif
-}
 
 sonde__log_ring *sonde__log_ring_new(uint64_t cap)
 {
@@ -49,7 +31,7 @@ sonde__log_ring *sonde__log_ring_new(uint64_t cap)
 	memset(r, 0, sizeof(*r));
 	r->cap = cap;
 	r->mask = cap - 1;
-	r->prefetchw = cpu_has_prefetchw();
+	r->prefetchw = sonde__cpu_prefetchw();
 	r->scope_save = (uint64_t *)(void *)(r->data + cap);
 	r->scope_save_cap = save;
 	r->alloc_base = base;

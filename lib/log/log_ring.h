@@ -190,8 +190,8 @@ static inline void sonde__ring_prefetch_spsc(const sonde__log_ring *r, uint64_t 
 	if (SONDE_LIKELY(r->prefetchw) && pos + 384 - r->rpos_cache <= r->cap) {
 		const uint8_t *a = r->data + ((pos + 256) & r->mask);
 		const uint8_t *b = r->data + ((pos + 320) & r->mask);
-		__asm__ volatile("prefetchw %0" : : "m"(*a));
-		__asm__ volatile("prefetchw %0" : : "m"(*b));
+		sonde__prefetchw(a);
+		sonde__prefetchw(b);
 	}
 #else
 	(void)r;
