@@ -73,6 +73,11 @@ type OTLPOptions struct {
 	MaxExportBatchSize int           // spans per request [512]
 	RetryInitial       time.Duration // the retry backoff's first wait [1s]
 	RetryMax           time.Duration // and its ceiling [5s]
+	// LogsEndpoint is the full logs URL for OTLPLogSink's records
+	// [OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT +
+	// "/v1/logs", else http://localhost:4318/v1/logs]. The other fields
+	// serve both signals.
+	LogsEndpoint string
 }
 
 // ceilMs is d (>= 0) in whole milliseconds, rounded up (no overflow).
@@ -110,6 +115,12 @@ func (o *OTLPOptions) fill(c *C.sonde_otlp_options, mem *cmem) error {
 			return err
 		}
 		c.endpoint = mem.str(o.Endpoint)
+	}
+	if o.LogsEndpoint != "" {
+		if err := noNUL("OTLP logs endpoint", o.LogsEndpoint); err != nil {
+			return err
+		}
+		c.logs_endpoint = mem.str(o.LogsEndpoint)
 	}
 	if len(o.Headers) > 0 {
 		names := make([]string, 0, len(o.Headers))
@@ -230,7 +241,9 @@ func ShutdownOTLP(timeout time.Duration) error {
 
 // OTLPStats are the exporter's self-metrics since it last started (kept
 // after shutdown). After ShutdownOTLP, SpansEnded == SpansExported +
-// Dropped().
+// Dropped() and LogsHanded == LogsExported + LogsDropped().
+// ExportRequests, ExportFailures, ExportDuration and ExportThreadCPU count
+// both signals.
 type OTLPStats struct {
 	SpansEnded       uint64 // handed to the exporter
 	SpansExported    uint64 // acknowledged with a 2xx
@@ -245,6 +258,22 @@ type OTLPStats struct {
 	ExportDuration   time.Duration // total time in export requests
 	ExportThreadCPU  time.Duration
 	DroppedPartial   uint64 // a 2xx partial success: the collector refused them
+	// log records (OTLPLogSink)
+	LogsHanded           uint64 // handed to the exporter by OTLP log sinks
+	LogsExported         uint64 // acknowledged with a 2xx
+	LogsDroppedQueueFull uint64
+	LogsDroppedRejected  uint64
+	LogsDroppedFailed    uint64
+	LogsDroppedShutdown  uint64
+	LogsDroppedOOM       uint64
+	LogsDroppedPartial   uint64
+	LogsQueueLength      uint64
+}
+
+// LogsDropped is the sum of the log records' dropped counts.
+func (s OTLPStats) LogsDropped() uint64 {
+	return s.LogsDroppedQueueFull + s.LogsDroppedRejected + s.LogsDroppedFailed +
+		s.LogsDroppedShutdown + s.LogsDroppedOOM + s.LogsDroppedPartial
 }
 
 // Dropped is the sum of the dropped counts.
@@ -267,7 +296,29 @@ func GetOTLPStats() OTLPStats {
 		ExportDuration:  time.Duration(c.export_duration_ns),
 		ExportThreadCPU: time.Duration(c.export_thread_cpu_ns),
 		DroppedPartial:  uint64(c.dropped_partial),
+		LogsHanded:      uint64(c.logs_handed), LogsExported: uint64(c.logs_exported),
+		LogsDroppedQueueFull: uint64(c.logs_dropped_queue_full),
+		LogsDroppedRejected:  uint64(c.logs_dropped_rejected),
+		LogsDroppedFailed:    uint64(c.logs_dropped_failed),
+		LogsDroppedShutdown:  uint64(c.logs_dropped_shutdown),
+		LogsDroppedOOM:       uint64(c.logs_dropped_oom),
+		LogsDroppedPartial:   uint64(c.logs_dropped_partial),
+		LogsQueueLength:      uint64(c.logs_queue_length),
 	}
+}
+
+// OTLPLogSink is a log sink whose records go to the OTLP exporter's logs
+// endpoint as OpenTelemetry LogRecords (the fields as attributes, severity
+// number and text, body, the trace and span ids of the record's context);
+// attach it to a Logger like the others (LoggerOpts.Sinks). The logger's
+// backend thread encodes the records, not the caller; the
+// InstrumentationScope is the logger's Service. Records the sink sees
+// while the exporter is not running (or runs with OTEL_LOGS_EXPORTER=none)
+// are dropped at once, not counted. Only o.Level and o.Name (the metric
+// label, default "otlp") apply: the format is OTLP's. Flush with
+// LogFlush, then FlushOTLP. Close it after the loggers that use it.
+func OTLPLogSink(o SinkOpts) (*Sink, error) {
+	return newSink(o, func(co *C.sonde_log_sink_opts) *C.sonde_log_sink { return C.sonde_otlp_log_sink(co) })
 }
 
 // ---- the resource and the instrumentation scope ------------------------------------

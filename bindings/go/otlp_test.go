@@ -491,3 +491,111 @@ func TestOTLPFromEnv(t *testing.T) {
 		t.Fatalf("request %v", m)
 	}
 }
+
+// TestOTLPLogSink: records of a Go logger through OTLPLogSink, decoded
+// with OpenTelemetry's definitions: body, severity, typed attributes, the
+// trace context of the call, the logger's service as the scope.
+func TestOTLPLogSink(t *testing.T) {
+	r := startReceiver(t, "200")
+	stopOTLP(t)
+	logsURL := strings.TrimSuffix(r.url, "/v1/traces") + "/v1/logs"
+	if err := sonde.StartOTLP(sonde.OTLPOptions{Endpoint: r.url, LogsEndpoint: logsURL,
+		Protocol: sonde.OTLPProtobuf, Compression: sonde.OTLPCompressionNone,
+		ScheduleDelay: 50 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	sink, err := sonde.OTLPLogSink(sonde.SinkOpts{Name: "otlp-go"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := sonde.NewLogger(sonde.LoggerOpts{Service: "go-logs", Level: sonde.LevelInfo,
+		Sinks: []*sonde.Sink{sink}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var traceID, spanID string
+	func() {
+		sp := sonde.StartSpan("req")
+		defer sp.End()
+		traceID, spanID = sp.Context().TraceIDHex(), sp.Context().SpanIDHex()
+		l.Info("paid", sonde.Int("amount", 42), sonde.String("user", "u1"),
+			sonde.Float64("ms", 1.5), sonde.Bool("ok", true))
+	}()
+	l.Warn("outside")
+	l.Debug("below the level")
+	if err := sonde.LogFlush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sonde.FlushOTLP(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// the two calls at or above INFO, and the span's own line (the
+	// default logger: the oldest live root logger, this one)
+	st := sonde.GetOTLPStats()
+	if st.LogsHanded != 3 || st.LogsExported != 3 || st.LogsDropped() != 0 {
+		t.Fatalf("log stats %+v", st)
+	}
+	var logBodies []string
+	for i, f := range r.bodies(t) {
+		if r.meta(t, i)["path"] == "/v1/logs" {
+			logBodies = append(logBodies, f)
+		}
+	}
+	if len(logBodies) == 0 {
+		t.Fatal("no request on /v1/logs")
+	}
+	args := append([]string{filepath.Join(otlpRepo, "tests", "otlp", "otlp_decode.js"), "logs",
+		"--many"}, logBodies...)
+	var stderr strings.Builder
+	cmd := exec.Command(r.node, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("otlp_decode.js: %v: %s", err, stderr.String())
+	}
+	// the flattened lines of each LogRecord, by its body
+	recs := map[string]map[string]string{}
+	scopes := map[string]bool{}
+	re := regexp.MustCompile(`^resourceLogs\.\d+\.scopeLogs\.(\d+)\.logRecords\.(\d+)\.(.*)$`)
+	reScopeName := regexp.MustCompile(`^resourceLogs\.\d+\.scopeLogs\.\d+\.scope\.name$`)
+	byIdx := map[string]map[string]string{}
+	req := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "== ") {
+			req = line[3:]
+			continue
+		}
+		path, value, _ := strings.Cut(line, "=")
+		if reScopeName.MatchString(path) {
+			scopes[value] = true
+		}
+		if m := re.FindStringSubmatch(path); m != nil {
+			k := req + "#" + m[1] + "." + m[2]
+			if byIdx[k] == nil {
+				byIdx[k] = map[string]string{}
+			}
+			byIdx[k][m[3]] = value
+		}
+	}
+	for _, f := range byIdx {
+		recs[f["body.stringValue"]] = f
+	}
+	if len(recs) != 3 || !scopes["go-logs"] || recs["span"]["traceId"] != traceID {
+		t.Fatalf("records %v, scopes %v:\n%s", recs, scopes, out)
+	}
+	paid, outside := recs["paid"], recs["outside"]
+	for k, want := range map[string]string{"severityNumber": "9", "severityText": "INFO",
+		"traceId": traceID, "spanId": spanID, "attributes[amount].intValue": "42",
+		"attributes[user].stringValue": "u1", "attributes[ms].doubleValue": "1.5",
+		"attributes[ok].boolValue": "true"} {
+		if paid[k] != want {
+			t.Errorf("paid: %s = %q, want %q (%v)", k, paid[k], want, paid)
+		}
+	}
+	if outside["severityNumber"] != "13" || outside["severityText"] != "WARN" ||
+		outside["traceId"] != "" {
+		t.Errorf("outside: %v", outside)
+	}
+	l.Close()
+	sink.Close()
+}

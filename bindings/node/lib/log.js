@@ -255,11 +255,14 @@ class Logger {
 	}
 }
 
-// createLogger({level = 'info', defaultMeta, format, service, file, stream, redact,
-//               sample})
+// createLogger({level = 'info', defaultMeta, format, service, file, stream, otlp,
+//               redact, sample})
 //   service: the record's "service" (default: defaultMeta.service, else
-//            "node"); file: append to this path; stream: 'stdout' (default)
-//            or 'stderr'; redact: field keys written as "[REDACTED]";
+//            "node"); file: append to this path; stream: 'stdout' (default),
+//            'stderr' or 'none' (no line output: with otlp); otlp: true also
+//            sends the records to the OTLP exporter's logs endpoint as
+//            OTLP LogRecords (see otlp.js; the scope name is service);
+//            redact: field keys written as "[REDACTED]";
 //   sample: {first, thereafter = 0, intervalMs = 1000, errors = false}:
 //            per (level, field keys) combination and interval, the first
 //            `first` records are written, then one in `thereafter`; error
@@ -291,6 +294,7 @@ function createLogger(opts = {}) {
 		format: formatCode(opts.format),
 		file: opts.file,
 		stream: opts.stream,
+		otlp: !!opts.otlp,
 		redact: opts.redact,
 	});
 	const root = new Logger(h, level, code);

@@ -24,6 +24,12 @@
 // place (running() is then true). flush() and shutdown() block the calling
 // thread for at most their timeout. One exporter per process: the one C
 // code and the other bindings use.
+// Log records: createLogger({ otlp: true }) (log.js) sends a logger's
+// records to the logs endpoint as OTLP LogRecords (logsEndpoint, else
+// OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT +
+// '/v1/logs', else http://localhost:4318/v1/logs), encoded on sonde's
+// backend thread; stats() counts them (logsHanded, logsExported,
+// logsDropped*). Flush the logger (flush() of log.js) before otlp.flush().
 const native = require('./native');
 
 const PROTOCOL = { 'http/protobuf': 1, 'http/json': 2 };
@@ -61,7 +67,9 @@ function start(opts = {}) {
 	});
 	const ints = INTS.map((k) => k === 'protocol' ? choice(opts, k, PROTOCOL)
 		: k === 'compression' ? choice(opts, k, COMPRESSION) : count(opts, k));
-	return native.otlpStart(endpoint, names, values, ints);
+	const logsEndpoint = opts.logsEndpoint === undefined ? null : opts.logsEndpoint;
+	if (logsEndpoint !== null && typeof logsEndpoint !== 'string') throw new TypeError('otlp: logsEndpoint must be a string');
+	return native.otlpStart(endpoint, names, values, ints, logsEndpoint);
 }
 
 function timeoutOf(ms) {

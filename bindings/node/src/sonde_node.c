@@ -1239,8 +1239,8 @@ static napi_value n_span_metrics(napi_env env, napi_callback_info info)
 
 /* ---- the OTLP exporter ------------------------------------------------------------ */
 
-/* otlpStart(endpoint|null, [names], [values], [ints x 9]) -> true when it
- * runs, false when the OTEL_* variables keep it off. The ints are
+/* otlpStart(endpoint|null, [names], [values], [ints x 9], logsEndpoint|null)
+ * -> true when it runs, false when the OTEL_* variables keep it off. The ints are
  * timeout_ms, protocol, compression, schedule_delay_ms, export_timeout_ms,
  * max_queue_size, max_export_batch_size, retry_initial_ms, retry_max_ms
  * (0: the variable's or the default; lib/otlp.js checks them). A value
@@ -1248,9 +1248,9 @@ static napi_value n_span_metrics(napi_env env, napi_callback_info info)
  * default in its place. */
 static napi_value n_otlp_start(napi_env env, napi_callback_info info)
 {
-	ARGS(4);
+	ARGS(5);
 	sonde_otlp_options o;
-	char *endpoint = NULL;
+	char *endpoint = NULL, *logs_endpoint = NULL;
 	strs names = {0, NULL, NULL}, values = {0, NULL, NULL};
 	sonde_header *h = NULL;
 	int ints[9];
@@ -1262,6 +1262,9 @@ static napi_value n_otlp_start(napi_env env, napi_callback_info info)
 	if (!is_nullish(env, argv[0]) &&
 	    !(endpoint = get_str(env, argv[0], "endpoint", 4096, false, NULL)))
 		return NULL;
+	if (!is_nullish(env, argv[4]) &&
+	    !(logs_endpoint = get_str(env, argv[4], "logsEndpoint", 4096, false, NULL)))
+		goto fail;
 	if (!get_strs(env, argv[1], "header names", 64, 1024, false, &names) ||
 	    !get_strs(env, argv[2], "header values", 64, 8192, false, &values))
 		goto fail;
@@ -1302,9 +1305,11 @@ static napi_value n_otlp_start(napi_env env, napi_callback_info info)
 	o.max_export_batch_size = ints[6];
 	o.retry_initial_ms = ints[7];
 	o.retry_max_ms = ints[8];
+	o.logs_endpoint = logs_endpoint;
 	rc = sonde_otlp_start(&o); /* copies what it keeps */
 	free(h);
 	free(endpoint);
+	free(logs_endpoint);
 	free_strs(&names);
 	free_strs(&values);
 	if (rc != SONDE_OK)
@@ -1314,6 +1319,7 @@ static napi_value n_otlp_start(napi_env env, napi_callback_info info)
 fail:
 	free(h);
 	free(endpoint);
+	free(logs_endpoint);
 	free_strs(&names);
 	free_strs(&values);
 	return NULL;
@@ -1379,7 +1385,16 @@ static napi_value n_otlp_stats(napi_env env, napi_callback_info info)
 	                        {"exportFailures", s.export_failures},
 	                        {"queueLength", s.queue_length},
 	                        {"exportDurationNs", s.export_duration_ns},
-	                        {"exportThreadCpuNs", s.export_thread_cpu_ns}};
+	                        {"exportThreadCpuNs", s.export_thread_cpu_ns},
+	                        {"logsHanded", s.logs_handed},
+	                        {"logsExported", s.logs_exported},
+	                        {"logsDroppedQueueFull", s.logs_dropped_queue_full},
+	                        {"logsDroppedRejected", s.logs_dropped_rejected},
+	                        {"logsDroppedFailed", s.logs_dropped_failed},
+	                        {"logsDroppedShutdown", s.logs_dropped_shutdown},
+	                        {"logsDroppedOutOfMemory", s.logs_dropped_oom},
+	                        {"logsDroppedPartialSuccess", s.logs_dropped_partial},
+	                        {"logsQueueLength", s.logs_queue_length}};
 	NCHECK(napi_create_object(env, &o));
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		NCHECK(napi_set_named_property(env, o, t[i].key, num(env, (double)t[i].value)));
@@ -1418,16 +1433,19 @@ static void logger_fin(napi_env env, void *p, void *hint)
 }
 
 /* loggerNew({service, level, format (0 json, 1 logfmt, 2 ecs, 3 otel, 4 console), file?, stream?
- *            ("stdout" | "stderr"), redact?: [keys]}) */
+ *            ("stdout" | "stderr" | "none": no line sink), otlp?: bool (the records also go
+ *            to the OTLP exporter's logs endpoint), redact?: [keys]}) */
 static napi_value n_logger_new(napi_env env, napi_callback_info info)
 {
 	ARGS(1);
 	napi_value o = argv[0], v;
 	sonde_log_opts lo;
 	sonde_log_sink_opts so;
-	sonde_log_sink *sink = NULL;
+	sonde_log_sink *sinks[2] = {NULL, NULL};
+	size_t nsinks = 0;
 	sonde_logger *l = NULL;
 	char *service = NULL, *file = NULL, *stream = NULL;
+	bool otlp = false;
 	strs redact = {0, NULL, NULL};
 	int32_t level = SONDE_LOG_LEVEL_INFO, fmt = 0;
 	uint32_t sample_first = 0, sample_thereafter = 0, sample_interval_ms = 0;
@@ -1445,6 +1463,7 @@ static napi_value n_logger_new(napi_env env, napi_callback_info info)
 	napi_get_value_uint32(env, prop(env, o, "sampleThereafter"), &sample_thereafter);
 	napi_get_value_uint32(env, prop(env, o, "sampleIntervalMs"), &sample_interval_ms);
 	napi_get_value_bool(env, prop(env, o, "sampleErrors"), &sample_errors);
+	napi_get_value_bool(env, prop(env, o, "otlp"), &otlp);
 	v = prop(env, o, "file");
 	if (!is_nullish(env, v) && !(file = get_str(env, v, "file", 4096, false, NULL)))
 		goto out;
@@ -1456,21 +1475,34 @@ static napi_value n_logger_new(napi_env env, napi_callback_info info)
 		goto out;
 	sonde_log_sink_opts_init(&so);
 	so.format = (sonde_log_format)fmt;
-	if (file)
-		sink = sonde_log_sink_file(file, &so);
-	else if (stream && strcmp(stream, "stderr") == 0)
-		sink = sonde_log_sink_stderr(&so);
-	else
-		sink = sonde_log_sink_stdout(&so);
-	if (!sink) {
-		throw_sonde(env, 0);
-		goto out;
+	if (file) {
+		sinks[nsinks] = sonde_log_sink_file(file, &so);
+		if (!sinks[nsinks++]) {
+			throw_sonde(env, 0);
+			goto out;
+		}
+	} else if (!stream || strcmp(stream, "none") != 0) {
+		sinks[nsinks] = stream && strcmp(stream, "stderr") == 0
+		                        ? sonde_log_sink_stderr(&so)
+		                        : sonde_log_sink_stdout(&so);
+		if (!sinks[nsinks++]) {
+			throw_sonde(env, 0);
+			goto out;
+		}
+	}
+	if (otlp) {
+		sonde_log_sink_opts_init(&so);
+		sinks[nsinks] = sonde_otlp_log_sink(&so);
+		if (!sinks[nsinks++]) {
+			throw_sonde(env, 0);
+			goto out;
+		}
 	}
 	sonde_log_opts_init(&lo, service);
 	lo.level = (sonde_log_level)level;
 	lo.level_env = "";
-	lo.sinks = &sink;
-	lo.sink_count = 1;
+	lo.sinks = sinks;
+	lo.sink_count = nsinks;
 	lo.redact_keys = (const char *const *)redact.s;
 	lo.redact_count = redact.n;
 	lo.sample_first = sample_first;
@@ -1481,7 +1513,9 @@ static napi_value n_logger_new(napi_env env, napi_callback_info info)
 	if (!l)
 		throw_sonde(env, 0);
 out:
-	sonde_log_sink_free(sink); /* the logger holds its own reference */
+	/* the logger holds its own references */
+	sonde_log_sink_free(sinks[0]);
+	sonde_log_sink_free(sinks[1]);
 	free(service);
 	free(file);
 	free(stream);

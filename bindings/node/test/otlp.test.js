@@ -125,6 +125,77 @@ for (const protocol of ['http/protobuf', 'http/json']) {
 	});
 }
 
+test('otlp: log records from createLogger({otlp: true}) reach a collector', { skip: !HAVE && 'make otlp-deps first' }, async () => {
+	const r = await receiver('200');
+	try {
+		const logsUrl = r.url.replace('/v1/traces', '/v1/logs');
+		assert.strictEqual(sonde.otlp.start({ endpoint: r.url, logsEndpoint: logsUrl, protocol: 'http/protobuf', scheduleDelay: 50 }), true);
+		const before = sonde.otlp.stats();
+		const log = sonde.createLogger({ service: 'node-logs', level: 'info', otlp: true, stream: 'none' });
+		let traceId = null;
+		let spanId = null;
+		sonde.trace.startActiveSpan('req', (s) => {
+			traceId = s.traceId;
+			spanId = s.spanId;
+			log.info('paid', { amount: 42, user: 'u1', ms: 1.5, ok: true });
+			s.end();
+		});
+		log.warn('outside');
+		log.debug('below the level');
+		log.flush();
+		sonde.otlp.flush(10000);
+		const st = sonde.otlp.stats();
+		const handed = st.logsHanded - before.logsHanded;
+		assert.ok(handed >= 2, JSON.stringify(st));
+		assert.strictEqual(st.logsExported - before.logsExported, handed);
+		assert.strictEqual(st.logsDroppedQueueFull + st.logsDroppedRejected + st.logsDroppedFailed, 0);
+		const files = fs.readdirSync(r.dir).filter((f) => f.endsWith('.meta'))
+			.filter((f) => /^path: \/v1\/logs$/m.test(fs.readFileSync(path.join(r.dir, f), 'utf8')))
+			.map((f) => path.join(r.dir, f.replace(/\.meta$/, '.body')));
+		assert.ok(files.length > 0, 'no request on /v1/logs');
+		const d = spawnSync('node', [path.join(OTLP, 'otlp_decode.js'), 'logs', '--many'].concat(files), { encoding: 'utf8' });
+		assert.strictEqual(d.status, 0, `decode failed: ${d.stdout}${d.stderr}`);
+		const byIdx = new Map();
+		const scopes = new Set();
+		let req = '';
+		for (const l of d.stdout.split('\n')) {
+			if (l.startsWith('== ')) {
+				req = l;
+				continue;
+			}
+			const sc = /^resourceLogs\.\d+\.scopeLogs\.\d+\.scope\.name=(.*)$/.exec(l);
+			if (sc) scopes.add(sc[1]);
+			const m = /^resourceLogs\.\d+\.scopeLogs\.(\d+)\.logRecords\.(\d+)\.([^=]*)=(.*)$/.exec(l);
+			if (!m) continue;
+			const k = `${req}#${m[1]}.${m[2]}`;
+			if (!byIdx.has(k)) byIdx.set(k, {});
+			byIdx.get(k)[m[3]] = m[4];
+		}
+		const recs = {};
+		for (const f of byIdx.values()) recs[f['body.stringValue']] = f;
+		assert.ok(scopes.has('node-logs'), d.stdout);
+		assert.strictEqual(recs['below the level'], undefined);
+		const paid = recs.paid;
+		assert.ok(paid, d.stdout);
+		assert.strictEqual(paid.severityNumber, '9');
+		assert.strictEqual(paid.severityText, 'INFO');
+		assert.strictEqual(paid.traceId, traceId);
+		assert.strictEqual(paid.spanId, spanId);
+		assert.strictEqual(paid['attributes[amount].intValue'], '42');
+		assert.strictEqual(paid['attributes[user].stringValue'], 'u1');
+		assert.strictEqual(paid['attributes[ms].doubleValue'], '1.5');
+		assert.strictEqual(paid['attributes[ok].boolValue'], 'true');
+		const outside = recs.outside;
+		assert.ok(outside, d.stdout);
+		assert.strictEqual(outside.severityNumber, '13');
+		assert.strictEqual(outside.traceId, undefined);
+		assert.throws(() => sonde.otlp.start({ logsEndpoint: 5 }), TypeError);
+	} finally {
+		r.proc.kill();
+		if (sonde.otlp.running()) sonde.otlp.shutdown(1000);
+	}
+});
+
 test('otlp: bad options throw before anything starts', () => {
 	assert.throws(() => sonde.otlp.start(5), TypeError);
 	assert.throws(() => sonde.otlp.start({ endpoint: 7 }), TypeError);

@@ -1671,6 +1671,16 @@ impl Sink {
         let p = c(path, "path")?;
         Sink::make(o, |co| unsafe { sys::sonde_log_sink_file(p.as_ptr(), co) })
     }
+    /// Records to the OTLP exporter's logs endpoint as OpenTelemetry
+    /// LogRecords (fields as typed attributes, severity, body, the trace
+    /// context of the call; the scope is the logger's service), encoded on
+    /// the logger's backend thread. Records it sees while the exporter is
+    /// not running are dropped at once, not counted. Only `o.level`
+    /// applies (the format is OTLP's). Flush with `log_flush`, then
+    /// `otlp::flush`.
+    pub fn otlp(o: &SinkOpts) -> Result<Sink> {
+        Sink::make(&SinkOpts { profile: None, logfmt: false, ..o.clone() }, |co| unsafe { sys::sonde_otlp_log_sink(co) })
+    }
 }
 
 /// A sonde logger (Send + Sync: log calls are thread-safe in C).
@@ -2286,6 +2296,7 @@ pub mod otlp {
         max_export_batch_size: Option<usize>,
         retry_initial: Option<Duration>,
         retry_max: Option<Duration>,
+        logs_endpoint: Option<String>,
     }
 
     /// Builder setters: `name(value)` sets the option to Some(value).
@@ -2307,6 +2318,14 @@ pub mod otlp {
         /// a local Collector that forwards).
         pub fn endpoint(mut self, url: &str) -> Options {
             self.endpoint = Some(url.to_owned());
+            self
+        }
+        /// The full logs URL for [`Sink::otlp`]'s records
+        /// [OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT
+        /// + "/v1/logs", else http://localhost:4318/v1/logs]; the other
+        /// options serve both signals.
+        pub fn logs_endpoint(mut self, url: &str) -> Options {
+            self.logs_endpoint = Some(url.to_owned());
             self
         }
         /// A request header, added to OTEL_EXPORTER_OTLP_[TRACES_]HEADERS.
@@ -2377,6 +2396,7 @@ pub mod otlp {
         // every C string and the header array live until the call returns
         // (C copies them)
         let endpoint = o.endpoint.as_deref().map(|e| c(e, "sonde::otlp: endpoint")).transpose()?;
+        let logs_endpoint = o.logs_endpoint.as_deref().map(|e| c(e, "sonde::otlp: logs endpoint")).transpose()?;
         let mut hs: Vec<(CString, CString)> = Vec::with_capacity(o.headers.len());
         for (k, v) in &o.headers {
             hs.push((c(k, "sonde::otlp: header name")?, c(v, "sonde::otlp: header value")?));
@@ -2399,7 +2419,7 @@ pub mod otlp {
             max_export_batch_size: count(o.max_export_batch_size, "max_export_batch_size")?,
             retry_initial_ms: ms(o.retry_initial, "retry_initial")?,
             retry_max_ms: ms(o.retry_max, "retry_max")?,
-            logs_endpoint: ptr::null(),
+            logs_endpoint: logs_endpoint.as_ref().map_or(ptr::null(), |e| e.as_ptr()),
         };
         check(unsafe { sys::sonde_otlp_start(&opts) })
     }
@@ -2437,7 +2457,8 @@ pub mod otlp {
 
     /// The exporter's self-metrics since it last started (kept after
     /// shutdown). After `shutdown`, `spans_ended == spans_exported +
-    /// dropped()`.
+    /// dropped()` and `logs_handed == logs_exported + logs_dropped()`;
+    /// the request counts, durations and CPU count both signals.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
     pub struct Stats {
         /// handed to the exporter
@@ -2460,12 +2481,27 @@ pub mod otlp {
         pub export_thread_cpu: Duration,
         /// a 2xx partial success: the collector refused them
         pub dropped_partial: u64,
+        /// log records handed to the exporter by OTLP log sinks
+        pub logs_handed: u64,
+        /// log records acknowledged with a 2xx
+        pub logs_exported: u64,
+        pub logs_dropped_queue_full: u64,
+        pub logs_dropped_rejected: u64,
+        pub logs_dropped_failed: u64,
+        pub logs_dropped_shutdown: u64,
+        pub logs_dropped_oom: u64,
+        pub logs_dropped_partial: u64,
+        pub logs_queue_length: u64,
     }
 
     impl Stats {
         /// The sum of the dropped counts.
         pub fn dropped(&self) -> u64 {
             self.dropped_queue_full + self.dropped_rejected + self.dropped_failed + self.dropped_shutdown + self.dropped_oom + self.dropped_partial
+        }
+        /// The sum of the log records' dropped counts.
+        pub fn logs_dropped(&self) -> u64 {
+            self.logs_dropped_queue_full + self.logs_dropped_rejected + self.logs_dropped_failed + self.logs_dropped_shutdown + self.logs_dropped_oom + self.logs_dropped_partial
         }
     }
 
@@ -2487,6 +2523,15 @@ pub mod otlp {
             export_duration: Duration::from_nanos(s.export_duration_ns),
             export_thread_cpu: Duration::from_nanos(s.export_thread_cpu_ns),
             dropped_partial: s.dropped_partial,
+            logs_handed: s.logs_handed,
+            logs_exported: s.logs_exported,
+            logs_dropped_queue_full: s.logs_dropped_queue_full,
+            logs_dropped_rejected: s.logs_dropped_rejected,
+            logs_dropped_failed: s.logs_dropped_failed,
+            logs_dropped_shutdown: s.logs_dropped_shutdown,
+            logs_dropped_oom: s.logs_dropped_oom,
+            logs_dropped_partial: s.logs_dropped_partial,
+            logs_queue_length: s.logs_queue_length,
         }
     }
 

@@ -530,6 +530,7 @@ extern "C" {
     pub fn sonde_log_level_parse(s: *const c_char, len: usize, out: *mut c_int) -> c_int;
     pub fn sonde_log_sink_opts_init(o: *mut sonde_log_sink_opts);
     pub fn sonde_log_sink_stdout(o: *const sonde_log_sink_opts) -> *mut sonde_log_sink;
+    pub fn sonde_otlp_log_sink(o: *const sonde_log_sink_opts) -> *mut sonde_log_sink;
     pub fn sonde_log_sink_stderr(o: *const sonde_log_sink_opts) -> *mut sonde_log_sink;
     pub fn sonde_log_sink_file(path: *const c_char, o: *const sonde_log_sink_opts) -> *mut sonde_log_sink;
     pub fn sonde_log_sink_free(s: *mut sonde_log_sink);

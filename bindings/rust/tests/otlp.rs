@@ -411,3 +411,86 @@ fn from_environment_alone() {
     assert_eq!(m["x-env"], "1");
     assert_eq!(m["content-type"], "application/json");
 }
+
+/// Records of a Rust logger through `Sink::otlp`, decoded with
+/// OpenTelemetry's definitions: body, severity, typed attributes, the trace
+/// context of the call, the logger's service as the scope.
+#[test]
+fn log_sink() {
+    let _g = lock();
+    let Some(node) = decoder() else { return };
+    let r = Receiver::start(node, "200");
+    let _stop = Stop;
+    let logs_url = r.url.replace("/v1/traces", "/v1/logs");
+    Options::new()
+        .endpoint(&r.url)
+        .logs_endpoint(&logs_url)
+        .protocol(Protocol::Protobuf)
+        .compression(Compression::None)
+        .schedule_delay(Duration::from_millis(50))
+        .start()
+        .unwrap();
+    let sink = sonde::Sink::otlp(&sonde::SinkOpts::default()).unwrap();
+    let log = sonde::Logger::new("rust-logs", &sonde::LoggerOpts { level: Some(sonde::Level::Info), sinks: &[&sink], ..Default::default() }).unwrap();
+    let (trace_id, span_id) = {
+        let mut sp = Span::start("req");
+        let ids = (sp.context().trace_id_hex(), sp.context().span_id_hex());
+        log.info("paid", &[("amount", 42i64.into()), ("user", "u1".into()), ("ms", 1.5f64.into()), ("ok", true.into())]);
+        sp.end();
+        ids
+    };
+    log.warn("outside", &[]);
+    log.debug("below the level", &[]);
+    sonde::log_flush().unwrap();
+    otlp::flush(Duration::from_secs(5)).unwrap();
+    let st = otlp::stats();
+    // the two calls at or above Info (and the span's own line when this
+    // logger is the default one)
+    assert!(st.logs_handed >= 2 && st.logs_exported == st.logs_handed && st.logs_dropped() == 0, "{st:?}");
+    let logs: Vec<PathBuf> = r.bodies().into_iter().enumerate().filter(|(i, _)| r.meta(*i).get("path").map(String::as_str) == Some("/v1/logs")).map(|(_, p)| p).collect();
+    assert!(!logs.is_empty(), "no request on /v1/logs");
+    let out = Command::new(&r.node).arg(repo().join("tests/otlp/otlp_decode.js")).args(["logs", "--many"]).args(&logs).output().unwrap();
+    assert!(out.status.success(), "otlp_decode.js: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    // (request, scope, record) -> fields; scope names seen
+    let mut recs: HashMap<(String, String, String), HashMap<String, String>> = HashMap::new();
+    let mut scopes = Vec::new();
+    let mut req = String::new();
+    for l in text.lines() {
+        if let Some(q) = l.strip_prefix("== ") {
+            req = q.to_owned();
+            continue;
+        }
+        let (path, value) = l.split_once('=').unwrap_or((l, ""));
+        let Some(rest) = path.strip_prefix("resourceLogs.").and_then(|p| p.split_once(".scopeLogs.")).map(|(_, p)| p) else { continue };
+        let (si, rest) = rest.split_once('.').unwrap();
+        if rest == "scope.name" {
+            scopes.push(value.to_owned());
+        } else if let Some(rec) = rest.strip_prefix("logRecords.") {
+            let (n, field) = rec.split_once('.').unwrap();
+            recs.entry((req.clone(), si.to_owned(), n.to_owned())).or_default().insert(field.to_owned(), value.to_owned());
+        }
+    }
+    let by_body: HashMap<String, HashMap<String, String>> = recs.into_values().map(|f| (f.get("body.stringValue").cloned().unwrap_or_default(), f)).collect();
+    assert!(scopes.iter().any(|s| s == "rust-logs"), "scopes {scopes:?}");
+    assert!(!by_body.contains_key("below the level"), "{by_body:?}");
+    let paid = by_body.get("paid").unwrap_or_else(|| panic!("no paid record: {text}"));
+    for (k, want) in [
+        ("severityNumber", "9"),
+        ("severityText", "INFO"),
+        ("traceId", trace_id.as_str()),
+        ("spanId", span_id.as_str()),
+        ("attributes[amount].intValue", "42"),
+        ("attributes[user].stringValue", "u1"),
+        ("attributes[ms].doubleValue", "1.5"),
+        ("attributes[ok].boolValue", "true"),
+    ] {
+        assert_eq!(paid.get(k).map(String::as_str), Some(want), "paid.{k}: {paid:?}");
+    }
+    let outside = by_body.get("outside").unwrap_or_else(|| panic!("no outside record: {text}"));
+    assert_eq!(outside.get("severityNumber").map(String::as_str), Some("13"));
+    assert_eq!(outside.get("severityText").map(String::as_str), Some("WARN"));
+    assert_eq!(outside.get("traceId"), None, "{outside:?}");
+    drop(log);
+    drop(sink);
+}
