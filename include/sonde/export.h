@@ -139,7 +139,10 @@ SONDE_API SONDE_WUR int sonde_otlp_flush(int timeout_ms);
 /* Stops taking spans and log records, exports what is queued for at most
  * timeout_ms (<= 0: none is sent), cutting a request or a retry wait short
  * at that deadline, drops (and counts as shutdown) what is left, joins the
- * threads and frees the queues. Returns SONDE_OK, SONDE_ETIMEDOUT (the
+ * threads and frees the log queue. The span queue's ring (16 bytes a
+ * slot, a power of two at least max_queue_size) is kept for the next start
+ * (a span ending during the shutdown may still read it); a start with a
+ * bigger queue makes a new one and keeps the old. Returns SONDE_OK, SONDE_ETIMEDOUT (the
  * deadline dropped spans or records), SONDE_ESTATE when not running. Bounded: returns within
  * timeout_ms plus name resolution of one request (give a numeric address
  * to bound that too) plus a few ms. */

@@ -51,6 +51,7 @@
 #define sonde__fetch_add_acqrel(p, v) atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
 #define sonde__fetch_sub_acqrel(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_acq_rel)
 #define sonde__exchange_acqrel(p, v) atomic_exchange_explicit((p), (v), memory_order_acq_rel)
+#define sonde__fetch_or_seq_cst(p, v) atomic_fetch_or_explicit((p), (v), memory_order_seq_cst)
 #define sonde__fetch_or_relaxed(p, v) atomic_fetch_or_explicit((p), (v), memory_order_relaxed)
 #define sonde__fetch_and_relaxed(p, v) atomic_fetch_and_explicit((p), (v), memory_order_relaxed)
 #define sonde__cas_strong_acquire(p, expp, v)                                           \

@@ -6,14 +6,22 @@
  * sequence number; a producer claims a position with one CAS on the tail
  * and publishes the cell with a release store of its sequence), one
  * consumer (the export thread). A producer never waits: a full ring drops
- * the span. Its size is exactly max_queue_size (positions are 64-bit and
- * taken modulo the size).
+ * the span. The cells are a power of two (an index is a mask, not a
+ * division), the bound is exactly max_queue_size: the consumer, taking
+ * position p, grants position p + max_queue_size (stores that position
+ * into its cell's sequence); a producer may fill a cell only when its
+ * sequence equals the producer's position.
  *
- * Lifetime: a span's end may race the shutdown that frees the ring, so
- * on_end counts itself in `active` (seq_cst) and checks `accepting`
- * (seq_cst) after; the shutdown clears `accepting`, then waits for
- * `active` to drain before it touches the ring (producers never block, so
- * that wait is short).
+ * Lifetime: the only shared RMW a producer makes is the CAS on the tail.
+ * Its top bit says closed: shutdown sets it (one fetch-or), after which no
+ * position can be claimed, then waits for the positions claimed before to
+ * be published (producers never block between the claim and the publish,
+ * so that wait is short). A late producer may still read the ring (the
+ * tail, then the ring, then a cell, then its CAS fails), so a ring is
+ * never freed: a restart reuses it, or keeps it on the retired list when
+ * it needs a bigger one (a few KiB at the default size; at most twice the
+ * largest queue ever asked for). Positions only grow across restarts, so
+ * a CAS from before a shutdown can never succeed after it.
  *
  * The lock (mu) guards the threads' schedule (stop, flush requests, the
  * deadlines) and the condition variables; it is never held during I/O or
@@ -56,6 +64,14 @@ typedef struct cell {
 	sonde__span_data *d;
 } cell;
 
+typedef struct ring {
+	uint64_t mask;      /* cells - 1 */
+	struct ring *older; /* retired before this one: kept, never freed */
+	cell cells[];
+} ring;
+
+#define CLOSED (UINT64_C(1) << 63) /* in the tail: no more claims */
+
 /* Where and how one signal is sent. */
 typedef struct dest {
 	char *host, *path;
@@ -77,14 +93,16 @@ typedef struct config {
 static struct {
 	/* producers (the consumer's head on its own cache line: it moves at
 	 * every record taken, and the callers' line must not move with it) */
-	_Atomic int accepting;
-	_Atomic int64_t active;
-	_Atomic uint64_t tail;
+	_Atomic uint64_t tail; /* the next position; CLOSED: not accepting */
+	_Atomic(ring *) ring;  /* published before the tail that opens it */
+	/* read by producers after their claim, so atomic (relaxed: one that
+	 * raced a restart reads either value, and only to wake the thread) */
+	_Atomic uint64_t wake_mask;              /* a power of two minus one, at most the batch */
+	_Atomic uint64_t base;                   /* the position this start opened at */
+	_Atomic int restart;                     /* a forked child: start the threads again */
 	SONDE__ALIGNED_CL _Atomic uint64_t head; /* written by the consumer only */
-	SONDE__ALIGNED_CL cell *cells;
-	uint64_t cap;
+	uint64_t cap;                            /* max_queue_size: the grant's distance */
 	uint64_t batch;
-	_Atomic int restart; /* a forked child: start the threads again */
 
 	/* the schedule, under mu; one export thread per signal (SP spans, LG
 	 * log records: a collector that fails one signal never delays the
@@ -124,9 +142,10 @@ static struct {
 	/* self-metrics */
 	_Atomic uint64_t dropped_full, exported, rejected, failed, shutdown_dropped, oom;
 	_Atomic uint64_t partial; /* 2xx, and the collector said it kept not all */
-	_Atomic uint64_t requests, failures, duration_ns, base_tail;
+	_Atomic uint64_t requests, failures, duration_ns;
 	_Atomic uint64_t cpu_ns[2];
 } G = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .tail = CLOSED,
        .wake = {PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER},
        .done = PTHREAD_COND_INITIALIZER};
 
@@ -139,91 +158,142 @@ static int64_t mono(void)
 
 /* ==== the queue ============================================================ */
 
-static bool queue_push(sonde__span_data *d)
+enum { PUSHED, FULL, SHUT };
+
+static int queue_push(sonde__span_data *d)
 {
-	uint64_t pos = sonde__load_relaxed(&G.tail);
+	/* acquire: the ring published before the tail that opened it */
+	uint64_t pos = sonde__load_acquire(&G.tail), seq;
 	cell *c;
 
 	for (;;) {
-		uint64_t seq;
-		c = &G.cells[pos % G.cap];
-		/* acquire: the consumer's release of this cell (it took the
+		ring *r;
+		if (pos & CLOSED)
+			return SHUT;
+		r = sonde__load_acquire(&G.ring);
+		c = &r->cells[pos & r->mask];
+		/* acquire: the consumer's grant of this cell (it took the
 		 * previous occupant) */
 		seq = sonde__load_acquire(&c->seq);
 		if (seq == pos) {
+			/* fails when the tail moved: another claim, a shutdown, a
+			 * restart (which never reopens at an old position) */
 			if (sonde__cas_weak(&G.tail, &pos, pos + 1))
 				break;
+			pos = sonde__load_acquire(&G.tail);
 		} else if ((int64_t)(seq - pos) < 0) {
-			return false; /* full */
+			return FULL; /* not granted yet: max_queue_size queued */
 		} else {
-			pos = sonde__load_relaxed(&G.tail);
+			pos = sonde__load_acquire(&G.tail);
 		}
 	}
 	c->d = d;
 	/* release: the record before the cell's new sequence */
 	sonde__store_release(&c->seq, pos + 1);
-	/* a batch's worth more since the last wake-up: wake the thread early
-	 * (every batch-th position, not the queue length: reading the head
-	 * would pull the consumer's cache line to every caller) */
-	if ((pos + 1) % G.batch == 0)
+	/* about a batch more since the last wake-up: wake the thread early
+	 * (every wake_mask + 1 positions from the start, not the queue
+	 * length: reading the head would pull the consumer's cache line to
+	 * every caller) */
+	if (((pos + 1 - sonde__load_relaxed(&G.base)) & sonde__load_relaxed(&G.wake_mask)) == 0)
 		pthread_cond_signal(&G.wake[SP]);
-	return true;
+	return PUSHED;
 }
 
 /* The consumer: the next record, or NULL when the ring is empty (or the
  * next cell is claimed but not yet published). */
 static sonde__span_data *queue_pop(void)
 {
-	uint64_t pos = sonde__load_relaxed(&G.head);
-	cell *c = &G.cells[pos % G.cap];
+	ring *r = sonde__load_relaxed(&G.ring); /* the consumer's own */
+	uint64_t pos = sonde__load_relaxed(&G.head), g = pos + G.cap;
+	cell *c = &r->cells[pos & r->mask];
 	sonde__span_data *d;
 
 	/* acquire: pairs with the producer's release */
 	if (sonde__load_acquire(&c->seq) != pos + 1)
 		return NULL;
 	d = c->d;
-	c->d = NULL;
-	/* release: the cell is free for position pos + cap */
-	sonde__store_release(&c->seq, pos + G.cap);
+	/* release: grants position pos + cap (its cell's previous occupant,
+	 * at most this one, is taken) */
+	sonde__store_release(&r->cells[g & r->mask].seq, g);
 	sonde__store_release(&G.head, pos + 1);
 	return d;
 }
 
 static uint64_t queue_len(void)
 {
-	uint64_t t = sonde__load_acquire(&G.tail), h = sonde__load_acquire(&G.head);
+	uint64_t t = sonde__load_acquire(&G.tail) & ~CLOSED, h = sonde__load_acquire(&G.head);
 	return t > h ? t - h : 0;
+}
+
+/* A ring of at least 2 and cap cells, a power of two: the current one
+ * when it is big enough; else a new one, the old kept on its list (a late
+ * producer may read it). Only start calls it, with no producer able to
+ * claim (the tail is closed). */
+static bool ring_reserve(uint64_t cap)
+{
+	ring *old = sonde__load_relaxed(&G.ring), *r;
+	uint64_t n = 2;
+
+	while (n < cap)
+		n *= 2;
+	if (old && old->mask + 1 >= n)
+		return true;
+	r = sonde__calloc(1, sizeof(ring) + n * sizeof(cell));
+	if (!r)
+		return false;
+	r->mask = n - 1;
+	r->older = old;
+	/* release: its cells (seeded next, before the tail opens) */
+	sonde__store_release(&G.ring, r);
+	return true;
+}
+
+/* The ring's cells from position p on, as a start at p leaves them: the
+ * first cap positions granted, the rest not yet (a full ring to their
+ * producers). */
+static void ring_seed(ring *r, uint64_t p, uint64_t cap)
+{
+	uint64_t k, n = r->mask + 1;
+
+	for (k = 0; k < n; k++) {
+		r->cells[(p + k) & r->mask].d = NULL;
+		sonde__store_relaxed(&r->cells[(p + k) & r->mask].seq, k < cap ? p + k : p + k - n);
+	}
 }
 
 static bool start_threads(void);
 static bool start_thread(int sig);
 
-/* A forked child's first span or log record starts its export threads. */
-static void maybe_restart(void)
+/* The slow part of maybe_restart (out of line: on_end stays small). */
+static __attribute__((noinline)) void restart_threads(void)
 {
-	if (sonde__load_relaxed(&G.restart)) {
-		int one = 1;
-		if (sonde__cas_strong_acqrel(&G.restart, &one, 0) && !start_threads())
-			sonde__store_relaxed(&G.restart, 1); /* try again at the next one */
-	}
+	int one = 1;
+
+	if (sonde__cas_strong_acqrel(&G.restart, &one, 0) && !start_threads())
+		sonde__store_relaxed(&G.restart, 1); /* try again at the next one */
+}
+
+/* A forked child's first span or log record starts its export threads. */
+static inline void maybe_restart(void)
+{
+	if (SONDE_UNLIKELY(sonde__load_relaxed(&G.restart)))
+		restart_threads();
 }
 
 static void on_end(sonde__span_data *d, void *arg)
 {
+	int rc;
+
 	(void)arg;
-	sonde__fetch_add_seq_cst(&G.active, 1);
-	if (!sonde__load_seq_cst(&G.accepting)) {
-		/* a span that raced the shutdown: never handed over */
-		sonde__fetch_sub_seq_cst(&G.active, 1);
-		sonde__span_data_free(d);
-		return;
-	}
 	maybe_restart();
-	if (!queue_push(d)) {
+	rc = queue_push(d);
+	if (SONDE_LIKELY(rc == PUSHED))
+		return;
+	/* full: counted; shut: a span that raced the shutdown, never handed
+	 * over (as one that ended after it) */
+	if (rc == FULL)
 		sonde__fetch_add_relaxed(&G.dropped_full, 1);
-		sonde__span_data_free(d);
-	}
-	sonde__fetch_sub_seq_cst(&G.active, 1);
+	sonde__span_data_free(d);
 }
 
 static const sonde__span_processor processor = {on_end, NULL};
@@ -746,7 +816,8 @@ static void stats_reset(void)
 
 static void fork_child(void)
 {
-	uint64_t h, t;
+	uint64_t h, t, closed;
+	ring *r;
 
 	pthread_mutex_init(&G.mu, NULL);
 	pthread_cond_init(&G.wake[SP], NULL);
@@ -754,26 +825,27 @@ static void fork_child(void)
 	pthread_cond_init(&G.done, NULL);
 	if (!G.running)
 		return;
-	/* the parent's queued spans are the parent's: discarded here */
-	t = sonde__load_relaxed(&G.tail);
+	/* the parent's queued spans are the parent's: discarded here (a
+	 * cell a parent's thread had claimed but not published is skipped) */
+	r = sonde__load_relaxed(&G.ring);
+	closed = sonde__load_relaxed(&G.tail) & CLOSED;
+	t = sonde__load_relaxed(&G.tail) & ~CLOSED;
 	for (h = sonde__load_relaxed(&G.head); h < t; h++) {
-		cell *c = &G.cells[h % G.cap];
+		cell *c = &r->cells[h & r->mask];
 		if (sonde__load_relaxed(&c->seq) == h + 1)
 			sonde__span_data_free(c->d);
-		c->d = NULL;
 	}
-	for (h = 0; h < G.cap; h++)
-		sonde__store_relaxed(&G.cells[h].seq, h);
-	sonde__store_relaxed(&G.tail, 0);
-	sonde__store_relaxed(&G.head, 0);
-	sonde__store_relaxed(&G.active, 0);
-	G.flush_target = G.consumed_upto = 0;
+	/* open again past every position the parent used */
+	sonde__store_relaxed(&G.base, t + 1);
+	ring_seed(r, t + 1, G.cap);
+	sonde__store_relaxed(&G.head, t + 1);
+	sonde__store_relaxed(&G.tail, (t + 1) | closed);
+	G.flush_target = G.consumed_upto = t + 1;
 	/* the parent's log chunks too */
 	logs_drain(false);
 	sonde__store_relaxed(&G.lactive, 0);
 	sonde__store_relaxed(&G.lsubmitted, 0);
 	G.ldone = G.lflush_target = 0;
-	sonde__store_relaxed(&G.base_tail, 0);
 	stats_reset();
 	G.thread_alive[SP] = G.thread_alive[LG] = false;
 	G.client_stale[SP] = G.client_stale[LG] = true;
@@ -1119,7 +1191,7 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 	sonde_otlp_options opt;
 	sonde__otel_config env;
 	int rc = SONDE_OK, r;
-	uint64_t i;
+	uint64_t base;
 	char why[256] = "";
 
 	if (o) {
@@ -1166,13 +1238,17 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 	}
 	G.cap = (uint64_t)G.cfg.queue_size;
 	G.batch = (uint64_t)G.cfg.batch_size;
-	G.cells = sonde__calloc(G.cap, sizeof(cell));
-	if (!G.cells)
+	for (base = 1; base * 2 <= G.batch; base *= 2)
+		;
+	sonde__store_relaxed(&G.wake_mask, base - 1);
+	if (!ring_reserve(G.cap))
 		goto oom;
-	for (i = 0; i < G.cap; i++)
-		sonde__init_unshared(&G.cells[i].seq, i);
-	sonde__store_relaxed(&G.tail, 0);
-	sonde__store_relaxed(&G.head, 0);
+	/* past every position claimed before (a CAS read before the last
+	 * shutdown must fail) */
+	base = (sonde__load_relaxed(&G.tail) & ~CLOSED) + 1;
+	sonde__store_relaxed(&G.base, base);
+	ring_seed(sonde__load_relaxed(&G.ring), base, G.cap);
+	sonde__store_relaxed(&G.head, base);
 	sonde__store_relaxed(&G.lstack, NULL);
 	sonde__store_relaxed(&G.lqueued, 0);
 	sonde__store_relaxed(&G.lsubmitted, 0);
@@ -1183,23 +1259,22 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 	sonde__store_relaxed(&G.restart, 0);
 	G.stop = false;
 	G.client_stale[SP] = G.client_stale[LG] = false;
-	G.flush_target = G.consumed_upto = 0;
+	G.flush_target = G.consumed_upto = base;
 	pthread_once(&metrics_once, register_metrics);
 	sonde__fork_register(&fork_hooks);
 	if (!start_threads()) {
 		sonde__http_client_free(G.client);
 		sonde__http_client_free(G.lclient);
 		G.client = G.lclient = NULL;
-		sonde__free(G.cells, G.cap * sizeof(cell));
-		G.cells = NULL;
 		config_free(&G.cfg);
 		return sonde__fail(SONDE_EIO, "sonde_otlp_start: pthread_create failed");
 	}
 	G.running = true;
-	if (G.cfg.traces) {
-		sonde__store_seq_cst(&G.accepting, 1);
+	/* release: the seeded ring (and its pointer) before the tail that
+	 * opens it (spans not exported: it stays closed, at the new base) */
+	sonde__store_release(&G.tail, base | (G.cfg.traces ? 0 : CLOSED));
+	if (G.cfg.traces)
 		sonde__trace_set_processor(&processor);
-	}
 	if (G.cfg.logs)
 		sonde__store_seq_cst(&G.laccepting, 1);
 	pthread_once(&atexit_once, register_atexit);
@@ -1230,7 +1305,7 @@ int sonde_otlp_flush(int timeout_ms)
 	if (!G.running)
 		return sonde__fail(SONDE_ESTATE, "sonde_otlp_flush: the exporter is not running");
 	pthread_mutex_lock(&G.mu);
-	target = sonde__load_acquire(&G.tail);
+	target = sonde__load_acquire(&G.tail) & ~CLOSED;
 	if (target > G.flush_target)
 		G.flush_target = target;
 	ltarget = sonde__load_acquire(&G.lsubmitted);
@@ -1261,16 +1336,24 @@ int sonde_otlp_flush(int timeout_ms)
 int sonde_otlp_shutdown(int timeout_ms)
 {
 	sonde__span_data *d;
-	uint64_t left = 0, lleft;
+	uint64_t left = 0, lleft, end, h;
+	ring *r;
 
 	if (!G.running)
 		return sonde__fail(SONDE_ESTATE,
 		                   "sonde_otlp_shutdown: the exporter is not running");
 	/* no new span: the processor goes, then the producers in flight */
 	sonde__trace_set_processor(NULL);
-	sonde__store_seq_cst(&G.accepting, 0);
+	end = sonde__fetch_or_seq_cst(&G.tail, CLOSED) & ~CLOSED;
 	sonde__store_seq_cst(&G.laccepting, 0);
-	while (sonde__load_seq_cst(&G.active) != 0 || sonde__load_seq_cst(&G.lactive) != 0)
+	/* every position claimed before the close published: a claimed cell
+	 * holds its position until then (after, the record's, or a grant
+	 * past it once the thread took it) */
+	r = sonde__load_relaxed(&G.ring);
+	for (h = sonde__load_acquire(&G.head); r && h < end; h++)
+		while (sonde__load_acquire(&r->cells[h & r->mask].seq) == h)
+			sched_yield();
+	while (sonde__load_seq_cst(&G.lactive) != 0)
 		sched_yield();
 	pthread_mutex_lock(&G.mu);
 	G.stop = true;
@@ -1286,8 +1369,6 @@ int sonde_otlp_shutdown(int timeout_ms)
 	}
 	sonde__fetch_add_relaxed(&G.shutdown_dropped, left);
 	lleft = logs_drain(true);
-	sonde__free(G.cells, G.cap * sizeof(cell));
-	G.cells = NULL;
 	sonde__http_client_free(G.client);
 	sonde__http_client_free(G.lclient);
 	G.client = G.lclient = NULL;
@@ -1321,8 +1402,9 @@ void sonde_otlp_get_stats(sonde_otlp_stats *out)
 	s.export_duration_ns = sonde__load_relaxed(&G.duration_ns);
 	s.export_thread_cpu_ns =
 	        sonde__load_relaxed(&G.cpu_ns[SP]) + sonde__load_relaxed(&G.cpu_ns[LG]);
-	s.queue_length = G.cells ? queue_len() : 0;
-	s.spans_ended = sonde__load_relaxed(&G.tail) + s.dropped_queue_full;
+	s.queue_length = sonde__load_relaxed(&G.ring) ? queue_len() : 0;
+	s.spans_ended = (sonde__load_relaxed(&G.tail) & ~CLOSED) - sonde__load_relaxed(&G.base) +
+	                s.dropped_queue_full;
 	s.logs_handed = sonde__load_relaxed(&G.l_handed);
 	s.logs_exported = sonde__load_relaxed(&G.l_exported);
 	s.logs_dropped_queue_full = sonde__load_relaxed(&G.l_full);

@@ -192,7 +192,10 @@ static struct {
 	 * cell's record (prefetch_spare); owned through seq as before */
 	_Atomic(sonde__span_data *) d;
 } pool_cell[POOL_CAP];
-static _Atomic uint64_t pool_head, pool_tail;
+/* each on its own line: the callers take at the head while the export
+ * thread gives at the tail, one CAS each per span */
+static SONDE__ALIGNED_CL _Atomic uint64_t pool_head;
+static SONDE__ALIGNED_CL _Atomic uint64_t pool_tail;
 
 /* The spare the next new record most likely takes (the next cell's,
  * peeked at without owning it: maybe NULL, maybe taken or freed meanwhile,

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -579,6 +580,51 @@ TEST_TIMEOUT(otlp_export_queue_overflow, 60)
 	check_accounting(&r, 500, false);
 }
 
+/* The queue holds exactly max_queue_size spans, whatever the size (the
+ * ring's cells are a power of two, the bound is not), and again after a
+ * restart with a smaller queue (the ring reused) and a bigger one (a new
+ * ring). Batches of one: the thread takes the first span and waits on the
+ * receiver's slow answer, so the queue behind it fills exactly. */
+TEST_TIMEOUT(otlp_export_queue_bound_exact_across_restarts, 60)
+{
+	static const int caps[] = {10, 5, 40, 3};
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		sonde_otlp_options o;
+		sonde_otlp_stats s;
+		uint64_t cap = (uint64_t)caps[i], n = cap * 3 + 1;
+		receiver r;
+		int64_t until;
+		receiver_start(&r, "slow1500,200");
+		o = opts(r.url);
+		o.max_queue_size = caps[i];
+		o.max_export_batch_size = 1;
+		o.export_timeout_ms = 10000;
+		ASSERT_OK(sonde_otlp_start(&o));
+		end_spans(1, "first");
+		until = sonde_now_mono_ns() + 5000 * 1000000LL;
+		while (receiver_requests(&r) < 1 && sonde_now_mono_ns() < until)
+			usleep(1000);
+		ASSERT_EQ_INT(receiver_requests(&r), 1); /* the thread waits on it */
+		end_spans((int)n, "bound");
+		s = stats();
+		ASSERT_EQ_U64(s.queue_length, cap);
+		ASSERT_EQ_U64(s.dropped_queue_full, n - cap);
+		ASSERT_EQ_U64(s.spans_ended, n + 1);
+		ASSERT_OK(sonde_otlp_shutdown(10000));
+		s = stats();
+		ASSERT_EQ_U64(s.spans_exported, cap + 1);
+		ASSERT_EQ_U64(s.spans_exported + dropped(&s), n + 1);
+		ASSERT_EQ_U64(s.queue_length, 0);
+		/* ended after the shutdown: not recorded, nothing queued */
+		end_spans(5, "after");
+		ASSERT_EQ_U64(stats().queue_length, 0);
+		ASSERT_EQ_U64(stats().spans_ended, n + 1);
+		receiver_stop(&r);
+		ASSERT_EQ_U64(receiver_spans(&r, false, NULL), cap + 1);
+	}
+}
+
 /* OTEL_* variables configure it; invalid values: a message, the default. */
 TEST_TIMEOUT(otlp_export_env_config, 60)
 {
@@ -705,4 +751,58 @@ TEST_TIMEOUT(otlp_export_fork, 60)
 	ASSERT_CONTAINS(all, line);
 	free(all);
 #endif
+}
+
+/* Threads end spans without pause while the exporter is started and shut
+ * down again and again (each start with another queue size: the ring
+ * reused, or grown with the old one retired). A span that races a
+ * shutdown is never handed over; every one that was is exported or
+ * dropped, counted, and nothing leaks (ASan) or races (TSan). */
+static _Atomic int churn_stop;
+
+static void *churn_thread(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&churn_stop))
+		end_spans(8, "churn");
+	return NULL;
+}
+
+TEST_TIMEOUT(otlp_export_spans_race_restarts, 120)
+{
+	static const int caps[] = {64, 8, 300, 2, 2048, 100};
+	pthread_t th[3];
+	receiver r;
+	uint64_t requests = 0;
+	int i;
+
+	receiver_start(&r, "200");
+	atomic_store(&churn_stop, 0);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ_INT(pthread_create(&th[i], NULL, churn_thread, NULL), 0);
+	for (i = 0; i < 18; i++) {
+		sonde_otlp_options o = opts(r.url);
+		sonde_otlp_stats s;
+		o.max_queue_size = caps[i % 6];
+		o.max_export_batch_size = caps[i % 6] < 16 ? caps[i % 6] : 16;
+		o.schedule_delay_ms = 5;
+		ASSERT_OK(sonde_otlp_start(&o));
+		usleep(20000);
+		/* the deadline covers the receiver; a span can still be queued
+		 * only when it is not met */
+		if (sonde_otlp_shutdown(10000) != SONDE_OK)
+			FAIL("shutdown: %s", sonde_last_error());
+		s = stats();
+		ASSERT_EQ_U64(s.queue_length, 0);
+		ASSERT_EQ_U64(s.spans_exported + dropped(&s), s.spans_ended);
+		ASSERT_TRUE(s.spans_ended > 0);
+		ASSERT_EQ_U64(s.export_failures, 0);
+		requests += s.export_requests;
+	}
+	atomic_store(&churn_stop, 1);
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	receiver_stop(&r);
+	/* (too many spans for the decoding checker: the requests are counted) */
+	ASSERT_EQ_U64((uint64_t)receiver_requests(&r), requests);
 }
