@@ -378,6 +378,14 @@ static bool sampled_out(const sonde_logger *l, const sonde_log_site *site)
  * and its saved registers are not the fast path's: each store to the
  * stack waits in the store buffer behind the record's stores, and those
  * wait for the ring's lines when the backend runs on another core. */
+/* The consumer already has the block of the thread's scope at generation
+ * gen (even: no push or pop under way), sent since the resync count
+ * resync: a record may name the scope with one slot. */
+static inline bool scope_block_sent(const sonde__log_ring *r, uint64_t gen, uint64_t resync)
+{
+	return !(gen & 1u) && r->scope_sent == gen && r->scope_sent_resync == resync;
+}
+
 static __attribute__((noinline)) void emit_general(sonde_logger *l, const sonde_log_site *site,
                                                    const sonde_log_value *vals)
 {
@@ -423,7 +431,7 @@ static __attribute__((noinline)) void emit_general(sonde_logger *l, const sonde_
 	if (SONDE_UNLIKELY(sc != NULL)) {
 		/* scope_sent is set only for a block that fits the copy's room */
 		resync = sonde__load_relaxed(&r->scope_resync);
-		same = !(gen & 1u) && r->scope_sent == gen && r->scope_sent_resync == resync;
+		same = scope_block_sent(r, gen, resync);
 	}
 	measure(&sh, r->cap / 4, site, vals, n, ctx, (tid[0] | tid[1]) != 0, sc, gen, same);
 	pos = sonde__ring_wpos_spsc(r);
@@ -494,8 +502,7 @@ static inline __attribute__((always_inline)) bool emit_fast(sonde__log_ring *r, 
 		uint64_t gen = sonde__log_tls_scope_gen;
 
 		sonde__signal_fence();
-		if ((gen & 1u) || r->scope_sent != gen ||
-		    r->scope_sent_resync != sonde__load_relaxed(&r->scope_resync) ||
+		if (!scope_block_sent(r, gen, sonde__load_relaxed(&r->scope_resync)) ||
 		    sonde__log_tls_scope == NULL) {
 			sonde__signal_fence();
 			r->in_push = 0;

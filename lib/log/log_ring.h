@@ -184,19 +184,15 @@ static inline uint8_t *sonde__ring_reserve_spsc(sonde__log_ring *r, uint64_t *po
  * it is reading. A hint only: it never faults, and changes no byte. */
 static inline void sonde__ring_prefetch_spsc(const sonde__log_ring *r, uint64_t pos)
 {
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 	/* only lines the consumer is done with, by the producer's last look
-	 * at rpos: a full ring's next lines are the ones it is reading */
+	 * at rpos: a full ring's next lines are the ones it is reading
+	 * (r->prefetchw is 0 where the CPU has no PREFETCHW) */
 	if (SONDE_LIKELY(r->prefetchw) && pos + 384 - r->rpos_cache <= r->cap) {
 		const uint8_t *a = r->data + ((pos + 256) & r->mask);
 		const uint8_t *b = r->data + ((pos + 320) & r->mask);
 		sonde__prefetchw(a);
 		sonde__prefetchw(b);
 	}
-#else
-	(void)r;
-	(void)pos;
-#endif
 }
 
 /* Producer only: publishes every record reserved and written up to pos. */
