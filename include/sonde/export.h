@@ -177,6 +177,11 @@ typedef struct sonde_otlp_stats {
 	uint64_t logs_dropped_oom;        /* could not be encoded */
 	uint64_t logs_dropped_partial;    /* rejected_log_records of a partial success */
 	uint64_t logs_queue_length;       /* now */
+	/* appended: the log records' share of export_requests,
+	 * export_failures and export_duration_ns (the spans': the rest) */
+	uint64_t logs_export_requests;
+	uint64_t logs_export_failures;
+	uint64_t logs_export_duration_ns;
 } sonde_otlp_stats;
 
 /* The exporter's self-metrics since it started (they survive its shutdown

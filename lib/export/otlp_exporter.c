@@ -142,7 +142,7 @@ static struct {
 	/* self-metrics */
 	_Atomic uint64_t dropped_full, exported, rejected, failed, shutdown_dropped, oom;
 	_Atomic uint64_t partial; /* 2xx, and the collector said it kept not all */
-	_Atomic uint64_t requests, failures, duration_ns;
+	_Atomic uint64_t requests[2], failures[2], duration_ns[2]; /* by signal */
 	_Atomic uint64_t cpu_ns[2];
 } G = {.mu = PTHREAD_MUTEX_INITIALIZER,
        .tail = CLOSED,
@@ -385,11 +385,11 @@ static outcome send_batch(int sig, const dest *c, sonde__http_client *client, co
 		t0 = mono();
 		rc = sonde__http_request(client, "POST", c->path, h, nh, body->data, body->len,
 		                         res);
-		sonde__fetch_add_relaxed(&G.duration_ns, (uint64_t)(mono() - t0));
-		sonde__fetch_add_relaxed(&G.requests, 1);
+		sonde__fetch_add_relaxed(&G.duration_ns[sig], (uint64_t)(mono() - t0));
+		sonde__fetch_add_relaxed(&G.requests[sig], 1);
 		if (rc == SONDE_OK && res->status >= 200 && res->status < 300)
 			return SENT;
-		sonde__fetch_add_relaxed(&G.failures, 1);
+		sonde__fetch_add_relaxed(&G.failures[sig], 1);
 		if (rc == SONDE_OK && !retryable_status(res->status))
 			return REJECTED;
 		if (rc != SONDE_OK)
@@ -799,9 +799,11 @@ static void stats_reset(void)
 	sonde__store_relaxed(&G.shutdown_dropped, 0);
 	sonde__store_relaxed(&G.oom, 0);
 	sonde__store_relaxed(&G.partial, 0);
-	sonde__store_relaxed(&G.requests, 0);
-	sonde__store_relaxed(&G.failures, 0);
-	sonde__store_relaxed(&G.duration_ns, 0);
+	for (int sig = SP; sig <= LG; sig++) {
+		sonde__store_relaxed(&G.requests[sig], 0);
+		sonde__store_relaxed(&G.failures[sig], 0);
+		sonde__store_relaxed(&G.duration_ns[sig], 0);
+	}
 	sonde__store_relaxed(&G.cpu_ns[SP], 0);
 	sonde__store_relaxed(&G.cpu_ns[LG], 0);
 	sonde__store_relaxed(&G.l_handed, 0);
@@ -1130,7 +1132,19 @@ static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
 
 static void register_metrics(void)
 {
-	static const char *const reason[] = {"reason"};
+	static const char *const reason[] = {"reason"}, *const signal[] = {"signal"};
+	static const char *const signals[] = {"traces", "logs"}; /* by SP, LG */
+	static const struct {
+		const char *name, *help;
+		_Atomic uint64_t *v;
+		bool seconds;
+	} reqs[] = {{"sonde_otlp_export_requests_total",
+	             "OTLP export requests sent, retries included, by signal.", G.requests, false},
+	            {"sonde_otlp_export_failures_total",
+	             "OTLP export requests that failed or were refused, by signal.", G.failures,
+	             false},
+	            {"sonde_otlp_export_seconds_total",
+	             "Time spent in OTLP export requests, by signal.", G.duration_ns, true}};
 	static const struct {
 		const char *reason;
 		_Atomic uint64_t *v;
@@ -1157,15 +1171,16 @@ static void register_metrics(void)
 		sonde__ignore(
 		        sonde_family_add_func(f, 1, &drops[i].reason, &len, read_u64, drops[i].v));
 	}
-	sonde__ignore(!sonde_counter_func_new(NULL, "sonde_otlp_export_requests_total",
-	                                      "OTLP export requests sent, retries included.",
-	                                      read_u64, &G.requests));
-	sonde__ignore(!sonde_counter_func_new(NULL, "sonde_otlp_export_failures_total",
-	                                      "OTLP export requests that failed or were refused.",
-	                                      read_u64, &G.failures));
-	sonde__ignore(!sonde_counter_func_new(NULL, "sonde_otlp_export_seconds_total",
-	                                      "Time spent in OTLP export requests.", read_seconds,
-	                                      &G.duration_ns));
+	/* the requests by signal: a collector may refuse one and take the other */
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		f = sonde_counter_family_new(NULL, reqs[i].name, reqs[i].help, 1, signal);
+		for (int sig = SP; f && sig <= LG; sig++) {
+			size_t len = strlen(signals[sig]);
+			sonde__ignore(sonde_family_add_func(
+			        f, 1, &signals[sig], &len,
+			        reqs[i].seconds ? read_seconds : read_u64, &reqs[i].v[sig]));
+		}
+	}
 	sonde__ignore(!sonde_gauge_func_new(NULL, "sonde_otlp_queue_length",
 	                                    "Spans waiting in the export queue.", read_queue,
 	                                    NULL));
@@ -1397,9 +1412,12 @@ void sonde_otlp_get_stats(sonde_otlp_stats *out)
 	s.dropped_shutdown = sonde__load_relaxed(&G.shutdown_dropped);
 	s.dropped_oom = sonde__load_relaxed(&G.oom);
 	s.dropped_partial = sonde__load_relaxed(&G.partial);
-	s.export_requests = sonde__load_relaxed(&G.requests);
-	s.export_failures = sonde__load_relaxed(&G.failures);
-	s.export_duration_ns = sonde__load_relaxed(&G.duration_ns);
+	s.logs_export_requests = sonde__load_relaxed(&G.requests[LG]);
+	s.logs_export_failures = sonde__load_relaxed(&G.failures[LG]);
+	s.logs_export_duration_ns = sonde__load_relaxed(&G.duration_ns[LG]);
+	s.export_requests = sonde__load_relaxed(&G.requests[SP]) + s.logs_export_requests;
+	s.export_failures = sonde__load_relaxed(&G.failures[SP]) + s.logs_export_failures;
+	s.export_duration_ns = sonde__load_relaxed(&G.duration_ns[SP]) + s.logs_export_duration_ns;
 	s.export_thread_cpu_ns =
 	        sonde__load_relaxed(&G.cpu_ns[SP]) + sonde__load_relaxed(&G.cpu_ns[LG]);
 	s.queue_length = sonde__load_relaxed(&G.ring) ? queue_len() : 0;

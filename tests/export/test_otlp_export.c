@@ -307,9 +307,11 @@ TEST_TIMEOUT(otlp_export_normal, 60)
 		ASSERT_CONTAINS(b.data, "sonde_otlp_spans_exported_total 250\n");
 		ASSERT_CONTAINS(b.data,
 		                "sonde_otlp_spans_dropped_total{reason=\"queue_full\"} 0\n");
-		ASSERT_CONTAINS(b.data, "sonde_otlp_export_failures_total 0\n");
+		ASSERT_CONTAINS(b.data, "sonde_otlp_export_failures_total{signal=\"traces\"} 0\n");
 		ASSERT_CONTAINS(b.data, "sonde_otlp_queue_length 0\n");
-		snprintf(want, sizeof(want), "sonde_otlp_export_requests_total %llu\n",
+		ASSERT_EQ_U64(s.logs_export_requests, 0);
+		snprintf(want, sizeof(want),
+		         "sonde_otlp_export_requests_total{signal=\"traces\"} %llu\n",
 		         (unsigned long long)s.export_requests);
 		ASSERT_CONTAINS(b.data, want);
 		sonde_buf_destroy(&b);

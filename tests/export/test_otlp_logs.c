@@ -827,6 +827,27 @@ TEST_TIMEOUT(otlp_logs_independent_of_a_dead_traces_endpoint, 60)
 		usleep(10000);
 	ASSERT_EQ_U64(lstats().logs_exported, 30);
 	ASSERT_TRUE(sonde_now_mono_ns() - t0 < 5000 * 1000000LL);
+	{
+		/* the requests' self-metrics by signal: the spans' failed, the
+		 * log records' did not */
+		sonde_otlp_stats s = lstats();
+		sonde_buf b = SONDE_BUF_INIT;
+		char want[128];
+		ASSERT_TRUE(s.logs_export_requests >= 1);
+		ASSERT_EQ_U64(s.logs_export_failures, 0);
+		ASSERT_TRUE(s.export_failures >= 1); /* the spans' first attempt */
+		ASSERT_TRUE(s.export_requests > s.logs_export_requests);
+		ASSERT_TRUE(s.export_duration_ns >= s.logs_export_duration_ns);
+		ASSERT_OK(sonde_expose(NULL, SONDE_FORMAT_TEXT, &b));
+		ASSERT_CONTAINS(b.data, "sonde_otlp_export_failures_total{signal=\"logs\"} 0\n");
+		ASSERT_NOT_CONTAINS(b.data,
+		                    "sonde_otlp_export_failures_total{signal=\"traces\"} 0\n");
+		snprintf(want, sizeof(want),
+		         "sonde_otlp_export_requests_total{signal=\"logs\"} %llu\n",
+		         (unsigned long long)s.logs_export_requests);
+		ASSERT_CONTAINS(b.data, want);
+		sonde_buf_destroy(&b);
+	}
 	rc = sonde_otlp_shutdown(200);
 	ASSERT_TRUE(rc == SONDE_OK || rc == SONDE_ETIMEDOUT);
 	receiver_stop(&r);
