@@ -268,6 +268,10 @@ type OTLPStats struct {
 	LogsDroppedOOM       uint64
 	LogsDroppedPartial   uint64
 	LogsQueueLength      uint64
+	// the log records' share of ExportRequests, ExportFailures, ExportDuration
+	LogsExportRequests uint64
+	LogsExportFailures uint64
+	LogsExportDuration time.Duration
 }
 
 // LogsDropped is the sum of the log records' dropped counts.
@@ -304,6 +308,9 @@ func GetOTLPStats() OTLPStats {
 		LogsDroppedOOM:       uint64(c.logs_dropped_oom),
 		LogsDroppedPartial:   uint64(c.logs_dropped_partial),
 		LogsQueueLength:      uint64(c.logs_queue_length),
+		LogsExportRequests:   uint64(c.logs_export_requests),
+		LogsExportFailures:   uint64(c.logs_export_failures),
+		LogsExportDuration:   time.Duration(c.logs_export_duration_ns),
 	}
 }
 

@@ -278,7 +278,13 @@ static void check_mapping(const char *out, int64_t t_before, int64_t t_after)
 	p = strstr(out, "logRecords.0.observedTimeUnixNano=");
 	ASSERT_NOT_NULL(p);
 	obs = strtoll(p + strlen("logRecords.0.observedTimeUnixNano="), NULL, 10);
-	ASSERT_TRUE(t >= t_before - 1000000 && t <= t_after);
+	/* the record's time comes from TSC ticks converted with a slope that
+	 * is still being calibrated this early in the process: a few ms of
+	 * slack either side (one CI run saw it leave a 1 ms window, side not
+	 * recorded) */
+	if (t < t_before - 5000000 || t > t_after + 5000000)
+		FAIL("timeUnixNano %lld outside [%lld, %lld] by more than 5 ms", (long long)t,
+		     (long long)t_before, (long long)t_after);
 	ASSERT_TRUE(obs >= t && obs <= sonde_now_unix_ns());
 }
 

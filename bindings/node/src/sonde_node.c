@@ -1394,7 +1394,10 @@ static napi_value n_otlp_stats(napi_env env, napi_callback_info info)
 	                        {"logsDroppedShutdown", s.logs_dropped_shutdown},
 	                        {"logsDroppedOutOfMemory", s.logs_dropped_oom},
 	                        {"logsDroppedPartialSuccess", s.logs_dropped_partial},
-	                        {"logsQueueLength", s.logs_queue_length}};
+	                        {"logsQueueLength", s.logs_queue_length},
+	                        {"logsExportRequests", s.logs_export_requests},
+	                        {"logsExportFailures", s.logs_export_failures},
+	                        {"logsExportDurationNs", s.logs_export_duration_ns}};
 	NCHECK(napi_create_object(env, &o));
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		NCHECK(napi_set_named_property(env, o, t[i].key, num(env, (double)t[i].value)));

@@ -286,7 +286,8 @@ class OtlpStats(ctypes.Structure):
         "export_failures", "queue_length", "export_duration_ns", "export_thread_cpu_ns",
         "dropped_partial", "logs_handed", "logs_exported", "logs_dropped_queue_full",
         "logs_dropped_rejected", "logs_dropped_failed", "logs_dropped_shutdown",
-        "logs_dropped_oom", "logs_dropped_partial", "logs_queue_length")]
+        "logs_dropped_oom", "logs_dropped_partial", "logs_queue_length",
+        "logs_export_requests", "logs_export_failures", "logs_export_duration_ns")]
 
 
 HEALTH_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)

@@ -226,6 +226,9 @@ class Stats:
     logs_dropped_oom: int
     logs_dropped_partial: int
     logs_queue_length: int
+    logs_export_requests: int
+    logs_export_failures: int
+    logs_export_duration_ns: int
 
     @property
     def dropped(self):

@@ -2492,6 +2492,10 @@ pub mod otlp {
         pub logs_dropped_oom: u64,
         pub logs_dropped_partial: u64,
         pub logs_queue_length: u64,
+        /// The log records' share of export_requests, export_failures and export_duration.
+        pub logs_export_requests: u64,
+        pub logs_export_failures: u64,
+        pub logs_export_duration: Duration,
     }
 
     impl Stats {
@@ -2532,6 +2536,9 @@ pub mod otlp {
             logs_dropped_oom: s.logs_dropped_oom,
             logs_dropped_partial: s.logs_dropped_partial,
             logs_queue_length: s.logs_queue_length,
+            logs_export_requests: s.logs_export_requests,
+            logs_export_failures: s.logs_export_failures,
+            logs_export_duration: Duration::from_nanos(s.logs_export_duration_ns),
         }
     }
 

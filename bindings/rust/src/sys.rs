@@ -198,6 +198,9 @@ pub struct sonde_otlp_stats {
     pub logs_dropped_oom: u64,
     pub logs_dropped_partial: u64,
     pub logs_queue_length: u64,
+    pub logs_export_requests: u64,
+    pub logs_export_failures: u64,
+    pub logs_export_duration_ns: u64,
 }
 
 #[repr(C)]
