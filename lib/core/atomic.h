@@ -50,6 +50,11 @@
 #define sonde__store_seq_cst(p, v) atomic_store_explicit((p), (v), memory_order_seq_cst)
 #define sonde__fetch_add_acqrel(p, v) atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
 #define sonde__fetch_sub_acqrel(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_acq_rel)
+#define sonde__exchange_acquire(p, v) atomic_exchange_explicit((p), (v), memory_order_acquire)
+#define sonde__fetch_sub_relaxed(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_relaxed)
+#define sonde__cas_weak_release(p, expp, v)                                           \
+	atomic_compare_exchange_weak_explicit((p), (expp), (v), memory_order_release, \
+	                                      memory_order_relaxed)
 #define sonde__exchange_acqrel(p, v) atomic_exchange_explicit((p), (v), memory_order_acq_rel)
 #define sonde__fetch_or_seq_cst(p, v) atomic_fetch_or_explicit((p), (v), memory_order_seq_cst)
 #define sonde__fetch_or_relaxed(p, v) atomic_fetch_or_explicit((p), (v), memory_order_relaxed)

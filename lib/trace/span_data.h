@@ -42,7 +42,8 @@ typedef struct sonde__span_data {
 	uint32_t event_count, event_cap, events_dropped;
 	sonde_span_link *links;
 	uint32_t link_count, link_cap, links_dropped;
-	sonde__arena_block *blocks; /* the arena past the inline bytes */
+	sonde__arena_block *blocks;          /* the arena past the inline bytes */
+	struct sonde__span_data *spare_next; /* a spare: the next one */
 	size_t inline_used;
 	uint32_t key_tag[SONDE__SPAN_INLINE_ATTRS]; /* of the first attributes' keys */
 	sonde_span_attr inline_attrs[SONDE__SPAN_INLINE_ATTRS];

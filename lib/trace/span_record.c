@@ -167,45 +167,43 @@ static inline char *arena_str(sonde__span_data *d, const char *s, size_t n)
 	return arena_str_slow(d, s, n);
 }
 
-/* ---- the pool of spare records ------------------------------------------------------------
+/* ---- the spare records ----------------------------------------------------------------
  *
  * A record is about 1 KiB and is mostly freed on the exporter's thread,
  * after the caller's thread made it: through malloc, every one would be a
  * remote free into the caller's arena, whose lock both threads then take
  * (measured: +250 ns a span on a 2-core VM). Freed records (their arena
- * blocks given back, the struct kept) wait here instead, and the next new
- * record takes one. A bounded lock-free MPMC ring of POOL_CAP cells
- * (Vyukov's sequence scheme); a full pool frees, an empty one mallocs, so
- * it holds at most POOL_CAP records (about 1 MiB) for the life of the
- * process. A cell's sequence is stored minus its index, so that the zero
- * of static storage is the initial state (sequence == index). No lock:
- * a forked child inherits the cells as they were; a cell another thread
- * had claimed but not yet published stays so in the child, and the ring
- * stops there (an empty pool to takers, a full one to givers), which is
- * correct, only as slow as malloc. */
+ * blocks given back, the struct kept) are pushed on a lock-free stack
+ * instead (one CAS); a thread that needs a record takes from its own list
+ * of spares, and when that is empty takes the whole stack at once (one
+ * exchange). No single pop, so no ABA. Newest first: the records a thread
+ * reuses are the ones freed last, still in cache, whatever burst filled
+ * the stack before (a FIFO pool cycled through all of them).
+ *
+ * Bounds: a push past POOL_CAP spares counted on the stack frees instead
+ * (the count is reset by the take: at most about POOL_CAP on the stack,
+ * plus what threads hold). A thread's list goes back to the stack at its
+ * end (a key's destructor) and with the drain (the allocation-failure
+ * suite). No lock: a forked child inherits the stack as it was, and the
+ * forking thread's list; the other threads' lists are lost with them
+ * (records, not locks), like their log rings. */
 
 #define POOL_CAP 1024u
 
-static struct {
-	_Atomic uint64_t seq; /* minus the cell's index */
-	/* atomic (relaxed) only so that a taker may peek at the next
-	 * cell's record (prefetch_spare); owned through seq as before */
-	_Atomic(sonde__span_data *) d;
-} pool_cell[POOL_CAP];
-/* each on its own line: the callers take at the head while the export
- * thread gives at the tail, one CAS each per span */
-static SONDE__ALIGNED_CL _Atomic uint64_t pool_head;
-static SONDE__ALIGNED_CL _Atomic uint64_t pool_tail;
+static SONDE__ALIGNED_CL _Atomic(sonde__span_data *) spare_top;
+static _Atomic uint32_t spare_count;
 
-/* The spare the next new record most likely takes (the next cell's,
- * peeked at without owning it: maybe NULL, maybe taken or freed meanwhile,
- * which a prefetch tolerates): the lines a span with a few attributes
- * writes (the header, the first inline attributes, the first inline
- * bytes), asked for in exclusive state one span ahead. The export thread
- * read and freed it last, so each of those lines would otherwise be taken
- * back from its core while the span's stores wait. Measured on the
- * project VM (bench export, 13 alternated runs): the caller's paced span
- * about 240 -> 200 ns, the tight loop 265-325 -> 200-227 ns. */
+static SONDE_TLS sonde__span_data *tc_list;
+static SONDE_TLS bool tc_keyed;
+static pthread_key_t tc_key;
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+static bool tc_key_ok;
+
+/* The next record's lines a span with a few attributes writes (the
+ * header, the first inline attributes, the first inline bytes), asked for
+ * in exclusive state one span ahead: the export thread read and freed it
+ * last, so each of those lines would otherwise be taken back from its
+ * core while the span's stores wait. */
 static void prefetch_spare(const sonde__span_data *d)
 {
 	const char *p = (const char *)d;
@@ -221,54 +219,74 @@ static void prefetch_spare(const sonde__span_data *d)
 	sonde__prefetchw(p + SONDE_CACHELINE);
 }
 
-static bool pool_put(sonde__span_data *d)
+/* Pushes the chain first..last (n records); false: the stack is full. */
+static bool spare_push(sonde__span_data *first, sonde__span_data *last, uint32_t n)
 {
-	uint64_t pos = sonde__load_relaxed(&pool_tail), i;
+	sonde__span_data *top;
 
-	for (;;) {
-		int64_t diff;
-		i = pos % POOL_CAP;
-		/* acquire: the taker's release of this cell */
-		diff = (int64_t)(sonde__load_acquire(&pool_cell[i].seq) + i - pos);
-		if (diff == 0) {
-			if (sonde__cas_weak(&pool_tail, &pos, pos + 1))
-				break;
-		} else if (diff < 0) {
-			return false; /* full */
-		} else {
-			pos = sonde__load_relaxed(&pool_tail);
-		}
+	if (sonde__fetch_add_relaxed(&spare_count, n) + n > POOL_CAP) {
+		sonde__fetch_sub_relaxed(&spare_count, n);
+		return false;
 	}
-	sonde__store_relaxed(&pool_cell[i].d, d);
-	/* release: the pointer before the cell's sequence */
-	sonde__store_release(&pool_cell[i].seq, pos + 1 - i);
+	top = sonde__load_relaxed(&spare_top);
+	do
+		last->spare_next = top;
+	/* release: the records' reset (and their next links) before the
+	 * taker's acquire */
+	while (!sonde__cas_weak_release(&spare_top, &top, first));
 	return true;
 }
 
-static sonde__span_data *pool_take(void)
+static void tc_give_back(void)
 {
-	uint64_t pos = sonde__load_relaxed(&pool_head), i;
-	sonde__span_data *d;
+	sonde__span_data *d = tc_list, *last = NULL;
+	uint32_t n = 0;
 
-	for (;;) {
-		int64_t diff;
-		i = pos % POOL_CAP;
-		/* acquire: pairs with pool_put's release */
-		diff = (int64_t)(sonde__load_acquire(&pool_cell[i].seq) + i - (pos + 1));
-		if (diff == 0) {
-			if (sonde__cas_weak(&pool_head, &pos, pos + 1))
-				break;
-		} else if (diff < 0) {
-			return NULL; /* empty */
-		} else {
-			pos = sonde__load_relaxed(&pool_head);
+	tc_list = NULL;
+	for (sonde__span_data *p = d; p; p = p->spare_next, n++)
+		last = p;
+	if (d && !spare_push(d, last, n)) {
+		while (d) {
+			sonde__span_data *next = d->spare_next;
+			sonde__free(d, sizeof(*d));
+			d = next;
 		}
 	}
-	d = sonde__load_relaxed(&pool_cell[i].d);
-	sonde__store_relaxed(&pool_cell[i].d, NULL);
-	/* release: the cell is free for position pos + POOL_CAP */
-	sonde__store_release(&pool_cell[i].seq, pos + POOL_CAP - i);
-	prefetch_spare(sonde__load_relaxed(&pool_cell[(pos + 1) % POOL_CAP].d));
+}
+
+static void tc_exit(void *arg)
+{
+	(void)arg;
+	tc_give_back();
+}
+
+static void tc_key_make(void)
+{
+	tc_key_ok = pthread_key_create(&tc_key, tc_exit) == 0;
+}
+
+static sonde__span_data *spare_take(void)
+{
+	sonde__span_data *d = tc_list;
+
+	if (SONDE_UNLIKELY(!d)) {
+		if (!sonde__load_relaxed(&spare_top))
+			return NULL;
+		if (SONDE_UNLIKELY(!tc_keyed)) {
+			pthread_once(&tc_once, tc_key_make);
+			/* the value only makes the destructor run at the exit */
+			if (!tc_key_ok || pthread_setspecific(tc_key, &tc_list) != 0)
+				return NULL;
+			tc_keyed = true;
+		}
+		/* acquire: pairs with the pushes' release */
+		d = sonde__exchange_acquire(&spare_top, NULL);
+		sonde__store_relaxed(&spare_count, 0);
+		if (!d)
+			return NULL;
+	}
+	tc_list = d->spare_next;
+	prefetch_spare(tc_list);
 	return d;
 }
 
@@ -276,13 +294,19 @@ void sonde__span_data_pool_drain(void)
 {
 	sonde__span_data *d;
 
-	while ((d = pool_take()) != NULL)
+	tc_give_back();
+	d = sonde__exchange_acquire(&spare_top, NULL);
+	sonde__store_relaxed(&spare_count, 0);
+	while (d) {
+		sonde__span_data *next = d->spare_next;
 		sonde__free(d, sizeof(*d));
+		d = next;
+	}
 }
 
 sonde__span_data *sonde__span_data_new(const sonde_span *span)
 {
-	sonde__span_data *d = pool_take();
+	sonde__span_data *d = spare_take();
 	const sonde_span_context *c = &span->scope.ctx;
 	uint32_t i;
 
@@ -370,7 +394,7 @@ void sonde__span_data_free(sonde__span_data *d)
 		sonde__free(b, BLOCK_HDR + b->cap);
 	}
 	d->blocks = NULL;
-	if (!pool_put(d))
+	if (!spare_push(d, d, 1))
 		sonde__free(d, sizeof(*d));
 }
 

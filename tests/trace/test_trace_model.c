@@ -420,6 +420,66 @@ TEST(model_end_wall_clock_and_spare_records)
 	sonde__span_data_free(taken[0]);
 }
 
+/* A thread takes the whole stack of spares into its own list when it
+ * needs a record; the rest of that list goes back when the thread exits,
+ * and another thread reuses exactly those records (without the give-back
+ * they would be lost with the thread: the main thread would allocate new
+ * ones at other addresses, the originals still held). */
+static void *one_span_thread(void *arg)
+{
+	sonde_span s;
+
+	(void)arg;
+	sonde_span_start(&s, "in a thread");
+	sonde_span_end(&s);
+	return NULL;
+}
+
+TEST(model_spares_of_an_exited_thread_come_back)
+{
+	static const sonde__span_processor proc = {take, &ntaken};
+	sonde__span_data *orig[8], *thr;
+	sonde_span s;
+	pthread_t t;
+	int i, j;
+
+	sonde_trace_set_sampler_ratio(1);
+	sonde__trace_set_processor(&proc);
+	sonde__span_data_pool_drain();
+	ntaken = 0;
+	for (i = 0; i < 8; i++) {
+		sonde_span_start(&s, "made");
+		sonde_span_end(&s);
+	}
+	ASSERT_EQ_INT(ntaken, 8);
+	for (i = 0; i < 8; i++)
+		orig[i] = taken[i];
+	for (i = 0; i < 8; i++)
+		sonde__span_data_free(orig[i]); /* 8 spares on the stack */
+	ntaken = 0;
+	ASSERT_EQ_INT(pthread_create(&t, NULL, one_span_thread, NULL), 0);
+	ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+	ASSERT_EQ_INT(ntaken, 1); /* it took all 8, used one, kept 7 */
+	thr = taken[0];
+	ntaken = 0;
+	for (i = 0; i < 7; i++) {
+		sonde_span_start(&s, "reused");
+		sonde_span_end(&s);
+	}
+	sonde__trace_set_processor(NULL);
+	ASSERT_EQ_INT(ntaken, 7);
+	for (i = 0; i < 7; i++) {
+		for (j = 0; j < 8 && (taken[i] != orig[j] || taken[i] == thr); j++)
+			;
+		if (j == 8)
+			FAIL("record %d is not one of the spares the exited thread held", i);
+	}
+	sonde__span_data_free(thr);
+	for (i = 0; i < 7; i++)
+		sonde__span_data_free(taken[i]);
+	sonde__span_data_pool_drain();
+}
+
 /* ---- resource and scope -------------------------------------------------------------- */
 
 TEST(model_resource_defaults_and_setters)
