@@ -261,6 +261,17 @@ static void ring_seed(ring *r, uint64_t p, uint64_t cap)
 	}
 }
 
+/* Every position from p on as a start leaves it (the tail excepted: the
+ * caller opens it, or keeps it closed): the ring seeded, nothing queued,
+ * nothing to flush, the wake-ups and spans_ended counted from p. */
+static void queue_reset_at(uint64_t p)
+{
+	sonde__store_relaxed(&G.base, p);
+	ring_seed(sonde__load_relaxed(&G.ring), p, G.cap);
+	sonde__store_relaxed(&G.head, p);
+	G.flush_target = G.consumed_upto = p;
+}
+
 static bool start_threads(void);
 static bool start_thread(int sig);
 
@@ -830,19 +841,17 @@ static void fork_child(void)
 	/* the parent's queued spans are the parent's: discarded here (a
 	 * cell a parent's thread had claimed but not published is skipped) */
 	r = sonde__load_relaxed(&G.ring);
-	closed = sonde__load_relaxed(&G.tail) & CLOSED;
-	t = sonde__load_relaxed(&G.tail) & ~CLOSED;
+	t = sonde__load_relaxed(&G.tail);
+	closed = t & CLOSED;
+	t &= ~CLOSED;
 	for (h = sonde__load_relaxed(&G.head); h < t; h++) {
 		cell *c = &r->cells[h & r->mask];
 		if (sonde__load_relaxed(&c->seq) == h + 1)
 			sonde__span_data_free(c->d);
 	}
 	/* open again past every position the parent used */
-	sonde__store_relaxed(&G.base, t + 1);
-	ring_seed(r, t + 1, G.cap);
-	sonde__store_relaxed(&G.head, t + 1);
+	queue_reset_at(t + 1);
 	sonde__store_relaxed(&G.tail, (t + 1) | closed);
-	G.flush_target = G.consumed_upto = t + 1;
 	/* the parent's log chunks too */
 	logs_drain(false);
 	sonde__store_relaxed(&G.lactive, 0);
@@ -1253,17 +1262,14 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 	}
 	G.cap = (uint64_t)G.cfg.queue_size;
 	G.batch = (uint64_t)G.cfg.batch_size;
-	for (base = 1; base * 2 <= G.batch; base *= 2)
-		;
-	sonde__store_relaxed(&G.wake_mask, base - 1);
+	/* the largest power of two at most the batch (at least 1), minus one */
+	sonde__store_relaxed(&G.wake_mask, (UINT64_C(1) << (63 - __builtin_clzll(G.batch))) - 1);
 	if (!ring_reserve(G.cap))
 		goto oom;
 	/* past every position claimed before (a CAS read before the last
 	 * shutdown must fail) */
 	base = (sonde__load_relaxed(&G.tail) & ~CLOSED) + 1;
-	sonde__store_relaxed(&G.base, base);
-	ring_seed(sonde__load_relaxed(&G.ring), base, G.cap);
-	sonde__store_relaxed(&G.head, base);
+	queue_reset_at(base);
 	sonde__store_relaxed(&G.lstack, NULL);
 	sonde__store_relaxed(&G.lqueued, 0);
 	sonde__store_relaxed(&G.lsubmitted, 0);
@@ -1274,7 +1280,6 @@ int sonde_otlp_start(const sonde_otlp_options *o)
 	sonde__store_relaxed(&G.restart, 0);
 	G.stop = false;
 	G.client_stale[SP] = G.client_stale[LG] = false;
-	G.flush_target = G.consumed_upto = base;
 	pthread_once(&metrics_once, register_metrics);
 	sonde__fork_register(&fork_hooks);
 	if (!start_threads()) {

@@ -370,14 +370,6 @@ static bool sampled_out(const sonde_logger *l, const sonde_log_site *site)
 	return !(there && (n - first) % there == 0);
 }
 
-/* Every call the fast path below does not take (sampling is decided
- * before either): the first call
- * of a thread or a site, a stopped or restarting backend, string and tree
- * fields, scopes, the flight recorder, pending drop notices, a full ring.
- * Out of line, so that its frame (the record's shape, the string lengths)
- * and its saved registers are not the fast path's: each store to the
- * stack waits in the store buffer behind the record's stores, and those
- * wait for the ring's lines when the backend runs on another core. */
 /* The consumer already has the block of the thread's scope at generation
  * gen (even: no push or pop under way), sent since the resync count
  * resync: a record may name the scope with one slot. */
@@ -386,6 +378,14 @@ static inline bool scope_block_sent(const sonde__log_ring *r, uint64_t gen, uint
 	return !(gen & 1u) && r->scope_sent == gen && r->scope_sent_resync == resync;
 }
 
+/* Every call the fast path below does not take (sampling is decided
+ * before either): the first call
+ * of a thread or a site, a stopped or restarting backend, string and tree
+ * fields, scopes, the flight recorder, pending drop notices, a full ring.
+ * Out of line, so that its frame (the record's shape, the string lengths)
+ * and its saved registers are not the fast path's: each store to the
+ * stack waits in the store buffer behind the record's stores, and those
+ * wait for the ring's lines when the backend runs on another core. */
 static __attribute__((noinline)) void emit_general(sonde_logger *l, const sonde_log_site *site,
                                                    const sonde_log_value *vals)
 {

@@ -237,6 +237,25 @@ static bool spare_push(sonde__span_data *first, sonde__span_data *last, uint32_t
 	return true;
 }
 
+/* The whole stack (newest first), the count with it. */
+static sonde__span_data *spare_take_all(void)
+{
+	/* acquire: pairs with the pushes' release */
+	sonde__span_data *d = sonde__exchange_acquire(&spare_top, NULL);
+
+	sonde__store_relaxed(&spare_count, 0);
+	return d;
+}
+
+static void free_chain(sonde__span_data *d)
+{
+	while (d) {
+		sonde__span_data *next = d->spare_next;
+		sonde__free(d, sizeof(*d));
+		d = next;
+	}
+}
+
 static void tc_give_back(void)
 {
 	sonde__span_data *d = tc_list, *last = NULL;
@@ -245,13 +264,8 @@ static void tc_give_back(void)
 	tc_list = NULL;
 	for (sonde__span_data *p = d; p; p = p->spare_next, n++)
 		last = p;
-	if (d && !spare_push(d, last, n)) {
-		while (d) {
-			sonde__span_data *next = d->spare_next;
-			sonde__free(d, sizeof(*d));
-			d = next;
-		}
-	}
+	if (d && !spare_push(d, last, n))
+		free_chain(d);
 }
 
 static void tc_exit(void *arg)
@@ -279,9 +293,7 @@ static sonde__span_data *spare_take(void)
 				return NULL;
 			tc_keyed = true;
 		}
-		/* acquire: pairs with the pushes' release */
-		d = sonde__exchange_acquire(&spare_top, NULL);
-		sonde__store_relaxed(&spare_count, 0);
+		d = spare_take_all();
 		if (!d)
 			return NULL;
 	}
@@ -292,16 +304,8 @@ static sonde__span_data *spare_take(void)
 
 void sonde__span_data_pool_drain(void)
 {
-	sonde__span_data *d;
-
 	tc_give_back();
-	d = sonde__exchange_acquire(&spare_top, NULL);
-	sonde__store_relaxed(&spare_count, 0);
-	while (d) {
-		sonde__span_data *next = d->spare_next;
-		sonde__free(d, sizeof(*d));
-		d = next;
-	}
+	free_chain(spare_take_all());
 }
 
 sonde__span_data *sonde__span_data_new(const sonde_span *span)
