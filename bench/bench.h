@@ -44,6 +44,8 @@ void bench_register(bench_case *bc);
 /* 1 when SONDE_BENCH_LONG is set to a non-empty value other than "0". */
 extern int bench_long;
 
+/* Sorts n doubles, smallest first (medians and minimums of repetitions). */
+void bench_sort(double *v, size_t n);
 /* Median ns per operation per thread over 5 (soak: 11) repetitions. */
 double bench_ns_per_op(int threads, bench_body body, void *arg);
 /* One table row: id, what it measures, value, unit. */

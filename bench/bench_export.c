@@ -69,8 +69,8 @@ static double thread_cpu_ns(void)
 
 static int paced_ns(bool exported, double *med, double *best)
 {
-	double reps[CHUNKS], tmp;
-	int i, j, k;
+	double reps[CHUNKS];
+	int i, k;
 
 	for (i = 0; i < CHUNKS; i++) {
 		double cpu = 0;
@@ -83,9 +83,7 @@ static int paced_ns(bool exported, double *med, double *best)
 		}
 		reps[i] = cpu / (CHUNK_ROUNDS * BURST);
 	}
-	for (i = 1; i < CHUNKS; i++)
-		for (j = i; j > 0 && reps[j - 1] > reps[j]; j--)
-			tmp = reps[j], reps[j] = reps[j - 1], reps[j - 1] = tmp;
+	bench_sort(reps, CHUNKS);
 	*med = reps[CHUNKS / 2];
 	*best = reps[0];
 	return 0;

@@ -67,12 +67,6 @@ static inline uint64_t t_end(void)
 	return t;
 }
 
-static int cmp_dbl(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-	return a < b ? -1 : a > b;
-}
-
 static void calibrate(void)
 {
 	uint64_t n0 = bench_now_ns(), t0 = __rdtsc(), n1, t1;
@@ -93,7 +87,7 @@ static void calibrate(void)
 			uint64_t a = t_begin(), b = t_end();
 			e[i] = (double)(b - a);
 		}
-		qsort(e, NE, sizeof(double), cmp_dbl);
+		bench_sort(e, NE);
 		for (i = 0; i <= NE * 9 / 10; i++)
 			sum += e[i];
 		empty_ticks = sum / (NE * 9 / 10 + 1);
@@ -235,8 +229,8 @@ static lat_result one_rep(call_fn fn, void *arg, int threads)
 		free(a[t].bursts);
 	}
 	pthread_barrier_destroy(&bar);
-	qsort(all, n, sizeof(double), cmp_dbl);
-	qsort(bursts, nb, sizeof(double), cmp_dbl);
+	bench_sort(all, n);
+	bench_sort(bursts, nb);
 	r.p50 = all[n / 2];
 	r.p99 = all[n * 99 / 100];
 	r.p999 = all[n * 999 / 1000];
@@ -253,7 +247,7 @@ static lat_result one_rep(call_fn fn, void *arg, int threads)
 static double med3(double a, double b, double c)
 {
 	double v[3] = {a, b, c};
-	qsort(v, 3, sizeof(double), cmp_dbl);
+	bench_sort(v, 3);
 	return v[1];
 }
 
@@ -579,8 +573,8 @@ static void paired(call_fn a, void *aa, call_fn b, void *ba, sonde_log_scope *sc
 		if (k % 500 == 499 && sonde_log_flush() != SONDE_OK)
 			fprintf(stderr, "flush: %s\n", sonde_last_error());
 	}
-	qsort(ra, PAIRS, sizeof(double), cmp_dbl);
-	qsort(rb, PAIRS, sizeof(double), cmp_dbl);
+	bench_sort(ra, PAIRS);
+	bench_sort(rb, PAIRS);
 	*ma = ra[PAIRS / 2];
 	*mb = rb[PAIRS / 2];
 	free(ra);

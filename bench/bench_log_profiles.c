@@ -44,12 +44,6 @@ static sonde_logger *profile_logger(sonde_log_format fmt, sonde_log_overflow ov,
 	return l;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* The five profiles' caller costs, measured in rounds (one batch of each
  * profile per round), so that load from elsewhere weighs on all alike. */
 static void caller_ns(const sonde_log_format *fmts, int nf, double *out)
@@ -83,7 +77,7 @@ static void caller_ns(const sonde_log_format *fmts, int nf, double *out)
 	for (k = 0; k < nf; k++) {
 		sonde_logger_free(l[k]);
 		sonde_log_sink_free(s[k]);
-		qsort(per[k], (size_t)n, sizeof(double), cmp_d);
+		bench_sort(per[k], (size_t)n);
 		out[k] = per[k][n / 2];
 	}
 }
@@ -138,7 +132,7 @@ BENCH(log_profiles)
 
 		for (int r = 0; r < 3; r++)
 			tp[r] = throughput(fmts[k]);
-		qsort(tp, 3, sizeof(double), cmp_d);
+		bench_sort(tp, 3);
 		snprintf(id, sizeof id, "log.profile.%s.backend_throughput", name);
 		snprintf(what, sizeof what,
 		         "1 producer -> backend -> /dev/null (%s), 3 varying values, median of 3",

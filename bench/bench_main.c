@@ -82,6 +82,11 @@ static int cmp_dbl(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+void bench_sort(double *v, size_t n)
+{
+	qsort(v, n, sizeof(double), cmp_dbl);
+}
+
 int bench_long;
 
 double bench_ns_per_op(int threads, bench_body body, void *arg)
@@ -101,7 +106,7 @@ double bench_ns_per_op(int threads, bench_body body, void *arg)
 	}
 	for (i = 0; i < nreps; i++)
 		reps[i] = once(&r) / (double)r.n;
-	qsort(reps, (size_t)nreps, sizeof(double), cmp_dbl);
+	bench_sort(reps, (size_t)nreps);
 	return reps[nreps / 2];
 }
 
