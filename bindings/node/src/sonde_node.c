@@ -1254,7 +1254,7 @@ static napi_value n_otlp_start(napi_env env, napi_callback_info info)
 	strs names = {0, NULL, NULL}, values = {0, NULL, NULL};
 	sonde_header *h = NULL;
 	int ints[9];
-	napi_value rv;
+	napi_value rv = NULL; /* NULL: an exception is pending */
 	int rc;
 
 	memset(&o, 0, sizeof(o));
@@ -1307,22 +1307,17 @@ static napi_value n_otlp_start(napi_env env, napi_callback_info info)
 	o.retry_max_ms = ints[8];
 	o.logs_endpoint = logs_endpoint;
 	rc = sonde_otlp_start(&o); /* copies what it keeps */
-	free(h);
-	free(endpoint);
-	free(logs_endpoint);
-	free_strs(&names);
-	free_strs(&values);
 	if (rc != SONDE_OK)
-		return throw_sonde(env, rc);
-	NCHECK(napi_get_boolean(env, sonde_otlp_running(), &rv));
-	return rv;
+		rv = throw_sonde(env, rc);
+	else if (napi_get_boolean(env, sonde_otlp_running(), &rv) != napi_ok)
+		rv = napi_fail(env);
 fail:
 	free(h);
 	free(endpoint);
 	free(logs_endpoint);
 	free_strs(&names);
 	free_strs(&values);
-	return NULL;
+	return rv;
 }
 
 static napi_value n_otlp_running(napi_env env, napi_callback_info info)
