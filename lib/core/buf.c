@@ -50,7 +50,7 @@ bool sonde__buf_reserve(sonde_buf *b, size_t extra)
 	return true;
 }
 
-void sonde__buf_put(sonde_buf *b, const char *s, size_t n)
+void sonde__buf_put_slow(sonde_buf *b, const char *s, size_t n)
 {
 	if (!sonde__buf_reserve(b, n))
 		return;
@@ -63,7 +63,7 @@ void sonde__buf_puts(sonde_buf *b, const char *s)
 	sonde__buf_put(b, s, strlen(s));
 }
 
-void sonde__buf_putc(sonde_buf *b, char c)
+void sonde__buf_putc_slow(sonde_buf *b, char c)
 {
 	if (!sonde__buf_reserve(b, 1))
 		return;

@@ -48,17 +48,40 @@ static void leave_c_locale(locale_t old)
 		uselocale(old);
 }
 
+/* Two digits per division, from the right (the exposition prints a number
+ * per sample: a digit per division was a fifth of a scrape). */
+static const char digit_pairs[201] = "00010203040506070809"
+                                     "10111213141516171819"
+                                     "20212223242526272829"
+                                     "30313233343536373839"
+                                     "40414243444546474849"
+                                     "50515253545556575859"
+                                     "60616263646566676869"
+                                     "70717273747576777879"
+                                     "80818283848586878889"
+                                     "90919293949596979899";
+
 size_t sonde__fmt_u64(char *out, uint64_t v)
 {
 	char tmp[20];
-	size_t n = 0, i;
+	size_t at = sizeof(tmp), n;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+		v /= 100;
+		at -= 2;
+		tmp[at] = digit_pairs[d];
+		tmp[at + 1] = digit_pairs[d + 1];
+	}
+	if (v >= 10) {
+		at -= 2;
+		tmp[at] = digit_pairs[v * 2];
+		tmp[at + 1] = digit_pairs[v * 2 + 1];
+	} else {
+		tmp[--at] = (char)('0' + v);
+	}
+	n = sizeof(tmp) - at;
+	memcpy(out, tmp + at, n);
 	return n;
 }
 

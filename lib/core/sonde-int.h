@@ -101,10 +101,32 @@ int sonde__opts_copy(void *dst, size_t dst_size, const void *src, size_t min_siz
  * Appending never fails loudly: on out-of-memory the buffer's oom flag is
  * set and later appends are ignored; the caller checks b->oom once. */
 bool sonde__buf_reserve(sonde_buf *b, size_t extra);
-void sonde__buf_put(sonde_buf *b, const char *s, size_t n);
+void sonde__buf_put_slow(sonde_buf *b, const char *s, size_t n);
+void sonde__buf_putc_slow(sonde_buf *b, char c);
 void sonde__buf_puts(sonde_buf *b, const char *s);
-void sonde__buf_putc(sonde_buf *b, char c);
 void sonde__buf_terminate(sonde_buf *b);
+
+/* Inline while the buffer has room (and room for the NUL after): the
+ * exposition and the encoders append a few bytes at a time, and a call
+ * per byte was half of a scrape's time. */
+static inline void sonde__buf_put(sonde_buf *b, const char *s, size_t n)
+{
+	if (SONDE_LIKELY(!b->oom && n < b->cap - b->len)) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		return;
+	}
+	sonde__buf_put_slow(b, s, n);
+}
+
+static inline void sonde__buf_putc(sonde_buf *b, char c)
+{
+	if (SONDE_LIKELY(!b->oom && b->cap - b->len > 1)) {
+		b->data[b->len++] = c;
+		return;
+	}
+	sonde__buf_putc_slow(b, c);
+}
 
 /* ---- numbers (fmt_num.c) ------------------------------------------------------
  * Shortest round-trip double in Go's strconv 'g' layout (exponent below

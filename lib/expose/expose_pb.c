@@ -179,17 +179,18 @@ static bool has_exemplar(const sonde__child *c, size_t slot)
 	return sonde__exemplar_read(c, slot, text, &len, &v, &ts);
 }
 
-static void put_counter(sonde_buf *b, const sonde__child *c)
+static void put_counter(sonde_buf *b, sonde__cells_run *run, const sonde__child *c)
 {
 	size_t m = sonde__pb_begin(b, M_COUNTER);
 	double v;
 
 	if (c->read_fn) {
+		sonde__cells_run_end(run);
 		v = sonde__child_value(c, SONDE_TYPE_COUNTER);
 	} else {
 		uint64_t u;
 		double d;
-		sonde__expose_counter_sums(c, &u, &d);
+		sonde__expose_counter_sums(run, c, &u, &d);
 		v = (double)u + d;
 	}
 	sonde__pb_double(b, VALUE, v);
@@ -380,6 +381,7 @@ static void put_metric_head(sonde_buf *b, size_t *m, const sonde_family *f, cons
 
 static void render_family(sonde_buf *b, sonde_family *f)
 {
+	sonde__cells_run run = {0};
 	const sonde__child *c;
 	size_t fm, m, i;
 	int type;
@@ -426,7 +428,7 @@ static void render_family(sonde_buf *b, sonde_family *f)
 		}
 		put_metric_head(b, &m, f, c);
 		switch (f->type) {
-		case SONDE_TYPE_COUNTER: put_counter(b, c); break;
+		case SONDE_TYPE_COUNTER: put_counter(b, &run, c); break;
 		case SONDE_TYPE_GAUGE:
 			put_gauge_value(b, sonde__child_value(c, SONDE_TYPE_GAUGE));
 			break;
@@ -437,6 +439,7 @@ static void render_family(sonde_buf *b, sonde_family *f)
 		}
 		sonde__pb_end(b, m);
 	}
+	sonde__cells_run_end(&run);
 	sonde__fam_unlock(f);
 	sonde__pb_delim_end(b, fm);
 }

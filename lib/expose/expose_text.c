@@ -51,6 +51,7 @@ typedef struct walk {
 	size_t name_len;
 	const char *rl; /* the registry's default labels, escaped */
 	size_t rl_len;
+	sonde__cells_run run; /* the cells lock over counter children */
 } walk;
 
 /* name+suffix{labels[,extra]} then a space. */
@@ -279,13 +280,14 @@ static void render_counter(walk *w, const sonde__child *c)
 	else
 		put_series(w, NULL, 0, c, NULL, NULL, 0);
 	if (c->read_fn) {
+		sonde__cells_run_end(&w->run);
 		put_num(w->b, sonde__child_value(c, SONDE_TYPE_COUNTER));
 	} else {
 		/* integer adds are exact to 2^64: print the integer cell as it is
 		 * unless fractional adds made it a float */
 		uint64_t u;
 		double d;
-		sonde__expose_counter_sums(c, &u, &d);
+		sonde__expose_counter_sums(&w->run, c, &u, &d);
 		if (d == 0)
 			put_u64(w->b, u);
 		else
@@ -309,6 +311,8 @@ static void render_stateset(walk *w, const sonde_family *f, const sonde__child *
 
 static void render_child(walk *w, const sonde_family *f, const sonde__child *c)
 {
+	if (f->type != SONDE_TYPE_COUNTER)
+		sonde__cells_run_end(&w->run);
 	switch (f->type) {
 	case SONDE_TYPE_COUNTER: render_counter(w, c); break;
 	case SONDE_TYPE_GAUGE:
@@ -339,8 +343,8 @@ static void render_child(walk *w, const sonde_family *f, const sonde__child *c)
 }
 
 /* Under the registry mutex; takes the family's. The cells lock is taken
- * per child, so that callback children run without it (a callback may
- * read other metrics). */
+ * over runs of counter children (expose-int.h), so that callback children
+ * run without it (a callback may read other metrics). */
 static void render_family(walk *w, sonde_family *f)
 {
 	const sonde__child *c;
@@ -350,6 +354,7 @@ static void render_family(walk *w, sonde_family *f)
 		put_family_meta(w, f);
 		for (c = f->head; c; c = c->next)
 			render_child(w, f, c);
+		sonde__cells_run_end(&w->run);
 	}
 	sonde__fam_unlock(f);
 }

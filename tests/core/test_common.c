@@ -156,6 +156,67 @@ TEST(buf_grows_and_resets)
 	sonde_buf_destroy(NULL);
 }
 
+/* The inline appends stop at the last byte before the NUL's room and go
+ * through the slow path there; an out-of-memory buffer takes nothing more. */
+TEST(buf_appends_at_the_capacity_edge)
+{
+	sonde_buf b = SONDE_BUF_INIT;
+	size_t cap, i;
+
+	sonde__buf_putc(&b, 'x');
+	cap = b.cap;
+	ASSERT_TRUE(cap > 2);
+	/* fill to cap - 1 bytes (the last byte is the NUL's) one by one, then
+	 * one more: that one grows the buffer */
+	for (i = 1; i < cap - 1; i++)
+		sonde__buf_putc(&b, (char)('a' + i % 26));
+	ASSERT_EQ_INT(b.len, cap - 1);
+	ASSERT_EQ_INT(b.cap, cap);
+	sonde__buf_putc(&b, '!');
+	ASSERT_TRUE(b.cap > cap);
+	ASSERT_EQ_INT(b.len, cap);
+	sonde__buf_put(&b, "0123456789", 10);
+	sonde__buf_terminate(&b);
+	ASSERT_EQ_INT(strlen(b.data), cap + 10);
+	ASSERT_TRUE(memcmp(b.data + cap - 1, "!0123456789", 11) == 0);
+	b.oom = 1;
+	sonde__buf_putc(&b, 'y');
+	sonde__buf_put(&b, "zz", 2);
+	ASSERT_EQ_INT(b.len, cap + 10);
+	sonde_buf_destroy(&b);
+}
+
+/* Every digit count, both sides of each power of ten, against printf. */
+TEST(fmt_u64_matches_printf)
+{
+	char got[32], want[32];
+	uint64_t p = 1, v;
+	size_t n;
+	int k, d;
+
+	for (v = 0; v < 1000; v++) {
+		n = sonde__fmt_u64(got, v);
+		got[n] = '\0';
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+		ASSERT_STREQ(got, want);
+	}
+	for (k = 0; k < 20; k++, p *= 10) {
+		for (d = -2; d <= 2; d++) {
+			v = p + (uint64_t)(int64_t)d;
+			n = sonde__fmt_u64(got, v);
+			got[n] = '\0';
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+			ASSERT_STREQ(got, want);
+		}
+	}
+	n = sonde__fmt_u64(got, UINT64_MAX);
+	got[n] = '\0';
+	ASSERT_STREQ(got, "18446744073709551615");
+	n = sonde__fmt_i64(got, INT64_MIN);
+	got[n] = '\0';
+	ASSERT_STREQ(got, "-9223372036854775808");
+}
+
 /* ---- allocator hooks ------------------------------------------------------ */
 static size_t live_bytes, n_allocs;
 static long fail_at = -1;
