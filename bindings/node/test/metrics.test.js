@@ -195,6 +195,41 @@ test('setDefaultLabels: every sample, the metric\'s own label wins, escaping', a
 	if (!pt.skipped) assert.strictEqual(pt.status, 0, pt.output);
 });
 
+// A page over 16 KiB reaches V8 without a copy through V8's string
+// factory when it is ASCII (an external string over a pooled buffer), and
+// as a UTF-8 copy when a label value is not: both read back exactly, and
+// an earlier page keeps its text while later scrapes reuse the buffers of
+// collected ones.
+test('large pages: ASCII and UTF-8, with default labels, stay intact across scrapes and GC', async () => {
+	const reg = new Registry();
+	const c = new Counter({ name: 'big_total', help: 'h', labelNames: ['id'], registers: [reg] });
+	for (let i = 0; i < 2000; i++) c.inc({ id: `item-${i}` }, i + 1);
+	const first = await reg.metrics();
+	assert.ok(first.length > 32 * 1024, `page of ${first.length} bytes`);
+	const kept = Buffer.from(first, 'utf8').toString('utf8'); // a copy of its own
+	let f = parse(first);
+	assert.strictEqual(family(f, 'big').samples.length, 2000);
+	assert.strictEqual(sample(f, 'big_total', { id: 'item-1999' }).value, 2000);
+	for (let k = 0; k < 30; k++) {
+		c.inc({ id: 'item-0' });
+		const page = await reg.metrics();
+		assert.ok(page.includes(`big_total{id="item-0"} ${k + 2}\n`), `scrape ${k}`);
+		if (global.gc) global.gc();
+		await new Promise((r) => setImmediate(r));
+	}
+	assert.strictEqual(first, kept); // the first page never changed under it
+	c.inc({ id: 'caf\u00e9-\u6f22\u5b57' }, 5); // now the page is not ASCII
+	f = parse(await reg.metrics());
+	assert.strictEqual(sample(f, 'big_total', { id: 'caf\u00e9-\u6f22\u5b57' }).value, 5);
+	assert.strictEqual(family(f, 'big').samples.length, 2001);
+	reg.setDefaultLabels({ app: 'a' });
+	const relabeled = await reg.metrics();
+	f = parse(relabeled);
+	assert.deepStrictEqual(sample(f, 'big_total', { id: 'item-7' }).labels, { app: 'a', id: 'item-7' });
+	const pt = promtool(relabeled);
+	if (!pt.skipped) assert.strictEqual(pt.status, 0, pt.output);
+});
+
 test('OpenMetrics content type and exemplars, parsed by the OpenMetrics parser', async () => {
 	const reg = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
 	const c = new Counter({ name: 'om_requests', help: 'R', labelNames: ['m'], enableExemplars: true, registers: [reg] });
