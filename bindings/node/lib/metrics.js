@@ -29,7 +29,8 @@ function labelValue(v, name) {
 // ---- counter increments, batched per event-loop turn ----
 // A native call through N-API costs about 20 ns; prom-client's increment is
 // a JavaScript add. So an increment adds to the child's pending sum in
-// JavaScript, and the children with a pending sum are handed to libsonde
+// JavaScript (counter.inc() without labels: the metric's own, Metric._p),
+// and the children with a pending sum are handed to libsonde
 // (one native add each) when anything reads them (get(), every registry
 // rendering), at the end of the current event-loop turn (setImmediate), and
 // at the thread's exit. A reader outside JavaScript (a C exporter thread of
@@ -214,6 +215,12 @@ const globalRegistry = new Registry(PROMETHEUS_CONTENT_TYPE, native.registry('de
 
 class Metric {
 	constructor(config, type, extra) {
+		// counter.inc() without labels adds to _p, the metric's own pending
+		// sum (on the hot path one object fewer than the child's), and the
+		// flush hands it to _n, the native handle of the series without
+		// labels, found at the first inc() of a turn (null: not yet)
+		this._p = 0;
+		this._n = null;
 		if (config === null || typeof config !== 'object') throw new TypeError('metric configuration must be an object');
 		const { name, help, labelNames = [], registers, collect, enableExemplars = false } = config;
 		if (typeof name !== 'string') throw new TypeError('Missing mandatory name parameter');
@@ -242,6 +249,13 @@ class Metric {
 	}
 
 	_bind(handle, registry) {
+		if (this._p !== 0) {
+			// pending for the family being left: it gets them, as the
+			// children's pending sums go to their own
+			this._n.add(this._p);
+			this._p = 0;
+		}
+		this._n = null;
 		this._handle = handle; // the registry's handle: children keep it alive
 		this._family = native.familyNew(handle, this._opts);
 		this._handle = handle;
@@ -317,7 +331,9 @@ class Metric {
 	_childFor(labels) {
 		if (labels === undefined || labels === null) {
 			if (this._noLabels) return this._noLabels;
-			return this._child(this._fromObject({}));
+			const c = this._child(this._fromObject({}));
+			if (this.labelNames.length === 0) this._noLabels = c;
+			return c;
 		}
 		if (typeof labels !== 'object') throw new TypeError('labels must be an object');
 		const names = this.labelNames;
@@ -358,6 +374,13 @@ class Metric {
 		native.familyRemove(this._family, values);
 		const gone = this._children.get(childKey(values));
 		if (gone !== undefined && gone._p) gone._p = 0; // its pending increments go with it
+		if (gone !== undefined && gone._n === this._n) {
+			this._p = 0;
+			this._n = null;
+		}
+		// the series without labels comes back at its next use, as
+		// prom-client's does (not through the removed child)
+		if (gone !== undefined && gone === this._noLabels) this._noLabels = null;
 		this._children.delete(childKey(values));
 		if (values.length !== this.labelNames.length) return;
 		let m = this._tree;
@@ -367,6 +390,8 @@ class Metric {
 
 	reset() {
 		for (const c of this._children.values()) if (c._p) c._p = 0; // pending increments too
+		this._p = 0;
+		this._n = null;
 		native.familyClear(this._family);
 		this._children.clear();
 		this._tree = new Map();
@@ -420,7 +445,12 @@ class Counter extends Metric {
 	// inc(), inc(v), inc(labels), inc(labels, v), and with enableExemplars
 	// inc({labels, value, exemplarLabels})
 	inc(labels, value) {
-		if (labels === undefined) return (this._noLabels !== null ? this._noLabels : this._childFor(undefined)).inc();
+		if (labels === undefined) {
+			const p = this._p;
+			this._p = p + 1;
+			if (p === 0) this._queueOwn();
+			return;
+		}
 		if (typeof labels === 'number') return this._childFor(undefined).inc(labels);
 		if (this.enableExemplars && labels !== null && typeof labels === 'object' && ('value' in labels || 'exemplarLabels' in labels || 'labels' in labels)) {
 			const c = this._childFor(labels.labels);
@@ -430,6 +460,21 @@ class Counter extends Metric {
 			return c.inc(v);
 		}
 		return this._childFor(labels).inc(value);
+	}
+
+	// The first inc() of a turn: the series it counts (the child without
+	// labels, made now if need be: a refusal throws here, with nothing
+	// left pending), then the flush queue.
+	_queueOwn() {
+		if (this._n === null) {
+			try {
+				this._n = this._childFor(undefined)._n;
+			} catch (e) {
+				this._p = 0;
+				throw e;
+			}
+		}
+		queueIncrement(this);
 	}
 
 	async get() {

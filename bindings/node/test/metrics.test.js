@@ -335,6 +335,57 @@ test('counter increments are batched per event-loop turn and never lost', async 
 	assert.strictEqual((await c.get()).values[0].value, Infinity);
 });
 
+test('counter.inc() without labels: through remove(), reset(), a registry move and a refusal', async () => {
+	const a = new Registry();
+	const b = new Registry();
+	const c = new Counter({ name: 'own_total', help: 'h', registers: [a] });
+	const direct = (r) => native.expose(r._handle, 0, null); // libsonde's view, no flush
+	c.inc();
+	c.inc();
+	assert.match(await a.metrics(), /^own_total 2$/m);
+	// remove() takes the series and what was pending; the next inc()
+	// starts it again, as prom-client does
+	c.inc();
+	c.remove();
+	assert.doesNotMatch(await a.metrics(), /^own_total /m);
+	c.inc();
+	c.labels().inc(2);
+	assert.match(await a.metrics(), /^own_total 3$/m);
+	// reset() drops what was pending
+	c.inc();
+	c.reset();
+	assert.match(await a.metrics(), /^own_total 0$/m);
+	// pending when the metric moves: the family it leaves gets them
+	c.inc();
+	c.inc();
+	a.removeSingleMetric('own_total');
+	b.registerMetric(c);
+	c.inc();
+	await new Promise((r) => setImmediate(r));
+	assert.match(direct(b), /^own_total 1$/m);
+	assert.doesNotMatch(direct(a), /^own_total/m);
+	// a counter with labels: inc() counts the series with empty values,
+	// and the series made at the first inc() of a turn
+	const l = new Counter({ name: 'own_labeled_total', help: 'h', labelNames: ['k'], registers: [a] });
+	l.inc();
+	l.inc();
+	l.inc({ k: 'x' });
+	const f = parse(await a.metrics());
+	assert.strictEqual(sample(f, 'own_labeled_total', { k: '' }).value, 2);
+	assert.strictEqual(sample(f, 'own_labeled_total', { k: 'x' }).value, 1);
+	// a series that cannot be made (the family is at sonde's default
+	// limit of 10 000 children): inc() throws, nothing stays pending
+	const full = new Counter({ name: 'own_full_total', help: 'h', labelNames: ['k'], registers: [a] });
+	for (let i = 0; i < 10000; i++) full.labels(String(i)).inc();
+	assert.throws(() => full.inc(), RangeError);
+	assert.strictEqual(full._p, 0);
+	assert.throws(() => full.inc(), RangeError); // again: still refused, still nothing pending
+	assert.strictEqual(full._p, 0);
+	const values = (await full.get()).values;
+	assert.strictEqual(values.length, 10000);
+	assert.strictEqual(values.reduce((t, v) => t + v.value, 0), 10000);
+});
+
 test('counter increments pending at a worker thread\'s exit reach the registry', async () => {
 	const { Worker } = require('worker_threads');
 	const reg = require('..').register;
