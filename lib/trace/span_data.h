@@ -23,6 +23,8 @@ typedef struct sonde__arena_block {
 #define SONDE__SPAN_INLINE_ATTRS 8
 #define SONDE__SPAN_INLINE_BYTES 512
 
+/* sonde__span_data_new sets the header one field at a time (no memset): a
+ * field added here is set there too. */
 typedef struct sonde__span_data {
 	uint8_t trace_id[16];
 	uint8_t span_id[8];

@@ -320,8 +320,18 @@ sonde__span_data *sonde__span_data_new(const sonde_span *span)
 		sonde__fetch_add_relaxed(&records_failed, 1);
 		return NULL;
 	}
-	/* the header fields only: the inline arrays are written as used */
-	memset(d, 0, offsetof(sonde__span_data, inline_attrs));
+	/* the header field by field (the inline arrays are written as used):
+	 * a memset of the whole header compiles to a rep stos, whose start-up
+	 * was a tenth of the record's cost */
+	d->start_unix_ns = d->end_unix_ns = 0;
+	d->attr_count = d->attrs_dropped = 0;
+	d->events = NULL;
+	d->event_count = d->event_cap = d->events_dropped = 0;
+	d->links = NULL;
+	d->link_count = d->link_cap = d->links_dropped = 0;
+	d->blocks = NULL;
+	d->spare_next = NULL;
+	d->inline_used = 0;
 	memcpy(d->trace_id, c->trace_id, 16);
 	memcpy(d->span_id, c->span_id, 8);
 	memcpy(d->parent_span_id, span->parent_span_id, 8);
@@ -453,10 +463,12 @@ static bool copy_array(sonde__span_data *d, sonde_span_attr *out, const sonde_sp
 }
 
 /* Copies a into *out (key and string value into the arena). false on
- * out-of-memory or a NULL key. */
-/* klen: strlen(a->key), known to the caller or (size_t)-1 */
-static bool copy_attr(sonde__span_data *d, sonde_span_attr *out, const sonde_span_attr *a,
-                      size_t klen)
+ * out-of-memory or a NULL key. klen: strlen(a->key), known to the caller
+ * or (size_t)-1. Inlined into its callers: a call per attribute was 4 ns
+ * of a recorded span's 30. */
+static inline __attribute__((always_inline)) bool copy_attr(sonde__span_data *d,
+                                                            sonde_span_attr *out,
+                                                            const sonde_span_attr *a, size_t klen)
 {
 	const char *key;
 
