@@ -19,8 +19,8 @@
  * The paced rows (nothing dropped) run before that loop, and again after
  * it (_after): after a burst that overflowed the queue, spans cost the
  * caller more (10 ns and up on the 2-vCPU VM this was written on; freeing
- * the spare records the burst left takes it away, a pool that hands the
- * newest records out first did not: not understood yet).
+ * the spare records the burst left takes it away, a thread taking the
+ * spares freed since before its older ones did not: not understood yet).
  */
 #include <netinet/in.h>
 #include <pthread.h>

@@ -17,8 +17,8 @@ int sonde__gzip(const char *in, size_t n, sonde_buf *out);
 #endif
 
 /* The cells lock over runs of counter children: one lock and unlock for
- * up to SONDE__CELLS_RUN children instead of one pair per child (a pair
- * was a third of a 10 000-series scrape). A run ends before a callback
+ * up to SONDE__CELLS_RUN children instead of one pair per child (the
+ * pairs were a tenth of a 10 000-series scrape). A run ends before a callback
  * child (its callback may read other metrics), before any other type's
  * child (they lock for themselves) and at the family's end; the lock is
  * let go between runs, so a thread making a child waits one run at most.
