@@ -351,6 +351,13 @@ test('counter.inc() without labels: through remove(), reset(), a registry move a
 	c.inc();
 	c.labels().inc(2);
 	assert.match(await a.metrics(), /^own_total 3$/m);
+	// so does a gauge's
+	const g = new Gauge({ name: 'own_gauge', help: 'h', registers: [a] });
+	g.set(4);
+	g.remove();
+	assert.doesNotMatch(await a.metrics(), /^own_gauge /m);
+	g.set(5);
+	assert.match(await a.metrics(), /^own_gauge 5$/m);
 	// reset() drops what was pending
 	c.inc();
 	c.reset();
