@@ -853,7 +853,7 @@ static napi_value n_family_clear(napi_env env, napi_callback_info info)
 /* A page of 10 000 series is about 400 KB. napi_create_string_utf8 decodes
  * it into a fresh string in V8's large-object space, whose pages are new
  * memory on every scrape: measured, 40% of a scrape's time (a page's first
- * write costs about 1 us on the VMs this runs on). An ASCII page (the usual
+ * write costs about 10 us on the VMs this runs on). An ASCII page (the usual
  * one: names, label values and numbers) goes to V8 as an external one-byte
  * string instead: one copy into a buffer that V8 keeps until the string is
  * collected, when the finalizer gives it back to a small pool for the next
